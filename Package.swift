@@ -1,0 +1,91 @@
+// swift-tools-version:6.0
+//
+// vlm-stream: FFmpeg → Dispatch stage graph → CLIP ViT (Swift on OpenBLAS) → queries, events, captions → MQTT.
+//
+// Each C library sits behind its own system-library target (module map + shim.h), and exactly one Swift module
+// imports each: COpenBLAS → VLMTensor, CFFmpeg → VLMVideo, CMosquitto → VLMPublish.
+import PackageDescription
+
+let package = Package(
+    name: "vlm-stream",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "vlm-stream", targets: ["vlm-stream"]),
+        .library(name: "CLIP", targets: ["CLIP"]),
+        .library(name: "VLMPipeline", targets: ["VLMPipeline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        // MARK: - C libraries (Debian: libavformat-dev libavcodec-dev libswscale-dev libavdevice-dev,
+        // libopenblas-dev, libmosquitto-dev)
+        .systemLibrary(
+            name: "CFFmpeg",
+            pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavdevice-dev"])]
+        ),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
+
+        // MARK: - Libraries
+        .target(name: "VLMCore"),
+        .target(name: "VLMTensor", dependencies: ["COpenBLAS"]),
+        .target(
+            name: "CLIP",
+            dependencies: ["VLMCore", "VLMTensor", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "VLMVideo",
+            dependencies: ["CFFmpeg", "VLMCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(name: "VLMMatch", dependencies: ["VLMCore", "Yams"]),
+        .target(name: "VLMCaption", dependencies: ["VLMCore", "Yams"]),
+        .target(
+            name: "VLMPublish",
+            dependencies: ["CMosquitto", "VLMCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "VLMIndex",
+            dependencies: ["VLMCore", "VLMTensor", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "VLMPipeline",
+            dependencies: [
+                "VLMCore", "VLMVideo", "VLMMatch", "VLMCaption", "VLMPublish", "CLIP", "Yams",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "vlm-stream",
+            dependencies: [
+                "VLMCore", "CLIP", "VLMVideo", "VLMPipeline", "VLMMatch", "VLMCaption", "VLMPublish", "VLMIndex",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: - Tests (fixtures live in Tests/Fixtures; TestSupport finds them and runs helpers)
+        .target(name: "TestSupport", dependencies: ["VLMCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "VLMTensorTests", dependencies: ["VLMTensor", "TestSupport"]),
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "VLMVideo", "TestSupport"]),
+        .testTarget(name: "VLMVideoTests", dependencies: ["VLMVideo", "TestSupport"]),
+        .testTarget(name: "VLMMatchTests", dependencies: ["VLMMatch", "TestSupport"]),
+        .testTarget(name: "VLMCaptionTests", dependencies: ["VLMCaption", "TestSupport"]),
+        .testTarget(name: "VLMPublishTests", dependencies: ["VLMPublish", "TestSupport"]),
+        .testTarget(name: "VLMIndexTests", dependencies: ["VLMIndex", "TestSupport"]),
+        .testTarget(name: "VLMPipelineTests", dependencies: ["VLMPipeline", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+    ]
+)

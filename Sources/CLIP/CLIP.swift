@@ -1,0 +1,1 @@
+// CLIP: see the module's files.

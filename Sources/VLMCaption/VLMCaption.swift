@@ -1,0 +1,1 @@
+// VLMCaption: see the module's files.

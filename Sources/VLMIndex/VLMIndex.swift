@@ -1,0 +1,2 @@
+// VLMIndex: see the module's files.
+import GRDB

@@ -1,0 +1,1 @@
+// VLMMatch: see the module's files.

@@ -1,0 +1,1 @@
+// VLMPipeline: see the module's files.

@@ -1,0 +1,2 @@
+// VLMPublish: see the module's files.
+import CMosquitto

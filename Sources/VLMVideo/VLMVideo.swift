@@ -1,0 +1,2 @@
+// VLMVideo: see the module's files.
+import CFFmpeg

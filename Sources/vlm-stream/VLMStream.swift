@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `vlm-stream`: streaming video scene understanding with CLIP.
+@main
+struct VLMStream: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vlm-stream",
+        abstract: "Streaming video and robotics scene understanding with CLIP.",
+        subcommands: []
+    )
+}
