@@ -1,0 +1,41 @@
+/// A frame after the encoder: one embedding per view (`embeddings[0]` is the whole frame, the rest are tiles).
+public struct EncodedFrame: Sendable {
+    public var stream: String
+    public var sequence: Int
+    public var time: MediaTime
+    /// One L2-normalised embedding per view, in the order of `boxes`.
+    public var embeddings: [Embedding]
+    /// The part of the frame each embedding shows; `boxes[0] == .full`.
+    public var boxes: [Box]
+    /// True when the scene-change gate judged the frame unchanged and the previous embeddings were reused.
+    public var reused: Bool
+
+    public init(
+        stream: String, sequence: Int, time: MediaTime, embeddings: [Embedding], boxes: [Box], reused: Bool = false
+    ) {
+        self.stream = stream
+        self.sequence = sequence
+        self.time = time
+        self.embeddings = embeddings
+        self.boxes = boxes
+        self.reused = reused
+    }
+}
+
+/// A stage after the encoder (matching, labels, captions, indexing): sees every encoded frame of a stream in
+/// presentation order and returns the results it produces. Called from one pipeline thread per stream.
+public protocol FrameAnalyzer: AnyObject, Sendable {
+    func analyze(_ frame: EncodedFrame) -> [StreamResult]
+    /// The stream ended (EOF or shutdown) at `pts`: close open events, emit the last caption.
+    func finish(stream: String, at pts: Double) -> [StreamResult]
+}
+
+/// The live query set of a running stream, changed by the CLI, a pipeline file, or MQTT control messages.
+/// New queries take effect on the next frame; frames already encoded are not encoded again.
+public protocol QueryControlling: AnyObject, Sendable {
+    /// The active queries, in the order they were added.
+    var activeQueries: [String] { get }
+    func setQueries(_ queries: [String]) throws
+    func addQueries(_ queries: [String]) throws
+    func removeQueries(_ queries: [String])
+}
