@@ -1,1 +1,0 @@
-// CLIP: see the module's files.
