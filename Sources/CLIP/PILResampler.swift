@@ -1,0 +1,171 @@
+import VLMCore
+
+/// A port of Pillow's `ImagingResample` for 8-bit RGB (libImaging/Resample.c): separable convolution, horizontal
+/// pass then vertical pass, filter support scaled by the downscale factor (antialiasing), coefficients normalised
+/// to sum 1 and quantised to 22-bit fixed point, each pass rounded and clamped to uint8.
+enum PILResampler {
+    static let precisionBits = 32 - 8 - 2
+
+    /// Pillow's filters: support radius and kernel (bicubic with a = -0.5).
+    static func support(_ filter: CLIPImagePreprocessor.Resample) -> Double {
+        switch filter {
+        case .nearest: return 0  // handled separately
+        case .bilinear: return 1
+        case .bicubic: return 2
+        }
+    }
+
+    @inline(__always)
+    static func kernel(_ filter: CLIPImagePreprocessor.Resample, _ x: Double) -> Double {
+        let x = abs(x)
+        switch filter {
+        case .bicubic:
+            let a = -0.5
+            if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
+            if x < 2 { return (((x - 5) * x + 8) * x - 4) * a }
+            return 0
+        case .bilinear:
+            return x < 1 ? 1 - x : 0
+        case .nearest:
+            return 0
+        }
+    }
+
+    /// Per output pixel: first input index and fixed-point weights (`precompute_coeffs` +
+    /// `normalize_coeffs_8bpc`).
+    struct Coefficients {
+        var bounds: [(start: Int, count: Int)]
+        var weights: [Int32]  // `kernelSize` per output pixel
+        var kernelSize: Int
+    }
+
+    static func coefficients(inSize: Int, outSize: Int, filter: CLIPImagePreprocessor.Resample) -> Coefficients {
+        let scale = Double(inSize) / Double(outSize)
+        let filterScale = max(scale, 1)
+        let support = support(filter) * filterScale
+        let kernelSize = Int(support.rounded(.up)) * 2 + 1
+        var bounds: [(Int, Int)] = []
+        bounds.reserveCapacity(outSize)
+        var weights = [Int32](repeating: 0, count: outSize * kernelSize)
+        var k = [Double](repeating: 0, count: kernelSize)
+        let inverse = 1 / filterScale
+        for xx in 0..<outSize {
+            let center = (Double(xx) + 0.5) * scale
+            let xmin = max(Int(center - support + 0.5), 0)  // C (int) truncation; arguments are > -1 here
+            let xmax = min(Int(center + support + 0.5), inSize) - xmin
+            var total = 0.0
+            for x in 0..<xmax {
+                let w = kernel(filter, (Double(x + xmin) - center + 0.5) * inverse)
+                k[x] = w
+                total += w
+            }
+            for x in 0..<xmax {
+                let w = total != 0 ? k[x] / total : k[x]
+                let scaled = w * Double(1 << precisionBits)
+                weights[xx * kernelSize + x] = Int32(w < 0 ? (-0.5 + scaled) : (0.5 + scaled))
+            }
+            bounds.append((xmin, xmax))
+        }
+        return Coefficients(bounds: bounds, weights: weights, kernelSize: kernelSize)
+    }
+
+    @inline(__always)
+    static func clip8(_ value: Int32) -> UInt8 {
+        let shifted = value >> Int32(precisionBits)
+        return UInt8(clamping: shifted)
+    }
+
+    /// Pillow's `Image.resize((width, height), filter)` on an RGB image.
+    static func resize(
+        _ image: RGBImage, width: Int, height: Int, filter: CLIPImagePreprocessor.Resample
+    ) -> RGBImage {
+        if image.width == width && image.height == height { return image }
+        if filter == .nearest { return nearest(image, width: width, height: height) }
+        var current = image
+        if width != image.width { current = horizontal(current, width: width, filter: filter) }
+        if height != image.height { current = vertical(current, height: height, filter: filter) }
+        return current
+    }
+
+    // MARK: - Passes
+
+    static func horizontal(_ image: RGBImage, width: Int, filter: CLIPImagePreprocessor.Resample) -> RGBImage {
+        let c = coefficients(inSize: image.width, outSize: width, filter: filter)
+        var out = [UInt8](repeating: 0, count: width * image.height * 3)
+        let half = Int32(1 << (precisionBits - 1))
+        image.pixels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                c.weights.withUnsafeBufferPointer { w in
+                    for y in 0..<image.height {
+                        let row = y * image.width * 3
+                        for xx in 0..<width {
+                            let (start, count) = c.bounds[xx]
+                            let kw = xx * c.kernelSize
+                            var r = half, g = half, b = half
+                            for x in 0..<count {
+                                let p = row + (start + x) * 3
+                                let k = w[kw + x]
+                                r &+= Int32(src[p]) &* k
+                                g &+= Int32(src[p + 1]) &* k
+                                b &+= Int32(src[p + 2]) &* k
+                            }
+                            let o = (y * width + xx) * 3
+                            dst[o] = clip8(r)
+                            dst[o + 1] = clip8(g)
+                            dst[o + 2] = clip8(b)
+                        }
+                    }
+                }
+            }
+        }
+        return RGBImage(width: width, height: image.height, pixels: out)
+    }
+
+    static func vertical(_ image: RGBImage, height: Int, filter: CLIPImagePreprocessor.Resample) -> RGBImage {
+        let c = coefficients(inSize: image.height, outSize: height, filter: filter)
+        let rowBytes = image.width * 3
+        var out = [UInt8](repeating: 0, count: rowBytes * height)
+        let half = Int32(1 << (precisionBits - 1))
+        var accumulator = [Int32](repeating: 0, count: rowBytes)
+        image.pixels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                c.weights.withUnsafeBufferPointer { w in
+                    accumulator.withUnsafeMutableBufferPointer { acc in
+                        for yy in 0..<height {
+                            let (start, count) = c.bounds[yy]
+                            for i in 0..<rowBytes { acc[i] = half }
+                            // Row-wise accumulation keeps the inner loop contiguous (same sums as Pillow's order).
+                            for y in 0..<count {
+                                let k = w[yy * c.kernelSize + y]
+                                let row = (start + y) * rowBytes
+                                for i in 0..<rowBytes { acc[i] &+= Int32(src[row + i]) &* k }
+                            }
+                            let o = yy * rowBytes
+                            for i in 0..<rowBytes { dst[o + i] = clip8(acc[i]) }
+                        }
+                    }
+                }
+            }
+        }
+        return RGBImage(width: image.width, height: height, pixels: out)
+    }
+
+    /// Pillow's NEAREST: source pixel at floor((x + 0.5) * scale).
+    static func nearest(_ image: RGBImage, width: Int, height: Int) -> RGBImage {
+        var out = [UInt8](repeating: 0, count: width * height * 3)
+        let sx = Double(image.width) / Double(width)
+        let sy = Double(image.height) / Double(height)
+        for y in 0..<height {
+            let srcY = min(Int((Double(y) + 0.5) * sy), image.height - 1)
+            for x in 0..<width {
+                let srcX = min(Int((Double(x) + 0.5) * sx), image.width - 1)
+                let s = (srcY * image.width + srcX) * 3
+                let d = (y * width + x) * 3
+                out[d] = image.pixels[s]
+                out[d + 1] = image.pixels[s + 1]
+                out[d + 2] = image.pixels[s + 2]
+            }
+        }
+        return RGBImage(width: width, height: height, pixels: out)
+    }
+}
