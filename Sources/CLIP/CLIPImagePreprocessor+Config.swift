@@ -9,10 +9,10 @@ extension CLIPImagePreprocessor {
     public init(configFile url: URL) throws {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw CLIPLoadError.missingFile(url, "the image preprocessor settings")
+            throw CLIPLoadError(file: url.path, "cannot read the image preprocessor settings; check the model directory or run `vlm-stream models pull`")
         }
         guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw CLIPLoadError.malformed(url, "expected a JSON object")
+            throw CLIPLoadError(file: url.path, "expected a JSON object")
         }
         try self.init(json: json, file: url)
     }
@@ -24,7 +24,7 @@ extension CLIPImagePreprocessor {
             guard let value = json[key] else { return fallback }
             if let number = value as? NSNumber { return Array(repeating: number.floatValue, count: 3) }
             guard let list = value as? [NSNumber], list.count == 3 else {
-                throw CLIPLoadError.malformed(url, "\"\(key)\" must be three numbers")
+                throw CLIPLoadError(file: url.path, "\"\(key)\" must be three numbers")
             }
             return list.map(\.floatValue)
         }
@@ -39,9 +39,9 @@ extension CLIPImagePreprocessor {
             } else if let h = int(dict["height"]), let w = int(dict["width"]) {
                 size = .exact(height: h, width: w)
             } else {
-                throw CLIPLoadError.malformed(url, "\"size\" needs shortest_edge or height and width")
+                throw CLIPLoadError(file: url.path, "\"size\" needs shortest_edge or height and width")
             }
-        default: throw CLIPLoadError.malformed(url, "\"size\" must be a number or an object")
+        default: throw CLIPLoadError(file: url.path, "\"size\" must be a number or an object")
         }
 
         var crop = (224, 224)
@@ -50,15 +50,15 @@ extension CLIPImagePreprocessor {
         case let n as NSNumber: crop = (n.intValue, n.intValue)
         case let dict as [String: Any]:
             guard let h = int(dict["height"]), let w = int(dict["width"]) else {
-                throw CLIPLoadError.malformed(url, "\"crop_size\" needs height and width")
+                throw CLIPLoadError(file: url.path, "\"crop_size\" needs height and width")
             }
             crop = (h, w)
-        default: throw CLIPLoadError.malformed(url, "\"crop_size\" must be a number or an object")
+        default: throw CLIPLoadError(file: url.path, "\"crop_size\" must be a number or an object")
         }
 
         let resampleCode = int(json["resample"]) ?? Resample.bicubic.rawValue
         guard let resample = Resample(rawValue: resampleCode) else {
-            throw CLIPLoadError.malformed(url, "resample \(resampleCode) is not supported (0, 2 or 3)")
+            throw CLIPLoadError(file: url.path, "resample \(resampleCode) is not supported (0, 2 or 3)")
         }
         let sizes = [crop.0, crop.1] + {
             switch size {
@@ -67,10 +67,10 @@ extension CLIPImagePreprocessor {
             }
         }()
         guard sizes.allSatisfy({ $0 > 0 && $0 <= 8192 }) else {
-            throw CLIPLoadError.malformed(url, "image sizes must be between 1 and 8192")
+            throw CLIPLoadError(file: url.path, "image sizes must be between 1 and 8192")
         }
         let std = try floats("image_std", CLIPImagePreprocessor.openAI.std)
-        guard std.allSatisfy({ $0 != 0 }) else { throw CLIPLoadError.malformed(url, "\"image_std\" has a zero") }
+        guard std.allSatisfy({ $0 != 0 }) else { throw CLIPLoadError(file: url.path, "\"image_std\" has a zero") }
         self.init(
             size: size, cropHeight: crop.0, cropWidth: crop.1, resample: resample,
             doResize: bool("do_resize", true), doCenterCrop: bool("do_center_crop", true),

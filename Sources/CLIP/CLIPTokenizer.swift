@@ -45,25 +45,25 @@ public final class CLIPTokenizer: Sendable {
         precondition(contextLength >= 2, "contextLength must leave room for the start and end tokens")
         let vocabData: Data
         do { vocabData = try Data(contentsOf: vocabularyFile) } catch {
-            throw CLIPLoadError.missingFile(vocabularyFile, "the tokenizer vocabulary")
+            throw CLIPLoadError(file: vocabularyFile.path, "cannot read the tokenizer vocabulary; check the model directory or run `vlm-stream models pull`")
         }
         guard let json = try? JSONSerialization.jsonObject(with: vocabData) as? [String: Any] else {
-            throw CLIPLoadError.malformed(vocabularyFile, "expected a JSON object of token → id")
+            throw CLIPLoadError(file: vocabularyFile.path, "expected a JSON object of token → id")
         }
         var vocabulary: [String: Int32] = [:]
         vocabulary.reserveCapacity(json.count)
         for (token, value) in json {
             guard let id = (value as? NSNumber)?.int32Value else {
-                throw CLIPLoadError.malformed(vocabularyFile, "token \"\(token)\" has no integer id")
+                throw CLIPLoadError(file: vocabularyFile.path, "token \"\(token)\" has no integer id")
             }
             vocabulary[token] = id
         }
         guard let start = vocabulary["<|startoftext|>"], let end = vocabulary["<|endoftext|>"] else {
-            throw CLIPLoadError.malformed(vocabularyFile, "no <|startoftext|> / <|endoftext|> tokens")
+            throw CLIPLoadError(file: vocabularyFile.path, "no <|startoftext|> / <|endoftext|> tokens")
         }
         let mergesText: String
         do { mergesText = try String(contentsOf: mergesFile, encoding: .utf8) } catch {
-            throw CLIPLoadError.missingFile(mergesFile, "the tokenizer merges")
+            throw CLIPLoadError(file: mergesFile.path, "cannot read the tokenizer merges; check the model directory or run `vlm-stream models pull`")
         }
         var ranks: [String: Int] = [:]
         ranks.reserveCapacity(vocabulary.count)
@@ -71,12 +71,12 @@ public final class CLIPTokenizer: Sendable {
             if line.hasPrefix("#version") { continue }
             let parts = line.split(separator: " ")
             guard parts.count == 2 else {
-                throw CLIPLoadError.malformed(mergesFile, "line \"\(line)\" is not a pair")
+                throw CLIPLoadError(file: mergesFile.path, "line \"\(line)\" is not a pair")
             }
             let key = "\(parts[0]) \(parts[1])"
             if ranks[key] == nil { ranks[key] = ranks.count }
         }
-        guard !ranks.isEmpty else { throw CLIPLoadError.malformed(mergesFile, "no merges") }
+        guard !ranks.isEmpty else { throw CLIPLoadError(file: mergesFile.path, "no merges") }
         self.vocabulary = vocabulary
         self.ranks = ranks
         self.startToken = start
