@@ -1,0 +1,73 @@
+import VLMTensor
+
+extension EmbeddingMatrix {
+    // MARK: - Scoring
+
+    /// Cosine similarity of every row with `query` (length `dimension`): one `sgemv` over the whole matrix.
+    public func scores(_ query: [Float]) -> [Float] {
+        precondition(query.count == dimension, "EmbeddingMatrix.scores: query has \(query.count) values")
+        return [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            values.withUnsafeBufferPointer { a in
+                query.withUnsafeBufferPointer { x in
+                    GEMV.multiply(
+                        rows: count, cols: dimension, a: a.baseAddress!, lda: dimension, x: x.baseAddress!,
+                        y: out.baseAddress!)
+                }
+            }
+            initialized = count
+        }
+    }
+
+    // MARK: - Moments
+
+    /// The best `options.top` moments for `query`: exact scores over every stored frame, the best frames picked
+    /// with a heap, each grown over adjacent frames of its video that score within `mergeMargin` of it.
+    public func search(_ query: [Float], options: SearchOptions = SearchOptions()) -> [Moment] {
+        guard count > 0, options.top > 0 else { return [] }
+        let scores = scores(query)
+        var covered = [Bool](repeating: false, count: count)
+        var moments: [Moment] = []
+        // Most candidates fall inside moments already found; widen the candidate pool until enough moments exist.
+        var pool = min(count, max(64, options.top * 8))
+        var examined = 0
+        while moments.count < options.top {
+            let candidates = scores.withUnsafeBufferPointer { TopK.select($0, k: pool) }
+            for candidate in candidates.dropFirst(examined) where !covered[candidate.index] {
+                if let floor = options.minScore, candidate.score < floor { return moments }
+                moments.append(grow(candidate, scores: scores, covered: &covered, margin: options.mergeMargin))
+                if moments.count == options.top { break }
+            }
+            examined = candidates.count
+            if pool == count { break }
+            pool = min(count, pool * 4)
+        }
+        return moments
+    }
+
+    private func grow(_ peak: TopK.Entry, scores: [Float], covered: inout [Bool], margin: Float) -> Moment {
+        let video = videoOfRow[peak.index]
+        let threshold = peak.score - margin
+        var lo = peak.index
+        var hi = peak.index
+        while lo > 0, videoOfRow[lo - 1] == video, !covered[lo - 1], scores[lo - 1] >= threshold { lo -= 1 }
+        while hi + 1 < count, videoOfRow[hi + 1] == video, !covered[hi + 1], scores[hi + 1] >= threshold { hi += 1 }
+        for r in lo...hi { covered[r] = true }
+
+        let info = videos[Int(video)]
+        var end = pts[hi] + samplingInterval(row: hi, video: info)
+        if let duration = info.duration, duration > pts[hi] { end = min(end, duration) }
+        let peakPTS = pts[peak.index]
+        let caption = captions[Int(video)].last { $0.start <= peakPTS && peakPTS <= $0.end }?.text
+        return Moment(
+            video: info.path, start: pts[lo], end: end, peak: peakPTS, score: Double(peak.score), frames: hi - lo + 1,
+            caption: caption)
+    }
+
+    /// The time one sampled frame stands for: 1/fps, or the gap to the next frame when every frame was kept.
+    private func samplingInterval(row: Int, video: IndexedVideo) -> Double {
+        if video.fps > 0 { return 1 / video.fps }
+        if row + 1 < count, videoOfRow[row + 1] == videoOfRow[row] { return pts[row + 1] - pts[row] }
+        if row > 0, videoOfRow[row - 1] == videoOfRow[row] { return pts[row] - pts[row - 1] }
+        return 0
+    }
+}

@@ -1,0 +1,47 @@
+/// A stretch of one video that matches a query: adjacent sampled frames merged into one interval.
+public struct Moment: Sendable, Equatable, Codable {
+    /// Path of the video.
+    public var video: String
+    /// Seconds: pts of the first matching frame.
+    public var start: Double
+    /// Seconds: end of the last matching frame's sampling interval (clamped to the duration).
+    public var end: Double
+    /// Seconds: pts of the best frame.
+    public var peak: Double
+    /// Cosine similarity of the best frame and the query.
+    public var score: Double
+    /// Sampled frames merged into the moment.
+    public var frames: Int
+    /// The stored caption covering the best frame, when captions were indexed.
+    public var caption: String?
+
+    /// A moment.
+    public init(
+        video: String, start: Double, end: Double, peak: Double, score: Double, frames: Int, caption: String? = nil
+    ) {
+        self.video = video
+        self.start = start
+        self.end = end
+        self.peak = peak
+        self.score = score
+        self.frames = frames
+        self.caption = caption
+    }
+}
+
+/// How search ranks and merges frames.
+public struct SearchOptions: Sendable, Equatable {
+    /// Moments to return.
+    public var top: Int
+    /// A neighbour joins a moment when its score is at least `peak − mergeMargin` (cosine units).
+    public var mergeMargin: Float
+    /// Frames scoring below this are never returned (cosine); `nil` for no floor.
+    public var minScore: Float?
+
+    /// Options; the defaults suit CLIP ViT-B/32 cosine scores.
+    public init(top: Int = 10, mergeMargin: Float = 0.02, minScore: Float? = nil) {
+        self.top = top
+        self.mergeMargin = mergeMargin
+        self.minScore = minScore
+    }
+}

@@ -1,2 +1,0 @@
-// VLMIndex: see the module's files.
-import GRDB

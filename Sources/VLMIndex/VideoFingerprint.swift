@@ -1,0 +1,60 @@
+import Foundation
+
+/// What identifies a video file's content for re-indexing: its size and a SHA-256 checksum.
+///
+/// The default `.ends` checksum hashes the size (8 bytes, little-endian) followed by the first and the last MiB
+/// of the file — constant time per video however long it is, and it changes whenever the container is rewritten
+/// (header, index or trailer) or the length changes. `.full` hashes every byte, for files edited in place.
+public struct VideoFingerprint: Sendable, Equatable, Codable {
+    /// How much of the file the checksum covers.
+    public enum Mode: String, Sendable, Codable, CaseIterable {
+        /// SHA-256 of size ‖ first MiB ‖ last MiB.
+        case ends
+        /// SHA-256 of the whole file.
+        case full
+    }
+
+    /// File size in bytes.
+    public var size: Int64
+    /// `"<mode>:<sha256 hex>"`, e.g. `ends:9f86d0…`.
+    public var checksum: String
+
+    /// A fingerprint from stored values.
+    public init(size: Int64, checksum: String) {
+        self.size = size
+        self.checksum = checksum
+    }
+
+    /// Bytes hashed from each end in `.ends` mode.
+    public static let endBytes = 1 << 20
+
+    /// Reads `url` and computes its fingerprint.
+    public init(of url: URL, mode: Mode = .ends) throws {
+        let handle: FileHandle
+        do {
+            handle = try FileHandle(forReadingFrom: url)
+        } catch {
+            throw IndexError.unreadableVideo(path: url.path, reason: error.localizedDescription)
+        }
+        defer { try? handle.close() }
+        let size = Int64(try handle.seekToEnd())
+        var hash = SHA256()
+        switch mode {
+        case .ends:
+            withUnsafeBytes(of: UInt64(size).littleEndian) { hash.update(buffer: $0) }
+            try handle.seek(toOffset: 0)
+            let head = try handle.read(upToCount: Self.endBytes) ?? Data()
+            head.withUnsafeBytes { hash.update(buffer: $0) }
+            let tailStart = max(Int64(head.count), size - Int64(Self.endBytes))
+            try handle.seek(toOffset: UInt64(tailStart))
+            let tail = try handle.read(upToCount: Int(size - tailStart)) ?? Data()
+            tail.withUnsafeBytes { hash.update(buffer: $0) }
+        case .full:
+            try handle.seek(toOffset: 0)
+            while let block = try handle.read(upToCount: 4 << 20), !block.isEmpty {
+                block.withUnsafeBytes { hash.update(buffer: $0) }
+            }
+        }
+        self.init(size: size, checksum: "\(mode.rawValue):\(hash.hexDigest())")
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import GRDB
+
+extension VideoIndex {
+    // MARK: - Videos
+
+    /// Every stored video (complete or not), by id.
+    public func videos() throws -> [IndexedVideo] {
+        try read { db in try Self.videos(db, completeOnly: false) }
+    }
+
+    static func videos(_ db: Database, completeOnly: Bool) throws -> [IndexedVideo] {
+        let filter = completeOnly ? "WHERE complete = 1" : ""
+        return try Row.fetchAll(
+            db,
+            sql: """
+                SELECT v.id, v.path, v.size, v.checksum, v.duration, v.model, v.fps, v.complete,
+                       (SELECT coalesce(sum(frame_count), 0) FROM chunk WHERE video_id = v.id) AS frames
+                FROM video v \(filter) ORDER BY v.id
+                """
+        ).map { row in
+            IndexedVideo(
+                id: row["id"], path: row["path"], size: row["size"], checksum: row["checksum"],
+                duration: row["duration"], model: row["model"], fps: row["fps"], frameCount: row["frames"],
+                complete: row["complete"])
+        }
+    }
+
+    /// The pts of every stored frame of one video, in order (tests: duplicates and resume).
+    public func framePTS(videoID: Int64) throws -> [Double] {
+        try read { db in
+            var out: [Double] = []
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT pts FROM chunk WHERE video_id = ? ORDER BY first_pts", arguments: [videoID])
+            while let row = try rows.next() {
+                try row.withUnsafeData(atIndex: 0) { data in
+                    guard let data else { return }
+                    out.append(contentsOf: data.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) })
+                }
+            }
+            return out
+        }
+    }
+
+    /// The index's revision: it changes whenever a video is completed, replaced or removed.
+    public func revision() throws -> Int {
+        try read { db in try Self.revision(db) }
+    }
+
+    static func revision(_ db: Database) throws -> Int {
+        Int(try String.fetchOne(db, sql: "SELECT value FROM index_info WHERE key = 'revision'") ?? "0") ?? 0
+    }
+
+    // MARK: - Matrix
+
+    /// All frames of complete videos as one fp32 matrix, cached in memory until the index's revision changes.
+    public func matrix() throws -> EmbeddingMatrix {
+        let current = try revision()
+        if let cached = cache.get(), cached.revision == current { return cached }
+        let loaded = try read { db in try loadMatrix(db) }
+        cache.set(loaded)
+        return loaded
+    }
+
+    private func loadMatrix(_ db: Database) throws -> EmbeddingMatrix {
+        let revision = try Self.revision(db)
+        guard let (model, dimension) = try Self.model(db) else { throw IndexError.empty(path: path) }
+        let videos = try Self.videos(db, completeOnly: true)
+        let total = videos.reduce(0) { $0 + $1.frameCount }
+        guard total > 0 else { throw IndexError.empty(path: path) }
+        let slot = Dictionary(uniqueKeysWithValues: videos.enumerated().map { ($1.id, Int32($0)) })
+
+        var pts = [Double](repeating: 0, count: total)
+        var videoOfRow = [Int32](repeating: 0, count: total)
+        var filled = 0
+        let values = try [Float](unsafeUninitializedCapacity: total * dimension) { buffer, initialized in
+            let chunks = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT c.video_id, c.frame_count, c.pts, c.embeddings FROM chunk c
+                    JOIN video v ON v.id = c.video_id WHERE v.complete = 1 ORDER BY c.video_id, c.first_pts
+                    """)
+            while let row = try chunks.next() {
+                let videoID: Int64 = row[0]
+                let n: Int = row[1]
+                guard let video = slot[videoID], filled + n <= total else {
+                    throw IndexError.notAnIndex(path: path, reason: "frame counts disagree with stored chunks")
+                }
+                try row.withUnsafeData(atIndex: 2) { data in
+                    guard let data, data.count == n * 8 else { throw corruptChunk(videoID) }
+                    pts.withUnsafeMutableBytes { dst in
+                        data.withUnsafeBytes { dst.baseAddress!.advanced(by: filled * 8).copyMemory(from: $0.baseAddress!, byteCount: n * 8) }
+                    }
+                }
+                try row.withUnsafeData(atIndex: 3) { data in
+                    guard let data, data.count == n * dimension * 2 else { throw corruptChunk(videoID) }
+                    let destination = UnsafeMutableBufferPointer(rebasing: buffer[filled * dimension..<(filled + n) * dimension])
+                    data.withUnsafeBytes { raw in
+                        if Int(bitPattern: raw.baseAddress) % 2 == 0 {
+                            Half.widen(raw.assumingMemoryBound(to: UInt16.self), into: destination)
+                        } else {
+                            let aligned = [UInt16](unsafeUninitializedCapacity: n * dimension) { halves, count in
+                                UnsafeMutableRawBufferPointer(halves).copyMemory(from: raw)
+                                count = n * dimension
+                            }
+                            aligned.withUnsafeBufferPointer { Half.widen($0, into: destination) }
+                        }
+                    }
+                }
+                for r in filled..<filled + n { videoOfRow[r] = video }
+                filled += n
+            }
+            guard filled == total else {
+                throw IndexError.notAnIndex(path: path, reason: "frame counts disagree with stored chunks")
+            }
+            initialized = total * dimension
+        }
+
+        var captions = [[IndexedCaption]](repeating: [], count: videos.count)
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT c.video_id, c.start, c."end", c.text, c.score FROM caption c
+                JOIN video v ON v.id = c.video_id WHERE v.complete = 1 ORDER BY c.video_id, c.start
+                """)
+        for row in rows {
+            guard let video = slot[row[0]] else { continue }
+            captions[Int(video)].append(IndexedCaption(start: row[1], end: row[2], text: row[3], score: row[4]))
+        }
+        return EmbeddingMatrix(
+            dimension: dimension, values: values, pts: pts, videoOfRow: videoOfRow, videos: videos,
+            captions: captions, revision: revision, model: model)
+    }
+
+    private func corruptChunk(_ videoID: Int64) -> IndexError {
+        IndexError.notAnIndex(path: path, reason: "a frame chunk of video \(videoID) has the wrong size")
+    }
+}
+
+// MARK: - Cache
+
+/// The last loaded matrix, shared by every search on one `VideoIndex`.
+final class MatrixCache: Sendable {
+    private let lock = NSLock()
+    private nonisolated(unsafe) var matrix: EmbeddingMatrix?
+
+    func get() -> EmbeddingMatrix? {
+        lock.withLock { matrix }
+    }
+
+    func set(_ newValue: EmbeddingMatrix) {
+        lock.withLock { matrix = newValue }
+    }
+}
