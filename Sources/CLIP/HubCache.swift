@@ -1,0 +1,90 @@
+import Foundation
+
+/// The Hugging Face hub cache on disk, in the layout `huggingface_hub` and transformers use:
+///
+///     <root>/models--<org>--<name>/refs/<revision>          commit hash of the snapshot
+///     <root>/models--<org>--<name>/snapshots/<commit>/<file>  symlink → ../../blobs/<etag>
+///     <root>/models--<org>--<name>/blobs/<etag>               file contents (sha256 for LFS files)
+///
+/// `root` is `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `$XDG_CACHE_HOME/huggingface/hub`, else
+/// `~/.cache/huggingface/hub`.
+public struct HubCache: Sendable {
+    /// The hub cache directory.
+    public var root: URL
+
+    /// The files a CLIP checkpoint directory must contain (tokenizer.json is optional and not used).
+    public static let requiredFiles = [
+        "config.json", "model.safetensors", "vocab.json", "merges.txt", "preprocessor_config.json",
+    ]
+
+    /// The model `--model` uses when none is given.
+    public static let defaultModel = "openai/clip-vit-base-patch32"
+
+    /// A cache rooted at `root`.
+    public init(root: URL) {
+        self.root = root
+    }
+
+    /// The cache the environment points at (see the type's documentation for the order).
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        if let hub = environment["HF_HUB_CACHE"] ?? environment["HUGGINGFACE_HUB_CACHE"], !hub.isEmpty {
+            root = URL(fileURLWithPath: (hub as NSString).expandingTildeInPath)
+        } else if let home = environment["HF_HOME"], !home.isEmpty {
+            root = URL(fileURLWithPath: (home as NSString).expandingTildeInPath).appendingPathComponent("hub")
+        } else {
+            let cacheHome = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+                ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.cache"
+            root = URL(fileURLWithPath: cacheHome).appendingPathComponent("huggingface/hub")
+        }
+    }
+
+    // MARK: - Layout
+
+    /// True when `name` looks like a hub repository id (`org/name`, letters, digits, `-_.`).
+    public static func isRepositoryName(_ name: String) -> Bool {
+        let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return false }
+        return parts.allSatisfy { part in
+            !part.isEmpty && part != "." && part != ".." && !part.hasPrefix("-")
+                && part.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+        }
+    }
+
+    /// `<root>/models--org--name`.
+    public func repositoryDirectory(_ name: String) -> URL {
+        root.appendingPathComponent("models--" + name.replacingOccurrences(of: "/", with: "--"))
+    }
+
+    /// The commit a revision points at: the content of `refs/<revision>`, or `revision` itself when it is a
+    /// 40-hex commit hash with a snapshot.
+    public func commit(_ name: String, revision: String = "main") -> String? {
+        let repo = repositoryDirectory(name)
+        let ref = repo.appendingPathComponent("refs").appendingPathComponent(revision)
+        if let text = try? String(contentsOf: ref, encoding: .utf8) {
+            let commit = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !commit.isEmpty { return commit }
+        }
+        if revision.count == 40, revision.allSatisfy(\.isHexDigit),
+            FileManager.default.fileExists(atPath: repo.appendingPathComponent("snapshots/\(revision)").path)
+        {
+            return revision
+        }
+        return nil
+    }
+
+    /// `snapshots/<commit>/` for a revision, when the cache knows the revision.
+    public func snapshotDirectory(_ name: String, revision: String = "main") -> URL? {
+        guard let commit = commit(name, revision: revision) else { return nil }
+        return repositoryDirectory(name).appendingPathComponent("snapshots").appendingPathComponent(commit)
+    }
+
+    /// Which of `requiredFiles` are absent (or dangling symlinks) in `directory`.
+    public static func missingFiles(in directory: URL) -> [String] {
+        requiredFiles.filter { file in
+            let path = directory.appendingPathComponent(file).path
+            var isDirectory: ObjCBool = false
+            // fileExists follows symlinks, so a link to a missing blob counts as missing.
+            return !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) || isDirectory.boolValue
+        }
+    }
+}

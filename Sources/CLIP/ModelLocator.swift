@@ -1,0 +1,53 @@
+import Foundation
+import VLMCore
+
+/// Turns `--model` (a checkpoint directory or a hub name such as `openai/clip-vit-base-patch32`) into a
+/// directory holding every file in `HubCache.requiredFiles`.
+public enum ModelLocator {
+    /// `--model` could not be turned into a usable checkpoint directory.
+    public struct NotFound: UserFacingError, Equatable {
+        /// The one-line message.
+        public var description: String
+    }
+
+    /// The checkpoint directory for `model`: an existing directory as it is, else a hub name looked up in
+    /// `cache` at `revision`. Throws `NotFound` naming the missing files and where they belong.
+    public static func resolve(
+        _ model: String, revision: String = "main", cache: HubCache = HubCache()
+    ) throws -> URL {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        let expanded = (model as NSString).expandingTildeInPath
+        if fm.fileExists(atPath: expanded, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw NotFound(description: "\(model) is a file; --model takes a checkpoint directory or a hub name")
+            }
+            let directory = URL(fileURLWithPath: expanded)
+            let missing = HubCache.missingFiles(in: directory)
+            guard missing.isEmpty else {
+                throw NotFound(
+                    description: "\(directory.path) is missing \(missing.joined(separator: ", ")); "
+                        + "copy them from the model's Hugging Face repository into that directory")
+            }
+            return directory
+        }
+        guard HubCache.isRepositoryName(model) else {
+            throw NotFound(
+                description: "\(model): no such directory, and not a hub name like \(HubCache.defaultModel)")
+        }
+        guard let snapshot = cache.snapshotDirectory(model, revision: revision) else {
+            throw NotFound(
+                description: "\(model) (\(revision)) is not in the Hugging Face cache at \(cache.root.path): "
+                    + "run `vlm-stream models pull \(model)`, or put \(HubCache.requiredFiles.joined(separator: ", ")) "
+                    + "in a directory and pass --model DIR")
+        }
+        let missing = HubCache.missingFiles(in: snapshot)
+        guard missing.isEmpty else {
+            throw NotFound(
+                description: "\(model) (\(revision)) in the Hugging Face cache is missing "
+                    + "\(missing.joined(separator: ", ")) in \(snapshot.path): run `vlm-stream models pull \(model)` "
+                    + "or put those files there")
+        }
+        return snapshot
+    }
+}
