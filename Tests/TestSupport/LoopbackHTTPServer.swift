@@ -1,0 +1,181 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A minimal HTTP/1.1 server on 127.0.0.1 (an ephemeral port) for tests that download: serves fixed routes to
+/// HEAD and GET, honours `Range: bytes=N-`, can answer with a redirect, and can cut a body short once to
+/// simulate a dropped connection. One connection at a time, `Connection: close`.
+///
+/// `@unchecked Sendable`: the routes and request log are guarded by `lock`; the socket is only used by the
+/// accept thread after `init`.
+public final class LoopbackHTTPServer: @unchecked Sendable {
+    /// What a path answers.
+    public struct Route: Sendable {
+        public var status: Int
+        public var headers: [String: String]
+        public var body: Data
+        /// Send only this many body bytes, then close, the first time the route is fetched with GET.
+        public var cutAfter: Int?
+
+        public init(status: Int = 200, headers: [String: String] = [:], body: Data = Data(), cutAfter: Int? = nil) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+            self.cutAfter = cutAfter
+        }
+    }
+
+    /// One request as received: method, path and the Range header (if any).
+    public struct Request: Sendable, Equatable {
+        public var method: String
+        public var path: String
+        public var range: String?
+    }
+
+    public let port: Int
+    private let socketFD: Int32
+    private let lock = NSLock()
+    private var routes: [String: Route]
+    private var log: [Request] = []
+    private var stopped = false
+
+    /// Starts serving `routes` (path → route) on a background thread.
+    public init(routes: [String: Route]) throws {
+        self.routes = routes
+        #if canImport(Glibc)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else {
+            close(fd)
+            throw POSIXError(.EADDRINUSE)
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        socketFD = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+        let thread = Thread { [self] in self.serve() }
+        thread.start()
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    public var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
+
+    /// Adds or replaces the route for `path` (e.g. one whose redirect needs `baseURL`).
+    public func setRoute(_ path: String, _ route: Route?) {
+        lock.withLock { routes[path] = route }
+    }
+
+    /// Requests received so far.
+    public var requests: [Request] { lock.withLock { log } }
+
+    /// Stops accepting connections.
+    public func stop() {
+        let already = lock.withLock {
+            defer { stopped = true }
+            return stopped
+        }
+        guard !already else { return }
+        shutdown(socketFD, Int32(SHUT_RDWR))
+        close(socketFD)
+    }
+
+    deinit { stop() }
+
+    // MARK: - Serving
+
+    private func serve() {
+        while true {
+            let client = accept(socketFD, nil, nil)
+            if client < 0 {
+                if lock.withLock({ stopped }) { return }
+                continue
+            }
+            handle(client)
+            close(client)
+        }
+    }
+
+    private func handle(_ client: Int32) {
+        var received = Data()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !received.contains(Data("\r\n\r\n".utf8)) {
+            let n = recv(client, &buffer, buffer.count, 0)
+            guard n > 0 else { return }
+            received.append(buffer, count: n)
+            if received.count > 65536 { return }
+        }
+        let head = String(decoding: received, as: UTF8.self).components(separatedBy: "\r\n")
+        let parts = head[0].split(separator: " ")
+        guard parts.count >= 2 else { return }
+        let method = String(parts[0])
+        let path = String(parts[1])
+        var range: String?
+        for line in head.dropFirst() where line.lowercased().hasPrefix("range:") {
+            range = line.dropFirst("range:".count).trimmingCharacters(in: .whitespaces)
+        }
+        let route: Route? = lock.withLock {
+            log.append(Request(method: method, path: path, range: range))
+            let route = routes[path]
+            if method == "GET", route?.cutAfter != nil { routes[path]?.cutAfter = nil }
+            return route
+        }
+        guard var route else {
+            send(client, status: 404, headers: [:], body: Data("not found".utf8), includeBody: method != "HEAD")
+            return
+        }
+        var headers = route.headers
+        var body = route.body
+        if let range, route.status == 200, range.hasPrefix("bytes="), range.hasSuffix("-"),
+            let start = Int(range.dropFirst("bytes=".count).dropLast())
+        {
+            if start >= body.count {
+                send(client, status: 416, headers: [:], body: Data(), includeBody: false)
+                return
+            }
+            headers["Content-Range"] = "bytes \(start)-\(body.count - 1)/\(body.count)"
+            body = body.subdata(in: start..<body.count)
+            route.status = 206
+        }
+        headers["Content-Length"] = "\(body.count)"
+        headers["Accept-Ranges"] = "bytes"
+        if method == "GET", let cut = route.cutAfter { body = body.prefix(cut) }
+        send(client, status: route.status, headers: headers, body: body, includeBody: method != "HEAD")
+    }
+
+    private func send(_ client: Int32, status: Int, headers: [String: String], body: Data, includeBody: Bool) {
+        var text = "HTTP/1.1 \(status) \(status < 400 ? "OK" : "Error")\r\nConnection: close\r\n"
+        if headers["Content-Length"] == nil { text += "Content-Length: \(body.count)\r\n" }
+        for (k, v) in headers.sorted(by: { $0.key < $1.key }) { text += "\(k): \(v)\r\n" }
+        text += "\r\n"
+        var payload = Data(text.utf8)
+        if includeBody { payload.append(body) }
+        payload.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                #if canImport(Glibc)
+                    let n = Glibc.send(client, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                #else
+                    let n = Darwin.send(client, raw.baseAddress! + offset, raw.count - offset, 0)
+                #endif
+                if n <= 0 { return }
+                offset += n
+            }
+        }
+    }
+}
