@@ -1,0 +1,72 @@
+import CFFmpeg
+import Foundation
+import VLMCore
+
+/// Still images (JPEG, PNG, BMP, TIFF, WebP, ... whatever FFmpeg's image demuxers decode) as full-resolution RGB.
+///
+/// Like PIL's `Image.open(...).convert("RGB")` in the CLIP reference, EXIF orientation is not applied and alpha
+/// is dropped; CLIP preprocessing (resize, crop, normalise) is the caller's job.
+public enum ImageFile {
+    /// Decodes the first picture of `url` into packed RGB24 at its own size.
+    ///
+    /// Throws ``VideoError/badImage(input:reason:)`` naming the file for a missing, unreadable, truncated or
+    /// non-image file.
+    public static func decode(_ url: URL) throws(VideoError) -> RGBImage {
+        FFmpegLog.install()
+        let path = url.path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw .badImage(input: path, reason: "no such file; check the path")
+        }
+        let demuxer: Demuxer
+        do {
+            demuxer = try Demuxer(input: .file(path))
+        } catch {
+            throw .badImage(input: path, reason: "not an image FFmpeg recognises")
+        }
+        guard let index = demuxer.bestStream(AVMEDIA_TYPE_VIDEO) else {
+            throw .badImage(input: path, reason: "no picture in the file")
+        }
+        let decoder: Decoder
+        do {
+            decoder = try Decoder(stream: demuxer.stream(index), threads: 1, keyframesOnly: false, strict: true, input: path)
+        } catch {
+            throw .badImage(input: path, reason: "\(error)")
+        }
+        let packet = av_packet_alloc()!
+        var frame: UnsafeMutablePointer<AVFrame>? = av_frame_alloc()!
+        defer {
+            var p: UnsafeMutablePointer<AVPacket>? = packet
+            av_packet_free(&p)
+            av_frame_free(&frame)
+        }
+        // Feed packets until one picture comes out; at the end, drain.
+        var sawPacket = false
+        var failure = "no picture could be decoded"
+        while true {
+            let received = decoder.receive(frame!)
+            if received >= 0 { break }
+            guard AVErrorCode(rawValue: received) == .tryAgain else {
+                throw .badImage(input: path, reason: sawPacket ? "truncated or corrupt (\(failure))" : failure)
+            }
+            if let end = demuxer.read(into: packet) {
+                if end != .endOfFile { failure = end.description }
+                _ = decoder.send(nil)
+                continue
+            }
+            defer { av_packet_unref(packet) }
+            guard packet.pointee.stream_index == index else { continue }
+            sawPacket = true
+            let sent = decoder.send(packet)
+            if sent < 0 { failure = AVErrorCode(rawValue: sent).description }
+        }
+        // The mjpeg decoder conceals a truncated file with grey; the flag tells us.
+        if frame!.pointee.decode_error_flags != 0 || frame!.pointee.flags & AV_FRAME_FLAG_CORRUPT != 0 {
+            throw .badImage(input: path, reason: "truncated or corrupt image data")
+        }
+        let width = Int(frame!.pointee.width)
+        let height = Int(frame!.pointee.height)
+        guard width > 0, height > 0 else { throw .badImage(input: path, reason: "empty picture") }
+        let pixels = try FrameConverter().convert(frame!, to: width, height, format: AV_PIX_FMT_RGB24)
+        return RGBImage(width: width, height: height, pixels: pixels)
+    }
+}

@@ -1,0 +1,55 @@
+import CFFmpeg
+
+/// An open `AVCodecContext` decoding one stream with the send/receive API; freed on deinit.
+final class Decoder {
+    private(set) var context: UnsafeMutablePointer<AVCodecContext>?
+
+    /// Finds and opens the decoder for `stream` (`avcodec_find_decoder`, `avcodec_parameters_to_context`,
+    /// `avcodec_open2`). With `keyframesOnly`, the decoder skips everything else (`skip_frame = AVDISCARD_NONKEY`).
+    /// With `strict`, bitstream damage is an error (`err_detect = explode`) instead of being concealed.
+    init(
+        stream: UnsafeMutablePointer<AVStream>, threads: Int, keyframesOnly: Bool, strict: Bool = false, input: String
+    ) throws(VideoError) {
+        let parameters = stream.pointee.codecpar!
+        guard let codec = avcodec_find_decoder(parameters.pointee.codec_id) else {
+            throw .unsupportedCodec(input: input, codec: String(cString: avcodec_get_name(parameters.pointee.codec_id)))
+        }
+        guard let ctx = avcodec_alloc_context3(codec) else { throw .cannotOpen(input: input, reason: "out of memory") }
+        context = ctx
+        if avcodec_parameters_to_context(ctx, parameters) < 0 {
+            throw .cannotOpen(input: input, reason: "bad codec parameters")
+        }
+        ctx.pointee.pkt_timebase = stream.pointee.time_base
+        ctx.pointee.thread_count = Int32(max(1, threads))
+        if keyframesOnly { ctx.pointee.skip_frame = AVDISCARD_NONKEY }
+        if strict { ctx.pointee.err_recognition |= AV_EF_EXPLODE | AV_EF_BUFFER | AV_EF_CRCCHECK }
+        let opened = avcodec_open2(ctx, codec, nil)
+        if opened < 0 {
+            throw .cannotOpen(input: input, reason: "cannot open decoder: \(AVErrorCode(rawValue: opened))")
+        }
+    }
+
+    deinit {
+        avcodec_free_context(&context)
+    }
+
+    /// `avcodec_send_packet`; nil packet starts draining. Returns 0 or a negative AVERROR.
+    func send(_ packet: UnsafeMutablePointer<AVPacket>?) -> Int32 {
+        avcodec_send_packet(context, packet)
+    }
+
+    /// `avcodec_receive_frame`; 0, `AVERROR(EAGAIN)` (needs input), `AVERROR_EOF` (drained) or an error.
+    func receive(_ frame: UnsafeMutablePointer<AVFrame>) -> Int32 {
+        avcodec_receive_frame(context, frame)
+    }
+
+    /// `avcodec_flush_buffers`: forget buffered frames (after a seek or reconnect).
+    func flush() {
+        avcodec_flush_buffers(context)
+    }
+
+    /// The codec's short name (`h264`, `mjpeg`...).
+    var codecName: String {
+        String(cString: avcodec_get_name(context!.pointee.codec_id))
+    }
+}

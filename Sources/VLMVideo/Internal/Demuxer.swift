@@ -1,0 +1,104 @@
+import CFFmpeg
+import Foundation
+
+/// An open `AVFormatContext` (libavformat's demuxer) for one input; closed on deinit. Never leaves the module.
+final class Demuxer {
+    let input: VideoInput
+    private(set) var context: UnsafeMutablePointer<AVFormatContext>?
+    /// Kept alive as long as `context`: its address is the interrupt callback's `opaque`.
+    let interrupt: InterruptState
+
+    private static let registerDevices: Void = avdevice_register_all()
+
+    /// Opens `input` (`avformat_open_input`) and reads stream parameters (`avformat_find_stream_info`).
+    ///
+    /// Live inputs get `rw_timeout`/RTSP `timeout` and a deadline of `ioTimeout` enforced by the interrupt
+    /// callback, so neither a dead camera nor a silent server can block the open forever.
+    init(
+        input: VideoInput, options: [String: String] = [:], rtspTransport: String = "tcp", ioTimeout: Double? = nil,
+        interrupt: InterruptState = InterruptState()
+    ) throws(VideoError) {
+        self.input = input
+        self.interrupt = interrupt
+        var dict: OpaquePointer? = nil
+        defer { av_dict_free(&dict) }
+        var format: UnsafePointer<AVInputFormat>? = nil
+        switch input {
+        case .network(let url):
+            if let ioTimeout {
+                let micros = String(Int64(ioTimeout * 1_000_000))
+                av_dict_set(&dict, "rw_timeout", micros, 0)
+                if url.lowercased().hasPrefix("rtsp") { av_dict_set(&dict, "timeout", micros, 0) }
+            }
+            if url.lowercased().hasPrefix("rtsp") { av_dict_set(&dict, "rtsp_transport", rtspTransport, 0) }
+        case .camera:
+            _ = Demuxer.registerDevices
+            format = av_find_input_format("video4linux2")
+        case .file, .pipe:
+            break
+        }
+        for (key, value) in options { av_dict_set(&dict, key, value, 0) }
+
+        guard var ctx = avformat_alloc_context() else {
+            throw .cannotOpen(input: input.description, reason: "out of memory")
+        }
+        ctx.pointee.interrupt_callback = interrupt.callback
+        interrupt.arm(timeout: input.isLive ? ioTimeout : nil)
+        defer { interrupt.arm(timeout: nil) }
+        var optional: UnsafeMutablePointer<AVFormatContext>? = ctx
+        let opened = avformat_open_input(&optional, input.ffmpegURL, format, &dict)
+        guard opened >= 0, let openedContext = optional else {
+            throw .cannotOpen(input: input.description, reason: Demuxer.explain(AVErrorCode(rawValue: opened), input))
+        }
+        ctx = openedContext
+        context = ctx
+        let found = avformat_find_stream_info(ctx, nil)
+        if found < 0 {
+            throw .cannotOpen(input: input.description, reason: Demuxer.explain(AVErrorCode(rawValue: found), input))
+        }
+    }
+
+    deinit {
+        avformat_close_input(&context)
+    }
+
+    var formatContext: UnsafeMutablePointer<AVFormatContext> { context! }
+
+    /// `av_find_best_stream` for `type`, or nil.
+    func bestStream(_ type: AVMediaType) -> Int32? {
+        let index = av_find_best_stream(formatContext, type, -1, -1, nil, 0)
+        return index >= 0 ? index : nil
+    }
+
+    func stream(_ index: Int32) -> UnsafeMutablePointer<AVStream> {
+        formatContext.pointee.streams[Int(index)]!
+    }
+
+    /// `av_read_frame` into `packet`; returns nil on success, the error code otherwise (`.endOfFile` at the end).
+    func read(into packet: UnsafeMutablePointer<AVPacket>) -> AVErrorCode? {
+        let ret = av_read_frame(formatContext, packet)
+        return ret < 0 ? AVErrorCode(rawValue: ret) : nil
+    }
+
+    /// The container's own name for itself (`mov,mp4,m4a,3gp,3g2,mj2`, `rtsp`, `video4linux2,v4l2`).
+    var formatName: String {
+        formatContext.pointee.iformat.map { String(cString: $0.pointee.name) } ?? "unknown"
+    }
+
+    /// Container duration in seconds, if known.
+    var duration: Double? {
+        let d = formatContext.pointee.duration
+        return d > 0 && d != cffmpeg_nopts_value() ? Double(d) / Double(AV_TIME_BASE) : nil
+    }
+
+    /// Turns an open/read failure into a sentence: what it means for this kind of input and what to check.
+    static func explain(_ code: AVErrorCode, _ input: VideoInput) -> String {
+        switch (code, input) {
+        case (.noSuchFile, .file): return "no such file; check the path"
+        case (.noSuchFile, .camera): return "no such device; list cameras with `v4l2-ctl --list-devices`"
+        case (.invalidData, _): return "not a video FFmpeg recognises, or the file is corrupt (\(code))"
+        case (.exit, _), (.timedOut, _): return "timed out; check that the stream is up and reachable"
+        default: return code.description.isEmpty ? "error \(code.rawValue)" : code.description
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import CFFmpeg
+import VLMCore
+
+/// Converts decoded frames with swscale, straight from the decoder's pixel format to what each consumer needs,
+/// in one `sws_scale` per output: a cropped source region to S×S RGB24 for the encoder, the whole frame to a
+/// small GRAY8 thumbnail for the scene gate, an aspect-preserving RGB24 preview. Scaler contexts are cached per
+/// geometry; the only per-frame allocations are the output arrays.
+final class FrameConverter {
+    private struct Key: Hashable {
+        var srcWidth: Int32, srcHeight: Int32, srcFormat: Int32
+        var dstWidth: Int32, dstHeight: Int32, dstFormat: Int32
+        var flags: Int32, colorspace: UInt32, fullRange: Bool
+    }
+
+    /// Resampling for the encoder views: bicubic with B = 0, C = 0.5 (Keys a = −0.5, PIL's and torchvision's
+    /// bicubic). swscale widens the kernel by the downscale factor, so it antialiases like PIL's resize.
+    static let encoderFlags = SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP
+    private static let bicubicParameters: [Double] = [0, 0.5]
+
+    private var contexts: [Key: OpaquePointer] = [:]
+    private let cropped: UnsafeMutablePointer<AVFrame>
+
+    init() {
+        cropped = av_frame_alloc()
+    }
+
+    deinit {
+        for context in contexts.values { sws_freeContext(context) }
+        var frame: UnsafeMutablePointer<AVFrame>? = cropped
+        av_frame_free(&frame)
+    }
+
+    /// Scales the region (`x`, `y`, `width`, `height`, in pixels) of `frame` to `dstWidth`×`dstHeight` in
+    /// `dstFormat` (RGB24 or GRAY8), returning tightly packed bytes.
+    func convert(
+        _ frame: UnsafeMutablePointer<AVFrame>, region: (x: Int, y: Int, width: Int, height: Int)? = nil,
+        to dstWidth: Int, _ dstHeight: Int, format dstFormat: AVPixelFormat, flags: Int32 = encoderFlags
+    ) throws(VideoError) -> [UInt8] {
+        // Crop by reference: av_frame_ref shares the buffers, av_frame_apply_cropping moves the data pointers.
+        guard av_frame_ref(cropped, frame) >= 0 else { throw .invalidRequest("cannot reference a decoded frame") }
+        defer { av_frame_unref(cropped) }
+        if let region {
+            cropped.pointee.crop_left = region.x
+            cropped.pointee.crop_top = region.y
+            cropped.pointee.crop_right = Int(frame.pointee.width) - region.x - region.width
+            cropped.pointee.crop_bottom = Int(frame.pointee.height) - region.y - region.height
+            guard av_frame_apply_cropping(cropped, Int32(AV_FRAME_CROP_UNALIGNED)) >= 0 else {
+                throw .invalidRequest("crop \(region) outside a \(frame.pointee.width)x\(frame.pointee.height) frame")
+            }
+        }
+        let context = try scaler(
+            for: cropped, to: Int32(dstWidth), Int32(dstHeight), format: dstFormat, flags: flags)
+        let channels = dstFormat == AV_PIX_FMT_GRAY8 ? 1 : 3
+        let count = dstWidth * dstHeight * channels
+        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var dstData: [UnsafeMutablePointer<UInt8>?] = [buffer.baseAddress, nil, nil, nil]
+            var dstStride: [Int32] = [Int32(dstWidth * channels), 0, 0, 0]
+            withUnsafePointer(to: &cropped.pointee.data) { data in
+                data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { src in
+                    withUnsafePointer(to: &cropped.pointee.linesize) { linesize in
+                        linesize.withMemoryRebound(to: Int32.self, capacity: 8) { stride in
+                            _ = sws_scale(context, src, stride, 0, cropped.pointee.height, &dstData, &dstStride)
+                        }
+                    }
+                }
+            }
+            initialized = count
+        }
+    }
+
+    /// The cached scaler for this source geometry and format, created (with colour details) on first use.
+    private func scaler(
+        for frame: UnsafeMutablePointer<AVFrame>, to width: Int32, _ height: Int32, format: AVPixelFormat,
+        flags: Int32
+    ) throws(VideoError) -> OpaquePointer {
+        let fullRange = frame.pointee.color_range == AVCOL_RANGE_JPEG
+        let key = Key(
+            srcWidth: frame.pointee.width, srcHeight: frame.pointee.height, srcFormat: frame.pointee.format,
+            dstWidth: width, dstHeight: height, dstFormat: format.rawValue, flags: flags,
+            colorspace: frame.pointee.colorspace.rawValue, fullRange: fullRange)
+        if let context = contexts[key] { return context }
+        let srcFormat = AVPixelFormat(rawValue: frame.pointee.format)
+        guard
+            let context = sws_getContext(
+                frame.pointee.width, frame.pointee.height, srcFormat, width, height, format, flags, nil, nil,
+                FrameConverter.bicubicParameters)
+        else {
+            let name = av_get_pix_fmt_name(srcFormat).map { String(cString: $0) } ?? "\(frame.pointee.format)"
+            throw .invalidRequest("swscale cannot convert \(name) \(frame.pointee.width)x\(frame.pointee.height)")
+        }
+        // Honour the stream's matrix (BT.709 for HD) and range instead of swscale's BT.601 limited default.
+        let colorspace: Int32
+        switch frame.pointee.colorspace {
+        case AVCOL_SPC_BT709: colorspace = SWS_CS_ITU709
+        case AVCOL_SPC_BT2020_NCL, AVCOL_SPC_BT2020_CL: colorspace = SWS_CS_BT2020
+        case AVCOL_SPC_SMPTE240M: colorspace = SWS_CS_SMPTE240M
+        case AVCOL_SPC_FCC: colorspace = SWS_CS_FCC
+        default: colorspace = SWS_CS_DEFAULT
+        }
+        let isYUV = frame.pointee.format != AV_PIX_FMT_RGB24.rawValue && frame.pointee.format != AV_PIX_FMT_GRAY8.rawValue
+        if isYUV {
+            let table = sws_getCoefficients(colorspace)
+            _ = sws_setColorspaceDetails(
+                context, table, fullRange ? 1 : 0, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16)
+        }
+        contexts[key] = context
+        return context
+    }
+}

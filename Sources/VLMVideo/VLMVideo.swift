@@ -1,2 +1,0 @@
-// VLMVideo: see the module's files.
-import CFFmpeg

@@ -1,0 +1,194 @@
+import CFFmpeg
+import Foundation
+import VLMCore
+
+// MARK: - The decode loop (called with `lock` held)
+
+extension VideoSource {
+    func nextLocked() throws(VideoError) -> SampledFrame? {
+        while !finished {
+            guard let decoder else { return try finish(reason: "closed") }
+            let received = decoder.receive(decoded)
+            if received >= 0 {
+                defer { av_frame_unref(decoded) }
+                if let sampled = try takeDecodedFrame() { return sampled }
+                continue
+            }
+            switch AVErrorCode(rawValue: received) {
+            case .tryAgain:
+                try feedDecoder(decoder)
+            case .endOfFile:
+                // Every frame before the end (or the damage) has been handed out.
+                if let pendingError {
+                    finished = true
+                    logger.info("\(pendingError)")
+                    onEvent?(.ended(reason: pendingError.description))
+                    throw pendingError
+                }
+                if let reason = dropReason, input.isLive, options.reconnect.enabled, !interrupt.isCancelled {
+                    guard try reconnect(after: reason) else { return try finish(reason: "cancelled") }
+                    continue
+                }
+                return try finish(reason: interrupt.isCancelled ? "cancelled" : (dropReason ?? "end of input"))
+            case let code:
+                // A decoder failure on receive is rare (the codec gave up on the stream); treat it like damage.
+                corruptPackets += 1
+                pendingError = pendingError ?? damage(code)
+                startDraining(decoder)
+            }
+        }
+        return nil
+    }
+
+    /// Reads packets until one of the video stream went to the decoder, or starts draining at the end.
+    private func feedDecoder(_ decoder: Decoder) throws(VideoError) {
+        guard let demuxer, !draining else { return }
+        while true {
+            interrupt.arm(timeout: input.isLive ? options.ioTimeout : nil)
+            let failure = demuxer.read(into: packet)
+            interrupt.arm(timeout: nil)
+            if let failure {
+                noteEndOfInput(failure, demuxer: demuxer)
+                startDraining(decoder)
+                return
+            }
+            defer { av_packet_unref(packet) }
+            guard packet.pointee.stream_index == videoIndex else { continue }
+            notePacketTime()
+            if options.sampling == .keyframes && packet.pointee.flags & AV_PKT_FLAG_KEY == 0 { continue }
+            let sent = decoder.send(packet)
+            if sent < 0 && AVErrorCode(rawValue: sent) != .tryAgain {
+                corruptPackets += 1
+                if corruptPackets == 1 || corruptPackets % 100 == 0 {
+                    logger.info("\(input): \(corruptPackets) undecodable packet(s); last: \(AVErrorCode(rawValue: sent))")
+                }
+                continue
+            }
+            return
+        }
+    }
+
+    private func startDraining(_ decoder: Decoder) {
+        draining = true
+        _ = decoder.send(nil)
+    }
+
+    /// Classifies why `av_read_frame` stopped: a clean end, a cancel, a drop (live), or damage (file).
+    private func noteEndOfInput(_ code: AVErrorCode, demuxer: Demuxer) {
+        if interrupt.isCancelled { return }
+        let ioError = demuxer.formatContext.pointee.pb?.pointee.error ?? 0
+        switch code {
+        case .endOfFile where ioError >= 0:
+            if input.isLive {
+                dropReason = "the stream ended"
+            } else if case .file = input, let missing = truncation() {
+                pendingError = .damaged(input: input.description, seconds: lastPacketEnd, reason: missing)
+            }
+        case .exit:
+            dropReason = "no data for \(options.ioTimeout) s"
+            if !input.isLive { pendingError = damage(code) }
+        default:
+            let actual = ioError < 0 ? AVErrorCode(rawValue: ioError) : code
+            if input.isLive { dropReason = actual.description } else { pendingError = damage(actual) }
+        }
+    }
+
+    /// A sentence if the file stops well before the duration its video stream states, else nil.
+    private func truncation() -> String? {
+        guard let demuxer else { return nil }
+        let stream = demuxer.stream(videoIndex)
+        let stated = stream.pointee.duration
+        guard stated > 0, stated != cffmpeg_nopts_value() else { return nil }
+        let statedEnd = Double(stated) * av_q2d(timeBase)
+        let tolerance = max(1.0, statedEnd * 0.02)
+        guard lastPacketEnd + tolerance < statedEnd else { return nil }
+        return "data ends at \(MediaTime.format(lastPacketEnd)) but the container says \(MediaTime.format(statedEnd))"
+    }
+
+    func damage(_ code: AVErrorCode) -> VideoError {
+        .damaged(input: input.description, seconds: lastPacketEnd, reason: code.description)
+    }
+
+    private func notePacketTime() {
+        let pts = packet.pointee.pts != cffmpeg_nopts_value() ? packet.pointee.pts : packet.pointee.dts
+        guard pts != cffmpeg_nopts_value() else { return }
+        let end = Double(pts - (startTimestamp ?? 0) + max(0, packet.pointee.duration)) * av_q2d(timeBase)
+        lastPacketEnd = max(lastPacketEnd, end)
+    }
+
+    private func finish(reason: String) throws(VideoError) -> SampledFrame? {
+        finished = true
+        logger.info("\(input): ended (\(reason)) after \(decodedCount) decoded frames")
+        onEvent?(.ended(reason: reason))
+        return nil
+    }
+
+    // MARK: - One decoded frame
+
+    /// Times the frame in `decoded`, asks the sampler, and converts it only if sampled.
+    private func takeDecodedFrame() throws(VideoError) -> SampledFrame? {
+        let sequence = decodedCount
+        decodedCount += 1
+        let seconds = presentationSeconds()
+        lastSeconds = seconds
+        let isKeyframe = decoded.pointee.key_frame != 0
+        guard sampler.shouldSample(seconds: seconds, isKeyframe: isKeyframe) else { return nil }
+        var wallClock: Date? = nil
+        if input.stampsWallClock {
+            wallClock = wallClockStart.map { $0.addingTimeInterval(seconds - timeOffset) } ?? Date()
+        }
+        let width = Int(decoded.pointee.width)
+        let height = Int(decoded.pointee.height)
+        let size = options.imageSize
+        var views: [Frame.View] = []
+        let centre = ViewLayout.centerSquare(width: width, height: height)
+        views.append(Frame.View(box: .full, image: try squareView(centre, size: size)))
+        if let grid = options.tiles {
+            for region in ViewLayout.tiles(grid, width: width, height: height) {
+                let image = try squareView(region, size: size)
+                views.append(Frame.View(box: region.box(frameWidth: width, frameHeight: height), image: image))
+            }
+        }
+        var luma: [UInt8] = []
+        if options.lumaSize > 0 {
+            luma = try converter.convert(
+                decoded, to: options.lumaSize, options.lumaSize, format: AV_PIX_FMT_GRAY8, flags: SWS_AREA)
+        }
+        var preview: RGBImage? = nil
+        if let previewWidth = options.previewWidth {
+            let (w, h) = ViewLayout.previewSize(width: previewWidth, frameWidth: width, frameHeight: height)
+            let pixels = try converter.convert(decoded, to: w, h, format: AV_PIX_FMT_RGB24, flags: SWS_BILINEAR)
+            preview = RGBImage(width: w, height: h, pixels: pixels)
+        }
+        let frame = Frame(
+            stream: streamName, sequence: sequence, time: MediaTime(seconds: seconds, wallClock: wallClock),
+            views: views, luma: luma)
+        return SampledFrame(
+            frame: frame, preview: preview, isKeyframe: isKeyframe, sourceWidth: width, sourceHeight: height)
+    }
+
+    private func squareView(_ region: PixelRegion, size: Int) throws(VideoError) -> RGBImage {
+        let pixels = try converter.convert(
+            decoded, region: (region.x, region.y, region.width, region.height), to: size, size,
+            format: AV_PIX_FMT_RGB24)
+        return RGBImage(width: size, height: size, pixels: pixels)
+    }
+
+    /// best_effort_timestamp × time_base, from the stream's start, continued across reconnects.
+    private func presentationSeconds() -> Double {
+        var timestamp = decoded.pointee.best_effort_timestamp
+        if timestamp == cffmpeg_nopts_value() { timestamp = decoded.pointee.pts }
+        guard timestamp != cffmpeg_nopts_value() else {
+            // No timestamp at all (some raw streams): step by the nominal frame duration.
+            let step = 1 / (currentInfo.nominalFPS ?? 25)
+            return decodedCount == 1 ? timeOffset : lastSeconds + step
+        }
+        if startTimestamp == nil { startTimestamp = timestamp }
+        let raw = Double(timestamp - startTimestamp!) * av_q2d(timeBase)
+        if let target = rebaseTo {
+            timeOffset = target - raw
+            rebaseTo = nil
+        }
+        return raw + timeOffset
+    }
+}

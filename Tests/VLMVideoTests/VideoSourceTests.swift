@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+import TestSupport
+import VLMCore
+@testable import VLMVideo
+
+@Suite("VideoSource on files")
+struct VideoSourceTests {
+    private func drain(_ source: VideoSource) throws -> [SampledFrame] {
+        var frames: [SampledFrame] = []
+        while let frame = try source.next() { frames.append(frame) }
+        return frames
+    }
+
+    private func options(_ sampling: SamplingPolicy, size: Int = 64) -> VideoSourceOptions {
+        var options = VideoSourceOptions()
+        options.sampling = sampling
+        options.imageSize = size
+        return options
+    }
+
+    @Test("every frame's time is the container's presentation time (ffprobe)")
+    func timesMatchFFprobe() throws {
+        let expected = try probeFrames(megamind)
+        let source = try VideoSource(.file(megamind.path), options: options(.every(1)))
+        let frames = try drain(source)
+        #expect(frames.count == expected.count)
+        #expect(frames.count == 192)
+        for (frame, reference) in zip(frames, expected) {
+            #expect(abs(frame.frame.time.seconds - reference.time) < 1e-4)
+            #expect(frame.isKeyframe == reference.key)
+            #expect(frame.frame.time.wallClock == nil)
+        }
+        #expect(frames.map(\.frame.sequence) == Array(0..<frames.count))
+    }
+
+    @Test("stream info states codec, size, frame rate and duration")
+    func streamInfo() throws {
+        let info = try VideoSource(.file(plaza.path)).info
+        #expect(info.codec == "h264")
+        #expect(info.width == 768 && info.height == 576)
+        #expect(abs((info.nominalFPS ?? 0) - 10) < 1e-6)
+        #expect(abs((info.duration ?? 0) - 10) < 0.01)
+        #expect(info.estimatedFrameCount == 100)
+        #expect(!info.isLive && !info.hasAudio)
+        #expect(try VideoSource(.file(megamind.path)).info.hasAudio)
+    }
+
+    @Test("fps sampling picks the first frame of each 1/N-second slot")
+    func fpsSampling() throws {
+        let all = try probeFrames(megamind).map(\.time)
+        let frames = try drain(VideoSource(.file(megamind.path), options: options(.fps(2))))
+        let times = frames.map(\.frame.time.seconds)
+        #expect(times.count == 16)  // 8.008 s at 2 fps
+        for (k, time) in times.enumerated() {
+            let first = all.first { $0 >= Double(k) * 0.5 - 1e-3 }!
+            #expect(abs(time - first) < 1e-4, "sample \(k)")
+        }
+    }
+
+    @Test("every-N sampling takes decoded frames 0, N, 2N...")
+    func everyNSampling() throws {
+        let frames = try drain(VideoSource(.file(plaza.path), options: options(.every(7))))
+        #expect(frames.map(\.frame.sequence) == Array(stride(from: 0, to: 100, by: 7)))
+    }
+
+    @Test("keyframe sampling returns exactly the keyframes")
+    func keyframes() throws {
+        let expected = try probeFrames(megamind).filter(\.key).map(\.time)
+        let source = try VideoSource(.file(megamind.path), options: options(.keyframes))
+        let frames = try drain(source)
+        #expect(frames.count == expected.count)
+        for (frame, time) in zip(frames, expected) { #expect(abs(frame.frame.time.seconds - time) < 1e-4) }
+        #expect(source.decodedFrameCount == expected.count)  // non-key frames were never decoded
+    }
+
+    @Test("views: centre square then tiles, each S×S, with their boxes; luma and preview sizes")
+    func viewsAndTiles() throws {
+        var options = options(.every(50), size: 96)
+        options.tiles = TileGrid(columns: 2, rows: 2)
+        options.lumaSize = 16
+        options.previewWidth = 320
+        let frames = try drain(VideoSource(.file(plaza.path), options: options))
+        #expect(frames.count == 2)
+        let frame = try #require(frames.first)
+        #expect(frame.frame.views.count == 5)
+        #expect(frame.frame.views.allSatisfy { $0.image.width == 96 && $0.image.height == 96 })
+        #expect(frame.frame.views[0].box == .full)
+        // 768x576 in 2x2: cells 384x288, tiles are 384-pixel squares.
+        let boxes = frame.frame.views.dropFirst().map(\.box)
+        #expect(boxes[0] == Box(x: 0, y: 0, width: 0.5, height: 384.0 / 576))
+        #expect(boxes[3] == Box(x: 0.5, y: 192.0 / 576, width: 0.5, height: 384.0 / 576))
+        #expect(frame.frame.luma.count == 16 * 16)
+        #expect(frame.preview?.width == 320 && frame.preview?.height == 240)
+        // The views are real pictures, not blank buffers.
+        let pixels = frame.frame.views[0].image.pixels
+        #expect(Set(pixels).count > 50)
+    }
+}
