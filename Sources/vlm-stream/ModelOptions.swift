@@ -1,0 +1,65 @@
+import ArgumentParser
+import CLIP
+import Foundation
+import VLMCore
+
+/// `--model`, shared by every command that runs CLIP (`@OptionGroup var model: ModelOptions`).
+struct ModelOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A CLIP checkpoint directory, or a Hugging Face hub name looked up in the local hub cache.",
+            valueName: "dir|name"))
+    var model: String = HubCache.defaultModel
+
+    /// The checkpoint directory `--model` names (see `ModelLocator`).
+    func directory() throws -> URL {
+        try ModelLocator.resolve(model)
+    }
+}
+
+/// Runs `body`; a `UserFacingError` is printed as `error: <description>` on standard error and the command exits
+/// with status 1 (ArgumentParser's own errors pass through unchanged).
+func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as UserFacingError {
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
+/// Builds JSON Lines output by hand so keys keep the documented order.
+enum JSONLine {
+    /// A JSON string literal.
+    static func string(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// `[1,2,3]`.
+    static func array<T: BinaryInteger>(_ values: [T]) -> String {
+        "[" + values.map { String($0) }.joined(separator: ",") + "]"
+    }
+
+    /// Floats in Swift's shortest round-trip form (valid JSON for finite values).
+    static func array(_ values: [Float]) -> String {
+        "[" + values.map { $0.isFinite ? "\($0)" : "null" }.joined(separator: ",") + "]"
+    }
+
+    /// Writes one line to standard output.
+    static func emit(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+}

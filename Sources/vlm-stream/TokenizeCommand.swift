@@ -1,0 +1,25 @@
+import ArgumentParser
+import CLIP
+
+/// `vlm-stream tokenize TEXT...`: CLIP token ids, one JSON line per text.
+struct TokenizeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize",
+        abstract: "Print CLIP token ids (start and end tokens included, no padding) as JSON lines.",
+        discussion: #"Output: {"text": TEXT, "ids": [49406, ..., 49407]} per text, truncated to 77 ids."#
+    )
+
+    @Argument(help: "Texts to tokenize.")
+    var texts: [String]
+
+    @OptionGroup var model: ModelOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let tokenizer = try CLIPTokenizer(directory: try model.directory())
+            for text in texts {
+                JSONLine.emit(#"{"text": \#(JSONLine.string(text)), "ids": \#(JSONLine.array(tokenizer.encode(text)))}"#)
+            }
+        }
+    }
+}
