@@ -101,8 +101,8 @@ def build_model(config: CLIPConfig, seed: int, dtypes: dict) -> CLIPModel:
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name == "logit_scale":
-                continue
-            if "layer_norm" in name or "layrnorm" in name or "layernorm" in name:
+                pass  # keep transformers' init value, only rounded below
+            elif "layer_norm" in name or "layrnorm" in name or "layernorm" in name:
                 base = 1.0 if name.endswith("weight") else 0.0
                 p.copy_(base + 0.1 * torch.randn_like(p))
             elif name.endswith("bias"):

@@ -1,0 +1,172 @@
+import VLMCore
+import VLMTensor
+
+/// CLIP's image tower (`CLIPVisionTransformer` + `visual_projection`) on OpenBLAS.
+///
+/// Thread-safe: the weights are shared read-only and each call takes its own scratch from a pool, so a warm
+/// encoder allocates only the returned embeddings.
+public final class CLIPVisionModel: Sendable {
+    /// The checkpoint this encoder runs.
+    public let weights: CLIPWeights
+    let shape: TowerShape
+    let pool: ScratchPool<VisionScratch>
+
+    /// An encoder over `weights` (no copy).
+    public init(weights: CLIPWeights) {
+        self.weights = weights
+        let v = weights.config.vision
+        let shape = TowerShape(
+            width: v.hiddenSize, heads: v.numAttentionHeads, mlpWidth: v.intermediateSize, activation: v.hiddenAct,
+            eps: v.layerNormEps)
+        self.shape = shape
+        let config = weights.config
+        pool = ScratchPool(capacity: { $0.images }, make: { VisionScratch(images: $0, config: config, shape: shape) })
+    }
+
+    /// Side of the square input images in pixels.
+    public var imageSize: Int { weights.config.vision.imageSize }
+    /// Length E of the returned embeddings.
+    public var embeddingSize: Int { weights.config.projectionDim }
+
+    /// Multiply-adds ×2 of one image's forward pass (GEMMs and attention), for GFLOP/s reports.
+    public var flopsPerImage: Double {
+        let v = weights.config.vision
+        let (d, i, t) = (Double(v.hiddenSize), Double(v.intermediateSize), Double(v.tokens))
+        let patches = Double(v.gridSize * v.gridSize) * d * Double(3 * v.patchSize * v.patchSize)
+        let perLayer = t * (4 * d * d + 2 * d * i) + 2 * t * t * d
+        return 2 * (patches + Double(v.numHiddenLayers) * perLayer + d * Double(weights.config.projectionDim))
+    }
+
+    /// Embeds `batch` images given as normalised pixel values (B, 3, H, W) (what `CLIPImageProcessor` produces),
+    /// returning one L2-normalised embedding per image.
+    public func encode(pixelValues: UnsafeBufferPointer<Float>, batch: Int) throws -> [Embedding] {
+        try encode(pixelValues: pixelValues, batch: batch, observer: nil)
+    }
+
+    /// `encode(pixelValues:batch:)` for an array.
+    public func encode(pixelValues: [Float], batch: Int) throws -> [Embedding] {
+        try pixelValues.withUnsafeBufferPointer { try encode(pixelValues: $0, batch: batch, observer: nil) }
+    }
+
+    /// The forward pass; `observer` sees each named activation (tests compare them with transformers').
+    func encode(
+        pixelValues: UnsafeBufferPointer<Float>, batch: Int,
+        observer: ((String, UnsafeBufferPointer<Float>) -> Void)?
+    ) throws -> [Embedding] {
+        let v = weights.config.vision
+        let expected = batch * v.numChannels * v.imageSize * v.imageSize
+        guard batch > 0, pixelValues.count == expected, let pixels = pixelValues.baseAddress else {
+            throw CLIPInputError(
+                "pixel values: got \(pixelValues.count) floats for a batch of \(batch), expected "
+                    + "\(batch)×\(v.numChannels)×\(v.imageSize)×\(v.imageSize) = \(expected)")
+        }
+        return pool.with(count: batch) { scratch in
+            forward(pixels: pixels, batch: batch, scratch: scratch, observer: observer)
+        }
+    }
+}
+
+/// Input that does not fit the model (wrong pixel count, token ids out of range, too many tokens).
+public struct CLIPInputError: UserFacingError {
+    /// What is wrong, on one line.
+    public var message: String
+    /// An error with `message`.
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+// MARK: - Forward
+
+/// Scratch for a vision forward pass of up to `images` images.
+final class VisionScratch {
+    let images: Int
+    let patches: Tensor  // (B·G², 3·P·P) im2col of the pixels
+    let hidden: Tensor  // (B·N, D) residual stream
+    let pooled: Tensor  // (B, D) post_layernorm(hidden[:, 0])
+    let projected: Tensor  // (B, E)
+    let block: BlockScratch
+
+    init(images: Int, config: CLIPConfig, shape: TowerShape) {
+        let v = config.vision
+        self.images = images
+        patches = Tensor(zeros: [images * v.gridSize * v.gridSize, v.numChannels * v.patchSize * v.patchSize])
+        hidden = Tensor(zeros: [images * v.tokens, v.hiddenSize])
+        pooled = Tensor(zeros: [images, v.hiddenSize])
+        projected = Tensor(zeros: [images, config.projectionDim])
+        block = BlockScratch(rows: images * v.tokens, shape: shape)
+    }
+}
+
+extension CLIPVisionModel {
+    func forward(
+        pixels: UnsafePointer<Float>, batch b: Int, scratch s: VisionScratch,
+        observer: ((String, UnsafeBufferPointer<Float>) -> Void)?
+    ) -> [Embedding] {
+        let config = weights.config
+        let v = config.vision
+        let w = weights.vision
+        let (d, p, g, n) = (v.hiddenSize, v.patchSize, v.gridSize, v.tokens)
+        let c = v.numChannels
+        let patchLength = c * p * p
+        func observe(_ name: String, _ t: Tensor, rows: Int, cols: Int) {
+            observer?(name, UnsafeBufferPointer(start: t.data, count: rows * cols))
+        }
+
+        // im2col: patches[(b, gy, gx), (c, ky, kx)] = pixels[b, c, gy·P + ky, gx·P + kx]
+        for image in 0..<b {
+            for gy in 0..<g {
+                for gx in 0..<g {
+                    let row = s.patches.data + ((image * g + gy) * g + gx) * patchLength
+                    for ch in 0..<c {
+                        for ky in 0..<p {
+                            let src = pixels + ((image * c + ch) * v.imageSize + gy * p + ky) * v.imageSize + gx * p
+                            (row + (ch * p + ky) * p).update(from: src, count: p)
+                        }
+                    }
+                }
+            }
+        }
+        // patch_embeds = conv2d(pixels, W, stride P) as patches · W(D, 3PP)ᵀ  → (B·G², D), into block.q as a temp
+        let patchEmbeds = s.block.q.data
+        GEMM.linear(
+            s.patches.data, rows: b * g * g, inFeatures: patchLength, weight: w.patchEmbedding.data, bias: nil,
+            outFeatures: d, into: patchEmbeds)
+        // embeddings = cat(class_embedding, patch_embeds) + position_embedding  (B, N, D)
+        for image in 0..<b {
+            let token0 = s.hidden.data + image * n * d
+            for j in 0..<d { token0[j] = w.classEmbedding.data[j] + w.positionEmbedding.data[j] }
+            for patch in 0..<(g * g) {
+                let dst = token0 + (1 + patch) * d
+                let src = patchEmbeds + (image * g * g + patch) * d
+                let pos = w.positionEmbedding.data + (1 + patch) * d
+                for j in 0..<d { dst[j] = src[j] + pos[j] }
+            }
+        }
+        observe("embeddings", s.hidden, rows: b * n, cols: d)
+        LayerNorm.forward(
+            s.hidden.data, into: s.hidden.data, rows: b * n, dim: d, gamma: w.preLayerNormWeight.data,
+            beta: w.preLayerNormBias.data, eps: v.layerNormEps)
+        observe("pre_layernorm", s.hidden, rows: b * n, cols: d)
+        for (i, layer) in w.layers.enumerated() {
+            EncoderBlock.forward(
+                layer, hidden: s.hidden.data, batch: b, seq: n, shape: shape, causal: false, scratch: s.block)
+            observe("layer\(i)", s.hidden, rows: b * n, cols: d)
+        }
+        // pooled = post_layernorm(hidden[:, 0, :])  (B, D)
+        for image in 0..<b {
+            LayerNorm.row(
+                s.hidden.data + image * n * d, into: s.pooled.data + image * d, dim: d,
+                gamma: w.postLayerNormWeight.data, beta: w.postLayerNormBias.data, eps: v.layerNormEps)
+        }
+        observe("pooled", s.pooled, rows: b, cols: d)
+        // image_embeds = pooled · W_projᵀ  (B, E), then L2-normalised
+        let e = config.projectionDim
+        GEMM.linear(
+            s.pooled.data, rows: b, inFeatures: d, weight: w.projection.data, bias: nil, outFeatures: e,
+            into: s.projected.data)
+        observe("projected", s.projected, rows: b, cols: e)
+        Elementwise.l2NormalizeRows(s.projected.data, rows: b, dim: e)
+        observe("image_embeds", s.projected, rows: b, cols: e)
+        return (0..<b).map { Embedding(Array(UnsafeBufferPointer(start: s.projected.data + $0 * e, count: e))) }
+    }
+}

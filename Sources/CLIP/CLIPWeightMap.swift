@@ -1,0 +1,96 @@
+import VLMTensor
+
+/// Where each tensor lives in a Hugging Face CLIP checkpoint and the shape config.json implies for it.
+///
+/// The rules, with D/I the tower's width and MLP width, P the patch size, N = (image/P)² + 1, L the text context,
+/// V the vocabulary and E the projection size:
+///
+///     {tower}.encoder.layers.{i}.layer_norm{1,2}.{weight,bias}        (D)
+///     {tower}.encoder.layers.{i}.self_attn.{q,k,v,out}_proj.weight    (D, D)    .bias (D)
+///     {tower}.encoder.layers.{i}.mlp.fc1.weight (I, D)  .bias (I);   mlp.fc2.weight (D, I)  .bias (D)
+///     vision_model.embeddings.class_embedding                         (D)
+///     vision_model.embeddings.patch_embedding.weight                  (D, 3, P, P)
+///     vision_model.embeddings.position_embedding.weight               (N, D)
+///     vision_model.{pre_layrnorm,post_layernorm}.{weight,bias}        (D)
+///     visual_projection.weight                                        (E, D)
+///     text_model.embeddings.token_embedding.weight                    (V, D)
+///     text_model.embeddings.position_embedding.weight                 (L, D)
+///     text_model.final_layer_norm.{weight,bias}                       (D)
+///     text_projection.weight                                          (E, D)
+///     logit_scale                                                     ()
+///
+/// Other keys (`position_ids` buffers) are ignored.
+protocol TensorSource {
+    /// The tensor `key` as float32, which must have `shape`.
+    func tensor(_ key: String, shape: [Int]) throws -> Tensor
+}
+
+extension SafetensorsFile: TensorSource {}
+
+extension CLIPWeights {
+    /// Reads every tensor the config calls for from `source`, checking shapes.
+    convenience init(config: CLIPConfig, source: some TensorSource) throws {
+        let v = config.vision
+        let t = config.text
+        let e = config.projectionDim
+        let vision = Vision(
+            classEmbedding: try source.tensor("vision_model.embeddings.class_embedding", shape: [v.hiddenSize]),
+            patchEmbedding: try source.tensor(
+                "vision_model.embeddings.patch_embedding.weight",
+                shape: [v.hiddenSize, v.numChannels, v.patchSize, v.patchSize]),
+            positionEmbedding: try source.tensor(
+                "vision_model.embeddings.position_embedding.weight", shape: [v.tokens, v.hiddenSize]),
+            preLayerNormWeight: try source.tensor("vision_model.pre_layrnorm.weight", shape: [v.hiddenSize]),
+            preLayerNormBias: try source.tensor("vision_model.pre_layrnorm.bias", shape: [v.hiddenSize]),
+            layers: try (0..<v.numHiddenLayers).map {
+                try Layer(
+                    source: source, prefix: "vision_model.encoder.layers.\($0).", width: v.hiddenSize,
+                    mlpWidth: v.intermediateSize)
+            },
+            postLayerNormWeight: try source.tensor("vision_model.post_layernorm.weight", shape: [v.hiddenSize]),
+            postLayerNormBias: try source.tensor("vision_model.post_layernorm.bias", shape: [v.hiddenSize]),
+            projection: try source.tensor("visual_projection.weight", shape: [e, v.hiddenSize]))
+        let text = Text(
+            tokenEmbedding: try source.tensor(
+                "text_model.embeddings.token_embedding.weight", shape: [t.vocabSize, t.hiddenSize]),
+            positionEmbedding: try source.tensor(
+                "text_model.embeddings.position_embedding.weight", shape: [t.maxPositionEmbeddings, t.hiddenSize]),
+            layers: try (0..<t.numHiddenLayers).map {
+                try Layer(
+                    source: source, prefix: "text_model.encoder.layers.\($0).", width: t.hiddenSize,
+                    mlpWidth: t.intermediateSize)
+            },
+            finalLayerNormWeight: try source.tensor("text_model.final_layer_norm.weight", shape: [t.hiddenSize]),
+            finalLayerNormBias: try source.tensor("text_model.final_layer_norm.bias", shape: [t.hiddenSize]),
+            projection: try source.tensor("text_projection.weight", shape: [e, t.hiddenSize]))
+        let logitScale = try source.tensor("logit_scale", shape: [])
+        self.init(config: config, vision: vision, text: text, logitScale: expf(logitScale.data[0]))
+    }
+}
+
+extension CLIPWeights.Layer {
+    init(source: some TensorSource, prefix p: String, width d: Int, mlpWidth i: Int) throws {
+        layerNorm1Weight = try source.tensor(p + "layer_norm1.weight", shape: [d])
+        layerNorm1Bias = try source.tensor(p + "layer_norm1.bias", shape: [d])
+        qProjWeight = try source.tensor(p + "self_attn.q_proj.weight", shape: [d, d])
+        qProjBias = try source.tensor(p + "self_attn.q_proj.bias", shape: [d])
+        kProjWeight = try source.tensor(p + "self_attn.k_proj.weight", shape: [d, d])
+        kProjBias = try source.tensor(p + "self_attn.k_proj.bias", shape: [d])
+        vProjWeight = try source.tensor(p + "self_attn.v_proj.weight", shape: [d, d])
+        vProjBias = try source.tensor(p + "self_attn.v_proj.bias", shape: [d])
+        outProjWeight = try source.tensor(p + "self_attn.out_proj.weight", shape: [d, d])
+        outProjBias = try source.tensor(p + "self_attn.out_proj.bias", shape: [d])
+        layerNorm2Weight = try source.tensor(p + "layer_norm2.weight", shape: [d])
+        layerNorm2Bias = try source.tensor(p + "layer_norm2.bias", shape: [d])
+        fc1Weight = try source.tensor(p + "mlp.fc1.weight", shape: [i, d])
+        fc1Bias = try source.tensor(p + "mlp.fc1.bias", shape: [i])
+        fc2Weight = try source.tensor(p + "mlp.fc2.weight", shape: [d, i])
+        fc2Bias = try source.tensor(p + "mlp.fc2.bias", shape: [d])
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif

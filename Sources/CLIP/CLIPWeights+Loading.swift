@@ -1,0 +1,139 @@
+import Foundation
+import Logging
+import VLMTensor
+
+extension CLIPWeights {
+    /// Loads a Hugging Face CLIP checkpoint directory: `config.json` for the hyperparameters and
+    /// `model.safetensors` (memory-mapped; F32 tensors are used in place, F16/BF16 converted once).
+    /// Any missing, malformed or mismatched file throws a one-line `CLIPLoadError` naming it.
+    public static func load(directory: URL, logger: Logger = Logger(label: "vlm.clip")) throws -> CLIPWeights {
+        let start = DispatchTime.now()
+        let config = try CLIPConfig.load(from: directory.appendingPathComponent("config.json"))
+        let weightsURL = directory.appendingPathComponent("model.safetensors")
+        guard FileManager.default.fileExists(atPath: weightsURL.path) else {
+            let hint = FileManager.default.fileExists(atPath: directory.appendingPathComponent("pytorch_model.bin").path)
+                ? "only pytorch_model.bin is present; download or convert the checkpoint to safetensors"
+                : "not found; expected a Hugging Face CLIP checkpoint directory"
+            throw CLIPLoadError(file: weightsURL.path, hint)
+        }
+        let file = try SafetensorsFile(url: weightsURL)
+        try file.checkLayerCount(prefix: "vision_model.encoder.layers.", expected: config.vision.numHiddenLayers)
+        try file.checkLayerCount(prefix: "text_model.encoder.layers.", expected: config.text.numHiddenLayers)
+        let weights = try CLIPWeights(config: config, source: file)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        logger.info(
+            "loaded CLIP weights",
+            metadata: [
+                "directory": "\(directory.path)", "bytes": "\(weights.weightBytes)",
+                "seconds": "\(String(format: "%.3f", seconds))",
+                "vision": "\(config.vision.numHiddenLayers)x\(config.vision.hiddenSize) p\(config.vision.patchSize)",
+            ])
+        return weights
+    }
+
+    /// Random weights of `config`'s shape, for benchmarks and tests that need no checkpoint (seeded, in memory).
+    public static func random(config: CLIPConfig, seed: UInt64 = 1) throws -> CLIPWeights {
+        try config.validate()
+        return try CLIPWeights(config: config, source: RandomTensorSource(seed: seed))
+    }
+}
+
+extension CLIPConfig {
+    /// Reads and validates `url` (a config.json).
+    public static func load(from url: URL) throws -> CLIPConfig {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw CLIPLoadError(file: url.path, "cannot be read; expected a Hugging Face CLIP checkpoint directory")
+        }
+        let config: CLIPConfig
+        do {
+            config = try JSONDecoder().decode(CLIPConfig.self, from: data)
+        } catch let DecodingError.dataCorrupted(context) {
+            throw CLIPLoadError(file: "config.json", "is not valid JSON (\(context.debugDescription))")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw CLIPLoadError(file: "config.json", "field \(path) has the wrong type (\(context.debugDescription))")
+        } catch {
+            throw CLIPLoadError(file: "config.json", "cannot be decoded (\(error))")
+        }
+        try config.validate()
+        return config
+    }
+
+    /// Checks that the hyperparameters describe a model this implementation can run.
+    public func validate() throws {
+        func fail(_ problem: String) -> CLIPLoadError { CLIPLoadError(file: "config.json", problem) }
+        let sizes: [(String, Int)] = [
+            ("vision_config.hidden_size", vision.hiddenSize), ("vision_config.intermediate_size", vision.intermediateSize),
+            ("vision_config.num_hidden_layers", vision.numHiddenLayers),
+            ("vision_config.num_attention_heads", vision.numAttentionHeads),
+            ("vision_config.image_size", vision.imageSize), ("vision_config.patch_size", vision.patchSize),
+            ("vision_config.num_channels", vision.numChannels),
+            ("text_config.hidden_size", text.hiddenSize), ("text_config.intermediate_size", text.intermediateSize),
+            ("text_config.num_hidden_layers", text.numHiddenLayers),
+            ("text_config.num_attention_heads", text.numAttentionHeads),
+            ("text_config.max_position_embeddings", text.maxPositionEmbeddings),
+            ("text_config.vocab_size", text.vocabSize), ("projection_dim", projectionDim),
+        ]
+        for (name, value) in sizes where value <= 0 || value > 1 << 20 {
+            throw fail("\(name) is \(value), expected a positive size")
+        }
+        if vision.hiddenSize % vision.numAttentionHeads != 0 {
+            throw fail("vision hidden_size \(vision.hiddenSize) is not a multiple of num_attention_heads \(vision.numAttentionHeads)")
+        }
+        if text.hiddenSize % text.numAttentionHeads != 0 {
+            throw fail("text hidden_size \(text.hiddenSize) is not a multiple of num_attention_heads \(text.numAttentionHeads)")
+        }
+        if vision.imageSize % vision.patchSize != 0 {
+            throw fail("image_size \(vision.imageSize) is not a multiple of patch_size \(vision.patchSize)")
+        }
+        if vision.numChannels != 3 { throw fail("num_channels is \(vision.numChannels); only RGB (3) is supported") }
+    }
+}
+
+extension SafetensorsFile {
+    /// Refuses files with more transformer layers than config.json declares (a mismatched config).
+    func checkLayerCount(prefix: String, expected: Int) throws {
+        let highest = entries.keys.compactMap { key -> Int? in
+            guard key.hasPrefix(prefix) else { return nil }
+            return Int(key.dropFirst(prefix.count).prefix { $0 != "." })
+        }.max()
+        if let highest, highest >= expected {
+            throw CLIPLoadError(
+                file: name, "has \(prefix)\(highest) but config.json declares \(expected) layers (mismatched config?)")
+        }
+    }
+}
+
+/// Seeded random tensors with CLIP-like scales (layer-norm gains 1, biases small, weights ~ 1/√fan-in).
+struct RandomTensorSource: TensorSource {
+    let seed: UInt64
+
+    func tensor(_ key: String, shape: [Int]) throws -> Tensor {
+        let t = Tensor(zeros: shape)
+        if key == "logit_scale" {
+            t.data[0] = logf(100)
+            return t
+        }
+        let isNorm = key.contains("layer_norm") || key.contains("layrnorm") || key.contains("layernorm")
+        if isNorm && key.hasSuffix(".weight") {
+            t.buffer.initialize(repeating: 1)
+            return t
+        }
+        let fanIn = shape.count > 1 ? shape.dropFirst().reduce(1, *) : shape.first ?? 1
+        let scale: Float = key.hasSuffix(".bias") ? 0.02 : (key.contains("embedding") ? 0.5 : 1 / Float(fanIn).squareRoot())
+        // FNV-1a of the key, so every tensor gets its own stream and runs are reproducible.
+        var state = key.utf8.reduce(seed ^ 0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 } | 1
+        for i in 0..<t.count {
+            // xorshift64*, uniform in [-√3, √3) · scale (unit variance before scaling)
+            state ^= state >> 12
+            state ^= state << 25
+            state ^= state >> 27
+            let bits = (state &* 0x2545_F491_4F6C_DD1D) >> 40
+            t.data[i] = (Float(bits) / Float(1 << 24) * 2 - 1) * 1.732 * scale
+        }
+        return t
+    }
+}

@@ -1,0 +1,41 @@
+import Dispatch
+
+/// Splits element-wise work over the cores with `DispatchQueue.concurrentPerform`.
+public enum Parallel {
+    /// Worker count used for non-GEMM kernels (defaults to the number of active cores).
+    nonisolated(unsafe) public static var workers: Int = max(1, System.activeProcessorCount)
+
+    /// Calls `body` with disjoint ranges covering `0..<count`, in parallel when the work is large enough.
+    /// `grain` is the smallest range worth a thread.
+    @inlinable
+    public static func forEachRange(_ count: Int, grain: Int, _ body: @Sendable (Range<Int>) -> Void) {
+        let chunks = min(workers, max(1, count / max(grain, 1)))
+        if chunks <= 1 {
+            body(0..<count)
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let lower = count * c / chunks
+            let upper = count * (c + 1) / chunks
+            body(lower..<upper)
+        }
+    }
+}
+
+/// The machine's processor count without Foundation.
+public enum System {
+    /// Online processors (`sysconf(_SC_NPROCESSORS_ONLN)`).
+    public static var activeProcessorCount: Int {
+        #if canImport(Glibc)
+            return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        #else
+            return Int(sysconf(_SC_NPROCESSORS_ONLN))
+        #endif
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif

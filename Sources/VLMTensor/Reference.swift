@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Naive, obviously-correct versions of every fast kernel (llm.c style), on plain arrays in double-precision
+/// accumulators. Tests compare the fast kernels against these; nothing in the forward pass calls them.
+public enum Reference {
+    /// `y(rows,out) = x(rows,in) · W(out,in)ᵀ + b(out)`.
+    public static func linear(_ x: [Float], rows: Int, inFeatures: Int, weight: [Float], bias: [Float]?) -> [Float] {
+        let outFeatures = weight.count / inFeatures
+        var y = [Float](repeating: 0, count: rows * outFeatures)
+        for r in 0..<rows {
+            for o in 0..<outFeatures {
+                var s = Double(bias?[o] ?? 0)
+                for i in 0..<inFeatures { s += Double(x[r * inFeatures + i]) * Double(weight[o * inFeatures + i]) }
+                y[r * outFeatures + o] = Float(s)
+            }
+        }
+        return y
+    }
+
+    /// Layer norm of each row of length `dim` (biased variance).
+    public static func layerNorm(_ x: [Float], dim: Int, gamma: [Float], beta: [Float], eps: Float) -> [Float] {
+        var y = x
+        for r in 0..<(x.count / dim) {
+            let row = x[(r * dim)..<((r + 1) * dim)].map(Double.init)
+            let mean = row.reduce(0, +) / Double(dim)
+            let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(dim)
+            for c in 0..<dim {
+                let n = (row[c] - mean) / (variance + Double(eps)).squareRoot()
+                y[r * dim + c] = Float(n * Double(gamma[c]) + Double(beta[c]))
+            }
+        }
+        return y
+    }
+
+    /// Row-wise softmax.
+    public static func softmax(_ x: [Float], cols: Int) -> [Float] {
+        var y = x
+        for r in 0..<(x.count / cols) {
+            let row = x[(r * cols)..<((r + 1) * cols)].map(Double.init)
+            let m = row.max() ?? 0
+            let e = row.map { libmExp($0 - m) }
+            let s = e.reduce(0, +)
+            for c in 0..<cols { y[r * cols + c] = Float(e[c] / s) }
+        }
+        return y
+    }
+
+    /// Attention over contiguous q, k, v of shape (batch·seq, heads·headDim).
+    public static func attention(
+        q: [Float], k: [Float], v: [Float], batch: Int, seq: Int, heads: Int, headDim: Int, causal: Bool
+    ) -> [Float] {
+        let width = heads * headDim
+        var out = [Float](repeating: 0, count: batch * seq * width)
+        let scale = 1 / Double(headDim).squareRoot()
+        for b in 0..<batch {
+            for h in 0..<heads {
+                for i in 0..<seq {
+                    var scores = [Double](repeating: -.infinity, count: seq)
+                    for j in 0..<seq where !causal || j <= i {
+                        var s = 0.0
+                        for c in 0..<headDim {
+                            s += Double(q[(b * seq + i) * width + h * headDim + c])
+                                * Double(k[(b * seq + j) * width + h * headDim + c])
+                        }
+                        scores[j] = s * scale
+                    }
+                    let p = softmax(scores.map(Float.init), cols: seq)
+                    for c in 0..<headDim {
+                        var s = 0.0
+                        for j in 0..<seq { s += Double(p[j]) * Double(v[(b * seq + j) * width + h * headDim + c]) }
+                        out[(b * seq + i) * width + h * headDim + c] = Float(s)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The activation, element by element with libm.
+    public static func activate(_ x: [Float], _ activation: Activation) -> [Float] {
+        switch activation {
+        case .quickGELU: x.map { Float(Double($0) / (1 + libmExp(-1.702 * Double($0)))) }
+        case .gelu: x.map { Float(0.5 * Double($0) * (1 + erf(Double($0) / 2.0.squareRoot()))) }
+        }
+    }
+
+    @inline(__always)
+    private static func libmExp(_ x: Double) -> Double { exp(x) }
+}
