@@ -47,7 +47,10 @@ let package = Package(
             dependencies: ["CFFmpeg", "VLMCore", .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "VLMMatch", dependencies: ["VLMCore", "Yams"]),
-        .target(name: "VLMCaption", dependencies: ["VLMCore", "Yams"]),
+        .target(
+            name: "VLMCaption",
+            dependencies: ["VLMCore", "Yams", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "VLMPublish",
             dependencies: ["CMosquitto", "VLMCore", .product(name: "Logging", package: "swift-log")]
@@ -82,7 +85,7 @@ let package = Package(
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "VLMVideo", "TestSupport"]),
         .testTarget(name: "VLMVideoTests", dependencies: ["VLMVideo", "TestSupport"]),
         .testTarget(name: "VLMMatchTests", dependencies: ["VLMMatch", "TestSupport"]),
-        .testTarget(name: "VLMCaptionTests", dependencies: ["VLMCaption", "TestSupport"]),
+        .testTarget(name: "VLMCaptionTests", dependencies: ["VLMCaption", "CLIP", "TestSupport"]),
         .testTarget(name: "VLMPublishTests", dependencies: ["VLMPublish", "TestSupport"]),
         .testTarget(name: "VLMIndexTests", dependencies: ["VLMIndex", "TestSupport"]),
         .testTarget(name: "VLMPipelineTests", dependencies: ["VLMPipeline", "TestSupport"]),

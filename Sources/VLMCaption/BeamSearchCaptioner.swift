@@ -1,0 +1,121 @@
+import Logging
+import VLMCore
+
+/// Composes captions from a `CaptionVocabulary` by beam search, scoring every candidate as a whole sentence with
+/// the CLIP text encoder against the window's embedding.
+///
+/// Slots are filled in order. At each slot every kept draft is extended by each fitting phrase (and, for an optional
+/// slot, left as it is); all new sentences are encoded in one batch (through the `TextEmbeddingStore`, so each
+/// sentence is encoded once per model, ever) and scored as `cosine(prompt(sentence), window) + lengthPrior ×
+/// filledSlots`; the best `beamWidth` drafts go on. The answer is the best sentence scored anywhere in the search,
+/// complete or not.
+///
+/// Contract: with `beamWidth` at least `widestLevel` the search scores every sentence of the vocabulary and returns
+/// exactly what `exhaustiveSearch` returns. Narrower beams are the usual approximation: the result is the best of
+/// the sentences the beam scored, which is a subset of the vocabulary's.
+public final class BeamSearchCaptioner: Captioner {
+    /// The vocabulary sentences are made from.
+    public let vocabulary: CaptionVocabulary
+    /// Drafts kept per slot.
+    public let beamWidth: Int
+    /// Text embeddings, cached per model.
+    public let store: TextEmbeddingStore
+    private let logger: Logger
+
+    public init(vocabulary: CaptionVocabulary, store: TextEmbeddingStore, beamWidth: Int = 8, logger: Logger) {
+        self.vocabulary = vocabulary
+        self.store = store
+        self.beamWidth = max(1, beamWidth)
+        self.logger = logger
+    }
+
+    /// Encodes the sentences of the first `depth` slots (subjects, subject + action), which every search scores,
+    /// and saves the cache. On a cached start this encodes nothing. Returns the number of sentences prepared.
+    @discardableResult
+    public func prepare(depth: Int = 2) throws -> Int {
+        let drafts = vocabulary.drafts(depth: depth)
+        _ = try store.embeddings(for: drafts.map { vocabulary.promptText(for: $0.sentence) })
+        store.save()
+        return drafts.count
+    }
+
+    // MARK: - Captioner
+
+    public func caption(_ window: CaptionWindow, limit: Int) throws -> [CaptionCandidate] {
+        let target = window.mean
+        guard target.count == store.encoder.embeddingSize else {
+            throw CaptionError.encoderFailed(
+                detail: "frame embeddings have \(target.count) values but the text encoder makes "
+                    + "\(store.encoder.embeddingSize); use the same model for both")
+        }
+        let ranked = try search(target)
+        store.save(minimumInterval: 30)
+        return ranked.prefix(max(1, limit)).map(candidate)
+    }
+
+    // MARK: - Search
+
+    /// A scored sentence.
+    public struct Scored: Sendable, Equatable {
+        public var draft: SentenceDraft
+        public var cosine: Double
+        public var score: Double
+    }
+
+    /// All sentences the beam scored for `target` (a normalised embedding), best first.
+    public func search(_ target: Embedding) throws -> [Scored] {
+        var beam = [SentenceDraft.empty]
+        var scoredBySentence: [String: Scored] = [:]
+        for _ in vocabulary.slots.indices {
+            let expansions = beam.flatMap { vocabulary.expansions(of: $0) }
+            guard !expansions.isEmpty else { break }
+            let scored = try score(expansions, against: target)
+            for entry in scored where scoredBySentence[entry.draft.sentence] == nil {
+                scoredBySentence[entry.draft.sentence] = entry
+            }
+            beam = scored.sorted(by: Self.better).prefix(beamWidth).map(\.draft)
+        }
+        return scoredBySentence.values.sorted(by: Self.better)
+    }
+
+    /// Every sentence of the vocabulary scored, best first: the reference the beam is tested against (and a choice
+    /// for very small vocabularies).
+    public func exhaustiveSearch(_ target: Embedding) throws -> [Scored] {
+        var seen = Set<String>()
+        let drafts = vocabulary.allSentences().filter { seen.insert($0.sentence).inserted }
+        return try score(drafts, against: target).sorted(by: Self.better)
+    }
+
+    /// The most drafts any slot level can hold: a beam this wide is exhaustive.
+    public var widestLevel: Int {
+        var level = [SentenceDraft.empty]
+        var widest = 1
+        for _ in vocabulary.slots.indices {
+            level = level.flatMap { vocabulary.expansions(of: $0) }
+            widest = max(widest, level.count)
+        }
+        return widest
+    }
+
+    /// Turns a scored draft into what users see.
+    public func candidate(_ scored: Scored) -> CaptionCandidate {
+        CaptionCandidate(
+            text: vocabulary.displayText(for: scored.draft.sentence), score: scored.score, cosine: scored.cosine)
+    }
+
+    // MARK: - Scoring
+
+    private func score(_ drafts: [SentenceDraft], against target: Embedding) throws -> [Scored] {
+        let embeddings = try store.embeddings(for: drafts.map { vocabulary.promptText(for: $0.sentence) })
+        return zip(drafts, embeddings).map { draft, embedding in
+            let cosine = Double(embedding.dot(target))
+            return Scored(
+                draft: draft, cosine: cosine, score: cosine + vocabulary.lengthPrior * Double(draft.length))
+        }
+    }
+
+    /// Higher score first; ties broken by sentence so results are deterministic.
+    static func better(_ a: Scored, _ b: Scored) -> Bool {
+        a.score != b.score ? a.score > b.score : a.draft.sentence < b.draft.sentence
+    }
+}

@@ -1,1 +1,0 @@
-// VLMCaption: see the module's files.

@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+import TestSupport
+import Testing
+import VLMCore
+
+@testable import VLMCaption
+
+/// Random unit vectors from a fixed seed (SplitMix64), so failures reproduce.
+struct SeededVectors {
+    var state: UInt64
+
+    mutating func next(dimension: Int) -> Embedding {
+        var values = [Float](repeating: 0, count: dimension)
+        for i in values.indices {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            values[i] = Float(Double(z >> 11) / Double(1 << 53)) * 2 - 1
+        }
+        return Embedding(values).normalized()
+    }
+}
+
+@Suite struct BeamSearchTests {
+    let logger = Logger(label: "test.captions")
+
+    func makeCaptioner(beamWidth: Int, encoder: (any TextEncoding)? = nil) throws -> BeamSearchCaptioner {
+        let vocabulary = try CaptionVocabulary.parse(yaml: smallVocabularyYAML, source: "small")
+        let store = TextEmbeddingStore(encoder: try encoder ?? TinyCLIP.textEncoder(), cacheURL: nil, logger: logger)
+        return BeamSearchCaptioner(vocabulary: vocabulary, store: store, beamWidth: beamWidth, logger: logger)
+    }
+
+    /// Targets: random directions, plus each sentence's own text embedding (the nearest sentence is then known).
+    func targets(_ captioner: BeamSearchCaptioner, random: Int) throws -> [Embedding] {
+        var rng = SeededVectors(state: 42)
+        let dimension = captioner.store.encoder.embeddingSize
+        var result = (0..<random).map { _ in rng.next(dimension: dimension) }
+        let sentences = captioner.vocabulary.allSentences().map { captioner.vocabulary.promptText(for: $0.sentence) }
+        result += try captioner.store.embeddings(for: sentences)
+        return result
+    }
+
+    @Test func wideBeamEqualsExhaustiveSearch() throws {
+        let probe = try makeCaptioner(beamWidth: 1)
+        let captioner = try makeCaptioner(beamWidth: probe.widestLevel)
+        for target in try targets(captioner, random: 40) {
+            let beam = try captioner.search(target)
+            let exhaustive = try captioner.exhaustiveSearch(target)
+            // A beam as wide as the widest slot level scores every sentence: same ranking, same scores.
+            #expect(beam.count == exhaustive.count)
+            #expect(beam.first?.draft.sentence == exhaustive.first?.draft.sentence)
+            #expect(beam.map(\.draft.sentence) == exhaustive.map(\.draft.sentence))
+        }
+    }
+
+    @Test func defaultBeamFindsTheNearestSentence() throws {
+        // Width 8 on this vocabulary: narrower than its widest level (44), so this checks the approximation.
+        let captioner = try makeCaptioner(beamWidth: 8)
+        #expect(captioner.widestLevel > 8)
+        let all = try targets(captioner, random: 40)
+        var agree = 0
+        for target in all {
+            let beam = try #require(try captioner.search(target).first)
+            let exhaustive = try #require(try captioner.exhaustiveSearch(target).first)
+            // Never better than the optimum, and the returned score is the sentence's true score.
+            #expect(beam.score <= exhaustive.score + 1e-6)
+            if beam.draft.sentence == exhaustive.draft.sentence { agree += 1 }
+        }
+        let rate = Double(agree) / Double(all.count)
+        print("beam width 8 agrees with exhaustive search on \(agree)/\(all.count) targets")
+        #expect(rate >= 0.95, "beam width 8 found the nearest sentence for only \(agree) of \(all.count) targets")
+    }
+
+    @Test func everyCandidateIsScoredAsAWholeSentence() throws {
+        let encoder = try TinyCLIP.textEncoder()
+        let captioner = try makeCaptioner(beamWidth: 4, encoder: encoder)
+        var rng = SeededVectors(state: 7)
+        let target = rng.next(dimension: encoder.embeddingSize)
+        let scored = try captioner.search(target)
+        // Partial sentences compete: one-slot sentences were scored too.
+        #expect(scored.contains { $0.draft.length == 1 })
+        #expect(scored.contains { $0.draft.length >= 3 })
+        for entry in scored.prefix(10) {
+            let prompt = captioner.vocabulary.promptText(for: entry.draft.sentence)
+            let direct = try #require(try encoder.encode(texts: [prompt]).first).normalized()
+            #expect(abs(Double(direct.dot(target)) - entry.cosine) < 1e-5)
+        }
+    }
+
+    @Test func textEncoderCallsAreBatchedPerSlot() throws {
+        let counting = CountingTextEncoder(try TinyCLIP.textEncoder())
+        let captioner = try makeCaptioner(beamWidth: 8, encoder: counting)
+        var rng = SeededVectors(state: 9)
+        let target = rng.next(dimension: counting.embeddingSize)
+        let scored = try captioner.search(target)
+        #expect(counting.calls <= captioner.vocabulary.slots.count)
+        #expect(counting.texts >= scored.count)
+        // A second search on the same store encodes nothing new for the same target.
+        let before = counting.texts
+        _ = try captioner.search(target)
+        #expect(counting.texts == before)
+    }
+
+    @Test func captionReturnsDisplayTextAndRejectsWrongSizes() throws {
+        let captioner = try makeCaptioner(beamWidth: 8)
+        let dimension = captioner.store.encoder.embeddingSize
+        var rng = SeededVectors(state: 3)
+        let window = CaptionWindow(
+            stream: "cam", startPTS: 0, endPTS: 1, embeddings: [rng.next(dimension: dimension)])
+        let candidates = try captioner.caption(window, limit: 3)
+        #expect(candidates.count == 3)
+        #expect(candidates[0].text.first?.isUppercase == true)
+        #expect(candidates[0].score >= candidates[1].score)
+        let wrong = CaptionWindow(stream: "cam", startPTS: 0, endPTS: 1, embeddings: [Embedding([1, 0, 0])])
+        #expect(throws: CaptionError.self) { try captioner.caption(wrong, limit: 1) }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Logging
+import TestSupport
+import Testing
+import VLMCore
+
+@testable import VLMCaption
+
+@Suite struct CacheTests {
+    let logger = Logger(label: "test.captions.cache")
+
+    func captioner(_ encoder: any TextEncoding, cache: URL) throws -> BeamSearchCaptioner {
+        let store = TextEmbeddingStore(encoder: encoder, cacheURL: cache, logger: logger)
+        return BeamSearchCaptioner(vocabulary: .builtIn, store: store, beamWidth: 8, logger: logger)
+    }
+
+    @Test func secondStartEncodesNothing() throws {
+        let directory = try Fixtures.temporaryDirectory("captions-cache")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let base = try TinyCLIP.textEncoder()
+        let cache = TextEmbeddingStore.cacheURL(modelIdentity: base.modelIdentity, in: directory)
+
+        let first = CountingTextEncoder(base)
+        let prepared = try captioner(first, cache: cache).prepare()
+        #expect(prepared > 100)
+        #expect(first.texts == prepared)
+        #expect(FileManager.default.fileExists(atPath: cache.path))
+
+        let second = CountingTextEncoder(base)
+        let restarted = try captioner(second, cache: cache)
+        #expect(try restarted.prepare() == prepared)
+        #expect(second.texts == 0)
+        #expect(second.calls == 0)
+        // Cached vectors are the encoder's, bit for bit.
+        let prompt = restarted.vocabulary.promptText(for: "a person walking")
+        let cached = try restarted.store.embeddings(for: [prompt])[0]
+        #expect(cached == (try base.encode(texts: [prompt])[0]).normalized())
+        // Only the final file is left: the write went through a temporary file and a rename.
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(files == [cache.lastPathComponent])
+    }
+
+    @Test func anotherModelIdentityInvalidatesTheCache() throws {
+        let directory = try Fixtures.temporaryDirectory("captions-cache")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let base = try TinyCLIP.textEncoder()
+        let cache = directory.appendingPathComponent("shared.bin")
+        let prepared = try captioner(CountingTextEncoder(base), cache: cache).prepare()
+
+        let other = CountingTextEncoder(base, identity: base.modelIdentity + "-other-weights")
+        try captioner(other, cache: cache).prepare()
+        #expect(other.texts == prepared)
+        // Different identities also get different file names in the default layout.
+        #expect(
+            TextEmbeddingStore.cacheURL(modelIdentity: base.modelIdentity, in: directory)
+                != TextEmbeddingStore.cacheURL(modelIdentity: other.modelIdentity, in: directory))
+    }
+
+    @Test(arguments: ["truncate", "flip", "garbage", "empty"])
+    func corruptCacheIsRebuilt(damage: String) throws {
+        let directory = try Fixtures.temporaryDirectory("captions-cache")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let base = try TinyCLIP.textEncoder()
+        let cache = directory.appendingPathComponent("cache.bin")
+        let prepared = try captioner(base, cache: cache).prepare()
+
+        var bytes = [UInt8](try Data(contentsOf: cache))
+        switch damage {
+        case "truncate": bytes.removeLast(bytes.count / 3)
+        case "flip": bytes[bytes.count / 2] ^= 0x40
+        case "garbage": bytes = Array("not a cache at all".utf8)
+        default: bytes = []
+        }
+        try Data(bytes).write(to: cache)
+
+        let counting = CountingTextEncoder(base)
+        let rebuilt = try captioner(counting, cache: cache)
+        #expect(rebuilt.store.count == 0)
+        try rebuilt.prepare()
+        #expect(counting.texts == prepared)
+        // The rebuilt file is good again.
+        let third = CountingTextEncoder(base)
+        try captioner(third, cache: cache).prepare()
+        #expect(third.texts == 0)
+    }
+
+    @Test func cacheDirectoryFollowsXDG() {
+        let xdg = TextEmbeddingStore.defaultCacheDirectory(environment: ["XDG_CACHE_HOME": "/x/cache", "HOME": "/h"])
+        #expect(xdg.path == "/x/cache/vlm-stream")
+        let home = TextEmbeddingStore.defaultCacheDirectory(environment: ["HOME": "/h"])
+        #expect(home.path == "/h/.cache/vlm-stream")
+    }
+}
