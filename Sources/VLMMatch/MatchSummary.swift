@@ -1,0 +1,98 @@
+import VLMCore
+
+/// One closed match: a query held on a stream from `startPTS` to `endPTS`.
+public struct MatchInterval: Sendable, Codable, Equatable {
+    /// First frame at or above the enter threshold.
+    public var startPTS: Double
+    /// Last frame at or above the exit threshold.
+    public var endPTS: Double
+    /// Highest score in the interval.
+    public var peakScore: Double
+    /// Time of the frame with the highest score.
+    public var peakPTS: Double
+    /// Box of the peak frame, with tiles.
+    public var box: Box?
+
+    /// Seconds from start to end.
+    public var duration: Double { endPTS - startPTS }
+}
+
+/// What a run found: for every stream and every query it ran, the matched intervals in order.
+public struct MatchSummary: Sendable, Codable, Equatable {
+    /// One query on one stream.
+    public struct Entry: Sendable, Codable, Equatable {
+        /// Always "summary", so JSON Lines consumers can tell it from events.
+        public var type = "summary"
+        public var stream: String
+        public var query: String
+        public var intervals: [MatchInterval]
+        /// Sum of the intervals' durations.
+        public var matchedSeconds: Double
+    }
+
+    /// Streams in the order first seen, queries in the order each stream first saw them.
+    public var entries: [Entry]
+
+    /// The human view: one line per stream and query, e.g.
+    /// `summary cam0 "a red car": 2 matches, 7.5 s — 00:03.000–00:08.500 (peak 0.91 @ 00:05.000), …`.
+    public var lines: [String] {
+        entries.map { entry in
+            let head = "summary \(entry.stream) \"\(entry.query)\": "
+            guard !entry.intervals.isEmpty else { return head + "no matches" }
+            let count = entry.intervals.count == 1 ? "1 match" : "\(entry.intervals.count) matches"
+            let spans = entry.intervals.map { i in
+                "\(MediaTime.format(i.startPTS))–\(MediaTime.format(i.endPTS)) "
+                    + "(peak \(formatScore(i.peakScore)) @ \(MediaTime.format(i.peakPTS)))"
+            }
+            return head + "\(count), \(formatSeconds(entry.matchedSeconds)) — " + spans.joined(separator: ", ")
+        }
+    }
+}
+
+/// The record behind `MatchSummary`: the queries each stream ran and the `end` events seen.
+struct MatchHistory: Sendable {
+    private var streams: [String] = []
+    private var queries: [String: [String]] = [:]
+    private var intervals: [String: [String: [MatchInterval]]] = [:]
+
+    mutating func noteQueries(_ texts: [String], stream: String) {
+        if queries[stream] == nil {
+            streams.append(stream)
+            queries[stream] = []
+        }
+        for text in texts where !queries[stream]!.contains(text) { queries[stream]!.append(text) }
+    }
+
+    mutating func record(_ event: QueryEvent) {
+        guard event.type == .end, let end = event.endPTS else { return }
+        noteQueries([event.query], stream: event.stream)
+        intervals[event.stream, default: [:]][event.query, default: []].append(
+            MatchInterval(
+                startPTS: event.startPTS, endPTS: end, peakScore: event.peakScore, peakPTS: event.peakPTS,
+                box: event.box))
+    }
+
+    func summary() -> MatchSummary {
+        MatchSummary(
+            entries: streams.flatMap { stream in
+                (queries[stream] ?? []).map { query in
+                    let found = intervals[stream]?[query] ?? []
+                    return MatchSummary.Entry(
+                        stream: stream, query: query, intervals: found,
+                        matchedSeconds: found.reduce(0) { $0 + $1.duration })
+                }
+            })
+    }
+}
+
+/// A score with two decimals.
+func formatScore(_ score: Double) -> String {
+    let hundredths = Int((score * 100).rounded())
+    return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
+}
+
+/// Seconds with one decimal and a unit.
+func formatSeconds(_ seconds: Double) -> String {
+    let tenths = Int((seconds * 10).rounded())
+    return "\(tenths / 10).\(tenths % 10) s"
+}

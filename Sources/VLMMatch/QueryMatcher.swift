@@ -1,0 +1,133 @@
+import VLMCore
+
+/// Scores every encoded frame against the live query set and turns the scores into events: the matching stage.
+///
+/// - Queries are embedded once with the prompt ensemble (`PromptEncoder`) and cached; the query set can change at
+///   any time from any thread (`QueryControlling`: CLI, pipeline file, MQTT). Each frame is scored against a
+///   snapshot of the set taken when the frame arrives, so a change never touches a frame half-way and frames
+///   already encoded are not encoded again.
+/// - Scores are calibrated (`ScoreCalibrator`: softmax against negatives and the query's rolling baseline) per
+///   view; with tiles the best view wins and its box is reported.
+/// - One `EventTracker` per stream and query turns scores into `start`/`update`/`end`; a removed query's open
+///   match is ended on the stream's next frame, and `finish` ends all of a stream's matches.
+///
+/// Thread-safe: `analyze`/`finish` may run on one thread per stream while queries change on others.
+public final class QueryMatcher: FrameAnalyzer, QueryControlling {
+    /// An active query and its ensemble embedding.
+    struct Query: Sendable {
+        var text: String
+        var embedding: Embedding
+    }
+
+    /// The settings this matcher was made with (validated).
+    public let settings: MatchSettings
+    /// The ensemble encoder, shared with other stages that embed text (labels).
+    public let prompts: PromptEncoder
+    private let negatives: [Embedding]
+    private let calibrator: ScoreCalibrator
+    private let rules: EventRules
+    private let queries = Locked<[Query]>([])
+    let streams = Locked<[String: StreamMatchState]>([:])
+    let history = Locked<MatchHistory>(MatchHistory())
+
+    /// A matcher with `queries` active; embeds the negatives and queries now (throws on a bad setting or query).
+    public convenience init(encoder: any TextEncoding, settings: MatchSettings, queries: [String] = []) throws {
+        try settings.validate()
+        try self.init(
+            prompts: PromptEncoder(encoder: encoder, templates: settings.prompts.templates), settings: settings,
+            queries: queries)
+    }
+
+    /// A matcher sharing an existing prompt encoder (and its cache); its templates must be `settings`' templates.
+    public init(prompts: PromptEncoder, settings: MatchSettings, queries: [String] = []) throws {
+        try settings.validate()
+        self.settings = settings
+        self.prompts = prompts
+        self.negatives = try prompts.embed(settings.prompts.negatives)
+        self.calibrator = ScoreCalibrator(logitScale: prompts.logitScale, baselineMargin: settings.baselineMargin)
+        self.rules = EventRules(settings)
+        try setQueries(queries)
+    }
+
+    // MARK: - QueryControlling
+
+    /// The active queries, in the order they were added.
+    public var activeQueries: [String] { queries.withLock { $0.map(\.text) } }
+
+    /// Replaces the query set; on error (an empty query, the encoder failing) nothing changes.
+    public func setQueries(_ texts: [String]) throws {
+        let fresh = try embedQueries(texts)
+        queries.withLock { $0 = fresh }
+    }
+
+    /// Adds queries not already active, after the existing ones; on error nothing changes.
+    public func addQueries(_ texts: [String]) throws {
+        let fresh = try embedQueries(texts)
+        queries.withLock { active in
+            for query in fresh where !active.contains(where: { $0.text == query.text }) { active.append(query) }
+        }
+    }
+
+    /// Removes queries (unknown ones are ignored); their open matches end on each stream's next frame.
+    public func removeQueries(_ texts: [String]) {
+        let gone = Set(texts.map { $0.trimmingWhitespace() })
+        queries.withLock { $0.removeAll { gone.contains($0.text) } }
+    }
+
+    private func embedQueries(_ texts: [String]) throws -> [Query] {
+        var seen = Set<String>()
+        let cleaned = try texts.map { text in
+            let query = text.trimmingWhitespace()
+            guard !query.isEmpty else { throw MatchError.invalidQuery(text, reason: "empty; give some words") }
+            guard query.count <= 300 else {
+                throw MatchError.invalidQuery(String(query.prefix(40)) + "…", reason: "too long; keep it under 300 characters")
+            }
+            return query
+        }.filter { seen.insert($0).inserted }
+        let embeddings = try prompts.embed(cleaned)
+        return zip(cleaned, embeddings).map { Query(text: $0, embedding: $1) }
+    }
+
+    // MARK: - FrameAnalyzer
+
+    /// Scores the frame against a snapshot of the query set; returns events (and scores with `emitScores`).
+    public func analyze(_ frame: EncodedFrame) -> [StreamResult] {
+        let snapshot = queries.withLock { $0 }
+        guard !frame.embeddings.isEmpty else { return [] }
+        // Cosines of every view with every negative: n[v][k].
+        let negativeCosines = frame.embeddings.map { view in negatives.map { Double(view.dot($0)) } }
+        let results = streams.withLock { states in
+            var state = states[frame.stream] ?? StreamMatchState()
+            let results = state.analyze(
+                frame, queries: snapshot, negativeCosines: negativeCosines, calibrator: calibrator, rules: rules,
+                settings: settings)
+            states[frame.stream] = state
+            return results
+        }
+        history.withLock { $0.noteQueries(snapshot.map(\.text), stream: frame.stream) }
+        record(results)
+        return settings.emitScores ? results : results.filter { if case .score = $0 { false } else { true } }
+    }
+
+    /// Ends every open match of `stream` (end of file or shutdown) and forgets the stream's state.
+    public func finish(stream: String, at pts: Double) -> [StreamResult] {
+        let results = streams.withLock { states in
+            let events = states[stream]?.finish() ?? []
+            states[stream] = nil
+            return events
+        }
+        record(results)
+        return results
+    }
+
+    /// Every matched interval so far, per stream and query (closed matches only; call after `finish`).
+    public func summary() -> MatchSummary {
+        history.withLock { $0.summary() }
+    }
+
+    private func record(_ results: [StreamResult]) {
+        history.withLock { history in
+            for case .event(let event) in results { history.record(event) }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+
+/// Turns raw CLIP cosines into a score in 0...1 that means the same thing for every query and scene.
+///
+/// Raw cosines are not comparable: every caption scores 0.15–0.35 against every image, each query has its own
+/// offset, and lighting or a new scene moves all of them together. Two references fix that:
+///
+/// 1. **Negatives** `n_k`: the frame's cosine with K background prompts ("an empty room", "the sky", …),
+///    embedded with the same template ensemble. A softmax at CLIP's logit scale `s` (≈100) turns "the query beats
+///    the background by Δ cosine" into a probability, and a shift that moves all cosines alike cancels out.
+/// 2. **Baseline** `b`: the query's own usual cosine on this stream (and view), the median over a rolling
+///    time window (`RollingBaseline`). It enters the softmax as one more competitor, lifted by a margin `m`, so a
+///    query that is always a bit similar to the scene (a "chair" query in an office) does not fire; only a rise
+///    above its usual level does.
+///
+/// With `c` the frame's cosine with the query:
+///
+///     score = exp(s·c) / ( exp(s·c) + Σ_k exp(s·n_k) + exp(s·(b + m)) )
+///
+/// (the last term is left out while the baseline is off or unseeded). Properties the tests check: the score is
+/// in 0...1; adding the same constant to every cosine (and the baseline) leaves it unchanged; at `c == b + m` it
+/// is at most 1/2 (`e^x / (e^x + e^x + Σ…)`), so a query sitting at its baseline never reaches an enter threshold
+/// above 0.5; and with the baseline off it equals the plain softmax of the query against the negatives.
+public struct ScoreCalibrator: Sendable, Equatable {
+    /// CLIP's temperature `exp(logit_scale)` (TextEncoding.logitScale; 100 for the openai checkpoints).
+    public var logitScale: Double
+    /// Cosine margin `m` added to the baseline.
+    public var baselineMargin: Double
+
+    /// A calibrator at the model's logit scale.
+    public init(logitScale: Double, baselineMargin: Double = 0) {
+        self.logitScale = logitScale
+        self.baselineMargin = baselineMargin
+    }
+
+    /// The calibrated score of a frame (see the type's documentation), computed as a stable log-sum-exp.
+    public func score(cosine: Double, negatives: [Double], baseline: Double?) -> Double {
+        var competitors = negatives
+        if let baseline { competitors.append(baseline + baselineMargin) }
+        guard !competitors.isEmpty else { return 1 }
+        let top = max(cosine, competitors.max()!)
+        let own = Foundation.exp(logitScale * (cosine - top))
+        var total = own
+        for n in competitors { total += Foundation.exp(logitScale * (n - top)) }
+        return own / total
+    }
+}
+
+/// A softmax over logits (`s · cosine`), stable for any range; the probabilities sum to 1.
+public func softmax(_ logits: [Double]) -> [Double] {
+    guard let top = logits.max() else { return [] }
+    let exps = logits.map { Foundation.exp($0 - top) }
+    let total = exps.reduce(0, +)
+    return exps.map { $0 / total }
+}
+
+/// A query's usual cosine on one view of one stream: the median of its cosines over the last `window` seconds.
+///
+/// The median, not a mean: a dip (the object briefly occluded, someone walking past) or a peak (the target
+/// itself) that covers less than half the window hardly moves it, so the baseline neither drops during an
+/// occlusion (which would make the query fire when the scene returns to normal) nor follows a target that comes
+/// and goes. A query that is similar to the scene all the time is at its median all the time and never fires.
+/// An object that stays in view for more than about half the window becomes the new normal: its match ends. The
+/// current frame counts too, so the first frame of a stream is its own baseline.
+public struct RollingBaseline: Sendable, Equatable {
+    /// Length of the window in seconds; 0 means the baseline is off and `value` stays nil.
+    public var window: Double
+    /// (pts, cosine) of the frames in the window, oldest first.
+    private var samples: [(pts: Double, cosine: Double)] = []
+    /// The median of the window, nil before the first update (or when off).
+    public private(set) var value: Double?
+
+    /// An empty baseline.
+    public init(window: Double) {
+        self.window = window
+    }
+
+    /// Adds the cosine `c` of the frame at `pts`, drops frames older than the window, recomputes the median.
+    public mutating func update(_ c: Double, at pts: Double) {
+        guard window > 0 else { return }
+        samples.append((pts, c))
+        if let firstKept = samples.firstIndex(where: { $0.pts > pts - window }), firstKept > 0 {
+            samples.removeFirst(firstKept)
+        }
+        let sorted = samples.map(\.cosine).sorted()
+        let mid = sorted.count / 2
+        value = sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+    }
+
+    /// Number of frames in the window.
+    public var count: Int { samples.count }
+
+    public static func == (lhs: RollingBaseline, rhs: RollingBaseline) -> Bool {
+        lhs.window == rhs.window && lhs.value == rhs.value
+            && lhs.samples.elementsEqual(rhs.samples) { $0.pts == $1.pts && $0.cosine == $1.cosine }
+    }
+}

@@ -1,1 +1,0 @@
-// VLMMatch: see the module's files.
