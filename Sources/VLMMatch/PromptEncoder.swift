@@ -8,8 +8,9 @@ import VLMCore
 ///     e_t  = normalize(text_encoder(template_t.format(phrase)))    for each of T templates
 ///     e    = normalize(mean_t e_t)
 ///
-/// Thread-safe: the encoder is called under one lock (text encoders need not be reentrant), the cache under
-/// another, so readers of cached phrases never wait for an encode in progress.
+/// Thread-safe: the encoder is called under one lock (text encoders need not be reentrant, and a phrase two
+/// threads ask for at once is encoded once), the cache under another, so readers of cached phrases never wait
+/// for an encode in progress.
 public final class PromptEncoder: Sendable {
     /// The model that turns sentences into embeddings.
     public let encoder: any TextEncoding
@@ -29,17 +30,26 @@ public final class PromptEncoder: Sendable {
 
     /// The ensemble embedding of each phrase, in order; encodes (in one batch) only those not cached yet.
     public func embed(_ phrases: [String]) throws -> [Embedding] {
-        let missing = cache.withLock { cached in
-            var seen = Set<String>()
-            return phrases.filter { cached[$0] == nil && seen.insert($0).inserted }
-        }
-        if !missing.isEmpty {
-            let fresh = try encodeEnsembles(missing)
-            cache.withLock { cached in
-                for (phrase, embedding) in zip(missing, fresh) { cached[phrase] = embedding }
+        if !uncached(phrases).isEmpty {
+            // Check again under the encode lock: another thread may have encoded the same phrase meanwhile.
+            try encodeLock.withLock { _ in
+                let missing = uncached(phrases)
+                guard !missing.isEmpty else { return }
+                let fresh = try encodeEnsembles(missing)
+                cache.withLock { cached in
+                    for (phrase, embedding) in zip(missing, fresh) { cached[phrase] = embedding }
+                }
             }
         }
         return cache.withLock { cached in phrases.map { cached[$0]! } }
+    }
+
+    /// The distinct phrases not in the cache.
+    private func uncached(_ phrases: [String]) -> [String] {
+        cache.withLock { cached in
+            var seen = Set<String>()
+            return phrases.filter { cached[$0] == nil && seen.insert($0).inserted }
+        }
     }
 
     /// The ensemble embedding of one phrase.
@@ -58,7 +68,7 @@ public final class PromptEncoder: Sendable {
         }
         let encoded: [Embedding]
         do {
-            encoded = try encodeLock.withLock { _ in try encoder.encode(texts: sentences) }
+            encoded = try encoder.encode(texts: sentences)  // called under encodeLock
         } catch let error as any UserFacingError {
             throw error
         } catch {
