@@ -64,9 +64,9 @@ final class Demuxer {
 
     var formatContext: UnsafeMutablePointer<AVFormatContext> { context! }
 
-    /// `av_find_best_stream` for `type`, or nil.
-    func bestStream(_ type: AVMediaType) -> Int32? {
-        let index = av_find_best_stream(formatContext, type, -1, -1, nil, 0)
+    /// `av_find_best_stream` for `type` (preferring streams related to `related`), or nil.
+    func bestStream(_ type: AVMediaType, relatedTo related: Int32 = -1) -> Int32? {
+        let index = av_find_best_stream(formatContext, type, -1, related, nil, 0)
         return index >= 0 ? index : nil
     }
 
