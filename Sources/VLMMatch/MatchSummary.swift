@@ -1,3 +1,4 @@
+import Foundation
 import VLMCore
 
 /// One closed match: a query held on a stream from `startPTS` to `endPTS`.
@@ -95,4 +96,18 @@ func formatScore(_ score: Double) -> String {
 func formatSeconds(_ seconds: Double) -> String {
     let tenths = Int((seconds * 10).rounded())
     return "\(tenths / 10).\(tenths % 10) s"
+}
+
+extension MatchSummary {
+    /// The summary as JSON Lines, one object per stream and query, in the snake_case style of the other result
+    /// lines: `{"type":"summary","stream":"cam","query":"a dog","matched_seconds":4.5,"intervals":[{"start_pts":…,
+    /// "end_pts":…,"peak_score":…,"peak_pts":…}]}`.
+    public var jsonLines: [String] {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return entries.compactMap { entry in
+            (try? encoder.encode(entry)).map { String(decoding: $0, as: UTF8.self) }
+        }
+    }
 }
