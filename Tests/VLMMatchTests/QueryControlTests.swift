@@ -88,6 +88,13 @@ import VLMMatch
         #expect(lines.count == 6)
         #expect(lines.contains("summary b \"bike\": no matches"))
         #expect(lines.contains { $0.hasPrefix("summary a \"dog\": 1 match, 4.5 s — 00:00.000–00:04.500") })
+        let json = matcher.summary().jsonLines
+        #expect(json.count == 6)
+        let first = try #require(JSONSerialization.jsonObject(with: Data(json[0].utf8)) as? [String: Any])
+        #expect(first["type"] as? String == "summary" && first["stream"] as? String == "a")
+        #expect(first["query"] as? String == "dog" && first["matched_seconds"] as? Double == 4.5)
+        let interval = try #require((first["intervals"] as? [[String: Any]])?.first)
+        #expect(interval["start_pts"] as? Double == 0 && interval["end_pts"] as? Double == 4.5)
     }
 
     @Test func queriesChangeSafelyWhileFramesAreAnalyzed() async throws {
