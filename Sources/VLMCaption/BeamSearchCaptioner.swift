@@ -10,7 +10,7 @@ import VLMCore
 /// filledSlots`; the best `beamWidth` drafts go on. The answer is the best sentence scored anywhere in the search,
 /// complete or not.
 ///
-/// Contract: with `beamWidth` at least `widestLevel` the search scores every sentence of the vocabulary and returns
+/// Contract: with `beamWidth` at least `exhaustiveWidth` the search scores every sentence of the vocabulary and returns
 /// exactly what `exhaustiveSearch` returns. Narrower beams are the usual approximation: the result is the best of
 /// the sentences the beam scored, which is a subset of the vocabulary's.
 public final class BeamSearchCaptioner: Captioner {
@@ -86,11 +86,12 @@ public final class BeamSearchCaptioner: Captioner {
         return try score(drafts, against: target).sorted(by: Self.better)
     }
 
-    /// The most drafts any slot level can hold: a beam this wide is exhaustive.
-    public var widestLevel: Int {
+    /// The smallest beam that is exhaustive: the most drafts any level but the last can hold (the last level's
+    /// drafts are all scored before pruning, so they need no room in the beam).
+    public var exhaustiveWidth: Int {
         var level = [SentenceDraft.empty]
         var widest = 1
-        for _ in vocabulary.slots.indices {
+        for _ in vocabulary.slots.indices.dropLast() {
             level = level.flatMap { vocabulary.expansions(of: $0) }
             widest = max(widest, level.count)
         }

@@ -31,10 +31,11 @@ import VLMCore
         #expect(try restarted.prepare() == prepared)
         #expect(second.texts == 0)
         #expect(second.calls == 0)
-        // Cached vectors are the encoder's, bit for bit.
+        // Cached vectors are the encoder's (batch composition changes the last float bits, hence the tolerance).
         let prompt = restarted.vocabulary.promptText(for: "a person walking")
         let cached = try restarted.store.embeddings(for: [prompt])[0]
-        #expect(cached == (try base.encode(texts: [prompt])[0]).normalized())
+        let direct = try base.encode(texts: [prompt])[0].normalized()
+        #expect(zip(cached.values, direct.values).allSatisfy { abs($0 - $1) < 1e-5 })
         // Only the final file is left: the write went through a temporary file and a rename.
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         #expect(files == [cache.lastPathComponent])
