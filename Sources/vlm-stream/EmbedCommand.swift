@@ -28,7 +28,7 @@ struct EmbedCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let clip = try CLIPModel.load(directory: try model.directory(), logger: Logger(label: "vlm.embed"))
+                let clip = try model.load()
                 var failures = 0
                 // Decode and embed in groups so a long file list neither holds every image nor runs one at a time.
                 var start = 0
@@ -66,7 +66,7 @@ struct EmbedCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let clip = try CLIPModel.load(directory: try model.directory(), logger: Logger(label: "vlm.embed"))
+                let clip = try model.load()
                 for (text, embedding) in zip(texts, try clip.encode(texts: texts)) {
                     JSONLine.emit(
                         #"{"input": \#(JSONLine.string(text)), "embedding": \#(JSONLine.array(embedding.values))}"#)

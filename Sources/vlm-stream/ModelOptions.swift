@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLIP
 import Foundation
+import Logging
 import VLMCore
 
 /// `--model`, shared by every command that runs CLIP (`@OptionGroup var model: ModelOptions`).
@@ -15,6 +16,13 @@ struct ModelOptions: ParsableArguments {
     /// The checkpoint directory `--model` names (see `ModelLocator`).
     func directory() throws -> URL {
         try ModelLocator.resolve(model)
+    }
+
+    /// Loads the whole model; the library's info logs are kept off the terminal unless something is wrong.
+    func load() throws -> CLIPModel {
+        var logger = Logger(label: "vlm.clip")
+        logger.logLevel = .warning
+        return try CLIPModel.load(directory: try directory(), logger: logger)
     }
 }
 
