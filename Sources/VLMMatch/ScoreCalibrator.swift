@@ -67,6 +67,8 @@ public struct RollingBaseline: Sendable, Equatable {
     public var window: Double
     /// (pts, cosine) of the frames in the window, oldest first.
     private var samples: [(pts: Double, cosine: Double)] = []
+    /// The same cosines, kept sorted (binary-search insert and remove: O(log n) search, O(n) memmove).
+    private var sorted: [Double] = []
     /// The median of the window, nil before the first update (or when off).
     public private(set) var value: Double?
 
@@ -77,14 +79,28 @@ public struct RollingBaseline: Sendable, Equatable {
 
     /// Adds the cosine `c` of the frame at `pts`, drops frames older than the window, recomputes the median.
     public mutating func update(_ c: Double, at pts: Double) {
-        guard window > 0 else { return }
+        guard window > 0, c.isFinite else { return }
         samples.append((pts, c))
-        if let firstKept = samples.firstIndex(where: { $0.pts > pts - window }), firstKept > 0 {
-            samples.removeFirst(firstKept)
+        sorted.insert(c, at: Self.lowerBound(of: c, in: sorted))
+        var expired = 0
+        while expired < samples.count - 1, samples[expired].pts <= pts - window {
+            sorted.remove(at: Self.lowerBound(of: samples[expired].cosine, in: sorted))
+            expired += 1
         }
-        let sorted = samples.map(\.cosine).sorted()
+        if expired > 0 { samples.removeFirst(expired) }
         let mid = sorted.count / 2
         value = sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+    }
+
+    /// The first index whose element is not less than `x`.
+    private static func lowerBound(of x: Double, in array: [Double]) -> Int {
+        var low = 0
+        var high = array.count
+        while low < high {
+            let mid = (low + high) / 2
+            if array[mid] < x { low = mid + 1 } else { high = mid }
+        }
+        return low
     }
 
     /// Number of frames in the window.

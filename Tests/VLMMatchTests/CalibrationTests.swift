@@ -104,6 +104,24 @@ import VLMMatch
         #expect(off.value == nil)
     }
 
+    @Test func baselineMedianMatchesABruteForceMedian() {
+        var rng = SplitMix(seed: 7)
+        var baseline = RollingBaseline(window: 3)
+        var all: [(Double, Double)] = []
+        var pts = 0.0
+        for _ in 0..<2000 {
+            pts += rng.unit() * 0.4
+            let c = (rng.unit() * 20).rounded() / 100  // repeated values too
+            baseline.update(c, at: pts)
+            all.append((pts, c))
+            let window = all.filter { $0.0 > pts - 3 }.map(\.1).sorted()
+            let median = window.count % 2 == 1
+                ? window[window.count / 2] : (window[window.count / 2 - 1] + window[window.count / 2]) / 2
+            #expect(baseline.value == median)
+            #expect(baseline.count == window.count)
+        }
+    }
+
     @Test func anOcclusionDoesNotMakeTheQueryFireWhenTheSceneReturns() throws {
         let encoder = AxisTextEncoder(keywords: Self.keywords)
         let office = encoder.image(["chair": 1, "floor": 0.3])
