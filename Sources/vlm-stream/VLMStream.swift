@@ -6,6 +6,6 @@ struct VLMStream: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vlm-stream",
         abstract: "Streaming video and robotics scene understanding with CLIP.",
-        subcommands: [EmbedCommand.self, TokenizeCommand.self, ModelsCommand.self]
+        subcommands: [EmbedCommand.self, TokenizeCommand.self, ModelsCommand.self, ProbeCommand.self]
     )
 }
