@@ -9,7 +9,10 @@ extension CLIPImagePreprocessor {
     public init(configFile url: URL) throws {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw CLIPLoadError(file: url.path, "cannot read the image preprocessor settings; check the model directory or run `vlm-stream models pull`")
+            throw CLIPLoadError(
+                file: url.path,
+                "cannot read the image preprocessor settings; check the model directory or run `vlm-stream models pull`"
+            )
         }
         guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw CLIPLoadError(file: url.path, "expected a JSON object")
@@ -60,12 +63,14 @@ extension CLIPImagePreprocessor {
         guard let resample = Resample(rawValue: resampleCode) else {
             throw CLIPLoadError(file: url.path, "resample \(resampleCode) is not supported (0, 2 or 3)")
         }
-        let sizes = [crop.0, crop.1] + {
-            switch size {
-            case .shortestEdge(let e): return [e]
-            case .exact(let h, let w): return [h, w]
-            }
-        }()
+        let sizes =
+            [crop.0, crop.1]
+            + {
+                switch size {
+                case .shortestEdge(let e): return [e]
+                case .exact(let h, let w): return [h, w]
+                }
+            }()
         guard sizes.allSatisfy({ $0 > 0 && $0 <= 8192 }) else {
             throw CLIPLoadError(file: url.path, "image sizes must be between 1 and 8192")
         }

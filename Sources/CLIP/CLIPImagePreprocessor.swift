@@ -148,8 +148,9 @@ public struct CLIPImagePreprocessor: Sendable, Equatable {
             guard x1 > x0 else { continue }
             let srcStart = (sy * image.width + x0 + left) * 3
             let dstStart = (y * width + x0) * 3
-            pixels.replaceSubrange(dstStart..<dstStart + (x1 - x0) * 3,
-                                   with: image.pixels[srcStart..<srcStart + (x1 - x0) * 3])
+            pixels.replaceSubrange(
+                dstStart..<dstStart + (x1 - x0) * 3,
+                with: image.pixels[srcStart..<srcStart + (x1 - x0) * 3])
         }
         return RGBImage(width: width, height: height, pixels: pixels)
     }

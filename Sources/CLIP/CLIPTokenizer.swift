@@ -45,7 +45,9 @@ public final class CLIPTokenizer: Sendable {
         precondition(contextLength >= 2, "contextLength must leave room for the start and end tokens")
         let vocabData: Data
         do { vocabData = try Data(contentsOf: vocabularyFile) } catch {
-            throw CLIPLoadError(file: vocabularyFile.path, "cannot read the tokenizer vocabulary; check the model directory or run `vlm-stream models pull`")
+            throw CLIPLoadError(
+                file: vocabularyFile.path,
+                "cannot read the tokenizer vocabulary; check the model directory or run `vlm-stream models pull`")
         }
         guard let json = try? JSONSerialization.jsonObject(with: vocabData) as? [String: Any] else {
             throw CLIPLoadError(file: vocabularyFile.path, "expected a JSON object of token → id")
@@ -63,7 +65,9 @@ public final class CLIPTokenizer: Sendable {
         }
         let mergesText: String
         do { mergesText = try String(contentsOf: mergesFile, encoding: .utf8) } catch {
-            throw CLIPLoadError(file: mergesFile.path, "cannot read the tokenizer merges; check the model directory or run `vlm-stream models pull`")
+            throw CLIPLoadError(
+                file: mergesFile.path,
+                "cannot read the tokenizer merges; check the model directory or run `vlm-stream models pull`")
         }
         var ranks: [String: Int] = [:]
         ranks.reserveCapacity(vocabulary.count)

@@ -32,7 +32,8 @@ public struct HubCache: Sendable {
         } else if let home = environment["HF_HOME"], !home.isEmpty {
             root = URL(fileURLWithPath: (home as NSString).expandingTildeInPath).appendingPathComponent("hub")
         } else {
-            let cacheHome = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            let cacheHome =
+                environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
                 ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.cache"
             root = URL(fileURLWithPath: cacheHome).appendingPathComponent("huggingface/hub")
         }

@@ -74,7 +74,12 @@ final class ByteCounter: @unchecked Sendable {
     init(start: Int64) { total = start }
 
     /// Adds and returns the new total.
-    func add(_ bytes: Int64) -> Int64 { lock.withLock { total += bytes; return total } }
+    func add(_ bytes: Int64) -> Int64 {
+        lock.withLock {
+            total += bytes
+            return total
+        }
+    }
 
     var value: Int64 { lock.withLock { total } }
 }

@@ -38,7 +38,8 @@ public struct HubDownloader: Sendable {
     ) {
         self.cache = cache ?? HubCache(environment: environment)
         let endpoint = environment["HF_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://huggingface.co"
-        self.endpoint = URL(string: endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint)
+        self.endpoint =
+            URL(string: endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint)
             ?? URL(string: "https://huggingface.co")!
         self.token = environment["HF_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         self.logger = logger
@@ -119,15 +120,17 @@ public struct HubDownloader: Sendable {
         case 200..<400: break
         case 404 where optional: return nil
         case 401, 403:
-            throw Failure(description: "\(name): access denied (HTTP \(response.status)); set HF_TOKEN to a token "
-                + "that can read this repository")
+            throw Failure(
+                description: "\(name): access denied (HTTP \(response.status)); set HF_TOKEN to a token "
+                    + "that can read this repository")
         case 404:
             throw Failure(description: "\(name) has no \(file) at revision \(revision) (HTTP 404); check the name")
         default:
             throw Failure(description: "\(name)/\(file): the hub answered HTTP \(response.status); try again later")
         }
         guard let commit = response.headers["x-repo-commit"], !commit.isEmpty else {
-            throw Failure(description: "\(name)/\(file): the server sent no X-Repo-Commit header; is HF_ENDPOINT a hub?")
+            throw Failure(
+                description: "\(name)/\(file): the server sent no X-Repo-Commit header; is HF_ENDPOINT a hub?")
         }
         guard let rawTag = response.headers["x-linked-etag"] ?? response.headers["etag"] else {
             throw Failure(description: "\(name)/\(file): the server sent no ETag; is HF_ENDPOINT a hub?")

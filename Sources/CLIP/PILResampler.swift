@@ -101,7 +101,9 @@ enum PILResampler {
                         for xx in 0..<width {
                             let (start, count) = c.bounds[xx]
                             let kw = xx * c.kernelSize
-                            var r = half, g = half, b = half
+                            var r = half
+                            var g = half
+                            var b = half
                             for x in 0..<count {
                                 let p = row + (start + x) * 3
                                 let k = w[kw + x]

@@ -41,9 +41,11 @@ struct ModelsCommand: AsyncParsableCommand {
         }
 
         static func size(_ bytes: Int64) -> String {
-            bytes >= 1 << 30 ? String(format: "%.1f GB", Double(bytes) / 1e9)
-                : bytes >= 1 << 20 ? String(format: "%.1f MB", Double(bytes) / 1e6)
-                : String(format: "%.1f kB", Double(bytes) / 1e3)
+            bytes >= 1 << 30
+                ? String(format: "%.1f GB", Double(bytes) / 1e9)
+                : bytes >= 1 << 20
+                    ? String(format: "%.1f MB", Double(bytes) / 1e6)
+                    : String(format: "%.1f kB", Double(bytes) / 1e3)
         }
     }
 

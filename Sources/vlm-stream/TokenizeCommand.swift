@@ -18,7 +18,8 @@ struct TokenizeCommand: AsyncParsableCommand {
         try await reportingErrors {
             let tokenizer = try CLIPTokenizer(directory: try model.directory())
             for text in texts {
-                JSONLine.emit(#"{"text": \#(JSONLine.string(text)), "ids": \#(JSONLine.array(tokenizer.encode(text)))}"#)
+                JSONLine.emit(
+                    #"{"text": \#(JSONLine.string(text)), "ids": \#(JSONLine.array(tokenizer.encode(text)))}"#)
             }
         }
     }

@@ -1,9 +1,10 @@
-@testable import CLIP
 import Foundation
 import TestSupport
 import Testing
 import VLMCore
 import VLMVideo
+
+@testable import CLIP
 
 /// The whole Swift path (tokenizer / preprocessor → towers → projection → L2 norm) against transformers'
 /// CLIPModel.get_text_features / get_image_features on the tiny checkpoint
@@ -56,7 +57,8 @@ import VLMVideo
         let got = try model.encode(texts: golden.text.texts)
         #expect(got.count == golden.text.embeddings.count)
         for (i, (g, want)) in zip(got, golden.text.embeddings).enumerated() {
-            #expect(Self.maxDiff(g, want) < 2e-4, "text \(i) \(golden.text.texts[i].prefix(20)): \(Self.maxDiff(g, want))")
+            #expect(
+                Self.maxDiff(g, want) < 2e-4, "text \(i) \(golden.text.texts[i].prefix(20)): \(Self.maxDiff(g, want))")
         }
         #expect(abs(model.logitScale - golden.logit_scale) < 1e-3)
         #expect(model.embeddingSize == 32 && model.imageSize == 32)
@@ -102,7 +104,8 @@ import VLMVideo
         }
         #expect(try CLIPModel.identity(of: copy, config: model.weights.config) == model.modelIdentity)
         var config = try String(contentsOf: copy.appendingPathComponent("config.json"), encoding: .utf8)
-        config = config.replacingOccurrences(of: "\"logit_scale_init_value\": 2.6592", with: "\"logit_scale_init_value\": 2.6593")
+        config = config.replacingOccurrences(
+            of: "\"logit_scale_init_value\": 2.6592", with: "\"logit_scale_init_value\": 2.6593")
         try config.write(to: copy.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
         #expect(try CLIPModel.identity(of: copy, config: model.weights.config) != model.modelIdentity)
     }

@@ -41,8 +41,9 @@ import Testing
         let resolved = try ModelLocator.resolve("openai/clip-vit-base-patch32", cache: cache)
         #expect(resolved.standardizedFileURL.path == snapshot.standardizedFileURL.path)
         let commit = snapshot.lastPathComponent
-        #expect(try ModelLocator.resolve("openai/clip-vit-base-patch32", revision: commit, cache: cache)
-            .lastPathComponent == commit)
+        #expect(
+            try ModelLocator.resolve("openai/clip-vit-base-patch32", revision: commit, cache: cache)
+                .lastPathComponent == commit)
         let listed = cache.cachedModels()
         #expect(listed.count == 1)
         #expect(listed.first?.name == "openai/clip-vit-base-patch32")

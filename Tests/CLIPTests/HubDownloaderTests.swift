@@ -1,7 +1,8 @@
-@testable import CLIP
 import Foundation
 import TestSupport
 import Testing
+
+@testable import CLIP
 
 /// `vlm-stream models pull`'s downloader against a loopback HTTP server that answers like the hub: plain files
 /// with a git ETag, the LFS weights through a redirect carrying X-Linked-Etag (their sha256) and X-Linked-Size.
@@ -9,12 +10,15 @@ import Testing
     static let name = "openai/clip-vit-base-patch32"
     static let commit = "fedcba9876543210fedcba9876543210fedcba98"
 
-    static func routes(weights: Data, cutAfter: Int? = nil, wrongSHA: Bool = false) throws -> [String: LoopbackHTTPServer.Route] {
+    static func routes(weights: Data, cutAfter: Int? = nil, wrongSHA: Bool = false) throws -> [String:
+        LoopbackHTTPServer.Route]
+    {
         var routes: [String: LoopbackHTTPServer.Route] = [:]
         for (i, file) in HubCache.requiredFiles.enumerated() where file != "model.safetensors" {
             let body = try Data(contentsOf: Fixtures.url("tiny-clip/\(file)"))
             routes["/\(name)/resolve/main/\(file)"] = .init(
-                headers: ["X-Repo-Commit": commit, "ETag": "\"0000000000000000000000000000000000000\(i)ab\""], body: body)
+                headers: ["X-Repo-Commit": commit, "ETag": "\"0000000000000000000000000000000000000\(i)ab\""],
+                body: body)
         }
         var hasher = SHA256()
         hasher.update(weights)
@@ -62,7 +66,9 @@ import Testing
             "\(error)".contains("model.safetensors") && "\(error)".contains("resume")
         }
         let blobs = cache.repositoryDirectory(Self.name).appendingPathComponent("blobs")
-        let partial = try FileManager.default.contentsOfDirectory(atPath: blobs.path).filter { $0.hasSuffix(".incomplete") }
+        let partial = try FileManager.default.contentsOfDirectory(atPath: blobs.path).filter {
+            $0.hasSuffix(".incomplete")
+        }
         #expect(partial.count == 1)
 
         let snapshot = try await downloader.pull(Self.name)

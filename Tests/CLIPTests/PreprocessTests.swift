@@ -49,8 +49,9 @@ import VLMCore
             let stem = (image.file as NSString).deletingPathExtension
             let input = try Self.rgb("\(stem).rgb", width: image.width, height: image.height)
             let expected = try #require(image.configs[config])
-            let want = try Self.rgb("\(stem).\(config).crop.rgb", width: expected.crop_width,
-                                    height: expected.crop_height)
+            let want = try Self.rgb(
+                "\(stem).\(config).crop.rgb", width: expected.crop_width,
+                height: expected.crop_height)
             let got = pre.resizeAndCrop(input)
             #expect(got.width == want.width && got.height == want.height)
             let diffs = zip(got.pixels, want.pixels).map { abs(Int($0) - Int($1)) }

@@ -26,7 +26,9 @@ import Testing
             let ids = tokenizer.encode(c.text)
             if ids != c.ids { mismatches.append("\(c.text.debugDescription): got \(ids), want \(c.ids)") }
         }
-        #expect(mismatches.isEmpty, "\(mismatches.count) of \(golden.cases.count) differ:\n\(mismatches.prefix(10).joined(separator: "\n"))")
+        #expect(
+            mismatches.isEmpty,
+            "\(mismatches.count) of \(golden.cases.count) differ:\n\(mismatches.prefix(10).joined(separator: "\n"))")
     }
 
     @Test func knownSentenceAndFraming() throws {

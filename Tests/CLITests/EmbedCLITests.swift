@@ -92,7 +92,8 @@ import Testing
         let dir = try Fixtures.temporaryDirectory("cli-model")
         defer { try? FileManager.default.removeItem(at: dir) }
         for file in ["config.json", "model.safetensors", "vocab.json", "merges.txt", "preprocessor_config.json"] {
-            try FileManager.default.copyItem(at: Fixtures.url("tiny-clip/\(file)"), to: dir.appendingPathComponent(file))
+            try FileManager.default.copyItem(
+                at: Fixtures.url("tiny-clip/\(file)"), to: dir.appendingPathComponent(file))
         }
         let weights = dir.appendingPathComponent("model.safetensors")
         let data = try Data(contentsOf: weights)
@@ -133,10 +134,12 @@ import Testing
         let commit = String(repeating: "ab", count: 20)
         let snapshot = repo.appendingPathComponent("snapshots/\(commit)")
         try FileManager.default.createDirectory(at: snapshot, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: repo.appendingPathComponent("refs"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: repo.appendingPathComponent("refs"), withIntermediateDirectories: true)
         try Data(commit.utf8).write(to: repo.appendingPathComponent("refs/main"))
         for file in ["config.json", "model.safetensors", "vocab.json", "merges.txt", "preprocessor_config.json"] {
-            try FileManager.default.copyItem(at: Fixtures.url("tiny-clip/\(file)"), to: snapshot.appendingPathComponent(file))
+            try FileManager.default.copyItem(
+                at: Fixtures.url("tiny-clip/\(file)"), to: snapshot.appendingPathComponent(file))
         }
         let list = try CLIRunner.run(["models", "list"], environment: ["HF_HUB_CACHE": cache.path])
         #expect(list.status == 0)

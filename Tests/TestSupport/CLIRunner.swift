@@ -37,7 +37,8 @@ public enum CLIRunner {
         _ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil, timeout: TimeInterval = 120
     ) throws -> Result {
         guard let executable else {
-            throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "vlm-stream is not built; run swift build"])
+            throw CocoaError(
+                .fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "vlm-stream is not built; run swift build"])
         }
         let process = Process()
         process.executableURL = executable
