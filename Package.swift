@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "VLMTensorTests", dependencies: ["VLMTensor", "TestSupport"]),
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "VLMVideo", "TestSupport"]),
         .testTarget(name: "VLMVideoTests", dependencies: ["VLMVideo", "TestSupport"]),
-        .testTarget(name: "VLMMatchTests", dependencies: ["VLMMatch", "TestSupport"]),
+        .testTarget(name: "VLMMatchTests", dependencies: ["VLMMatch", "CLIP", "TestSupport"]),
         .testTarget(name: "VLMCaptionTests", dependencies: ["VLMCaption", "CLIP", "TestSupport"]),
         .testTarget(name: "VLMPublishTests", dependencies: ["VLMPublish", "TestSupport"]),
         .testTarget(name: "VLMIndexTests", dependencies: ["VLMIndex", "TestSupport"]),
