@@ -141,8 +141,10 @@ extension VideoSource {
         let height = Int(decoded.pointee.height)
         let size = options.imageSize
         var views: [Frame.View] = []
-        let centre = ViewLayout.centerSquare(width: width, height: height)
-        views.append(Frame.View(box: .full, image: try squareView(centre, size: size)))
+        let clip = ViewLayout.clipResize(width: width, height: height, size: size)
+        let centre = try converter.convert(
+            decoded, to: clip.resizedWidth, clip.resizedHeight, window: clip.window, format: AV_PIX_FMT_RGB24)
+        views.append(Frame.View(box: .full, image: RGBImage(width: size, height: size, pixels: centre)))
         if let grid = options.tiles {
             for region in ViewLayout.tiles(grid, width: width, height: height) {
                 let image = try squareView(region, size: size)

@@ -24,11 +24,18 @@ public struct PixelRegion: Sendable, Hashable {
 
 /// Where the encoder views come from in a frame: CLIP's centre square, and tile squares.
 public enum ViewLayout {
-    /// The centred square with side min(width, height): resizing it to S×S is exactly CLIP's "resize the shortest
-    /// side to S, centre-crop S×S" (up to the sub-pixel rounding of the crop origin).
-    public static func centerSquare(width: Int, height: Int) -> PixelRegion {
-        let side = min(width, height)
-        return PixelRegion(x: (width - side) / 2, y: (height - side) / 2, width: side, height: side)
+    /// CLIP's reference preprocessing as geometry: resize so the shortest side is S (long side
+    /// `int(S × long / short)`, truncated as torchvision and transformers compute it), then take the S×S window at
+    /// `((new − S) // 2)` (transformers' `center_crop`). Scaling the whole frame to `resized` and copying the window
+    /// reproduces the reference pixel grid exactly; cropping first and scaling the crop would shift it by a
+    /// fraction of a pixel, which costs several levels of error on detailed footage.
+    public static func clipResize(
+        width: Int, height: Int, size: Int
+    ) -> (resizedWidth: Int, resizedHeight: Int, window: PixelRegion) {
+        let short = Double(min(width, height))
+        let resizedLong = max(size, Int(Double(size) * Double(max(width, height)) / short))
+        let (w, h) = width >= height ? (resizedLong, size) : (size, resizedLong)
+        return (w, h, PixelRegion(x: (w - size) / 2, y: (h - size) / 2, width: size, height: size))
     }
 
     /// The tile squares of `grid`, row by row from the top left: for each cell, the square of side

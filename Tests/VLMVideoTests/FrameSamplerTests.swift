@@ -42,8 +42,14 @@ struct FrameSamplerTests {
 
     @Test("centre square and tile squares cover the frame without distortion")
     func layouts() {
-        #expect(ViewLayout.centerSquare(width: 768, height: 576) == PixelRegion(x: 96, y: 0, width: 576, height: 576))
-        #expect(ViewLayout.centerSquare(width: 240, height: 320) == PixelRegion(x: 0, y: 40, width: 240, height: 240))
+        // Reference: 768x576 -> 298x224 (int(224 * 768 / 576) = 298), window x = (298 - 224) // 2 = 37.
+        let plaza = ViewLayout.clipResize(width: 768, height: 576, size: 224)
+        #expect(plaza.resizedWidth == 298 && plaza.resizedHeight == 224)
+        #expect(plaza.window == PixelRegion(x: 37, y: 0, width: 224, height: 224))
+        let portrait = ViewLayout.clipResize(width: 240, height: 320, size: 224)
+        #expect(portrait.resizedWidth == 224 && portrait.resizedHeight == 298 && portrait.window.y == 37)
+        let square = ViewLayout.clipResize(width: 400, height: 400, size: 224)
+        #expect(square.resizedWidth == 224 && square.window == PixelRegion(x: 0, y: 0, width: 224, height: 224))
         let tiles = ViewLayout.tiles(TileGrid(columns: 3, rows: 1), width: 900, height: 300)
         #expect(tiles.map(\.x) == [0, 300, 600])
         #expect(tiles.allSatisfy { $0.width == 300 && $0.height == 300 && $0.y == 0 })

@@ -96,4 +96,32 @@ struct VideoSourceTests {
         let pixels = frame.frame.views[0].image.pixels
         #expect(Set(pixels).count > 50)
     }
+
+    @Test("the 224 view is CLIP's resize-shortest-side + centre-crop, as ffmpeg's own scale+crop computes it")
+    func centreViewMatchesFFmpeg() throws {
+        let flags = "bicubic+accurate_rnd+full_chroma_int+full_chroma_inp"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "ffmpeg", "-v", "error", "-i", plaza.path, "-vf", "scale=298:224:flags=\(flags),crop=224:224:37:0",
+            "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
+        ]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let expected = [UInt8](pipe.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        let frame = try #require(try VideoSource(.file(plaza.path)).next())
+        let view = frame.frame.views[0].image
+        #expect(view.width == 224 && view.height == 224 && expected.count == view.pixels.count)
+        var total = 0
+        var worst = 0
+        for (a, b) in zip(view.pixels, expected) {
+            let d = abs(Int(a) - Int(b))
+            total += d
+            worst = max(worst, d)
+        }
+        #expect(Double(total) / Double(expected.count) < 0.5)
+        #expect(worst <= 8)
+    }
 }

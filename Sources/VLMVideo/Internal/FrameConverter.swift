@@ -12,12 +12,14 @@ final class FrameConverter {
         var flags: Int32, colorspace: UInt32, fullRange: Bool
     }
 
-    /// Resampling for the encoder views: bicubic with B = 0, C = 0.5 (Keys a = −0.5, PIL's and torchvision's
-    /// bicubic). swscale widens the kernel by the downscale factor, so it antialiases like PIL's resize.
+    /// Resampling for the encoder views: swscale's bicubic, which widens its kernel by the downscale factor and so
+    /// antialiases like PIL's resize. Measured with scripts/compare_video_resize.py (plaza 768×576 → 224, same
+    /// RGB input and grid as PIL's bicubic): bicubic mean |Δ| 0.23 levels (p99 2), lanczos 0.74, area 0.82,
+    /// bilinear 1.16; our one-pass YUV → 224 RGB view is 0.37 (p99 5) from the PIL reference on the decoded frame.
     static let encoderFlags = SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP
-    private static let bicubicParameters: [Double] = [0, 0.5]
 
     private var contexts: [Key: OpaquePointer] = [:]
+    private var scratch: [UInt8] = []
     private let cropped: UnsafeMutablePointer<AVFrame>
 
     init() {
@@ -39,7 +41,16 @@ final class FrameConverter {
         // Crop by reference: av_frame_ref shares the buffers, av_frame_apply_cropping moves the data pointers.
         guard av_frame_ref(cropped, frame) >= 0 else { throw .invalidRequest("cannot reference a decoded frame") }
         defer { av_frame_unref(cropped) }
-        if let region {
+        if var region {
+            // Chroma planes can only be cut at whole chroma samples: move the origin back to a multiple of the
+            // subsampling (keeping the far edge), or chroma would be shifted against luma by half a pixel.
+            if let descriptor = av_pix_fmt_desc_get(AVPixelFormat(rawValue: frame.pointee.format)) {
+                let alignX = 1 << Int(descriptor.pointee.log2_chroma_w)
+                let alignY = 1 << Int(descriptor.pointee.log2_chroma_h)
+                let x = region.x / alignX * alignX
+                let y = region.y / alignY * alignY
+                region = (x, y, region.width + region.x - x, region.height + region.y - y)
+            }
             cropped.pointee.crop_left = region.x
             cropped.pointee.crop_top = region.y
             cropped.pointee.crop_right = Int(frame.pointee.width) - region.x - region.width
@@ -53,18 +64,55 @@ final class FrameConverter {
         let channels = dstFormat == AV_PIX_FMT_GRAY8 ? 1 : 3
         let count = dstWidth * dstHeight * channels
         return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            var dstData: [UnsafeMutablePointer<UInt8>?] = [buffer.baseAddress, nil, nil, nil]
-            var dstStride: [Int32] = [Int32(dstWidth * channels), 0, 0, 0]
-            withUnsafePointer(to: &cropped.pointee.data) { data in
-                data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { src in
-                    withUnsafePointer(to: &cropped.pointee.linesize) { linesize in
-                        linesize.withMemoryRebound(to: Int32.self, capacity: 8) { stride in
-                            _ = sws_scale(context, src, stride, 0, cropped.pointee.height, &dstData, &dstStride)
-                        }
+            scale(cropped, with: context, into: buffer.baseAddress!, stride: dstWidth * channels)
+            initialized = count
+        }
+    }
+
+    /// Scales the whole of `frame` to `width`×`height` (RGB24 or GRAY8) and returns only `window` of the result:
+    /// CLIP's resize-then-centre-crop on the exact reference pixel grid. The full-size result goes to a scratch
+    /// buffer reused across frames.
+    func convert(
+        _ frame: UnsafeMutablePointer<AVFrame>, to width: Int, _ height: Int, window: PixelRegion,
+        format: AVPixelFormat, flags: Int32 = encoderFlags
+    ) throws(VideoError) -> [UInt8] {
+        if window == PixelRegion(x: 0, y: 0, width: width, height: height) {
+            return try convert(frame, to: width, height, format: format, flags: flags)
+        }
+        let context = try scaler(for: frame, to: Int32(width), Int32(height), format: format, flags: flags)
+        let channels = format == AV_PIX_FMT_GRAY8 ? 1 : 3
+        let rowBytes = width * channels
+        if scratch.count < rowBytes * height { scratch = [UInt8](repeating: 0, count: rowBytes * height) }
+        scratch.withUnsafeMutableBufferPointer { buffer in
+            scale(frame, with: context, into: buffer.baseAddress!, stride: rowBytes)
+        }
+        let windowRow = window.width * channels
+        return [UInt8](unsafeUninitializedCapacity: windowRow * window.height) { out, initialized in
+            scratch.withUnsafeBufferPointer { full in
+                for row in 0..<window.height {
+                    let from = full.baseAddress! + (window.y + row) * rowBytes + window.x * channels
+                    (out.baseAddress! + row * windowRow).initialize(from: from, count: windowRow)
+                }
+            }
+            initialized = windowRow * window.height
+        }
+    }
+
+    /// One `sws_scale` of all of `frame` into a packed buffer.
+    private func scale(
+        _ frame: UnsafeMutablePointer<AVFrame>, with context: OpaquePointer, into buffer: UnsafeMutablePointer<UInt8>,
+        stride: Int
+    ) {
+        var dstData: [UnsafeMutablePointer<UInt8>?] = [buffer, nil, nil, nil]
+        var dstStride: [Int32] = [Int32(stride), 0, 0, 0]
+        withUnsafePointer(to: &frame.pointee.data) { data in
+            data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { src in
+                withUnsafePointer(to: &frame.pointee.linesize) { linesize in
+                    linesize.withMemoryRebound(to: Int32.self, capacity: 8) { srcStride in
+                        _ = sws_scale(context, src, srcStride, 0, frame.pointee.height, &dstData, &dstStride)
                     }
                 }
             }
-            initialized = count
         }
     }
 
@@ -83,7 +131,7 @@ final class FrameConverter {
         guard
             let context = sws_getContext(
                 frame.pointee.width, frame.pointee.height, srcFormat, width, height, format, flags, nil, nil,
-                FrameConverter.bicubicParameters)
+                nil)
         else {
             let name = av_get_pix_fmt_name(srcFormat).map { String(cString: $0) } ?? "\(frame.pointee.format)"
             throw .invalidRequest("swscale cannot convert \(name) \(frame.pointee.width)x\(frame.pointee.height)")
