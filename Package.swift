@@ -57,7 +57,10 @@ let package = Package(
         ),
         .target(
             name: "VLMIndex",
-            dependencies: ["VLMCore", "VLMTensor", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "VLMCore", "VLMTensor", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "VLMPipeline",

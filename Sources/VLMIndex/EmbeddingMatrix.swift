@@ -16,11 +16,13 @@ public struct IndexedVideo: Sendable, Equatable, Codable {
     public var frameCount: Int
     /// True once every frame was committed.
     public var complete: Bool
+    /// True when captions were stored.
+    public var captioned: Bool
 
     /// A video record.
     public init(
         id: Int64, path: String, size: Int64, checksum: String, duration: Double?, model: String, fps: Double,
-        frameCount: Int, complete: Bool
+        frameCount: Int, complete: Bool, captioned: Bool = false
     ) {
         self.id = id
         self.path = path
@@ -31,6 +33,7 @@ public struct IndexedVideo: Sendable, Equatable, Codable {
         self.fps = fps
         self.frameCount = frameCount
         self.complete = complete
+        self.captioned = captioned
     }
 }
 

@@ -14,7 +14,7 @@ extension VideoIndex {
         return try Row.fetchAll(
             db,
             sql: """
-                SELECT v.id, v.path, v.size, v.checksum, v.duration, v.model, v.fps, v.complete,
+                SELECT v.id, v.path, v.size, v.checksum, v.duration, v.model, v.fps, v.complete, v.captioned,
                        (SELECT coalesce(sum(frame_count), 0) FROM chunk WHERE video_id = v.id) AS frames
                 FROM video v \(filter) ORDER BY v.id
                 """
@@ -22,20 +22,47 @@ extension VideoIndex {
             IndexedVideo(
                 id: row["id"], path: row["path"], size: row["size"], checksum: row["checksum"],
                 duration: row["duration"], model: row["model"], fps: row["fps"], frameCount: row["frames"],
-                complete: row["complete"])
+                complete: row["complete"], captioned: row["captioned"])
         }
     }
 
     /// The pts of every stored frame of one video, in order (tests: duplicates and resume).
     public func framePTS(videoID: Int64) throws -> [Double] {
+        try frames(videoID: videoID, embeddings: false).map(\.pts)
+    }
+
+    /// Every stored frame of one video in pts order, embeddings widened to fp32 (empty when `embeddings` is false).
+    public func frames(videoID: Int64, embeddings: Bool = true) throws -> [IndexedFrame] {
         try read { db in
-            var out: [Double] = []
+            guard let dimension = try Self.model(db)?.dimension else { return [] }
+            var out: [IndexedFrame] = []
             let rows = try Row.fetchCursor(
-                db, sql: "SELECT pts FROM chunk WHERE video_id = ? ORDER BY first_pts", arguments: [videoID])
+                db, sql: "SELECT frame_count, pts, embeddings FROM chunk WHERE video_id = ? ORDER BY first_pts",
+                arguments: [videoID])
             while let row = try rows.next() {
-                try row.withUnsafeData(atIndex: 0) { data in
-                    guard let data else { return }
-                    out.append(contentsOf: data.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) })
+                let n: Int = row[0]
+                let pts: [Double] = try row.withUnsafeData(atIndex: 1) { data in
+                    guard let data, data.count == n * 8 else { throw corruptChunk(videoID) }
+                    return data.withUnsafeBytes { raw in (0..<n).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self) } }
+                }
+                guard embeddings else {
+                    out += pts.map { IndexedFrame(pts: $0, embedding: []) }
+                    continue
+                }
+                let values: [UInt16] = try row.withUnsafeData(atIndex: 2) { data in
+                    guard let data, data.count == n * dimension * 2 else { throw corruptChunk(videoID) }
+                    return data.withUnsafeBytes { raw in
+                        (0..<n * dimension).map { raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self) }
+                    }
+                }
+                for (i, t) in pts.enumerated() {
+                    var embedding = [Float](repeating: 0, count: dimension)
+                    values.withUnsafeBufferPointer { src in
+                        embedding.withUnsafeMutableBufferPointer { dst in
+                            Half.widen(UnsafeBufferPointer(rebasing: src[i * dimension..<(i + 1) * dimension]), into: dst)
+                        }
+                    }
+                    out.append(IndexedFrame(pts: t, embedding: embedding))
                 }
             }
             return out

@@ -32,8 +32,10 @@ public struct IndexedCaption: Sendable, Equatable, Codable {
 
 /// What to do with one video, decided by `VideoIndex.prepare`.
 public enum IndexPlan: Sendable, Equatable {
-    /// Already indexed completely with the same content, model and sampling.
+    /// Already indexed completely with the same content, model and sampling (and captions, when asked for).
     case skip
+    /// Indexed completely but without captions, which were asked for: caption the stored embeddings.
+    case caption(videoID: Int64)
     /// Index from scratch into the (new, empty) video row; `replaced` when an older version was deleted.
     case fresh(videoID: Int64, replaced: Bool)
     /// An interrupted run stored frames up to `afterPTS`: encode only frames after it.
@@ -70,7 +72,8 @@ extension VideoIndex {
     /// Binds an empty index to `model`/`dimension`; an index of another model throws `IndexError.modelMismatch`.
     /// A stored video whose fingerprint, model or fps differs is deleted (with its frames and captions).
     public func prepare(
-        videoPath: String, fingerprint: VideoFingerprint, model: String, dimension: Int, fps: Double
+        videoPath: String, fingerprint: VideoFingerprint, model: String, dimension: Int, fps: Double,
+        captions: Bool = false
     ) throws -> IndexPlan {
         try write { db in
             if let bound = try Self.model(db) {
@@ -84,13 +87,15 @@ extension VideoIndex {
             }
             var replaced = false
             if let row = try Row.fetchOne(
-                db, sql: "SELECT id, size, checksum, model, fps, complete FROM video WHERE path = ?",
+                db, sql: "SELECT id, size, checksum, model, fps, complete, captioned FROM video WHERE path = ?",
                 arguments: [videoPath])
             {
                 let id: Int64 = row["id"]
                 let same = row["size"] == fingerprint.size && row["checksum"] == fingerprint.checksum
                     && row["model"] == model && row["fps"] == fps
-                if same && row["complete"] == true { return .skip }
+                if same && row["complete"] == true {
+                    return captions && row["captioned"] == false ? .caption(videoID: id) : .skip
+                }
                 if same {
                     let stored = try Row.fetchOne(
                         db, sql: "SELECT max(last_pts) AS last, sum(frame_count) AS n FROM chunk WHERE video_id = ?",
@@ -153,15 +158,21 @@ extension VideoIndex {
         }
     }
 
-    /// Marks the video complete (searchable) with its duration; returns its stored frame count.
+    /// Marks the video complete (searchable) with its duration, storing `captions` when given (replacing any);
+    /// returns its stored frame count.
     @discardableResult
-    public func complete(videoID: Int64, duration: Double?) throws -> Int {
+    public func complete(videoID: Int64, duration: Double?, captions: [IndexedCaption]? = nil) throws -> Int {
         try write { db in
             let count = try Int.fetchOne(
                 db, sql: "SELECT coalesce(sum(frame_count), 0) FROM chunk WHERE video_id = ?", arguments: [videoID]) ?? 0
             try db.execute(
                 sql: "UPDATE video SET complete = 1, frame_count = ?, duration = ?, indexed_at = ? WHERE id = ?",
                 arguments: [count, duration, Date().timeIntervalSince1970, videoID])
+            if let captions {
+                try db.execute(sql: "DELETE FROM caption WHERE video_id = ?", arguments: [videoID])
+                try Self.insert(captions, videoID: videoID, db)
+                try db.execute(sql: "UPDATE video SET captioned = 1 WHERE id = ?", arguments: [videoID])
+            }
             try Self.bumpRevision(db)
             return count
         }
@@ -177,5 +188,21 @@ extension VideoIndex {
 
     static func bumpRevision(_ db: Database) throws {
         try db.execute(sql: "UPDATE index_info SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
+    }
+}
+
+extension VideoIndex {
+    // MARK: - Maintenance
+
+    /// Moves the write-ahead log into the main file (`PRAGMA wal_checkpoint(TRUNCATE)`); returns the file's bytes.
+    @discardableResult
+    public func checkpoint() throws -> Int64 {
+        do {
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        } catch {
+            throw Self.translate(error, path: path)
+        }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        return (attributes?[.size] as? NSNumber)?.int64Value ?? 0
     }
 }

@@ -8,7 +8,7 @@ import VLMCore
 /// - `index_info(key, value)`: `model` (encoder identity), `dimension`, `revision` (bumped whenever the set of
 ///   complete videos changes; in-memory matrices are cached per revision).
 /// - `video`: one row per file: path, size, checksum, duration, model, sampling fps, `complete` (set only after
-///   the last frame is committed), frame count.
+///   the last frame is committed), `captioned` (captions stored), frame count.
 /// - `chunk`: the frames of one committed batch of a video: `pts` is `frame_count` little-endian Float64s,
 ///   `embeddings` is `frame_count × dimension` little-endian fp16 (IEEE binary16) — 2 bytes per value, so a
 ///   512-d frame costs 1 KiB plus 8 bytes of pts. Search reads whole chunks and widens them with a vectorised loop.
@@ -70,6 +70,7 @@ public final class VideoIndex: Sendable {
                         model TEXT NOT NULL,
                         fps REAL NOT NULL,
                         complete INTEGER NOT NULL DEFAULT 0,
+                        captioned INTEGER NOT NULL DEFAULT 0,
                         frame_count INTEGER NOT NULL DEFAULT 0,
                         indexed_at REAL NOT NULL
                     );

@@ -6,6 +6,9 @@ struct VLMStream: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vlm-stream",
         abstract: "Streaming video and robotics scene understanding with CLIP.",
-        subcommands: [EmbedCommand.self, TokenizeCommand.self, ModelsCommand.self, ProbeCommand.self]
+        subcommands: [
+            EmbedCommand.self, TokenizeCommand.self, ModelsCommand.self, ProbeCommand.self, IndexCommand.self,
+            SearchCommand.self,
+        ]
     )
 }

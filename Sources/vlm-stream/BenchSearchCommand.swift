@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import VLMIndex
+import VLMTensor
+
+/// `vlm-stream bench search`: exact-search latency over synthetic indexes of growing size.
+struct BenchSearchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Index synthetic embeddings and time exact search (sgemv + heap top-K + moment merging).",
+        discussion: """
+            For each size, writes an index of random unit vectors (fp16 chunks, 10,000-frame videos at 1 fps) to a
+            temporary SQLite file, loads it into an fp32 matrix, then times queries with random unit vectors.
+            Prints medians and 90th percentiles over --queries queries. Build with `-c release`.
+            """
+    )
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Stored frame counts to measure.")
+    var frames: [Int] = [10_000, 100_000, 1_000_000]
+
+    @Option(help: "Embedding dimension (512 for ViT-B/32).")
+    var dim: Int = 512
+
+    @Option(help: "Timed queries per size.")
+    var queries: Int = 30
+
+    @Option(help: "Moments per query.")
+    var top: Int = 10
+
+    @Option(help: "Directory for the temporary index files (default: the system temporary directory).")
+    var dir: String?
+
+    func validate() throws {
+        guard frames.allSatisfy({ $0 > 0 }), dim > 0, queries > 0, top > 0 else {
+            throw ValidationError("--frames, --dim, --queries and --top must be positive numbers")
+        }
+    }
+
+    func run() throws {
+        let directory = URL(fileURLWithPath: dir ?? FileManager.default.temporaryDirectory.path)
+        print("exact search, dimension \(dim), \(queries) queries per size, top \(top), "
+            + "OpenBLAS threads \(BLASThreads.count)")
+        print(Row.header)
+        for n in frames {
+            let path = directory.appendingPathComponent("vlm-bench-search-\(n)-\(getpid()).sqlite").path
+            defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+            print(try measure(frames: n, path: path).line)
+        }
+    }
+
+    private func measure(frames n: Int, path: String) throws -> Row {
+        var row = Row(frames: n)
+        let index = try VideoIndex(path: path, create: true)
+        row.write = try seconds { try SyntheticIndex.populate(index, frames: n, dimension: dim) }
+        row.bytesPerFrame = Double(try index.checkpoint()) / Double(n)
+        var matrix: EmbeddingMatrix?
+        row.load = try seconds { matrix = try index.matrix() }
+        guard let matrix else { return row }
+
+        var rng = SplitMix64(seed: 99)
+        let qs = (0..<queries + 2).map { _ in SyntheticIndex.randomUnitVector(dim, &rng) }
+        _ = matrix.search(qs[0], options: SearchOptions(top: top))  // warm-up: page in the matrix, start threads
+        _ = matrix.search(qs[1], options: SearchOptions(top: top))
+        var gemv: [Double] = []
+        var topK: [Double] = []
+        var total: [Double] = []
+        for q in qs.dropFirst(2) {
+            var scores: [Float] = []
+            gemv.append(seconds { scores = matrix.scores(q) })
+            topK.append(seconds { _ = TopK.select(scores, k: max(64, top * 8)) })
+            total.append(seconds { _ = matrix.search(q, options: SearchOptions(top: top)) })
+        }
+        row.gemv = Stats(gemv)
+        row.topK = Stats(topK)
+        row.search = Stats(total)
+        row.bandwidth = Double(n * dim * 4) / row.gemv.median / 1e9
+        return row
+    }
+
+    private func seconds(_ body: () throws -> Void) rethrows -> Double {
+        let start = ContinuousClock.now
+        try body()
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    }
+
+    // MARK: - Report
+
+    struct Stats {
+        var median: Double = 0
+        var p90: Double = 0
+        init() {}
+        init(_ samples: [Double]) {
+            let sorted = samples.sorted()
+            median = sorted[sorted.count / 2]
+            p90 = sorted[min(sorted.count - 1, sorted.count * 9 / 10)]
+        }
+        var text: String { String(format: "%8.2f %8.2f", median * 1e3, p90 * 1e3) }
+    }
+
+    struct Row {
+        var frames: Int
+        var write = 0.0
+        var load = 0.0
+        var bytesPerFrame = 0.0
+        var gemv = Stats()
+        var topK = Stats()
+        var search = Stats()
+        var bandwidth = 0.0
+
+        static let header = """
+                 frames  bytes/frame  write s   load s | sgemv ms (med,   p90) | top-K ms (med,  p90) \
+            | search ms (med,  p90) | sgemv GB/s
+            """
+
+        var line: String {
+            String(format: "%9d %12.1f %8.2f %8.3f |      ", frames, bytesPerFrame, write, load) + gemv.text
+                + " |      " + topK.text + " |       " + search.text + String(format: " | %8.1f", bandwidth)
+        }
+    }
+}

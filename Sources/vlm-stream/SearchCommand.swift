@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import VLMCore
+import VLMIndex
+import VLMVideo
+
+/// `vlm-stream search`: finds moments in indexed videos by text or example image, without decoding them again.
+struct SearchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Search an index made by `vlm-stream index` with a text or an example image.",
+        discussion: """
+            Scores every stored frame exactly (one BLAS matrix-vector product over the stored embeddings), takes the \
+            best with a heap, and merges adjacent frames of one video scoring within --merge-margin of the best \
+            into a moment. --json prints one object per moment: video, start, end, score, peak, frames, caption.
+            """
+    )
+
+    @Option(help: "The index database.")
+    var db: String
+
+    @Option(help: "Find frames matching this text.")
+    var text: String?
+
+    @Option(help: "Find frames similar to this image (JPEG, PNG, ...).")
+    var image: String?
+
+    @Option(help: "Moments to return.")
+    var top: Int = 10
+
+    @Option(help: "Cosine similarity below the best frame's within which adjacent frames join its moment.")
+    var mergeMargin: Float = 0.02
+
+    @Option(help: "Leave out frames whose cosine similarity is below this.")
+    var minScore: Float?
+
+    @Flag(help: "One JSON object per line.")
+    var json = false
+
+    @Option(help: "Write each moment as a clip (stream copy, no re-encode) and a JPEG thumbnail into this directory.")
+    var export: String?
+
+    @OptionGroup var model: ModelOptions
+
+    func validate() throws {
+        guard (text == nil) != (image == nil) else { throw ValidationError("Give exactly one of --text and --image.") }
+        guard top >= 1 else { throw ValidationError("--top must be at least 1.") }
+        guard mergeMargin >= 0 else { throw ValidationError("--merge-margin must be 0 or more.") }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let index = try VideoIndex(path: db, create: false)
+            guard let stored = try index.model() else { throw IndexError.empty(path: db) }
+            let encoder = try model.load()
+            try index.requireModel(encoder.modelIdentity)
+            let query: Embedding
+            if let text {
+                query = try encoder.encode(texts: [text])[0]
+            } else {
+                let picture = try ImageFile.decode(URL(fileURLWithPath: image!))
+                query = try encoder.encode(images: [picture])[0]
+            }
+            guard query.count == stored.dimension else {
+                throw IndexError.dimensionMismatch(path: db, indexed: stored.dimension, given: query.count)
+            }
+            let matrix = try index.matrix()
+            let moments = matrix.search(
+                query.values, options: SearchOptions(top: top, mergeMargin: mergeMargin, minScore: minScore))
+            var exported: [(clip: String, thumbnail: String)?] = Array(repeating: nil, count: moments.count)
+            if let export {
+                try FileManager.default.createDirectory(atPath: export, withIntermediateDirectories: true)
+                for (rank, moment) in moments.enumerated() {
+                    exported[rank] = try Self.export(moment, rank: rank + 1, to: URL(fileURLWithPath: export))
+                }
+            }
+            for (rank, moment) in moments.enumerated() {
+                if json {
+                    JSONLine.emit(Self.json(moment, files: exported[rank]))
+                } else {
+                    print(Self.text(moment, rank: rank + 1, files: exported[rank]))
+                }
+            }
+            if moments.isEmpty && !json { print("no matching frames") }
+        }
+    }
+
+    // MARK: - Output
+
+    static func json(_ m: Moment, files: (clip: String, thumbnail: String)?) -> String {
+        var fields = [
+            "\"video\":\(JSONLine.string(m.video))", "\"start\":\(number(m.start))", "\"end\":\(number(m.end))",
+            "\"score\":\(number(m.score))", "\"peak\":\(number(m.peak))", "\"frames\":\(m.frames)",
+        ]
+        if let caption = m.caption { fields.append("\"caption\":\(JSONLine.string(caption))") }
+        if let files {
+            fields.append("\"clip\":\(JSONLine.string(files.clip))")
+            fields.append("\"thumbnail\":\(JSONLine.string(files.thumbnail))")
+        }
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    static func text(_ m: Moment, rank: Int, files: (clip: String, thumbnail: String)?) -> String {
+        var line = String(format: "%2d. %.3f  ", rank, m.score) + URL(fileURLWithPath: m.video).lastPathComponent
+            + "  \(MediaTime.format(m.start))–\(MediaTime.format(m.end))  (best at \(MediaTime.format(m.peak)))"
+        if let caption = m.caption { line += "  \"\(caption)\"" }
+        if let files { line += "\n    \(files.clip)\n    \(files.thumbnail)" }
+        return line
+    }
+
+    private static func number(_ x: Double) -> String { String(format: "%.4f", x) }
+
+    // MARK: - Export
+
+    /// Cuts `moment` out of its video by stream copy and grabs a thumbnail of its best frame.
+    static func export(_ moment: Moment, rank: Int, to directory: URL) throws -> (clip: String, thumbnail: String) {
+        let source = URL(fileURLWithPath: moment.video)
+        let ext = ["mp4", "mkv", "mov", "ts", "webm"].contains(source.pathExtension.lowercased())
+            ? source.pathExtension.lowercased() : "mkv"
+        let stem = String(format: "%02d-%@-%.3f-%.3f", rank, source.deletingPathExtension().lastPathComponent,
+            moment.start, moment.end)
+        let clip = directory.appendingPathComponent(stem + "." + ext)
+        let thumbnail = directory.appendingPathComponent(stem + ".jpg")
+        _ = try ClipExporter.export(input: source, from: moment.start, to: max(moment.end, moment.start + 0.04), output: clip)
+        let jpeg = try ClipExporter.thumbnail(input: source, at: moment.peak)
+        try jpeg.write(to: thumbnail)
+        return (clip.path, thumbnail.path)
+    }
+}
