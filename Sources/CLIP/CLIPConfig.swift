@@ -3,7 +3,7 @@ import VLMTensor
 /// The hyperparameters of a Hugging Face CLIP checkpoint, decoded from its `config.json`.
 ///
 /// Accepts both writings transformers has used: current files (`text_config`/`vision_config` complete) and older
-/// ones that also carry `text_config_dict`/`vision_config_dict` overrides (which win, as in transformers) and
+/// ones that also carry `text_config_dict`/`vision_config_dict` blocks (which replace `*_config`, as in transformers) and
 /// `eos_token_id: 2` (meaning "pool the text at the highest token id"). Missing fields take transformers' defaults.
 public struct CLIPConfig: Sendable, Equatable, Codable {
     /// `text_config`.
@@ -95,12 +95,13 @@ extension CLIPConfig {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         text = try c.decodeIfPresent(Text.self, forKey: .text) ?? Text()
         vision = try c.decodeIfPresent(Vision.self, forKey: .vision) ?? Vision()
-        // Legacy `*_config_dict` blocks override `*_config` field by field.
+        // Legacy `*_config_dict` blocks win: transformers builds a complete config from them (class defaults for
+        // the fields they omit) and lets it replace `*_config`, so defaults such as eos_token_id 49407 win too.
         if c.contains(.textOverrides), !(try c.decodeNil(forKey: .textOverrides)) {
-            try text.overlay(from: c.superDecoder(forKey: .textOverrides))
+            text = try Text(from: c.superDecoder(forKey: .textOverrides))
         }
         if c.contains(.visionOverrides), !(try c.decodeNil(forKey: .visionOverrides)) {
-            try vision.overlay(from: c.superDecoder(forKey: .visionOverrides))
+            vision = try Vision(from: c.superDecoder(forKey: .visionOverrides))
         }
         projectionDim = try c.decodeIfPresent(Int.self, forKey: .projectionDim) ?? 512
         logitScaleInitValue = try c.decodeIfPresent(Float.self, forKey: .logitScaleInitValue) ?? 2.6592

@@ -50,6 +50,11 @@ extension CLIPConfig {
         let config: CLIPConfig
         do {
             config = try JSONDecoder().decode(CLIPConfig.self, from: data)
+        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            let supported = Activation.allCases.map(\.rawValue).joined(separator: ", ")
+            let hint = path.hasSuffix("hidden_act") ? " (supported: \(supported))" : ""
+            throw CLIPLoadError(file: "config.json", "field \(path): \(context.debugDescription)\(hint)")
         } catch let DecodingError.dataCorrupted(context) {
             throw CLIPLoadError(file: "config.json", "is not valid JSON (\(context.debugDescription))")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {

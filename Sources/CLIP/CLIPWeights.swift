@@ -63,15 +63,26 @@ public final class CLIPWeights: Sendable {
         self.logitScale = logitScale
     }
 
-    /// Bytes of float32 weight data (borrowed from the file or converted).
-    public var weightBytes: Int {
-        var tensors: [Tensor] = [
-            vision.classEmbedding, vision.patchEmbedding, vision.positionEmbedding, vision.preLayerNormWeight,
-            vision.preLayerNormBias, vision.postLayerNormWeight, vision.postLayerNormBias, vision.projection,
-            text.tokenEmbedding, text.positionEmbedding, text.finalLayerNormWeight, text.finalLayerNormBias,
-            text.projection,
-        ]
-        for layer in vision.layers + text.layers { tensors += layer.tensors }
+    /// Bytes of float32 weight data (borrowed from the file or converted), both towers.
+    public var weightBytes: Int { vision.byteCount + text.byteCount }
+}
+
+extension CLIPWeights.Vision {
+    /// Bytes of float32 weight data of the image tower.
+    public var byteCount: Int {
+        let tensors = [
+            classEmbedding, patchEmbedding, positionEmbedding, preLayerNormWeight, preLayerNormBias,
+            postLayerNormWeight, postLayerNormBias, projection,
+        ] + layers.flatMap(\.tensors)
+        return tensors.reduce(0) { $0 + $1.byteCount }
+    }
+}
+
+extension CLIPWeights.Text {
+    /// Bytes of float32 weight data of the text tower.
+    public var byteCount: Int {
+        let tensors = [tokenEmbedding, positionEmbedding, finalLayerNormWeight, finalLayerNormBias, projection]
+            + layers.flatMap(\.tensors)
         return tensors.reduce(0) { $0 + $1.byteCount }
     }
 }

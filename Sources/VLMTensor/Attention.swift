@@ -13,8 +13,12 @@ public enum Attention {
     ) {
         let (pq, pk, pv, po) = (SendablePointer(q), SendablePointer(k), SendablePointer(v), SendablePointer(output))
         let jobs = batch * heads
+        let paddedSeq = (seq + 7) & ~7
         Parallel.forEachRange(jobs, grain: 1) { range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: seq + 8) { scores in
+            // Per worker: kᵀ of one head (headDim, paddedSeq) and one row of scores (paddedSeq).
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: (headDim + 1) * paddedSeq) { buffer in
+                let keysT = buffer.baseAddress!
+                let scores = keysT + headDim * paddedSeq
                 for job in range {
                     let b = job / heads
                     let h = job % heads
@@ -23,65 +27,65 @@ public enum Attention {
                     head(
                         q: pq.base + rowOffset * ldq + col, ldq: ldq, k: pk.base + rowOffset * ldk + col, ldk: ldk,
                         v: pv.base + rowOffset * ldv + col, ldv: ldv, into: po.base + rowOffset * ldo + col,
-                        ldo: ldo, seq: seq, headDim: headDim, causal: causal, scores: scores.baseAddress!)
+                        ldo: ldo, seq: seq, headDim: headDim, causal: causal, keysT: keysT, scores: scores)
                 }
             }
         }
     }
 
-    /// One (sequence, head): `seq` query rows of `headDim` floats each.
+    /// One (sequence, head): `seq` query rows of `headDim` floats each. `keysT` has room for (headDim, seq rounded
+    /// up to 8) floats, `scores` for seq rounded up to 8.
     @inlinable
     static func head(
         q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int,
         into out: UnsafeMutablePointer<Float>, ldo: Int, seq: Int, headDim: Int, causal: Bool,
-        scores: UnsafeMutablePointer<Float>
+        keysT: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>
     ) {
         typealias V = VectorMath.V
         let scale = 1 / Float(headDim).squareRoot()
+        let paddedSeq = (seq + 7) & ~7
+        // kᵀ[c, j] = k[j, c], zero-padded to a multiple of 8 keys so score rows are whole vectors.
+        for c in 0..<headDim {
+            let row = keysT + c * paddedSeq
+            for j in 0..<seq { row[j] = k[j * ldk + c] }
+            for j in seq..<paddedSeq { row[j] = 0 }
+        }
         let vectorEnd = headDim & ~7
         for i in 0..<seq {
             let qi = q + i * ldq
             let keys = causal ? i + 1 : seq
-            // scores[j] = q_i · k_j / √d
-            var maxScore = -Float.infinity
-            for j in 0..<keys {
-                let kj = k + j * ldk
-                var acc = V(repeating: 0)
-                var c = 0
-                while c < vectorEnd {
-                    acc += VectorMath.load(qi + c) * VectorMath.load(kj + c)
-                    c += 8
+            let keyVectors = (keys + 7) & ~7
+            // scores[j] = Σ_c q[i, c]/√d · kᵀ[c, j], vectorised over j
+            scores.update(repeating: 0, count: keyVectors)
+            for c in 0..<headDim {
+                let qc = V(repeating: qi[c] * scale)
+                let row = keysT + c * paddedSeq
+                var j = 0
+                while j < keyVectors {
+                    VectorMath.store(VectorMath.load(scores + j) + qc * VectorMath.load(row + j), scores + j)
+                    j += 8
                 }
-                var s = acc.sum()
-                while c < headDim {
-                    s += qi[c] * kj[c]
-                    c += 1
-                }
-                s *= scale
-                scores[j] = s
-                maxScore = max(maxScore, s)
             }
-            // softmax numerators, vectorised
+            var maxScore = -Float.infinity
+            for j in 0..<keys { maxScore = max(maxScore, scores[j]) }
+            // softmax numerators, vectorised; lanes past `keys` are zeroed
             var sumVector = V(repeating: 0)
             var j = 0
-            while j + 8 <= keys {
-                let e = VectorMath.exp(VectorMath.load(scores + j) - V(repeating: maxScore))
+            while j < keyVectors {
+                var e = VectorMath.exp(VectorMath.load(scores + j) - V(repeating: maxScore))
+                if j + 8 > keys {
+                    for lane in (keys - j)..<8 { e[lane] = 0 }
+                }
                 VectorMath.store(e, scores + j)
                 sumVector += e
                 j += 8
             }
-            var sum = sumVector.sum()
-            while j < keys {
-                let e = VectorMath.exp(V(repeating: scores[j] - maxScore))[0]
-                scores[j] = e
-                sum += e
-                j += 1
-            }
+            let inverseSum = 1 / sumVector.sum()
             // out_i = Σ_j p_j · v_j
             let oi = out + i * ldo
             oi.update(repeating: 0, count: headDim)
             for j in 0..<keys {
-                let p = scores[j] / sum
+                let p = scores[j] * inverseSum
                 let vj = v + j * ldv
                 var c = 0
                 while c < vectorEnd {

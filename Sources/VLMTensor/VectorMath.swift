@@ -5,7 +5,8 @@ public enum VectorMath {
     /// eˣ (Cephes `expf` polynomial after range reduction x = n·ln2 + r; inputs clamped to ±88.3).
     @inlinable @inline(__always)
     public static func exp(_ x: V) -> V {
-        let x = x.clamped(lowerBound: V(repeating: -87.3), upperBound: V(repeating: 88.3))
+        var x = x.replacing(with: V(repeating: -87.3), where: x .< V(repeating: -87.3))
+        x.replace(with: V(repeating: 88.3), where: x .> V(repeating: 88.3))
         // n = round(x / ln2) via the 1.5·2²³ trick, so the integer also sits in the low mantissa bits.
         let magic = V(repeating: 12_582_912)
         let t = x * V(repeating: 1.442_695_040_888_963_4) + magic

@@ -8,7 +8,7 @@ struct VLMStream: AsyncParsableCommand {
         abstract: "Streaming video and robotics scene understanding with CLIP.",
         subcommands: [
             EmbedCommand.self, TokenizeCommand.self, ModelsCommand.self, ProbeCommand.self, IndexCommand.self,
-            SearchCommand.self,
+            SearchCommand.self, BenchCommand.self,
         ]
     )
 }

@@ -1,0 +1,172 @@
+import ArgumentParser
+import CLIP
+import Foundation
+import VLMCore
+import VLMTensor
+
+/// `vlm-stream bench …`: throughput measurements that print numbers (never timed unit tests).
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the speed of vlm-stream's parts.",
+        subcommands: [BenchEncoderCommand.self, BenchSearchCommand.self]
+    )
+}
+
+/// `vlm-stream bench encoder`: images/s of the fp32 CLIP image encoder.
+struct BenchEncoderCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "encoder",
+        abstract: "Encode random images with the CLIP image tower and report images/s, latency and GFLOP/s.",
+        discussion: """
+            Without --model the weights are random, in memory, with ViT-B/32's shape (image 224, patch 32, width 768,
+            12 layers, 12 heads, MLP 3072, projection 512), so it runs anywhere. The last line is a JSON object.
+            """
+    )
+
+    @Option(help: ArgumentHelp("A CLIP checkpoint directory or cached hub name (default: random ViT-B/32).",
+                               valueName: "dir|name"))
+    var model: String?
+
+    @Option(help: "Images per forward pass.")
+    var batch: Int = 8
+
+    @Option(help: "Images to encode in all (rounded up to whole batches), after one warm-up batch.")
+    var images: Int = 64
+
+    @Option(help: "Threads for OpenBLAS and the element-wise kernels (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        guard batch >= 1, batch <= 1024 else { throw ValidationError("--batch must be between 1 and 1024.") }
+        guard images >= 1 else { throw ValidationError("--images must be at least 1.") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let threadCount = threads ?? System.activeProcessorCount
+            BLASThreads.count = threadCount
+            Parallel.workers = threadCount
+
+            let loadStart = DispatchTime.now()
+            let weights: CLIPWeights
+            let source: String
+            if let model {
+                let directory = try ModelLocator.resolve(model)
+                weights = try CLIPWeights.load(directory: directory)
+                source = directory.path
+            } else {
+                // Only the image tower runs here, so the text tower is shrunk to almost nothing.
+                var config = CLIPConfig.vitB32
+                config.text = .init()
+                config.text.vocabSize = 8
+                config.text.hiddenSize = 8
+                config.text.intermediateSize = 8
+                config.text.numHiddenLayers = 1
+                config.text.numAttentionHeads = 1
+                weights = try CLIPWeights.random(config: config)
+                source = "random ViT-B/32"
+            }
+            let loadSeconds = seconds(since: loadStart)
+            let encoder = CLIPVisionModel(weights: weights)
+
+            let side = encoder.imageSize
+            var generator = SplitMix(seed: 42)
+            let pixels = (0..<(batch * 3 * side * side)).map { _ in generator.nextFloat() * 4 - 2 }
+            let batches = (images + batch - 1) / batch
+
+            _ = try encoder.encode(pixelValues: pixels, batch: batch)  // warm-up: page in weights, size scratch
+            var latencies: [Double] = []
+            let cpuStart = ProcessMemory.cpuSeconds()
+            let start = DispatchTime.now()
+            for _ in 0..<batches {
+                let t = DispatchTime.now()
+                _ = try encoder.encode(pixelValues: pixels, batch: batch)
+                latencies.append(seconds(since: t))
+            }
+            let total = seconds(since: start)
+            let cpuPerImage = (ProcessMemory.cpuSeconds() - cpuStart) / Double(batches * batch)
+            let encoded = batches * batch
+            let imagesPerSecond = Double(encoded) / total
+            let gflops = encoder.flopsPerImage * imagesPerSecond / 1e9
+            latencies.sort()
+            let memory = ProcessMemory.read()
+
+            print("model        \(source)")
+            print("weights      \(String(format: "%.1f", Double(weights.vision.byteCount) / 1e6)) MB image tower, loaded in "
+                + String(format: "%.3f s", loadSeconds))
+            print("batch        \(batch) × \(side)px, \(encoded) images, \(threadCount) threads")
+            print("throughput   " + String(format: "%.2f images/s, %.1f GFLOP/s", imagesPerSecond, gflops))
+            print("latency      " + String(
+                format: "median %.1f ms, p90 %.1f ms, max %.1f ms per batch",
+                percentile(latencies, 0.5) * 1e3, percentile(latencies, 0.9) * 1e3, latencies.last! * 1e3))
+            print("cpu          " + String(format: "%.3f CPU-s per image (all threads, user+sys)", cpuPerImage))
+            print("memory       peak RSS \(memory.peakMB) MB, RSS \(memory.currentMB) MB")
+            print(
+                "{\"images_per_s\":\(round3(imagesPerSecond)),\"batch\":\(batch),\"threads\":\(threadCount),"
+                    + "\"images\":\(encoded),\"gflops_per_s\":\(round3(gflops)),"
+                    + "\"latency_ms\":{\"median\":\(round3(percentile(latencies, 0.5) * 1e3)),"
+                    + "\"p90\":\(round3(percentile(latencies, 0.9) * 1e3)),\"p99\":\(round3(percentile(latencies, 0.99) * 1e3)),"
+                    + "\"min\":\(round3(latencies.first! * 1e3)),\"max\":\(round3(latencies.last! * 1e3))},"
+                    + "\"cpu_s_per_image\":\(round3(cpuPerImage)),\"load_s\":\(round3(loadSeconds)),\"weight_bytes\":\(weights.vision.byteCount),"
+                    + "\"peak_rss_bytes\":\(memory.peakBytes),\"model\":\(JSONLine.string(source))}")
+        }
+    }
+
+    private func seconds(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+
+    private func percentile(_ sorted: [Double], _ q: Double) -> Double {
+        sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * q).rounded()))]
+    }
+
+    private func round3(_ x: Double) -> String { String(format: "%.3f", x) }
+}
+
+/// VmHWM / VmRSS from /proc/self/status (zero where unavailable).
+struct ProcessMemory {
+    var peakBytes = 0
+    var currentBytes = 0
+    var peakMB: Int { peakBytes / 1_000_000 }
+    var currentMB: Int { currentBytes / 1_000_000 }
+
+    /// User + system CPU time of the whole process so far (getrusage).
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        #if canImport(Glibc)
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+        #else
+            getrusage(RUSAGE_SELF, &usage)
+        #endif
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
+    static func read() -> ProcessMemory {
+        var memory = ProcessMemory()
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return memory }
+        for line in status.split(separator: "\n") {
+            let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard parts.count >= 2, let kB = Int(parts[1]) else { continue }
+            if parts[0] == "VmHWM:" { memory.peakBytes = kB * 1024 }
+            if parts[0] == "VmRSS:" { memory.currentBytes = kB * 1024 }
+        }
+        return memory
+    }
+}
+
+/// A small seeded generator for benchmark inputs.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func nextFloat() -> Float {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Float(z >> 40) / Float(1 << 24)
+    }
+}

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Side-by-side speed of CLIP ViT-B/32 image encoders: vlm-stream's Swift/OpenBLAS encoder, ONNX Runtime and
+(if installed) PyTorch, on the same random-weight checkpoint, interleaved so machine noise hits all alike.
+
+    swift build -c release --product vlm-stream
+    $PYTHON scripts/bench-encoder.py [--batches 1,8] [--images 32] [--reps 3] [--threads 2]
+
+Needs torch + transformers (to make the checkpoint and the ONNX export) and onnxruntime. The random CLIPModel is
+written once as a Hugging Face directory (config.json + model.safetensors) that `vlm-stream bench encoder --model`
+loads, and its vision tower + projection are exported to ONNX. Prints per-run images/s, then medians and ratios.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_checkpoint(directory: Path):
+    """A seeded random ViT-B/32 CLIPModel as safetensors + an ONNX export of its image tower."""
+    import torch
+    from transformers import CLIPConfig, CLIPModel
+
+    if (directory / "vision.onnx").exists():
+        return
+    torch.manual_seed(0)
+    model = CLIPModel(CLIPConfig()).eval()  # transformers' defaults are ViT-B/32
+    model.save_pretrained(directory, safe_serialization=True)
+
+    class ImageTower(torch.nn.Module):
+        def __init__(self, clip):
+            super().__init__()
+            self.vision_model = clip.vision_model
+            self.visual_projection = clip.visual_projection
+
+        def forward(self, pixel_values):
+            pooled = self.vision_model(pixel_values=pixel_values).pooler_output
+            embeds = self.visual_projection(pooled)
+            return embeds / embeds.norm(dim=-1, keepdim=True)
+
+    tower = ImageTower(model).eval()
+    example = torch.randn(1, 3, 224, 224)
+    torch.onnx.export(
+        tower, (example,), str(directory / "vision.onnx"), input_names=["pixel_values"],
+        output_names=["image_embeds"], dynamic_axes={"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"}},
+        opset_version=17, dynamo=False,
+    )
+
+
+def time_batches(run, batch: int, images: int) -> float:
+    """images/s over ceil(images/batch) calls of `run`, after one warm-up call."""
+    run()
+    calls = (images + batch - 1) // batch
+    start = time.perf_counter()
+    for _ in range(calls):
+        run()
+    return calls * batch / (time.perf_counter() - start)
+
+
+def bench_ours(binary: str, directory: Path, batch: int, images: int, threads: int):
+    out = subprocess.run(
+        [binary, "bench", "encoder", "--model", str(directory), "--batch", str(batch), "--images", str(images),
+         "--threads", str(threads)],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batches", default="1,8")
+    parser.add_argument("--images", type=int, default=32, help="images per measurement")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--binary", default=os.environ.get("VLM_STREAM", str(ROOT / ".build/release/vlm-stream")))
+    parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "vlm-stream-bench-vitb32"))
+    parser.add_argument("--no-torch", action="store_true")
+    args = parser.parse_args()
+
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    make_checkpoint(workdir)
+
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = args.threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(str(workdir / "vision.onnx"), options, providers=["CPUExecutionProvider"])
+
+    torch_model = None
+    if not args.no_torch:
+        try:
+            import torch
+            from transformers import CLIPModel
+
+            torch.set_num_threads(args.threads)
+            torch_model = CLIPModel.from_pretrained(workdir).eval()
+        except ImportError:
+            torch_model = None
+
+    batches = [int(b) for b in args.batches.split(",")]
+    results = {b: {"ours": [], "onnxruntime": [], "torch": []} for b in batches}
+    extra = {}
+    rng = np.random.default_rng(0)
+    for rep in range(args.reps):
+        for b in batches:
+            pixels = rng.standard_normal((b, 3, 224, 224)).astype(np.float32)
+            ours = bench_ours(args.binary, workdir, b, args.images, args.threads)
+            results[b]["ours"].append(ours["images_per_s"])
+            extra[b] = ours
+            results[b]["onnxruntime"].append(
+                time_batches(lambda: session.run(None, {"pixel_values": pixels}), b, args.images))
+            if torch_model is not None:
+                import torch
+
+                tensor = torch.from_numpy(pixels)
+                with torch.inference_mode():
+                    results[b]["torch"].append(
+                        time_batches(lambda: torch_model.get_image_features(pixel_values=tensor), b, args.images))
+            line = "  ".join(f"{k} {v[-1]:6.2f}" for k, v in results[b].items() if v)
+            print(f"rep {rep + 1} batch {b}: {line} images/s", flush=True)
+
+    print()
+    summary = {}
+    for b in batches:
+        med = {k: statistics.median(v) for k, v in results[b].items() if v}
+        ratio = med["ours"] / med["onnxruntime"]
+        summary[b] = {"median_images_per_s": med, "ours_over_onnxruntime": ratio}
+        line = "  ".join(f"{k} {v:6.2f}" for k, v in med.items())
+        torch_ratio = f", ours/torch {med['ours'] / med['torch']:.2f}" if "torch" in med else ""
+        print(f"batch {b}: median images/s  {line}   ours/onnxruntime {ratio:.2f}{torch_ratio}")
+        print(f"         ours: load {extra[b]['load_s']:.3f} s, peak RSS {extra[b]['peak_rss_bytes'] / 1e6:.0f} MB, "
+              f"weights {extra[b]['weight_bytes'] / 1e6:.0f} MB, {extra[b]['gflops_per_s']:.1f} GFLOP/s")
+    print(json.dumps({"threads": args.threads, "images": args.images, "reps": args.reps, "batches": summary}))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
