@@ -53,7 +53,10 @@ let package = Package(
         ),
         .target(
             name: "VLMPublish",
-            dependencies: ["CMosquitto", "VLMCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "CMosquitto", "VLMCore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
         ),
         .target(
             name: "VLMIndex",

@@ -1,0 +1,138 @@
+import Foundation
+
+/// A query-control message from `<prefix>/<stream>/queries/set|add|remove`, validated strictly.
+///
+/// Accepted payload: a JSON object with exactly one key, `queries`, an array of strings (see
+/// `Configs/schemas/control.json`). Limits are checked on the raw bytes before any JSON parsing: size, UTF-8,
+/// nesting depth; then the decoded document must match the schema exactly (unknown fields are refused).
+public struct ControlRequest: Sendable, Equatable {
+    /// What to do with the queries.
+    public enum Action: String, Sendable, CaseIterable {
+        case set, add, remove
+    }
+
+    /// Bounds a control payload must stay within.
+    public struct Limits: Sendable {
+        public var maxPayloadBytes = 8192
+        public var maxQueries = 32
+        public var maxQueryCharacters = 200
+        /// Brackets deep: the accepted shape `{"queries": [...]}` is 2.
+        public var maxDepth = 2
+
+        public init() {}
+    }
+
+    /// Why a payload was refused; `description` is the text published on the `errors` topic.
+    public enum Rejection: Error, Equatable, CustomStringConvertible {
+        case tooLarge(bytes: Int, limit: Int)
+        case empty
+        case invalidUTF8
+        case tooDeep(limit: Int)
+        case notJSON
+        case notAnObject
+        case unknownField(String)
+        case missingQueries
+        case queriesNotAnArray
+        case queryNotAString(index: Int)
+        case tooManyQueries(count: Int, limit: Int)
+        case emptyQuery(index: Int)
+        case queryTooLong(index: Int, limit: Int)
+        case controlCharacter(index: Int)
+        case noQueries
+
+        public var description: String {
+            switch self {
+            case .tooLarge(let bytes, let limit): return "payload is \(bytes) bytes; the limit is \(limit)"
+            case .empty: return "payload is empty; send {\"queries\": [\"...\"]}"
+            case .invalidUTF8: return "payload is not valid UTF-8"
+            case .tooDeep(let limit): return "JSON nests deeper than \(limit) levels"
+            case .notJSON: return "payload is not valid JSON"
+            case .notAnObject: return "payload must be a JSON object {\"queries\": [...]}"
+            case .unknownField(let name): return "unknown field '\(name)'; only 'queries' is accepted"
+            case .missingQueries: return "field 'queries' is missing"
+            case .queriesNotAnArray: return "'queries' must be an array of strings"
+            case .queryNotAString(let i): return "queries[\(i)] is not a string"
+            case .tooManyQueries(let count, let limit): return "\(count) queries; at most \(limit) are allowed"
+            case .emptyQuery(let i): return "queries[\(i)] is empty"
+            case .queryTooLong(let i, let limit): return "queries[\(i)] is longer than \(limit) characters"
+            case .controlCharacter(let i): return "queries[\(i)] contains control characters"
+            case .noQueries: return "'queries' is empty; send at least one query to add or remove"
+            }
+        }
+    }
+
+    public var action: Action
+    /// Trimmed, de-duplicated, in the order given.
+    public var queries: [String]
+
+    /// Validates `payload` for `action`; throws the first `Rejection` found.
+    public static func parse(_ payload: [UInt8], action: Action, limits: Limits = Limits()) throws -> ControlRequest {
+        guard payload.count <= limits.maxPayloadBytes else {
+            throw Rejection.tooLarge(bytes: payload.count, limit: limits.maxPayloadBytes)
+        }
+        guard !payload.isEmpty else { throw Rejection.empty }
+        guard String(bytes: payload, encoding: .utf8) != nil else { throw Rejection.invalidUTF8 }
+        guard nestingDepth(payload) <= limits.maxDepth else { throw Rejection.tooDeep(limit: limits.maxDepth) }
+        let document: Any
+        do {
+            document = try JSONSerialization.jsonObject(with: Data(payload), options: [.fragmentsAllowed])
+        } catch {
+            throw Rejection.notJSON
+        }
+        guard let object = document as? [String: Any] else { throw Rejection.notAnObject }
+        if let unknown = object.keys.sorted().first(where: { $0 != "queries" }) {
+            throw Rejection.unknownField(String(unknown.prefix(40)))
+        }
+        guard let value = object["queries"] else { throw Rejection.missingQueries }
+        guard let array = value as? [Any] else { throw Rejection.queriesNotAnArray }
+        guard array.count <= limits.maxQueries else {
+            throw Rejection.tooManyQueries(count: array.count, limit: limits.maxQueries)
+        }
+        var queries: [String] = []
+        for (index, element) in array.enumerated() {
+            guard let raw = element as? String, !(element is NSNumber) else {
+                throw Rejection.queryNotAString(index: index)
+            }
+            let query = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !query.isEmpty else { throw Rejection.emptyQuery(index: index) }
+            guard query.unicodeScalars.count <= limits.maxQueryCharacters else {
+                throw Rejection.queryTooLong(index: index, limit: limits.maxQueryCharacters)
+            }
+            guard !query.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw Rejection.controlCharacter(index: index)
+            }
+            if !queries.contains(query) { queries.append(query) }
+        }
+        if action != .set && queries.isEmpty { throw Rejection.noQueries }
+        return ControlRequest(action: action, queries: queries)
+    }
+
+    /// The deepest nesting of `[`/`{` outside JSON strings (a pre-parse guard: the parser never sees deep input).
+    public static func nestingDepth(_ bytes: [UInt8]) -> Int {
+        var depth = 0
+        var deepest = 0
+        var inString = false
+        var escaped = false
+        for byte in bytes {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                deepest = max(deepest, depth)
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+        return deepest
+    }
+}

@@ -1,0 +1,236 @@
+import CMosquitto
+import Foundation
+
+/// One MQTT message as it travels to or from the broker.
+public struct MQTTMessage: Sendable, Equatable {
+    public var topic: String
+    public var payload: [UInt8]
+    public var qos: Int
+    public var retained: Bool
+
+    public init(topic: String, payload: [UInt8], qos: Int, retained: Bool = false) {
+        self.topic = topic
+        self.payload = payload
+        self.qos = qos
+        self.retained = retained
+    }
+
+    /// The payload as UTF-8 text (lossy), for logs and tests.
+    public var text: String { String(decoding: payload, as: UTF8.self) }
+}
+
+/// A libmosquitto client running its network loop on libmosquitto's own thread (`mosquitto_loop_start`).
+///
+/// This is the only type that touches a `struct mosquitto *`. Publishing and subscribing are thread-safe (libmosquitto
+/// locks internally when its loop thread runs); handlers are called on the network thread and must not block.
+/// Reconnection is libmosquitto's: exponential backoff between `reconnectDelay.min` and `.max` seconds.
+public final class MQTTClient: Sendable {
+    /// How to connect.
+    public struct Configuration: Sendable {
+        public var clientID: String
+        /// `false` keeps the session (subscriptions, queued QoS≥1 messages) on the broker across reconnects.
+        public var cleanSession: Bool
+        public var broker: MQTTSettings.Broker
+        public var tlsFiles: MQTTSettings.TLSFiles
+        public var keepalive: Int
+        /// The Last Will: published by the broker when this client's connection ends without DISCONNECT.
+        public var will: MQTTMessage?
+        /// libmosquitto's in-flight window for QoS≥1 publishes (0 = unlimited).
+        public var maxInflight: Int
+        public var reconnectDelayMin: UInt32
+        public var reconnectDelayMax: UInt32
+
+        public init(
+            clientID: String, cleanSession: Bool, broker: MQTTSettings.Broker,
+            tlsFiles: MQTTSettings.TLSFiles = MQTTSettings.TLSFiles(), keepalive: Int = 10, will: MQTTMessage? = nil,
+            maxInflight: Int = 20, reconnectDelayMin: UInt32 = 1, reconnectDelayMax: UInt32 = 30
+        ) {
+            self.clientID = clientID
+            self.cleanSession = cleanSession
+            self.broker = broker
+            self.tlsFiles = tlsFiles
+            self.keepalive = keepalive
+            self.will = will
+            self.maxInflight = maxInflight
+            self.reconnectDelayMin = reconnectDelayMin
+            self.reconnectDelayMax = reconnectDelayMax
+        }
+    }
+
+    /// Called on libmosquitto's network thread.
+    public struct Handlers: Sendable {
+        /// CONNACK arrived; `code` 0 is success, otherwise the broker refused (`mosquitto_connack_string`).
+        public var connected: @Sendable (_ code: Int32) -> Void = { _ in }
+        /// The connection ended; `code` 0 means we asked for it.
+        public var disconnected: @Sendable (_ code: Int32) -> Void = { _ in }
+        /// A publish finished: PUBACK (QoS 1), PUBCOMP (QoS 2) or written to the socket (QoS 0).
+        public var published: @Sendable (_ mid: Int32) -> Void = { _ in }
+        /// SUBACK arrived for the subscription with this mid.
+        public var subscribed: @Sendable (_ mid: Int32) -> Void = { _ in }
+        public var message: @Sendable (MQTTMessage) -> Void = { _ in }
+
+        public init() {}
+    }
+
+    /// The outcome of handing one message to libmosquitto.
+    public struct PublishResult: Sendable, Equatable {
+        public var mid: Int32
+        public var code: Int32
+        /// libmosquitto kept the message: sent now, or (QoS≥1 while disconnected) queued and resent on reconnect.
+        public var accepted: Bool { code == MOSQ_ERR_SUCCESS.rawValue || code == MOSQ_ERR_NO_CONN.rawValue }
+    }
+
+    /// The C handle. Sendable because libmosquitto is built thread-safe and runs its loop on its own thread.
+    private struct Handle: @unchecked Sendable {
+        let pointer: OpaquePointer
+    }
+
+    private static let libraryReady: Bool = {
+        mosquitto_lib_init()
+        return true
+    }()
+
+    public let configuration: Configuration
+    private let handle: Handle
+    private let handlers: Handlers
+    private let state = Locked((started: false, stopped: false))
+
+    /// Creates the client and applies every option; nothing is sent until `start()`.
+    public init(_ configuration: Configuration, handlers: Handlers) throws {
+        _ = MQTTClient.libraryReady
+        guard let pointer = mosquitto_new(configuration.clientID, configuration.cleanSession, nil) else {
+            throw MQTTError.library(call: "mosquitto_new", code: MOSQ_ERR_NOMEM.rawValue)
+        }
+        self.configuration = configuration
+        self.handle = Handle(pointer: pointer)
+        self.handlers = handlers
+        mosquitto_user_data_set(pointer, Unmanaged.passUnretained(self).toOpaque())
+        do {
+            try configure(pointer, configuration)
+        } catch {
+            mosquitto_destroy(pointer)
+            throw error
+        }
+        installCallbacks(pointer)
+    }
+
+    deinit {
+        stop()
+        mosquitto_destroy(handle.pointer)
+    }
+
+    // MARK: - Lifecycle
+
+    /// Starts connecting in the background and returns at once. A broker that is down now is retried with backoff;
+    /// only a host name that does not resolve (or a bad TLS setup) throws.
+    public func start() throws {
+        let first = state.withLock { s -> Bool in
+            defer { s.started = true }
+            return !s.started
+        }
+        guard first else { return }
+        let broker = configuration.broker
+        let rc = mosquitto_connect_async(handle.pointer, broker.host, Int32(broker.port), Int32(configuration.keepalive))
+        if rc == MOSQ_ERR_EAI.rawValue { throw MQTTError.unresolvableHost(broker.host) }
+        if rc != MOSQ_ERR_SUCCESS.rawValue && rc != MOSQ_ERR_ERRNO.rawValue {
+            throw MQTTError.library(call: "mosquitto_connect_async(\(broker.redacted))", code: rc)
+        }
+        try check(mosquitto_loop_start(handle.pointer), "mosquitto_loop_start")
+    }
+
+    /// Sends DISCONNECT (so the broker does not publish the Last Will) and stops the network thread. Idempotent.
+    public func stop() {
+        let run = state.withLock { s -> Bool in
+            defer { s.stopped = true }
+            return s.started && !s.stopped
+        }
+        guard run else { return }
+        mosquitto_disconnect(handle.pointer)
+        mosquitto_loop_stop(handle.pointer, false)
+    }
+
+    // MARK: - Messages
+
+    /// Hands a message to libmosquitto. See `PublishResult.accepted`.
+    public func publish(_ message: MQTTMessage) -> PublishResult {
+        var mid: Int32 = 0
+        let rc = message.payload.withUnsafeBytes { bytes in
+            mosquitto_publish(
+                handle.pointer, &mid, message.topic, Int32(bytes.count), bytes.baseAddress, Int32(message.qos),
+                message.retained)
+        }
+        return PublishResult(mid: mid, code: rc)
+    }
+
+    /// Subscribes to a topic filter; returns the SUBSCRIBE's mid (see `Handlers.subscribed`).
+    @discardableResult
+    public func subscribe(_ filter: String, qos: Int) throws -> Int32 {
+        var mid: Int32 = 0
+        try check(mosquitto_subscribe(handle.pointer, &mid, filter, Int32(qos)), "mosquitto_subscribe(\(filter))")
+        return mid
+    }
+
+    // MARK: - Setup
+
+    private func configure(_ pointer: OpaquePointer, _ c: Configuration) throws {
+        try check(mosquitto_int_option(pointer, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311), "protocol option")
+        try check(mosquitto_max_inflight_messages_set(pointer, UInt32(c.maxInflight)), "max_inflight_messages_set")
+        try check(
+            mosquitto_reconnect_delay_set(pointer, c.reconnectDelayMin, c.reconnectDelayMax, true),
+            "reconnect_delay_set")
+        if let user = c.broker.username {
+            try check(mosquitto_username_pw_set(pointer, user, c.broker.password), "username_pw_set")
+        }
+        if let will = c.will {
+            let rc = will.payload.withUnsafeBytes {
+                mosquitto_will_set(pointer, will.topic, Int32($0.count), $0.baseAddress, Int32(will.qos), will.retained)
+            }
+            try check(rc, "will_set(\(will.topic))")
+        }
+        if c.broker.tls {
+            let files = c.tlsFiles
+            if let ca = files.caFile {
+                try check(mosquitto_tls_set(pointer, ca, nil, files.certFile, files.keyFile, nil), "tls_set")
+            } else {
+                try check(mosquitto_int_option(pointer, MOSQ_OPT_TLS_USE_OS_CERTS, 1), "tls use OS certificates")
+                if files.certFile != nil {
+                    try check(
+                        mosquitto_tls_set(pointer, nil, "/etc/ssl/certs", files.certFile, files.keyFile, nil),
+                        "tls_set")
+                }
+            }
+        }
+    }
+
+    private func installCallbacks(_ pointer: OpaquePointer) {
+        mosquitto_connect_callback_set(pointer) { _, object, rc in
+            MQTTClient.from(object)?.handlers.connected(rc)
+        }
+        mosquitto_disconnect_callback_set(pointer) { _, object, rc in
+            MQTTClient.from(object)?.handlers.disconnected(rc)
+        }
+        mosquitto_publish_callback_set(pointer) { _, object, mid in
+            MQTTClient.from(object)?.handlers.published(mid)
+        }
+        mosquitto_subscribe_callback_set(pointer) { _, object, mid, _, _ in
+            MQTTClient.from(object)?.handlers.subscribed(mid)
+        }
+        mosquitto_message_callback_set(pointer) { _, object, message in
+            guard let client = MQTTClient.from(object), let m = message?.pointee else { return }
+            let topic = m.topic.map { String(cString: $0) } ?? ""
+            var payload: [UInt8] = []
+            if let bytes = m.payload, m.payloadlen > 0 {
+                payload = Array(UnsafeRawBufferPointer(start: bytes, count: Int(m.payloadlen)))
+            }
+            client.handlers.message(MQTTMessage(topic: topic, payload: payload, qos: Int(m.qos), retained: m.retain))
+        }
+    }
+
+    private static func from(_ object: UnsafeMutableRawPointer?) -> MQTTClient? {
+        object.map { Unmanaged<MQTTClient>.fromOpaque($0).takeUnretainedValue() }
+    }
+
+    private func check(_ rc: Int32, _ call: String) throws {
+        guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError.library(call: call, code: rc) }
+    }
+}

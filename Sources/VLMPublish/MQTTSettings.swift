@@ -1,0 +1,146 @@
+import Foundation
+
+/// Everything `--mqtt*` flags or a pipeline file's `mqtt:` section say about publishing.
+public struct MQTTSettings: Sendable, Equatable {
+    /// Broker address parsed from `mqtt://[user:pass@]host[:port]` or `mqtts://...`.
+    public struct Broker: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var username: String?
+        public var password: String?
+        public var tls: Bool
+
+        /// The URL without credentials, for logs and error messages.
+        public var redacted: String { "\(tls ? "mqtts" : "mqtt")://\(host):\(port)" }
+    }
+
+    /// TLS files (PEM). Without `caFile` the operating system's trust store is used.
+    public struct TLSFiles: Sendable, Equatable {
+        public var caFile: String?
+        public var certFile: String?
+        public var keyFile: String?
+
+        public init(caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil) {
+            self.caFile = caFile
+            self.certFile = certFile
+            self.keyFile = keyFile
+        }
+    }
+
+    public var broker: Broker
+    public var tlsFiles: TLSFiles
+    /// Topic prefix: messages go to `<prefix>/<stream>/<kind>`.
+    public var prefix: String
+    /// Fixed client id base; each stream connects as `<clientID>-<stream>` so its Last Will is its own.
+    public var clientID: String
+    /// QoS for events, captions, labels and the retained status/queries topics (0, 1 or 2).
+    public var qos: Int
+    public var keepalive: Int
+    /// Attach a JPEG of the event's peak frame (base64) to events.
+    public var thumbnails: Bool
+    /// Largest thumbnail JPEG in bytes; bigger ones are re-encoded smaller or left out.
+    public var thumbnailMaxBytes: Int
+    /// Seconds between `stats` messages (0 turns them off).
+    public var statsInterval: Double
+    /// Directory of the on-disk outboxes (one subdirectory per client id).
+    public var outboxDirectory: String
+    /// Most messages kept unacknowledged; the oldest are dropped (and counted) past this.
+    public var outboxLimit: Int
+    /// QoS≥1 messages handed to libmosquitto before waiting for their PUBACKs.
+    public var maxInflight: Int
+    /// Seconds `finish()` waits for the outbox to drain before giving up (what is left stays on disk).
+    public var flushDeadline: Double
+
+    public init(
+        broker: Broker, tlsFiles: TLSFiles = TLSFiles(), prefix: String = "vlm", clientID: String? = nil,
+        qos: Int = 1, keepalive: Int = 10, thumbnails: Bool = false, thumbnailMaxBytes: Int = 24_576,
+        statsInterval: Double = 10, outboxDirectory: String? = nil, outboxLimit: Int = 10_000, maxInflight: Int = 1,
+        flushDeadline: Double = 5
+    ) {
+        self.broker = broker
+        self.tlsFiles = tlsFiles
+        self.prefix = prefix
+        self.clientID = clientID ?? MQTTSettings.defaultClientID()
+        self.qos = qos
+        self.keepalive = keepalive
+        self.thumbnails = thumbnails
+        self.thumbnailMaxBytes = thumbnailMaxBytes
+        self.statsInterval = statsInterval
+        self.outboxDirectory = outboxDirectory ?? MQTTSettings.defaultOutboxDirectory()
+        self.outboxLimit = outboxLimit
+        self.maxInflight = maxInflight
+        self.flushDeadline = flushDeadline
+    }
+
+    /// Settings for `url` with everything else at its default.
+    public init(url: String) throws {
+        self.init(broker: try MQTTSettings.parseURL(url))
+    }
+
+    // MARK: - Validation
+
+    /// Throws `MQTTError` naming the first setting that cannot work.
+    public func validate() throws {
+        guard (0...2).contains(qos) else {
+            throw MQTTError.invalidURL(broker.redacted, reason: "QoS must be 0, 1 or 2, not \(qos)")
+        }
+        guard !prefix.isEmpty, !prefix.contains(where: { "+#\0".contains($0) }), !prefix.hasSuffix("/") else {
+            throw MQTTError.invalidURL(broker.redacted, reason: "topic prefix '\(prefix)' must be non-empty "
+                + "without '+', '#' or a trailing '/'")
+        }
+        guard keepalive >= 5 else {
+            throw MQTTError.invalidURL(broker.redacted, reason: "keepalive must be at least 5 seconds")
+        }
+        guard maxInflight >= 1, outboxLimit >= 1 else {
+            throw MQTTError.invalidURL(broker.redacted, reason: "max inflight and outbox limit must be at least 1")
+        }
+        for path in [tlsFiles.caFile, tlsFiles.certFile, tlsFiles.keyFile].compactMap({ $0 })
+        where !FileManager.default.isReadableFile(atPath: path) {
+            throw MQTTError.tlsFile(path)
+        }
+        if (tlsFiles.certFile == nil) != (tlsFiles.keyFile == nil) {
+            throw MQTTError.tlsFile(tlsFiles.certFile ?? tlsFiles.keyFile ?? "")
+        }
+    }
+
+    // MARK: - URL
+
+    /// Parses `mqtt://[user:pass@]host[:port]` (default port 1883) or `mqtts://` (default 8883).
+    public static func parseURL(_ text: String) throws -> Broker {
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased() else {
+            throw MQTTError.invalidURL(text, reason: "not a URL")
+        }
+        guard scheme == "mqtt" || scheme == "mqtts" else {
+            throw MQTTError.invalidURL(text, reason: "scheme must be mqtt or mqtts, not '\(scheme)'")
+        }
+        guard var host = components.host, !host.isEmpty else {
+            throw MQTTError.invalidURL(text, reason: "no host")
+        }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard components.path.isEmpty || components.path == "/", components.query == nil else {
+            throw MQTTError.invalidURL(text, reason: "no path or query expected (use --mqtt-prefix for topics)")
+        }
+        let tls = scheme == "mqtts"
+        let port = components.port ?? (tls ? 8883 : 1883)
+        guard (1...65535).contains(port) else { throw MQTTError.invalidURL(text, reason: "port \(port)") }
+        return Broker(
+            host: host, port: port, username: components.user?.removingPercentEncoding,
+            password: components.password?.removingPercentEncoding, tls: tls)
+    }
+
+    // MARK: - Defaults
+
+    /// `vlm-stream-<hostname>`: fixed across runs, so the broker keeps this publisher's session.
+    public static func defaultClientID() -> String {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
+        return "vlm-stream-" + host
+    }
+
+    /// `$XDG_STATE_HOME/vlm-stream/mqtt-outbox` or `~/.local/state/vlm-stream/mqtt-outbox`.
+    public static func defaultOutboxDirectory() -> String {
+        let env = ProcessInfo.processInfo.environment
+        let base = env["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (NSHomeDirectory() + "/.local/state")
+        return base + "/vlm-stream/mqtt-outbox"
+    }
+}

@@ -1,2 +1,0 @@
-// VLMPublish: see the module's files.
-import CMosquitto

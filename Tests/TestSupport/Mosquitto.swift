@@ -1,0 +1,151 @@
+import Foundation
+
+/// A real `mosquitto` broker for tests, on a free loopback port, with its own config, persistence and log in a
+/// temporary directory. Never the system broker: the Debian package may run one on 1883.
+public final class Mosquitto: @unchecked Sendable {
+    // @unchecked: `process` is only touched under `lock`.
+
+    /// Why the broker could not be started.
+    public struct LaunchError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public let port: Int
+    public let directory: URL
+    private let lock = NSLock()
+    private var process: Process?
+
+    /// `mqtt://127.0.0.1:<port>`.
+    public var url: String { "mqtt://127.0.0.1:\(port)" }
+    public var logFile: URL { directory.appendingPathComponent("mosquitto.log") }
+
+    /// The broker binary: on PATH, or where Debian installs it (/usr/sbin).
+    public static var executable: URL? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let candidates = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/local/sbin", "/opt/homebrew/sbin"]
+        return candidates.map { URL(fileURLWithPath: $0).appendingPathComponent("mosquitto") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    /// Writes a config (persistence on, so sessions survive a graceful restart) and starts the broker.
+    public init(persistence: Bool = true) throws {
+        directory = try Fixtures.temporaryDirectory("mosquitto")
+        port = try Mosquitto.freePort()
+        let config = """
+            listener \(port) 127.0.0.1
+            allow_anonymous true
+            persistence \(persistence)
+            persistence_location \(directory.path)/
+            autosave_interval 1
+            max_queued_messages 0
+            max_inflight_messages 0
+            log_dest file \(logFile.path)
+            log_type error
+            log_type warning
+            log_type notice
+            log_type information
+            connection_messages true
+
+            """
+        try config.write(to: directory.appendingPathComponent("mosquitto.conf"), atomically: true, encoding: .utf8)
+        try start()
+    }
+
+    deinit {
+        kill()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    // MARK: - Lifecycle
+
+    /// Starts the broker and waits until it accepts connections.
+    public func start() throws {
+        guard let binary = Mosquitto.executable else {
+            throw LaunchError(description: "mosquitto not found; run scripts/install-deps")
+        }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["-c", directory.appendingPathComponent("mosquitto.conf").path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        lock.withLock { self.process = process }
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if Mosquitto.accepts(port: port) { return }
+            guard process.isRunning else { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+        throw LaunchError(description: "mosquitto did not start on port \(port): \(log.suffix(500))")
+    }
+
+    /// Graceful stop (SIGTERM: the broker saves its persistent sessions and closes connections).
+    public func stop() {
+        signal(SIGTERM)
+    }
+
+    /// Hard stop (SIGKILL).
+    public func kill() {
+        signal(SIGKILL)
+    }
+
+    /// `stop()` then `start()` on the same port, with sessions and retained messages kept.
+    public func restart(downFor seconds: Double = 0) throws {
+        stop()
+        if seconds > 0 { Thread.sleep(forTimeInterval: seconds) }
+        try start()
+    }
+
+    public var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
+
+    /// The broker's log so far (for failure messages).
+    public func log() -> String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    private func signal(_ number: Int32) {
+        let running = lock.withLock { () -> Process? in
+            defer { process = nil }
+            return process
+        }
+        guard let running, running.isRunning else { return }
+        Foundation.kill(running.processIdentifier, number)
+        running.waitUntilExit()
+    }
+
+    // MARK: - Ports
+
+    /// A port the kernel just handed out on 127.0.0.1 (bound, then released for the broker).
+    public static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw LaunchError(description: "socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw LaunchError(description: "bind() to a free port failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// True when something accepts TCP connections on 127.0.0.1:`port`.
+    public static func accepts(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+}
