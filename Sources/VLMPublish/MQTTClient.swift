@@ -93,7 +93,7 @@ public final class MQTTClient: Sendable {
     public let configuration: Configuration
     private let handle: Handle
     private let handlers: Handlers
-    private let state = Locked((started: false, stopped: false))
+    private let state = Locked((started: false, stopped: false, loopRunning: false))
 
     /// Creates the client and applies every option; nothing is sent until `start()`.
     public init(_ configuration: Configuration, handlers: Handlers) throws {
@@ -129,24 +129,62 @@ public final class MQTTClient: Sendable {
             return !s.started
         }
         guard first else { return }
-        let broker = configuration.broker
-        let rc = mosquitto_connect_async(handle.pointer, broker.host, Int32(broker.port), Int32(configuration.keepalive))
-        if rc == MOSQ_ERR_EAI.rawValue { throw MQTTError.unresolvableHost(broker.host) }
-        if rc != MOSQ_ERR_SUCCESS.rawValue && rc != MOSQ_ERR_ERRNO.rawValue {
-            throw MQTTError.library(call: "mosquitto_connect_async(\(broker.redacted))", code: rc)
+        let rc = connectAsync()
+        if rc == MOSQ_ERR_SUCCESS.rawValue {
+            try startLoop()
+        } else if rc == MOSQ_ERR_ERRNO.rawValue {
+            // libmosquitto's loop thread does not retry a first connect that failed at once (ECONNREFUSED on
+            // loopback), so retry it here with the same backoff until it goes through, then hand over to the loop.
+            let thread = Thread { [weak self] in self?.retryFirstConnect() }
+            thread.name = "mqtt connect"
+            thread.start()
+        } else if rc == MOSQ_ERR_EAI.rawValue {
+            throw MQTTError.unresolvableHost(configuration.broker.host)
+        } else {
+            throw MQTTError.library(call: "mosquitto_connect_async(\(configuration.broker.redacted))", code: rc)
         }
-        try check(mosquitto_loop_start(handle.pointer), "mosquitto_loop_start")
     }
 
     /// Sends DISCONNECT (so the broker does not publish the Last Will) and stops the network thread. Idempotent.
     public func stop() {
-        let run = state.withLock { s -> Bool in
+        let loopRunning = state.withLock { s -> Bool in
             defer { s.stopped = true }
-            return s.started && !s.stopped
+            return s.loopRunning && !s.stopped
         }
-        guard run else { return }
+        guard loopRunning else { return }
         mosquitto_disconnect(handle.pointer)
         mosquitto_loop_stop(handle.pointer, false)
+    }
+
+    private func connectAsync() -> Int32 {
+        let broker = configuration.broker
+        return mosquitto_connect_async(
+            handle.pointer, broker.host, Int32(broker.port), Int32(configuration.keepalive))
+    }
+
+    private func startLoop() throws {
+        try state.withLock { s in
+            guard !s.stopped else { return }
+            try check(mosquitto_loop_start(handle.pointer), "mosquitto_loop_start")
+            s.loopRunning = true
+        }
+    }
+
+    private func retryFirstConnect() {
+        var delay = Double(configuration.reconnectDelayMin)
+        while true {
+            let wake = Date().addingTimeInterval(delay)
+            while Date() < wake {
+                if state.withLock({ $0.stopped }) { return }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            if state.withLock({ $0.stopped }) { return }
+            if connectAsync() == MOSQ_ERR_SUCCESS.rawValue {
+                try? startLoop()
+                return
+            }
+            delay = min(delay * 2, Double(configuration.reconnectDelayMax))
+        }
     }
 
     // MARK: - Messages

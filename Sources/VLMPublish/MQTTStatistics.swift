@@ -7,8 +7,10 @@ public struct MQTTStatistics: Sendable, Equatable {
     public var reconnects = 0
     /// Messages the broker acknowledged (QoS≥1) or that were written to the socket (QoS 0).
     public var published = 0
-    /// QoS≥1 messages dropped because the outbox was full, plus QoS 0 messages produced while disconnected.
+    /// QoS≥1 messages dropped because the outbox was full (oldest first) or libmosquitto refused them.
     public var dropped = 0
+    /// QoS 0 messages (stats, errors) not sent because the connection was down: they are not worth keeping.
+    public var discardedQoS0 = 0
     /// Messages waiting in the outbox (not yet handed to libmosquitto).
     public var pending = 0
     /// Messages handed to libmosquitto and not yet acknowledged.

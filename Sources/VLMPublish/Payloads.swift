@@ -66,6 +66,7 @@ enum Payload {
         var reconnects: Int
         var published: Int
         var dropped: Int
+        var discardedQoS0: Int
         var outboxPending: Int
         var outboxRecovered: Int
         var inflight: Int

@@ -134,7 +134,7 @@ final class StreamChannel: Sendable {
             if s.connected, client.publish(message).code == MOSQ_ERR_SUCCESS.rawValue {
                 s.stats.published += 1
             } else {
-                s.stats.dropped += 1
+                s.stats.discardedQoS0 += 1
             }
             return nil
         }

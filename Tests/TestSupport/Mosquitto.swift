@@ -13,11 +13,15 @@ public final class Mosquitto: @unchecked Sendable {
     public let port: Int
     public let directory: URL
     private let lock = NSLock()
-    private var process: Process?
+    private var process: ChildProcess?
 
     /// `mqtt://127.0.0.1:<port>`.
     public var url: String { "mqtt://127.0.0.1:\(port)" }
     public var logFile: URL { directory.appendingPathComponent("mosquitto.log") }
+
+    /// Started as root, mosquitto drops to the `mosquitto` user, which cannot write our temporary directory;
+    /// `user <self>` keeps it as whoever runs the tests (the option is ignored when not root).
+    static var runAs: String { String(cString: getpwuid(geteuid()).pointee.pw_name) }
 
     /// The broker binary: on PATH, or where Debian installs it (/usr/sbin).
     public static var executable: URL? {
@@ -34,6 +38,7 @@ public final class Mosquitto: @unchecked Sendable {
         let config = """
             listener \(port) 127.0.0.1
             allow_anonymous true
+            user \(Mosquitto.runAs)
             persistence \(persistence)
             persistence_location \(directory.path)/
             autosave_interval 1
@@ -63,12 +68,9 @@ public final class Mosquitto: @unchecked Sendable {
         guard let binary = Mosquitto.executable else {
             throw LaunchError(description: "mosquitto not found; run scripts/install-deps")
         }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["-c", directory.appendingPathComponent("mosquitto.conf").path]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(
+            binary.path, ["-c", directory.appendingPathComponent("mosquitto.conf").path],
+            output: directory.appendingPathComponent("stdout.log"))
         lock.withLock { self.process = process }
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
@@ -103,13 +105,17 @@ public final class Mosquitto: @unchecked Sendable {
     public func log() -> String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
     private func signal(_ number: Int32) {
-        let running = lock.withLock { () -> Process? in
+        let running = lock.withLock { () -> ChildProcess? in
             defer { process = nil }
             return process
         }
-        guard let running, running.isRunning else { return }
-        Foundation.kill(running.processIdentifier, number)
-        running.waitUntilExit()
+        guard let running else { return }
+        if number == SIGKILL {
+            running.send(SIGKILL)
+            running.wait(timeout: 10)
+        } else {
+            running.terminate(grace: 10)
+        }
     }
 
     // MARK: - Ports

@@ -1,0 +1,90 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A child process started with `posix_spawn`, with an empty signal mask and default signal handlers.
+///
+/// Foundation's `Process` passes on the test runner's blocked signals (SIGTERM, SIGINT, SIGHUP are blocked in its
+/// threads), so a broker or `vlm-stream` started that way never sees SIGTERM. This one can be stopped gracefully.
+public final class ChildProcess: @unchecked Sendable {
+    // @unchecked: `status` is only touched under `lock`.
+    public let pid: pid_t
+    private let lock = NSLock()
+    private var status: Int32?
+
+    /// Starts `executable` with `arguments`; stdout and stderr go to `output` (or /dev/null).
+    public init(_ executable: String, _ arguments: [String], output: URL? = nil) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        let path = output?.path ?? "/dev/null"
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        guard rc == 0 else {
+            throw Mosquitto.LaunchError(description: "cannot start \(executable): \(String(cString: strerror(rc)))")
+        }
+        self.pid = pid
+    }
+
+    /// True until the process has exited (reaps it when it has).
+    public var isRunning: Bool {
+        lock.withLock {
+            if status != nil { return false }
+            var raw: Int32 = 0
+            if waitpid(pid, &raw, WNOHANG) == pid {
+                status = raw
+                return false
+            }
+            return true
+        }
+    }
+
+    /// Sends `signal`.
+    public func send(_ signal: Int32) {
+        if isRunning { kill(pid, signal) }
+    }
+
+    /// Waits up to `timeout` seconds for the exit; returns the raw wait status, or nil if it is still running.
+    @discardableResult
+    public func wait(timeout: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        return lock.withLock { status }
+    }
+
+    /// SIGTERM, then SIGKILL if it has not exited after `grace` seconds.
+    public func terminate(grace: Double = 5) {
+        send(SIGTERM)
+        if wait(timeout: grace) == nil {
+            send(SIGKILL)
+            wait(timeout: 5)
+        }
+    }
+
+    deinit {
+        if isRunning {
+            kill(pid, SIGKILL)
+            var raw: Int32 = 0
+            waitpid(pid, &raw, 0)
+        }
+    }
+}
