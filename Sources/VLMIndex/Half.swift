@@ -10,7 +10,8 @@ public enum Half {
 
     /// Widens `source` (fp16 bit patterns) into `destination`; both must have the same count.
     @inlinable
-    public static func widen(_ source: UnsafeBufferPointer<UInt16>, into destination: UnsafeMutableBufferPointer<Float>) {
+    public static func widen(_ source: UnsafeBufferPointer<UInt16>, into destination: UnsafeMutableBufferPointer<Float>)
+    {
         precondition(source.count == destination.count, "Half.widen: \(source.count) → \(destination.count)")
         guard let src = source.baseAddress, let dst = destination.baseAddress else { return }
         // exponent adjust (2^112) and the smallest fp32 value that was Inf/NaN in fp16 (2^16)

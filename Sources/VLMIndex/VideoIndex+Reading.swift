@@ -43,7 +43,9 @@ extension VideoIndex {
                 let n: Int = row[0]
                 let pts: [Double] = try row.withUnsafeData(atIndex: 1) { data in
                     guard let data, data.count == n * 8 else { throw corruptChunk(videoID) }
-                    return data.withUnsafeBytes { raw in (0..<n).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self) } }
+                    return data.withUnsafeBytes { raw in
+                        (0..<n).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self) }
+                    }
                 }
                 guard embeddings else {
                     out += pts.map { IndexedFrame(pts: $0, embedding: []) }
@@ -59,7 +61,8 @@ extension VideoIndex {
                     var embedding = [Float](repeating: 0, count: dimension)
                     values.withUnsafeBufferPointer { src in
                         embedding.withUnsafeMutableBufferPointer { dst in
-                            Half.widen(UnsafeBufferPointer(rebasing: src[i * dimension..<(i + 1) * dimension]), into: dst)
+                            Half.widen(
+                                UnsafeBufferPointer(rebasing: src[i * dimension..<(i + 1) * dimension]), into: dst)
                         }
                     }
                     out.append(IndexedFrame(pts: t, embedding: embedding))
@@ -116,12 +119,16 @@ extension VideoIndex {
                 try row.withUnsafeData(atIndex: 2) { data in
                     guard let data, data.count == n * 8 else { throw corruptChunk(videoID) }
                     pts.withUnsafeMutableBytes { dst in
-                        data.withUnsafeBytes { dst.baseAddress!.advanced(by: filled * 8).copyMemory(from: $0.baseAddress!, byteCount: n * 8) }
+                        data.withUnsafeBytes {
+                            dst.baseAddress!.advanced(by: filled * 8).copyMemory(
+                                from: $0.baseAddress!, byteCount: n * 8)
+                        }
                     }
                 }
                 try row.withUnsafeData(atIndex: 3) { data in
                     guard let data, data.count == n * dimension * 2 else { throw corruptChunk(videoID) }
-                    let destination = UnsafeMutableBufferPointer(rebasing: buffer[filled * dimension..<(filled + n) * dimension])
+                    let destination = UnsafeMutableBufferPointer(
+                        rebasing: buffer[filled * dimension..<(filled + n) * dimension])
                     data.withUnsafeBytes { raw in
                         if Int(bitPattern: raw.baseAddress) % 2 == 0 {
                             Half.widen(raw.assumingMemoryBound(to: UInt16.self), into: destination)

@@ -91,7 +91,8 @@ extension VideoIndex {
                 arguments: [videoPath])
             {
                 let id: Int64 = row["id"]
-                let same = row["size"] == fingerprint.size && row["checksum"] == fingerprint.checksum
+                let same =
+                    row["size"] == fingerprint.size && row["checksum"] == fingerprint.checksum
                     && row["model"] == model && row["fps"] == fps
                 if same && row["complete"] == true {
                     return captions && row["captioned"] == false ? .caption(videoID: id) : .skip
@@ -112,7 +113,9 @@ extension VideoIndex {
                 sql: """
                     INSERT INTO video (path, size, checksum, model, fps, indexed_at) VALUES (?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [videoPath, fingerprint.size, fingerprint.checksum, model, fps, Date().timeIntervalSince1970])
+                arguments: [
+                    videoPath, fingerprint.size, fingerprint.checksum, model, fps, Date().timeIntervalSince1970,
+                ])
             return .fresh(videoID: db.lastInsertedRowID, replaced: replaced)
         }
     }
@@ -163,8 +166,10 @@ extension VideoIndex {
     @discardableResult
     public func complete(videoID: Int64, duration: Double?, captions: [IndexedCaption]? = nil) throws -> Int {
         try write { db in
-            let count = try Int.fetchOne(
-                db, sql: "SELECT coalesce(sum(frame_count), 0) FROM chunk WHERE video_id = ?", arguments: [videoID]) ?? 0
+            let count =
+                try Int.fetchOne(
+                    db, sql: "SELECT coalesce(sum(frame_count), 0) FROM chunk WHERE video_id = ?", arguments: [videoID])
+                ?? 0
             try db.execute(
                 sql: "UPDATE video SET complete = 1, frame_count = ?, duration = ?, indexed_at = ? WHERE id = ?",
                 arguments: [count, duration, Date().timeIntervalSince1970, videoID])

@@ -3,7 +3,8 @@ import Logging
 import VLMCore
 
 /// Where the indexer gets a video's sampled frames (VLMVideo's decoder, adapted by the caller).
-public protocol IndexFrameSource: AnyObject {
+/// `nextFrame` is called from one thread at a time; `duration` and `cancel` from any thread.
+public protocol IndexFrameSource: AnyObject, Sendable {
     /// The next sampled frame in pts order (`views[0]` encoder-ready), or nil at the end.
     func nextFrame() throws -> Frame?
     /// The video's duration in seconds, when the container states it.
@@ -94,7 +95,8 @@ public final class VideoIndexer {
         case .resume(let id, let afterPTS, let storedFrames):
             videoID = id
             after = afterPTS
-            logger.info("resuming", metadata: ["video": "\(path)", "after": "\(afterPTS)", "stored": "\(storedFrames)"])
+            logger.info(
+                "resuming", metadata: ["video": "\(path)", "after": "\(afterPTS)", "stored": "\(storedFrames)"])
             if let captioner { for frame in try index.frames(videoID: id) { captions.feed(captioner, frame) } }
         }
 

@@ -27,19 +27,23 @@ struct BenchSearchCommand: ParsableCommand {
     @Option(help: "Moments per query.")
     var top: Int = 10
 
+    @Option(help: "Queries per sgemm in the batched measurement.")
+    var batch: Int = 16
+
     @Option(help: "Directory for the temporary index files (default: the system temporary directory).")
     var dir: String?
 
     func validate() throws {
-        guard frames.allSatisfy({ $0 > 0 }), dim > 0, queries > 0, top > 0 else {
-            throw ValidationError("--frames, --dim, --queries and --top must be positive numbers")
+        guard frames.allSatisfy({ $0 > 0 }), dim > 0, queries > 0, top > 0, batch > 0 else {
+            throw ValidationError("--frames, --dim, --queries, --top and --batch must be positive numbers")
         }
     }
 
     func run() throws {
         let directory = URL(fileURLWithPath: dir ?? FileManager.default.temporaryDirectory.path)
-        print("exact search, dimension \(dim), \(queries) queries per size, top \(top), "
-            + "OpenBLAS threads \(BLASThreads.count)")
+        print(
+            "exact search, dimension \(dim), \(queries) queries per size, top \(top), "
+                + "batches of \(batch) for sgemm, OpenBLAS threads \(BLASThreads.count)")
         print(Row.header)
         for n in frames {
             let path = directory.appendingPathComponent("vlm-bench-search-\(n)-\(getpid()).sqlite").path
@@ -70,6 +74,13 @@ struct BenchSearchCommand: ParsableCommand {
             topK.append(seconds { _ = TopK.select(scores, k: max(64, top * 8)) })
             total.append(seconds { _ = matrix.search(q, options: SearchOptions(top: top)) })
         }
+        var batched: [Double] = []
+        for round in 0..<max(3, queries / batch) {
+            let group = (0..<batch).map { qs[(round * batch + $0) % qs.count] }
+            batched.append(
+                seconds { _ = matrix.search(batch: group, options: SearchOptions(top: top)) } / Double(batch))
+        }
+        row.batched = Stats(batched)
         row.gemv = Stats(gemv)
         row.topK = Stats(topK)
         row.search = Stats(total)
@@ -106,16 +117,19 @@ struct BenchSearchCommand: ParsableCommand {
         var gemv = Stats()
         var topK = Stats()
         var search = Stats()
+        var batched = Stats()
         var bandwidth = 0.0
 
         static let header = """
                  frames  bytes/frame  write s   load s | sgemv ms (med,   p90) | top-K ms (med,  p90) \
-            | search ms (med,  p90) | sgemv GB/s
+            | search ms (med,  p90) | sgemv GB/s | batched search ms/query (med,  p90)
             """
 
         var line: String {
             String(format: "%9d %12.1f %8.2f %8.3f |      ", frames, bytesPerFrame, write, load) + gemv.text
-                + " |      " + topK.text + " |       " + search.text + String(format: " | %8.1f", bandwidth)
+                + " |      " + topK.text + " |       " + search.text + String(format: " | %10.1f", bandwidth)
+                + " |                       "
+                + batched.text
         }
     }
 }

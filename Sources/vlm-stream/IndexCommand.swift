@@ -36,11 +36,15 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(help: "Frames per committed chunk (at most this many are re-encoded after a kill).")
     var chunk: Int = 64
 
+    @Option(help: "Frames decoded ahead on a separate thread while the encoder runs (0: decode inline).")
+    var prefetch: Int = 16
+
     @OptionGroup var model: ModelOptions
 
     func validate() throws {
         guard fps > 0 else { throw ValidationError("--fps must be a positive number of frames per second.") }
         guard chunk >= 1 else { throw ValidationError("--chunk must be at least 1 frame.") }
+        guard prefetch >= 0 else { throw ValidationError("--prefetch must be 0 or more frames.") }
         guard !inputs.isEmpty else { throw ValidationError("Name at least one video file to index.") }
     }
 
@@ -63,7 +67,10 @@ struct IndexCommand: AsyncParsableCommand {
                     let fingerprint = try VideoFingerprint(of: url, mode: fullChecksum ? .full : .ends)
                     let outcome = try indexer.index(
                         path: url.path, fingerprint: fingerprint, fps: fps, captioner: captioner,
-                        open: { try DecodedFrames(url: url, fps: fps, imageSize: encoder.imageSize) },
+                        open: {
+                            let frames = try DecodedFrames(url: url, fps: fps, imageSize: encoder.imageSize)
+                            return prefetch > 0 ? PrefetchingFrameSource(frames, depth: prefetch) : frames
+                        },
                         isCancelled: { interruption.isRaised }, progress: { progress.update($0) })
                     progress.clear()
                     let seconds = String(format: "%.1f s", (ContinuousClock.now - started).seconds)
@@ -79,9 +86,10 @@ struct IndexCommand: AsyncParsableCommand {
                         let suffix = notes.isEmpty ? "" : " (" + notes.joined(separator: ", ") + ")"
                         print("\(name): \(stored) frames indexed, \(encoded) encoded in \(seconds)\(suffix)")
                     case .interrupted(let stored):
-                        FileHandle.standardError.write(Data(
-                            "interrupted: \(name) has \(stored) frames committed; run the same command again to resume\n"
-                                .utf8))
+                        let message =
+                            "interrupted: \(name) has \(stored) frames committed; "
+                            + "run the same command again to resume\n"
+                        FileHandle.standardError.write(Data(message.utf8))
                         throw ExitCode(130)
                     }
                 } catch let error as UserFacingError {

@@ -97,7 +97,8 @@ struct ProgressBar {
             let fraction = min(1, max(0, progress.pts / duration))
             let width = 30
             let filled = Int(fraction * Double(width))
-            line = "[" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "] "
+            line =
+                "[" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "] "
                 + String(format: "%3d%% ", Int(fraction * 100)) + line + " / " + MediaTime.format(duration)
         }
         write("\r\u{1B}[K" + line + "  " + rate)

@@ -101,7 +101,8 @@ struct SearchCommand: AsyncParsableCommand {
     }
 
     static func text(_ m: Moment, rank: Int, files: (clip: String, thumbnail: String)?) -> String {
-        var line = String(format: "%2d. %.3f  ", rank, m.score) + URL(fileURLWithPath: m.video).lastPathComponent
+        var line =
+            String(format: "%2d. %.3f  ", rank, m.score) + URL(fileURLWithPath: m.video).lastPathComponent
             + "  \(MediaTime.format(m.start))–\(MediaTime.format(m.end))  (best at \(MediaTime.format(m.peak)))"
         if let caption = m.caption { line += "  \"\(caption)\"" }
         if let files { line += "\n    \(files.clip)\n    \(files.thumbnail)" }
@@ -115,13 +116,16 @@ struct SearchCommand: AsyncParsableCommand {
     /// Cuts `moment` out of its video by stream copy and grabs a thumbnail of its best frame.
     static func export(_ moment: Moment, rank: Int, to directory: URL) throws -> (clip: String, thumbnail: String) {
         let source = URL(fileURLWithPath: moment.video)
-        let ext = ["mp4", "mkv", "mov", "ts", "webm"].contains(source.pathExtension.lowercased())
+        let ext =
+            ["mp4", "mkv", "mov", "ts", "webm"].contains(source.pathExtension.lowercased())
             ? source.pathExtension.lowercased() : "mkv"
-        let stem = String(format: "%02d-%@-%.3f-%.3f", rank, source.deletingPathExtension().lastPathComponent,
+        let stem = String(
+            format: "%02d-%@-%.3f-%.3f", rank, source.deletingPathExtension().lastPathComponent,
             moment.start, moment.end)
         let clip = directory.appendingPathComponent(stem + "." + ext)
         let thumbnail = directory.appendingPathComponent(stem + ".jpg")
-        _ = try ClipExporter.export(input: source, from: moment.start, to: max(moment.end, moment.start + 0.04), output: clip)
+        _ = try ClipExporter.export(
+            input: source, from: moment.start, to: max(moment.end, moment.start + 0.04), output: clip)
         let jpeg = try ClipExporter.thumbnail(input: source, at: moment.peak)
         try jpeg.write(to: thumbnail)
         return (clip.path, thumbnail.path)

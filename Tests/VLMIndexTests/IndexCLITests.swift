@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import VLMIndex
 
 /// `vlm-stream index` / `search` run as subprocesses with the tiny CLIP checkpoint on the sample clips, against a
@@ -22,7 +22,9 @@ struct IndexCLITests {
     @discardableResult
     func vlm(_ arguments: [String], expectSuccess: Bool = true) throws -> CLIRunner.Result {
         let result = try CLIRunner.run(arguments)
-        if expectSuccess { #expect(result.status == 0, "vlm-stream \(arguments.joined(separator: " ")): \(result.stderr)") }
+        if expectSuccess {
+            #expect(result.status == 0, "vlm-stream \(arguments.joined(separator: " ")): \(result.stderr)")
+        }
         return result
     }
 
@@ -31,7 +33,9 @@ struct IndexCLITests {
         let out = dir.appendingPathComponent("\(video.deletingPathExtension().lastPathComponent)-\(seconds).png").path
         let ffmpeg = Process()
         ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        ffmpeg.arguments = ["ffmpeg", "-v", "error", "-y", "-ss", "\(seconds)", "-i", video.path, "-frames:v", "1", out]
+        ffmpeg.arguments = [
+            "ffmpeg", "-v", "error", "-y", "-ss", "\(seconds)", "-i", video.path, "-frames:v", "1", out,
+        ]
         try ffmpeg.run()
         ffmpeg.waitUntilExit()
         #expect(ffmpeg.terminationStatus == 0)
@@ -72,8 +76,10 @@ struct IndexCLITests {
     func skipAndReplace() throws {
         let video = dir.appendingPathComponent("clip.mp4")
         try FileManager.default.copyItem(at: Fixtures.sampleVideo("plaza.mp4"), to: video)
-        #expect(try vlm(["index", video.path, "--db", db, "--fps", "1"] + Self.model).stdout.contains("10 frames indexed"))
-        #expect(try vlm(["index", video.path, "--db", db, "--fps", "1"] + Self.model).stdout.contains("unchanged, skipped"))
+        #expect(
+            try vlm(["index", video.path, "--db", db, "--fps", "1"] + Self.model).stdout.contains("10 frames indexed"))
+        #expect(
+            try vlm(["index", video.path, "--db", db, "--fps", "1"] + Self.model).stdout.contains("unchanged, skipped"))
         try FileManager.default.removeItem(at: video)
         try FileManager.default.copyItem(at: Fixtures.sampleVideo("megamind.mp4"), to: video)
         let replaced = try vlm(["index", video.path, "--db", db, "--fps", "1"] + Self.model).stdout
@@ -101,7 +107,9 @@ struct IndexCLITests {
         var storedBeforeKill = 0
         while Date() < deadline, child.isRunning {
             if FileManager.default.fileExists(atPath: db),
-                let partial = try? VideoIndex(path: db, create: false).videos().first(where: { $0.path == megamind.path }),
+                let partial = try? VideoIndex(path: db, create: false).videos().first(where: {
+                    $0.path == megamind.path
+                }),
                 partial.frameCount >= 8
             {
                 kill(child.processIdentifier, SIGKILL)
@@ -142,7 +150,8 @@ struct IndexCLITests {
         let query = try frame(of: plaza, at: 3)
         let child = Process()
         child.executableURL = try #require(CLIRunner.executable)
-        child.arguments = ["index", Fixtures.sampleVideo("megamind.mp4").path, "--db", db, "--fps", "24", "--chunk", "2"]
+        child.arguments =
+            ["index", Fixtures.sampleVideo("megamind.mp4").path, "--db", db, "--fps", "24", "--chunk", "2"]
             + Self.model
         child.currentDirectoryURL = Fixtures.root
         child.standardOutput = FileHandle.nullDevice
@@ -185,8 +194,9 @@ struct IndexCLITests {
             #expect(result.stderr.hasPrefix("error: \(corrupt) is not a readable vlm-stream index"), "\(result.stderr)")
             #expect(result.stderr.split(separator: "\n").count == 1)
         }
-        let missing = try vlm(["search", "--db", dir.appendingPathComponent("none.sqlite").path, "--text", "x"]
-            + Self.model, expectSuccess: false)
+        let missing = try vlm(
+            ["search", "--db", dir.appendingPathComponent("none.sqlite").path, "--text", "x"]
+                + Self.model, expectSuccess: false)
         #expect(missing.status != 0 && missing.stderr.contains("no index at"))
     }
 

@@ -51,3 +51,18 @@ struct SearchTests {
         #expect(floor.count == 2)
     }
 }
+
+@Suite("batched search")
+struct BatchedSearchTests {
+    @Test("sgemm batch gives the same moments as one sgemv per query")
+    func batchMatchesSingle() {
+        let m = SearchTests().matrix()
+        let queries = [3, 8, 9].map { unitVector(16, axis: $0) }
+        let batched = m.search(batch: queries, options: SearchOptions(top: 3))
+        for (query, moments) in zip(queries, batched) {
+            let single = m.search(query, options: SearchOptions(top: 3))
+            #expect(moments.map(\.video) == single.map(\.video) && moments.map(\.peak) == single.map(\.peak))
+            for (a, b) in zip(moments, single) { #expect(abs(a.score - b.score) < 1e-5) }
+        }
+    }
+}

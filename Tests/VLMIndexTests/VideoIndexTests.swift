@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-import Testing
 import TestSupport
+import Testing
 import VLMIndex
 
 /// Unit vectors pointing mostly along axis `axis` (deterministic), so tests know which frames match a query.
@@ -29,8 +29,12 @@ struct VideoIndexTests {
     @Test("frames round-trip through fp16 chunks; skip, resume and replace plans")
     func lifecycle() throws {
         let index = try VideoIndex(path: dbPath, create: true)
-        let plan = try index.prepare(videoPath: "/v/a.mp4", fingerprint: fingerprintA, model: "m1", dimension: 8, fps: 2)
-        guard case .fresh(let id, replaced: false) = plan else { Issue.record("plan \(plan)"); return }
+        let plan = try index.prepare(
+            videoPath: "/v/a.mp4", fingerprint: fingerprintA, model: "m1", dimension: 8, fps: 2)
+        guard case .fresh(let id, replaced: false) = plan else {
+            Issue.record("plan \(plan)")
+            return
+        }
         let frames = (0..<5).map { IndexedFrame(pts: Double($0) * 0.5, embedding: unitVector(8, axis: $0)) }
         try index.append(videoID: id, frames: Array(frames[0..<3]))
         // Interrupted: not searchable yet, and the same file resumes after the last stored pts.
@@ -39,7 +43,8 @@ struct VideoIndexTests {
         #expect(
             try again.prepare(videoPath: "/v/a.mp4", fingerprint: fingerprintA, model: "m1", dimension: 8, fps: 2)
                 == .resume(videoID: id, afterPTS: 1.0, storedFrames: 3))
-        try again.append(videoID: id, frames: Array(frames[3...]), captions: [.init(start: 0, end: 2, text: "x", score: 1)])
+        try again.append(
+            videoID: id, frames: Array(frames[3...]), captions: [.init(start: 0, end: 2, text: "x", score: 1)])
         #expect(try again.complete(videoID: id, duration: 2.5) == 5)
         #expect(try again.framePTS(videoID: id) == [0, 0.5, 1, 1.5, 2])
 
@@ -55,14 +60,20 @@ struct VideoIndexTests {
                 == .skip)
         let changed = try again.prepare(
             videoPath: "/v/a.mp4", fingerprint: fingerprintB, model: "m1", dimension: 8, fps: 2)
-        guard case .fresh(let newID, replaced: true) = changed else { Issue.record("plan \(changed)"); return }
+        guard case .fresh(let newID, replaced: true) = changed else {
+            Issue.record("plan \(changed)")
+            return
+        }
         #expect(newID != id)
         #expect(try again.framePTS(videoID: id).isEmpty)  // old frames deleted with the row
         #expect(try again.videos().map(\.complete) == [false])
         // Another sampling rate is a change too.
         let resampled = try again.prepare(
             videoPath: "/v/a.mp4", fingerprint: fingerprintB, model: "m1", dimension: 8, fps: 1)
-        guard case .fresh(_, replaced: true) = resampled else { Issue.record("plan \(resampled)"); return }
+        guard case .fresh(_, replaced: true) = resampled else {
+            Issue.record("plan \(resampled)")
+            return
+        }
     }
 
     @Test("another model's index is refused")
@@ -86,7 +97,10 @@ struct VideoIndexTests {
             _ = try VideoIndex(path: dbPath, create: false)
             Issue.record("opened a corrupt file")
         } catch let error as IndexError {
-            guard case .notAnIndex = error else { Issue.record("\(error)"); return }
+            guard case .notAnIndex = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(!error.description.contains("\n") && error.description.contains(dbPath))
         }
         let other = dir.appendingPathComponent("other.sqlite").path
