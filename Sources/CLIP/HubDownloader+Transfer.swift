@@ -1,5 +1,11 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 // MARK: - Resumable, verified blob download
 
 extension HubDownloader {
@@ -11,6 +17,15 @@ extension HubDownloader {
     ) async throws {
         let partial = blob.appendingPathExtension("incomplete")
         let fm = FileManager.default
+        // One writer per blob: a second `models pull` of the same file waits here. Like huggingface_hub, the lock
+        // lives in <cache>/.locks/models--org--name/<etag>.lock.
+        let repository = blob.deletingLastPathComponent().deletingLastPathComponent()
+        let locks = repository.deletingLastPathComponent().appendingPathComponent(".locks")
+            .appendingPathComponent(repository.lastPathComponent)
+        try? fm.createDirectory(at: locks, withIntermediateDirectories: true)
+        let lock = try BlobLock(locks.appendingPathComponent("\(etag).lock"))
+        defer { lock.release() }
+        if fm.fileExists(atPath: blob.path) { return }  // the other writer finished it meanwhile
         if !fm.fileExists(atPath: partial.path) { _ = fm.createFile(atPath: partial.path, contents: nil) }
         var existing = (try? fm.attributesOfItem(atPath: partial.path)[.size] as? NSNumber)?.int64Value ?? 0
         if let size, existing > size {
@@ -63,6 +78,24 @@ extension HubDownloader {
         }
         try? fm.removeItem(at: blob)
         try fm.moveItem(at: partial, to: blob)
+    }
+}
+
+/// An exclusive `flock` on `<blob>.lock`, held while a blob is written.
+struct BlobLock {
+    private let fd: Int32
+
+    init(_ url: URL) throws {
+        fd = open(url.path, O_CREAT | O_RDWR, 0o644)
+        guard fd >= 0 else {
+            throw HubDownloader.Failure(description: "\(url.path): cannot create a lock file; check permissions")
+        }
+        _ = flock(fd, LOCK_EX)
+    }
+
+    func release() {
+        _ = flock(fd, LOCK_UN)
+        close(fd)
     }
 }
 

@@ -24,6 +24,10 @@ struct EmbedCommand: AsyncParsableCommand {
         @Argument(help: "Image files.")
         var files: [String]
 
+        func validate() throws {
+            guard !files.isEmpty else { throw ValidationError("Give at least one image file.") }
+        }
+
         @OptionGroup var model: ModelOptions
 
         func run() async throws {
@@ -61,6 +65,10 @@ struct EmbedCommand: AsyncParsableCommand {
 
         @Argument(help: "Texts.")
         var texts: [String]
+
+        func validate() throws {
+            guard !texts.isEmpty else { throw ValidationError("Give at least one text.") }
+        }
 
         @OptionGroup var model: ModelOptions
 

@@ -12,6 +12,10 @@ struct TokenizeCommand: AsyncParsableCommand {
     @Argument(help: "Texts to tokenize.")
     var texts: [String]
 
+    func validate() throws {
+        guard !texts.isEmpty else { throw ValidationError("Give at least one text.") }
+    }
+
     @OptionGroup var model: ModelOptions
 
     func run() async throws {
