@@ -61,9 +61,14 @@ struct BenchPreprocessCommand: AsyncParsableCommand {
             }
             let words = ["a", "photo", "of", "the", "red", "car", "person", "walking", "dog", "street", "night",
                          "crossing", "two", "people", "blue", "truck", "warehouse", "robot", "arm", "box"]
-            let captions = (0..<texts).map { i in
-                (0..<12).map { j in words[(i &* 31 &+ j &* 7 &+ i / 20) % words.count] + (j == 0 ? "\(i)" : "") }
-                    .joined(separator: " ")
+            var captions: [String] = []
+            for i in 0..<texts {
+                var caption = "\(i)"
+                for j in 0..<12 {
+                    let index: Int = (i &* 31 &+ j &* 7 &+ i / 20) % words.count
+                    caption += " " + words[index]
+                }
+                captions.append(caption)
             }
             for pass in ["cold", "warm"] {
                 let tokenizer = pass == "cold" ? try CLIPTokenizer(directory: directory) : nil
