@@ -9,7 +9,9 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the speed of vlm-stream's parts.",
-        subcommands: [BenchEncoderCommand.self, BenchSearchCommand.self, BenchPreprocessCommand.self]
+        subcommands: [
+            BenchEncoderCommand.self, BenchSearchCommand.self, BenchPreprocessCommand.self, BenchMQTTCommand.self,
+        ]
     )
 }
 
