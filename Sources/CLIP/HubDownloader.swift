@@ -123,6 +123,11 @@ public struct HubDownloader: Sendable {
             throw Failure(
                 description: "\(name): access denied (HTTP \(response.status)); set HF_TOKEN to a token "
                     + "that can read this repository")
+        case 404 where file == "model.safetensors":
+            throw Failure(
+                description: "\(name) has no model.safetensors at revision \(revision) (HTTP 404); if the repository "
+                    + "only has pytorch_model.bin, pull the revision of its safetensors conversion "
+                    + "(--revision refs/pr/N) and use --model \(name)@refs/pr/N")
         case 404:
             throw Failure(description: "\(name) has no \(file) at revision \(revision) (HTTP 404); check the name")
         default:

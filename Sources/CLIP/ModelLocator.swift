@@ -10,8 +10,8 @@ public enum ModelLocator {
         public var description: String
     }
 
-    /// The checkpoint directory for `model`: an existing directory as it is, else a hub name looked up in
-    /// `cache` at `revision`. Throws `NotFound` naming the missing files and where they belong.
+    /// The checkpoint directory for `model`: an existing directory as it is, else a hub name (optionally
+    /// `name@revision`) looked up in `cache` at `revision`. Throws `NotFound` naming the missing files and where they belong.
     public static func resolve(
         _ model: String, revision: String = "main", cache: HubCache = HubCache()
     ) throws -> URL {
@@ -30,6 +30,13 @@ public enum ModelLocator {
                         + "copy them from the model's Hugging Face repository into that directory")
             }
             return directory
+        }
+        // `org/name@revision` picks a branch, tag, commit or refs/pr/N other than main.
+        if let at = model.lastIndex(of: "@"), HubCache.isRepositoryName(String(model[..<at])),
+            model.index(after: at) < model.endIndex
+        {
+            return try resolve(
+                String(model[..<at]), revision: String(model[model.index(after: at)...]), cache: cache)
         }
         guard HubCache.isRepositoryName(model) else {
             throw NotFound(

@@ -25,8 +25,10 @@ struct BenchPreprocessCommand: AsyncParsableCommand {
     @Option(help: "Captions to tokenize.")
     var texts: Int = 2000
 
-    @Option(help: ArgumentHelp("A checkpoint directory or hub name for the tokenizer and preprocessor settings.",
-                               valueName: "dir|name"))
+    @Option(
+        help: ArgumentHelp(
+            "A checkpoint directory or hub name for the tokenizer and preprocessor settings.",
+            valueName: "dir|name"))
     var model: String = "Tests/Fixtures/tiny-clip"
 
     func validate() throws {
@@ -59,8 +61,10 @@ struct BenchPreprocessCommand: AsyncParsableCommand {
                 results["preprocess_\(w)x\(h)_ms"] = median
                 print(String(format: "preprocess %5dx%-5d → 224x224   median %.2f ms", w, h, median))
             }
-            let words = ["a", "photo", "of", "the", "red", "car", "person", "walking", "dog", "street", "night",
-                         "crossing", "two", "people", "blue", "truck", "warehouse", "robot", "arm", "box"]
+            let words = [
+                "a", "photo", "of", "the", "red", "car", "person", "walking", "dog", "street", "night",
+                "crossing", "two", "people", "blue", "truck", "warehouse", "robot", "arm", "box",
+            ]
             var captions: [String] = []
             for i in 0..<texts {
                 var caption = "\(i)"

@@ -44,6 +44,12 @@ import Testing
         #expect(
             try ModelLocator.resolve("openai/clip-vit-base-patch32", revision: commit, cache: cache)
                 .lastPathComponent == commit)
+        #expect(
+            try ModelLocator.resolve("openai/clip-vit-base-patch32@\(commit)", cache: cache).lastPathComponent == commit
+        )
+        #expect(throws: ModelLocator.NotFound.self) {
+            try ModelLocator.resolve("openai/clip-vit-base-patch32@v2", cache: cache)
+        }
         let listed = cache.cachedModels()
         #expect(listed.count == 1)
         #expect(listed.first?.name == "openai/clip-vit-base-patch32")
