@@ -11,7 +11,8 @@ public enum ModelLocator {
     }
 
     /// The checkpoint directory for `model`: an existing directory as it is, else a hub name (optionally
-    /// `name@revision`) looked up in `cache` at `revision`. Throws `NotFound` naming the missing files and where they belong.
+    /// `name@revision`) looked up in `cache` at `revision`. Throws `NotFound` naming the missing files and where
+    /// they belong.
     public static func resolve(
         _ model: String, revision: String = "main", cache: HubCache = HubCache()
     ) throws -> URL {

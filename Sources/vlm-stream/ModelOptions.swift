@@ -9,7 +9,8 @@ struct ModelOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "A CLIP checkpoint directory, or a Hugging Face hub name (name or name@revision) looked up in the local hub cache.",
+            "A CLIP checkpoint directory, or a Hugging Face hub name (name or name@revision) looked up in the "
+                + "local hub cache.",
             valueName: "dir|name"))
     var model: String = HubCache.defaultModel
 
