@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "VLMPipeline",
             dependencies: [
-                "VLMCore", "VLMVideo", "VLMMatch", "VLMCaption", "VLMPublish", "CLIP", "Yams",
+                "VLMCore", "VLMTensor", "VLMVideo", "VLMMatch", "VLMCaption", "VLMPublish", "CLIP", "Yams",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -7,8 +7,10 @@ struct VLMStream: AsyncParsableCommand {
         commandName: "vlm-stream",
         abstract: "Streaming video and robotics scene understanding with CLIP.",
         subcommands: [
+            RunCommand.self,
             EmbedCommand.self, TokenizeCommand.self, ModelsCommand.self, ProbeCommand.self, IndexCommand.self,
             SearchCommand.self, BenchCommand.self,
-        ]
+        ],
+        defaultSubcommand: RunCommand.self
     )
 }

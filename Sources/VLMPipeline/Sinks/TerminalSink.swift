@@ -1,11 +1,12 @@
 import Foundation
 import VLMCore
+import VLMMatch
 
 /// Human-readable results: one line per sampled frame with every query's score, plus events, captions and labels.
 ///
 /// ```
 /// 00:01.500  plaza  person crossing 0.631  red car 0.522
-/// 00:03.000  plaza  ▶ person crossing (0.712)
+/// 00:03.000 start  plaza "person crossing" peak 0.71 @ 00:03.500
 /// ```
 public final class TerminalSink: ResultSink {
     private struct Pending {
@@ -38,19 +39,13 @@ public final class TerminalSink: ResultSink {
             if let flushed { write(flushed) }
         case .event(let e):
             flushScores()
-            let pts = e.type == .end ? (e.endPTS ?? e.peakPTS) : e.startPTS
-            let mark = e.type == .start ? "▶" : e.type == .end ? "■" : "…"
-            let range = e.type == .end ? " \(MediaTime.format(e.startPTS))–\(MediaTime.format(pts))" : ""
-            writer.write(
-                "\(MediaTime.format(pts))  \(e.stream)  \(mark) \(e.query)\(range) "
-                    + String(format: "(peak %.3f)", e.peakScore))
+            writer.write(e.humanLine)
         case .caption(let c):
             flushScores()
             writer.write("\(MediaTime.format(c.startPTS))  \(c.stream)  “\(c.text)”")
         case .labels(let l):
             flushScores()
-            let text = l.labels.map { String(format: "%@ %.2f", $0.label, $0.probability) }.joined(separator: ", ")
-            writer.write("\(MediaTime.format(l.pts))  \(l.stream)  labels: \(text)")
+            writer.write(l.humanLine)
         case .status(let stream, let state, let detail):
             flushScores()
             writer.write("\(stream): \(state)" + (detail.map { " (\($0))" } ?? ""))

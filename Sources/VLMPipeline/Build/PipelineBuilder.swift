@@ -1,0 +1,162 @@
+import CLIP
+import CoreMetrics
+import Foundation
+import Logging
+import VLMCaption
+import VLMCore
+import VLMMatch
+import VLMTensor
+import VLMVideo
+
+/// A built pipeline: the graph plus the parts the command line talks to while it runs.
+public struct BuiltPipeline: Sendable {
+    /// The stage graph, ready to `start()`.
+    public var graph: StageGraph
+    /// The query matcher (for MQTT control and the summary), when queries were given.
+    public var matcher: QueryMatcher?
+    /// The sources, for durations and progress.
+    public var sources: [any FrameSource]
+    /// Sum of the file sources' durations (nil when any is live or unknown).
+    public var totalDuration: Double? {
+        var total = 0.0
+        for source in sources {
+            guard !source.isLive, let d = source.duration else { return nil }
+            total += d
+        }
+        return total
+    }
+}
+
+/// Turns a `PipelineSpec` into a `StageGraph` with real parts: VLMVideo sources, the CLIP model, VLMMatch's
+/// matcher and labels, VLMCaption's captions, and the sinks the spec names.
+public struct PipelineBuilder: Sendable {
+    /// What to build.
+    public var spec: PipelineSpec
+    /// Logger handed to every part.
+    public var logger: Logger
+    /// Where metrics go (a Prometheus-backed factory to serve them).
+    public var metricsFactory: any MetricsFactory
+    /// Extra sinks (e.g. MQTT, made by the caller).
+    public var extraSinks: [any ResultSink]
+
+    /// A builder for `spec`.
+    public init(
+        spec: PipelineSpec, logger: Logger = Logger(label: "vlm.pipeline"),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory, extraSinks: [any ResultSink] = []
+    ) {
+        self.spec = spec
+        self.logger = logger
+        self.metricsFactory = metricsFactory
+        self.extraSinks = extraSinks
+    }
+
+    /// Loads the model the spec names (a directory or cached hub name).
+    public func loadModel() throws -> CLIPModel {
+        let directory = try ModelLocator.resolve(spec.model ?? HubCache.defaultModel)
+        return try CLIPModel.load(directory: directory, maxBatch: max(spec.encoder.batch, 1), logger: logger)
+    }
+
+    /// Opens every source and builds the graph; `model` defaults to `loadModel()`. `onProgress(stream, pts)` sees
+    /// each finished frame.
+    public func build(
+        model: CLIPModel? = nil, onProgress: @escaping @Sendable (String, Double) -> Void = { _, _ in }
+    ) throws -> BuiltPipeline {
+        try spec.validate()
+        let model = try model ?? loadModel()
+        configureThreads()
+
+        let sources = try spec.sources.map { try openSource($0, imageSize: model.imageSize) }
+        let (analyzers, matcher) = try makeAnalyzers(model: model)
+        let sinks = try makeSinks() + extraSinks
+        let options = GraphOptions(
+            maxBatch: spec.encoder.batch, latencyBudget: spec.encoder.latencyMs / 1000,
+            maxInFlight: spec.encoder.maxInFlight)
+        let queueNames = sources.map { "source:\($0.source.stream)" } + ["encode", "results"]
+        let graph = StageGraph(
+            sources: sources, encoders: Array(repeating: model, count: spec.encoder.workers), analyzers: analyzers,
+            sinks: sinks, options: options, metrics: PipelineMetrics(factory: metricsFactory, queues: queueNames),
+            logger: logger, onProgress: onProgress)
+        return BuiltPipeline(graph: graph, matcher: matcher, sources: sources.map(\.source))
+    }
+
+    /// OpenBLAS and element-wise threads per encoder worker: `encoder.threads`, or the cores split evenly.
+    public func configureThreads() {
+        let cores = System.activeProcessorCount
+        let threads = spec.encoder.threads ?? max(1, cores / spec.encoder.workers)
+        BLASThreads.count = threads
+        Parallel.workers = threads
+    }
+
+    // MARK: - Parts
+
+    func openSource(_ source: SourceSpec, imageSize: Int) throws -> GraphSource {
+        var options = VideoSourceOptions()
+        let s = source.sampling
+        options.sampling = s.keyframes ? .keyframes : s.every.map { .every($0) } ?? .fps(s.fps ?? 2)
+        options.imageSize = imageSize
+        options.tiles = source.tiles.flatMap(TileGrid.init(parsing:))
+        options.lumaSize = source.gate == nil ? 0 : 32
+        options.streamName = source.streamName
+        options.ioTimeout = source.live.ioTimeout
+        options.reconnect.maxDelay = source.live.reconnectMaxDelay
+        options.reconnect.maxAttempts = source.live.reconnectAttempts
+        options.formatOptions = source.inputOptions
+        let video = try VideoSource(VideoInput(parsing: source.url), options: options, logger: quiet("vlm.video"))
+        let gate = source.gate.map {
+            SceneGate(configuration: .init(meanThreshold: $0.threshold, maxReuseInterval: $0.maxReuse))
+        }
+        return GraphSource(
+            source: VideoFrameSource(video), gate: gate, policy: source.live.policy, queueCapacity: source.live.queue)
+    }
+
+    func makeAnalyzers(model: CLIPModel) throws -> ([any FrameAnalyzer], QueryMatcher?) {
+        var analyzers: [any FrameAnalyzer] = []
+        var matcher: QueryMatcher?
+        var prompts: PromptEncoder?
+        if !spec.queries.isEmpty {
+            let m = try QueryMatcher(encoder: model, settings: spec.match, queries: spec.queries)
+            analyzers.append(m)
+            matcher = m
+            prompts = m.prompts
+        }
+        if let labels = spec.labels {
+            let encoder = try prompts ?? QueryMatcher(encoder: model, settings: spec.match).prompts
+            analyzers.append(try LabelClassifier(labels: labels.labels, prompts: encoder, top: labels.top))
+        }
+        if let captions = spec.captions {
+            let log = quiet("vlm.caption")
+            let directory = TextEmbeddingStore.defaultCacheDirectory()
+            let store = TextEmbeddingStore(
+                encoder: model, cacheURL: TextEmbeddingStore.cacheURL(modelIdentity: model.modelIdentity, in: directory),
+                logger: log)
+            let captioner = BeamSearchCaptioner(vocabulary: .builtIn, store: store, logger: log)
+            let settings = RollingCaptionSettings(
+                window: captions.window, drift: captions.drift, maxInterval: captions.maxInterval,
+                minInterval: captions.minInterval)
+            analyzers.append(RollingCaptioner(captioner: captioner, settings: settings, logger: log))
+        }
+        return (analyzers, matcher)
+    }
+
+    func makeSinks() throws -> [any ResultSink] {
+        var sinks: [any ResultSink] = []
+        let outputs = spec.outputs
+        if let json = outputs.json {
+            sinks.append(JSONLinesSink(writer: json == "-" ? .stdout : try LineWriter(path: json)))
+        }
+        if outputs.terminal ?? (outputs.json != "-") {
+            sinks.append(TerminalSink())
+        }
+        for (path, format) in [(outputs.srt, SubtitleFormat.srt), (outputs.vtt, .vtt)] {
+            guard let path else { continue }
+            sinks.append(try SubtitleWriter(url: URL(fileURLWithPath: path), format: format, logger: quiet("vlm.caption")))
+        }
+        return sinks
+    }
+
+    private func quiet(_ label: String) -> Logger {
+        var l = logger
+        l[metadataKey: "part"] = "\(label)"
+        return l
+    }
+}
