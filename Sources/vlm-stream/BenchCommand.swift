@@ -55,7 +55,10 @@ struct BenchEncoderCommand: AsyncParsableCommand {
             let weights: CLIPWeights
             let source: String
             if let model {
-                let directory = try ModelLocator.resolve(model)
+                // Only config.json + model.safetensors are needed here; a hub name goes through the cache lookup.
+                let local = URL(fileURLWithPath: model)
+                let isCheckpoint = FileManager.default.fileExists(atPath: local.appendingPathComponent("config.json").path)
+                let directory = isCheckpoint ? local : try ModelLocator.resolve(model)
                 weights = try CLIPWeights.load(directory: directory)
                 source = directory.path
             } else {
