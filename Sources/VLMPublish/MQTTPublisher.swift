@@ -38,8 +38,10 @@ public final class MQTTPublisher: ResultSink {
         for stream in streams { _ = try channel(stream) }
         guard !streams.isEmpty, connectWait > 0 else { return }
         if !waitUntilConnected(timeout: connectWait) {
-            logger.warning(
-                "MQTT broker \(settings.broker.redacted) is not reachable; running anyway, messages wait in the outbox \(settings.outboxDirectory) until it is")
+            let line =
+                "MQTT broker \(settings.broker.redacted) is not reachable; running anyway, messages wait in the "
+                + "outbox \(settings.outboxDirectory) until it is"
+            logger.warning("\(line)")
         }
     }
 
@@ -117,7 +119,12 @@ public final class MQTTPublisher: ResultSink {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             let all = channels.withLock { Array($0.values) }
-            if all.allSatisfy({ let s = $0.statistics(); return s.pending == 0 && s.inflight == 0 }) { return true }
+            if all.allSatisfy({
+                let s = $0.statistics()
+                return s.pending == 0 && s.inflight == 0
+            }) {
+                return true
+            }
             Thread.sleep(forTimeInterval: 0.01)
         }
         return false

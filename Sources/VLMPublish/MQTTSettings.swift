@@ -85,8 +85,10 @@ public struct MQTTSettings: Sendable, Equatable {
             throw MQTTError.invalidURL(broker.redacted, reason: "QoS must be 0, 1 or 2, not \(qos)")
         }
         guard !prefix.isEmpty, !prefix.contains(where: { "+#\0".contains($0) }), !prefix.hasSuffix("/") else {
-            throw MQTTError.invalidURL(broker.redacted, reason: "topic prefix '\(prefix)' must be non-empty "
-                + "without '+', '#' or a trailing '/'")
+            throw MQTTError.invalidURL(
+                broker.redacted,
+                reason: "topic prefix '\(prefix)' must be non-empty "
+                    + "without '+', '#' or a trailing '/'")
         }
         guard keepalive >= 5 else {
             throw MQTTError.invalidURL(broker.redacted, reason: "keepalive must be at least 5 seconds")
@@ -139,7 +141,8 @@ public struct MQTTSettings: Sendable, Equatable {
     /// `$XDG_STATE_HOME/vlm-stream/mqtt-outbox` or `~/.local/state/vlm-stream/mqtt-outbox`.
     public static func defaultOutboxDirectory() -> String {
         let env = ProcessInfo.processInfo.environment
-        let base = env["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        let base =
+            env["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (NSHomeDirectory() + "/.local/state")
         return base + "/vlm-stream/mqtt-outbox"
     }

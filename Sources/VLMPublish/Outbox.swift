@@ -164,7 +164,8 @@ final class Outbox {
 
     static func line(_ entry: OutboxEntry) -> [UInt8] {
         let m = entry.message
-        let text = "\(entry.id) \(m.qos) \(m.retained ? 1 : 0) \(Data(m.topic.utf8).base64EncodedString()) "
+        let text =
+            "\(entry.id) \(m.qos) \(m.retained ? 1 : 0) \(Data(m.topic.utf8).base64EncodedString()) "
             + "\(Data(m.payload).base64EncodedString())\n"
         return Array(text.utf8)
     }

@@ -25,7 +25,9 @@ extension StreamChannel {
                 let body = Payload.Event(
                     type: e.type.rawValue, query: e.query, startPTS: finite(e.startPTS), endPTS: e.endPTS.map(finite),
                     peakScore: finite(e.peakScore), peakPTS: finite(e.peakPTS), box: e.box, thumbnail: thumbnail)
-                enqueue("events", qos: settings.qos, durable: true, &s, payload: PayloadEncoder.encode(header("event", &s), body))
+                enqueue(
+                    "events", qos: settings.qos, durable: true, &s,
+                    payload: PayloadEncoder.encode(header("event", &s), body))
             case .caption(let c):
                 s.stats.captions += 1
                 let body = Payload.CaptionDoc(

@@ -73,11 +73,14 @@ final class StreamChannel: Sendable {
         handlers.disconnected = { rc in link.withLock { $0.channel }?.disconnected(rc) }
         handlers.published = { mid in link.withLock { $0.channel }?.acknowledged(mid) }
         handlers.message = { message in link.withLock { $0.channel }?.received(message) }
-        handlers.subscribed = { _ in link.withLock { $0.channel }?.state.withLock { $0.stats.controlSubscribed = true } }
+        handlers.subscribed = { _ in link.withLock { $0.channel }?.state.withLock { $0.stats.controlSubscribed = true }
+        }
         let will = MQTTMessage(
             topic: "\(settings.prefix)/\(safe)/status",
             payload: PayloadEncoder.encode(
-                Payload.Header(schema: "vlm-stream.status.v1", stream: stream, session: session, seq: 0, sentAt: PayloadEncoder.timestamp()),
+                Payload.Header(
+                    schema: "vlm-stream.status.v1", stream: stream, session: session, seq: 0,
+                    sentAt: PayloadEncoder.timestamp()),
                 Payload.Status(state: "offline", detail: "connection lost (Last Will)")),
             qos: max(1, settings.qos), retained: true)
         self.client = try MQTTClient(
@@ -87,7 +90,8 @@ final class StreamChannel: Sendable {
             handlers: handlers)
         link.withLock { $0.channel = self }
         if outbox.recovered > 0 {
-            logger.info("MQTT outbox: replaying \(outbox.recovered) unacknowledged messages of an earlier run",
+            logger.info(
+                "MQTT outbox: replaying \(outbox.recovered) unacknowledged messages of an earlier run",
                 metadata: ["stream": "\(stream)"])
         }
     }

@@ -52,8 +52,10 @@ struct BenchMQTTCommand: ParsableCommand {
             let start = DispatchTime.now()
             for i in 0..<messages {
                 publisher.consume(
-                    .event(QueryEvent(type: .update, stream: stream, query: "person", startPTS: 0,
-                                      endPTS: Double(i) / 10, peakScore: 0.7, peakPTS: Double(i) / 20)))
+                    .event(
+                        QueryEvent(
+                            type: .update, stream: stream, query: "person", startPTS: 0,
+                            endPTS: Double(i) / 10, peakScore: 0.7, peakPTS: Double(i) / 20)))
             }
             let queued = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
             let delivered = publisher.waitUntilDelivered(timeout: 120)
@@ -61,8 +63,10 @@ struct BenchMQTTCommand: ParsableCommand {
             publisher.finish()
             let rate = Double(messages) / seconds
             results["window\(window)"] = rate.rounded()
-            print(String(format: "window %3d: %6d events acknowledged in %.2f s = %8.0f msg/s (enqueue %.2f s)%@",
-                         window, messages, seconds, rate, queued, delivered ? "" : " (TIMED OUT)"))
+            print(
+                String(
+                    format: "window %3d: %6d events acknowledged in %.2f s = %8.0f msg/s (enqueue %.2f s)%@",
+                    window, messages, seconds, rate, queued, delivered ? "" : " (TIMED OUT)"))
         }
         let json = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys])
         print(String(decoding: json, as: UTF8.self))

@@ -12,7 +12,8 @@ struct MQTTOptions: ParsableArguments {
             "Publish to this broker: mqtt://[user:pass@]host[:port] (1883) or mqtts://… (8883).", valueName: "url"))
     var url: String?
 
-    @Option(name: .customLong("mqtt-prefix"), help: "Topic prefix: topics are <prefix>/<stream>/events etc. Default vlm.")
+    @Option(
+        name: .customLong("mqtt-prefix"), help: "Topic prefix: topics are <prefix>/<stream>/events etc. Default vlm.")
     var prefix: String?
 
     @Option(
@@ -80,7 +81,8 @@ struct MQTTOptions: ParsableArguments {
         if let outbox { settings.outboxDirectory = outbox }
         if let statsInterval { settings.statsInterval = statsInterval }
         if settings.tlsFiles != MQTTSettings.TLSFiles(), !settings.broker.tls {
-            throw MQTTError.invalidURL(settings.broker.redacted, reason: "--mqtt-ca/--mqtt-cert/--mqtt-key need mqtts://")
+            throw MQTTError.invalidURL(
+                settings.broker.redacted, reason: "--mqtt-ca/--mqtt-cert/--mqtt-key need mqtts://")
         }
         try settings.validate()
         return settings

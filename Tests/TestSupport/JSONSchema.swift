@@ -125,7 +125,9 @@ public struct JSONSchema: Sendable {
             if let m = schema["minItems"]?.int, items.count < m { fail("\(items.count) items < minItems \(m)") }
             if let m = schema["maxItems"]?.int, items.count > m { fail("\(items.count) items > maxItems \(m)") }
             if let itemSchema = schema["items"] {
-                for (i, item) in items.enumerated() { check(item, against: itemSchema, path: "\(path)/\(i)", into: &out) }
+                for (i, item) in items.enumerated() {
+                    check(item, against: itemSchema, path: "\(path)/\(i)", into: &out)
+                }
             }
         }
         if case .object(let members) = value {

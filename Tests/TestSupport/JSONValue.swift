@@ -95,7 +95,10 @@ public indirect enum JSONValue: Equatable, Sendable {
                     items.append(try value(depth: depth + 1))
                     skipSpace()
                     guard index < bytes.count else { throw error("unterminated array") }
-                    if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                    if bytes[index] == UInt8(ascii: ",") {
+                        index += 1
+                        continue
+                    }
                     guard bytes[index] == UInt8(ascii: "]") else { throw error("expected , or ]") }
                     index += 1
                     return .array(items)
@@ -118,7 +121,10 @@ public indirect enum JSONValue: Equatable, Sendable {
                     members.append((key, try value(depth: depth + 1)))
                     skipSpace()
                     guard index < bytes.count else { throw error("unterminated object") }
-                    if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                    if bytes[index] == UInt8(ascii: ",") {
+                        index += 1
+                        continue
+                    }
                     guard bytes[index] == UInt8(ascii: "}") else { throw error("expected , or }") }
                     index += 1
                     return .object(members)

@@ -26,7 +26,8 @@ public final class Mosquitto: @unchecked Sendable {
     /// The broker binary: on PATH, or where Debian installs it (/usr/sbin).
     public static var executable: URL? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-        let candidates = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/local/sbin", "/opt/homebrew/sbin"]
+        let candidates =
+            path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/local/sbin", "/opt/homebrew/sbin"]
         return candidates.map { URL(fileURLWithPath: $0).appendingPathComponent("mosquitto") }
             .first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import VLMCore
 import VLMPipeline
 import VLMPublish
@@ -17,8 +17,9 @@ import VLMPublish
             }
         }
         let image = RGBImage(width: size, height: size, pixels: pixels)
-        return Frame(stream: stream, sequence: Int(pts * 10), time: MediaTime(seconds: pts),
-                     views: [Frame.View(box: .full, image: image)])
+        return Frame(
+            stream: stream, sequence: Int(pts * 10), time: MediaTime(seconds: pts),
+            views: [Frame.View(box: .full, image: image)])
     }
 
     @Test func encodesTheNearestHeldFrameWithinTheSizeCap() throws {
@@ -55,8 +56,11 @@ import VLMPublish
         try client.start()
         #expect(poll { (try? client.subscribe("vlm/cam/events", qos: 1)) != nil })
         Thread.sleep(forTimeInterval: 0.3)
-        publisher.consume(.event(QueryEvent(type: .start, stream: "cam", query: "person", startPTS: 2, endPTS: nil,
-                                            peakScore: 0.9, peakPTS: 2)))
+        publisher.consume(
+            .event(
+                QueryEvent(
+                    type: .start, stream: "cam", query: "person", startPTS: 2, endPTS: nil,
+                    peakScore: 0.9, peakPTS: 2)))
         #expect(poll { received.count >= 1 })
         let message = try #require(received.all.first)
         let document = try JSONValue.parse(message.payload)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import VLMCore
 import VLMPublish
 
@@ -18,13 +18,17 @@ import VLMPublish
         publisher.consume(event(.update, "person", at: 2))
         publisher.consume(event(.end, "person", at: 3))
         publisher.consume(.caption(Caption(stream: "cam", startPTS: 0, endPTS: 4, text: "a person walks", score: 0.3)))
-        publisher.consume(.labels(FrameLabels(stream: "cam", pts: 2, labels: [.init(label: "a dog", probability: 0.9)])))
+        publisher.consume(
+            .labels(FrameLabels(stream: "cam", pts: 2, labels: [.init(label: "a dog", probability: 0.9)])))
         publisher.consume(.score(QueryScore(stream: "cam", pts: 1, query: "person", score: 0.5, cosine: 0.2)))
         publisher.consume(.status(stream: "cam", state: "reconnecting", detail: "source stalled"))
         #expect(publisher.waitUntilControllable(stream: "cam", timeout: 5))
         subscriber.publish("vlm/cam/queries/add", Array(#"{"queries": ["dog"]}"#.utf8))
         subscriber.publish("vlm/cam/queries/add", Array(#"{"queries": 7}"#.utf8))
-        #expect(subscriber.wait { m in m.contains { $0.topic.hasSuffix("/stats") } && m.contains { $0.topic.hasSuffix("/errors") } })
+        #expect(
+            subscriber.wait { m in
+                m.contains { $0.topic.hasSuffix("/stats") } && m.contains { $0.topic.hasSuffix("/errors") }
+            })
         publisher.finish()
         #expect(subscriber.wait { m in m.contains { $0.topic == "vlm/cam/status" && $0.text.contains("\"offline\"") } })
 

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import VLMCore
 import VLMPublish
 
@@ -47,8 +47,9 @@ import VLMPublish
         let stats = try #require(publisher.statistics(stream: "cam"))
         #expect(stats.reconnects >= 1)
         #expect(stats.dropped == 0)
-        print("broker restart: \(total) events, \(peakBacklog) held in the outbox during the outage and replayed,"
-            + " \(duplicates) QoS 1 redeliveries, \(stats.reconnects) reconnect(s)")
+        print(
+            "broker restart: \(total) events, \(peakBacklog) held in the outbox during the outage and replayed,"
+                + " \(duplicates) QoS 1 redeliveries, \(stats.reconnects) reconnect(s)")
         publisher.finish()
         subscriber.stop()
     }
@@ -90,7 +91,9 @@ import VLMPublish
         #expect(second.waitUntilDelivered(timeout: 20))
         #expect(subscriber.wait { Self.sequence($0).order.count == 20 })
         #expect(Self.sequence(subscriber.messages).order == Array(1...20))
-        print("process restart: \(second.statistics(stream: "gate")?.recovered ?? 0) events replayed from the outbox file")
+        print(
+            "process restart: \(second.statistics(stream: "gate")?.recovered ?? 0) events replayed from the outbox file"
+        )
         second.finish()
         subscriber.stop()
     }

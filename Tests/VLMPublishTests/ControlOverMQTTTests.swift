@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import VLMCore
 import VLMPublish
 
@@ -29,7 +29,9 @@ import VLMPublish
         let echoed = subscriber.messages("queries").compactMap { try? JSONValue.parse($0.payload)["queries"] }
         #expect(echoed.first == .array([.string("person")]))
         #expect(echoed.last == .array([.string("red car"), .string("forklift")]))
-        let eventQueries = subscriber.messages("events").compactMap { try? JSONValue.parse($0.payload)["query"]?.string }
+        let eventQueries = subscriber.messages("events").compactMap {
+            try? JSONValue.parse($0.payload)["query"]?.string
+        }
         #expect(eventQueries.count == 40 + 60 * 2)
         #expect(eventQueries.prefix(40).allSatisfy { $0 == "person" })
         #expect(eventQueries.dropFirst(40).allSatisfy { $0 == "red car" || $0 == "forklift" })
@@ -92,7 +94,8 @@ import VLMPublish
             case 3: payload = Array(("{\"queries\": [\"" + String(repeating: "x", count: 9000) + "\"]}").utf8)
             case 4: payload = Array(#"{"queries": [1, 2, 3]}"#.utf8)
             case 5: payload = Array(#"{"queries": ["person"], "exec": "rm -rf /"}"#.utf8)
-            case 6: payload = Array(("{\"queries\": [" + (0..<40).map { "\"q\($0)\"" }.joined(separator: ",") + "]}").utf8)
+            case 6:
+                payload = Array(("{\"queries\": [" + (0..<40).map { "\"q\($0)\"" }.joined(separator: ",") + "]}").utf8)
             case 7: payload = Array("{\"queries\": [\"a\\u0007b\"]}".utf8)
             case 8: payload = []
             case 9: payload = Array(#""just a string""#.utf8)

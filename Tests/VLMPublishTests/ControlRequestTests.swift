@@ -4,7 +4,8 @@ import VLMPublish
 
 @Suite struct ControlRequestTests {
     @Test func acceptsQueriesTrimmedAndDeduplicated() throws {
-        let request = try ControlRequest.parse(Array(#"{"queries": [" person ", "red car", "person"]}"#.utf8), action: .set)
+        let request = try ControlRequest.parse(
+            Array(#"{"queries": [" person ", "red car", "person"]}"#.utf8), action: .set)
         #expect(request.queries == ["person", "red car"])
         let cleared = try ControlRequest.parse(Array(#"{"queries": []}"#.utf8), action: .set)
         #expect(cleared.queries.isEmpty)

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import VLMPublish
 
 @Suite struct OutboxTests {
@@ -55,7 +56,9 @@ import TestSupport
         }
         outbox.compactIfIdle(inflight: 0)
         outbox.sync()
-        let size = try FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent("outbox.log").path)[.size] as? Int
+        let size =
+            try FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent("outbox.log").path)[.size]
+            as? Int
         #expect(size == 0)
     }
 }

@@ -14,8 +14,10 @@ final class Subscriber: @unchecked Sendable {
     private var client: MQTTClient?
     let filters: [String]
 
-    init(_ url: String, id: String = "test-sub-\(UUID().uuidString.prefix(6))", filters: [String],
-         cleanSession: Bool = false) throws {
+    init(
+        _ url: String, id: String = "test-sub-\(UUID().uuidString.prefix(6))", filters: [String],
+        cleanSession: Bool = false
+    ) throws {
         self.filters = filters
         var handlers = MQTTClient.Handlers()
         handlers.connected = { [weak self] rc in
@@ -96,14 +98,17 @@ func testSettings(_ url: String, outbox: URL, clientID: String = "vlm-test-\(UUI
 
 /// An event result for `stream`.
 func event(_ type: QueryEvent.Kind, _ query: String, stream: String = "cam", at pts: Double) -> StreamResult {
-    .event(QueryEvent(
-        type: type, stream: stream, query: query, startPTS: max(0, pts - 1), endPTS: type == .start ? nil : pts,
-        peakScore: 0.8, peakPTS: pts, box: Box(x: 0.1, y: 0.2, width: 0.5, height: 0.5)))
+    .event(
+        QueryEvent(
+            type: type, stream: stream, query: query, startPTS: max(0, pts - 1), endPTS: type == .start ? nil : pts,
+            peakScore: 0.8, peakPTS: pts, box: Box(x: 0.1, y: 0.2, width: 0.5, height: 0.5)))
 }
 
 /// The schema for a topic (`vlm/cam/events` → event.json).
 func schemaKind(of topic: String) -> String? {
-    let kinds = ["events": "event", "captions": "caption", "labels": "labels", "status": "status",
-                 "queries": "queries", "stats": "stats", "errors": "error"]
+    let kinds = [
+        "events": "event", "captions": "caption", "labels": "labels", "status": "status",
+        "queries": "queries", "stats": "stats", "errors": "error",
+    ]
     return topic.split(separator: "/").last.flatMap { kinds[String($0)] }
 }
