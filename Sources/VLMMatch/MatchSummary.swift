@@ -22,8 +22,8 @@ public struct MatchInterval: Sendable, Codable, Equatable {
 public struct MatchSummary: Sendable, Codable, Equatable {
     /// One query on one stream.
     public struct Entry: Sendable, Codable, Equatable {
-        /// Always "summary", so JSON Lines consumers can tell it from events.
-        public var type = "summary"
+        /// Always "query_summary", so JSON Lines consumers can tell it from events and the run's own "summary".
+        public var type = "query_summary"
         public var stream: String
         public var query: String
         public var intervals: [MatchInterval]
@@ -100,7 +100,7 @@ func formatSeconds(_ seconds: Double) -> String {
 
 extension MatchSummary {
     /// The summary as JSON Lines, one object per stream and query, in the snake_case style of the other result
-    /// lines: `{"type":"summary","stream":"cam","query":"a dog","matched_seconds":4.5,"intervals":[{"start_pts":…,
+    /// lines: `{"type":"query_summary","stream":"cam","query":"a dog","matched_seconds":4.5,"intervals":[{"start_pts":…,
     /// "end_pts":…,"peak_score":…,"peak_pts":…}]}`.
     public var jsonLines: [String] {
         let encoder = JSONEncoder()

@@ -91,7 +91,7 @@ import VLMMatch
         let json = matcher.summary().jsonLines
         #expect(json.count == 6)
         let first = try #require(JSONSerialization.jsonObject(with: Data(json[0].utf8)) as? [String: Any])
-        #expect(first["type"] as? String == "summary" && first["stream"] as? String == "a")
+        #expect(first["type"] as? String == "query_summary" && first["stream"] as? String == "a")
         #expect(first["query"] as? String == "dog" && first["matched_seconds"] as? Double == 4.5)
         let interval = try #require((first["intervals"] as? [[String: Any]])?.first)
         #expect(interval["start_pts"] as? Double == 0 && interval["end_pts"] as? Double == 4.5)
