@@ -3,7 +3,8 @@ import Logging
 
 /// Routes FFmpeg's own `av_log` messages into swift-log (label `ffmpeg`) instead of raw stderr.
 ///
-/// FFmpeg errors become `info` and warnings `debug` (libraries log at info or below); the rest is dropped.
+/// FFmpeg's own errors become `debug` and warnings `trace`: what matters reaches the user as one ``VideoError``
+/// line or our own `info` logs (undecodable packets, reconnects); the raw lines help when debugging.
 enum FFmpegLog {
     static let logger = Logger(label: "ffmpeg")
 
@@ -18,9 +19,9 @@ enum FFmpegLog {
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             guard !text.isEmpty else { return }
             if level <= AV_LOG_ERROR {
-                FFmpegLog.logger.info("\(text)")
-            } else {
                 FFmpegLog.logger.debug("\(text)")
+            } else {
+                FFmpegLog.logger.trace("\(text)")
             }
         }
     }()

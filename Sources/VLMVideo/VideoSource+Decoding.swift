@@ -79,7 +79,7 @@ extension VideoSource {
         let ioError = demuxer.formatContext.pointee.pb?.pointee.error ?? 0
         switch code {
         case .endOfFile where ioError >= 0:
-            if input.isLive {
+            if input.isLive && currentInfo.duration == nil {
                 dropReason = "the stream ended"
             } else if case .file = input, let missing = truncation() {
                 pendingError = .damaged(input: input.description, seconds: lastPacketEnd, reason: missing)
@@ -129,6 +129,7 @@ extension VideoSource {
     private func takeDecodedFrame() throws(VideoError) -> SampledFrame? {
         let sequence = decodedCount
         decodedCount += 1
+        failedReconnects = 0
         let seconds = presentationSeconds()
         lastSeconds = seconds
         let isKeyframe = decoded.pointee.key_frame != 0

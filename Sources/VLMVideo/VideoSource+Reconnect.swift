@@ -10,9 +10,10 @@ extension VideoSource {
         let lastTime = lastSeconds
         decoder = nil
         demuxer = nil
-        var attempt = 1
+        var attempt = failedReconnects + 1
         var why = reason
         while true {
+            failedReconnects = attempt
             let delay = options.reconnect.delay(forAttempt: attempt)
             logger.info("\(input): \(why); reconnecting in \(delay) s (attempt \(attempt))")
             onEvent?(.reconnecting(attempt: attempt, delay: delay, reason: why))

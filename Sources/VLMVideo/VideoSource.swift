@@ -7,8 +7,10 @@ import VLMCore
 ///
 /// Pull frames with ``next()`` from one thread (calls are serialised by a lock); call ``cancel()`` from any
 /// thread to interrupt a blocked read and end the source. Times are the stream's presentation times in seconds
-/// from its start (never frame counters), plus wall-clock times for non-file inputs. Live inputs reconnect after
-/// a drop with capped exponential backoff and report it through `onEvent`; files end at EOF. A damaged file
+/// from its start (never frame counters), plus wall-clock times for non-file inputs. Live inputs (network streams
+/// without a stated duration, cameras) reconnect after a drop with capped exponential backoff and report it
+/// through `onEvent`; files, pipes and VOD URLs end at EOF. A pipe blocked in `read(2)` is not interruptible; it
+/// ends when the writer closes it. A damaged file
 /// throws ``VideoError/damaged(input:seconds:reason:)`` after the frames before the damage have been returned.
 ///
 /// ```swift
@@ -29,7 +31,8 @@ public final class VideoSource: @unchecked Sendable {
     let logger: Logger
     let onEvent: (@Sendable (VideoSourceEvent) -> Void)?
     let interrupt = InterruptState()
-    let lock = NSLock()
+    /// Recursive, so an `onEvent` handler may read ``info`` while `next()` reports an event.
+    let lock = NSRecursiveLock()
 
     // MARK: - State guarded by `lock`
 
@@ -59,6 +62,9 @@ public final class VideoSource: @unchecked Sendable {
     var lastSeconds: Double = 0
     var lastPacketEnd: Double = 0
     var corruptPackets = 0
+    /// Reconnect attempts since the last decoded frame: a link that connects but delivers nothing keeps backing
+    /// off instead of restarting at the initial delay.
+    var failedReconnects = 0
 
     /// Opens `input` and prepares decoding; throws ``VideoError`` (one line naming the input) if it cannot.
     public init(

@@ -53,6 +53,7 @@ struct ProbeCommand: AsyncParsableCommand {
             var sampled = 0
             let clock = ContinuousClock()
             let start = clock.now
+            let cpuStart = ProbeCommand.cpuSeconds()
             while let next = try source.next() {
                 let time = next.frame.time
                 if let duration, time.seconds > duration { break }
@@ -74,6 +75,7 @@ struct ProbeCommand: AsyncParsableCommand {
             }
             let elapsed = clock.now - start
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            let cpu = ProbeCommand.cpuSeconds() - cpuStart
             let decoded = source.decodedFrameCount
             let reuse = gate.map { String(format: "%.3f", $0.reuseFraction) } ?? "null"
             JSONLine.emit(
@@ -82,7 +84,21 @@ struct ProbeCommand: AsyncParsableCommand {
                     + #""wall_seconds": \#(String(format: "%.3f", seconds)), "#
                     + #""decoded_per_second": \#(String(format: "%.1f", Double(decoded) / max(seconds, 1e-9))), "#
                     + #""sampled_per_second": \#(String(format: "%.1f", Double(sampled) / max(seconds, 1e-9))), "#
+                    + #""cpu_seconds": \#(String(format: "%.3f", cpu)), "#
+                    + #""cpu_ms_per_decoded_frame": \#(String(format: "%.2f", cpu * 1000 / Double(max(decoded, 1)))), "#
                     + #""gate_reuse_fraction": \#(reuse)}"#)
         }
+    }
+
+    /// User + system CPU time of this process so far (the machine may be shared, so wall time alone misleads).
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+        #else
+            getrusage(RUSAGE_SELF, &usage)
+        #endif
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 }

@@ -30,7 +30,11 @@ final class Demuxer {
                 av_dict_set(&dict, "rw_timeout", micros, 0)
                 if url.lowercased().hasPrefix("rtsp") { av_dict_set(&dict, "timeout", micros, 0) }
             }
-            if url.lowercased().hasPrefix("rtsp") { av_dict_set(&dict, "rtsp_transport", rtspTransport, 0) }
+            let scheme = url.lowercased()
+            if scheme.hasPrefix("rtsp") { av_dict_set(&dict, "rtsp_transport", rtspTransport, 0) }
+            // Progressive HTTP files resume with range requests after a drop; live streams are reopened by
+            // VideoSource instead (reconnect_streamed stays off).
+            if scheme.hasPrefix("http") { av_dict_set(&dict, "reconnect", "1", 0) }
         case .camera:
             _ = Demuxer.registerDevices
             format = av_find_input_format("video4linux2")
