@@ -93,13 +93,25 @@ extension VideoSource {
         }
     }
 
-    /// A sentence if the file stops well before the duration its video stream states, else nil.
+    /// A sentence if the file stops well before the duration its container states, else nil. Uses the video
+    /// stream's duration (MP4) or the container's own (Matroska's header), never one estimated from the bitrate.
     private func truncation() -> String? {
         guard let demuxer else { return nil }
         let stream = demuxer.stream(videoIndex)
         let stated = stream.pointee.duration
-        guard stated > 0, stated != cffmpeg_nopts_value() else { return nil }
-        let statedEnd = Double(stated) * av_q2d(timeBase)
+        let statedEnd: Double
+        if stated > 0, stated != cffmpeg_nopts_value() {
+            statedEnd = Double(stated) * av_q2d(timeBase)
+        } else if demuxer.formatContext.pointee.duration_estimation_method == AVFMT_DURATION_FROM_STREAM,
+            let duration = demuxer.duration
+        {
+            let start = demuxer.formatContext.pointee.start_time
+            let offset = start != cffmpeg_nopts_value() ? Double(start) / Double(AV_TIME_BASE) : 0
+            let streamStart = Double(startTimestamp ?? 0) * av_q2d(timeBase)
+            statedEnd = duration + offset - streamStart
+        } else {
+            return nil
+        }
         let tolerance = max(1.0, statedEnd * 0.02)
         guard lastPacketEnd + tolerance < statedEnd else { return nil }
         return "data ends at \(MediaTime.format(lastPacketEnd)) but the container says \(MediaTime.format(statedEnd))"
