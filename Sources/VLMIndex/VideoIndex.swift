@@ -44,15 +44,18 @@ public final class VideoIndex: Sendable {
         try migrate()
     }
 
-    /// Refuses SQLite files of other programs; stamps a new empty file as ours.
+    /// Refuses SQLite files of other programs; stamps a new empty file as ours. Reads first, so opening an
+    /// existing index never waits for a running indexer's write lock.
     private func checkIdentity() throws {
-        try write { db in
-            let appID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
-            if appID == Self.applicationID { return }
-            let tables = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0
-            guard appID == 0 && tables == 0 else { throw IndexError.foreignDatabase(path: self.path) }
-            try db.execute(sql: "PRAGMA application_id = \(Self.applicationID)")
+        let (appID, tables) = try read { db in
+            (
+                try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0
+            )
         }
+        if appID == Self.applicationID { return }
+        guard appID == 0 && tables == 0 else { throw IndexError.foreignDatabase(path: path) }
+        try write { db in try db.execute(sql: "PRAGMA application_id = \(Self.applicationID)") }
     }
 
     private func migrate() throws {
@@ -96,12 +99,13 @@ public final class VideoIndex: Sendable {
                     INSERT INTO index_info (key, value) VALUES ('revision', '0');
                     """)
         }
-        try write { db in
-            let applied = try migrator.appliedIdentifiers(db)
-            if applied.count > Self.schemaVersion || applied.contains(where: { $0 != "v1" }) {
-                throw IndexError.newerSchema(path: self.path, version: applied.count)
+        let upToDate = try read { db in
+            if try migrator.hasBeenSuperseded(db) {
+                throw IndexError.newerSchema(path: self.path, version: try migrator.appliedIdentifiers(db).count)
             }
+            return try migrator.hasCompletedMigrations(db)
         }
+        if upToDate { return }
         do {
             try migrator.migrate(pool)
         } catch {

@@ -100,7 +100,14 @@ public final class VideoIndexer {
             if let captioner { for frame in try index.frames(videoID: id) { captions.feed(captioner, frame) } }
         }
 
-        let source = try open()
+        let source: any IndexFrameSource
+        do {
+            source = try open()
+        } catch {
+            // A file that cannot even be opened leaves no empty row behind.
+            if after == nil { try? index.remove(videoPath: path) }
+            throw error
+        }
         var pending: [Frame] = []
         var chunk: [IndexedFrame] = []
         var encoded = 0

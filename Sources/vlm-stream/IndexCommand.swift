@@ -68,7 +68,10 @@ struct IndexCommand: AsyncParsableCommand {
                     let outcome = try indexer.index(
                         path: url.path, fingerprint: fingerprint, fps: fps, captioner: captioner,
                         open: {
-                            let frames = try DecodedFrames(url: url, fps: fps, imageSize: encoder.imageSize)
+                            let frames = try DecodedFrames(url: url, fps: fps, imageSize: encoder.imageSize) {
+                                let clear = isatty(STDERR_FILENO) == 1 ? "\r\u{1B}[K" : ""
+                                FileHandle.standardError.write(Data("\(clear)warning: \($0.description)\n".utf8))
+                            }
                             return prefetch > 0 ? PrefetchingFrameSource(frames, depth: prefetch) : frames
                         },
                         isCancelled: { interruption.isRaised }, progress: { progress.update($0) })

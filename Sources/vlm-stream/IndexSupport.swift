@@ -10,10 +10,15 @@ import VLMVideo
 
 /// VLMVideo's decoder as the indexer's frame source: whole frames only (no tiles, no scene gate), scaled for the
 /// encoder, sampled at `fps` by presentation time.
+///
+/// A file damaged part-way (truncated download, recording cut off) ends at the damage: the frames before it are
+/// indexed and `onDamage` reports the rest, so the video still completes instead of failing on every run.
 final class DecodedFrames: IndexFrameSource {
     private let source: VideoSource
+    private let onDamage: @Sendable (VideoError) -> Void
 
-    init(url: URL, fps: Double, imageSize: Int) throws {
+    init(url: URL, fps: Double, imageSize: Int, onDamage: @escaping @Sendable (VideoError) -> Void) throws {
+        self.onDamage = onDamage
         var options = VideoSourceOptions()
         options.sampling = .fps(fps)
         options.imageSize = imageSize
@@ -24,7 +29,15 @@ final class DecodedFrames: IndexFrameSource {
 
     var duration: Double? { source.info.duration }
 
-    func nextFrame() throws -> Frame? { try source.next()?.frame }
+    func nextFrame() throws -> Frame? {
+        do {
+            return try source.next()?.frame
+        } catch {
+            guard case .damaged = error else { throw error }
+            onDamage(error)
+            return nil
+        }
+    }
 
     func cancel() { source.cancel() }
 }

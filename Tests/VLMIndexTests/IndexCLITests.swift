@@ -200,6 +200,23 @@ struct IndexCLITests {
         #expect(missing.status != 0 && missing.stderr.contains("no index at"))
     }
 
+    @Test("a file that is not a video is reported and skipped; a truncated one is indexed up to the damage")
+    func badVideos() throws {
+        let notVideo = Fixtures.url("not_a_video.mp4").path
+        let truncated = Fixtures.url("truncated.mp4").path
+        let plaza = Fixtures.sampleVideo("plaza.mp4").path
+        let result = try vlm(
+            ["index", notVideo, truncated, plaza, "--db", db, "--fps", "2"] + Self.model,
+            expectSuccess: false)
+        #expect(result.status == 1)
+        let errors = result.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+        #expect(errors.count == 1 && errors[0].contains("not_a_video.mp4"), "\(result.stderr)")
+        #expect(result.stderr.contains("warning: '\(truncated)' is damaged or truncated"))
+        let videos = try VideoIndex(path: db, create: false).videos()
+        #expect(Set(videos.map(\.path)) == [truncated, plaza] && videos.allSatisfy(\.complete))
+        #expect(videos.first { $0.path == truncated }.map { $0.frameCount > 0 } == true)
+    }
+
     @Test("--export writes playable stream-copied clips and JPEG thumbnails")
     func export() throws {
         let plaza = Fixtures.sampleVideo("plaza.mp4")
