@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Prometheus
+import VLMPublish
 import VLMCore
 import VLMPipeline
 
@@ -8,6 +9,7 @@ import VLMPipeline
 /// SIGTERM into a graceful drain, prints the summary and maps failures to one line and a non-zero exit.
 struct PipelineRunner {
     var spec: PipelineSpec
+    var mqtt: MQTTSettings?
     var json: Bool
     var drainTimeout: Double
 
@@ -18,9 +20,17 @@ struct PipelineRunner {
         let factory = PrometheusMetricsFactory(registry: registry)
 
         let progress = Locked<VLMPipeline.ProgressBar?>(nil)
-        let built = try PipelineBuilder(spec: spec, logger: logger, metricsFactory: factory)
-            .build(onProgress: { _, pts in progress.withLock { $0?.advance(to: pts) } })
+        let publisher = try mqtt.map {
+            try MQTTPublisher(settings: $0, streams: spec.sources.map(\.streamName), logger: logger)
+        }
+        let built = try PipelineBuilder(
+            spec: spec, logger: logger, metricsFactory: factory, extraSinks: publisher.map { [$0] } ?? []
+        ).build(onProgress: { _, pts in progress.withLock { $0?.advance(to: pts) } })
         let graph = built.graph
+        // MQTT control messages change the live query set of every stream.
+        if let publisher, let matcher = built.matcher {
+            for source in spec.sources { try publisher.attach(stream: source.streamName, controller: matcher) }
+        }
 
         var server: MetricsServer?
         if let port = spec.metricsPort {
@@ -42,7 +52,7 @@ struct PipelineRunner {
         progress.withLock { $0?.clear() }
         LineWriter.stdout.progress.withLock { $0 = nil }
 
-        if json {
+        if json || spec.outputs.json == "-" {
             LineWriter.stdout.write(summaryLine(summary, interrupted: signals.received))
         }
         FileHandle.standardError.write(Data((summary.line + "\n").utf8))

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import Prometheus
+import CLIP
+import VLMPublish
 import VLMCore
 import VLMPipeline
 
@@ -33,6 +35,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var video: VideoOptions
     @OptionGroup var match: MatchOptions
+    @OptionGroup var mqtt: MQTTOptions
 
     @Flag(help: "JSON Lines on stdout instead of human-readable lines.")
     var json = false
@@ -84,7 +87,8 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let spec = try makeSpec()
-            try await PipelineRunner(spec: spec, json: json, drainTimeout: drainTimeout).run()
+            let mqttSettings = try mqtt.settings(base: try spec.outputs.mqtt.map(Self.mqttSettings))
+            try await PipelineRunner(spec: spec, mqtt: mqttSettings, json: json, drainTimeout: drainTimeout).run()
         }
     }
 
@@ -94,6 +98,8 @@ struct RunCommand: AsyncParsableCommand {
         if let pipeline {
             spec = try PipelineSpec.load(from: URL(fileURLWithPath: pipeline))
             spec.queries += query.filter { !spec.queries.contains($0) }
+            // A --model given on the command line overrides the file's.
+            if model.model != HubCache.defaultModel || spec.model == nil { spec.model = model.model }
         } else {
             let sampling = SamplingSpec(fps: video.fps, every: video.every, keyframes: video.keyframes)
             let gate = video.gateConfiguration.map { GateSpec(threshold: $0.meanThreshold, maxReuse: video.maxReuse) }
@@ -120,6 +126,16 @@ struct RunCommand: AsyncParsableCommand {
         if let metricsPort { spec.metricsPort = metricsPort }
         try spec.validate()
         return spec
+    }
+}
+
+extension RunCommand {
+    /// A pipeline file's `outputs.mqtt` as VLMPublish settings (flags are layered on by `MQTTOptions`).
+    static func mqttSettings(_ spec: MQTTSpec) throws -> MQTTSettings {
+        var broker = try MQTTSettings.parseURL("mqtt://\(spec.host):\(spec.port)")
+        broker.username = spec.username
+        broker.password = spec.password
+        return MQTTSettings(broker: broker, prefix: spec.topicPrefix, clientID: spec.clientID, qos: spec.qos)
     }
 }
 

@@ -77,7 +77,7 @@ extension PipelineSpec {
             let at = context.codingPath.isEmpty ? "" : " in \(path(context.codingPath))"
             return "missing required key '\(key.stringValue)'\(at)"
         case .typeMismatch(let type, let context):
-            return "\(path(context.codingPath)): expected \(typeName(type)) (\(context.debugDescription))"
+            return "\(path(context.codingPath)): expected \(typeName(type))"
         case .valueNotFound(let type, let context):
             return "\(path(context.codingPath)): expected \(typeName(type)), found nothing"
         case .dataCorrupted(let context):
