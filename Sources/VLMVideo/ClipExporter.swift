@@ -33,7 +33,8 @@ public enum ClipExporter {
         }
         if let duration = demuxer.duration, from >= duration {
             throw .invalidRequest(
-                "no video in \(input.lastPathComponent) between \(from) and \(to) s: it is \(MediaTime.format(duration)) long")
+                "no video in \(input.lastPathComponent) between \(from) and \(to) s: it is \(MediaTime.format(duration)) long"
+            )
         }
         let muxer = try Muxer(output: output)
         var mapping: [Int32: Int32] = [:]

@@ -57,7 +57,8 @@ public enum FrameGrabber {
         }
         let sourceWidth = Int(kept.pointee.width)
         let sourceHeight = Int(kept.pointee.height)
-        let size = width.map { ViewLayout.previewSize(width: $0, frameWidth: sourceWidth, frameHeight: sourceHeight) }
+        let size =
+            width.map { ViewLayout.previewSize(width: $0, frameWidth: sourceWidth, frameHeight: sourceHeight) }
             ?? (width: sourceWidth, height: sourceHeight)
         let pixels = try FrameConverter().convert(kept, to: size.width, size.height, format: AV_PIX_FMT_RGB24)
         return RGBImageFrame(

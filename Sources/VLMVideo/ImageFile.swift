@@ -28,7 +28,8 @@ public enum ImageFile {
         }
         let decoder: Decoder
         do {
-            decoder = try Decoder(stream: demuxer.stream(index), threads: 1, keyframesOnly: false, strict: true, input: path)
+            decoder = try Decoder(
+                stream: demuxer.stream(index), threads: 1, keyframesOnly: false, strict: true, input: path)
         } catch {
             throw .badImage(input: path, reason: "\(error)")
         }

@@ -21,8 +21,10 @@ public enum JPEGEncoder {
                 if data.count <= maxBytes ?? Int.max { return data }
             }
             guard current.width >= 32, current.height >= 32 else {
-                throw .cannotWrite(output: "JPEG", reason: "cannot fit a \(image.width)x\(image.height) image in "
-                    + "\(maxBytes ?? 0) bytes; raise the size limit")
+                throw .cannotWrite(
+                    output: "JPEG",
+                    reason: "cannot fit a \(image.width)x\(image.height) image in "
+                        + "\(maxBytes ?? 0) bytes; raise the size limit")
             }
             current = try resize(current, width: current.width / 2, height: current.height / 2)
         }
@@ -41,7 +43,9 @@ public enum JPEGEncoder {
             av_frame_free(&frame)
             av_packet_free(&packet)
         }
-        guard let ctx = context, let frame, let packet else { throw .cannotWrite(output: "JPEG", reason: "out of memory") }
+        guard let ctx = context, let frame, let packet else {
+            throw .cannotWrite(output: "JPEG", reason: "out of memory")
+        }
         ctx.pointee.width = Int32(image.width)
         ctx.pointee.height = Int32(image.height)
         ctx.pointee.pix_fmt = AV_PIX_FMT_YUVJ420P
@@ -49,7 +53,8 @@ public enum JPEGEncoder {
         ctx.pointee.flags |= AV_CODEC_FLAG_QSCALE
         ctx.pointee.global_quality = FF_QP2LAMBDA * qscale
         guard avcodec_open2(ctx, codec, nil) >= 0 else {
-            throw .cannotWrite(output: "JPEG", reason: "cannot open the mjpeg encoder for \(image.width)x\(image.height)")
+            throw .cannotWrite(
+                output: "JPEG", reason: "cannot open the mjpeg encoder for \(image.width)x\(image.height)")
         }
         frame.pointee.width = ctx.pointee.width
         frame.pointee.height = ctx.pointee.height
@@ -95,7 +100,8 @@ enum RGBFrames {
         let stride = Int(frame.pointee.linesize.0)
         image.pixels.withUnsafeBufferPointer { source in
             for row in 0..<image.height {
-                (frame.pointee.data.0! + row * stride).update(from: source.baseAddress! + row * rowBytes, count: rowBytes)
+                (frame.pointee.data.0! + row * stride).update(
+                    from: source.baseAddress! + row * rowBytes, count: rowBytes)
             }
         }
         return frame

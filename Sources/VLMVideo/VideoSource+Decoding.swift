@@ -60,7 +60,8 @@ extension VideoSource {
             if sent < 0 && AVErrorCode(rawValue: sent) != .tryAgain {
                 corruptPackets += 1
                 if corruptPackets == 1 || corruptPackets % 100 == 0 {
-                    logger.info("\(input): \(corruptPackets) undecodable packet(s); last: \(AVErrorCode(rawValue: sent))")
+                    logger.info(
+                        "\(input): \(corruptPackets) undecodable packet(s); last: \(AVErrorCode(rawValue: sent))")
                 }
                 continue
             }

@@ -68,7 +68,8 @@ public final class VideoSource: @unchecked Sendable {
 
     /// Opens `input` and prepares decoding; throws ``VideoError`` (one line naming the input) if it cannot.
     public init(
-        _ input: VideoInput, options: VideoSourceOptions = VideoSourceOptions(), logger: Logger = Logger(label: "vlm.video"),
+        _ input: VideoInput, options: VideoSourceOptions = VideoSourceOptions(),
+        logger: Logger = Logger(label: "vlm.video"),
         onEvent: (@Sendable (VideoSourceEvent) -> Void)? = nil
     ) throws(VideoError) {
         FFmpegLog.install()
@@ -153,7 +154,8 @@ public final class VideoSource: @unchecked Sendable {
         let start = stream.pointee.start_time
         startTimestamp = start != cffmpeg_nopts_value() ? start : nil
         let realtime = demuxer.formatContext.pointee.start_time_realtime
-        wallClockStart = realtime > 0 && realtime != cffmpeg_nopts_value()
+        wallClockStart =
+            realtime > 0 && realtime != cffmpeg_nopts_value()
             ? Date(timeIntervalSince1970: Double(realtime) / 1_000_000) : nil
         draining = false
         dropReason = nil
@@ -166,7 +168,8 @@ public final class VideoSource: @unchecked Sendable {
         let rate = av_guess_frame_rate(demuxer.formatContext, stream, nil)
         let fps = rate.num > 0 && rate.den > 0 ? av_q2d(rate) : nil
         let streamDuration = stream.pointee.duration
-        var duration: Double? = streamDuration > 0 && streamDuration != cffmpeg_nopts_value()
+        var duration: Double? =
+            streamDuration > 0 && streamDuration != cffmpeg_nopts_value()
             ? Double(streamDuration) * av_q2d(stream.pointee.time_base) : nil
         if duration == nil { duration = demuxer.duration }
         let stated = Int(stream.pointee.nb_frames)

@@ -1,12 +1,15 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import VLMCore
+
 @testable import VLMVideo
 
 @Suite("ClipExporter and FrameGrabber")
 struct ClipExporterTests {
-    @Test("stream copy of 2.5–5.0 s starts at the keyframe before, keeps codecs, and ffprobe agrees", arguments: ["mp4", "mkv"])
+    @Test(
+        "stream copy of 2.5–5.0 s starts at the keyframe before, keeps codecs, and ffprobe agrees",
+        arguments: ["mp4", "mkv"])
     func export(ext: String) throws {
         let out = try Fixtures.temporaryDirectory("export").appendingPathComponent("clip.\(ext)")
         let result = try ClipExporter.export(input: megamind, from: 2.5, to: 5.0, output: out)

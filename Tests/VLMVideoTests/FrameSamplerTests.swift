@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VLMVideo
 
 @Suite("FrameSampler and layouts")

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import VLMCore
+
 @testable import VLMVideo
 
 /// Inputs made on the fly with the ffmpeg CLI from the sample clips: variable frame rate, other containers.

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import VLMCore
+
 @testable import VLMVideo
 
 /// Events reported by a source, collected across threads.
@@ -80,8 +81,9 @@ struct LiveSourceTests {
         #expect(source.streamName == "pipe\(pipe.fileHandleForReading.fileDescriptor)")
     }
 
-    @Test("a live HTTP stream that drops is reported, reconnected, and its times keep increasing",
-          .timeLimit(.minutes(1)))
+    @Test(
+        "a live HTTP stream that drops is reported, reconnected, and its times keep increasing",
+        .timeLimit(.minutes(1)))
     func reconnect() throws {
         let port = Int.random(in: 20_000..<40_000)
         var server = try startServer(port: port)

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import VLMVideo
 
 @Suite("SceneChangeGate")
@@ -60,7 +61,9 @@ struct SceneChangeGateTests {
         options.imageSize = 16
         let source = try VideoSource(.file(url.path), options: options)
         var gate = SceneChangeGate()
-        while let sampled = try source.next() { _ = gate.decide(luma: sampled.frame.luma, at: sampled.frame.time.seconds) }
+        while let sampled = try source.next() {
+            _ = gate.decide(luma: sampled.frame.luma, at: sampled.frame.time.seconds)
+        }
         return gate.reuseFraction
     }
 

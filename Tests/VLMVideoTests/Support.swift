@@ -19,8 +19,10 @@ func runTool(_ tool: String, _ arguments: [String]) throws -> String {
 func probeFrames(_ url: URL) throws -> [(time: Double, key: Bool)] {
     let csv = try runTool(
         "ffprobe",
-        ["-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time,key_frame", "-of", "csv=p=0",
-         url.path])
+        [
+            "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time,key_frame", "-of", "csv=p=0",
+            url.path,
+        ])
     return csv.split(separator: "\n").compactMap { line in
         let fields = line.split(separator: ",")
         guard fields.count >= 2, let time = Double(fields[1]) else { return nil }

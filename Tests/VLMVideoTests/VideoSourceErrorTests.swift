@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import VLMCore
+
 @testable import VLMVideo
 
 @Suite("VideoSource errors")

@@ -145,7 +145,8 @@ final class FrameConverter {
         case AVCOL_SPC_FCC: colorspace = SWS_CS_FCC
         default: colorspace = SWS_CS_DEFAULT
         }
-        let isYUV = frame.pointee.format != AV_PIX_FMT_RGB24.rawValue && frame.pointee.format != AV_PIX_FMT_GRAY8.rawValue
+        let isYUV =
+            frame.pointee.format != AV_PIX_FMT_RGB24.rawValue && frame.pointee.format != AV_PIX_FMT_GRAY8.rawValue
         if isYUV {
             let table = sws_getCoefficients(colorspace)
             _ = sws_setColorspaceDetails(

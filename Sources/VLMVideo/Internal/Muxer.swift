@@ -34,7 +34,8 @@ final class Muxer {
 
     /// Whether the container can hold `stream`'s codec (`avformat_query_codec`).
     func accepts(_ stream: UnsafeMutablePointer<AVStream>) -> Bool {
-        avformat_query_codec(context!.pointee.oformat, stream.pointee.codecpar.pointee.codec_id, FF_COMPLIANCE_NORMAL) == 1
+        avformat_query_codec(context!.pointee.oformat, stream.pointee.codecpar.pointee.codec_id, FF_COMPLIANCE_NORMAL)
+            == 1
     }
 
     /// Adds an output stream with `stream`'s codec parameters (codec tag cleared so the muxer picks its own).
