@@ -20,7 +20,8 @@ extension HubCache {
         public var isComplete: Bool { missing.isEmpty }
     }
 
-    /// Every snapshot in the cache that holds at least one CLIP checkpoint file, sorted by name.
+    /// Every snapshot in the cache that holds at least one CLIP checkpoint file (and whose config.json, if any, has a
+    /// CLIP `model_type`), sorted by name.
     public func cachedModels() -> [CachedModel] {
         let fm = FileManager.default
         guard let entries = try? fm.contentsOfDirectory(atPath: root.path) else { return [] }
@@ -39,7 +40,7 @@ extension HubCache {
             for commit in ((try? fm.contentsOfDirectory(atPath: snapshots.path)) ?? []).sorted() {
                 let directory = snapshots.appendingPathComponent(commit)
                 let missing = Self.missingFiles(in: directory)
-                guard missing.count < Self.requiredFiles.count else { continue }
+                guard missing.count < Self.requiredFiles.count, Self.isCLIPOrUnknown(directory) else { continue }
                 models.append(
                     CachedModel(
                         name: name, revision: refs[commit] ?? commit, commit: commit,
@@ -47,6 +48,15 @@ extension HubCache {
             }
         }
         return models
+    }
+
+    /// False when config.json says the model is something other than CLIP (e.g. a BERT in the same cache).
+    static func isCLIPOrUnknown(_ directory: URL) -> Bool {
+        guard let data = try? Data(contentsOf: directory.appendingPathComponent("config.json")),
+            let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+            let type = json["model_type"] as? String
+        else { return true }
+        return type.hasPrefix("clip")
     }
 
     static func size(of directory: URL) -> Int64 {

@@ -56,6 +56,12 @@ import Testing
         #expect(listed.first?.revision == "main")
         #expect(listed.first?.isComplete == true)
         #expect((listed.first?.size ?? 0) > 3_000_000)
+
+        // Another kind of model in the same cache is not listed.
+        let bert = cache.repositoryDirectory("google/bert-base-uncased").appendingPathComponent("snapshots/abc")
+        try FileManager.default.createDirectory(at: bert, withIntermediateDirectories: true)
+        try Data(#"{"model_type": "bert"}"#.utf8).write(to: bert.appendingPathComponent("config.json"))
+        #expect(cache.cachedModels().map(\.name) == ["openai/clip-vit-base-patch32"])
     }
 
     @Test func missingFilesAreNamedOnOneLine() throws {
