@@ -51,6 +51,7 @@ struct PipelineRunner {
         signals.cancel()
         progress.withLock { $0?.clear() }
         LineWriter.stdout.progress.withLock { $0 = nil }
+        printMatchSummary(built.matcher, json: json || spec.outputs.json == "-")
 
         if json || spec.outputs.json == "-" {
             LineWriter.stdout.write(summaryLine(summary, interrupted: signals.received))
