@@ -97,14 +97,20 @@ final class LockedFlag: Sendable {
 struct ProgressBar {
     let enabled = isatty(STDERR_FILENO) == 1
     private var lastDraw = ContinuousClock.now - .seconds(1)
-    private let started = ContinuousClock.now
+    private var started = ContinuousClock.now
+    private var video = ""
 
     mutating func update(_ progress: VideoIndexer.Progress) {
-        guard enabled, ContinuousClock.now - lastDraw > .milliseconds(100) else { return }
+        guard enabled else { return }
+        if progress.video != video {
+            video = progress.video
+            started = ContinuousClock.now
+        }
+        guard ContinuousClock.now - lastDraw > .milliseconds(100) else { return }
         lastDraw = ContinuousClock.now
         let name = URL(fileURLWithPath: progress.video).lastPathComponent
-        let elapsed = Double((ContinuousClock.now - started).components.seconds) + 1e-9
-        let rate = String(format: "%.1f frames/s", Double(progress.encoded) / max(elapsed, 1e-3))
+        let elapsed = (ContinuousClock.now - started).seconds
+        let rate = elapsed > 0.5 ? String(format: "%.1f frames/s", Double(progress.encoded) / elapsed) : ""
         var line = "\(name) \(MediaTime.format(progress.pts))"
         if let duration = progress.duration, duration > 0 {
             let fraction = min(1, max(0, progress.pts / duration))

@@ -19,11 +19,11 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: "The index database.")
     var db: String
 
-    @Option(help: "Find frames matching this text.")
-    var text: String?
+    @Option(help: "Find frames matching this text (repeatable: all queries are scored in one pass).")
+    var text: [String] = []
 
-    @Option(help: "Find frames similar to this image (JPEG, PNG, ...).")
-    var image: String?
+    @Option(help: "Find frames similar to this image, JPEG, PNG, ... (repeatable).")
+    var image: [String] = []
 
     @Option(help: "Moments to return.")
     var top: Int = 10
@@ -43,7 +43,7 @@ struct SearchCommand: AsyncParsableCommand {
     @OptionGroup var model: ModelOptions
 
     func validate() throws {
-        guard (text == nil) != (image == nil) else { throw ValidationError("Give exactly one of --text and --image.") }
+        guard !text.isEmpty || !image.isEmpty else { throw ValidationError("Give a query: --text or --image.") }
         guard top >= 1 else { throw ValidationError("--top must be at least 1.") }
         guard mergeMargin >= 0 else { throw ValidationError("--merge-margin must be 0 or more.") }
     }
@@ -54,42 +54,44 @@ struct SearchCommand: AsyncParsableCommand {
             guard let stored = try index.model() else { throw IndexError.empty(path: db) }
             let encoder = try model.load()
             try index.requireModel(encoder.modelIdentity)
-            let query: Embedding
-            if let text {
-                query = try encoder.encode(texts: [text])[0]
-            } else {
-                let picture = try ImageFile.decode(URL(fileURLWithPath: image!))
-                query = try encoder.encode(images: [picture])[0]
-            }
-            guard query.count == stored.dimension else {
+            var queries = try encoder.encode(texts: text)
+            let pictures = try image.map { path throws(VideoError) in try ImageFile.decode(URL(fileURLWithPath: path)) }
+            queries += pictures.isEmpty ? [] : try encoder.encode(images: pictures)
+            let labels = text + image
+            for query in queries where query.count != stored.dimension {
                 throw IndexError.dimensionMismatch(path: db, indexed: stored.dimension, given: query.count)
             }
             let matrix = try index.matrix()
-            let moments = matrix.search(
-                query.values, options: SearchOptions(top: top, mergeMargin: mergeMargin, minScore: minScore))
-            var exported: [(clip: String, thumbnail: String)?] = Array(repeating: nil, count: moments.count)
-            if let export {
-                try FileManager.default.createDirectory(atPath: export, withIntermediateDirectories: true)
+            let options = SearchOptions(top: top, mergeMargin: mergeMargin, minScore: minScore)
+            let results =
+                queries.count == 1
+                ? [matrix.search(queries[0].values, options: options)]
+                : matrix.search(batch: queries.map(\.values), options: options)
+            for (q, moments) in results.enumerated() {
+                if !json && labels.count > 1 { print("\(q == 0 ? "" : "\n")\(labels[q]):") }
                 for (rank, moment) in moments.enumerated() {
-                    exported[rank] = try Self.export(moment, rank: rank + 1, to: URL(fileURLWithPath: export))
+                    let files = try export.map { directory in
+                        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                        let prefix = labels.count > 1 ? String(format: "q%02d-", q + 1) : ""
+                        return try Self.export(moment, name: prefix + String(format: "%02d", rank + 1), to: directory)
+                    }
+                    if json {
+                        JSONLine.emit(Self.json(moment, query: labels[q], files: files))
+                    } else {
+                        print(Self.text(moment, rank: rank + 1, files: files))
+                    }
                 }
+                if moments.isEmpty && !json { print("no matching frames") }
             }
-            for (rank, moment) in moments.enumerated() {
-                if json {
-                    JSONLine.emit(Self.json(moment, files: exported[rank]))
-                } else {
-                    print(Self.text(moment, rank: rank + 1, files: exported[rank]))
-                }
-            }
-            if moments.isEmpty && !json { print("no matching frames") }
         }
     }
 
     // MARK: - Output
 
-    static func json(_ m: Moment, files: (clip: String, thumbnail: String)?) -> String {
+    static func json(_ m: Moment, query: String, files: (clip: String, thumbnail: String)?) -> String {
         var fields = [
-            "\"video\":\(JSONLine.string(m.video))", "\"start\":\(number(m.start))", "\"end\":\(number(m.end))",
+            "\"query\":\(JSONLine.string(query))", "\"video\":\(JSONLine.string(m.video))",
+            "\"start\":\(number(m.start))", "\"end\":\(number(m.end))",
             "\"score\":\(number(m.score))", "\"peak\":\(number(m.peak))", "\"frames\":\(m.frames)",
         ]
         if let caption = m.caption { fields.append("\"caption\":\(JSONLine.string(caption))") }
@@ -114,14 +116,16 @@ struct SearchCommand: AsyncParsableCommand {
     // MARK: - Export
 
     /// Cuts `moment` out of its video by stream copy and grabs a thumbnail of its best frame.
-    static func export(_ moment: Moment, rank: Int, to directory: URL) throws -> (clip: String, thumbnail: String) {
+    static func export(_ moment: Moment, name: String, to directory: String) throws -> (clip: String, thumbnail: String)
+    {
+        let directory = URL(fileURLWithPath: directory)
         let source = URL(fileURLWithPath: moment.video)
         let ext =
             ["mp4", "mkv", "mov", "ts", "webm"].contains(source.pathExtension.lowercased())
             ? source.pathExtension.lowercased() : "mkv"
-        let stem = String(
-            format: "%02d-%@-%.3f-%.3f", rank, source.deletingPathExtension().lastPathComponent,
-            moment.start, moment.end)
+        let stem =
+            name + "-" + source.deletingPathExtension().lastPathComponent
+            + String(format: "-%.3f-%.3f", moment.start, moment.end)
         let clip = directory.appendingPathComponent(stem + "." + ext)
         let thumbnail = directory.appendingPathComponent(stem + ".jpg")
         _ = try ClipExporter.export(

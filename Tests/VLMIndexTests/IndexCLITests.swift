@@ -67,6 +67,12 @@ struct IndexCLITests {
             #expect(abs(peak - time) <= 0.5, "peak \(peak) for a frame at \(time)")  // one sampling interval at 2 fps
             #expect(start <= peak && peak <= end && (top["score"] as? Double ?? 0) > 0.9)
         }
+        // Several queries in one run (one sgemm): each query's best moment is its own clip.
+        let queries = [(plaza, try frame(of: plaza, at: 2.5)), (megamind, try frame(of: megamind, at: 1.2))]
+        let batched = try moments(
+            vlm(["search", "--db", db, "--top", "1", "--json"] + queries.flatMap { ["--image", $0.1] } + Self.model))
+        #expect(batched.map { $0["query"] as? String } == queries.map(\.1))
+        #expect(batched.map { $0["video"] as? String } == queries.map(\.0.path))
         // A text query reads the stored embeddings only and answers with moments of both files' paths.
         let text = try moments(vlm(["search", "--db", db, "--text", "a person", "--top", "5", "--json"] + Self.model))
         #expect(!text.isEmpty && text.allSatisfy { [plaza.path, megamind.path].contains($0["video"] as? String) })
