@@ -11,6 +11,8 @@ public enum CaptionError: UserFacingError, Equatable {
     case invalidVocabulary(path: String, detail: String)
     /// The text encoder returned something unusable.
     case encoderFailed(detail: String)
+    /// A caption option is out of range.
+    case invalidOption(String)
     /// A subtitle file could not be written.
     case unwritableSubtitles(path: String, reason: String)
 
@@ -25,6 +27,8 @@ public enum CaptionError: UserFacingError, Equatable {
             return "caption vocabulary \(path) is invalid: \(detail); compare it with Configs/captions.yaml"
         case .encoderFailed(let detail):
             return "the text encoder failed while composing captions: \(detail)"
+        case .invalidOption(let detail):
+            return detail
         case .unwritableSubtitles(let path, let reason):
             return "cannot write subtitles to \(path): \(reason); choose a writable path for --srt/--vtt"
         }
