@@ -10,37 +10,65 @@ import VLMCore
 /// filledSlots`; the best `beamWidth` drafts go on. The answer is the best sentence scored anywhere in the search,
 /// complete or not.
 ///
-/// Contract: with `beamWidth` at least `exhaustiveWidth` the search scores every sentence of the vocabulary and returns
-/// exactly what `exhaustiveSearch` returns. Narrower beams are the usual approximation: the result is the best of
+/// Contract: with `beamWidth` at least `exhaustiveWidth` and no shortlist, the search scores every sentence of the
+/// vocabulary and returns exactly what `exhaustiveSearch` returns; with a shortlist it does so once the cache holds
+/// every sentence. Narrower beams are the usual approximation: the result is the best of
 /// the sentences the beam scored, which is a subset of the vocabulary's.
 public final class BeamSearchCaptioner: Captioner {
     /// The vocabulary sentences are made from.
     public let vocabulary: CaptionVocabulary
     /// Drafts kept per slot.
     public let beamWidth: Int
+    /// At most this many sentences never encoded before are encoded per slot, chosen by a cheap estimate (see
+    /// `shortlist(_:target:)`); sentences already in the cache are always scored exactly. `nil`: encode them all.
+    public let shortlist: Int?
     /// Text embeddings, cached per model.
     public let store: TextEmbeddingStore
     private let logger: Logger
 
-    public init(vocabulary: CaptionVocabulary, store: TextEmbeddingStore, beamWidth: Int = 8, logger: Logger) {
+    /// How many uncached sentences a slot may encode.
+    public enum Shortlist: Sendable, Equatable {
+        /// Three times the beam width.
+        case automatic
+        /// Encode every expansion (the plain beam search).
+        case off
+        /// At most this many (never fewer than the beam width).
+        case size(Int)
+    }
+
+    /// A captioner over `store`'s text encoder.
+    public init(
+        vocabulary: CaptionVocabulary, store: TextEmbeddingStore, beamWidth: Int = 8,
+        shortlist: Shortlist = .automatic, logger: Logger
+    ) {
         self.vocabulary = vocabulary
         self.store = store
-        self.beamWidth = max(1, beamWidth)
+        let width = max(1, beamWidth)
+        self.beamWidth = width
+        switch shortlist {
+        case .automatic: self.shortlist = 3 * width
+        case .off: self.shortlist = nil
+        case .size(let size): self.shortlist = max(width, size)
+        }
         self.logger = logger
     }
 
     /// Encodes the sentences of the first `depth` slots (subjects, subject + action), which every search scores,
-    /// and saves the cache. On a cached start this encodes nothing. Returns the number of sentences prepared.
+    /// and the phrases of later slots (for shortlist estimates), then saves the cache. On a cached start this
+    /// encodes nothing. Returns the number of distinct texts prepared.
     @discardableResult
     public func prepare(depth: Int = 2) throws -> Int {
-        let drafts = vocabulary.drafts(depth: depth)
-        _ = try store.embeddings(for: drafts.map { vocabulary.promptText(for: $0.sentence) })
+        let drafts = vocabulary.drafts(depth: depth).map { vocabulary.promptText(for: $0.sentence) }
+        let phrases = vocabulary.slots.dropFirst().flatMap { $0.phrases.map { vocabulary.promptText(for: $0.text) } }
+        let texts = Array(Set(drafts + phrases)).sorted()
+        _ = try store.embeddings(for: texts)
         store.save()
-        return drafts.count
+        return texts.count
     }
 
     // MARK: - Captioner
 
+    /// The best `limit` sentences for the window's mean embedding.
     public func caption(_ window: CaptionWindow, limit: Int) throws -> [CaptionCandidate] {
         let target = window.mean
         guard target.count == store.encoder.embeddingSize else {
@@ -51,6 +79,11 @@ public final class BeamSearchCaptioner: Captioner {
         let ranked = try search(target)
         store.save(minimumInterval: 30)
         return ranked.prefix(max(1, limit)).map(candidate)
+    }
+
+    /// Saves newly encoded sentences to the cache file.
+    public func flush() {
+        store.save()
     }
 
     // MARK: - Search
@@ -67,7 +100,7 @@ public final class BeamSearchCaptioner: Captioner {
         var beam = [SentenceDraft.empty]
         var scoredBySentence: [String: Scored] = [:]
         for _ in vocabulary.slots.indices {
-            let expansions = beam.flatMap { vocabulary.expansions(of: $0) }
+            let expansions = try shortlist(beam.flatMap { vocabulary.expansions(of: $0) }, target: target)
             guard !expansions.isEmpty else { break }
             let scored = try score(expansions, against: target)
             for entry in scored where scoredBySentence[entry.draft.sentence] == nil {

@@ -55,4 +55,10 @@ public struct CaptionCandidate: Sendable, Equatable {
 public protocol Captioner: Sendable {
     /// Up to `limit` candidates for the window, best first. Called only when a new caption is due, never per frame.
     func caption(_ window: CaptionWindow, limit: Int) throws -> [CaptionCandidate]
+    /// A stream ended: persist whatever is worth keeping (caches). Default: nothing.
+    func flush()
+}
+
+extension Captioner {
+    public func flush() {}
 }

@@ -82,6 +82,7 @@ public final class RollingCaptioner: FrameAnalyzer {
             open.endPTS = pts
             results = [.caption(open)]
         }
+        captioner.flush()
         return results
     }
 

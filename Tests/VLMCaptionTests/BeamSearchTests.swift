@@ -27,10 +27,13 @@ struct SeededVectors {
 @Suite struct BeamSearchTests {
     let logger = Logger(label: "test.captions")
 
-    func makeCaptioner(beamWidth: Int, encoder: (any TextEncoding)? = nil) throws -> BeamSearchCaptioner {
+    func makeCaptioner(
+        beamWidth: Int, shortlist: BeamSearchCaptioner.Shortlist = .off, encoder: (any TextEncoding)? = nil
+    ) throws -> BeamSearchCaptioner {
         let vocabulary = try CaptionVocabulary.parse(yaml: smallVocabularyYAML, source: "small")
         let store = TextEmbeddingStore(encoder: try encoder ?? TinyCLIP.textEncoder(), cacheURL: nil, logger: logger)
-        return BeamSearchCaptioner(vocabulary: vocabulary, store: store, beamWidth: beamWidth, logger: logger)
+        return BeamSearchCaptioner(
+            vocabulary: vocabulary, store: store, beamWidth: beamWidth, shortlist: shortlist, logger: logger)
     }
 
     /// Targets: random directions, plus each sentence's own text embedding (the nearest sentence is then known).
@@ -68,7 +71,7 @@ struct SeededVectors {
         var costs: [Int] = []
         for width in [1, 8, 32, exact.exhaustiveWidth] {
             let captioner = BeamSearchCaptioner(
-                vocabulary: exact.vocabulary, store: exact.store, beamWidth: width, logger: logger)
+                vocabulary: exact.vocabulary, store: exact.store, beamWidth: width, shortlist: .off, logger: logger)
             var agree = 0
             var scored = 0
             for (target, best) in zip(all, optimum) {
@@ -129,5 +132,28 @@ struct SeededVectors {
         #expect(candidates[0].score >= candidates[1].score)
         let wrong = CaptionWindow(stream: "cam", startPTS: 0, endPTS: 1, embeddings: [Embedding([1, 0, 0])])
         #expect(throws: CaptionError.self) { try captioner.caption(wrong, limit: 1) }
+    }
+
+    @Test func shortlistBoundsColdEncodingAndVanishesOnAWarmCache() throws {
+        // Width 8 with a shortlist of 8: on a cold cache each slot encodes at most 8 new sentences.
+        var rng = SeededVectors(state: 11)
+        let dimension = try TinyCLIP.textEncoder().embeddingSize
+        let targets = (0..<20).map { _ in rng.next(dimension: dimension) }
+        var agree = 0
+        for target in targets {
+            let counting = CountingTextEncoder(try TinyCLIP.textEncoder())
+            let cold = try makeCaptioner(beamWidth: 8, shortlist: .size(8), encoder: counting)
+            try cold.prepare()
+            let prepared = counting.texts
+            let coldResult = try cold.search(target)
+            #expect(counting.texts - prepared <= 8 * (cold.vocabulary.slots.count - 2))
+            let plain = BeamSearchCaptioner(
+                vocabulary: cold.vocabulary, store: cold.store, beamWidth: 8, shortlist: .off, logger: logger)
+            let plainResult = try plain.search(target)
+            if coldResult.first?.draft.sentence == plainResult.first?.draft.sentence { agree += 1 }
+            // With every sentence the plain beam needs now cached, the shortlisted search is the plain one.
+            #expect(try cold.search(target).first?.draft.sentence == plainResult.first?.draft.sentence)
+        }
+        print("shortlist 8 on a cold cache matched the plain width-8 beam on \(agree)/\(targets.count) targets")
     }
 }

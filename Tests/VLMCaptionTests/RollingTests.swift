@@ -15,7 +15,8 @@ import VLMCore
         let vocabulary = try CaptionVocabulary.parse(yaml: smallVocabularyYAML, source: "small")
         let store = TextEmbeddingStore(encoder: try TinyCLIP.textEncoder(), cacheURL: nil, logger: logger)
         var beam = BeamSearchCaptioner(vocabulary: vocabulary, store: store, beamWidth: 1, logger: logger)
-        beam = BeamSearchCaptioner(vocabulary: vocabulary, store: store, beamWidth: beam.exhaustiveWidth, logger: logger)
+        beam = BeamSearchCaptioner(
+            vocabulary: vocabulary, store: store, beamWidth: beam.exhaustiveWidth, shortlist: .off, logger: logger)
         let prompts = ["a car driving on a street at night", "two people walking in a plaza"].map(vocabulary.promptText)
         let vectors = try store.embeddings(for: prompts)
         return (RollingCaptioner(captioner: beam, settings: settings, logger: logger), vectors[0], vectors[1])
