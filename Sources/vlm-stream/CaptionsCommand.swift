@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import VLMCaption
 import VLMCore
+import VLMPipeline
 
 /// `vlm-stream captions warm`: the caption vocabulary's text embedding cache.
 struct CaptionsCommand: AsyncParsableCommand {
@@ -20,7 +21,7 @@ struct CaptionsCommand: AsyncParsableCommand {
             abstract: "Encode the caption vocabulary's sentences into the cache for --model.")
 
         @OptionGroup var model: ModelOptions
-        @OptionGroup var captions: CaptionCacheOptions
+        @OptionGroup var captions: CaptionRunOptions
         @Option(help: "Slots to pre-encode completely (2: subjects and subject + action; 3 adds places).")
         var depth = 2
 
@@ -28,7 +29,8 @@ struct CaptionsCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let encoder = try CLIPModel.load(directory: try model.directory(), logger: quietLogger("vlm.clip"))
                 let start = Date()
-                let captioner = try captions.captioner(encoder: encoder, logger: quietLogger("vlm.captions"))
+                let captioner = try captions.options().makeCaptioner(
+                    encoder: encoder, logger: quietLogger("vlm.captions"))
                 let prepared = try captioner.prepare(depth: depth)
                 print(
                     "\(prepared) sentences ready (\(captioner.store.encodedCount) encoded) in "
@@ -39,23 +41,48 @@ struct CaptionsCommand: AsyncParsableCommand {
     }
 }
 
-/// `--caption-vocabulary`, `--caption-cache`, `--caption-beam` for commands that build a captioner.
-struct CaptionCacheOptions: ParsableArguments {
-    @Option(help: "Caption vocabulary YAML (default: the built-in Configs/captions.yaml).")
+/// `--caption-*`: the captioner's vocabulary, cache, beam and triggers (for `run --captions` and `captions warm`).
+struct CaptionRunOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Caption vocabulary YAML (default: the built-in Configs/captions.yaml).", valueName: "file"))
     var captionVocabulary: String?
-    @Option(help: "Directory of the text embedding cache (default: $XDG_CACHE_HOME/vlm-stream or ~/.cache/vlm-stream).")
+    @Option(
+        help: ArgumentHelp(
+            "Text embedding cache directory (default: $XDG_CACHE_HOME/vlm-stream or ~/.cache/vlm-stream).",
+            valueName: "dir"))
     var captionCache: String?
-    @Option(help: "Beam width of the caption search.")
+    @Option(help: "Beam width of the caption sentence search.")
     var captionBeam = 8
+    @Option(help: "Seconds of frames averaged into a caption's window.")
+    var captionWindow = 2.0
+    @Option(help: "Cosine distance from the last captioned window that triggers a new caption.")
+    var captionDrift = 0.05
+    @Option(help: "Seconds after which a caption is re-checked without drift.")
+    var captionInterval = 10.0
+    @Option(help: "Seconds that must pass between two captions.")
+    var captionMinInterval = 1.0
 
-    func captioner(encoder: any TextEncoding, logger: Logger) throws -> BeamSearchCaptioner {
-        let vocabulary = try captionVocabulary.map { try CaptionVocabulary.load(from: URL(fileURLWithPath: $0)) }
-            ?? .builtIn
-        let directory = captionCache.map { URL(fileURLWithPath: $0) } ?? TextEmbeddingStore.defaultCacheDirectory()
-        let store = TextEmbeddingStore(
-            encoder: encoder,
-            cacheURL: TextEmbeddingStore.cacheURL(modelIdentity: encoder.modelIdentity, in: directory), logger: logger)
-        return BeamSearchCaptioner(vocabulary: vocabulary, store: store, beamWidth: captionBeam, logger: logger)
+    func validate() throws {
+        do {
+            try options().validate()
+        } catch let error as UserFacingError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// VLMCaption's view of these options.
+    func options() -> CaptionOptions {
+        CaptionOptions(
+            vocabulary: captionVocabulary, cacheDirectory: captionCache, beamWidth: captionBeam,
+            rolling: RollingCaptionSettings(
+                window: captionWindow, drift: captionDrift, maxInterval: captionInterval,
+                minInterval: captionMinInterval))
+    }
+
+    /// The pipeline's `captions:` section for these options.
+    func spec() -> CaptionsSpec {
+        CaptionsSpec(
+            window: captionWindow, drift: captionDrift, maxInterval: captionInterval, minInterval: captionMinInterval,
+            vocabulary: captionVocabulary, beam: captionBeam, cache: captionCache)
     }
 }
 

@@ -64,6 +64,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Write captions as WebVTT subtitles to this file (implies --captions).")
     var vtt: String?
 
+    @OptionGroup var captionOptions: CaptionRunOptions
+
     @Option(help: "Seconds to wait for the graph to drain after SIGINT/SIGTERM.")
     var drainTimeout: Double = 5
 
@@ -116,7 +118,7 @@ struct RunCommand: AsyncParsableCommand {
             let labels = match.labels.map { LabelsSpec(labels: MatchOptions.split($0), top: match.labelsTop) }
             spec = PipelineSpec(
                 model: model.model, sources: [source], queries: query, match: try match.settings(), labels: labels,
-                captions: captions || srt != nil || vtt != nil ? CaptionsSpec() : nil,
+                captions: captions || srt != nil || vtt != nil ? captionOptions.spec() : nil,
                 encoder: EncoderSpec(batch: batch, workers: workers, threads: threads),
                 outputs: OutputsSpec(srt: srt, vtt: vtt))
         }

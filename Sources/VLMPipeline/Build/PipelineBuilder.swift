@@ -124,16 +124,12 @@ public struct PipelineBuilder: Sendable {
             analyzers.append(try LabelClassifier(labels: labels.labels, prompts: encoder, top: labels.top))
         }
         if let captions = spec.captions {
-            let log = quiet("vlm.caption")
-            let directory = TextEmbeddingStore.defaultCacheDirectory()
-            let store = TextEmbeddingStore(
-                encoder: model, cacheURL: TextEmbeddingStore.cacheURL(modelIdentity: model.modelIdentity, in: directory),
-                logger: log)
-            let captioner = BeamSearchCaptioner(vocabulary: .builtIn, store: store, logger: log)
-            let settings = RollingCaptionSettings(
-                window: captions.window, drift: captions.drift, maxInterval: captions.maxInterval,
-                minInterval: captions.minInterval)
-            analyzers.append(RollingCaptioner(captioner: captioner, settings: settings, logger: log))
+            let options = CaptionOptions(
+                vocabulary: captions.vocabulary, cacheDirectory: captions.cache, beamWidth: captions.beam,
+                rolling: RollingCaptionSettings(
+                    window: captions.window, drift: captions.drift, maxInterval: captions.maxInterval,
+                    minInterval: captions.minInterval))
+            analyzers.append(try options.makeAnalyzer(encoder: model, logger: quiet("vlm.caption")))
         }
         return (analyzers, matcher)
     }

@@ -121,11 +121,12 @@ extension LabelsSpec: Decodable {
 
 extension CaptionsSpec: Decodable {
     enum Keys: String, CodingKey, CaseIterable {
-        case window, drift
+        case window, drift, vocabulary, beam, cache
         case maxInterval = "max_interval", minInterval = "min_interval"
     }
 
-    /// Decodes `captions: {window: 2, drift: 0.05, max_interval: 10, min_interval: 1}`.
+    /// Decodes `captions: {window: 2, drift: 0.05, max_interval: 10, min_interval: 1, vocabulary: FILE, beam: 8,
+    /// cache: DIR}`.
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(Keys.self)
         let c = try decoder.container(keyedBy: Keys.self)
@@ -134,7 +135,10 @@ extension CaptionsSpec: Decodable {
             window: try c.decodeIfPresent(Double.self, forKey: .window) ?? d.window,
             drift: try c.decodeIfPresent(Double.self, forKey: .drift) ?? d.drift,
             maxInterval: try c.decodeIfPresent(Double.self, forKey: .maxInterval) ?? d.maxInterval,
-            minInterval: try c.decodeIfPresent(Double.self, forKey: .minInterval) ?? d.minInterval)
+            minInterval: try c.decodeIfPresent(Double.self, forKey: .minInterval) ?? d.minInterval,
+            vocabulary: try c.decodeIfPresent(String.self, forKey: .vocabulary),
+            beam: try c.decodeIfPresent(Int.self, forKey: .beam) ?? d.beam,
+            cache: try c.decodeIfPresent(String.self, forKey: .cache))
     }
 }
 

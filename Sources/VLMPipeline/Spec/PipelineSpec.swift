@@ -157,13 +157,25 @@ public struct CaptionsSpec: Sendable, Equatable {
     public var maxInterval: Double
     /// Seconds that must pass between two captions.
     public var minInterval: Double
+    /// Caption vocabulary YAML (nil: the built-in Configs/captions.yaml).
+    public var vocabulary: String?
+    /// Beam width of the sentence search.
+    public var beam: Int
+    /// Text embedding cache directory (nil: $XDG_CACHE_HOME/vlm-stream or ~/.cache/vlm-stream).
+    public var cache: String?
 
     /// VLMCaption's defaults.
-    public init(window: Double = 2, drift: Double = 0.05, maxInterval: Double = 10, minInterval: Double = 1) {
+    public init(
+        window: Double = 2, drift: Double = 0.05, maxInterval: Double = 10, minInterval: Double = 1,
+        vocabulary: String? = nil, beam: Int = 8, cache: String? = nil
+    ) {
         self.window = window
         self.drift = drift
         self.maxInterval = maxInterval
         self.minInterval = minInterval
+        self.vocabulary = vocabulary
+        self.beam = beam
+        self.cache = cache
     }
 }
 
