@@ -20,14 +20,21 @@ final class FrameConverter {
 
     private var contexts: [Key: OpaquePointer] = [:]
     private var scratch: [UInt8] = []
+    /// sws_scale's destination plane and stride lists, allocated once (only plane 0 is used: packed output).
+    private let destinationPlanes = UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>.allocate(capacity: 4)
+    private let destinationStrides = UnsafeMutablePointer<Int32>.allocate(capacity: 4)
     private let cropped: UnsafeMutablePointer<AVFrame>
 
     init() {
         cropped = av_frame_alloc()
+        destinationPlanes.initialize(repeating: nil, count: 4)
+        destinationStrides.initialize(repeating: 0, count: 4)
     }
 
     deinit {
         for context in contexts.values { sws_freeContext(context) }
+        destinationPlanes.deallocate()
+        destinationStrides.deallocate()
         var frame: UnsafeMutablePointer<AVFrame>? = cropped
         av_frame_free(&frame)
     }
@@ -103,18 +110,17 @@ final class FrameConverter {
         _ frame: UnsafeMutablePointer<AVFrame>, with context: OpaquePointer, into buffer: UnsafeMutablePointer<UInt8>,
         stride: Int
     ) {
-        var dstData: [UnsafeMutablePointer<UInt8>?] = [buffer, nil, nil, nil]
-        var dstStride: [Int32] = [Int32(stride), 0, 0, 0]
-        withUnsafePointer(to: &frame.pointee.data) { data in
-            data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { src in
-                withUnsafePointer(to: &frame.pointee.linesize) { linesize in
-                    linesize.withMemoryRebound(to: Int32.self, capacity: 8) { srcStride in
-                        _ = sws_scale(context, src, srcStride, 0, frame.pointee.height, &dstData, &dstStride)
-                    }
-                }
-            }
-        }
+        destinationPlanes[0] = buffer
+        destinationStrides[0] = Int32(stride)
+        // AVFrame.data / .linesize are fixed C arrays (Swift tuples); sws_scale wants pointers to their first slots.
+        let base = UnsafeRawPointer(frame)
+        let planes = (base + FrameConverter.dataOffset).assumingMemoryBound(to: UnsafePointer<UInt8>?.self)
+        let strides = (base + FrameConverter.linesizeOffset).assumingMemoryBound(to: Int32.self)
+        _ = sws_scale(context, planes, strides, 0, frame.pointee.height, destinationPlanes, destinationStrides)
     }
+
+    private static let dataOffset = MemoryLayout<AVFrame>.offset(of: \AVFrame.data)!
+    private static let linesizeOffset = MemoryLayout<AVFrame>.offset(of: \AVFrame.linesize)!
 
     /// The cached scaler for this source geometry and format, created (with colour details) on first use.
     private func scaler(
