@@ -142,3 +142,96 @@ struct LiveSourceTests {
         }
     }
 }
+
+/// A TCP socket on loopback that listens but never answers: connections complete (kernel backlog), reads block.
+private final class SilentServer {
+    let port: Int
+    private let fd: Int32
+
+    init() throws {
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0, listen(socketFD, 8) == 0 else {
+            close(socketFD)
+            throw POSIXError(.EADDRINUSE)
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socketFD, $0, &length) }
+        }
+        fd = socketFD
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(fd) }
+}
+
+@Suite("Stalled inputs")
+struct StalledInputTests {
+    @Test("a server that accepts but never sends makes open time out after --io-timeout", .timeLimit(.minutes(1)))
+    func openTimesOut() throws {
+        let server = try SilentServer()
+        var options = VideoSourceOptions()
+        options.ioTimeout = 1
+        let start = Date()
+        #expect {
+            _ = try VideoSource(.network("http://127.0.0.1:\(server.port)/stall.ts"), options: options)
+        } throws: { error in
+            "\(error)".contains("timed out")
+        }
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(elapsed >= 0.9 && elapsed < 5)
+    }
+
+    @Test(
+        "a live stream that stalls (server frozen, connection open) counts as a drop after --io-timeout",
+        .timeLimit(.minutes(1)))
+    func stallIsADrop() throws {
+        let port = Int.random(in: 20_000..<60_000)
+        let server = try startServer(port: port)
+        defer {
+            kill(server.processIdentifier, SIGCONT)
+            server.terminate()
+        }
+        var options = VideoSourceOptions()
+        options.imageSize = 16
+        options.ioTimeout = 1
+        let log = EventLog()
+        let box = Mutexed<VideoSource?>(nil)
+        let url = "http://127.0.0.1:\(port)/live.ts"
+        let deadline = Date().addingTimeInterval(10)
+        var opened: VideoSource?
+        while opened == nil {
+            do {
+                opened = try VideoSource(.network(url), options: options) { event in
+                    log.append(event)
+                    // Stop at the first reconnect attempt: the frozen server would only time out again.
+                    if case .reconnecting = event { box.withLock { $0?.cancel() } }
+                }
+            } catch {
+                if Date() > deadline { throw error }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }
+        let source = try #require(opened)
+        box.withLock { $0 = source }
+        _ = try source.next()
+        kill(server.processIdentifier, SIGSTOP)
+        let stopped = Date()
+        while try source.next() != nil {}
+        #expect(Date().timeIntervalSince(stopped) < 8)
+        let reasons = log.all.compactMap { event -> String? in
+            if case .reconnecting(_, _, let reason) = event { return reason } else { return nil }
+        }
+        #expect(reasons.count == 1)
+        #expect(reasons.first.map { $0.contains("no data") || $0.contains("timed out") } == true, "\(reasons)")
+    }
+}
