@@ -10,6 +10,14 @@ public struct MQTTSettings: Sendable, Equatable {
         public var password: String?
         public var tls: Bool
 
+        public init(host: String, port: Int, username: String? = nil, password: String? = nil, tls: Bool = false) {
+            self.host = host
+            self.port = port
+            self.username = username
+            self.password = password
+            self.tls = tls
+        }
+
         /// The URL without credentials, for logs and error messages.
         public var redacted: String { "\(tls ? "mqtts" : "mqtt")://\(host):\(port)" }
     }

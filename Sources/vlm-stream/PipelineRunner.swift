@@ -20,17 +20,12 @@ struct PipelineRunner {
         let factory = PrometheusMetricsFactory(registry: registry)
 
         let progress = Locked<VLMPipeline.ProgressBar?>(nil)
-        let publisher = try mqtt.map {
-            try MQTTPublisher(settings: $0, streams: spec.sources.map(\.streamName), logger: logger)
-        }
-        let built = try PipelineBuilder(
-            spec: spec, logger: logger, metricsFactory: factory, extraSinks: publisher.map { [$0] } ?? []
-        ).build(onProgress: { _, pts in progress.withLock { $0?.advance(to: pts) } })
+        var builder = PipelineBuilder(spec: spec, logger: logger, metricsFactory: factory)
+        let publisher = try mqtt.map { try MQTTOutput(settings: $0, spec: spec, logger: logger, builder: &builder) }
+        let built = try builder.build(onProgress: { _, pts in progress.withLock { $0?.advance(to: pts) } })
         let graph = built.graph
         // MQTT control messages change the live query set of every stream.
-        if let publisher, let matcher = built.matcher {
-            for source in spec.sources { try publisher.attach(stream: source.streamName, controller: matcher) }
-        }
+        try publisher?.attach(built)
 
         var server: MetricsServer?
         if let port = spec.metricsPort {

@@ -89,7 +89,8 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let spec = try makeSpec()
-            let mqttSettings = try mqtt.settings(base: try spec.outputs.mqtt.map(Self.mqttSettings))
+            // makeSpec() already layered the --mqtt* flags onto outputs.mqtt.
+            let mqttSettings = spec.outputs.mqtt?.settings
             try await PipelineRunner(spec: spec, mqtt: mqttSettings, json: json, drainTimeout: drainTimeout).run()
         }
     }
@@ -126,18 +127,11 @@ struct RunCommand: AsyncParsableCommand {
         // JSON consumers get every sampled frame's score; humans get events unless --scores.
         if spec.outputs.json != nil { spec.match.emitScores = true }
         if let metricsPort { spec.metricsPort = metricsPort }
+        if let settings = try mqtt.settings(base: spec.outputs.mqtt?.settings) {
+            spec.outputs.mqtt = MQTTSpec(settings)
+        }
         try spec.validate()
         return spec
-    }
-}
-
-extension RunCommand {
-    /// A pipeline file's `outputs.mqtt` as VLMPublish settings (flags are layered on by `MQTTOptions`).
-    static func mqttSettings(_ spec: MQTTSpec) throws -> MQTTSettings {
-        var broker = try MQTTSettings.parseURL("mqtt://\(spec.host):\(spec.port)")
-        broker.username = spec.username
-        broker.password = spec.password
-        return MQTTSettings(broker: broker, prefix: spec.topicPrefix, clientID: spec.clientID, qos: spec.qos)
     }
 }
 

@@ -38,6 +38,8 @@ public struct PipelineBuilder: Sendable {
     public var metricsFactory: any MetricsFactory
     /// Extra sinks (e.g. MQTT, made by the caller).
     public var extraSinks: [any ResultSink]
+    /// Sees every sampled frame before the graph does (e.g. `FrameThumbnailCache.remember` for MQTT thumbnails).
+    public var frameTap: (@Sendable (Frame) -> Void)?
 
     /// A builder for `spec`.
     public init(
@@ -105,8 +107,10 @@ public struct PipelineBuilder: Sendable {
         let gate = source.gate.map {
             SceneGate(configuration: .init(meanThreshold: $0.threshold, maxReuseInterval: $0.maxReuse))
         }
+        let frames: any FrameSource = frameTap.map { TappedFrameSource(VideoFrameSource(video), tap: $0) }
+            ?? VideoFrameSource(video)
         return GraphSource(
-            source: VideoFrameSource(video), gate: gate, policy: source.live.policy, queueCapacity: source.live.queue)
+            source: frames, gate: gate, policy: source.live.policy, queueCapacity: source.live.queue)
     }
 
     func makeAnalyzers(model: CLIPModel) throws -> ([any FrameAnalyzer], QueryMatcher?) {

@@ -180,11 +180,12 @@ extension OutputsSpec: Decodable {
 
 extension MQTTSpec: Decodable {
     enum Keys: String, CodingKey, CaseIterable {
-        case host, port, qos, username, password
-        case topicPrefix = "topic_prefix", clientID = "client_id"
+        case host, port, qos, username, password, url, prefix, tls, ca, cert, key, thumbnails, outbox
+        case topicPrefix = "topic_prefix", clientID = "client_id", statsInterval = "stats_interval"
     }
 
-    /// Decodes `mqtt: {host: broker.local, port: 1883, topic_prefix: vlm, qos: 1}`.
+    /// Decodes `mqtt: {host: broker.local, port: 1883, topic_prefix: vlm, qos: 1}` or, with the CLI's keys,
+    /// `mqtt: {url: "mqtts://user:pass@broker:8883", prefix: vlm, ca: ca.pem, thumbnails: true}`.
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(Keys.self)
         let c = try decoder.container(keyedBy: Keys.self)
@@ -192,10 +193,21 @@ extension MQTTSpec: Decodable {
         self.init(
             host: try c.decodeIfPresent(String.self, forKey: .host) ?? d.host,
             port: try c.decodeIfPresent(Int.self, forKey: .port) ?? d.port,
-            topicPrefix: try c.decodeIfPresent(String.self, forKey: .topicPrefix) ?? d.topicPrefix,
+            topicPrefix: try c.decodeIfPresent(String.self, forKey: .topicPrefix)
+                ?? c.decodeIfPresent(String.self, forKey: .prefix) ?? d.topicPrefix,
             clientID: try c.decodeIfPresent(String.self, forKey: .clientID),
             qos: try c.decodeIfPresent(Int.self, forKey: .qos) ?? d.qos,
             username: try c.decodeIfPresent(String.self, forKey: .username),
-            password: try c.decodeIfPresent(String.self, forKey: .password))
+            password: try c.decodeIfPresent(String.self, forKey: .password),
+            tls: try c.decodeIfPresent(Bool.self, forKey: .tls) ?? false,
+            caFile: try c.decodeIfPresent(String.self, forKey: .ca),
+            certFile: try c.decodeIfPresent(String.self, forKey: .cert),
+            keyFile: try c.decodeIfPresent(String.self, forKey: .key),
+            thumbnails: try c.decodeIfPresent(Bool.self, forKey: .thumbnails) ?? false,
+            outbox: try c.decodeIfPresent(String.self, forKey: .outbox),
+            statsInterval: try c.decodeIfPresent(Double.self, forKey: .statsInterval))
+        if let url = try c.decodeIfPresent(String.self, forKey: .url) {
+            try applyURL(url, codingPath: decoder.codingPath + [Keys.url])
+        }
     }
 }

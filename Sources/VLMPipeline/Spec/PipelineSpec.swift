@@ -242,11 +242,23 @@ public struct MQTTSpec: Sendable, Equatable {
     public var username: String?
     /// The password for `username`.
     public var password: String?
+    /// TLS (`mqtts://`), with optional PEM files; without `caFile` the system trust store is used.
+    public var tls: Bool
+    /// CA certificate, client certificate and key (PEM) for TLS.
+    public var caFile: String?, certFile: String?, keyFile: String?
+    /// Attach a JPEG of the peak frame to start/end events.
+    public var thumbnails: Bool
+    /// Directory of the on-disk outbox (default under `$XDG_STATE_HOME`).
+    public var outbox: String?
+    /// Seconds between `stats` messages (0 = none).
+    public var statsInterval: Double?
 
     /// A broker at `host:port`.
     public init(
         host: String = "localhost", port: Int = 1883, topicPrefix: String = "vlm", clientID: String? = nil,
-        qos: Int = 1, username: String? = nil, password: String? = nil
+        qos: Int = 1, username: String? = nil, password: String? = nil, tls: Bool = false, caFile: String? = nil,
+        certFile: String? = nil, keyFile: String? = nil, thumbnails: Bool = false, outbox: String? = nil,
+        statsInterval: Double? = nil
     ) {
         self.host = host
         self.port = port
@@ -255,5 +267,12 @@ public struct MQTTSpec: Sendable, Equatable {
         self.qos = qos
         self.username = username
         self.password = password
+        self.tls = tls
+        self.caFile = caFile
+        self.certFile = certFile
+        self.keyFile = keyFile
+        self.thumbnails = thumbnails
+        self.outbox = outbox
+        self.statsInterval = statsInterval
     }
 }
