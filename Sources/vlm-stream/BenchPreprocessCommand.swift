@@ -10,9 +10,10 @@ struct BenchPreprocessCommand: AsyncParsableCommand {
         abstract: "Time CLIP image preprocessing (resize, crop, normalise) and tokenization; prints medians.",
         discussion: """
             Images are synthetic frames of each --sizes entry preprocessed to 224 px (openai/clip-vit-base-patch32's
-            settings); texts are distinct generated captions, tokenized cold (empty word cache) and warm. Needs no
-            model unless --model is given (its vocabulary and preprocessor_config.json are then used). The last line
-            is a JSON object.
+            settings); texts are distinct generated captions, tokenized cold (empty word cache) and warm. The
+            vocabulary comes from --model (default: the test fixture, so run it from the repository root; any CLIP
+            checkpoint has the same vocabulary). Only 224 px preprocessing is timed, whatever the model's size. The
+            last line is a JSON object.
             """
     )
 
@@ -27,7 +28,7 @@ struct BenchPreprocessCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "A checkpoint directory or hub name for the tokenizer and preprocessor settings.",
+            "A checkpoint directory or hub name for the tokenizer vocabulary.",
             valueName: "dir|name"))
     var model: String = "Tests/Fixtures/tiny-clip"
 
