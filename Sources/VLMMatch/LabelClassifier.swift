@@ -21,10 +21,12 @@ public final class LabelClassifier: FrameAnalyzer {
             throw MatchError.invalidSetting(name: "--labels", reason: "no labels; give a comma-separated list")
         }
         if let empty = cleaned.firstIndex(where: \.isEmpty) {
-            throw MatchError.invalidSetting(name: "--labels", reason: "label \(empty + 1) is empty; remove the extra comma")
+            throw MatchError.invalidSetting(
+                name: "--labels", reason: "label \(empty + 1) is empty; remove the extra comma")
         }
         if let dup = cleaned.first(where: { label in cleaned.filter { $0 == label }.count > 1 }) {
-            throw MatchError.invalidSetting(name: "--labels", reason: "\"\(dup)\" is listed twice; list each label once")
+            throw MatchError.invalidSetting(
+                name: "--labels", reason: "\"\(dup)\" is listed twice; list each label once")
         }
         if let top, top < 1 {
             throw MatchError.invalidSetting(name: "--labels-top", reason: "\(top) must be at least 1")
@@ -46,10 +48,13 @@ public final class LabelClassifier: FrameAnalyzer {
         let ranked = zip(labels, probabilities(for: whole))
             .map { FrameLabels.Label(label: $0, probability: $1) }
             .enumerated()
-            .sorted { $0.element.probability != $1.element.probability
-                ? $0.element.probability > $1.element.probability : $0.offset < $1.offset }
+            .sorted {
+                $0.element.probability != $1.element.probability
+                    ? $0.element.probability > $1.element.probability : $0.offset < $1.offset
+            }
             .map(\.element)
-        return FrameLabels(stream: frame.stream, pts: frame.time.seconds, labels: Array(ranked.prefix(top ?? ranked.count)))
+        return FrameLabels(
+            stream: frame.stream, pts: frame.time.seconds, labels: Array(ranked.prefix(top ?? ranked.count)))
     }
 
     /// One `labels` result per frame.

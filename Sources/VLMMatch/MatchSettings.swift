@@ -34,7 +34,8 @@ public struct MatchSettings: Sendable, Equatable {
         try check((0...1).contains(enter), "--enter", "\(enter) is outside 0...1; scores are probabilities")
         try check((0...1).contains(exit), "--exit", "\(exit) is outside 0...1; scores are probabilities")
         try check(exit <= enter, "--exit", "\(exit) is above --enter \(enter); the exit threshold must not exceed it")
-        try check(minDuration >= 0 && minDuration.isFinite, "--min-duration", "\(minDuration) must be 0 or more seconds")
+        try check(
+            minDuration >= 0 && minDuration.isFinite, "--min-duration", "\(minDuration) must be 0 or more seconds")
         try check(gap >= 0 && gap.isFinite, "--gap", "\(gap) must be 0 or more seconds")
         try check(
             updateInterval >= 0 && updateInterval.isFinite, "--update-interval",

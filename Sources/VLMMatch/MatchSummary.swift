@@ -100,8 +100,8 @@ func formatSeconds(_ seconds: Double) -> String {
 
 extension MatchSummary {
     /// The summary as JSON Lines, one object per stream and query, in the snake_case style of the other result
-    /// lines: `{"type":"query_summary","stream":"cam","query":"a dog","matched_seconds":4.5,"intervals":[{"start_pts":…,
-    /// "end_pts":…,"peak_score":…,"peak_pts":…}]}`.
+    /// lines: `{"type":"query_summary","stream":"cam","query":"a dog","matched_seconds":4.5,
+    /// "intervals":[{"start_pts":…,"end_pts":…,"peak_score":…,"peak_pts":…}]}`.
     public var jsonLines: [String] {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase

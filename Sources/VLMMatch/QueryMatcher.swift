@@ -80,7 +80,8 @@ public final class QueryMatcher: FrameAnalyzer, QueryControlling {
             let query = text.trimmingWhitespace()
             guard !query.isEmpty else { throw MatchError.invalidQuery(text, reason: "empty; give some words") }
             guard query.count <= 300 else {
-                throw MatchError.invalidQuery(String(query.prefix(40)) + "…", reason: "too long; keep it under 300 characters")
+                throw MatchError.invalidQuery(
+                    String(query.prefix(40)) + "…", reason: "too long; keep it under 300 characters")
             }
             return query
         }.filter { seen.insert($0).inserted }

@@ -33,7 +33,8 @@ struct BenchMatchCommand: ParsableCommand {
 
     func validate() throws {
         guard queries >= 1, views >= 1, labels >= 0, dimension >= 1, frames >= 1 else {
-            throw ValidationError("--queries, --views, --dimension and --frames must be at least 1, --labels 0 or more.")
+            throw ValidationError(
+                "--queries, --views, --dimension and --frames must be at least 1, --labels 0 or more.")
         }
     }
 
@@ -44,16 +45,20 @@ struct BenchMatchCommand: ParsableCommand {
         settings.baselineWindow = baseline
         let matcher = try QueryMatcher(
             encoder: encoder, settings: settings, queries: (0..<queries).map { "query \($0)" })
-        let classifier = try labels > 0
+        let classifier =
+            try labels > 0
             ? LabelClassifier(labels: (0..<labels).map { "label \($0)" }, prompts: matcher.prompts) : nil
         // A pool of frames to cycle through (random unit vectors per view), 5 frames per second of video.
         let pool = (0..<64).map { _ in
-            (0..<views).map { _ in Embedding((0..<dimension).map { _ in Float.random(in: -1...1, using: &rng) }).normalized() }
+            (0..<views).map { _ in
+                Embedding((0..<dimension).map { _ in Float.random(in: -1...1, using: &rng) }).normalized()
+            }
         }
         let boxes = [Box.full] + (1..<max(views, 1)).map { _ in Box(x: 0, y: 0, width: 0.5, height: 0.5) }
         func frame(_ i: Int) -> EncodedFrame {
             EncodedFrame(
-                stream: "bench", sequence: i, time: MediaTime(seconds: Double(i) * 0.2), embeddings: pool[i % pool.count],
+                stream: "bench", sequence: i, time: MediaTime(seconds: Double(i) * 0.2),
+                embeddings: pool[i % pool.count],
                 boxes: boxes)
         }
         var results = 0
@@ -71,7 +76,7 @@ struct BenchMatchCommand: ParsableCommand {
         let median = latencies[latencies.count / 2]
         let p99 = latencies[min(latencies.count - 1, latencies.count * 99 / 100)]
         let fps = Double(frames) / seconds
-        print("matching     \(queries) queries × \(views) views, \(labels) labels, dim \(dimension), baseline \(baseline) s")
+        print("matching     \(queries) queries × \(views) views, \(labels) labels, dim \(dimension)")
         print("throughput   " + String(format: "%.0f frames/s", fps))
         print("latency      " + String(format: "median %.1f µs, p99 %.1f µs per frame", median, p99))
         print(

@@ -22,13 +22,16 @@ struct MatchOptions: ParsableArguments {
     @Option(help: "Score an open match must stay at or above (hysteresis). Default 0.5.")
     var exit: Double?
 
-    @Option(name: .customLong("min-duration"), help: "Seconds a match must last before `start` is emitted. Default 0.5.")
+    @Option(
+        name: .customLong("min-duration"), help: "Seconds a match must last before `start` is emitted. Default 0.5.")
     var minDuration: Double?
 
     @Option(help: "Seconds below --exit tolerated without ending a match. Default 1.")
     var gap: Double?
 
-    @Option(name: .customLong("update-interval"), help: "Seconds between `update` events of an open match; 0 = none. Default 5.")
+    @Option(
+        name: .customLong("update-interval"),
+        help: "Seconds between `update` events of an open match; 0 = none. Default 5.")
     var updateInterval: Double?
 
     @Option(help: "Seconds of history in each query's rolling-median baseline; 0 = off. Default 60.")

@@ -72,7 +72,10 @@ import Testing
         for s in summaries {
             let query = try #require(s["query"] as? String)
             let intervals = try #require(s["intervals"] as? [[String: Any]]).map {
-                [Self.number($0, "start_pts") ?? -1, Self.number($0, "end_pts") ?? -1, Self.number($0, "peak_score") ?? -1]
+                [
+                    Self.number($0, "start_pts") ?? -1, Self.number($0, "end_pts") ?? -1,
+                    Self.number($0, "peak_score") ?? -1,
+                ]
             }
             let found = ends[query, default: []]
             #expect(intervals.count == found.count)
@@ -91,7 +94,9 @@ import Testing
         let labels = objects.filter { $0["type"] as? String == "labels" }
         #expect(labels.count == 20)
         for l in labels {
-            let probabilities = try #require(l["labels"] as? [[String: Any]]).compactMap { Self.number($0, "probability") }
+            let probabilities = try #require(l["labels"] as? [[String: Any]]).compactMap {
+                Self.number($0, "probability")
+            }
             #expect(probabilities.count == 3 && abs(probabilities.reduce(0, +) - 1) < 1e-4)
             #expect(probabilities == probabilities.sorted(by: >))
         }

@@ -8,7 +8,8 @@ import VLMMatch
     static let keywords = ["chair", "dog", "cat", "car", "room", "street", "floor", "wall", "sky", "background"]
 
     func matcher(
-        _ encoder: AxisTextEncoder, queries: [String], baseline: Double = 60, tune: (inout MatchSettings) -> Void = { _ in }
+        _ encoder: AxisTextEncoder, queries: [String], baseline: Double = 60,
+        tune: (inout MatchSettings) -> Void = { _ in }
     ) throws -> QueryMatcher {
         var settings = MatchSettings()
         settings.baselineWindow = baseline
@@ -64,7 +65,9 @@ import VLMMatch
         let encoder = AxisTextEncoder(keywords: Self.keywords)
         let office = encoder.image(["chair": 1, "floor": 0.3])
         let withDog = encoder.image(["chair": 1, "floor": 0.3, "dog": 0.8])
-        let frames = (0..<80).map { i in EncodedFrame.test(pts: Double(i) * 0.5, views: [(30..<45).contains(i) ? withDog : office]) }
+        let frames = (0..<80).map { i in
+            EncodedFrame.test(pts: Double(i) * 0.5, views: [(30..<45).contains(i) ? withDog : office])
+        }
 
         // Without the baseline the chair, always in view, is one long match.
         let raw = try matcher(encoder, queries: ["chair", "dog"], baseline: 0)
@@ -115,7 +118,8 @@ import VLMMatch
             baseline.update(c, at: pts)
             all.append((pts, c))
             let window = all.filter { $0.0 > pts - 3 }.map(\.1).sorted()
-            let median = window.count % 2 == 1
+            let median =
+                window.count % 2 == 1
                 ? window[window.count / 2] : (window[window.count / 2 - 1] + window[window.count / 2]) / 2
             #expect(baseline.value == median)
             #expect(baseline.count == window.count)

@@ -8,7 +8,7 @@ import VLMMatch
     /// The same without updates, for tests about starts and ends.
     static let quiet = EventRules(enter: 0.6, exit: 0.5, minDuration: 0.5, gap: 1.0, updateInterval: 0)
 
-    /// Feeds `scores` at `start`, `start + step`, … and finishes the stream; returns (events, pts each was emitted at).
+    /// Feeds `scores` at 0, `step`, `2·step`, … and finishes the stream; returns events with the pts they came at.
     func run(
         _ scores: [Double], rules: EventRules = rules, step: Double = 0.5, finish: Bool = true
     ) -> [(at: Double, event: QueryEvent)] {
@@ -25,7 +25,8 @@ import VLMMatch
     func kinds(_ events: [(at: Double, event: QueryEvent)]) -> [QueryEvent.Kind] { events.map(\.event.type) }
 
     @Test func plateauGivesOneIntervalWithTrueStartAndEnd() {
-        let scores = Array(repeating: 0.1, count: 4) + Array(repeating: 0.9, count: 10) + Array(repeating: 0.1, count: 6)
+        let scores =
+            Array(repeating: 0.1, count: 4) + Array(repeating: 0.9, count: 10) + Array(repeating: 0.1, count: 6)
         let events = run(scores)
         #expect(kinds(events) == [.start, .end])
         // First crossing at frame 4 (2.0 s); min duration 0.5 s satisfied at frame 5, so start is emitted then.
@@ -40,7 +41,8 @@ import VLMMatch
 
     @Test func hysteresisHoldsThroughFlickerBetweenExitAndEnter() {
         // 0.55 is below enter but above exit: it neither opens a match nor ends one.
-        let scores = [0.55, 0.55, 0.7] + Array(repeating: [0.55, 0.65], count: 8).flatMap { $0 } + [0.2, 0.2, 0.2, 0.2]
+        let scores =
+            [0.55, 0.55, 0.7] + Array(repeating: [0.55, 0.65], count: 8).flatMap { $0 } + [0.2, 0.2, 0.2, 0.2]
         let events = run(scores, rules: Self.quiet)
         #expect(kinds(events) == [.start, .end])
         #expect(events[0].event.startPTS == 1.0)

@@ -126,7 +126,9 @@ import VLMMatch
         #expect(eventViolation(b) == nil)
         #expect(!(a + b).isEmpty)
         #expect(Set(matcher.activeQueries).isSubset(of: Set(pool)))
-        #expect(encoder.sentencesEncoded == (MatchSettings().prompts.negatives.count + pool.count) * settings.prompts.templates.count)
+        #expect(
+            encoder.sentencesEncoded == (MatchSettings().prompts.negatives.count + pool.count)
+                * settings.prompts.templates.count)
     }
 
     private func analyzeStream(_ stream: String, _ matcher: QueryMatcher, _ images: [Embedding], _ count: Int) async

@@ -1,7 +1,7 @@
 import CLIP
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import VLMCore
 import VLMMatch
 

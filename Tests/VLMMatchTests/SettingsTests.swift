@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import VLMMatch
 
 /// Config files, YAML layering and validation messages.
@@ -16,7 +16,8 @@ import VLMMatch
     @Test func fileKeysOverrideOnlyWhatTheyName() throws {
         var base = MatchSettings()
         base.gap = 3
-        let merged = try MatchSettings.parse(yaml: "enter: 0.7\nnegatives: [\"a parking lot\"]\n", path: "x", over: base)
+        let merged = try MatchSettings.parse(
+            yaml: "enter: 0.7\nnegatives: [\"a parking lot\"]\n", path: "x", over: base)
         #expect(merged.enter == 0.7 && merged.gap == 3 && merged.exit == 0.5)
         #expect(merged.prompts.negatives == ["a parking lot"])
         #expect(merged.prompts.templates == PromptSet.standard.templates)

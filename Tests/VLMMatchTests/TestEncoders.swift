@@ -1,5 +1,6 @@
 import Foundation
 import VLMCore
+
 @testable import VLMMatch
 
 /// A text encoder with known geometry for exact-math tests: each keyword it knows is one axis, a sentence is the

@@ -14,7 +14,9 @@ import VLMMatch
         let matcher = try QueryMatcher(encoder: encoder, settings: settings, queries: ["dog"])
         // A small dog in the lower right tile of a 2×2 grid: weak in the whole frame, strong in its tile.
         let floor = encoder.image(["floor": 1])
-        let views = [encoder.image(["floor": 1, "dog": 0.25]), floor, floor, floor, encoder.image(["dog": 1, "floor": 0.3])]
+        let views = [
+            encoder.image(["floor": 1, "dog": 0.25]), floor, floor, floor, encoder.image(["dog": 1, "floor": 0.3]),
+        ]
         var results: [StreamResult] = []
         for i in 0..<6 { results += matcher.analyze(.test(pts: Double(i) * 0.5, views: views)) }
         results += matcher.finish(stream: "cam", at: 3)
