@@ -30,6 +30,8 @@ public struct HubDownloader: Sendable {
     /// `$HF_TOKEN`, sent as a bearer token (gated or private repositories).
     public var token: String?
     public var logger: Logger
+    /// `$HF_HUB_OFFLINE` set to 1/true/yes: `pull` refuses to touch the network.
+    public var offline: Bool
 
     /// A downloader configured from the environment (`HF_ENDPOINT`, `HF_TOKEN`, and the cache variables).
     public init(
@@ -42,6 +44,7 @@ public struct HubDownloader: Sendable {
             URL(string: endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint)
             ?? URL(string: "https://huggingface.co")!
         self.token = environment["HF_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        self.offline = ["1", "true", "yes", "on"].contains((environment["HF_HUB_OFFLINE"] ?? "").lowercased())
         self.logger = logger
     }
 
@@ -53,6 +56,9 @@ public struct HubDownloader: Sendable {
     ) async throws -> URL {
         guard HubCache.isRepositoryName(name) else {
             throw Failure(description: "\(name) is not a hub repository name like \(HubCache.defaultModel)")
+        }
+        guard !offline else {
+            throw Failure(description: "HF_HUB_OFFLINE is set, so \(name) cannot be downloaded; unset it to pull")
         }
         let repo = cache.repositoryDirectory(name)
         var snapshot: URL?

@@ -117,6 +117,13 @@ import Testing
         } throws: { error in
             "\(error)".contains("no merges.txt") && !"\(error)".contains("\n")
         }
+        let offline = HubDownloader(
+            cache: cache, environment: ["HF_ENDPOINT": server.baseURL.absoluteString, "HF_HUB_OFFLINE": "1"])
+        await #expect {
+            _ = try await offline.pull(Self.name)
+        } throws: { error in
+            "\(error)".contains("HF_HUB_OFFLINE")
+        }
         let port = server.port
         server.stop()
         await #expect {
