@@ -26,8 +26,11 @@ public struct MatchSummary: Sendable, Codable, Equatable {
         public var type = "query_summary"
         public var stream: String
         public var query: String
+        /// The intervals in order (the most recent `MatchHistory.intervalLimit` on a long-running stream).
         public var intervals: [MatchInterval]
-        /// Sum of the intervals' durations.
+        /// Intervals left out of `intervals` because there were more than the limit (oldest first).
+        public var earlierIntervals: Int
+        /// Sum of the durations of all intervals, including the earlier ones.
         public var matchedSeconds: Double
     }
 
@@ -40,21 +43,33 @@ public struct MatchSummary: Sendable, Codable, Equatable {
         entries.map { entry in
             let head = "summary \(entry.stream) \"\(entry.query)\": "
             guard !entry.intervals.isEmpty else { return head + "no matches" }
-            let count = entry.intervals.count == 1 ? "1 match" : "\(entry.intervals.count) matches"
+            let total = entry.intervals.count + entry.earlierIntervals
+            let count = total == 1 ? "1 match" : "\(total) matches"
             let spans = entry.intervals.map { i in
                 "\(MediaTime.format(i.startPTS))–\(MediaTime.format(i.endPTS)) "
                     + "(peak \(formatScore(i.peakScore)) @ \(MediaTime.format(i.peakPTS)))"
             }
-            return head + "\(count), \(formatSeconds(entry.matchedSeconds)) — " + spans.joined(separator: ", ")
+            let earlier = entry.earlierIntervals > 0 ? "…, " : ""
+            return head + "\(count), \(formatSeconds(entry.matchedSeconds)) — " + earlier
+                + spans.joined(separator: ", ")
         }
     }
 }
 
 /// The record behind `MatchSummary`: the queries each stream ran and the `end` events seen.
 struct MatchHistory: Sendable {
+    /// Intervals kept per stream and query; older ones are only counted (a live stream runs for weeks).
+    static let intervalLimit = 1000
+
+    struct Record: Sendable {
+        var intervals: [MatchInterval] = []
+        var earlier = 0
+        var seconds = 0.0
+    }
+
     private var streams: [String] = []
     private var queries: [String: [String]] = [:]
-    private var intervals: [String: [String: [MatchInterval]]] = [:]
+    private var records: [String: [String: Record]] = [:]
 
     mutating func noteQueries(_ texts: [String], stream: String) {
         if queries[stream] == nil {
@@ -67,20 +82,27 @@ struct MatchHistory: Sendable {
     mutating func record(_ event: QueryEvent) {
         guard event.type == .end, let end = event.endPTS else { return }
         noteQueries([event.query], stream: event.stream)
-        intervals[event.stream, default: [:]][event.query, default: []].append(
+        var record = records[event.stream]?[event.query] ?? Record()
+        record.intervals.append(
             MatchInterval(
                 startPTS: event.startPTS, endPTS: end, peakScore: event.peakScore, peakPTS: event.peakPTS,
                 box: event.box))
+        record.seconds += end - event.startPTS
+        if record.intervals.count > Self.intervalLimit {
+            record.intervals.removeFirst()
+            record.earlier += 1
+        }
+        records[event.stream, default: [:]][event.query] = record
     }
 
     func summary() -> MatchSummary {
         MatchSummary(
             entries: streams.flatMap { stream in
                 (queries[stream] ?? []).map { query in
-                    let found = intervals[stream]?[query] ?? []
+                    let record = records[stream]?[query] ?? Record()
                     return MatchSummary.Entry(
-                        stream: stream, query: query, intervals: found,
-                        matchedSeconds: found.reduce(0) { $0 + $1.duration })
+                        stream: stream, query: query, intervals: record.intervals, earlierIntervals: record.earlier,
+                        matchedSeconds: record.seconds)
                 }
             })
     }

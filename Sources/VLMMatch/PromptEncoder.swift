@@ -16,13 +16,16 @@ public final class PromptEncoder: Sendable {
     public let encoder: any TextEncoding
     /// The templates every phrase is wrapped in.
     public let templates: [String]
-    private let cache = Locked<[String: Embedding]>([:])
+    private let cache: Locked<PhraseCache>
     private let encodeLock = Locked<Void>(())
 
-    /// An ensemble encoder; `templates` must each contain `{}` (see `PromptSet.validate`).
-    public init(encoder: any TextEncoding, templates: [String]) {
+    /// An ensemble encoder; `templates` must each contain `{}` (see `PromptSet.validate`). The cache keeps the
+    /// `cacheLimit` most recently encoded phrases (queries added and removed over MQTT for days must not grow it
+    /// without bound); dropping an entry only costs a re-encode if that phrase comes back.
+    public init(encoder: any TextEncoding, templates: [String], cacheLimit: Int = 1024) {
         self.encoder = encoder
         self.templates = templates
+        self.cache = Locked(PhraseCache(limit: max(1, cacheLimit)))
     }
 
     /// CLIP's logit scale, `exp(logit_scale)`, as the encoder states it.
@@ -30,26 +33,22 @@ public final class PromptEncoder: Sendable {
 
     /// The ensemble embedding of each phrase, in order; encodes (in one batch) only those not cached yet.
     public func embed(_ phrases: [String]) throws -> [Embedding] {
-        if !uncached(phrases).isEmpty {
-            // Check again under the encode lock: another thread may have encoded the same phrase meanwhile.
+        var found = cache.withLock { $0.lookup(phrases) }
+        if phrases.contains(where: { found[$0] == nil }) {
+            // Look again under the encode lock: another thread may have encoded the same phrase meanwhile.
             try encodeLock.withLock { _ in
-                let missing = uncached(phrases)
+                found.merge(cache.withLock { $0.lookup(phrases) }) { old, _ in old }
+                var seen = Set<String>()
+                let missing = phrases.filter { found[$0] == nil && seen.insert($0).inserted }
                 guard !missing.isEmpty else { return }
                 let fresh = try encodeEnsembles(missing)
+                for (phrase, embedding) in zip(missing, fresh) { found[phrase] = embedding }
                 cache.withLock { cached in
-                    for (phrase, embedding) in zip(missing, fresh) { cached[phrase] = embedding }
+                    for (phrase, embedding) in zip(missing, fresh) { cached.insert(phrase, embedding) }
                 }
             }
         }
-        return cache.withLock { cached in phrases.map { cached[$0]! } }
-    }
-
-    /// The distinct phrases not in the cache.
-    private func uncached(_ phrases: [String]) -> [String] {
-        cache.withLock { cached in
-            var seen = Set<String>()
-            return phrases.filter { cached[$0] == nil && seen.insert($0).inserted }
-        }
+        return phrases.map { found[$0]! }
     }
 
     /// The ensemble embedding of one phrase.
@@ -88,6 +87,36 @@ public final class PromptEncoder: Sendable {
                 for i in 0..<size { sum[i] += e.values[i] }
             }
             return Embedding(sum).normalized()
+        }
+    }
+}
+
+/// Phrase → ensemble embedding, keeping the `limit` most recently inserted phrases.
+struct PhraseCache: Sendable {
+    let limit: Int
+    private var entries: [String: Embedding] = [:]
+    private var order: [String] = []
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    var count: Int { entries.count }
+
+    /// The cached embeddings among `phrases`.
+    func lookup(_ phrases: [String]) -> [String: Embedding] {
+        var found: [String: Embedding] = [:]
+        for phrase in phrases { if let e = entries[phrase] { found[phrase] = e } }
+        return found
+    }
+
+    /// Adds a phrase, dropping the oldest ones beyond the limit.
+    mutating func insert(_ phrase: String, _ embedding: Embedding) {
+        if entries.updateValue(embedding, forKey: phrase) == nil { order.append(phrase) }
+        if order.count > limit {
+            let dropped = order.count - limit
+            for old in order.prefix(dropped) { entries[old] = nil }
+            order.removeFirst(dropped)
         }
     }
 }
