@@ -44,7 +44,8 @@ public final class LabelClassifier: FrameAnalyzer {
 
     /// The frame's labels, best first.
     public func classify(_ frame: EncodedFrame) -> FrameLabels? {
-        guard let whole = frame.embeddings.first else { return nil }
+        // A frame whose embedding is not finite (broken weights) has no meaningful labels: skip it, never print NaN.
+        guard let whole = frame.embeddings.first, whole.values.allSatisfy(\.isFinite) else { return nil }
         let ranked = zip(labels, probabilities(for: whole))
             .map { FrameLabels.Label(label: $0, probability: $1) }
             .enumerated()

@@ -34,9 +34,12 @@ public struct ScoreCalibrator: Sendable, Equatable {
     }
 
     /// The calibrated score of a frame (see the type's documentation), computed as a stable log-sum-exp.
+    /// A non-finite cosine (broken weights, a NaN frame) scores 0 and non-finite competitors are ignored, so a bad
+    /// frame can neither fire an event nor put NaN into the JSON output.
     public func score(cosine: Double, negatives: [Double], baseline: Double?) -> Double {
-        var competitors = negatives
-        if let baseline { competitors.append(baseline + baselineMargin) }
+        guard cosine.isFinite else { return 0 }
+        var competitors = negatives.filter(\.isFinite)
+        if let baseline, baseline.isFinite { competitors.append(baseline + baselineMargin) }
         guard !competitors.isEmpty else { return 1 }
         let top = max(cosine, competitors.max()!)
         let own = Foundation.exp(logitScale * (cosine - top))

@@ -33,6 +33,10 @@ struct StreamMatchState: Sendable {
             var best = (score: -1.0, cosine: 0.0, view: 0)
             for v in 0..<views {
                 let c = Double(frame.embeddings[v].dot(query.embedding))
+                guard c.isFinite else {  // a broken view scores 0 and stays out of the baseline
+                    if best.score < 0 { best = (0, 0, v) }
+                    continue
+                }
                 // The frame joins its own baseline first: with no history, the first frame is "usual".
                 state.baselines[v].update(c, at: pts)
                 let s = calibrator.score(cosine: c, negatives: negativeCosines[v], baseline: state.baselines[v].value)

@@ -32,6 +32,18 @@ import VLMMatch
         #expect(hot.score(cosine: 0.1, negatives: [0.9], baseline: nil) == 0)
     }
 
+    @Test func nonFiniteInputsNeverFireOrLeakNaN() throws {
+        let calibrator = ScoreCalibrator(logitScale: 100)
+        #expect(calibrator.score(cosine: .nan, negatives: [0.1], baseline: nil) == 0)
+        #expect(calibrator.score(cosine: 0.3, negatives: [.nan, 0.1], baseline: .infinity) > 0.99)
+        let encoder = AxisTextEncoder(keywords: Self.keywords)
+        let matcher = try matcher(encoder, queries: ["dog"], tune: { $0.minDuration = 0 })
+        let broken = Embedding([Float](repeating: .nan, count: encoder.embeddingSize))
+        let results = (0..<4).flatMap { matcher.analyze(.test(pts: Double($0), views: [broken])) }
+        #expect(results.events.isEmpty)
+        #expect(results.scores.allSatisfy { $0.score == 0 && $0.cosine == 0 })
+    }
+
     @Test func scoreIgnoresAShiftOfAllCosines() {
         let calibrator = ScoreCalibrator(logitScale: 100)
         let a = calibrator.score(cosine: 0.28, negatives: [0.21, 0.24, 0.19], baseline: 0.25)

@@ -57,6 +57,9 @@ import VLMMatch
         let expected = softmax(e.map { 100 * Double(image.dot($0)) })
         for (label, p) in zip(labels.labels, expected) { #expect(abs(label.probability - p) < 1e-9) }
 
+        let broken = Embedding([Float](repeating: .nan, count: encoder.embeddingSize))
+        #expect(classifier.analyze(.test(pts: 2, views: [broken])).isEmpty)
+
         let top1 = try LabelClassifier(labels: ["car", "dog", "cat"], prompts: prompts, top: 1)
         guard case .labels(let one) = top1.analyze(.test(pts: 0, views: [image]))[0] else { return }
         #expect(one.labels.map(\.label) == ["dog"])
