@@ -9,7 +9,8 @@ public enum Parallel {
     /// `grain` is the smallest range worth a thread.
     @inlinable
     public static func forEachRange(_ count: Int, grain: Int, _ body: @Sendable (Range<Int>) -> Void) {
-        let chunks = min(workers, max(1, count / max(grain, 1)))
+        // A few chunks per worker, claimed dynamically, so one descheduled thread does not hold up the rest.
+        let chunks = min(workers == 1 ? 1 : workers * 3, max(1, count / max(grain, 1)))
         if chunks <= 1 {
             body(0..<count)
             return
@@ -18,6 +19,18 @@ public enum Parallel {
             let lower = count * c / chunks
             let upper = count * (c + 1) / chunks
             body(lower..<upper)
+        }
+    }
+}
+
+extension Parallel {
+    /// Calls `body(i)` for every i in `0..<count` on the workers, each index exactly once.
+    @inlinable
+    public static func forEachIndex(_ count: Int, _ body: @Sendable (Int) -> Void) {
+        if workers == 1 || count == 1 {
+            for i in 0..<count { body(i) }
+        } else {
+            DispatchQueue.concurrentPerform(iterations: count, execute: body)
         }
     }
 }

@@ -40,6 +40,9 @@ struct BenchEncoderCommand: AsyncParsableCommand {
     @Option(help: "Threads for OpenBLAS and the element-wise kernels (default: all cores).")
     var threads: Int?
 
+    @Flag(inversion: .prefixedNo, help: "Split GEMM columns over the threads (else OpenBLAS threads each GEMM).")
+    var splitGEMM = true
+
     func validate() throws {
         guard batch >= 1, batch <= 1024 else { throw ValidationError("--batch must be between 1 and 1024.") }
         guard images >= 1 else { throw ValidationError("--images must be at least 1.") }
@@ -49,8 +52,9 @@ struct BenchEncoderCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let threadCount = threads ?? System.activeProcessorCount
-            BLASThreads.count = threadCount
             Parallel.workers = threadCount
+            GEMM.splitOutputs = splitGEMM
+            BLASThreads.count = splitGEMM ? 1 : threadCount
 
             let loadStart = DispatchTime.now()
             let weights: CLIPWeights
