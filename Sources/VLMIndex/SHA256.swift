@@ -1,8 +1,8 @@
 // SHA-256 (FIPS 180-4). Foundation on Linux has no CryptoKit and the package carries no crypto dependency; the
 // index hashes at most a few MiB per video (see `VideoFingerprint`), so a plain implementation is fast enough.
 
-/// Incremental SHA-256.
-public struct SHA256: Sendable {
+/// Incremental SHA-256 (internal: `VideoFingerprint` is the public face).
+struct SHA256: Sendable {
     private static let k: [UInt32] = [
         0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
         0xd807_aa98, 0x1283_5b01, 0x2431_85be, 0x550c_7dc3, 0x72be_5d74, 0x80de_b1fe, 0x9bdc_06a7, 0xc19b_f174,

@@ -44,6 +44,7 @@ struct BenchSearchCommand: ParsableCommand {
         print(
             "exact search, dimension \(dim), \(queries) queries per size, top \(top), "
                 + "batches of \(batch) for sgemm, OpenBLAS threads \(BLASThreads.count)")
+        print(widenThroughput())
         print(Row.header)
         for n in frames {
             let path = directory.appendingPathComponent("vlm-bench-search-\(n)-\(getpid()).sqlite").path
@@ -86,6 +87,24 @@ struct BenchSearchCommand: ParsableCommand {
         row.search = Stats(total)
         row.bandwidth = Double(n * dim * 4) / row.gemv.median / 1e9
         return row
+    }
+
+    /// fp16 → fp32 widening speed (`Half.widen`, the load path) over 32 Mi values, median of 5.
+    private func widenThroughput() -> String {
+        let n = 32 << 20
+        var rng = SplitMix64(seed: 7)
+        let halves = (0..<n).map { _ in Half.bits(rng.nextUnitFloat() - 0.5) }
+        var out = [Float](repeating: 0, count: n)
+        let times = (0..<5).map { _ in
+            seconds {
+                halves.withUnsafeBufferPointer { src in out.withUnsafeMutableBufferPointer { Half.widen(src, into: $0) }
+                }
+            }
+        }
+        let median = times.sorted()[2]
+        return String(
+            format: "fp16→fp32 widen: %.2f Gvalues/s (%.1f GB/s read+write), one thread", Double(n) / median / 1e9,
+            Double(n * 6) / median / 1e9)
     }
 
     private func seconds(_ body: () throws -> Void) rethrows -> Double {

@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
-import VLMIndex
+@testable import VLMIndex
 
 @Suite("checksums")
 struct FingerprintTests {
