@@ -23,16 +23,27 @@ public struct CLIPImagePreprocessor: Sendable, Equatable {
         case exact(height: Int, width: Int)
     }
 
+    /// What the resize step targets (`size`).
     public var size: Size
+    /// Centre-crop height (`crop_size.height`).
     public var cropHeight: Int
+    /// Centre-crop width (`crop_size.width`).
     public var cropWidth: Int
+    /// Resampling filter (`resample`).
     public var resample: Resample
+    /// `do_resize`.
     public var doResize: Bool
+    /// `do_center_crop`.
     public var doCenterCrop: Bool
+    /// `do_rescale`.
     public var doRescale: Bool
+    /// `do_normalize`.
     public var doNormalize: Bool
+    /// `rescale_factor` (1/255), applied in double precision as numpy does.
     public var rescaleFactor: Double
+    /// Per-channel `image_mean` (R, G, B).
     public var mean: [Float]
+    /// Per-channel `image_std` (R, G, B).
     public var std: [Float]
 
     /// openai/clip-vit-base-patch32's settings.

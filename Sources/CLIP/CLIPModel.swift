@@ -9,10 +9,15 @@ import VLMCore
 public final class CLIPModel: ImageEncoding, TextEncoding, Sendable {
     /// The checkpoint directory.
     public let directory: URL
+    /// The loaded weights (memory-mapped where F32).
     public let weights: CLIPWeights
+    /// The image tower.
     public let vision: CLIPVisionModel
+    /// The text tower.
     public let text: CLIPTextModel
+    /// The checkpoint's BPE tokenizer.
     public let tokenizer: CLIPTokenizer
+    /// The checkpoint's image preprocessing.
     public let preprocessor: CLIPImagePreprocessor
     /// Stable identity of the weights and preprocessing (see `CLIPModel.identity(of:config:)`).
     public let modelIdentity: String

@@ -9,11 +9,13 @@ extension HubCache {
         public var name: String
         /// The ref name (`main`) or, for a snapshot no ref points at, its commit.
         public var revision: String
+        /// The snapshot's commit hash.
         public var commit: String
         /// Bytes of the snapshot's files (following symlinks to blobs).
         public var size: Int64
         /// Required files not present; empty when the model is usable.
         public var missing: [String]
+        /// The snapshot directory.
         public var directory: URL
 
         /// True when every required file is there.

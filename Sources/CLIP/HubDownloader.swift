@@ -10,7 +10,9 @@ import VLMCore
 public struct HubDownloader: Sendable {
     /// Progress of one file, for a progress bar.
     public struct Progress: Sendable {
+        /// File name within the repository.
         public var file: String
+        /// Bytes on disk so far (including a resumed part).
         public var received: Int64
         /// Total bytes when the server said; nil otherwise.
         public var total: Int64?
@@ -24,11 +26,13 @@ public struct HubDownloader: Sendable {
         public var description: String
     }
 
+    /// Where files go.
     public var cache: HubCache
     /// `$HF_ENDPOINT` or `https://huggingface.co`.
     public var endpoint: URL
     /// `$HF_TOKEN`, sent as a bearer token (gated or private repositories).
     public var token: String?
+    /// Logs each file fetched (info).
     public var logger: Logger
     /// `$HF_HUB_OFFLINE` set to 1/true/yes: `pull` refuses to touch the network.
     public var offline: Bool
@@ -73,8 +77,12 @@ public struct HubDownloader: Sendable {
             let blob = blobs.appendingPathComponent(etag)
             if FileManager.default.fileExists(atPath: blob.path) {
                 progress?(Progress(file: file, received: size ?? 0, total: size, cached: true))
+                logger.info("already cached", metadata: ["model": "\(name)", "file": "\(file)", "etag": "\(etag)"])
             } else {
                 try await download(location, file: file, to: blob, etag: etag, size: size, progress: progress)
+                logger.info(
+                    "downloaded",
+                    metadata: ["model": "\(name)", "file": "\(file)", "bytes": "\(size ?? -1)", "commit": "\(commit)"])
             }
             try link(directory.appendingPathComponent(file), to: "../../blobs/\(etag)")
             if revision != commit {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLIP
 import Foundation
+import Logging
 
 #if canImport(Glibc)
     import Glibc
@@ -70,7 +71,9 @@ struct ModelsCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let bar = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
-                let snapshot = try await HubDownloader().pull(
+                var logger = Logger(label: "vlm.hub")
+                logger.logLevel = .warning  // the progress bar and the final line say it all
+                let snapshot = try await HubDownloader(logger: logger).pull(
                     name, revision: revision, optionalFiles: ["tokenizer.json", "tokenizer_config.json"],
                     progress: { bar.update($0) })
                 bar.finish()
