@@ -68,6 +68,8 @@ public final class MQTTClient: Sendable {
         /// SUBACK arrived for the subscription with this mid.
         public var subscribed: @Sendable (_ mid: Int32) -> Void = { _ in }
         public var message: @Sendable (MQTTMessage) -> Void = { _ in }
+        /// libmosquitto's error and warning log lines (e.g. why a TLS handshake failed).
+        public var problem: @Sendable (String) -> Void = { _ in }
 
         public init() {}
     }
@@ -140,6 +142,8 @@ public final class MQTTClient: Sendable {
             thread.start()
         } else if rc == MOSQ_ERR_EAI.rawValue {
             throw MQTTError.unresolvableHost(configuration.broker.host)
+        } else if rc == MOSQ_ERR_TLS.rawValue {
+            throw MQTTError.tlsHandshake(broker: configuration.broker.redacted)
         } else {
             throw MQTTError.library(call: "mosquitto_connect_async(\(configuration.broker.redacted))", code: rc)
         }
@@ -252,6 +256,10 @@ public final class MQTTClient: Sendable {
         }
         mosquitto_subscribe_callback_set(pointer) { _, object, mid, _, _ in
             MQTTClient.from(object)?.handlers.subscribed(mid)
+        }
+        mosquitto_log_callback_set(pointer) { _, object, level, text in
+            guard level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING) != 0, let text else { return }
+            MQTTClient.from(object)?.handlers.problem(String(cString: text))
         }
         mosquitto_message_callback_set(pointer) { _, object, message in
             guard let client = MQTTClient.from(object), let m = message?.pointee else { return }

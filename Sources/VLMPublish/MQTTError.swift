@@ -11,6 +11,8 @@ public enum MQTTError: UserFacingError, Equatable {
     case library(call: String, code: Int32)
     /// The broker host name did not resolve.
     case unresolvableHost(String)
+    /// The TLS handshake failed (untrusted or mismatched certificate, bad client certificate).
+    case tlsHandshake(broker: String)
     /// The on-disk outbox could not be opened or written.
     case outbox(path: String, reason: String)
 
@@ -24,6 +26,9 @@ public enum MQTTError: UserFacingError, Equatable {
             return "libmosquitto \(call) failed: \(MQTTError.message(code))"
         case .unresolvableHost(let host):
             return "MQTT broker host '\(host)' does not resolve; check the --mqtt URL"
+        case .tlsHandshake(let broker):
+            return "TLS handshake with \(broker) failed: the broker's certificate must be signed by --mqtt-ca (or a "
+                + "system CA) and name the host in the URL; check --mqtt-cert/--mqtt-key too"
         case .outbox(let path, let reason):
             return "MQTT outbox '\(path)' unusable: \(reason); pass --mqtt-outbox with a writable directory"
         }

@@ -38,9 +38,10 @@ public final class MQTTPublisher: ResultSink {
         for stream in streams { _ = try channel(stream) }
         guard !streams.isEmpty, connectWait > 0 else { return }
         if !waitUntilConnected(timeout: connectWait) {
+            let problem = channels.withLock { $0.values.compactMap(\.lastProblem).first }.map { " (\($0))" } ?? ""
             let line =
-                "MQTT broker \(settings.broker.redacted) is not reachable; running anyway, messages wait in the "
-                + "outbox \(settings.outboxDirectory) until it is"
+                "MQTT broker \(settings.broker.redacted) is not reachable\(problem); running anyway, messages wait "
+                + "in the outbox \(settings.outboxDirectory) until it is"
             logger.warning("\(line)")
         }
     }
@@ -88,6 +89,11 @@ public final class MQTTPublisher: ResultSink {
     /// Counters of one stream's channel (nil for a stream never seen).
     public func statistics(stream: String) -> MQTTStatistics? {
         channels.withLock { $0[stream] }?.statistics()
+    }
+
+    /// libmosquitto's last error line for `stream` (e.g. why TLS failed), for diagnostics.
+    public func lastProblem(stream: String) -> String? {
+        channels.withLock { $0[stream] }?.lastProblem
     }
 
     /// Waits until every open stream is connected; false on timeout.

@@ -13,7 +13,11 @@ extension StreamChannel {
             s.streamDetail = "stopped"
             s.offlineEntry = announceStatus(front: false, &s)
         }
-        waitUntil(deadline) { $0.outbox.pending.isEmpty && $0.inflight.isEmpty }
+        // Disconnected now: give a reconnect one second, not the whole deadline (what is left stays on disk).
+        let connected = state.withLock { $0.connected }
+        waitUntil(connected ? deadline : min(deadline, Date().addingTimeInterval(1))) {
+            $0.outbox.pending.isEmpty && $0.inflight.isEmpty
+        }
         // Past the deadline with a backlog: say `offline` directly (not behind the backlog) if still connected.
         let direct = state.withLock { s -> Bool in
             guard !s.offlineAcked, s.connected else { return false }

@@ -52,6 +52,9 @@ extension StreamChannel {
 
     // MARK: - Stats
 
+    /// libmosquitto's last error line, if any (e.g. `certificate verify failed`).
+    var lastProblem: String? { state.withLock { $0.lastProblem } }
+
     /// A snapshot of the counters.
     func statistics() -> MQTTStatistics {
         state.withLock { s in

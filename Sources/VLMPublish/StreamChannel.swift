@@ -27,6 +27,8 @@ final class StreamChannel: Sendable {
         var offlineAcked = false
         var loggedDown = false
         var ticks = 0
+        /// libmosquitto's last error line (shown when the broker is not reachable).
+        var lastProblem: String?
     }
 
     /// Weak link from libmosquitto's callbacks back to the channel (set once, before the client starts).
@@ -73,6 +75,7 @@ final class StreamChannel: Sendable {
         handlers.disconnected = { rc in link.withLock { $0.channel }?.disconnected(rc) }
         handlers.published = { mid in link.withLock { $0.channel }?.acknowledged(mid) }
         handlers.message = { message in link.withLock { $0.channel }?.received(message) }
+        handlers.problem = { text in link.withLock { $0.channel }?.state.withLock { $0.lastProblem = text } }
         handlers.subscribed = { _ in link.withLock { $0.channel }?.state.withLock { $0.stats.controlSubscribed = true }
         }
         let will = MQTTMessage(

@@ -33,11 +33,14 @@ public final class Mosquitto: @unchecked Sendable {
     }
 
     /// Writes a config (persistence on, so sessions survive a graceful restart) and starts the broker.
-    public init(persistence: Bool = true) throws {
+    /// With `tls`, the listener speaks only TLS with that CA, certificate and key (PEM paths).
+    public init(persistence: Bool = true, tls: (ca: String, cert: String, key: String)? = nil) throws {
         directory = try Fixtures.temporaryDirectory("mosquitto")
         port = try Mosquitto.freePort()
+        let tlsLines = tls.map { "cafile \($0.ca)\ncertfile \($0.cert)\nkeyfile \($0.key)\n" } ?? ""
         let config = """
             listener \(port) 127.0.0.1
+            \(tlsLines)
             allow_anonymous true
             user \(Mosquitto.runAs)
             persistence \(persistence)
