@@ -75,8 +75,10 @@ struct RunCommand: AsyncParsableCommand {
                 input == nil ? "Give an INPUT (file, URL, /dev/videoN or -) or --pipeline FILE." :
                     "Give either INPUT or --pipeline FILE, not both.")
         }
-        if pipeline == nil && query.isEmpty && match.labels == nil && !captions && srt == nil && vtt == nil {
-            throw ValidationError("Give at least one --query TEXT (or --labels / --captions).")
+        if pipeline == nil && query.isEmpty && match.labels == nil && !captions && srt == nil && vtt == nil
+            && mqtt.url == nil
+        {
+            throw ValidationError("Give at least one --query TEXT (or --labels / --captions, or --mqtt to send queries).")
         }
         guard batch >= 1, workers >= 1 else { throw ValidationError("--batch and --workers must be at least 1.") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }

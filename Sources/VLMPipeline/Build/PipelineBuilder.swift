@@ -117,7 +117,8 @@ public struct PipelineBuilder: Sendable {
         var analyzers: [any FrameAnalyzer] = []
         var matcher: QueryMatcher?
         var prompts: PromptEncoder?
-        if !spec.queries.isEmpty {
+        // With MQTT, queries (robot commands) may arrive only later as control messages: keep a matcher ready.
+        if !spec.queries.isEmpty || spec.outputs.mqtt != nil {
             let m = try QueryMatcher(encoder: model, settings: spec.match, queries: spec.queries)
             analyzers.append(m)
             matcher = m
