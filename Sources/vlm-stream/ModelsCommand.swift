@@ -101,15 +101,16 @@ final class ProgressLine: @unchecked Sendable {
             if p.file != file && !file.isEmpty { FileHandle.standardError.write(Data("\n".utf8)) }
             file = p.file
             last = Date()
-            let mb = { (b: Int64) in String(format: "%.1f", Double(b) / 1e6) }
+            let unit = (p.total ?? p.received) >= 1_000_000 ? (1e6, "MB") : (1e3, "kB")
+            let amount = { (b: Int64) in String(format: "%.1f", Double(b) / unit.0) }
             var line = "\r\(p.file.padding(toLength: 24, withPad: " ", startingAt: 0)) "
             if let total = p.total, total > 0 {
                 let fraction = min(1, Double(p.received) / Double(total))
                 let filled = Int(fraction * 30)
                 line += "[" + String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled) + "] "
-                line += "\(mb(p.received))/\(mb(total)) MB"
+                line += "\(amount(p.received))/\(amount(total)) \(unit.1)"
             } else {
-                line += "\(mb(p.received)) MB"
+                line += "\(amount(p.received)) \(unit.1)"
             }
             if p.cached { line += " (cached)" }
             FileHandle.standardError.write(Data(line.utf8))
