@@ -39,6 +39,8 @@ final class Outbox {
     private var acked: FileHandle?
     private var logBytes = 0
     private var dirty = false
+    /// `flock`ed for as long as the outbox is open, so two runs never share (and corrupt) one outbox.
+    private var lockDescriptor: Int32 = -1
     /// Set after the first failed write; the outbox then keeps working in memory only.
     private(set) var writeError: String?
 
@@ -53,6 +55,16 @@ final class Outbox {
             try fm.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
             throw MQTTError.outbox(path: directory.path, reason: "cannot create directory")
+        }
+        lockDescriptor = open(directory.appendingPathComponent("lock").path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        guard lockDescriptor >= 0 else {
+            throw MQTTError.outbox(path: directory.path, reason: "cannot create its lock file")
+        }
+        guard flock(lockDescriptor, LOCK_EX | LOCK_NB) == 0 else {
+            Foundation.close(lockDescriptor)
+            throw MQTTError.outbox(
+                path: directory.path,
+                reason: "in use by another vlm-stream with the same client id (give each --mqtt-client-id its own)")
         }
         let leftover = Outbox.load(directory)
         recovered = leftover.count
@@ -112,6 +124,10 @@ final class Outbox {
         try? acked?.close()
         log = nil
         acked = nil
+        if lockDescriptor >= 0 {
+            Foundation.close(lockDescriptor)  // releases the flock
+            lockDescriptor = -1
+        }
     }
 
     // MARK: - Files

@@ -45,6 +45,14 @@ import Testing
         #expect(reopened.pending.map(\.message) == [message(3), message(4), message(5)])
     }
 
+    @Test func refusesASecondUserOfTheSameOutbox() throws {
+        let directory = try Fixtures.temporaryDirectory("outbox")
+        let first = try Outbox(directory: directory, limit: 10)
+        #expect { try Outbox(directory: directory, limit: 10) } throws: { "\($0)".contains("--mqtt-client-id") }
+        first.close()
+        _ = try Outbox(directory: directory, limit: 10)
+    }
+
     @Test func compactsWhenIdle() throws {
         let directory = try Fixtures.temporaryDirectory("outbox")
         let outbox = try Outbox(directory: directory, limit: 10)
