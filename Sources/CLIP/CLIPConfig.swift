@@ -3,7 +3,8 @@ import VLMTensor
 /// The hyperparameters of a Hugging Face CLIP checkpoint, decoded from its `config.json`.
 ///
 /// Accepts both writings transformers has used: current files (`text_config`/`vision_config` complete) and older
-/// ones that also carry `text_config_dict`/`vision_config_dict` blocks (which replace `*_config`, as in transformers) and
+/// ones that also carry `text_config_dict`/`vision_config_dict` blocks (which replace `*_config`, as transformers
+/// does) and
 /// `eos_token_id: 2` (meaning "pool the text at the highest token id"). Missing fields take transformers' defaults.
 public struct CLIPConfig: Sendable, Equatable, Codable {
     /// `text_config`.
@@ -31,10 +32,16 @@ public struct CLIPConfig: Sendable, Equatable, Codable {
         public var eosTokenID = 49407
 
         enum CodingKeys: String, CodingKey {
-            case vocabSize = "vocab_size", hiddenSize = "hidden_size", intermediateSize = "intermediate_size"
-            case numHiddenLayers = "num_hidden_layers", numAttentionHeads = "num_attention_heads"
-            case maxPositionEmbeddings = "max_position_embeddings", hiddenAct = "hidden_act"
-            case layerNormEps = "layer_norm_eps", bosTokenID = "bos_token_id", eosTokenID = "eos_token_id"
+            case vocabSize = "vocab_size"
+            case hiddenSize = "hidden_size"
+            case intermediateSize = "intermediate_size"
+            case numHiddenLayers = "num_hidden_layers"
+            case numAttentionHeads = "num_attention_heads"
+            case maxPositionEmbeddings = "max_position_embeddings"
+            case hiddenAct = "hidden_act"
+            case layerNormEps = "layer_norm_eps"
+            case bosTokenID = "bos_token_id"
+            case eosTokenID = "eos_token_id"
         }
 
         /// transformers' `CLIPTextConfig()` defaults (ViT-B text tower).
@@ -54,10 +61,15 @@ public struct CLIPConfig: Sendable, Equatable, Codable {
         public var layerNormEps: Float = 1e-5
 
         enum CodingKeys: String, CodingKey {
-            case hiddenSize = "hidden_size", intermediateSize = "intermediate_size"
-            case numHiddenLayers = "num_hidden_layers", numAttentionHeads = "num_attention_heads"
-            case numChannels = "num_channels", imageSize = "image_size", patchSize = "patch_size"
-            case hiddenAct = "hidden_act", layerNormEps = "layer_norm_eps"
+            case hiddenSize = "hidden_size"
+            case intermediateSize = "intermediate_size"
+            case numHiddenLayers = "num_hidden_layers"
+            case numAttentionHeads = "num_attention_heads"
+            case numChannels = "num_channels"
+            case imageSize = "image_size"
+            case patchSize = "patch_size"
+            case hiddenAct = "hidden_act"
+            case layerNormEps = "layer_norm_eps"
         }
 
         /// transformers' `CLIPVisionConfig()` defaults (ViT-B/32).
@@ -70,14 +82,19 @@ public struct CLIPConfig: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case text = "text_config", vision = "vision_config", projectionDim = "projection_dim"
+        case text = "text_config"
+        case vision = "vision_config"
+        case projectionDim = "projection_dim"
         case logitScaleInitValue = "logit_scale_init_value"
-        case textOverrides = "text_config_dict", visionOverrides = "vision_config_dict"
+        case textOverrides = "text_config_dict"
+        case visionOverrides = "vision_config_dict"
     }
 
     /// A configuration from its parts.
-    public init(text: Text = Text(), vision: Vision = Vision(), projectionDim: Int = 512,
-                logitScaleInitValue: Float = 2.6592) {
+    public init(
+        text: Text = Text(), vision: Vision = Vision(), projectionDim: Int = 512,
+        logitScaleInitValue: Float = 2.6592
+    ) {
         self.text = text
         self.vision = vision
         self.projectionDim = projectionDim

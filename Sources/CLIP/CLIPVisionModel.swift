@@ -126,7 +126,7 @@ extension CLIPVisionModel {
                 }
             }
         }
-        // patch_embeds = conv2d(pixels, W, stride P) as patches · W(D, 3PP)ᵀ  → (B·G², D), into block.q as a temp
+        // patch_embeds = conv2d(pixels, W, stride P) = patches · W(D, 3PP)ᵀ → (B·G², D), in block.q as a temp
         let patchEmbeds = s.block.q.data
         GEMM.linear(
             s.patches.data, rows: b * g * g, inFeatures: patchLength, weight: w.patchEmbedding.data, bias: nil,

@@ -11,7 +11,8 @@ extension CLIPWeights {
         let config = try CLIPConfig.load(from: directory.appendingPathComponent("config.json"))
         let weightsURL = directory.appendingPathComponent("model.safetensors")
         guard FileManager.default.fileExists(atPath: weightsURL.path) else {
-            let hint = FileManager.default.fileExists(atPath: directory.appendingPathComponent("pytorch_model.bin").path)
+            let hint =
+                FileManager.default.fileExists(atPath: directory.appendingPathComponent("pytorch_model.bin").path)
                 ? "only pytorch_model.bin is present; download or convert the checkpoint to safetensors"
                 : "not found; expected a Hugging Face CLIP checkpoint directory"
             throw CLIPLoadError(file: weightsURL.path, hint)
@@ -71,7 +72,8 @@ extension CLIPConfig {
     public func validate() throws {
         func fail(_ problem: String) -> CLIPLoadError { CLIPLoadError(file: "config.json", problem) }
         let sizes: [(String, Int)] = [
-            ("vision_config.hidden_size", vision.hiddenSize), ("vision_config.intermediate_size", vision.intermediateSize),
+            ("vision_config.hidden_size", vision.hiddenSize),
+            ("vision_config.intermediate_size", vision.intermediateSize),
             ("vision_config.num_hidden_layers", vision.numHiddenLayers),
             ("vision_config.num_attention_heads", vision.numAttentionHeads),
             ("vision_config.image_size", vision.imageSize), ("vision_config.patch_size", vision.patchSize),
@@ -86,10 +88,15 @@ extension CLIPConfig {
             throw fail("\(name) is \(value), expected a positive size")
         }
         if vision.hiddenSize % vision.numAttentionHeads != 0 {
-            throw fail("vision hidden_size \(vision.hiddenSize) is not a multiple of num_attention_heads \(vision.numAttentionHeads)")
+            throw fail(
+                "vision hidden_size \(vision.hiddenSize) is not a multiple of num_attention_heads "
+                    + "\(vision.numAttentionHeads)"
+            )
         }
         if text.hiddenSize % text.numAttentionHeads != 0 {
-            throw fail("text hidden_size \(text.hiddenSize) is not a multiple of num_attention_heads \(text.numAttentionHeads)")
+            throw fail(
+                "text hidden_size \(text.hiddenSize) is not a multiple of num_attention_heads \(text.numAttentionHeads)"
+            )
         }
         if vision.imageSize % vision.patchSize != 0 {
             throw fail("image_size \(vision.imageSize) is not a multiple of patch_size \(vision.patchSize)")
@@ -128,7 +135,8 @@ struct RandomTensorSource: TensorSource {
             return t
         }
         let fanIn = shape.count > 1 ? shape.dropFirst().reduce(1, *) : shape.first ?? 1
-        let scale: Float = key.hasSuffix(".bias") ? 0.02 : (key.contains("embedding") ? 0.5 : 1 / Float(fanIn).squareRoot())
+        let scale: Float =
+            key.hasSuffix(".bias") ? 0.02 : (key.contains("embedding") ? 0.5 : 1 / Float(fanIn).squareRoot())
         // FNV-1a of the key, so every tensor gets its own stream and runs are reproducible.
         var state = key.utf8.reduce(seed ^ 0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 } | 1
         for i in 0..<t.count {

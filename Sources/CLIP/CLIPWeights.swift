@@ -70,10 +70,11 @@ public final class CLIPWeights: Sendable {
 extension CLIPWeights.Vision {
     /// Bytes of float32 weight data of the image tower.
     public var byteCount: Int {
-        let tensors = [
-            classEmbedding, patchEmbedding, positionEmbedding, preLayerNormWeight, preLayerNormBias,
-            postLayerNormWeight, postLayerNormBias, projection,
-        ] + layers.flatMap(\.tensors)
+        let tensors =
+            [
+                classEmbedding, patchEmbedding, positionEmbedding, preLayerNormWeight, preLayerNormBias,
+                postLayerNormWeight, postLayerNormBias, projection,
+            ] + layers.flatMap(\.tensors)
         return tensors.reduce(0) { $0 + $1.byteCount }
     }
 }
@@ -81,7 +82,8 @@ extension CLIPWeights.Vision {
 extension CLIPWeights.Text {
     /// Bytes of float32 weight data of the text tower.
     public var byteCount: Int {
-        let tensors = [tokenEmbedding, positionEmbedding, finalLayerNormWeight, finalLayerNormBias, projection]
+        let tensors =
+            [tokenEmbedding, positionEmbedding, finalLayerNormWeight, finalLayerNormBias, projection]
             + layers.flatMap(\.tensors)
         return tensors.reduce(0) { $0 + $1.byteCount }
     }

@@ -7,8 +7,16 @@ import VLMTensor
 public final class SafetensorsFile: Sendable {
     /// Element types this reader can turn into float32.
     public enum DType: String, Sendable {
-        case f32 = "F32", f16 = "F16", bf16 = "BF16"
-        case f64 = "F64", i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8", u8 = "U8", bool = "BOOL"
+        case f32 = "F32"
+        case f16 = "F16"
+        case bf16 = "BF16"
+        case f64 = "F64"
+        case i64 = "I64"
+        case i32 = "I32"
+        case i16 = "I16"
+        case i8 = "I8"
+        case u8 = "U8"
+        case bool = "BOOL"
 
         /// Bytes per element.
         public var size: Int {
@@ -56,7 +64,8 @@ public final class SafetensorsFile: Sendable {
     /// mapping; F16/BF16 are converted once into a new buffer.
     public func tensor(_ key: String, shape expected: [Int]) throws -> Tensor {
         guard let entry = entries[key] else {
-            throw CLIPLoadError(file: name, "tensor \(key) is missing (is this a CLIP checkpoint in Hugging Face format?)")
+            throw CLIPLoadError(
+                file: name, "tensor \(key) is missing (is this a CLIP checkpoint in Hugging Face format?)")
         }
         guard entry.shape == expected else {
             throw CLIPLoadError(
@@ -73,7 +82,9 @@ public final class SafetensorsFile: Sendable {
             return t
         case .f16:
             let t = Tensor(zeros: expected)
-            for i in 0..<count { t.data[i] = Half.toFloat(source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+            for i in 0..<count {
+                t.data[i] = Half.toFloat(source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+            }
             return t
         case .bf16:
             let t = Tensor(zeros: expected)
@@ -91,7 +102,9 @@ public final class SafetensorsFile: Sendable {
     // MARK: - Header
 
     private static func parseHeader(_ file: MappedFile, name: String) throws -> ([String: Entry], Int) {
-        guard file.size >= 8 else { throw CLIPLoadError(file: name, "file is \(file.size) bytes, too short for a header") }
+        guard file.size >= 8 else {
+            throw CLIPLoadError(file: name, "file is \(file.size) bytes, too short for a header")
+        }
         let rawLength = UInt64(littleEndian: file.bytes.loadUnaligned(as: UInt64.self))
         let headerLength = Int(min(rawLength, UInt64(Int.max)))
         guard headerLength > 1, headerLength <= file.size - 8 else {

@@ -16,10 +16,11 @@ final class ScratchPool<Scratch: AnyObject>: @unchecked Sendable {
 
     /// Runs `body` with a workspace for at least `count` items, returning it to the pool afterwards.
     func with<R>(count: Int, _ body: (Scratch) throws -> R) rethrows -> R {
-        let scratch: Scratch = lock.withLock {
-            if let index = free.firstIndex(where: { capacity($0) >= count }) { return free.remove(at: index) }
-            return nil
-        } ?? make(count)
+        let scratch: Scratch =
+            lock.withLock {
+                if let index = free.firstIndex(where: { capacity($0) >= count }) { return free.remove(at: index) }
+                return nil
+            } ?? make(count)
         defer { lock.withLock { free.append(scratch) } }
         return try body(scratch)
     }

@@ -63,7 +63,8 @@ public enum Reference {
                     for j in 0..<seq where !causal || j <= i {
                         var s = 0.0
                         for c in 0..<headDim {
-                            s += Double(q[(b * seq + i) * width + h * headDim + c])
+                            s +=
+                                Double(q[(b * seq + i) * width + h * headDim + c])
                                 * Double(k[(b * seq + j) * width + h * headDim + c])
                         }
                         scores[j] = s * scale

@@ -27,8 +27,10 @@ struct BenchEncoderCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("A CLIP checkpoint directory or cached hub name (default: random ViT-B/32).",
-                               valueName: "dir|name"))
+    @Option(
+        help: ArgumentHelp(
+            "A CLIP checkpoint directory or cached hub name (default: random ViT-B/32).",
+            valueName: "dir|name"))
     var model: String?
 
     @Option(help: "Images per forward pass.")
@@ -62,7 +64,8 @@ struct BenchEncoderCommand: AsyncParsableCommand {
             if let model {
                 // Only config.json + model.safetensors are needed here; a hub name goes through the cache lookup.
                 let local = URL(fileURLWithPath: model)
-                let isCheckpoint = FileManager.default.fileExists(atPath: local.appendingPathComponent("config.json").path)
+                let isCheckpoint = FileManager.default.fileExists(
+                    atPath: local.appendingPathComponent("config.json").path)
                 let directory = isCheckpoint ? local : try ModelLocator.resolve(model)
                 weights = try CLIPWeights.load(directory: directory)
                 source = directory.path
@@ -104,22 +107,28 @@ struct BenchEncoderCommand: AsyncParsableCommand {
             let memory = ProcessMemory.read()
 
             print("model        \(source)")
-            print("weights      \(String(format: "%.1f", Double(weights.vision.byteCount) / 1e6)) MB image tower, loaded in "
-                + String(format: "%.3f s", loadSeconds))
+            print(
+                "weights      \(String(format: "%.1f", Double(weights.vision.byteCount) / 1e6)) MB image tower, "
+                    + "loaded in "
+                    + String(format: "%.3f s", loadSeconds))
             print("batch        \(batch) × \(side)px, \(encoded) images, \(threadCount) threads")
             print("throughput   " + String(format: "%.2f images/s, %.1f GFLOP/s", imagesPerSecond, gflops))
-            print("latency      " + String(
-                format: "median %.1f ms, p90 %.1f ms, max %.1f ms per batch",
-                percentile(latencies, 0.5) * 1e3, percentile(latencies, 0.9) * 1e3, latencies.last! * 1e3))
+            print(
+                "latency      "
+                    + String(
+                        format: "median %.1f ms, p90 %.1f ms, max %.1f ms per batch",
+                        percentile(latencies, 0.5) * 1e3, percentile(latencies, 0.9) * 1e3, latencies.last! * 1e3))
             print("cpu          " + String(format: "%.3f CPU-s per image (all threads, user+sys)", cpuPerImage))
             print("memory       peak RSS \(memory.peakMB) MB, RSS \(memory.currentMB) MB")
             print(
                 "{\"images_per_s\":\(round3(imagesPerSecond)),\"batch\":\(batch),\"threads\":\(threadCount),"
                     + "\"images\":\(encoded),\"gflops_per_s\":\(round3(gflops)),"
                     + "\"latency_ms\":{\"median\":\(round3(percentile(latencies, 0.5) * 1e3)),"
-                    + "\"p90\":\(round3(percentile(latencies, 0.9) * 1e3)),\"p99\":\(round3(percentile(latencies, 0.99) * 1e3)),"
+                    + "\"p90\":\(round3(percentile(latencies, 0.9) * 1e3)),"
+                    + "\"p99\":\(round3(percentile(latencies, 0.99) * 1e3)),"
                     + "\"min\":\(round3(latencies.first! * 1e3)),\"max\":\(round3(latencies.last! * 1e3))},"
-                    + "\"cpu_s_per_image\":\(round3(cpuPerImage)),\"load_s\":\(round3(loadSeconds)),\"weight_bytes\":\(weights.vision.byteCount),"
+                    + "\"cpu_s_per_image\":\(round3(cpuPerImage)),\"load_s\":\(round3(loadSeconds)),"
+                    + "\"weight_bytes\":\(weights.vision.byteCount),"
                     + "\"peak_rss_bytes\":\(memory.peakBytes),\"model\":\(JSONLine.string(source))}")
         }
     }

@@ -8,7 +8,12 @@ struct CLIPConfigTests {
     @Test("legacy ViT-B/32 config: text_config with eos_token_id 2, null *_config_dict")
     func vitB32() throws {
         let config = try CLIPConfig.load(from: Fixtures.url("configs/clip-vit-base-patch32.json"))
-        #expect(config == CLIPConfig.vitB32.with { $0.text.eosTokenID = 2; $0.text.bosTokenID = 0 })
+        #expect(
+            config
+                == CLIPConfig.vitB32.with {
+                    $0.text.eosTokenID = 2
+                    $0.text.bosTokenID = 0
+                })
         #expect(config.vision.tokens == 50)
         #expect(config.text.eosTokenID == 2)
     }
@@ -49,19 +54,26 @@ struct CLIPConfigTests {
 
     @Test("image_size and eos_token_id may be lists")
     func listValues() throws {
-        let json = #"{"vision_config": {"image_size": [336, 336], "patch_size": 14}, "text_config": {"eos_token_id": [49407]}}"#
+        let json =
+            #"{"vision_config": {"image_size": [336, 336], "patch_size": 14}, "#
+            + #""text_config": {"eos_token_id": [49407]}}"#
         let config = try JSONDecoder().decode(CLIPConfig.self, from: Data(json.utf8))
         #expect(config.vision.imageSize == 336)
         #expect(config.text.eosTokenID == 49407)
     }
 
-    @Test("bad configs give one-line errors naming config.json", arguments: [
-        (#"{"vision_config": {"hidden_size": 100, "num_attention_heads": 12}}"#, "not a multiple of num_attention_heads"),
-        (#"{"vision_config": {"image_size": 225}}"#, "image_size 225 is not a multiple of patch_size 32"),
-        (#"{"vision_config": {"hidden_act": "relu"}}"#, "vision_config.hidden_act"),
-        (#"{"text_config": {"vocab_size": -3}}"#, "text_config.vocab_size is -3"),
-        (#"{"projection_dim": 512,"#, "not valid JSON"),
-    ])
+    @Test(
+        "bad configs give one-line errors naming config.json",
+        arguments: [
+            (
+                #"{"vision_config": {"hidden_size": 100, "num_attention_heads": 12}}"#,
+                "not a multiple of num_attention_heads"
+            ),
+            (#"{"vision_config": {"image_size": 225}}"#, "image_size 225 is not a multiple of patch_size 32"),
+            (#"{"vision_config": {"hidden_act": "relu"}}"#, "vision_config.hidden_act"),
+            (#"{"text_config": {"vocab_size": -3}}"#, "text_config.vocab_size is -3"),
+            (#"{"projection_dim": 512,"#, "not valid JSON"),
+        ])
     func badConfigs(json: String, fragment: String) throws {
         let directory = try Fixtures.temporaryDirectory("clip-config")
         let url = directory.appendingPathComponent("config.json")

@@ -22,14 +22,17 @@ struct GoldenParityTests {
         let embeddings = try pixels.values.withUnsafeBufferPointer {
             try encoder.encode(pixelValues: $0, batch: pixels.shape[0]) { name, values in seen[name] = Array(values) }
         }
-        let names = ["embeddings", "pre_layernorm"] + (0..<weights.config.vision.numHiddenLayers).map { "layer\($0)" }
+        let names =
+            ["embeddings", "pre_layernorm"] + (0..<weights.config.vision.numHiddenLayers).map { "layer\($0)" }
             + ["pooled", "projected", "image_embeds"]
         for name in names {
             let reference = try Golden.tensor("\(model).vision.\(name)")
             let ours = try #require(seen[name], "no activation \(name)")
             let error = Golden.maxAbsDifference(ours, reference.values)
             #expect(error <= Self.tolerance(reference.values), "\(model) vision \(name): max abs error \(error)")
-            if ProcessInfo.processInfo.environment["GOLDEN_REPORT"] != nil { print("parity \(model) vision \(name) max_abs_err=\(error) scale=\(Golden.maxAbs(reference.values))") }
+            if ProcessInfo.processInfo.environment["GOLDEN_REPORT"] != nil {
+                print("parity \(model) vision \(name) max_abs_err=\(error) scale=\(Golden.maxAbs(reference.values))")
+            }
         }
         let final = try Golden.tensor("\(model).vision.image_embeds").values
         #expect(Golden.maxAbsDifference(embeddings.flatMap(\.values), final) <= 1e-5)
@@ -48,7 +51,9 @@ struct GoldenParityTests {
                 let reference = try Golden.tensor("\(model).text.case\(n).\(name)")
                 let error = Golden.maxAbsDifference(try #require(seen[name]), reference.values)
                 #expect(error <= Self.tolerance(reference.values), "\(model) text case \(n) \(name): error \(error)")
-                if ProcessInfo.processInfo.environment["GOLDEN_REPORT"] != nil { print("parity \(model) text case\(n) \(name) max_abs_err=\(error) scale=\(Golden.maxAbs(reference.values))") }
+                if ProcessInfo.processInfo.environment["GOLDEN_REPORT"] != nil {
+                    print("parity \(model) text case\(n) \(name) max_abs_err=\(error)")
+                }
             }
         }
         // All cases in one padded batch give the same embeddings as one by one.

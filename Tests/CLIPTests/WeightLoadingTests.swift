@@ -13,10 +13,12 @@ struct WeightLoadingTests {
     {
         let source = Fixtures.url("tiny-clip")
         let directory = try Fixtures.temporaryDirectory("clip-weights")
-        var configJSON = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: source.appendingPathComponent("config.json"))) as! [String: Any]
+        var configJSON =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: source.appendingPathComponent("config.json"))) as! [String: Any]
         config?(&configJSON)
-        try JSONSerialization.data(withJSONObject: configJSON).write(to: directory.appendingPathComponent("config.json"))
+        try JSONSerialization.data(withJSONObject: configJSON).write(
+            to: directory.appendingPathComponent("config.json"))
         var weights = try Data(contentsOf: source.appendingPathComponent("model.safetensors"))
         edit(&weights)
         try weights.write(to: directory.appendingPathComponent("model.safetensors"))
@@ -78,7 +80,11 @@ struct WeightLoadingTests {
             config["vision_config"] = vision
         })
         let message = try Self.loadError(directory)
-        #expect(message == "model.safetensors: tensor vision_model.encoder.layers.0.mlp.fc1.weight has shape [256, 64], config.json implies [128, 64]")
+        #expect(
+            message
+                == "model.safetensors: tensor vision_model.encoder.layers.0.mlp.fc1.weight has shape [256, 64], "
+                + "config.json implies [128, 64]"
+        )
     }
 
     @Test("config.json declares fewer layers than the file holds")
