@@ -85,6 +85,12 @@ final class Outbox {
         let entry = OutboxEntry(id: nextID, message: message, durable: durable)
         nextID += 1
         if durable { write(Outbox.line(entry), to: log, counting: true) }
+        if !durable && message.retained {
+            // A newer retained state (status, queries) replaces an older one still waiting for the same topic.
+            let before = pending.count
+            pending.removeAll { !$0.durable && $0.message.retained && $0.message.topic == message.topic }
+            if pending.count != before { pendingBytes = pending.reduce(0) { $0 + $1.message.payload.count } }
+        }
         if front { pending.prepend(entry) } else { pending.append(entry) }
         pendingBytes += message.payload.count
         while pending.count + inflight > limit, pending.count > 1 { dropOldest() }

@@ -45,6 +45,17 @@ import Testing
         #expect(reopened.pending.map(\.message) == [message(3), message(4), message(5)])
     }
 
+    @Test func newerRetainedStateReplacesAWaitingOlderOne() throws {
+        let outbox = try Outbox(directory: try Fixtures.temporaryDirectory("outbox"), limit: 10)
+        let status = { (s: String) in
+            MQTTMessage(topic: "vlm/cam/status", payload: Array(s.utf8), qos: 1, retained: true)
+        }
+        outbox.append(status("online"), durable: false, front: true)
+        outbox.append(message(1), durable: true)
+        outbox.append(status("online again"), durable: false, front: true)
+        #expect(outbox.pending.map(\.message) == [status("online again"), message(1)])
+    }
+
     @Test func refusesASecondUserOfTheSameOutbox() throws {
         let directory = try Fixtures.temporaryDirectory("outbox")
         let first = try Outbox(directory: directory, limit: 10)
