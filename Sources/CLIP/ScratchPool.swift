@@ -21,7 +21,16 @@ final class ScratchPool<Scratch: AnyObject>: @unchecked Sendable {
                 if let index = free.firstIndex(where: { capacity($0) >= count }) { return free.remove(at: index) }
                 return nil
             } ?? make(count)
-        defer { lock.withLock { free.append(scratch) } }
+        defer {
+            lock.withLock {
+                free.append(scratch)
+                // Keep the largest few; a burst of odd batch sizes must not pin memory forever.
+                if free.count > 4 {
+                    free.sort { capacity($0) > capacity($1) }
+                    free.removeLast(free.count - 4)
+                }
+            }
+        }
         return try body(scratch)
     }
 }

@@ -85,7 +85,8 @@ public struct PipelineBuilder: Sendable {
     public func configureThreads() {
         let cores = System.activeProcessorCount
         let threads = spec.encoder.threads ?? max(1, cores / spec.encoder.workers)
-        BLASThreads.count = threads
+        // With split GEMMs the workers own the parallelism and OpenBLAS must stay single-threaded inside them.
+        BLASThreads.count = GEMM.splitOutputs ? 1 : threads
         Parallel.workers = threads
     }
 
