@@ -81,6 +81,23 @@ struct LiveSourceTests {
         #expect(source.streamName == "pipe\(pipe.fileHandleForReading.fileDescriptor)")
     }
 
+    @Test("cancel() ends a piped source whose writer stalls without closing the pipe", .timeLimit(.minutes(1)))
+    func stalledPipe() throws {
+        let pipe = Pipe()
+        let data = try Data(contentsOf: plaza)
+        // Only the first third of the file, and the write end stays open: reads would block forever.
+        let writer = Thread { try? pipe.fileHandleForWriting.write(contentsOf: data.prefix(data.count / 3)) }
+        writer.start()
+        let source = try VideoSource(.pipe(pipe.fileHandleForReading.fileDescriptor), options: options)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1) { source.cancel() }
+        let start = Date()
+        var frames = 0
+        while try source.next() != nil { frames += 1 }
+        #expect(frames > 10)
+        #expect(Date().timeIntervalSince(start) < 5)
+        try pipe.fileHandleForWriting.close()
+    }
+
     @Test(
         "a live HTTP stream that drops is reported, reconnected, and its times keep increasing",
         .timeLimit(.minutes(1)))

@@ -38,7 +38,9 @@ final class Demuxer {
         case .camera:
             _ = Demuxer.registerDevices
             format = av_find_input_format("video4linux2")
-        case .file, .pipe:
+        case .pipe(let fd):
+            Demuxer.makeInterruptible(fd)
+        case .file:
             break
         }
         for (key, value) in options { av_dict_set(&dict, key, value, 0) }
@@ -52,7 +54,8 @@ final class Demuxer {
         var optional: UnsafeMutablePointer<AVFormatContext>? = ctx
         let opened = avformat_open_input(&optional, input.ffmpegURL, format, &dict)
         guard opened >= 0, let openedContext = optional else {
-            throw .cannotOpen(input: input.description, reason: Demuxer.explain(AVErrorCode(rawValue: opened), input))
+            let reason = interrupt.isCancelled ? "cancelled" : Demuxer.explain(AVErrorCode(rawValue: opened), input)
+            throw .cannotOpen(input: input.description, reason: reason)
         }
         ctx = openedContext
         context = ctx
@@ -93,6 +96,16 @@ final class Demuxer {
     var duration: Double? {
         let d = formatContext.pointee.duration
         return d > 0 && d != cffmpeg_nopts_value() ? Double(d) / Double(AV_TIME_BASE) : nil
+    }
+
+    /// Puts a FIFO into non-blocking mode, so FFmpeg's pipe protocol polls (sleeping 1 ms on EAGAIN) and checks the
+    /// interrupt callback between polls: `cancel()` then ends a source whose writer has stalled. Terminals and
+    /// regular files are left alone (their open file description may be shared with the shell).
+    private static func makeInterruptible(_ fd: Int32) {
+        var status = stat()
+        guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFIFO else { return }
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
     }
 
     /// Turns an open/read failure into a sentence: what it means for this kind of input and what to check.
