@@ -17,6 +17,8 @@ public final class TerminalSink: ResultSink {
 
     private let writer: LineWriter
     private let pending = Locked(Pending())
+    /// Captions already shown, by stream and start (a repeat only extends a caption's end).
+    private let shownCaptions = Locked(Set<String>())
 
     /// A sink writing to `writer`.
     public init(writer: LineWriter = .stdout) {
@@ -41,6 +43,7 @@ public final class TerminalSink: ResultSink {
             flushScores()
             writer.write(e.humanLine)
         case .caption(let c):
+            guard shownCaptions.withLock({ $0.insert("\(c.stream)\u{0}\(c.startPTS)").inserted }) else { return }
             flushScores()
             writer.write("\(MediaTime.format(c.startPTS))  \(c.stream)  “\(c.text)”")
         case .labels(let l):
