@@ -10,17 +10,17 @@ import VLMCore
 /// filledSlots`; the best `beamWidth` drafts go on. The answer is the best sentence scored anywhere in the search,
 /// complete or not.
 ///
-/// Contract: with `beamWidth` at least `exhaustiveWidth` and no shortlist, the search scores every sentence of the
-/// vocabulary and returns exactly what `exhaustiveSearch` returns; with a shortlist it does so once the cache holds
-/// every sentence. Narrower beams are the usual approximation: the result is the best of
+/// Contract: with `beamWidth` at least `exhaustiveWidth` and no shortlist (or one at least as long as every level),
+/// the search scores every sentence of the vocabulary and returns exactly what `exhaustiveSearch` returns. The
+/// scored set depends only on the target, so a repeated search encodes nothing. Narrower beams are the usual approximation: the result is the best of
 /// the sentences the beam scored, which is a subset of the vocabulary's.
 public final class BeamSearchCaptioner: Captioner {
     /// The vocabulary sentences are made from.
     public let vocabulary: CaptionVocabulary
     /// Drafts kept per slot.
     public let beamWidth: Int
-    /// At most this many sentences never encoded before are encoded per slot, chosen by a cheap estimate (see
-    /// `shortlist(_:target:)`); sentences already in the cache are always scored exactly. `nil`: encode them all.
+    /// At most this many new sentences are scored per slot, chosen by a cheap estimate (see `shortlist(_:target:)`);
+    /// `nil`: score every expansion.
     public let shortlist: Int?
     /// Text embeddings, cached per model.
     public let store: TextEmbeddingStore

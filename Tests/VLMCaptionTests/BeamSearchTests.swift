@@ -134,26 +134,37 @@ struct SeededVectors {
         #expect(throws: CaptionError.self) { try captioner.caption(wrong, limit: 1) }
     }
 
-    @Test func shortlistBoundsColdEncodingAndVanishesOnAWarmCache() throws {
-        // Width 8 with a shortlist of 8: on a cold cache each slot encodes at most 8 new sentences.
+    @Test func shortlistBoundsEncodingAndRepeatsExactly() throws {
+        // Width 8 with a shortlist of 8: each slot after the prepared ones encodes at most 8 new sentences.
         var rng = SeededVectors(state: 11)
         let dimension = try TinyCLIP.textEncoder().embeddingSize
         let targets = (0..<20).map { _ in rng.next(dimension: dimension) }
         var agree = 0
         for target in targets {
             let counting = CountingTextEncoder(try TinyCLIP.textEncoder())
-            let cold = try makeCaptioner(beamWidth: 8, shortlist: .size(8), encoder: counting)
-            try cold.prepare()
+            let shortlisted = try makeCaptioner(beamWidth: 8, shortlist: .size(8), encoder: counting)
+            try shortlisted.prepare()
             let prepared = counting.texts
-            let coldResult = try cold.search(target)
-            #expect(counting.texts - prepared <= 8 * (cold.vocabulary.slots.count - 2))
+            let first = try shortlisted.search(target)
+            #expect(counting.texts - prepared <= 8 * (shortlisted.vocabulary.slots.count - 2))
+            // The scored set depends on the target alone: the same search again encodes nothing, finds the same.
+            let encoded = counting.texts
+            #expect(try shortlisted.search(target) == first)
+            #expect(counting.texts == encoded)
             let plain = BeamSearchCaptioner(
-                vocabulary: cold.vocabulary, store: cold.store, beamWidth: 8, shortlist: .off, logger: logger)
-            let plainResult = try plain.search(target)
-            if coldResult.first?.draft.sentence == plainResult.first?.draft.sentence { agree += 1 }
-            // With every sentence the plain beam needs now cached, the shortlisted search is the plain one.
-            #expect(try cold.search(target).first?.draft.sentence == plainResult.first?.draft.sentence)
+                vocabulary: shortlisted.vocabulary, store: shortlisted.store, beamWidth: 8, shortlist: .off,
+                logger: logger)
+            if try plain.search(target).first?.draft.sentence == first.first?.draft.sentence { agree += 1 }
         }
-        print("shortlist 8 on a cold cache matched the plain width-8 beam on \(agree)/\(targets.count) targets")
+        print("shortlist 8 matched the plain width-8 beam on \(agree)/\(targets.count) targets")
+    }
+
+    @Test func longShortlistIsThePlainBeam() throws {
+        let plain = try makeCaptioner(beamWidth: 8, shortlist: .off)
+        let long = BeamSearchCaptioner(
+            vocabulary: plain.vocabulary, store: plain.store, beamWidth: 8, shortlist: .size(1000), logger: logger)
+        for target in try targets(plain, random: 10) {
+            #expect(try long.search(target) == plain.search(target))
+        }
     }
 }
