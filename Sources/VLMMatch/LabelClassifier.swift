@@ -39,7 +39,7 @@ public final class LabelClassifier: FrameAnalyzer {
 
     /// The label probabilities for an embedding, in label order (they sum to 1).
     public func probabilities(for embedding: Embedding) -> [Double] {
-        softmax(embeddings.map { logitScale * Double(embedding.dot($0)) })
+        softmax(embeddings.map { logitScale * Double(embedding.similarity($0)) })
     }
 
     /// The frame's labels, best first.

@@ -96,9 +96,9 @@ public final class QueryMatcher: FrameAnalyzer, QueryControlling {
         let snapshot = queries.withLock { $0 }
         guard !frame.embeddings.isEmpty else { return [] }
         // Cosines of every view with every negative: n[v][k].
-        let negativeCosines = frame.embeddings.map { view in negatives.map { Double(view.dot($0)) } }
+        let negativeCosines = frame.embeddings.map { view in negatives.map { Double(view.similarity($0)) } }
         let results = streams.withLock { states in
-            var state = states[frame.stream] ?? StreamMatchState()
+            var state = states.removeValue(forKey: frame.stream) ?? StreamMatchState()  // no copy-on-write
             let results = state.analyze(
                 frame, queries: snapshot, negativeCosines: negativeCosines, calibrator: calibrator, rules: rules,
                 settings: settings)

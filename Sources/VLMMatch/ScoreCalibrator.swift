@@ -68,8 +68,10 @@ public func softmax(_ logits: [Double]) -> [Double] {
 public struct RollingBaseline: Sendable, Equatable {
     /// Length of the window in seconds; 0 means the baseline is off and `value` stays nil.
     public var window: Double
-    /// (pts, cosine) of the frames in the window, oldest first.
+    /// (pts, cosine) of the frames in the window from `head` on, oldest first (expired ones before `head` are
+    /// compacted away in batches, so expiry is not a memmove per frame).
     private var samples: [(pts: Double, cosine: Double)] = []
+    private var head = 0
     /// The same cosines, kept sorted (binary-search insert and remove: O(log n) search, O(n) memmove).
     private var sorted: [Double] = []
     /// The median of the window, nil before the first update (or when off).
@@ -85,12 +87,14 @@ public struct RollingBaseline: Sendable, Equatable {
         guard window > 0, c.isFinite else { return }
         samples.append((pts, c))
         sorted.insert(c, at: Self.lowerBound(of: c, in: sorted))
-        var expired = 0
-        while expired < samples.count - 1, samples[expired].pts <= pts - window {
-            sorted.remove(at: Self.lowerBound(of: samples[expired].cosine, in: sorted))
-            expired += 1
+        while head < samples.count - 1, samples[head].pts <= pts - window {
+            sorted.remove(at: Self.lowerBound(of: samples[head].cosine, in: sorted))
+            head += 1
         }
-        if expired > 0 { samples.removeFirst(expired) }
+        if head >= 64, head * 2 >= samples.count {
+            samples.removeFirst(head)
+            head = 0
+        }
         let mid = sorted.count / 2
         value = sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
     }
@@ -107,10 +111,12 @@ public struct RollingBaseline: Sendable, Equatable {
     }
 
     /// Number of frames in the window.
-    public var count: Int { samples.count }
+    public var count: Int { sorted.count }
 
     public static func == (lhs: RollingBaseline, rhs: RollingBaseline) -> Bool {
         lhs.window == rhs.window && lhs.value == rhs.value
-            && lhs.samples.elementsEqual(rhs.samples) { $0.pts == $1.pts && $0.cosine == $1.cosine }
+            && lhs.samples[lhs.head...].elementsEqual(rhs.samples[rhs.head...]) {
+                $0.pts == $1.pts && $0.cosine == $1.cosine
+            }
     }
 }

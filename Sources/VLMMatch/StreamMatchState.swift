@@ -26,13 +26,15 @@ struct StreamMatchState: Sendable {
         }
         let views = frame.embeddings.count
         for query in queries {
-            var state = perQuery[query.text] ?? newState(query.text, frame.stream, rules, settings, views)
+            // Taken out of the dictionary while mutated, so its arrays are not copied on write every frame.
+            var state =
+                perQuery.removeValue(forKey: query.text) ?? newState(query.text, frame.stream, rules, settings, views)
             if state.baselines.count != views {  // the tile layout changed: start the baselines over
                 state.baselines = Array(repeating: RollingBaseline(window: settings.baselineWindow), count: views)
             }
             var best = (score: -1.0, cosine: 0.0, view: 0)
             for v in 0..<views {
-                let c = Double(frame.embeddings[v].dot(query.embedding))
+                let c = Double(frame.embeddings[v].similarity(query.embedding))
                 guard c.isFinite else {  // a broken view scores 0 and stays out of the baseline
                     if best.score < 0 { best = (0, 0, v) }
                     continue
