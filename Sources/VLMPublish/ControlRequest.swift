@@ -13,12 +13,16 @@ public struct ControlRequest: Sendable, Equatable {
 
     /// Bounds a control payload must stay within.
     public struct Limits: Sendable {
+        /// Largest payload accepted, checked before parsing.
         public var maxPayloadBytes = 8192
+        /// Most queries in one message and in the active set.
         public var maxQueries = 32
+        /// Longest query, in Unicode code points (as JSON Schema's maxLength counts).
         public var maxQueryCharacters = 200
         /// Brackets deep: the accepted shape `{"queries": [...]}` is 2.
         public var maxDepth = 2
 
+        /// The default limits.
         public init() {}
     }
 
@@ -40,6 +44,7 @@ public struct ControlRequest: Sendable, Equatable {
         case controlCharacter(index: Int)
         case noQueries
 
+        /// The reason as published on `errors`.
         public var description: String {
             switch self {
             case .tooLarge(let bytes, let limit): return "payload is \(bytes) bytes; the limit is \(limit)"
@@ -61,6 +66,7 @@ public struct ControlRequest: Sendable, Equatable {
         }
     }
 
+    /// Replace the set, add to it, or remove from it.
     public var action: Action
     /// Trimmed, de-duplicated, in the order given.
     public var queries: [String]

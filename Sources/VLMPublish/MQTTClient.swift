@@ -3,11 +3,16 @@ import Foundation
 
 /// One MQTT message as it travels to or from the broker.
 public struct MQTTMessage: Sendable, Equatable {
+    /// Full topic name.
     public var topic: String
+    /// Raw payload bytes (JSON for vlm-stream's own topics).
     public var payload: [UInt8]
+    /// Quality of service: 0, 1 or 2.
     public var qos: Int
+    /// Kept by the broker as the topic's last value.
     public var retained: Bool
 
+    /// A message for `topic`.
     public init(topic: String, payload: [UInt8], qos: Int, retained: Bool = false) {
         self.topic = topic
         self.payload = payload
@@ -27,19 +32,26 @@ public struct MQTTMessage: Sendable, Equatable {
 public final class MQTTClient: Sendable {
     /// How to connect.
     public struct Configuration: Sendable {
+        /// Fixed client id; with `cleanSession` false the broker keeps the session under it.
         public var clientID: String
         /// `false` keeps the session (subscriptions, queued QoS≥1 messages) on the broker across reconnects.
         public var cleanSession: Bool
+        /// Where to connect.
         public var broker: MQTTSettings.Broker
+        /// PEM files for `mqtts://`.
         public var tlsFiles: MQTTSettings.TLSFiles
+        /// Seconds between PINGREQs; the broker drops (and publishes the Will of) a silent client after 1.5×.
         public var keepalive: Int
         /// The Last Will: published by the broker when this client's connection ends without DISCONNECT.
         public var will: MQTTMessage?
         /// libmosquitto's in-flight window for QoS≥1 publishes (0 = unlimited).
         public var maxInflight: Int
+        /// First reconnect delay in seconds (doubles per failure).
         public var reconnectDelayMin: UInt32
+        /// Longest reconnect delay in seconds.
         public var reconnectDelayMax: UInt32
 
+        /// A configuration; defaults suit a loopback or LAN broker.
         public init(
             clientID: String, cleanSession: Bool, broker: MQTTSettings.Broker,
             tlsFiles: MQTTSettings.TLSFiles = MQTTSettings.TLSFiles(), keepalive: Int = 10, will: MQTTMessage? = nil,
@@ -67,16 +79,20 @@ public final class MQTTClient: Sendable {
         public var published: @Sendable (_ mid: Int32) -> Void = { _ in }
         /// SUBACK arrived for the subscription with this mid.
         public var subscribed: @Sendable (_ mid: Int32) -> Void = { _ in }
+        /// A message arrived on a subscribed topic.
         public var message: @Sendable (MQTTMessage) -> Void = { _ in }
         /// libmosquitto's error and warning log lines (e.g. why a TLS handshake failed).
         public var problem: @Sendable (String) -> Void = { _ in }
 
+        /// Handlers that do nothing.
         public init() {}
     }
 
     /// The outcome of handing one message to libmosquitto.
     public struct PublishResult: Sendable, Equatable {
+        /// libmosquitto's message id, as `Handlers.published` reports it.
         public var mid: Int32
+        /// `MOSQ_ERR_*` result of `mosquitto_publish`.
         public var code: Int32
         /// libmosquitto kept the message: sent now, or (QoS≥1 while disconnected) queued and resent on reconnect.
         public var accepted: Bool { code == MOSQ_ERR_SUCCESS.rawValue || code == MOSQ_ERR_NO_CONN.rawValue }
@@ -92,6 +108,7 @@ public final class MQTTClient: Sendable {
         return true
     }()
 
+    /// How this client connects.
     public let configuration: Configuration
     private let handle: Handle
     private let handlers: Handlers

@@ -16,6 +16,7 @@ public enum MQTTError: UserFacingError, Equatable {
     /// The on-disk outbox could not be opened or written.
     case outbox(path: String, reason: String)
 
+    /// One line for the terminal.
     public var description: String {
         switch self {
         case .invalidURL(let url, let reason):

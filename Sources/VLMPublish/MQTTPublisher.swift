@@ -15,6 +15,7 @@ import VLMCore
 /// logged, the stream runs, and QoS≥1 messages wait in the outbox (bounded, oldest dropped and counted) until the
 /// broker is reachable.
 public final class MQTTPublisher: ResultSink {
+    /// The validated settings.
     public let settings: MQTTSettings
     /// Names this run in every payload (`session`), so subscribers can tell runs apart.
     public let session: String
@@ -48,6 +49,7 @@ public final class MQTTPublisher: ResultSink {
 
     // MARK: - ResultSink
 
+    /// Publishes one result on its stream's topic (per-frame scores are not published).
     public func consume(_ result: StreamResult) {
         let stream: String
         switch result {

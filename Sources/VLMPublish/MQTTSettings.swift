@@ -4,12 +4,18 @@ import Foundation
 public struct MQTTSettings: Sendable, Equatable {
     /// Broker address parsed from `mqtt://[user:pass@]host[:port]` or `mqtts://...`.
     public struct Broker: Sendable, Equatable {
+        /// Host name or address.
         public var host: String
+        /// TCP port.
         public var port: Int
+        /// User name, when the broker wants one.
         public var username: String?
+        /// Password for `username`.
         public var password: String?
+        /// `mqtts://`: TLS with the broker's certificate verified.
         public var tls: Bool
 
+        /// A broker address.
         public init(host: String, port: Int, username: String? = nil, password: String? = nil, tls: Bool = false) {
             self.host = host
             self.port = port
@@ -24,10 +30,14 @@ public struct MQTTSettings: Sendable, Equatable {
 
     /// TLS files (PEM). Without `caFile` the operating system's trust store is used.
     public struct TLSFiles: Sendable, Equatable {
+        /// CA certificate that signed the broker's certificate.
         public var caFile: String?
+        /// Client certificate, for brokers that require one.
         public var certFile: String?
+        /// Private key of `certFile`.
         public var keyFile: String?
 
+        /// TLS files; all optional.
         public init(caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil) {
             self.caFile = caFile
             self.certFile = certFile
@@ -35,7 +45,9 @@ public struct MQTTSettings: Sendable, Equatable {
         }
     }
 
+    /// Where to connect.
     public var broker: Broker
+    /// PEM files for `mqtts://`.
     public var tlsFiles: TLSFiles
     /// Topic prefix: messages go to `<prefix>/<stream>/<kind>`.
     public var prefix: String
@@ -43,6 +55,7 @@ public struct MQTTSettings: Sendable, Equatable {
     public var clientID: String
     /// QoS for events, captions, labels and the retained status/queries topics (0, 1 or 2).
     public var qos: Int
+    /// Seconds between keepalive pings (the Last Will fires at once on a dropped socket, else after 1.5×).
     public var keepalive: Int
     /// Attach a JPEG of the event's peak frame (base64) to events.
     public var thumbnails: Bool
@@ -59,6 +72,7 @@ public struct MQTTSettings: Sendable, Equatable {
     /// Seconds `finish()` waits for the outbox to drain before giving up (what is left stays on disk).
     public var flushDeadline: Double
 
+    /// Settings with the documented defaults.
     public init(
         broker: Broker, tlsFiles: TLSFiles = TLSFiles(), prefix: String = "vlm", clientID: String? = nil,
         qos: Int = 1, keepalive: Int = 10, thumbnails: Bool = false, thumbnailMaxBytes: Int = 24_576,

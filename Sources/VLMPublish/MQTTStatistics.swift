@@ -1,5 +1,6 @@
 /// Counters of one stream's MQTT channel, as published on `<prefix>/<stream>/stats`.
 public struct MQTTStatistics: Sendable, Equatable {
+    /// Connected to the broker now.
     public var connected = false
     /// The broker acknowledged the control-topic subscriptions (SUBACK), so control messages reach this stream.
     public var controlSubscribed = false
@@ -17,11 +18,17 @@ public struct MQTTStatistics: Sendable, Equatable {
     public var inflight = 0
     /// Unacknowledged messages of an earlier run found in the outbox at start and replayed.
     public var recovered = 0
+    /// Event results consumed.
     public var events = 0
+    /// Caption results consumed.
     public var captions = 0
+    /// Label results consumed.
     public var labels = 0
+    /// Control messages applied.
     public var controlAccepted = 0
+    /// Control messages refused (each answered on `errors`).
     public var controlRejected = 0
 
+    /// All zero.
     public init() {}
 }

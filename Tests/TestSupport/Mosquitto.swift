@@ -7,16 +7,20 @@ public final class Mosquitto: @unchecked Sendable {
 
     /// Why the broker could not be started.
     public struct LaunchError: Error, CustomStringConvertible {
+        /// What went wrong, with the broker's log tail.
         public var description: String
     }
 
+    /// The loopback port the broker listens on.
     public let port: Int
+    /// Config, persistence and log directory (removed on deinit).
     public let directory: URL
     private let lock = NSLock()
     private var process: ChildProcess?
 
     /// `mqtt://127.0.0.1:<port>`.
     public var url: String { "mqtt://127.0.0.1:\(port)" }
+    /// The broker's log file.
     public var logFile: URL { directory.appendingPathComponent("mosquitto.log") }
 
     /// Started as root, mosquitto drops to the `mosquitto` user, which cannot write our temporary directory;
@@ -103,6 +107,7 @@ public final class Mosquitto: @unchecked Sendable {
         try start()
     }
 
+    /// Whether the broker process is alive.
     public var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
 
     /// The broker's log so far (for failure messages).
