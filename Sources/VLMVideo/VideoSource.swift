@@ -30,7 +30,7 @@ public final class VideoSource: @unchecked Sendable {
 
     let logger: Logger
     let onEvent: (@Sendable (VideoSourceEvent) -> Void)?
-    let interrupt = InterruptState()
+    let interrupt: InterruptState
     /// Recursive, so an `onEvent` handler may read ``info`` while `next()` reports an event.
     let lock = NSRecursiveLock()
 
@@ -67,11 +67,15 @@ public final class VideoSource: @unchecked Sendable {
     var failedReconnects = 0
 
     /// Opens `input` and prepares decoding; throws ``VideoError`` (one line naming the input) if it cannot.
+    ///
+    /// `cancellation`, if given, can stop the source from another thread even before `init` returns (an open
+    /// blocked on a slow server then throws ``VideoError/cannotOpen(input:reason:)`` with reason "cancelled").
     public init(
         _ input: VideoInput, options: VideoSourceOptions = VideoSourceOptions(),
-        logger: Logger = Logger(label: "vlm.video"),
+        cancellation: SourceCancellation = SourceCancellation(), logger: Logger = Logger(label: "vlm.video"),
         onEvent: (@Sendable (VideoSourceEvent) -> Void)? = nil
     ) throws(VideoError) {
+        self.interrupt = cancellation.state
         FFmpegLog.install()
         guard options.imageSize > 0 else { throw .invalidRequest("image size must be positive") }
         self.input = input
@@ -186,4 +190,19 @@ public final class VideoSource: @unchecked Sendable {
 func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
     guard let a, let b else { return nil }
     return (a, b)
+}
+
+/// A handle that cancels a ``VideoSource`` from any thread, including while it is still opening.
+public final class SourceCancellation: Sendable {
+    let state = InterruptState()
+
+    public init() {}
+
+    /// Interrupts the source's blocked open, read or reconnect wait; its `next()` then returns nil.
+    public func cancel() {
+        state.cancel()
+    }
+
+    /// Whether ``cancel()`` was called.
+    public var isCancelled: Bool { state.isCancelled }
 }

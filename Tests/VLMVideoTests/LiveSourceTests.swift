@@ -252,3 +252,23 @@ struct StalledInputTests {
         #expect(reasons.first.map { $0.contains("no data") || $0.contains("timed out") } == true, "\(reasons)")
     }
 }
+
+@Suite("Cancelling an open")
+struct CancelOpenTests {
+    @Test("a SourceCancellation stops an open that is waiting on a silent server", .timeLimit(.minutes(1)))
+    func cancelWhileOpening() throws {
+        let server = try SilentServer()
+        var options = VideoSourceOptions()
+        options.ioTimeout = 30
+        let cancellation = SourceCancellation()
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { cancellation.cancel() }
+        let start = Date()
+        #expect {
+            _ = try VideoSource(
+                .network("http://127.0.0.1:\(server.port)/stall.ts"), options: options, cancellation: cancellation)
+        } throws: { error in
+            "\(error)" == "cannot open video 'http://127.0.0.1:\(server.port)/stall.ts': cancelled"
+        }
+        #expect(Date().timeIntervalSince(start) < 5)
+    }
+}
