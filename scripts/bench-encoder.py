@@ -109,6 +109,11 @@ def main():
         except ImportError:
             torch_model = None
 
+    # Parity at full scale: the probe image `bench encoder` embeds during its warm-up, through ONNX Runtime.
+    side = 224
+    probe = (2 * np.sin(0.001 * np.arange(3 * side * side, dtype=np.float64))).astype(np.float32)
+    probe_embedding = session.run(None, {"pixel_values": probe.reshape(1, 3, side, side)})[0][0]
+
     batches = [int(b) for b in args.batches.split(",")]
     results = {b: {"ours": [], "onnxruntime": [], "torch": []} for b in batches}
     extra = {}
@@ -118,6 +123,9 @@ def main():
             pixels = rng.standard_normal((b, 3, 224, 224)).astype(np.float32)
             ours = bench_ours(args.binary, workdir, b, args.images, args.threads)
             results[b]["ours"].append(ours["images_per_s"])
+            if b == 1:
+                parity = float(np.max(np.abs(np.asarray(ours["probe_embedding"]) - probe_embedding)))
+                extra["parity"] = parity
             extra[b] = ours
             results[b]["onnxruntime"].append(
                 time_batches(lambda: session.run(None, {"pixel_values": pixels}), b, args.images))
@@ -142,7 +150,9 @@ def main():
         print(f"batch {b}: median images/s  {line}   ours/onnxruntime {ratio:.2f}{torch_ratio}")
         print(f"         ours: load {extra[b]['load_s']:.3f} s, peak RSS {extra[b]['peak_rss_bytes'] / 1e6:.0f} MB, "
               f"weights {extra[b]['weight_bytes'] / 1e6:.0f} MB, {extra[b]['gflops_per_s']:.1f} GFLOP/s")
-    print(json.dumps({"threads": args.threads, "images": args.images, "reps": args.reps, "batches": summary}))
+    if "parity" in extra:
+        print(f"parity: max |ours - onnxruntime| over the probe image's 512-d embedding = {extra['parity']:.2e}")
+    print(json.dumps({"threads": args.threads, "parity_max_abs": extra.get("parity"), "images": args.images, "reps": args.reps, "batches": summary}))
 
 
 if __name__ == "__main__":

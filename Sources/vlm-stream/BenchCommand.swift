@@ -89,7 +89,10 @@ struct BenchEncoderCommand: AsyncParsableCommand {
             let pixels = (0..<(batch * 3 * side * side)).map { _ in generator.nextFloat() * 4 - 2 }
             let batches = (images + batch - 1) / batch
 
-            _ = try encoder.encode(pixelValues: pixels, batch: batch)  // warm-up: page in weights, size scratch
+            // Warm-up (pages in the weights, sizes the scratch) on a fixed probe image whose embedding other
+            // implementations can recompute: pixel[i] = 2·sin(0.001·i) over (B, 3, H, W).
+            let probe = (0..<(batch * 3 * side * side)).map { Float(2 * sin(0.001 * Double($0))) }
+            let probeEmbedding = try encoder.encode(pixelValues: probe, batch: batch)[0].values
             var latencies: [Double] = []
             let cpuStart = ProcessMemory.cpuSeconds()
             let start = DispatchTime.now()
@@ -129,7 +132,8 @@ struct BenchEncoderCommand: AsyncParsableCommand {
                     + "\"min\":\(round3(latencies.first! * 1e3)),\"max\":\(round3(latencies.last! * 1e3))},"
                     + "\"cpu_s_per_image\":\(round3(cpuPerImage)),\"load_s\":\(round3(loadSeconds)),"
                     + "\"weight_bytes\":\(weights.vision.byteCount),"
-                    + "\"peak_rss_bytes\":\(memory.peakBytes),\"model\":\(JSONLine.string(source))}")
+                    + "\"peak_rss_bytes\":\(memory.peakBytes),\"model\":\(JSONLine.string(source)),"
+                    + "\"probe_embedding\":\(JSONLine.array(probeEmbedding))}")
         }
     }
 
