@@ -67,7 +67,8 @@ public struct PipelineBuilder: Sendable {
         let model = try model ?? loadModel()
         configureThreads()
 
-        let sources = try spec.sources.map { try openSource($0, imageSize: model.imageSize) }
+        let relay = StatusRelay()
+        let sources = try spec.sources.map { try openSource($0, imageSize: model.imageSize, relay: relay) }
         let (analyzers, matcher) = try makeAnalyzers(model: model)
         let sinks = try makeSinks() + extraSinks
         let options = GraphOptions(
@@ -78,6 +79,7 @@ public struct PipelineBuilder: Sendable {
             sources: sources, encoders: Array(repeating: model, count: spec.encoder.workers), analyzers: analyzers,
             sinks: sinks, options: options, metrics: PipelineMetrics(factory: metricsFactory, queues: queueNames),
             logger: logger, onProgress: onProgress)
+        relay.graph.withLock { $0 = graph }
         return BuiltPipeline(graph: graph, matcher: matcher, sources: sources.map(\.source))
     }
 
@@ -92,7 +94,7 @@ public struct PipelineBuilder: Sendable {
 
     // MARK: - Parts
 
-    func openSource(_ source: SourceSpec, imageSize: Int) throws -> GraphSource {
+    func openSource(_ source: SourceSpec, imageSize: Int, relay: StatusRelay) throws -> GraphSource {
         var options = VideoSourceOptions()
         let s = source.sampling
         options.sampling = s.keyframes ? .keyframes : s.every.map { .every($0) } ?? .fps(s.fps ?? 2)
@@ -104,7 +106,10 @@ public struct PipelineBuilder: Sendable {
         options.reconnect.maxDelay = source.live.reconnectMaxDelay
         options.reconnect.maxAttempts = source.live.reconnectAttempts
         options.formatOptions = source.inputOptions
-        let video = try VideoSource(VideoInput(parsing: source.url), options: options, logger: quiet("vlm.video"))
+        let stream = source.streamName
+        let video = try VideoSource(
+            VideoInput(parsing: source.url), options: options, logger: quiet("vlm.video"),
+            onEvent: { event in relay.forward(event, stream: stream) })
         let gate = source.gate.map {
             SceneGate(configuration: .init(meanThreshold: $0.threshold, maxReuseInterval: $0.maxReuse))
         }
@@ -160,5 +165,25 @@ public struct PipelineBuilder: Sendable {
         var l = logger
         l[metadataKey: "part"] = "\(label)"
         return l
+    }
+}
+
+/// Forwards a source's reconnect events to the graph's sinks as `.status` results (set once the graph exists).
+final class StatusRelay: Sendable {
+    let graph = Locked<StageGraph?>(nil)
+
+    func forward(_ event: VideoSourceEvent, stream: String) {
+        let result: StreamResult
+        switch event {
+        case .reconnecting(let attempt, let delay, let reason):
+            result = .status(
+                stream: stream, state: "reconnecting",
+                detail: "attempt \(attempt) in \(String(format: "%.1f", delay)) s: \(reason)")
+        case .reconnected:
+            result = .status(stream: stream, state: "online", detail: "reconnected")
+        case .opened, .ended:
+            return
+        }
+        graph.current?.report(result)
     }
 }

@@ -24,6 +24,8 @@ extension StageGraph {
             case .ended(let stream, let tickets, let pts):
                 streams[stream, default: StreamOrder()].end = (tickets, pts)
                 flush(stream, &streams[stream, default: StreamOrder()])
+            case .report(let result):
+                deliver([result])
             }
         }
         // Every producer is gone; a stream still open lost frames to a failed encoder. Close it anyway.

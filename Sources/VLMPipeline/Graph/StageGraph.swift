@@ -59,6 +59,8 @@ enum ResultMessage: Sendable {
     case encoded(EncodedFrame, ticket: Int, admittedAt: UInt64)
     /// The stream admitted `tickets` frames in all and ended at `pts`.
     case ended(stream: String, tickets: Int, pts: Double)
+    /// A result from outside the frame flow (a source reconnecting), delivered as it comes.
+    case report(StreamResult)
 }
 
 /// The stage graph: sources → gate → flow limiter → batcher → encoder workers → analyzers → sinks.
@@ -181,6 +183,11 @@ public final class StageGraph: Sendable {
         logger.info("stopping: draining the graph")
         for source in sources { source.source.stop() }
         for queue in sourceQueues { queue.close() }
+    }
+
+    /// Hands `result` (e.g. a source's `.status`) to the sinks from the results thread; ignored after the drain.
+    public func report(_ result: StreamResult) {
+        resultQueue.push(.report(result))
     }
 
     /// Records a fatal error and stops the graph.
