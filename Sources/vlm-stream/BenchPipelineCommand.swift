@@ -109,7 +109,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         config.text.numAttentionHeads = 1
         let weights = try CLIPWeights.random(config: config)
         let vision = VisionOnlyEncoder(vision: CLIPVisionModel(weights: weights), maxBatch: batch)
-        return (vision, RandomTextEncoder(embeddingSize: vision.embeddingSize), "random ViT-B/32")
+        return (vision, PipelineBenchTextEncoder(embeddingSize: vision.embeddingSize), "random ViT-B/32")
     }
 
     private func sourceOptions(imageSize: Int) -> VideoSourceOptions {
@@ -186,7 +186,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
 }
 
 /// The image tower alone as an `ImageEncoding` (random weights have no tokenizer, so no `CLIPModel`).
-struct VisionOnlyEncoder: ImageEncoding {
+private struct VisionOnlyEncoder: ImageEncoding {
     let vision: CLIPVisionModel
     let maxBatch: Int
     let preprocessor = CLIPImagePreprocessor.openAI
@@ -209,7 +209,7 @@ struct VisionOnlyEncoder: ImageEncoding {
 }
 
 /// Seeded random unit vectors per text: stands in for a text tower when the bench runs random image weights.
-struct RandomTextEncoder: TextEncoding {
+private struct PipelineBenchTextEncoder: TextEncoding {
     let embeddingSize: Int
     var modelIdentity: String { "random-text" }
     var logitScale: Float { 100 }
@@ -227,7 +227,7 @@ struct RandomTextEncoder: TextEncoding {
 }
 
 /// Counts results and drops them (the bench measures the graph, not the terminal).
-final class CountingSink: ResultSink {
+private final class CountingSink: ResultSink {
     let count = Locked(0)
     func consume(_ result: StreamResult) { count.withLock { $0 += 1 } }
     func finish() {}
