@@ -62,6 +62,7 @@ import Testing
     @Test func sigkillMidClipLeavesTheLastWillAndEveryMessageMatchesItsSchema() throws {
         guard Mosquitto.executable != nil, CLIRunner.executable != nil else { return }
         let broker = try Mosquitto()
+        defer { withExtendedLifetime(broker) {} }  // the broker lives until the test ends
         let directory = try Fixtures.temporaryDirectory("mqtt-cli")
         let watcher = try Watcher(port: broker.port, directory: directory)
         Thread.sleep(forTimeInterval: 0.3)
@@ -95,6 +96,7 @@ import Testing
     @Test func queriesSetOverMQTTMidRunAreEchoedAndUsedByTheFollowingEvents() throws {
         guard Mosquitto.executable != nil, CLIRunner.executable != nil else { return }
         let broker = try Mosquitto()
+        defer { withExtendedLifetime(broker) {} }  // the broker lives until the test ends
         let directory = try Fixtures.temporaryDirectory("mqtt-cli")
         let watcher = try Watcher(port: broker.port, directory: directory)
         Thread.sleep(forTimeInterval: 0.3)

@@ -40,6 +40,7 @@ import VLMPublish
 
     @Test func eventsOverMQTTCarryAValidThumbnail() throws {
         let broker = try Mosquitto()
+        defer { withExtendedLifetime(broker) {} }  // the broker lives until the test ends
         let cache = FrameThumbnailCache()
         cache.remember(Self.frame("cam", pts: 2))
         var settings = try MQTTSettings(url: broker.url)

@@ -8,6 +8,7 @@ import VLMPublish
 @Suite(.serialized) struct BrokerPublishTests {
     @Test func everyPublishedMessageMatchesItsSchema() throws {
         let broker = try Mosquitto()
+        defer { withExtendedLifetime(broker) {} }  // the broker lives until the test ends
         let subscriber = try Subscriber(broker.url, filters: ["vlm/#"])
         #expect(subscriber.waitReady())
         let publisher = try MQTTPublisher(
@@ -55,6 +56,7 @@ import VLMPublish
 
     @Test func retainedStatusAndQueriesReachLateSubscribers() throws {
         let broker = try Mosquitto()
+        defer { withExtendedLifetime(broker) {} }  // the broker lives until the test ends
         let publisher = try MQTTPublisher(
             settings: try testSettings(broker.url, outbox: try Fixtures.temporaryDirectory("outbox")),
             streams: ["dock"])

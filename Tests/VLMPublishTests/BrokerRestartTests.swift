@@ -20,6 +20,7 @@ import VLMPublish
 
     @Test func brokerRestartMidClipLosesNothingAndKeepsOrder() throws {
         let broker = try Mosquitto()
+        defer { withExtendedLifetime(broker) {} }  // the broker lives until the test ends
         let subscriber = try Subscriber(broker.url, filters: ["vlm/cam/events"])
         #expect(subscriber.waitReady())
         let publisher = try MQTTPublisher(
@@ -56,6 +57,7 @@ import VLMPublish
 
     @Test func unreachableAtStartBuffersThenDelivers() throws {
         let broker = try Mosquitto()
+        defer { withExtendedLifetime(broker) {} }  // the broker lives until the test ends
         let subscriber = try Subscriber(broker.url, filters: ["vlm/yard/events"])
         #expect(subscriber.waitReady())
         broker.stop()  // the subscriber's session (and its subscription) is saved by the broker
@@ -75,6 +77,7 @@ import VLMPublish
 
     @Test func messagesLeftAtExitAreReplayedByTheNextRun() throws {
         let broker = try Mosquitto()
+        defer { withExtendedLifetime(broker) {} }  // the broker lives until the test ends
         let subscriber = try Subscriber(broker.url, filters: ["vlm/gate/events"])
         #expect(subscriber.waitReady())
         broker.stop()

@@ -8,6 +8,7 @@ import VLMPublish
 @Suite(.serialized) struct ControlOverMQTTTests {
     @Test func queryChangeMidStreamIsEchoedAndUsedByLaterEvents() throws {
         let broker = try Mosquitto()
+        defer { withExtendedLifetime(broker) {} }  // the broker lives until the test ends
         let subscriber = try Subscriber(broker.url, filters: ["vlm/cam/events", "vlm/cam/queries"])
         #expect(subscriber.waitReady())
         let publisher = try MQTTPublisher(
@@ -26,6 +27,8 @@ import VLMPublish
         }
         #expect(publisher.waitUntilDelivered(timeout: 10))
         #expect(subscriber.wait { $0.contains { $0.topic == "vlm/cam/queries" && $0.text.contains("forklift") } })
+        // Acknowledged by the broker is not yet received by the subscriber: wait for the last ones to arrive.
+        #expect(subscriber.wait { $0.filter { $0.topic.hasSuffix("/events") }.count >= 40 + 60 * 2 })
         let echoed = subscriber.messages("queries").compactMap { try? JSONValue.parse($0.payload)["queries"] }
         #expect(echoed.first == .array([.string("person")]))
         #expect(echoed.last == .array([.string("red car"), .string("forklift")]))
@@ -42,6 +45,7 @@ import VLMPublish
     /// Thousands of malformed control messages of every kind: each answered on `errors`, none applied, no crash.
     @Test func thousandsOfMalformedPayloadsAreRefusedOneByOne() throws {
         let broker = try Mosquitto()
+        defer { withExtendedLifetime(broker) {} }  // the broker lives until the test ends
         let subscriber = try Subscriber(broker.url, filters: ["vlm/cam/errors", "vlm/cam/queries"])
         #expect(subscriber.waitReady())
         let publisher = try MQTTPublisher(

@@ -11,6 +11,7 @@ import VLMPublish
         let certificates = try TestCertificates.make(in: directory)
         let broker = try Mosquitto(
             tls: (certificates.caCertificate, certificates.serverCertificate, certificates.serverKey))
+        defer { withExtendedLifetime(broker) {} }  // the broker lives until the test ends
         let url = "mqtts://127.0.0.1:\(broker.port)"
 
         let received = Locked<[MQTTMessage]>()
