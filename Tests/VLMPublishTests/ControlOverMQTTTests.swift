@@ -65,6 +65,7 @@ import VLMPublish
         // The stream still takes a valid change afterwards.
         subscriber.publish("vlm/cam/queries/set", Array(#"{"queries": ["forklift"]}"#.utf8))
         #expect(poll(10) { queries.activeQueries == ["forklift"] })
+        #expect(poll(5) { publisher.statistics(stream: "cam")?.controlAccepted == 1 })  // counted just after applying
         let stats = try #require(publisher.statistics(stream: "cam"))
         #expect(stats.controlRejected == payloads.count)
         #expect(stats.controlAccepted == 1)
