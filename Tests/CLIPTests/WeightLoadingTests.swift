@@ -119,7 +119,7 @@ struct WeightLoadingTests {
     }
 
     @Test("random weights of ViT-B/32's shape build and encode")
-    func randomVitShape() throws {
+    func randomVitShape() async throws {
         var config = CLIPConfig.vitB32
         config.vision.numHiddenLayers = 1
         config.text.numHiddenLayers = 1
@@ -129,5 +129,17 @@ struct WeightLoadingTests {
         let embedding = try encoder.encode(pixelValues: [Float](repeating: 0.1, count: 3 * 224 * 224), batch: 1)
         #expect(embedding.count == 1 && embedding[0].count == 512)
         #expect(abs(embedding[0].dot(embedding[0]) - 1) < 1e-4)
+
+        // Concurrent callers (pipeline encoder workers) share the weights, each with its own scratch, and get the
+        // same answers; these GEMMs are large enough to take the split, multi-worker path.
+        let pixels = (0..<(2 * 3 * 224 * 224)).map { Float(sin(Double($0) * 0.01)) }
+        let serial = try encoder.encode(pixelValues: pixels, batch: 2)
+        let concurrent = (0..<2).map { _ in
+            Task.detached { try encoder.encode(pixelValues: pixels, batch: 2) }
+        }
+        for task in concurrent {
+            let result = try await task.value
+            #expect(Golden.maxAbsDifference(result.flatMap(\.values), serial.flatMap(\.values)) <= 1e-6)
+        }
     }
 }
