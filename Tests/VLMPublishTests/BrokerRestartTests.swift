@@ -55,6 +55,36 @@ import VLMPublish
         subscriber.stop()
     }
 
+    /// The broker crashes (SIGKILL, no goodbye) mid-clip and comes back: the publisher's side loses nothing.
+    /// The broker itself may lose what it had accepted but not yet written to its persistence file or forwarded;
+    /// on loopback it forwards at once, so the subscriber still sees every event, in order.
+    @Test func brokerCrashMidClipLosesNothingOnThePublisherSide() throws {
+        let broker = try Mosquitto()
+        defer { withExtendedLifetime(broker) {} }  // the broker lives until the test ends
+        let subscriber = try Subscriber(broker.url, filters: ["vlm/cam/events"])
+        #expect(subscriber.waitReady())
+        Thread.sleep(forTimeInterval: 1.2)  // the broker's 1 s autosave has the subscriber's session
+        let publisher = try MQTTPublisher(
+            settings: try testSettings(broker.url, outbox: try Fixtures.temporaryDirectory("outbox")),
+            streams: ["cam"])
+        let total = 300
+        for i in 1...total {
+            publisher.consume(event(.update, "person", at: Double(i) * 0.04))
+            if i == 100 {
+                broker.kill()
+                DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { try? broker.start() }
+            }
+            Thread.sleep(forTimeInterval: 0.003)
+        }
+        #expect(publisher.waitUntilDelivered(timeout: 30))
+        #expect(subscriber.wait(timeout: 20) { Self.sequence($0).order.count == total })
+        let (order, duplicates) = Self.sequence(subscriber.messages)
+        #expect(order == Array(1...total), "lost or reordered: \(order.count) distinct of \(total)")
+        print("broker crash: \(total) events, \(duplicates) redeliveries")
+        publisher.finish()
+        subscriber.stop()
+    }
+
     @Test func unreachableAtStartBuffersThenDelivers() throws {
         let broker = try Mosquitto()
         defer { withExtendedLifetime(broker) {} }  // the broker lives until the test ends
