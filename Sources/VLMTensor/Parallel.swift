@@ -2,7 +2,8 @@ import Dispatch
 
 /// Splits element-wise work over the cores with `DispatchQueue.concurrentPerform`.
 public enum Parallel {
-    /// Worker count used for non-GEMM kernels (defaults to the number of active cores).
+    /// Workers for the element-wise kernels, attention and split GEMMs (default: the active cores). Set once at
+    /// startup, before any encoding, as `bench encoder --threads` and the pipeline builder do.
     nonisolated(unsafe) public static var workers: Int = max(1, System.activeProcessorCount)
 
     /// Calls `body` with disjoint ranges covering `0..<count`, in parallel when the work is large enough.

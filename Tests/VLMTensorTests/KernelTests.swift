@@ -69,7 +69,7 @@ struct KernelTests {
             let v = VectorMath.exp(input)
             for lane in 0..<8 {
                 let x = Double(input[lane])
-                let reference = Foundation_exp(x)
+                let reference = libmExp(x)
                 #expect(abs(Double(v[lane]) - reference) <= 4e-7 * reference + 2e-38, "exp(\(x))")
             }
         }
@@ -118,4 +118,4 @@ struct KernelTests {
     import Darwin
 #endif
 
-private func Foundation_exp(_ x: Double) -> Double { exp(x) }
+private func libmExp(_ x: Double) -> Double { exp(x) }
