@@ -65,8 +65,9 @@ public final class RollingCaptioner: FrameAnalyzer {
         var state = streams.withLock { $0[frame.stream] ?? StreamState() }
         defer { streams.withLock { $0[frame.stream] = state } }
 
+        // Frames after `pts` mean the source's clock jumped back (a reconnect): they no longer belong to the window.
+        state.frames.removeAll { $0.pts > pts || $0.pts < pts - settings.window }
         state.frames.append((pts, embedding.normalized()))
-        state.frames.removeAll { $0.pts < pts - settings.window }
         if state.firstPTS == nil { state.firstPTS = pts }
         guard shouldCaption(state, at: pts) else { return [] }
         return caption(&state, stream: frame.stream, at: pts)
