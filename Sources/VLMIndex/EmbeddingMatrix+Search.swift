@@ -3,33 +3,27 @@ import VLMTensor
 extension EmbeddingMatrix {
     // MARK: - Scoring
 
-    /// Cosine similarity of every row with `query` (length `dimension`): one `sgemv` over the whole matrix.
+    /// Cosine similarity of every row with `query` (length `dimension`): `sgemv` over the whole matrix, rows split
+    /// over the cores (`GEMV.scoreRows`).
     public func scores(_ query: [Float]) -> [Float] {
         precondition(query.count == dimension, "EmbeddingMatrix.scores: query has \(query.count) values")
-        return [Float](unsafeUninitializedCapacity: count) { out, initialized in
-            values.withUnsafeBufferPointer { a in
-                query.withUnsafeBufferPointer { x in
-                    GEMV.multiply(
-                        rows: count, cols: dimension, a: a.baseAddress!, lda: dimension, x: x.baseAddress!,
-                        y: out.baseAddress!)
-                }
-            }
-            initialized = count
-        }
+        return scores(packed: query, count: 1)
     }
 
-    /// Scores of every row for each of `queries`, as `queries.count` contiguous rows of `count` scores: one
-    /// `sgemm` (Q · Mᵀ) reads the matrix once for the whole batch.
+    /// Scores of every row for each of `queries`, as `queries.count` contiguous rows of `count` scores: `sgemm`
+    /// (Q · Mᵀ) reads the matrix once for the whole batch.
     public func scores(batch queries: [[Float]]) -> [Float] {
         precondition(queries.allSatisfy { $0.count == dimension }, "EmbeddingMatrix.scores: query sizes differ")
-        let q = queries.count
-        let packed = queries.flatMap { $0 }
-        return [Float](unsafeUninitializedCapacity: q * count) { out, initialized in
+        return scores(packed: queries.flatMap { $0 }, count: queries.count)
+    }
+
+    private func scores(packed: [Float], count q: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: q * count) { out, initialized in
             values.withUnsafeBufferPointer { m in
                 packed.withUnsafeBufferPointer { qs in
-                    GEMM.multiply(
-                        m: q, n: count, k: dimension, a: qs.baseAddress!, lda: dimension, b: m.baseAddress!,
-                        ldb: dimension, transposeB: true, c: out.baseAddress!, ldc: count)
+                    GEMV.scoreRows(
+                        m.baseAddress!, rows: count, cols: dimension, queries: qs.baseAddress!, count: q,
+                        into: out.baseAddress!)
                 }
             }
             initialized = q * count

@@ -66,3 +66,31 @@ struct BatchedSearchTests {
         }
     }
 }
+
+@Suite("row-split scoring")
+struct RowSplitTests {
+    @Test("scores over many rows (split over workers) equal naive dot products, one query and a batch")
+    func splitMatchesNaive() {
+        var rng = SplitMix64(seed: 3)
+        let d = 16
+        let n = 20_000
+        var values: [Float] = []
+        for _ in 0..<n { values += SyntheticIndex.randomUnitVector(d, &rng) }
+        let video = IndexedVideo(
+            id: 1, path: "/v.mp4", size: 1, checksum: "x", duration: nil, model: "m", fps: 1, frameCount: n,
+            complete: true)
+        let m = EmbeddingMatrix(
+            dimension: d, values: values, pts: (0..<n).map(Double.init), videoOfRow: [Int32](repeating: 0, count: n),
+            videos: [video], captions: [[]], revision: 1, model: "m")
+        let queries = (0..<3).map { _ in SyntheticIndex.randomUnitVector(d, &rng) }
+        let single = m.scores(queries[0])
+        let batch = m.scores(batch: queries)
+        for r in stride(from: 0, to: n, by: 7) {
+            for (q, query) in queries.enumerated() {
+                let naive = zip(values[r * d..<(r + 1) * d], query).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+                #expect(abs(batch[q * n + r] - naive) < 1e-5)
+                if q == 0 { #expect(abs(single[r] - naive) < 1e-5) }
+            }
+        }
+    }
+}
