@@ -37,8 +37,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     @Option(help: "OpenBLAS threads per encoder worker (default: cores ÷ workers).")
     var threads: Int?
 
-    @Option(help: "Encoder worker threads.")
-    var workers: Int = 1
+    @Option(help: "Encoder worker threads (default as in run: 2 on 2+ cores).")
+    var workers: Int = EncoderSpec.defaultWorkers
 
     @Option(help: "Encode every Nth decoded frame (1 = all).")
     var every: Int = 1

@@ -46,8 +46,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Images per encoder forward pass.")
     var batch: Int = 8
 
-    @Option(help: "Encoder worker threads.")
-    var workers: Int = 1
+    @Option(help: "Encoder worker threads (default: 2 on 2+ cores, each with one OpenBLAS thread).")
+    var workers: Int = EncoderSpec.defaultWorkers
 
     @Option(help: "OpenBLAS threads per encoder worker (default: cores ÷ workers).")
     var threads: Int?

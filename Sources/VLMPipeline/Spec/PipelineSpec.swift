@@ -1,3 +1,4 @@
+import Foundation
 import VLMMatch
 
 /// One deployment: its sources, the model, queries, analyzers and outputs. Both a pipeline file
@@ -181,6 +182,10 @@ public struct CaptionsSpec: Sendable, Equatable {
 
 /// The shared encoder's batching and threads.
 public struct EncoderSpec: Sendable, Equatable {
+    /// Two single-threaded workers on machines with two or more cores: `bench pipeline` measured them faster
+    /// than one worker with two OpenBLAS threads on the 2-core target (see docs/pipeline.md).
+    public static let defaultWorkers = min(2, max(1, ProcessInfo.processInfo.activeProcessorCount))
+
     /// Most images per forward pass.
     public var batch: Int
     /// Milliseconds a batch may wait to fill when a source is live.
@@ -192,8 +197,11 @@ public struct EncoderSpec: Sendable, Equatable {
     /// Most frames in flight between the flow limiter and the encoder's end (nil: 2 batches per worker).
     public var maxInFlight: Int?
 
-    /// Defaults: batch 8, 50 ms, one worker using every core.
-    public init(batch: Int = 8, latencyMs: Double = 50, workers: Int = 1, threads: Int? = nil, maxInFlight: Int? = nil) {
+    /// Defaults: batch 8, 50 ms, `defaultWorkers` workers with one OpenBLAS thread each.
+    public init(
+        batch: Int = 8, latencyMs: Double = 50, workers: Int = EncoderSpec.defaultWorkers, threads: Int? = nil,
+        maxInFlight: Int? = nil
+    ) {
         self.batch = batch
         self.latencyMs = latencyMs
         self.workers = workers
