@@ -56,7 +56,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let threadCount = threads ?? max(1, System.activeProcessorCount / workers)
-            BLASThreads.count = threadCount
+            // As `run` does (PipelineBuilder.configureThreads): split GEMMs own the parallelism, OpenBLAS stays at 1.
+            BLASThreads.count = GEMM.splitOutputs ? 1 : threadCount
             Parallel.workers = threadCount
             let (encoder, text, modelName) = try loadModel()
             let queries = ["a person crossing the street", "a red car", "an empty plaza"]
