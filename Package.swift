@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // MARK: - C libraries (Debian: libavformat-dev libavcodec-dev libswscale-dev libavdevice-dev,
@@ -40,7 +41,10 @@ let package = Package(
         .target(name: "VLMTensor", dependencies: ["COpenBLAS"]),
         .target(
             name: "CLIP",
-            dependencies: ["VLMCore", "VLMTensor", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "VLMCore", "VLMTensor", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .target(
             name: "VLMVideo",
@@ -62,7 +66,7 @@ let package = Package(
             name: "VLMIndex",
             dependencies: [
                 "VLMCore", "VLMTensor", .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
@@ -88,7 +92,10 @@ let package = Package(
         // MARK: - Tests (fixtures live in Tests/Fixtures; TestSupport finds them and runs helpers)
         .target(name: "TestSupport", dependencies: ["VLMCore"], path: "Tests/TestSupport"),
         .testTarget(name: "VLMTensorTests", dependencies: ["VLMTensor", "TestSupport"]),
-        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "VLMVideo", "TestSupport"]),
+        .testTarget(
+            name: "CLIPTests",
+            dependencies: ["CLIP", "VLMVideo", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(name: "VLMVideoTests", dependencies: ["VLMVideo", "TestSupport"]),
         .testTarget(name: "VLMMatchTests", dependencies: ["VLMMatch", "CLIP", "TestSupport"]),
         .testTarget(name: "VLMCaptionTests", dependencies: ["VLMCaption", "CLIP", "TestSupport"]),

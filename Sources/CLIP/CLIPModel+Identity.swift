@@ -1,12 +1,19 @@
+import Crypto
 import Foundation
+import VLMCore
 
 // MARK: - Model identity
 
 extension CLIPModel {
+    /// How many evenly spaced windows of the weights file go into the identity, and how long each is.
+    static let identitySamples = 64
+    static let identitySampleBytes = 64 << 10
+
     /// `clip-vit-p<patch>-<size>-w<width>-e<embedding>:<16 hex>`, where the hex is the start of a SHA-256 over
-    /// config.json, preprocessor_config.json, the safetensors header (tensor names, dtypes, shapes, offsets) and
-    /// the safetensors file size. It does not depend on the directory, so a checkpoint copied elsewhere keeps its
-    /// identity, and it is cheap (the weights themselves are not hashed).
+    /// config.json, preprocessor_config.json, the safetensors header (tensor names, dtypes, shapes, offsets), the
+    /// file size, and 64 windows of 64 KiB spread evenly over the tensor data. It does not depend on the directory,
+    /// so a checkpoint copied elsewhere keeps its identity; two checkpoints of the same architecture (a fine-tune and
+    /// its base) differ in the sampled weights; and it reads 4 MiB, not the whole file, so loading stays fast.
     static func identity(of directory: URL, config: CLIPConfig) throws -> String {
         var hasher = SHA256()
         for name in ["config.json", "preprocessor_config.json"] {
@@ -14,8 +21,8 @@ extension CLIPModel {
             guard let data = try? Data(contentsOf: url) else {
                 throw CLIPLoadError(file: url.path, "cannot be read")
             }
-            hasher.update(Data("\(name):\(data.count):".utf8))
-            hasher.update(data)
+            hasher.update(data: Data("\(name):\(data.count):".utf8))
+            hasher.update(data: data)
         }
         let weights = directory.appendingPathComponent("model.safetensors")
         guard let handle = try? FileHandle(forReadingFrom: weights) else {
@@ -30,10 +37,35 @@ extension CLIPModel {
         guard headerLength < 100_000_000, headerLength + 8 <= size,
             let header = try? handle.read(upToCount: Int(headerLength)), header.count == Int(headerLength)
         else { throw CLIPLoadError(file: weights.path, "truncated or not safetensors") }
-        hasher.update(Data("model.safetensors:\(size):".utf8))
-        hasher.update(header)
+        hasher.update(data: Data("model.safetensors:\(size):".utf8))
+        hasher.update(data: header)
+        // Tensor data: bytes [8 + headerLength, size).
+        let dataStart = 8 + headerLength
+        let dataLength = size - dataStart
+        let window = UInt64(identitySampleBytes)
+        let step = dataLength > window ? (dataLength - window) / UInt64(identitySamples - 1) : 0
+        for i in 0..<(dataLength > window ? identitySamples : 1) {
+            try? handle.seek(toOffset: dataStart + UInt64(i) * step)
+            guard let sample = try? handle.read(upToCount: Int(min(window, dataLength))) else {
+                throw CLIPLoadError(file: weights.path, "cannot be read")
+            }
+            hasher.update(data: sample)
+        }
         let v = config.vision
         return "clip-vit-p\(v.patchSize)-\(v.imageSize)-w\(v.hiddenSize)-e\(config.projectionDim):"
-            + hasher.finalizeHex().prefix(16)
+            + hasher.finalize().hexString.prefix(16)
+    }
+}
+
+// MARK: - File digests
+
+enum FileDigest {
+    /// Hex SHA-256 of a whole file, read in 4 MiB chunks (hub LFS blobs are named by it).
+    static func sha256(of url: URL) throws -> String {
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try handle.read(upToCount: 4 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+        return hasher.finalize().hexString
     }
 }

@@ -68,7 +68,7 @@ extension HubDownloader {
                     + "run the same command again to resume")
         }
         if etag.count == 64, etag.allSatisfy(\.isHexDigit) {
-            let digest = try SHA256.hex(ofFile: partial)
+            let digest = try FileDigest.sha256(of: partial)
             guard digest == etag.lowercased() else {
                 try? fm.removeItem(at: partial)
                 throw Failure(

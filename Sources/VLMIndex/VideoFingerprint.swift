@@ -1,3 +1,5 @@
+import Crypto
+import VLMCore
 import Foundation
 
 /// What identifies a video file's content for re-indexing: its size and a SHA-256 checksum.
@@ -41,20 +43,20 @@ public struct VideoFingerprint: Sendable, Equatable, Codable {
         var hash = SHA256()
         switch mode {
         case .ends:
-            withUnsafeBytes(of: UInt64(size).littleEndian) { hash.update(buffer: $0) }
+            withUnsafeBytes(of: UInt64(size).littleEndian) { hash.update(bufferPointer: $0) }
             try handle.seek(toOffset: 0)
             let head = try handle.read(upToCount: Self.endBytes) ?? Data()
-            head.withUnsafeBytes { hash.update(buffer: $0) }
+            hash.update(data: head)
             let tailStart = max(Int64(head.count), size - Int64(Self.endBytes))
             try handle.seek(toOffset: UInt64(tailStart))
             let tail = try handle.read(upToCount: Int(size - tailStart)) ?? Data()
-            tail.withUnsafeBytes { hash.update(buffer: $0) }
+            hash.update(data: tail)
         case .full:
             try handle.seek(toOffset: 0)
             while let block = try handle.read(upToCount: 4 << 20), !block.isEmpty {
-                block.withUnsafeBytes { hash.update(buffer: $0) }
+                hash.update(data: block)
             }
         }
-        self.init(size: size, checksum: "\(mode.rawValue):\(hash.hexDigest())")
+        self.init(size: size, checksum: "\(mode.rawValue):\(hash.finalize().hexString)")
     }
 }

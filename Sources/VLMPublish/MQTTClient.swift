@@ -1,5 +1,6 @@
 import CMosquitto
 import Foundation
+import VLMCore
 
 /// One MQTT message as it travels to or from the broker.
 public struct MQTTMessage: Sendable, Equatable {

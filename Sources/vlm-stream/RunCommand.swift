@@ -17,9 +17,10 @@ struct RunCommand: AsyncParsableCommand {
             Examples:
               vlm-stream camera.mp4 --query "person crossing" --query "red car"
               vlm-stream rtsp://cam/stream --query "a dog" --json --metrics-port 9464
-              vlm-stream run --pipeline Pipelines/plaza.yaml
-            With --json, results are JSON Lines on stdout: {"type":"score",...}, {"type":"event",...}, and a final
-            {"type":"summary",...}. SIGINT/SIGTERM drain the graph and exit 0.
+              vlm-stream run --pipeline Pipelines/plaza-queries.yaml
+            With --json, results are JSON Lines on stdout: {"type":"score",...}, match events
+            {"type":"start"|"update"|"end",...}, and a final {"type":"summary",...}.
+            SIGINT/SIGTERM drain the graph and exit 0.
             """
     )
 

@@ -1,6 +1,8 @@
+import Crypto
 import Foundation
 import TestSupport
 import Testing
+import VLMCore
 
 @testable import CLIP
 
@@ -20,9 +22,7 @@ import Testing
                 headers: ["X-Repo-Commit": commit, "ETag": "\"0000000000000000000000000000000000000\(i)ab\""],
                 body: body)
         }
-        var hasher = SHA256()
-        hasher.update(weights)
-        var sha = hasher.finalizeHex()
+        var sha = SHA256.hash(data: weights).hexString
         if wrongSHA { sha = String(sha.reversed()) }
         routes["/\(name)/resolve/main/model.safetensors"] = .init(
             status: 302,

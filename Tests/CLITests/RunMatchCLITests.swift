@@ -33,8 +33,8 @@ import Testing
             ])
         #expect(result.status == 0, "\(result.stderr)")
         let objects = try Self.objects(result)
-        let events = objects.filter { $0["type"] as? String == "event" }
-        #expect(events.filter { $0["event"] as? String == "start" }.count >= 2, "median thresholds should flicker")
+        let events = objects.filter { ["start", "update", "end"].contains($0["type"] as? String) }
+        #expect(events.filter { $0["type"] as? String == "start" }.count >= 2, "median thresholds should flicker")
 
         // Every start has exactly one end; updates and ends belong to an open match; times are ordered.
         var open: [String: Double] = [:]
@@ -45,7 +45,7 @@ import Testing
             let start = try #require(Self.number(e, "start_pts"))
             let peak = try #require(Self.number(e, "peak_pts"))
             #expect(e["box"] is [String: Any], "tiles on: events carry the peak frame's box")
-            switch e["event"] as? String {
+            switch e["type"] as? String {
             case "start":
                 #expect(open[query] == nil)
                 open[query] = start
@@ -56,7 +56,7 @@ import Testing
                 let end = try #require(Self.number(e, "end_pts"))
                 #expect(start <= peak && peak <= end && end >= lastPTS - 1e-9)
                 lastPTS = end
-                if e["event"] as? String == "end" {
+                if e["type"] as? String == "end" {
                     open[query] = nil
                     ends[query, default: []].append([start, end, try #require(Self.number(e, "peak_score"))])
                 }

@@ -1,5 +1,6 @@
 import Foundation
 import Prometheus
+import VLMCore
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,6 @@
 import DequeModule
 import Foundation
+import VLMCore
 
 /// What a full queue does with the next element (GStreamer `queue` leaky modes, MediaPipe's flow policies).
 public enum QueuePolicy: String, Sendable, Codable, CaseIterable {

@@ -1,4 +1,5 @@
 import Foundation
+import VLMCore
 
 /// Caps the frames between the limiter and the end of the encoder (MediaPipe's `FlowLimiterCalculator`).
 ///

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Foundation
+import VLMCore
 
 /// The graph's stages, as they appear in metric dimensions (`vlm_stage_latency_seconds{stage="encode"}`).
 public enum Stage: String, Sendable, CaseIterable {

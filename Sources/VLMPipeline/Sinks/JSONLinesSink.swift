@@ -3,8 +3,8 @@ import VLMCore
 
 /// Writes each result as one JSON object per line (JSON Lines): `{"type":"score","stream":…,"pts":…,…}`.
 ///
-/// Types: `score` (stream, pts, query, score, cosine, box?), `event` (`event`: start/update/end, stream, query,
-/// start_pts, end_pts?, peak_score, peak_pts, box?), `caption`, `labels`, `status`.
+/// Types: `score` (stream, pts, query, score, cosine, box?); `start`, `update`, `end` (a query's match events: stream,
+/// query, start_pts, end_pts?, peak_score, peak_pts, box?); `caption`, `labels`, `status`.
 public final class JSONLinesSink: ResultSink {
     private let writer: LineWriter
 
@@ -34,7 +34,7 @@ public final class JSONLinesSink: ResultSink {
             ]
         case .event(let e):
             object = [
-                ("type", "event"), ("event", e.type.rawValue), ("stream", e.stream), ("query", e.query),
+                ("type", e.type.rawValue), ("stream", e.stream), ("query", e.query),
                 ("start_pts", e.startPTS), ("end_pts", e.endPTS), ("peak_score", e.peakScore),
                 ("peak_pts", e.peakPTS), ("box", e.box.map(boxObject)),
             ]

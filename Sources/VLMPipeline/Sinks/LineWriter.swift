@@ -1,4 +1,5 @@
 import Foundation
+import VLMCore
 
 /// Writes whole lines to a file descriptor or a file, one `write` per line so lines from several threads never
 /// interleave, and clears a progress bar on stderr first when one is showing.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A value guarded by a condition lock: the one place in the graph where shared mutable state lives.
+/// A value guarded by a condition lock: shared by every module for state touched from more than one thread.
 ///
 /// `Synchronization.Mutex` would do for the plain lock, but it needs macOS 15 and has no condition variable;
 /// this works wherever Foundation does. The value is only reachable inside `withLock`, so the `@unchecked`
