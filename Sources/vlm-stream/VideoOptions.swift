@@ -16,6 +16,11 @@ struct VideoOptions: ParsableArguments {
     @Option(help: "Extra tile views besides the whole frame, as COLUMNSxROWS (e.g. 2x2).")
     var tiles: String?
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Scene gate: frames that barely changed reuse the last embedding instead of being encoded.")
+    var gate = true
+
     @Option(help: "Scene gate: mean luma difference (0-255) that counts as a change; 0 disables the gate.")
     var sceneThreshold: Double = 4
 
@@ -65,7 +70,7 @@ struct VideoOptions: ParsableArguments {
         options.sampling = sampling
         options.imageSize = imageSize
         options.tiles = tiles.flatMap(TileGrid.init(parsing:))
-        options.lumaSize = sceneThreshold > 0 ? 32 : 0
+        options.lumaSize = gateConfiguration != nil ? 32 : 0
         options.previewWidth = previewWidth
         options.streamName = streamName
         options.ioTimeout = ioTimeout
@@ -80,7 +85,7 @@ struct VideoOptions: ParsableArguments {
 
     /// The scene gate's thresholds, or nil when the gate is off.
     var gateConfiguration: SceneChangeGate.Configuration? {
-        guard sceneThreshold > 0 else { return nil }
+        guard gate, sceneThreshold > 0 else { return nil }
         return SceneChangeGate.Configuration(meanThreshold: sceneThreshold, maxReuseInterval: maxReuse)
     }
 }

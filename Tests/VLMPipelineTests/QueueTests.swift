@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VLMCore
 import VLMPipeline
 
 @Suite("Bounded queues and the flow limiter")
