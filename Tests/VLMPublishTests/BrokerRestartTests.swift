@@ -55,9 +55,11 @@ import VLMPublish
         subscriber.stop()
     }
 
-    /// The broker crashes (SIGKILL, no goodbye) mid-clip and comes back: the publisher's side loses nothing.
-    /// The broker itself may lose what it had accepted but not yet written to its persistence file or forwarded;
-    /// on loopback it forwards at once, so the subscriber still sees every event, in order.
+    /// The broker crashes (SIGKILL, no goodbye) mid-clip and comes back: the publisher's side loses nothing —
+    /// every event is acknowledged by the broker and none is dropped from the outbox — and what reaches the
+    /// subscriber arrives in order. A SIGKILLed broker can itself lose messages it had acknowledged but not yet
+    /// written to its persistence file or forwarded (seen under load: a subscriber missing a run of events queued
+    /// for it across the crash), so completeness at the subscriber is asserted for the graceful restart above.
     @Test func brokerCrashMidClipLosesNothingOnThePublisherSide() throws {
         let broker = try Mosquitto()
         defer { withExtendedLifetime(broker) {} }  // the broker lives until the test ends
@@ -77,10 +79,13 @@ import VLMPublish
             Thread.sleep(forTimeInterval: 0.003)
         }
         #expect(publisher.waitUntilDelivered(timeout: 30))
-        #expect(subscriber.wait(timeout: 20) { Self.sequence($0).order.count == total })
+        let stats = try #require(publisher.statistics(stream: "cam"))
+        #expect(stats.dropped == 0 && stats.pending == 0 && stats.inflight == 0)
+        _ = subscriber.wait(timeout: 20) { Self.sequence($0).order.last == total }
         let (order, duplicates) = Self.sequence(subscriber.messages)
-        #expect(order == Array(1...total), "lost or reordered: \(order.count) distinct of \(total)")
-        print("broker crash: \(total) events, \(duplicates) redeliveries")
+        #expect(order == order.sorted(), "reordered: \(order)")
+        #expect(order.first == 1 && order.last == total)
+        print("broker crash: \(order.count) of \(total) events reached the subscriber, \(duplicates) redeliveries")
         publisher.finish()
         subscriber.stop()
     }
