@@ -37,7 +37,9 @@ let package = Package(
 
         // MARK: - Libraries
         .target(name: "VLMCore"),
-        .target(name: "VLMTensor", dependencies: ["COpenBLAS"]),
+        // vlm-stream's own matrix kernel (C with AVX2+FMA intrinsics, chosen at run time; portable C elsewhere).
+        .target(name: "CVLMKernels"),
+        .target(name: "VLMTensor", dependencies: ["COpenBLAS", "CVLMKernels"]),
         .target(
             name: "CLIP",
             dependencies: [
@@ -89,7 +91,7 @@ let package = Package(
 
         // MARK: - Tests (fixtures live in Tests/Fixtures; TestSupport finds them and runs helpers)
         .target(name: "TestSupport", dependencies: ["VLMCore"], path: "Tests/TestSupport"),
-        .testTarget(name: "VLMTensorTests", dependencies: ["VLMTensor", "TestSupport"]),
+        .testTarget(name: "VLMTensorTests", dependencies: ["VLMTensor", "VLMCore", "TestSupport"]),
         .testTarget(
             name: "CLIPTests",
             dependencies: ["CLIP", "VLMVideo", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]

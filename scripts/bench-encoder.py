@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Side-by-side speed of CLIP ViT-B/32 image encoders: vlm-stream's Swift/OpenBLAS encoder, ONNX Runtime and
+"""Side-by-side speed of CLIP ViT-B/32 image encoders: vlm-stream's Swift encoder, ONNX Runtime and
 (if installed) PyTorch, on the same random-weight checkpoint, interleaved so machine noise hits all alike.
 
     swift build -c release --product vlm-stream

@@ -1,7 +1,7 @@
 import VLMCore
 import VLMTensor
 
-/// CLIP's text tower (`CLIPTextTransformer` + `text_projection`) on OpenBLAS: causal blocks over token ids,
+/// CLIP's text tower (`CLIPTextTransformer` + `text_projection`): causal blocks over token ids,
 /// pooled at the end-of-text token.
 public final class CLIPTextModel: Sendable {
     /// The checkpoint this encoder runs.
@@ -61,10 +61,24 @@ public final class CLIPTextModel: Sendable {
                 throw CLIPInputError("text \(n): token id \(bad) is outside the vocabulary of \(vocab)")
             }
         }
-        let seq = tokenIDs.map(\.count).max()!
-        return pool.with(count: tokenIDs.count * seq) { scratch in
-            forward(tokenIDs: tokenIDs, seq: seq, scratch: scratch, observer: observer)
+        // As for images: several texts and several workers, each worker encodes its share single-threaded.
+        let parts = observer == nil ? min(tokenIDs.count, Parallel.available) : 1
+        if parts == 1 {
+            let seq = tokenIDs.map(\.count).max()!
+            return pool.with(count: tokenIDs.count * seq) { scratch in
+                forward(tokenIDs: tokenIDs, seq: seq, scratch: scratch, observer: observer)
+            }
         }
+        let results = Locked([[Embedding]](repeating: [], count: parts))
+        Parallel.forEachIndex(parts) { part in
+            let texts = Array(tokenIDs[(tokenIDs.count * part / parts)..<(tokenIDs.count * (part + 1) / parts)])
+            let seq = texts.map(\.count).max()!
+            let embeddings = pool.with(count: texts.count * seq) { scratch in
+                forward(tokenIDs: texts, seq: seq, scratch: scratch, observer: nil)
+            }
+            results.withLock { $0[part] = embeddings }
+        }
+        return results.withLock { $0.flatMap { $0 } }
     }
 }
 
@@ -108,16 +122,33 @@ extension CLIPTextModel {
                 for j in 0..<d { dst[j] = token[j] + pos[j] }
             }
         }
-        for layer in w.layers {
-            EncoderBlock.forward(
-                layer, hidden: s.hidden.data, batch: b, seq: seq, shape: shape, causal: true, scratch: s.block)
+        // Only each text's end token leaves the last block, so unless the whole last hidden state is observed,
+        // that block runs for those tokens alone (EncoderBlock.forwardPooled), leaving them in pooled.
+        let positions = tokenIDs.map(poolingIndex)
+        let pruneLast = observer == nil && !w.layers.isEmpty
+        for (i, layer) in w.layers.enumerated() {
+            if pruneLast && i == w.layers.count - 1 {
+                EncoderBlock.forwardPooled(
+                    layer, hidden: s.hidden.data, batch: b, seq: seq, positions: positions, shape: shape,
+                    causal: true, scratch: s.block, into: s.pooled.data)
+            } else {
+                EncoderBlock.forward(
+                    layer, hidden: s.hidden.data, batch: b, seq: seq, shape: shape, causal: true, scratch: s.block)
+            }
         }
-        LayerNorm.forward(
-            s.hidden.data, into: s.hidden.data, rows: b * seq, dim: d, gamma: w.finalLayerNormWeight.data,
-            beta: w.finalLayerNormBias.data, eps: config.text.layerNormEps)
-        observer?("last_hidden_state", UnsafeBufferPointer(start: s.hidden.data, count: b * seq * d))
-        for (n, ids) in tokenIDs.enumerated() {
-            (s.pooled.data + n * d).update(from: s.hidden.data + (n * seq + poolingIndex(ids)) * d, count: d)
+        if !pruneLast {
+            LayerNorm.forward(
+                s.hidden.data, into: s.hidden.data, rows: b * seq, dim: d, gamma: w.finalLayerNormWeight.data,
+                beta: w.finalLayerNormBias.data, eps: config.text.layerNormEps)
+            observer?("last_hidden_state", UnsafeBufferPointer(start: s.hidden.data, count: b * seq * d))
+            for (n, position) in positions.enumerated() {
+                (s.pooled.data + n * d).update(from: s.hidden.data + (n * seq + position) * d, count: d)
+            }
+        } else {
+            // pooled = final_layer_norm(h[b, eos_b])
+            LayerNorm.forward(
+                s.pooled.data, into: s.pooled.data, rows: b, dim: d, gamma: w.finalLayerNormWeight.data,
+                beta: w.finalLayerNormBias.data, eps: config.text.layerNormEps)
         }
         observer?("pooled", UnsafeBufferPointer(start: s.pooled.data, count: b * d))
         let e = config.projectionDim

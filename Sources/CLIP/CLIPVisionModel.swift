@@ -1,7 +1,7 @@
 import VLMCore
 import VLMTensor
 
-/// CLIP's image tower (`CLIPVisionTransformer` + `visual_projection`) on OpenBLAS.
+/// CLIP's image tower (`CLIPVisionTransformer` + `visual_projection`).
 ///
 /// Thread-safe: the weights are shared read-only and each call takes its own scratch from a pool, so a warm
 /// encoder allocates only the returned embeddings.
@@ -60,9 +60,27 @@ public final class CLIPVisionModel: Sendable {
                 "pixel values: got \(pixelValues.count) floats for a batch of \(batch), expected "
                     + "\(batch)×\(v.numChannels)×\(v.imageSize)×\(v.imageSize) = \(expected)")
         }
-        return pool.with(count: batch) { scratch in
-            forward(pixels: pixels, batch: batch, scratch: scratch, observer: observer)
+        // Several images and several workers: each worker encodes its share of the batch single-threaded. That
+        // skips the per-layer synchronisation of splitting every product, measured ~5 % faster at batch 8.
+        let parts = observer == nil ? min(batch, Parallel.available) : 1
+        if parts == 1 {
+            return pool.with(count: batch) { scratch in
+                forward(pixels: pixels, batch: batch, scratch: scratch, observer: observer)
+            }
         }
+        let results = Locked([[Embedding]](repeating: [], count: parts))
+        let base = SendablePointer(pixels)
+        let imageFloats = v.numChannels * v.imageSize * v.imageSize
+        Parallel.forEachIndex(parts) { part in
+            let images = (batch * part / parts)..<(batch * (part + 1) / parts)
+            let embeddings = pool.with(count: images.count) { scratch in
+                forward(
+                    pixels: base.base + images.lowerBound * imageFloats, batch: images.count, scratch: scratch,
+                    observer: nil)
+            }
+            results.withLock { $0[part] = embeddings }
+        }
+        return results.withLock { $0.flatMap { $0 } }
     }
 }
 
@@ -80,7 +98,7 @@ public struct CLIPInputError: UserFacingError {
 /// Scratch for a vision forward pass of up to `images` images.
 final class VisionScratch {
     let images: Int
-    let patches: Tensor  // (B·G², 3·P·P) im2col of the pixels
+    let patches: Tensor  // (B·G², 3·P·P) im2col of the pixels (in block.shared when it fits)
     let hidden: Tensor  // (B·N, D) residual stream
     let pooled: Tensor  // (B, D) post_layernorm(hidden[:, 0])
     let projected: Tensor  // (B, E)
@@ -89,11 +107,17 @@ final class VisionScratch {
     init(images: Int, config: CLIPConfig, shape: TowerShape) {
         let v = config.vision
         self.images = images
-        patches = Tensor(zeros: [images * v.gridSize * v.gridSize, v.numChannels * v.patchSize * v.patchSize])
         hidden = Tensor(zeros: [images * v.tokens, v.hiddenSize])
         pooled = Tensor(zeros: [images, v.hiddenSize])
         projected = Tensor(zeros: [images, config.projectionDim])
         block = BlockScratch(rows: images * v.tokens, shape: shape)
+        // The im2col matrix is dead before the first block runs, so it borrows the blocks' shared scratch when it
+        // fits (it does for ViT-B/32, B/16 and L/14).
+        let patchShape = [images * v.gridSize * v.gridSize, v.numChannels * v.patchSize * v.patchSize]
+        patches =
+            patchShape[0] * patchShape[1] <= block.shared.count
+            ? Tensor(borrowing: block.shared.data, shape: patchShape, owner: block.shared)
+            : Tensor(zeros: patchShape)
     }
 }
 
@@ -126,8 +150,8 @@ extension CLIPVisionModel {
                 }
             }
         }
-        // patch_embeds = conv2d(pixels, W, stride P) = patches · W(D, 3PP)ᵀ → (B·G², D), in block.q as a temp
-        let patchEmbeds = s.block.q.data
+        // patch_embeds = conv2d(pixels, W, stride P) = patches · W(D, 3PP)ᵀ → (B·G², D), in block.norm as a temp
+        let patchEmbeds = s.block.norm.data
         GEMM.linear(
             s.patches.data, rows: b * g * g, inFeatures: patchLength, weight: w.patchEmbedding.data, bias: nil,
             outFeatures: d, into: patchEmbeds)
@@ -147,17 +171,27 @@ extension CLIPVisionModel {
             s.hidden.data, into: s.hidden.data, rows: b * n, dim: d, gamma: w.preLayerNormWeight.data,
             beta: w.preLayerNormBias.data, eps: v.layerNormEps)
         observe("pre_layernorm", s.hidden, rows: b * n, cols: d)
+        // Only the class token leaves the last block, so unless every activation is observed, that block runs for
+        // the class token alone (EncoderBlock.forwardPooled), leaving hidden[:, 0, :] in pooled.
+        let pruneLast = observer == nil
         for (i, layer) in w.layers.enumerated() {
-            EncoderBlock.forward(
-                layer, hidden: s.hidden.data, batch: b, seq: n, shape: shape, causal: false, scratch: s.block)
-            observe("layer\(i)", s.hidden, rows: b * n, cols: d)
+            if pruneLast && i == w.layers.count - 1 {
+                EncoderBlock.forwardPooled(
+                    layer, hidden: s.hidden.data, batch: b, seq: n, positions: Array(repeating: 0, count: b),
+                    shape: shape, causal: false, scratch: s.block, into: s.pooled.data)
+            } else {
+                EncoderBlock.forward(
+                    layer, hidden: s.hidden.data, batch: b, seq: n, shape: shape, causal: false, scratch: s.block)
+                observe("layer\(i)", s.hidden, rows: b * n, cols: d)
+            }
+        }
+        if !pruneLast || w.layers.isEmpty {
+            for image in 0..<b { (s.pooled.data + image * d).update(from: s.hidden.data + image * n * d, count: d) }
         }
         // pooled = post_layernorm(hidden[:, 0, :])  (B, D)
-        for image in 0..<b {
-            LayerNorm.row(
-                s.hidden.data + image * n * d, into: s.pooled.data + image * d, dim: d,
-                gamma: w.postLayerNormWeight.data, beta: w.postLayerNormBias.data, eps: v.layerNormEps)
-        }
+        LayerNorm.forward(
+            s.pooled.data, into: s.pooled.data, rows: b, dim: d, gamma: w.postLayerNormWeight.data,
+            beta: w.postLayerNormBias.data, eps: v.layerNormEps)
         observe("pooled", s.pooled, rows: b, cols: d)
         // image_embeds = pooled · W_projᵀ  (B, E), then L2-normalised
         let e = config.projectionDim

@@ -12,9 +12,13 @@ struct TowerShape: Sendable {
 }
 
 /// Per-call scratch for the transformer blocks: enough rows for every token of the batch. Reused across calls.
+///
+/// q, k, v and the attention output are dead once the attention block has added its output to the residual
+/// stream, so the MLP's hidden layer reuses their memory (`mlp` aliases `q`…`attention`).
 final class BlockScratch {
     let rows: Int
     let norm: Tensor  // (rows, D) layer-norm output, the blocks' GEMM input
+    let shared: Tensor  // rows × max(4D, I) floats: q | k | v | attention, later mlp
     let q: Tensor  // (rows, D)
     let k: Tensor  // (rows, D)
     let v: Tensor  // (rows, D)
@@ -23,12 +27,14 @@ final class BlockScratch {
 
     init(rows: Int, shape: TowerShape) {
         self.rows = rows
-        norm = Tensor(zeros: [rows, shape.width])
-        q = Tensor(zeros: [rows, shape.width])
-        k = Tensor(zeros: [rows, shape.width])
-        v = Tensor(zeros: [rows, shape.width])
-        attention = Tensor(zeros: [rows, shape.width])
-        mlp = Tensor(zeros: [rows, shape.mlpWidth])
+        let d = shape.width
+        norm = Tensor(zeros: [rows, d])
+        shared = Tensor(zeros: [rows * max(4 * d, shape.mlpWidth)])
+        q = Tensor(borrowing: shared.data, shape: [rows, d], owner: shared)
+        k = Tensor(borrowing: shared.data + rows * d, shape: [rows, d], owner: shared)
+        v = Tensor(borrowing: shared.data + 2 * rows * d, shape: [rows, d], owner: shared)
+        attention = Tensor(borrowing: shared.data + 3 * rows * d, shape: [rows, d], owner: shared)
+        mlp = Tensor(borrowing: shared.data, shape: [rows, shape.mlpWidth], owner: shared)
     }
 }
 
@@ -45,16 +51,14 @@ enum EncoderBlock {
         LayerNorm.forward(
             hidden, into: s.norm.data, rows: rows, dim: d, gamma: layer.layerNorm1Weight.data,
             beta: layer.layerNorm1Bias.data, eps: shape.eps)
-        // q, k, v = x·Wᵀ + b  (rows, D) each
+        // q, k, v = x·Wᵀ + b  (rows, D) each, in one parallel region over one packed copy of x
         GEMM.linear(
-            s.norm.data, rows: rows, inFeatures: d, weight: layer.qProjWeight.data, bias: layer.qProjBias.data,
-            outFeatures: d, into: s.q.data)
-        GEMM.linear(
-            s.norm.data, rows: rows, inFeatures: d, weight: layer.kProjWeight.data, bias: layer.kProjBias.data,
-            outFeatures: d, into: s.k.data)
-        GEMM.linear(
-            s.norm.data, rows: rows, inFeatures: d, weight: layer.vProjWeight.data, bias: layer.vProjBias.data,
-            outFeatures: d, into: s.v.data)
+            s.norm.data, rows: rows, inFeatures: d,
+            outputs: [
+                .init(weight: layer.qProjWeight.data, bias: layer.qProjBias.data, outFeatures: d, into: s.q.data),
+                .init(weight: layer.kProjWeight.data, bias: layer.kProjBias.data, outFeatures: d, into: s.k.data),
+                .init(weight: layer.vProjWeight.data, bias: layer.vProjBias.data, outFeatures: d, into: s.v.data),
+            ])
         // a = softmax(q·kᵀ/√d_h) · v per head
         Attention.forward(
             q: s.q.data, ldq: d, k: s.k.data, ldk: d, v: s.v.data, ldv: d, into: s.attention.data, ldo: d,
@@ -67,14 +71,60 @@ enum EncoderBlock {
         LayerNorm.forward(
             hidden, into: s.norm.data, rows: rows, dim: d, gamma: layer.layerNorm2Weight.data,
             beta: layer.layerNorm2Bias.data, eps: shape.eps)
-        // m = act(x·W1ᵀ + b1)  (rows, I)
+        // m = act(x·W1ᵀ + b1)  (rows, I), the activation applied to each block while it is in cache
         GEMM.linear(
             s.norm.data, rows: rows, inFeatures: d, weight: layer.fc1Weight.data, bias: layer.fc1Bias.data,
-            outFeatures: shape.mlpWidth, into: s.mlp.data)
-        shape.activation.apply(s.mlp.data, count: rows * shape.mlpWidth)
+            outFeatures: shape.mlpWidth, into: s.mlp.data, activation: shape.activation)
         // h += m·W2ᵀ + b2
         GEMM.linear(
             s.mlp.data, rows: rows, inFeatures: shape.mlpWidth, weight: layer.fc2Weight.data,
             bias: layer.fc2Bias.data, outFeatures: d, into: hidden, accumulate: true)
+    }
+
+    /// The last block when only one token per sequence is used afterwards (the class token CLIP's image tower pools,
+    /// each text's end token): keys and values need every row, but the query, attention output, MLP and residual
+    /// stream only the pooled rows, so this does ~1/seq of the block's other work. Sequence b's pooled token is at
+    /// `positions[b]`; its output row ((batch, D), the same values `forward` leaves in that row) goes to `pooled`.
+    static func forwardPooled(
+        _ layer: CLIPWeights.Layer, hidden: UnsafePointer<Float>, batch: Int, seq: Int, positions: [Int],
+        shape: TowerShape, causal: Bool, scratch s: BlockScratch, into pooled: UnsafeMutablePointer<Float>
+    ) {
+        let rows = batch * seq
+        let d = shape.width
+        // x = layer_norm1(h) for every row; k, v = x·Wᵀ + b for every row
+        LayerNorm.forward(
+            hidden, into: s.norm.data, rows: rows, dim: d, gamma: layer.layerNorm1Weight.data,
+            beta: layer.layerNorm1Bias.data, eps: shape.eps)
+        GEMM.linear(
+            s.norm.data, rows: rows, inFeatures: d,
+            outputs: [
+                .init(weight: layer.kProjWeight.data, bias: layer.kProjBias.data, outFeatures: d, into: s.k.data),
+                .init(weight: layer.vProjWeight.data, bias: layer.vProjBias.data, outFeatures: d, into: s.v.data),
+            ])
+        // The pooled rows only: residual h_b → pooled, layer-normed x_b → attention (as a temporary), q_b = x_b·Wqᵀ
+        for (b, position) in positions.enumerated() {
+            let row = b * seq + position
+            (pooled + b * d).update(from: hidden + row * d, count: d)
+            (s.attention.data + b * d).update(from: s.norm.data + row * d, count: d)
+        }
+        GEMM.linear(
+            s.attention.data, rows: batch, inFeatures: d, weight: layer.qProjWeight.data,
+            bias: layer.qProjBias.data, outFeatures: d, into: s.q.data)
+        Attention.pooled(
+            q: s.q.data, ldq: d, positions: positions, k: s.k.data, ldk: d, v: s.v.data, ldv: d,
+            into: s.attention.data, ldo: d, seq: seq, heads: shape.heads, headDim: shape.headDim, causal: causal)
+        // h_b += a_b·W_outᵀ + b_out; h_b += fc2(act(fc1(layer_norm2(h_b))))
+        GEMM.linear(
+            s.attention.data, rows: batch, inFeatures: d, weight: layer.outProjWeight.data,
+            bias: layer.outProjBias.data, outFeatures: d, into: pooled, accumulate: true)
+        LayerNorm.forward(
+            pooled, into: s.norm.data, rows: batch, dim: d, gamma: layer.layerNorm2Weight.data,
+            beta: layer.layerNorm2Bias.data, eps: shape.eps)
+        GEMM.linear(
+            s.norm.data, rows: batch, inFeatures: d, weight: layer.fc1Weight.data, bias: layer.fc1Bias.data,
+            outFeatures: shape.mlpWidth, into: s.mlp.data, activation: shape.activation)
+        GEMM.linear(
+            s.mlp.data, rows: batch, inFeatures: shape.mlpWidth, weight: layer.fc2Weight.data,
+            bias: layer.fc2Bias.data, outFeatures: d, into: pooled, accumulate: true)
     }
 }

@@ -17,7 +17,7 @@
 ///        ▼                                                                │ release after encode
 ///   [encode queue: block] ──► Batcher (≤ B images, or 50 ms when live) ──►│
 ///        ▼                                                                │
-///   encoder worker 1 … k  (ImageEncoding: CLIP ViT on OpenBLAS) ──────────┘
+///   encoder worker 1 … k  (ImageEncoding: CLIP ViT, own kernels) ─────────┘
 ///        │
 ///        ▼
 ///   [results queue: block]

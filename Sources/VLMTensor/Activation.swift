@@ -1,3 +1,5 @@
+import CVLMKernels
+
 /// The MLP activations CLIP checkpoints use (`hidden_act` in config.json).
 public enum Activation: String, Sendable, Codable, CaseIterable {
     /// `x · σ(1.702x)` (openai CLIP's `QuickGELU`).
@@ -16,34 +18,9 @@ extension Activation {
         }
     }
 
-    /// Applies the activation in place on the calling thread.
-    @inlinable
+    /// Applies the activation in place on the calling thread (CVLMKernels: AVX2+FMA where the CPU has it).
     public func applySerial(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        typealias V = VectorMath.V
-        var i = 0
-        switch self {
-        case .quickGELU:
-            while i + 8 <= count {
-                let v = VectorMath.load(x + i)
-                VectorMath.store(v / (V(repeating: 1) + VectorMath.exp(v * V(repeating: -1.702))), x + i)
-                i += 8
-            }
-            while i < count {
-                x[i] = Activation.quickGELU(x[i])
-                i += 1
-            }
-        case .gelu:
-            while i + 8 <= count {
-                let v = VectorMath.load(x + i)
-                let e = VectorMath.erf(v * V(repeating: 0.707_106_781_186_547_5))
-                VectorMath.store(V(repeating: 0.5) * v * (V(repeating: 1) + e), x + i)
-                i += 8
-            }
-            while i < count {
-                x[i] = Activation.gelu(x[i])
-                i += 1
-            }
-        }
+        vlm_activation(x, count, Int32(self == .gelu ? VLM_GELU : VLM_QUICK_GELU))
     }
 
     // MARK: - Scalar references

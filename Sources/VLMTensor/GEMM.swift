@@ -1,9 +1,10 @@
 import COpenBLAS
+import CVLMKernels
 
-/// Matrix products on OpenBLAS `cblas_sgemm` (row-major throughout).
+/// Matrix products: `nn.Linear` layers on vlm-stream's own kernel (CVLMKernels), general products on OpenBLAS.
 public enum GEMM {
-    /// `C(M,N) = alpha · op(A) · op(B) + beta · C`, row-major, where `op(A)` is (M,K) and `op(B)` is (K,N).
-    /// `lda`/`ldb`/`ldc` are the row strides of the matrices as stored.
+    /// `C(M,N) = alpha · op(A) · op(B) + beta · C` on OpenBLAS `cblas_sgemm`, row-major, where `op(A)` is (M,K) and
+    /// `op(B)` is (K,N). `lda`/`ldb`/`ldc` are the row strides of the matrices as stored.
     @inlinable
     public static func multiply(
         m: Int, n: Int, k: Int,
@@ -17,62 +18,107 @@ public enum GEMM {
             blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }
 
-    /// A PyTorch `nn.Linear`: `y(rows,out) = x(rows,in) · W(out,in)ᵀ (+ b(out))`, or `y += …` when `accumulate`
-    /// (a residual add fused into the GEMM via beta = 1). Rows of `x` and `y` may be strided (`ldx`, `ldy`).
+    /// One weight applied by `linear(_:rows:inFeatures:ldx:outputs:)`: `y = act(x·Wᵀ + b)`, or `y += x·Wᵀ + b` when
+    /// `accumulate` (a residual add fused into the product). `weight` is (outFeatures, inFeatures) row-major, as
+    /// PyTorch stores it; it is read in place, so a memory-mapped checkpoint is never copied.
+    public struct LinearOutput: @unchecked Sendable {
+        public var weight: UnsafePointer<Float>
+        public var bias: UnsafePointer<Float>?
+        public var outFeatures: Int
+        public var y: UnsafeMutablePointer<Float>
+        public var ldy: Int
+        public var accumulate: Bool
+        public var activation: Activation?
+
+        public init(
+            weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures: Int,
+            into y: UnsafeMutablePointer<Float>, ldy: Int? = nil, accumulate: Bool = false,
+            activation: Activation? = nil
+        ) {
+            precondition(!(accumulate && activation != nil), "GEMM: an activation cannot follow a residual add")
+            self.weight = weight
+            self.bias = bias
+            self.outFeatures = outFeatures
+            self.y = y
+            self.ldy = ldy ?? outFeatures
+            self.accumulate = accumulate
+            self.activation = activation
+        }
+    }
+
+    /// A PyTorch `nn.Linear`: `y(rows,out) = x(rows,in) · W(out,in)ᵀ (+ b(out))`, or `y += …` when `accumulate`,
+    /// then `activation` if given. Rows of `x` and `y` may be strided (`ldx`, `ldy`).
     public static func linear(
         _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, ldx: Int? = nil,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures: Int,
-        into y: UnsafeMutablePointer<Float>, ldy: Int? = nil, accumulate: Bool = false
+        into y: UnsafeMutablePointer<Float>, ldy: Int? = nil, accumulate: Bool = false, activation: Activation? = nil
     ) {
-        let ldy = ldy ?? outFeatures
+        linear(
+            x, rows: rows, inFeatures: inFeatures, ldx: ldx,
+            outputs: [
+                LinearOutput(
+                    weight: weight, bias: bias, outFeatures: outFeatures, into: y, ldy: ldy, accumulate: accumulate,
+                    activation: activation)
+            ])
+    }
+
+    /// Several `nn.Linear` layers over the same input (q, k and v projections): `x` is packed once and every
+    /// output's columns are split over `Parallel.workers` in one parallel region.
+    ///
+    /// The output columns go out in a few blocks per worker, claimed dynamically, so a worker the OS pauses only
+    /// delays its own block. Each block streams its rows of W once while the packed x stays in the cores' L2.
+    /// Large inputs (the MLP's second layer at batch 8) are packed and multiplied one k-slice at a time, so the
+    /// packing buffer stays under 2 MB.
+    public static func linear(
+        _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, ldx: Int? = nil, outputs: [LinearOutput]
+    ) {
+        guard rows > 0, !outputs.isEmpty else { return }
         let ldx = ldx ?? inFeatures
-        let work = rows * outFeatures * inFeatures
-        guard splitOutputs, Parallel.workers > 1, work >= 1 << 21, outFeatures >= 128 else {
-            linearSerial(
-                x, rows: rows, inFeatures: inFeatures, ldx: ldx, weight: weight, bias: bias,
-                outFeatures: outFeatures, into: y, ldy: ldy, accumulate: accumulate)
-            return
+        // Pack all of x when it is at most 2 MB; a wider batch goes a k-slice at a time (fewer parallel regions
+        // the other way, measured faster at batch 1).
+        let depth = rows * inFeatures <= 1 << 19 ? max(1, inFeatures) : max(1, vlm_linear_block_depth(inFeatures))
+        guard let packed = vlm_thread_scratch(vlm_packed_count(rows, min(depth, max(inFeatures, 1)))) else {
+            fatalError("GEMM: out of memory packing a \(rows)×\(inFeatures) input")
         }
-        // Column blocks of y (rows of W) pulled dynamically by the workers, each a single-threaded sgemm: a worker
-        // the OS pauses only delays its own block, where OpenBLAS's static split would stall the whole GEMM.
-        _ = singleThreadedBLAS
-        let blocks = min(outFeatures / 64, Parallel.workers * 3)
-        let (px, pw, py) = (SendablePointer(x), SendablePointer(weight), SendablePointer(y))
-        let pb = bias.map { SendablePointer($0) }
-        Parallel.forEachIndex(blocks) { block in
-            let lower = (outFeatures * block / blocks) & ~15
-            let upper = block == blocks - 1 ? outFeatures : (outFeatures * (block + 1) / blocks) & ~15
-            linearSerial(
-                px.base, rows: rows, inFeatures: inFeatures, ldx: ldx, weight: pw.base + lower * inFeatures,
-                bias: pb.map { UnsafePointer($0.base + lower) }, outFeatures: upper - lower, into: py.base + lower,
-                ldy: ldy, accumulate: accumulate)
-        }
+        let columns = outputs.reduce(0) { $0 + $1.outFeatures }
+        let work = rows * columns * inFeatures
+        let workers = Parallel.available
+        let blocksPerOutput = workers == 1 || work < 1 << 20 ? 1 : workers * 3
+        let tileRows = Int(vlm_pack_tile_rows())
+        let tiles = (rows + tileRows - 1) / tileRows
+        let (px, pp) = (SendablePointer(x), SendablePointer(packed))
+        var sliceStart = 0
+        repeat {
+            let kb = sliceStart
+            let kc = min(depth, inFeatures - kb)
+            let first = kb == 0
+            let last = kb + kc >= inFeatures
+            // Pack x[:, kb..<kb+kc] into the kernel's tile layout, in parallel when it is large.
+            Parallel.forEachRange(tiles, grain: max(1, (1 << 16) / max(tileRows * kc, 1))) { range in
+                vlm_pack(
+                    px.base + kb, ldx, rows, kc, range.lowerBound * tileRows, range.upperBound * tileRows, pp.base)
+            }
+            // Block b of output o covers columns [n·b/B, n·(b+1)/B) rounded down to multiples of 4 (the kernel's
+            // tile); the bias goes in with the first slice, the activation after the last.
+            Parallel.forEachIndex(outputs.count * blocksPerOutput) { index in
+                let output = outputs[index / blocksPerOutput]
+                let block = index % blocksPerOutput
+                let n = output.outFeatures
+                let lower = block == 0 ? 0 : (n * block / blocksPerOutput) & ~3
+                let upper = block == blocksPerOutput - 1 ? n : (n * (block + 1) / blocksPerOutput) & ~3
+                guard lower < upper else { return }
+                vlm_linear_packed(
+                    pp.base, rows, kc, output.weight + kb, inFeatures, first ? output.bias : nil, output.y,
+                    output.ldy, lower, upper, output.accumulate || !first ? 1 : 0)
+                if last, let activation = output.activation {
+                    // The block just written is still in this core's cache.
+                    for r in 0..<rows {
+                        activation.applySerial(output.y + r * output.ldy + lower, count: upper - lower)
+                    }
+                }
+            }
+            sliceStart += kc
+        } while sliceStart < inFeatures
     }
 
-    /// OpenBLAS runs inside the split blocks, so it must not start threads of its own; set on first use.
-    private static let singleThreadedBLAS: Void = { BLASThreads.count = 1 }()
-
-    /// When true (the default), large `linear` calls split their output columns over `Parallel.workers` and run
-    /// OpenBLAS single-threaded per block (`BLASThreads.count` should then be 1); when false, one OpenBLAS call
-    /// uses OpenBLAS's own threads. Set once at startup.
-    nonisolated(unsafe) public static var splitOutputs = true
-
-    /// `linear` as one OpenBLAS call on the calling thread's OpenBLAS configuration.
-    @inlinable
-    public static func linearSerial(
-        _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, ldx: Int,
-        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures: Int,
-        into y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool
-    ) {
-        if let bias, !accumulate {
-            // Pre-fill y with the bias rows; the GEMM then adds x·Wᵀ (beta = 1).
-            for r in 0..<rows { (y + r * ldy).update(from: bias, count: outFeatures) }
-        }
-        multiply(
-            m: rows, n: outFeatures, k: inFeatures, a: x, lda: ldx, b: weight, ldb: inFeatures,
-            transposeB: true, c: y, ldc: ldy, beta: (bias != nil || accumulate) ? 1 : 0)
-        if let bias, accumulate {
-            Elementwise.addRowVector(y, rows: rows, cols: outFeatures, ld: ldy, vector: bias)
-        }
-    }
 }

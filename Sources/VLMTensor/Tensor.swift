@@ -58,9 +58,8 @@ public final class Tensor: @unchecked Sendable {
 
 /// A pointer that may cross into `DispatchQueue.concurrentPerform` workers. Each worker touches a disjoint range,
 /// which the caller guarantees.
-@usableFromInline
-struct SendablePointer<T>: @unchecked Sendable {
-    @usableFromInline let base: UnsafeMutablePointer<T>
-    @usableFromInline init(_ base: UnsafeMutablePointer<T>) { self.base = base }
-    @usableFromInline init(_ base: UnsafePointer<T>) { self.base = UnsafeMutablePointer(mutating: base) }
+public struct SendablePointer<T>: @unchecked Sendable {
+    public let base: UnsafeMutablePointer<T>
+    public init(_ base: UnsafeMutablePointer<T>) { self.base = base }
+    public init(_ base: UnsafePointer<T>) { self.base = UnsafeMutablePointer(mutating: base) }
 }

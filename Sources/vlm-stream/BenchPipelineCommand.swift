@@ -27,14 +27,16 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     @Argument(help: "A video file (default: SampleVideos/plaza.mp4).")
     var input: String = "SampleVideos/plaza.mp4"
 
-    @Option(help: ArgumentHelp("A CLIP checkpoint directory or cached hub name (default: random ViT-B/32).",
-                               valueName: "dir|name"))
+    @Option(
+        help: ArgumentHelp(
+            "A CLIP checkpoint directory or cached hub name (default: random ViT-B/32).",
+            valueName: "dir|name"))
     var model: String?
 
     @Option(help: "Images per forward pass.")
     var batch: Int = 8
 
-    @Option(help: "OpenBLAS threads per encoder worker (default: cores ÷ workers).")
+    @Option(help: "Kernel threads per encoder worker (default: cores ÷ workers).")
     var threads: Int?
 
     @Option(help: "Encoder worker threads (default as in run: 2 on 2+ cores).")
@@ -56,9 +58,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let threadCount = threads ?? max(1, System.activeProcessorCount / workers)
-            // As `run` does (PipelineBuilder.configureThreads): split GEMMs own the parallelism, OpenBLAS stays at 1.
-            BLASThreads.count = GEMM.splitOutputs ? 1 : threadCount
-            Parallel.workers = threadCount
+            Parallel.workers = threadCount  // as `run` does (PipelineBuilder.configureThreads)
             let (encoder, text, modelName) = try loadModel()
             let queries = ["a person crossing the street", "a red car", "an empty plaza"]
 
@@ -162,13 +162,13 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     ) async throws -> RunSummary {
         let source = try VideoSource(
             VideoInput(parsing: input), options: sourceOptions(imageSize: encoder.imageSize), logger: quiet)
-            var settings = MatchSettings()
-            settings.emitScores = true
-            let matcher = try QueryMatcher(encoder: text, settings: settings, queries: queries)
-            let graph = StageGraph(
-                sources: [GraphSource(source: VideoFrameSource(source))],
-                encoders: Array(repeating: encoder, count: workers), analyzers: [matcher], sinks: [CountingSink()],
-                options: GraphOptions(maxBatch: batch))
+        var settings = MatchSettings()
+        settings.emitScores = true
+        let matcher = try QueryMatcher(encoder: text, settings: settings, queries: queries)
+        let graph = StageGraph(
+            sources: [GraphSource(source: VideoFrameSource(source))],
+            encoders: Array(repeating: encoder, count: workers), analyzers: [matcher], sinks: [CountingSink()],
+            options: GraphOptions(maxBatch: batch))
         return await graph.run()
     }
 

@@ -1,11 +1,11 @@
 import ArgumentParser
+import CLIP
 import Foundation
 import Logging
 import Prometheus
-import CLIP
-import VLMPublish
 import VLMCore
 import VLMPipeline
+import VLMPublish
 
 /// `vlm-stream INPUT --query TEXT …` (the default subcommand): decode, encode sampled frames, match queries, print
 /// results; or `--pipeline FILE` for a whole deployment.
@@ -47,10 +47,10 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Images per encoder forward pass.")
     var batch: Int = 8
 
-    @Option(help: "Encoder worker threads (default: 2 on 2+ cores, each with one OpenBLAS thread).")
+    @Option(help: "Encoder worker threads (default: 2 on 2+ cores, each with one kernel thread).")
     var workers: Int = EncoderSpec.defaultWorkers
 
-    @Option(help: "OpenBLAS threads per encoder worker (default: cores ÷ workers).")
+    @Option(help: "Kernel threads per encoder worker (default: cores ÷ workers).")
     var threads: Int?
 
     @Option(help: "Queue policy behind a live decoder: keep-latest (default), drop-oldest or block.")
@@ -73,13 +73,15 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         guard (input == nil) != (pipeline == nil) || (input == nil && pipeline != nil) else {
             throw ValidationError(
-                input == nil ? "Give an INPUT (file, URL, /dev/videoN or -) or --pipeline FILE." :
-                    "Give either INPUT or --pipeline FILE, not both.")
+                input == nil
+                    ? "Give an INPUT (file, URL, /dev/videoN or -) or --pipeline FILE."
+                    : "Give either INPUT or --pipeline FILE, not both.")
         }
         if pipeline == nil && query.isEmpty && match.labels == nil && !captions && srt == nil && vtt == nil
             && mqtt.url == nil
         {
-            throw ValidationError("Give at least one --query TEXT (or --labels / --captions, or --mqtt to send queries).")
+            throw ValidationError(
+                "Give at least one --query TEXT (or --labels / --captions, or --mqtt to send queries).")
         }
         guard batch >= 1, workers >= 1 else { throw ValidationError("--batch and --workers must be at least 1.") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }

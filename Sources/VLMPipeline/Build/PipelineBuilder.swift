@@ -83,12 +83,10 @@ public struct PipelineBuilder: Sendable {
         return BuiltPipeline(graph: graph, matcher: matcher, sources: sources.map(\.source))
     }
 
-    /// OpenBLAS and element-wise threads per encoder worker: `encoder.threads`, or the cores split evenly.
+    /// Kernel threads per encoder worker: `encoder.threads`, or the cores split evenly.
     public func configureThreads() {
         let cores = System.activeProcessorCount
         let threads = spec.encoder.threads ?? max(1, cores / spec.encoder.workers)
-        // With split GEMMs the workers own the parallelism and OpenBLAS must stay single-threaded inside them.
-        BLASThreads.count = GEMM.splitOutputs ? 1 : threads
         Parallel.workers = threads
     }
 
@@ -113,7 +111,8 @@ public struct PipelineBuilder: Sendable {
         let gate = source.gate.map {
             SceneGate(configuration: .init(meanThreshold: $0.threshold, maxReuseInterval: $0.maxReuse))
         }
-        let frames: any FrameSource = frameTap.map { TappedFrameSource(VideoFrameSource(video), tap: $0) }
+        let frames: any FrameSource =
+            frameTap.map { TappedFrameSource(VideoFrameSource(video), tap: $0) }
             ?? VideoFrameSource(video)
         return GraphSource(
             source: frames, gate: gate, policy: source.live.policy, queueCapacity: source.live.queue)
@@ -156,7 +155,8 @@ public struct PipelineBuilder: Sendable {
         }
         for (path, format) in [(outputs.srt, SubtitleFormat.srt), (outputs.vtt, .vtt)] {
             guard let path else { continue }
-            sinks.append(try SubtitleWriter(url: URL(fileURLWithPath: path), format: format, logger: quiet("vlm.caption")))
+            sinks.append(
+                try SubtitleWriter(url: URL(fileURLWithPath: path), format: format, logger: quiet("vlm.caption")))
         }
         return sinks
     }

@@ -183,7 +183,7 @@ public struct CaptionsSpec: Sendable, Equatable {
 /// The shared encoder's batching and threads.
 public struct EncoderSpec: Sendable, Equatable {
     /// Two single-threaded workers on machines with two or more cores: `bench pipeline` measured them faster
-    /// than one worker with two OpenBLAS threads on the 2-core target (see docs/pipeline.md).
+    /// than one worker with two kernel threads on the 2-core target (see docs/pipeline.md).
     public static let defaultWorkers = min(2, max(1, ProcessInfo.processInfo.activeProcessorCount))
 
     /// Most images per forward pass.
@@ -192,12 +192,12 @@ public struct EncoderSpec: Sendable, Equatable {
     public var latencyMs: Double
     /// Encoder worker threads (each runs whole batches).
     public var workers: Int
-    /// OpenBLAS threads per worker (nil: cores ÷ workers).
+    /// Kernel threads per worker (nil: cores ÷ workers).
     public var threads: Int?
     /// Most frames in flight between the flow limiter and the encoder's end (nil: 2 batches per worker).
     public var maxInFlight: Int?
 
-    /// Defaults: batch 8, 50 ms, `defaultWorkers` workers with one OpenBLAS thread each.
+    /// Defaults: batch 8, 50 ms, `defaultWorkers` workers with one kernel thread each.
     public init(
         batch: Int = 8, latencyMs: Double = 50, workers: Int = EncoderSpec.defaultWorkers, threads: Int? = nil,
         maxInFlight: Int? = nil
@@ -224,8 +224,9 @@ public struct OutputsSpec: Sendable, Equatable {
     public var mqtt: MQTTSpec?
 
     /// No outputs named: human lines on the terminal.
-    public init(terminal: Bool? = nil, json: String? = nil, srt: String? = nil, vtt: String? = nil, mqtt: MQTTSpec? = nil)
-    {
+    public init(
+        terminal: Bool? = nil, json: String? = nil, srt: String? = nil, vtt: String? = nil, mqtt: MQTTSpec? = nil
+    ) {
         self.terminal = terminal
         self.json = json
         self.srt = srt

@@ -8,7 +8,9 @@ final class Demuxer {
     /// Kept alive as long as `context`: its address is the interrupt callback's `opaque`.
     let interrupt: InterruptState
 
-    private static let registerDevices: Void = avdevice_register_all()
+    /// Loads libavdevice and registers its inputs on first use: nil, or why it could not be loaded.
+    private static let registerDevices: String? =
+        cffmpeg_register_devices() == 0 ? nil : String(cString: cffmpeg_dlerror())
 
     /// Opens `input` (`avformat_open_input`) and reads stream parameters (`avformat_find_stream_info`).
     ///
@@ -36,7 +38,11 @@ final class Demuxer {
             // VideoSource instead (reconnect_streamed stays off).
             if scheme.hasPrefix("http") { av_dict_set(&dict, "reconnect", "1", 0) }
         case .camera:
-            _ = Demuxer.registerDevices
+            if let failure = Demuxer.registerDevices {
+                throw .cannotOpen(
+                    input: input.description,
+                    reason: "libavdevice could not be loaded (\(failure)); install Debian's libavdevice59")
+            }
             format = av_find_input_format("video4linux2")
         case .pipe(let fd):
             Demuxer.makeInterruptible(fd)

@@ -1,0 +1,216 @@
+// Attention heads and MLP activations: the transformer's non-GEMM work, vectorised with AVX2+FMA when the CPU has
+// it (the Swift side compiles for baseline x86-64, i.e. SSE2). Same algorithms as the Swift VectorMath references.
+#include "vlm_kernels.h"
+#include "dispatch.h"
+
+#include <math.h>
+
+// MARK: - Portable
+
+static void attention_head_portable(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v,
+                                    ptrdiff_t ldv, float *out, ptrdiff_t ldo, ptrdiff_t seq, ptrdiff_t head_dim,
+                                    int causal, float *scores) {
+    const float scale = 1.0f / sqrtf((float)head_dim);
+    for (ptrdiff_t i = 0; i < seq; i++) {
+        const ptrdiff_t keys = causal ? i + 1 : seq;
+        float max_score = -INFINITY;
+        for (ptrdiff_t j = 0; j < keys; j++) {
+            float s = 0;
+            for (ptrdiff_t c = 0; c < head_dim; c++) s += q[i * ldq + c] * scale * k[j * ldk + c];
+            scores[j] = s;
+            max_score = s > max_score ? s : max_score;
+        }
+        float sum = 0;
+        for (ptrdiff_t j = 0; j < keys; j++) sum += scores[j] = expf(scores[j] - max_score);
+        float *o = out + i * ldo;
+        for (ptrdiff_t c = 0; c < head_dim; c++) o[c] = 0;
+        for (ptrdiff_t j = 0; j < keys; j++) {
+            const float p = scores[j] / sum;
+            for (ptrdiff_t c = 0; c < head_dim; c++) o[c] += p * v[j * ldv + c];
+        }
+    }
+}
+
+static void activation_portable(float *x, ptrdiff_t count, int gelu) {
+    for (ptrdiff_t i = 0; i < count; i++)
+        x[i] = gelu ? 0.5f * x[i] * (1 + erff(x[i] * 0.70710678f)) : x[i] / (1 + expf(-1.702f * x[i]));
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define VLM_AVX2 __attribute__((target("avx2,fma")))
+#define VLM_INLINE_AVX2 __attribute__((target("avx2,fma"), always_inline)) static inline
+
+/// eˣ: Cephes `expf` polynomial after x = n·ln2 + r, inputs clamped to [-87.3, 88.3] (VectorMath.exp).
+VLM_INLINE_AVX2 __m256 exp8(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    const __m256 y = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1));
+    const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(bits));
+}
+
+/// erf(x), Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7) (VectorMath.erf).
+VLM_INLINE_AVX2 __m256 erf8(__m256 x) {
+    const __m256 sign = _mm256_and_ps(x, _mm256_set1_ps(-0.0f));
+    const __m256 a = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+    const __m256 one = _mm256_set1_ps(1);
+    const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), a, one));
+    __m256 p = _mm256_set1_ps(1.061405429f);
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(a, a)));
+    const __m256 y = _mm256_fnmadd_ps(_mm256_mul_ps(p, t), e, _mm256_set1_ps(1));
+    return _mm256_or_ps(y, sign);
+}
+
+VLM_INLINE_AVX2 float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+/// Lanes < n set: kLaneMask + 8 - n.
+static const int kLaneMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+
+/// The first n of 8 lanes set, 0 < n ≤ 8.
+VLM_INLINE_AVX2 __m256 first_lanes(ptrdiff_t n) {
+    return _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(kLaneMask + 8 - n)));
+}
+
+/// One head: kᵀ is laid out (head_dim, seq rounded up to 8) so each query's scores are whole vectors of keys.
+VLM_AVX2 static void attention_head_avx2(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v,
+                                         ptrdiff_t ldv, float *out, ptrdiff_t ldo, ptrdiff_t seq, ptrdiff_t head_dim,
+                                         int causal, float *scratch) {
+    const float scale = 1.0f / sqrtf((float)head_dim);
+    const ptrdiff_t padded = (seq + 7) & ~(ptrdiff_t)7;
+    float *keys_t = scratch, *scores = scratch + head_dim * padded;
+    for (ptrdiff_t c = 0; c < head_dim; c++) {
+        float *row = keys_t + c * padded;
+        for (ptrdiff_t j = 0; j < seq; j++) row[j] = k[j * ldk + c];
+        for (ptrdiff_t j = seq; j < padded; j++) row[j] = 0;
+    }
+    const ptrdiff_t dim_vectors = head_dim & ~(ptrdiff_t)7;
+    for (ptrdiff_t i = 0; i < seq; i++) {
+        const float *qi = q + i * ldq;
+        const ptrdiff_t keys = causal ? i + 1 : seq;
+        const ptrdiff_t key_vectors = (keys + 7) & ~(ptrdiff_t)7;
+        // scores[j] = Σ_c q[i, c]/√d · kᵀ[c, j], four vectors of keys at a time held in registers
+        for (ptrdiff_t j0 = 0; j0 < key_vectors; j0 += 32) {
+            __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+            const ptrdiff_t width = key_vectors - j0 < 32 ? key_vectors - j0 : 32;
+            for (ptrdiff_t c = 0; c < head_dim; c++) {
+                const __m256 qc = _mm256_set1_ps(qi[c] * scale);
+                const float *row = keys_t + c * padded + j0;
+                acc0 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(row), acc0);
+                if (width > 8) acc1 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(row + 8), acc1);
+                if (width > 16) acc2 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(row + 16), acc2);
+                if (width > 24) acc3 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(row + 24), acc3);
+            }
+            _mm256_storeu_ps(scores + j0, acc0);
+            if (width > 8) _mm256_storeu_ps(scores + j0 + 8, acc1);
+            if (width > 16) _mm256_storeu_ps(scores + j0 + 16, acc2);
+            if (width > 24) _mm256_storeu_ps(scores + j0 + 24, acc3);
+        }
+        __m256 max_vector = _mm256_set1_ps(-INFINITY);
+        for (ptrdiff_t j = 0; j < key_vectors; j += 8) {
+            __m256 s = _mm256_loadu_ps(scores + j);
+            if (j + 8 > keys) {  // lanes past the last key must not win
+                s = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), s, first_lanes(keys - j));
+            }
+            max_vector = _mm256_max_ps(max_vector, s);
+        }
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(max_vector), _mm256_extractf128_ps(max_vector, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        const __m256 max_score = _mm256_set1_ps(_mm_cvtss_f32(m4));
+        // softmax numerators; lanes past `keys` are zeroed
+        __m256 sum_vector = _mm256_setzero_ps();
+        for (ptrdiff_t j = 0; j < key_vectors; j += 8) {
+            __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + j), max_score));
+            if (j + 8 > keys) e = _mm256_and_ps(e, first_lanes(keys - j));
+            _mm256_storeu_ps(scores + j, e);
+            sum_vector = _mm256_add_ps(sum_vector, e);
+        }
+        const float inverse_sum = 1.0f / hsum8(sum_vector);
+        // out_i = Σ_j p_j · v_j, 32 output columns at a time held in registers
+        float *oi = out + i * ldo;
+        ptrdiff_t c0 = 0;
+        for (; c0 + 32 <= dim_vectors; c0 += 32) {
+            __m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
+            for (ptrdiff_t j = 0; j < keys; j++) {
+                const __m256 p = _mm256_set1_ps(scores[j]);
+                const float *vj = v + j * ldv + c0;
+                o0 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj), o0);
+                o1 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 8), o1);
+                o2 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 16), o2);
+                o3 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 24), o3);
+            }
+            const __m256 inverse = _mm256_set1_ps(inverse_sum);
+            _mm256_storeu_ps(oi + c0, _mm256_mul_ps(o0, inverse));
+            _mm256_storeu_ps(oi + c0 + 8, _mm256_mul_ps(o1, inverse));
+            _mm256_storeu_ps(oi + c0 + 16, _mm256_mul_ps(o2, inverse));
+            _mm256_storeu_ps(oi + c0 + 24, _mm256_mul_ps(o3, inverse));
+        }
+        for (ptrdiff_t c = c0; c < head_dim; c++) {
+            float o = 0;
+            for (ptrdiff_t j = 0; j < keys; j++) o += scores[j] * v[j * ldv + c];
+            oi[c] = o * inverse_sum;
+        }
+    }
+}
+
+VLM_AVX2 static void activation_avx2(float *x, ptrdiff_t count, int gelu) {
+    ptrdiff_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        __m256 y;
+        if (gelu) {
+            const __m256 e = erf8(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f)));
+            y = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), _mm256_add_ps(_mm256_set1_ps(1), e));
+        } else {
+            y = _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1), exp8(_mm256_mul_ps(v, _mm256_set1_ps(-1.702f)))));
+        }
+        _mm256_storeu_ps(x + i, y);
+    }
+    activation_portable(x + i, count - i, gelu);
+}
+#endif
+
+size_t vlm_attention_scratch_count(ptrdiff_t seq, ptrdiff_t head_dim) {
+    const ptrdiff_t padded = (seq + 7) & ~(ptrdiff_t)7;
+    return (size_t)((head_dim + 1) * padded);
+}
+
+void vlm_attention_head(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v, ptrdiff_t ldv,
+                        float *out, ptrdiff_t ldo, ptrdiff_t seq, ptrdiff_t head_dim, int causal, float *scratch) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (vlm_use_avx2()) {
+        attention_head_avx2(q, ldq, k, ldk, v, ldv, out, ldo, seq, head_dim, causal, scratch);
+        return;
+    }
+#endif
+    attention_head_portable(q, ldq, k, ldk, v, ldv, out, ldo, seq, head_dim, causal, scratch);
+}
+
+void vlm_activation(float *x, ptrdiff_t count, int kind) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (vlm_use_avx2()) {
+        activation_avx2(x, count, kind == VLM_GELU);
+        return;
+    }
+#endif
+    activation_portable(x, count, kind == VLM_GELU);
+}

@@ -1,0 +1,61 @@
+#ifndef VLM_KERNELS_H
+#define VLM_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// A PyTorch `nn.Linear` on row-major float32 matrices, for output columns j in [n0, n1) of every row i < m:
+///
+///     y[i, j] = (accumulate ? y[i, j] : 0) + (bias ? bias[j] : 0) + Σ_p x[i, p] · w[j, p]    (p < k)
+///
+/// `w` is the weight as PyTorch stores it, (out_features, in_features) row-major with row stride `ldw`, read in
+/// place: a memory-mapped checkpoint needs no copy. It runs in two steps so that several threads can share one
+/// packed copy of x: `vlm_pack` copies rows [row0, row1) of x (m × k, row stride ldx; row0 a multiple of
+/// `vlm_pack_tile_rows()`) into `packed`, which holds `vlm_packed_count(m, k)` floats; then each thread calls
+/// `vlm_linear_packed` for its own columns [n0, n1). Single-threaded each; AVX2+FMA when the CPU has it.
+size_t vlm_packed_count(ptrdiff_t m, ptrdiff_t k);
+int vlm_pack_tile_rows(void);
+void vlm_pack(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdiff_t row0, ptrdiff_t row1, float *packed);
+void vlm_linear_packed(const float *packed, ptrdiff_t m, ptrdiff_t k, const float *w, ptrdiff_t ldw,
+                       const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t n0, ptrdiff_t n1, int accumulate);
+/// The longest slice of k the kernel computes in one pass; callers that pack a slice at a time
+/// (`vlm_pack(x + kb, …, kc, …)`, then `vlm_linear_packed(…, w + kb, …)`) use slices this long.
+ptrdiff_t vlm_linear_block_depth(ptrdiff_t k);
+/// A buffer of at least `count` floats owned by the calling thread and kept for its next call (NULL if out of
+/// memory), for the packed x.
+float *vlm_thread_scratch(size_t count);
+
+/// One attention head over `seq` tokens: out_i = Σ_j softmax_j(q_i·k_j/√head_dim) v_j, with j ≤ i when `causal`.
+/// q, k, v and out are (seq, head_dim) with row strides ldq, ldk, ldv, ldo; `scratch` holds
+/// `vlm_attention_scratch_count(seq, head_dim)` floats.
+size_t vlm_attention_scratch_count(ptrdiff_t seq, ptrdiff_t head_dim);
+void vlm_attention_head(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v, ptrdiff_t ldv,
+                        float *out, ptrdiff_t ldo, ptrdiff_t seq, ptrdiff_t head_dim, int causal, float *scratch);
+
+/// The MLP activations, in place: VLM_QUICK_GELU x·σ(1.702x), VLM_GELU 0.5x(1 + erf(x/√2)).
+enum { VLM_QUICK_GELU = 0, VLM_GELU = 1 };
+void vlm_activation(float *x, ptrdiff_t count, int kind);
+
+/// Runs the portable kernels (1) or the best the CPU has (0) from now on; returns the previous setting. For tests
+/// and benchmarks: both give the same results within float rounding.
+int vlm_kernels_force_portable(int portable);
+
+/// Runs fn(context, i) for every i in [0, count) on the calling thread and up to threads − 1 pool workers, which
+/// claim indices dynamically, and returns 1 when all have run. The pool runs one region at a time: when another
+/// thread's region holds it, this returns 0 at once, having run nothing. Workers spin for a while after a region,
+/// then sleep.
+typedef void (*vlm_task_fn)(void *context, ptrdiff_t index);
+int vlm_parallel_for(ptrdiff_t count, int threads, vlm_task_fn fn, void *context);
+
+/// The instruction set the kernels run on this CPU: "avx2+fma", or "portable" (also when the environment sets
+/// VLM_KERNELS=portable).
+const char *vlm_kernels_isa(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

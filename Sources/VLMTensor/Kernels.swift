@@ -1,0 +1,16 @@
+import CVLMKernels
+
+/// vlm-stream's own kernels (CVLMKernels: `linear`, attention heads, activations): which code they run.
+public enum Kernels {
+    /// The instruction set the kernels use on this CPU: "avx2+fma", or "portable" (no AVX2+FMA, another
+    /// architecture, or `VLM_KERNELS=portable` in the environment).
+    public static var isa: String { String(cString: vlm_kernels_isa()) }
+
+    /// Runs `body` with the portable kernels, process-wide while it runs, so tests and benchmarks can compare the
+    /// two. Results agree within float rounding (the order of the sums differs).
+    public static func usingPortable<R>(_ body: () throws -> R) rethrows -> R {
+        let previous = vlm_kernels_force_portable(1)
+        defer { vlm_kernels_force_portable(previous) }
+        return try body()
+    }
+}

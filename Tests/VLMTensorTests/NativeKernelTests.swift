@@ -1,0 +1,173 @@
+import Testing
+
+@testable import VLMTensor
+
+/// The CVLMKernels code paths (AVX2+FMA where the CPU has it, and the portable C) against the naive references,
+/// on shapes that hit every edge: partial 3×4 tiles, k tails, several k-blocks, k-slices, strided rows.
+/// Serialized because `Kernels.usingPortable` switches the whole process.
+@Suite("Native and portable kernels match the references", .serialized)
+struct NativeKernelTests {
+    static let variants = ["native", "portable"]
+
+    func run(_ variant: String, _ body: () -> Void) {
+        if variant == "portable" { Kernels.usingPortable(body) } else { body() }
+    }
+
+    /// x (rows × k) stored with row stride k + 3, y with row stride n + 2; the gaps must stay untouched.
+    @Test(
+        "linear: y = x·Wᵀ + b and y += x·Wᵀ + b on awkward shapes and strides",
+        arguments: variants, [(1, 1, 1), (2, 5, 7), (4, 3, 9), (50, 64, 96), (13, 37, 1000), (300, 12, 3500)])
+    func linear(variant: String, shape: (rows: Int, n: Int, k: Int)) {
+        let (rows, n, k) = shape
+        let (ldx, ldy) = (k + 3, n + 2)
+        let x = KernelTests.random(rows * k, seed: 11)
+        let w = KernelTests.random(n * k, seed: 12)
+        let b = KernelTests.random(n, seed: 13)
+        let r = KernelTests.random(rows * n, seed: 14)
+        let expected = Reference.linear(x, rows: rows, inFeatures: k, weight: w, bias: b)
+        var stridedX = [Float](repeating: .nan, count: rows * ldx)
+        for i in 0..<rows { for p in 0..<k { stridedX[i * ldx + p] = x[i * k + p] } }
+        for accumulate in [false, true] {
+            var y = [Float](repeating: -7, count: rows * ldy)
+            if accumulate { for i in 0..<rows { for j in 0..<n { y[i * ldy + j] = r[i * n + j] } } }
+            run(variant) {
+                GEMM.linear(
+                    stridedX, rows: rows, inFeatures: k, ldx: ldx, weight: w, bias: b, outFeatures: n, into: &y,
+                    ldy: ldy, accumulate: accumulate)
+            }
+            var error: Float = 0
+            for i in 0..<rows {
+                for j in 0..<n {
+                    let want = expected[i * n + j] + (accumulate ? r[i * n + j] : 0)
+                    error = max(error, abs(y[i * ldy + j] - want))
+                }
+                #expect(y[(i * ldy + n)..<((i + 1) * ldy)].allSatisfy { $0 == -7 }, "row \(i) gap overwritten")
+            }
+            #expect(error < 1e-5 * Float(k).squareRoot() * 4, "\(variant) \(shape) accumulate \(accumulate)")
+        }
+    }
+
+    /// A checkpoint's last tensor ends where the mapping ends, so the kernel must not read past W even when k is not
+    /// a multiple of the vector width: W is placed so that it ends right at a PROT_NONE page.
+    @Test("linear never reads past the end of the weights", arguments: variants)
+    func guardPage(variant: String) throws {
+        let (rows, n, k) = (5, 6, 13)
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let mapping = try #require(mmap(nil, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0))
+        #expect(mapping != MAP_FAILED)
+        defer { munmap(mapping, 2 * page) }
+        #expect(mprotect(mapping + page, page, PROT_NONE) == 0)
+        let w = (mapping + page).assumingMemoryBound(to: Float.self) - n * k
+        let values = KernelTests.random(n * k, seed: 61)
+        w.update(from: values, count: n * k)
+        let x = KernelTests.random(rows * k, seed: 62)
+        var y = [Float](repeating: 0, count: rows * n)
+        run(variant) { GEMM.linear(x, rows: rows, inFeatures: k, weight: w, bias: nil, outFeatures: n, into: &y) }
+        let expected = Reference.linear(x, rows: rows, inFeatures: k, weight: values, bias: nil)
+        #expect(KernelTests.maxError(y, expected) < 1e-5)
+    }
+
+    @Test("linear: several outputs over one packed input, one with an activation", arguments: variants)
+    func outputs(variant: String) {
+        let (rows, k) = (29, 70)
+        let x = KernelTests.random(rows * k, seed: 21)
+        let (w1, w2) = (KernelTests.random(17 * k, seed: 22), KernelTests.random(40 * k, seed: 23))
+        let b2 = KernelTests.random(40, seed: 24)
+        var y1 = [Float](repeating: 0, count: rows * 17)
+        var y2 = [Float](repeating: 0, count: rows * 40)
+        run(variant) {
+            x.withUnsafeBufferPointer { px in
+                w1.withUnsafeBufferPointer { pw1 in
+                    w2.withUnsafeBufferPointer { pw2 in
+                        b2.withUnsafeBufferPointer { pb2 in
+                            y1.withUnsafeMutableBufferPointer { py1 in
+                                y2.withUnsafeMutableBufferPointer { py2 in
+                                    GEMM.linear(
+                                        px.baseAddress!, rows: rows, inFeatures: k,
+                                        outputs: [
+                                            .init(
+                                                weight: pw1.baseAddress!, bias: nil, outFeatures: 17,
+                                                into: py1.baseAddress!),
+                                            .init(
+                                                weight: pw2.baseAddress!, bias: pb2.baseAddress!, outFeatures: 40,
+                                                into: py2.baseAddress!, activation: .gelu),
+                                        ])
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let expected1 = Reference.linear(x, rows: rows, inFeatures: k, weight: w1, bias: nil)
+        let expected2 = Reference.activate(
+            Reference.linear(x, rows: rows, inFeatures: k, weight: w2, bias: b2), .gelu)
+        #expect(KernelTests.maxError(y1, expected1) < 1e-4)
+        #expect(KernelTests.maxError(y2, expected2) < 1e-4)
+    }
+
+    @Test(
+        "attention heads: CLIP's shapes (50 image tokens, 77 text tokens, head 64) and odd ones",
+        arguments: variants, [(13, 16, false), (13, 16, true), (50, 64, false), (77, 64, true), (9, 40, true)])
+    func attention(variant: String, shape: (seq: Int, headDim: Int, causal: Bool)) {
+        let (batch, heads) = (2, 3)
+        let width = heads * shape.headDim
+        let rows = batch * shape.seq
+        let (q, k, v) = (
+            KernelTests.random(rows * width, seed: 31, scale: 2), KernelTests.random(rows * width, seed: 32, scale: 2),
+            KernelTests.random(rows * width, seed: 33)
+        )
+        let expected = Reference.attention(
+            q: q, k: k, v: v, batch: batch, seq: shape.seq, heads: heads, headDim: shape.headDim,
+            causal: shape.causal)
+        var out = [Float](repeating: .nan, count: rows * width)
+        run(variant) {
+            Attention.forward(
+                q: q, ldq: width, k: k, ldk: width, v: v, ldv: width, into: &out, ldo: width, batch: batch,
+                seq: shape.seq, heads: heads, headDim: shape.headDim, causal: shape.causal)
+        }
+        #expect(KernelTests.maxError(out, expected) < 1e-5, "\(variant) \(shape)")
+    }
+
+    @Test("pooled attention equals the full attention's row", arguments: [false, true])
+    func pooledAttention(causal: Bool) {
+        let (batch, seq, heads, headDim) = (3, 11, 2, 24)
+        let width = heads * headDim
+        let (q, k, v) = (
+            KernelTests.random(batch * seq * width, seed: 41, scale: 2),
+            KernelTests.random(batch * seq * width, seed: 42, scale: 2),
+            KernelTests.random(batch * seq * width, seed: 43)
+        )
+        let positions = [0, 5, 10]
+        var full = [Float](repeating: .nan, count: batch * seq * width)
+        Attention.forward(
+            q: q, ldq: width, k: k, ldk: width, v: v, ldv: width, into: &full, ldo: width, batch: batch, seq: seq,
+            heads: heads, headDim: headDim, causal: causal)
+        var pickedQ: [Float] = []
+        var wanted: [Float] = []
+        for (b, position) in positions.enumerated() {
+            let row = (b * seq + position) * width
+            pickedQ += q[row..<(row + width)]
+            wanted += full[row..<(row + width)]
+        }
+        var pooled = [Float](repeating: .nan, count: batch * width)
+        Attention.pooled(
+            q: pickedQ, ldq: width, positions: positions, k: k, ldk: width, v: v, ldv: width, into: &pooled,
+            ldo: width, seq: seq, heads: heads, headDim: headDim, causal: causal)
+        #expect(KernelTests.maxError(pooled, wanted) < 1e-5)
+    }
+
+    @Test("activations", arguments: variants, Activation.allCases)
+    func activations(variant: String, activation: Activation) {
+        var x = KernelTests.random(1003, seed: 51, scale: 12) + [0, -0.0, 1e-8, -100, 100, 87, -87, 90, -90]
+        let expected = Reference.activate(x, activation)
+        run(variant) { x.withUnsafeMutableBufferPointer { activation.apply($0.baseAddress!, count: $0.count) } }
+        #expect(KernelTests.maxError(x, expected) < 2e-6 * 12)
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
