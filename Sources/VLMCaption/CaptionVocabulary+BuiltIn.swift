@@ -3,109 +3,109 @@
 extension CaptionVocabulary {
     /// The text of Configs/captions.yaml, compiled in.
     public static let builtInYAML = #"""
-# vlm-stream caption vocabulary.
-#
-# Captions are composed from these phrases, not generated: vlm-stream fills the slots below in order and scores
-# every candidate sentence as a whole with the CLIP text encoder against the image embedding of a window of
-# frames (a beam search keeps the best few partial sentences at each slot). Every prefix is itself a sentence,
-# so "a person", "a person walking" and "a person walking in a plaza" all compete.
-#
-# Extend it freely: add phrases, add slots, or write your own file and pass it with --caption-vocabulary FILE
-# (or `caption_vocabulary:` in a pipeline file). Text embeddings are cached per model under
-# $XDG_CACHE_HOME/vlm-stream (or ~/.cache/vlm-stream); new phrases are encoded once on the next start.
-#
-# Phrase forms:
-#   - walking                                  # plain text
-#   - {text: two people, kind: people}         # `kind` tags the sentence (set it on subjects)
-#   - {text: driving, for: [vehicle]}          # `for` lists the kinds the phrase fits (omit: fits all)
-# Use participles ("walking", "parked") so phrases read right after singular and plural subjects alike.
+        # vlm-stream caption vocabulary.
+        #
+        # Captions are composed from these phrases, not generated: vlm-stream fills the slots below in order and scores
+        # every candidate sentence as a whole with the CLIP text encoder against the image embedding of a window of
+        # frames (a beam search keeps the best few partial sentences at each slot). Every prefix is itself a sentence,
+        # so "a person", "a person walking" and "a person walking in a plaza" all compete.
+        #
+        # Extend it freely: add phrases, add slots, or write your own file and pass it with --caption-vocabulary FILE
+        # (or `caption_vocabulary:` in a pipeline file). Text embeddings are cached per model under
+        # $XDG_CACHE_HOME/vlm-stream (or ~/.cache/vlm-stream); new phrases are encoded once on the next start.
+        #
+        # Phrase forms:
+        #   - walking                                  # plain text
+        #   - {text: two people, kind: people}         # `kind` tags the sentence (set it on subjects)
+        #   - {text: driving, for: [vehicle]}          # `for` lists the kinds the phrase fits (omit: fits all)
+        # Use participles ("walking", "parked") so phrases read right after singular and plural subjects alike.
 
-# What CLIP scores. CLIP was trained on alt-text; "a photo of ..." scores better than the bare sentence.
-prompt: "a photo of {sentence}."
-# What users read (subtitles, JSON, MQTT); the first letter is upper-cased when `capitalize` is true.
-display: "{sentence}"
-capitalize: true
-# Added to a sentence's cosine per filled slot: a small nudge towards fuller sentences (0 disables it).
-length_prior: 0.004
+        # What CLIP scores. CLIP was trained on alt-text; "a photo of ..." scores better than the bare sentence.
+        prompt: "a photo of {sentence}."
+        # What users read (subtitles, JSON, MQTT); the first letter is upper-cased when `capitalize` is true.
+        display: "{sentence}"
+        capitalize: true
+        # Added to a sentence's cosine per filled slot: a small nudge towards fuller sentences (0 disables it).
+        length_prior: 0.004
 
-slots:
-  # Who or what is in view, with how many. Required: every caption starts with a subject.
-  - name: subject
-    required: true
-    options:
-      - {text: a person, kind: person}
-      - {text: a man, kind: person}
-      - {text: a woman, kind: person}
-      - {text: a child, kind: person}
-      - {text: two people, kind: people}
-      - {text: a few people, kind: people}
-      - {text: a group of people, kind: people}
-      - {text: a crowd of people, kind: people}
-      - {text: a cartoon character, kind: person}
-      - {text: a car, kind: vehicle}
-      - {text: a bus, kind: vehicle}
-      - {text: a truck, kind: vehicle}
-      - {text: a bicycle, kind: vehicle}
-      - {text: a dog, kind: animal}
-      - {text: a cat, kind: animal}
-      - {text: a bird, kind: animal}
-      - {text: a tree, kind: thing}
-      - {text: a box, kind: thing}
-      - {text: a cup, kind: thing}
-      - {text: an empty street, kind: scene}
-      - {text: an empty room, kind: scene}
+        slots:
+          # Who or what is in view, with how many. Required: every caption starts with a subject.
+          - name: subject
+            required: true
+            options:
+              - {text: a person, kind: person}
+              - {text: a man, kind: person}
+              - {text: a woman, kind: person}
+              - {text: a child, kind: person}
+              - {text: two people, kind: people}
+              - {text: a few people, kind: people}
+              - {text: a group of people, kind: people}
+              - {text: a crowd of people, kind: people}
+              - {text: a cartoon character, kind: person}
+              - {text: a car, kind: vehicle}
+              - {text: a bus, kind: vehicle}
+              - {text: a truck, kind: vehicle}
+              - {text: a bicycle, kind: vehicle}
+              - {text: a dog, kind: animal}
+              - {text: a cat, kind: animal}
+              - {text: a bird, kind: animal}
+              - {text: a tree, kind: thing}
+              - {text: a box, kind: thing}
+              - {text: a cup, kind: thing}
+              - {text: an empty street, kind: scene}
+              - {text: an empty room, kind: scene}
 
-  # What the subject is doing.
-  - name: action
-    options:
-      - {text: walking, for: [person, people, animal]}
-      - {text: standing, for: [person, people, animal]}
-      - {text: running, for: [person, people, animal]}
-      - {text: sitting, for: [person, people, animal]}
-      - {text: crossing the street, for: [person, people, animal]}
-      - {text: talking, for: [person, people]}
-      - {text: carrying a bag, for: [person, people]}
-      - {text: riding a bicycle, for: [person, people]}
-      - {text: waving, for: [person, people]}
-      - {text: looking at the camera, for: [person, people, animal]}
-      - {text: holding a cup, for: [person, people]}
-      - {text: walking together, for: [people]}
-      - {text: driving, for: [vehicle]}
-      - {text: parked, for: [vehicle]}
-      - {text: turning a corner, for: [vehicle]}
-      - {text: sleeping, for: [animal]}
-      - {text: moving in the wind, for: [thing]}
-      - {text: being held by a hand, for: [thing]}
+          # What the subject is doing.
+          - name: action
+            options:
+              - {text: walking, for: [person, people, animal]}
+              - {text: standing, for: [person, people, animal]}
+              - {text: running, for: [person, people, animal]}
+              - {text: sitting, for: [person, people, animal]}
+              - {text: crossing the street, for: [person, people, animal]}
+              - {text: talking, for: [person, people]}
+              - {text: carrying a bag, for: [person, people]}
+              - {text: riding a bicycle, for: [person, people]}
+              - {text: waving, for: [person, people]}
+              - {text: looking at the camera, for: [person, people, animal]}
+              - {text: holding a cup, for: [person, people]}
+              - {text: walking together, for: [people]}
+              - {text: driving, for: [vehicle]}
+              - {text: parked, for: [vehicle]}
+              - {text: turning a corner, for: [vehicle]}
+              - {text: sleeping, for: [animal]}
+              - {text: moving in the wind, for: [thing]}
+              - {text: being held by a hand, for: [thing]}
 
-  # Where.
-  - name: place
-    options:
-      - {text: in a plaza, for: [person, people, vehicle, animal]}
-      - {text: on a street, for: [person, people, vehicle, animal, thing]}
-      - {text: on a sidewalk, for: [person, people, animal, thing]}
-      - {text: at a crosswalk, for: [person, people, vehicle]}
-      - {text: in a parking lot, for: [person, people, vehicle, animal]}
-      - {text: in a park, for: [person, people, animal, thing]}
-      - {text: in a garden, for: [person, people, animal, thing]}
-      - {text: indoors, for: [person, people, animal, thing]}
-      - {text: in an office, for: [person, people, animal, thing]}
-      - {text: in a kitchen, for: [person, people, animal, thing]}
-      - {text: in a hallway, for: [person, people, animal, thing]}
-      - {text: in a shop, for: [person, people, animal, thing]}
-      - {text: on a table, for: [animal, thing]}
-      - {text: in a cartoon, for: [person, people, animal, thing]}
+          # Where.
+          - name: place
+            options:
+              - {text: in a plaza, for: [person, people, vehicle, animal]}
+              - {text: on a street, for: [person, people, vehicle, animal, thing]}
+              - {text: on a sidewalk, for: [person, people, animal, thing]}
+              - {text: at a crosswalk, for: [person, people, vehicle]}
+              - {text: in a parking lot, for: [person, people, vehicle, animal]}
+              - {text: in a park, for: [person, people, animal, thing]}
+              - {text: in a garden, for: [person, people, animal, thing]}
+              - {text: indoors, for: [person, people, animal, thing]}
+              - {text: in an office, for: [person, people, animal, thing]}
+              - {text: in a kitchen, for: [person, people, animal, thing]}
+              - {text: in a hallway, for: [person, people, animal, thing]}
+              - {text: in a shop, for: [person, people, animal, thing]}
+              - {text: on a table, for: [animal, thing]}
+              - {text: in a cartoon, for: [person, people, animal, thing]}
 
-  # Light, weather and time of day.
-  - name: condition
-    options:
-      - in daylight
-      - on a sunny day
-      - on a cloudy day
-      - at dusk
-      - at night
-      - in dim light
-      - in the rain
-      - in the snow
-      - in the fog
-"""#
+          # Light, weather and time of day.
+          - name: condition
+            options:
+              - in daylight
+              - on a sunny day
+              - on a cloudy day
+              - at dusk
+              - at night
+              - in dim light
+              - in the rain
+              - in the snow
+              - in the fog
+        """#
 }

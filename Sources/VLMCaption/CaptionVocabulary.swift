@@ -161,7 +161,10 @@ private struct VocabularyFile: Decodable {
         var kind: String?
         var fits: [String]?
 
-        enum CodingKeys: String, CodingKey { case text, kind, fits = "for" }
+        enum CodingKeys: String, CodingKey {
+            case text, kind
+            case fits = "for"
+        }
 
         init(from decoder: Decoder) throws {
             if let text = try? decoder.singleValueContainer().decode(String.self) {

@@ -35,7 +35,8 @@ public final class TextEmbeddingStore: Sendable {
             let file = try TextEmbeddingCacheFile.read(from: cacheURL)
             guard file.modelIdentity == encoder.modelIdentity, file.dimension == encoder.embeddingSize else {
                 logger.warning(
-                    "text embedding cache \(cacheURL.path) was made by another model (\(file.modelIdentity)); rebuilding it")
+                    "text embedding cache \(cacheURL.path) was made by another model (\(file.modelIdentity)); rebuilding it"
+                )
                 return
             }
             state.withLock { $0.table = file.entries }
@@ -116,7 +117,8 @@ public final class TextEmbeddingStore: Sendable {
         if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") {
             return URL(fileURLWithPath: xdg).appendingPathComponent("vlm-stream")
         }
-        let home = environment["HOME"].map { URL(fileURLWithPath: $0) }
+        let home =
+            environment["HOME"].map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser
         return home.appendingPathComponent(".cache/vlm-stream")
     }

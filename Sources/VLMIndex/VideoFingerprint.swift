@@ -1,6 +1,6 @@
 import Crypto
-import VLMCore
 import Foundation
+import VLMCore
 
 /// What identifies a video file's content for re-indexing: its size and a SHA-256 checksum.
 ///

@@ -29,11 +29,13 @@ struct BenchCaptionsCommand: AsyncParsableCommand {
         try await reportingErrors {
             let directory = try model.directory()
             let loadStart = Date()
-            let encoder: any TextEncoding = randomTextTower
+            let encoder: any TextEncoding =
+                randomTextTower
                 ? try TextTower.randomViTB32(tokenizerDirectory: directory)
                 : try CLIPModel.load(directory: directory, logger: quietLogger("vlm.clip"))
             let loadSeconds = Date().timeIntervalSince(loadStart)
-            let vocabulary = try captionVocabulary.map { try CaptionVocabulary.load(from: URL(fileURLWithPath: $0)) }
+            let vocabulary =
+                try captionVocabulary.map { try CaptionVocabulary.load(from: URL(fileURLWithPath: $0)) }
                 ?? .builtIn
             let cache = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "vlm-caption-bench-\(UUID().uuidString.prefix(8))")

@@ -43,7 +43,8 @@ struct CaptionsCommand: AsyncParsableCommand {
 
 /// `--caption-*`: the captioner's vocabulary, cache, beam and triggers (for `run --captions` and `captions warm`).
 struct CaptionRunOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Caption vocabulary YAML (default: the built-in Configs/captions.yaml).", valueName: "file"))
+    @Option(
+        help: ArgumentHelp("Caption vocabulary YAML (default: the built-in Configs/captions.yaml).", valueName: "file"))
     var captionVocabulary: String?
     @Option(
         help: ArgumentHelp(

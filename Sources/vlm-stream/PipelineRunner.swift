@@ -1,9 +1,9 @@
 import Foundation
 import Logging
 import Prometheus
-import VLMPublish
 import VLMCore
 import VLMPipeline
+import VLMPublish
 
 /// Runs a `PipelineSpec` from the terminal: builds the graph, serves metrics, shows progress, turns SIGINT and
 /// SIGTERM into a graceful drain, prints the summary and maps failures to one line and a non-zero exit.

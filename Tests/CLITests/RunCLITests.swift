@@ -73,16 +73,20 @@ import Testing
     @Test("--pipeline: two sources share one encoder; each stream in order; JSON and SRT files complete")
     func pipelineTwoSources() throws {
         let dir = try Fixtures.temporaryDirectory("vlm-run")
-        let yaml = try String(contentsOf: Fixtures.root.appendingPathComponent("Pipelines/two-sources.yaml"), encoding: .utf8)
-            .replacingOccurrences(of: "two-sources.jsonl", with: dir.appendingPathComponent("out.jsonl").path)
-            .replacingOccurrences(of: "two-sources.srt", with: dir.appendingPathComponent("out.srt").path)
+        let yaml = try String(
+            contentsOf: Fixtures.root.appendingPathComponent("Pipelines/two-sources.yaml"), encoding: .utf8
+        )
+        .replacingOccurrences(of: "two-sources.jsonl", with: dir.appendingPathComponent("out.jsonl").path)
+        .replacingOccurrences(of: "two-sources.srt", with: dir.appendingPathComponent("out.srt").path)
         let file = dir.appendingPathComponent("two.yaml")
         try yaml.write(to: file, atomically: true, encoding: .utf8)
         let result = try CLIRunner.run(["run", "--pipeline", file.path] + Self.model)
         #expect(result.status == 0, "\(result.stderr)")
         let lines = try String(contentsOf: dir.appendingPathComponent("out.jsonl"), encoding: .utf8)
             .split(separator: "\n")
-        let objects = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let objects = try lines.map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
         for stream in ["plaza", "megamind"] {
             let pts = objects.filter { $0["type"] as? String == "score" && $0["stream"] as? String == stream }
                 .compactMap { $0["pts"] as? Double }

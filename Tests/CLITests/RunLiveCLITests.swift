@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
+import Testing
+
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif
-import TestSupport
-import Testing
 
 /// A live run fed by `ffmpeg -re` through stdin: the metrics endpoint answers over loopback during the run, and
 /// SIGINT drains the graph and exits 0 with complete output.

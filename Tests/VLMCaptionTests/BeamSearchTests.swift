@@ -83,7 +83,9 @@ struct SeededVectors {
             }
             rates.append(Double(agree) / Double(all.count))
             costs.append(scored / all.count)
-            print("beam width \(width): optimum found for \(agree)/\(all.count) targets, \(scored / all.count) sentences scored")
+            print(
+                "beam width \(width): optimum found for \(agree)/\(all.count) targets, \(scored / all.count) sentences scored"
+            )
         }
         #expect(rates[0] < rates[1] && rates[1] < rates[2] && rates[2] <= rates[3])
         #expect(rates[3] == 1)

@@ -42,7 +42,9 @@ import VLMCore
         sink.finish()
         let srt = try String(contentsOf: directory.appendingPathComponent("a.srt"), encoding: .utf8)
         #expect(srt.hasPrefix("1\n00:00:00,000 --> 00:00:06,000\n"))
-        let cacheFiles = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".bin") }
+        let cacheFiles = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter {
+            $0.hasSuffix(".bin")
+        }
         #expect(cacheFiles.count == 1)
     }
 }

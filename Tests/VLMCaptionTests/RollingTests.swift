@@ -23,7 +23,8 @@ import VLMCore
     }
 
     func frame(_ embedding: Embedding, at pts: Double, stream: String = "cam") -> EncodedFrame {
-        EncodedFrame(stream: stream, sequence: Int(pts * 1000), time: MediaTime(seconds: pts), embeddings: [embedding],
+        EncodedFrame(
+            stream: stream, sequence: Int(pts * 1000), time: MediaTime(seconds: pts), embeddings: [embedding],
             boxes: [.full])
     }
 

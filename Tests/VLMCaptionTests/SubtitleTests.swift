@@ -57,7 +57,8 @@ func runTool(_ name: String, _ arguments: [String]) throws -> (status: Int32, ou
             "ffprobe", ["-v", "error", "-show_entries", "packet=pts_time", "-of", "csv=p=0", url.path])
         #expect(probe.status == 0, "ffprobe: \(probe.output)")
         // Plain `-f null` has no subtitle encoder and refuses every subtitle input, so decode into ASS.
-        let decode = try runTool("ffmpeg", ["-v", "error", "-i", url.path, "-map", "0", "-c:s", "ass", "-f", "null", "-"])
+        let decode = try runTool(
+            "ffmpeg", ["-v", "error", "-i", url.path, "-map", "0", "-c:s", "ass", "-f", "null", "-"])
         #expect(decode.status == 0, "ffmpeg: \(decode.output)")
         return probe.output.split(whereSeparator: \.isNewline).count
     }

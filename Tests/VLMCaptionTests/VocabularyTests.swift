@@ -6,7 +6,8 @@ import Testing
 
 @Suite struct VocabularyTests {
     @Test func builtInMatchesConfigsFile() throws {
-        let file = try String(contentsOf: Fixtures.root.appendingPathComponent("Configs/captions.yaml"), encoding: .utf8)
+        let file = try String(
+            contentsOf: Fixtures.root.appendingPathComponent("Configs/captions.yaml"), encoding: .utf8)
         // Run scripts/embed-caption-vocabulary after editing Configs/captions.yaml.
         #expect(CaptionVocabulary.builtInYAML == String(file.dropLast()))
         let vocabulary = CaptionVocabulary.builtIn

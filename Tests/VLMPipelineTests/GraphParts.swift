@@ -120,7 +120,9 @@ final class FirstComponentAnalyzer: FrameAnalyzer {
     func analyze(_ frame: EncodedFrame) -> [StreamResult] {
         if frame.reused { reusedFrames.withLock { $0 += 1 } }
         let value = Double(frame.embeddings.first?.values.first ?? -1)
-        return [.score(QueryScore(stream: frame.stream, pts: frame.time.seconds, query: "q", score: value, cosine: value))]
+        return [
+            .score(QueryScore(stream: frame.stream, pts: frame.time.seconds, query: "q", score: value, cosine: value))
+        ]
     }
 
     func finish(stream: String, at pts: Double) -> [StreamResult] {

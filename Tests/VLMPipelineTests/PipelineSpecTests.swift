@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import VLMPipeline
 
 @Suite("Pipeline files")
@@ -39,7 +39,10 @@ struct PipelineSpecTests {
         arguments: [
             ("sources:\n  - url: a.mp4\n    fsp: 2\nqueries: [x]", "sources[0].fsp: unknown key 'fsp'"),
             ("sources:\n  - url: a.mp4\n    sampling: {fps: 2, every: 3}\nqueries: [x]", "give only one of"),
-            ("sources:\n  - url: a.mp4\nqueries: [x]\nencoder: {batch: many}", "encoder.batch: expected a whole number"),
+            (
+                "sources:\n  - url: a.mp4\nqueries: [x]\nencoder: {batch: many}",
+                "encoder.batch: expected a whole number"
+            ),
             ("sources:\n  - url: a.mp4\n  - url: b/a.mp4\nqueries: [x]", "stream name 'a' is used twice"),
             ("sources:\n  - url: a.mp4\n", "nothing to compute"),
             ("sources:\n  - url: a.mp4\n    tiles: 9\nqueries: [x]", "must look like 2x2"),

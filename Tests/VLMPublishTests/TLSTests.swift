@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import VLMCore
 import VLMPublish
 
@@ -20,8 +20,9 @@ import VLMPublish
         let subscriberConnected = Locked<Bool>()
         handlers.connected = { rc in subscriberConnected.withLock { $0 = rc == 0 } }
         let subscriber = try MQTTClient(
-            .init(clientID: "tls-sub", cleanSession: true, broker: try MQTTSettings.parseURL(url),
-                  tlsFiles: .init(caFile: certificates.caCertificate)),
+            .init(
+                clientID: "tls-sub", cleanSession: true, broker: try MQTTSettings.parseURL(url),
+                tlsFiles: .init(caFile: certificates.caCertificate)),
             handlers: handlers)
         try subscriber.start()
         #expect(poll(10) { subscriberConnected.withLock { $0 } })

@@ -106,7 +106,8 @@ public final class MetricsServer: Sendable {
         } else {
             (status, type, body) = ("200 OK", "text/plain; version=0.0.4; charset=utf-8", registry.emitToBuffer())
         }
-        let head = "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.count)\r\n"
+        let head =
+            "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.count)\r\n"
             + "Connection: close\r\n\r\n"
         writeAll(client, Array(head.utf8) + (parts.first == "HEAD" ? [] : body))
     }

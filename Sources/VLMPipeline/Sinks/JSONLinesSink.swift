@@ -51,7 +51,8 @@ public final class JSONLinesSink: ResultSink {
         case .status(let stream, let state, let detail):
             object = [("type", "status"), ("stream", stream), ("state", state), ("detail", detail)]
         }
-        return "{" + object.compactMap { key, value in value.map { "\"\(key)\":\(json($0))" } }
+        return "{"
+            + object.compactMap { key, value in value.map { "\"\(key)\":\(json($0))" } }
             .joined(separator: ",") + "}"
     }
 

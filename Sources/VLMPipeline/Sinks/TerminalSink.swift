@@ -72,9 +72,10 @@ public final class TerminalSink: ResultSink {
     private func write(_ p: Pending) {
         guard !p.scores.isEmpty else { return }
         let scores = p.scores.map { s in
-            String(format: "%@ %.3f", s.query, s.score) + (s.box.map { b in
-                String(format: " @(%.2f,%.2f %.2fx%.2f)", b.x, b.y, b.width, b.height)
-            } ?? "")
+            String(format: "%@ %.3f", s.query, s.score)
+                + (s.box.map { b in
+                    String(format: " @(%.2f,%.2f %.2fx%.2f)", b.x, b.y, b.width, b.height)
+                } ?? "")
         }
         writer.write("\(MediaTime.format(p.pts))  \(p.stream)  " + scores.joined(separator: "  "))
     }

@@ -5,7 +5,8 @@ import VLMMatch
 extension PipelineSpec: Decodable {
     enum Keys: String, CodingKey, CaseIterable {
         case model, sources, queries, match, labels, captions, encoder, outputs
-        case metricsPort = "metrics_port", metricsHost = "metrics_host"
+        case metricsPort = "metrics_port"
+        case metricsHost = "metrics_host"
     }
 
     /// Decodes a pipeline file's top-level mapping.
@@ -81,7 +82,8 @@ extension GateSpec: Decodable {
 extension LiveSpec: Decodable {
     enum Keys: String, CodingKey, CaseIterable {
         case policy, queue
-        case ioTimeout = "io_timeout", reconnectMaxDelay = "reconnect_max_delay"
+        case ioTimeout = "io_timeout"
+        case reconnectMaxDelay = "reconnect_max_delay"
         case reconnectAttempts = "reconnect_attempts"
     }
 
@@ -122,7 +124,8 @@ extension LabelsSpec: Decodable {
 extension CaptionsSpec: Decodable {
     enum Keys: String, CodingKey, CaseIterable {
         case window, drift, vocabulary, beam, cache
-        case maxInterval = "max_interval", minInterval = "min_interval"
+        case maxInterval = "max_interval"
+        case minInterval = "min_interval"
     }
 
     /// Decodes `captions: {window: 2, drift: 0.05, max_interval: 10, min_interval: 1, vocabulary: FILE, beam: 8,
@@ -145,7 +148,8 @@ extension CaptionsSpec: Decodable {
 extension EncoderSpec: Decodable {
     enum Keys: String, CodingKey, CaseIterable {
         case batch, workers, threads
-        case latencyMs = "latency_ms", maxInFlight = "max_in_flight"
+        case latencyMs = "latency_ms"
+        case maxInFlight = "max_in_flight"
     }
 
     /// Decodes `encoder: {batch: 8, latency_ms: 50, workers: 1, threads: 2, max_in_flight: 16}`.
@@ -181,7 +185,9 @@ extension OutputsSpec: Decodable {
 extension MQTTSpec: Decodable {
     enum Keys: String, CodingKey, CaseIterable {
         case host, port, qos, username, password, url, prefix, tls, ca, cert, key, thumbnails, outbox
-        case topicPrefix = "topic_prefix", clientID = "client_id", statsInterval = "stats_interval"
+        case topicPrefix = "topic_prefix"
+        case clientID = "client_id"
+        case statsInterval = "stats_interval"
     }
 
     /// Decodes `mqtt: {host: broker.local, port: 1883, topic_prefix: vlm, qos: 1}` or, with the CLI's keys,
