@@ -142,9 +142,17 @@ VLM_INLINE_AVX2 void tile_avx2(const int mr, const int nr, const float *x, const
         }
     }
     for (int i = 0; i < mr; i++) {
-        float s[4];
-        _mm_storeu_ps(s, sum4_avx2(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));
-        store_row(y + i * ldy, s, nr, bias, add);
+        __m128 sums = sum4_avx2(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
+        float *yi = y + i * ldy;
+        if (nr == NR) {  // a whole row of the tile: one vector of four outputs
+            if (bias) sums = _mm_add_ps(sums, _mm_loadu_ps(bias));
+            if (add) sums = _mm_add_ps(sums, _mm_loadu_ps(yi));
+            _mm_storeu_ps(yi, sums);
+        } else {
+            float s[NR];
+            _mm_storeu_ps(s, sums);
+            store_row(yi, s, nr, bias, add);
+        }
     }
 }
 
