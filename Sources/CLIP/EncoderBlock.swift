@@ -63,6 +63,16 @@ enum EncoderBlock {
         Attention.forward(
             q: s.q.data, ldq: d, k: s.k.data, ldk: d, v: s.v.data, ldv: d, into: s.attention.data, ldo: d,
             batch: batch, seq: seq, heads: shape.heads, headDim: shape.headDim, causal: causal)
+        finish(layer, rows: rows, hidden: hidden, shape: shape, scratch: s)
+    }
+
+    /// The rest of a block once the attention output is in `s.attention` ((rows, D)), for `rows` rows of the
+    /// residual stream `hidden`: the output projection and the MLP, each added to it.
+    private static func finish(
+        _ layer: CLIPWeights.Layer, rows: Int, hidden: UnsafeMutablePointer<Float>, shape: TowerShape,
+        scratch s: BlockScratch
+    ) {
+        let d = shape.width
         // h += a·W_outᵀ + b_out
         GEMM.linear(
             s.attention.data, rows: rows, inFeatures: d, weight: layer.outProjWeight.data,
@@ -114,17 +124,6 @@ enum EncoderBlock {
             q: s.q.data, ldq: d, positions: positions, k: s.k.data, ldk: d, v: s.v.data, ldv: d,
             into: s.attention.data, ldo: d, seq: seq, heads: shape.heads, headDim: shape.headDim, causal: causal)
         // h_b += a_b·W_outᵀ + b_out; h_b += fc2(act(fc1(layer_norm2(h_b))))
-        GEMM.linear(
-            s.attention.data, rows: batch, inFeatures: d, weight: layer.outProjWeight.data,
-            bias: layer.outProjBias.data, outFeatures: d, into: pooled, accumulate: true)
-        LayerNorm.forward(
-            pooled, into: s.norm.data, rows: batch, dim: d, gamma: layer.layerNorm2Weight.data,
-            beta: layer.layerNorm2Bias.data, eps: shape.eps)
-        GEMM.linear(
-            s.norm.data, rows: batch, inFeatures: d, weight: layer.fc1Weight.data, bias: layer.fc1Bias.data,
-            outFeatures: shape.mlpWidth, into: s.mlp.data, activation: shape.activation)
-        GEMM.linear(
-            s.mlp.data, rows: batch, inFeatures: shape.mlpWidth, weight: layer.fc2Weight.data,
-            bias: layer.fc2Bias.data, outFeatures: d, into: pooled, accumulate: true)
+        finish(layer, rows: batch, hidden: pooled, shape: shape, scratch: s)
     }
 }
