@@ -135,8 +135,8 @@ struct BenchEncoderCommand: AsyncParsableCommand {
                     + "\"cpu_s_per_image\":\(round3(cpuPerImage)),\"load_s\":\(round3(loadSeconds)),"
                     + "\"weight_bytes\":\(weights.vision.byteCount),"
                     + "\"peak_rss_bytes\":\(memory.peakBytes),\"baseline_rss_bytes\":\(baseline.currentBytes),"
-                    + "\"model\":\(JSONLine.string(source)),"
-                    + "\"kernels\":\(JSONLine.string(Kernels.isa)),"
+                    + "\"model\":\(JSONText.string(source)),"
+                    + "\"kernels\":\(JSONText.string(Kernels.isa)),"
                     + "\"probe_embedding\":\(JSONLine.array(probeEmbedding))}")
         }
     }

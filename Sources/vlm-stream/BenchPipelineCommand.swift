@@ -89,7 +89,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             print(
                 "{\"pipeline_fps\":\(fmt(pipelineFPS)),\"encoder_fps\":\(fmt(encoderFPS)),\"ratio\":\(fmt(ratio)),"
                     + "\"batch\":\(batch),\"workers\":\(workers),\"threads\":\(threadCount),\"frames\":\(frames.count),"
-                    + "\"model\":\(JSONLine.string(modelName))}")
+                    + "\"model\":\(JSONText.string(modelName))}")
         }
     }
 

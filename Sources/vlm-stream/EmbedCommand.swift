@@ -50,7 +50,7 @@ struct EmbedCommand: AsyncParsableCommand {
                     let embeddings = try clip.encode(images: decoded.map(\.1))
                     for ((file, _), embedding) in zip(decoded, embeddings) {
                         JSONLine.emit(
-                            #"{"input": \#(JSONLine.string(file)), "embedding": \#(JSONLine.array(embedding.values))}"#)
+                            #"{"input": \#(JSONText.string(file)), "embedding": \#(JSONLine.array(embedding.values))}"#)
                     }
                     start += group.count
                 }
@@ -77,7 +77,7 @@ struct EmbedCommand: AsyncParsableCommand {
                 let clip = try model.load()
                 for (text, embedding) in zip(texts, try clip.encode(texts: texts)) {
                     JSONLine.emit(
-                        #"{"input": \#(JSONLine.string(text)), "embedding": \#(JSONLine.array(embedding.values))}"#)
+                        #"{"input": \#(JSONText.string(text)), "embedding": \#(JSONLine.array(embedding.values))}"#)
                 }
             }
         }

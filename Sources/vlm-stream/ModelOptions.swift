@@ -40,23 +40,6 @@ func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
 
 /// Builds JSON Lines output by hand so keys keep the documented order.
 enum JSONLine {
-    /// A JSON string literal.
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-
     /// `[1,2,3]`.
     static func array<T: BinaryInteger>(_ values: [T]) -> String {
         "[" + values.map { String($0) }.joined(separator: ",") + "]"

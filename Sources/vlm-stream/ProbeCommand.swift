@@ -79,7 +79,7 @@ struct ProbeCommand: AsyncParsableCommand {
             let decoded = source.decodedFrameCount
             let reuse = gate.map { String(format: "%.3f", $0.reuseFraction) } ?? "null"
             JSONLine.emit(
-                #"{"input": \#(JSONLine.string(source.info.input)), "sampling": "\#(video.sampling)", "#
+                #"{"input": \#(JSONText.string(source.info.input)), "sampling": "\#(video.sampling)", "#
                     + #""size": \#(size), "decoded": \#(decoded), "sampled": \#(sampled), "#
                     + #""wall_seconds": \#(String(format: "%.3f", seconds)), "#
                     + #""decoded_per_second": \#(String(format: "%.1f", Double(decoded) / max(seconds, 1e-9))), "#

@@ -90,14 +90,14 @@ struct SearchCommand: AsyncParsableCommand {
 
     static func json(_ m: Moment, query: String, files: (clip: String, thumbnail: String)?) -> String {
         var fields = [
-            "\"query\":\(JSONLine.string(query))", "\"video\":\(JSONLine.string(m.video))",
+            "\"query\":\(JSONText.string(query))", "\"video\":\(JSONText.string(m.video))",
             "\"start\":\(number(m.start))", "\"end\":\(number(m.end))",
             "\"score\":\(number(m.score))", "\"peak\":\(number(m.peak))", "\"frames\":\(m.frames)",
         ]
-        if let caption = m.caption { fields.append("\"caption\":\(JSONLine.string(caption))") }
+        if let caption = m.caption { fields.append("\"caption\":\(JSONText.string(caption))") }
         if let files {
-            fields.append("\"clip\":\(JSONLine.string(files.clip))")
-            fields.append("\"thumbnail\":\(JSONLine.string(files.thumbnail))")
+            fields.append("\"clip\":\(JSONText.string(files.clip))")
+            fields.append("\"thumbnail\":\(JSONText.string(files.thumbnail))")
         }
         return "{" + fields.joined(separator: ",") + "}"
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import VLMCore
 
 /// `vlm-stream tokenize TEXT...`: CLIP token ids, one JSON line per text.
 struct TokenizeCommand: AsyncParsableCommand {
@@ -23,7 +24,7 @@ struct TokenizeCommand: AsyncParsableCommand {
             let tokenizer = try CLIPTokenizer(directory: try model.directory())
             for text in texts {
                 JSONLine.emit(
-                    #"{"text": \#(JSONLine.string(text)), "ids": \#(JSONLine.array(tokenizer.encode(text)))}"#)
+                    #"{"text": \#(JSONText.string(text)), "ids": \#(JSONLine.array(tokenizer.encode(text)))}"#)
             }
         }
     }

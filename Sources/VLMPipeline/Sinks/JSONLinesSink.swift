@@ -66,9 +66,7 @@ public final class JSONLinesSink: ResultSink {
     private static func json(_ value: Any) -> String {
         switch value {
         case let s as String:
-            let data = try? JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])
-            return data.flatMap { String(data: $0, encoding: .utf8) }.map { String($0.dropFirst().dropLast()) }
-                ?? "\"\""
+            return JSONText.string(s)
         case let d as Double:
             guard d.isFinite else { return "null" }
             return "\(rounded(d))"

@@ -1,0 +1,22 @@
+/// JSON text for the hand-built JSON Lines outputs (the CLI's and the pipeline's), whose keys keep a documented
+/// order that an encoder would not.
+public enum JSONText {
+    /// `s` as a JSON string literal: quotes, backslashes and control characters escaped, everything else as is.
+    public static func string(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
