@@ -26,6 +26,10 @@ struct StageGraphTests {
         let summary = graph.summary
         #expect(summary.counts.decoded == 50 && summary.counts.encoded == 50 && summary.counts.dropped == 0)
         #expect(summary.error == nil)
+        // The stream's life is bracketed by status results: online before any score, ended after the last.
+        let results = sink.results.current
+        if case .status("synthetic", "online", _) = results.first {} else { Issue.record("first: \(results.first!)") }
+        if case .status("synthetic", "ended", _) = results.last {} else { Issue.record("last: \(results.last!)") }
     }
 
     @Test("a live source faster than the encoder drops frames but stays bounded and ordered")

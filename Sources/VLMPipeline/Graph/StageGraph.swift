@@ -135,6 +135,8 @@ public final class StageGraph: Sendable {
     /// Starts every stage on its own Dispatch queue. Call once.
     public func start() {
         state.withLock { $0.started = Date() }
+        // Every source is open by now: say so first, so a consumer sees each stream's whole life (online … ended).
+        for source in sources { report(.status(stream: source.source.stream, state: "online", detail: "opened")) }
         let anyLive = sources.contains { $0.source.isLive }
         let sourcesDone = DispatchGroup()
         for (index, source) in sources.enumerated() {
