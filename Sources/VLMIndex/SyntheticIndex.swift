@@ -1,3 +1,5 @@
+import VLMCore
+
 /// Fills an index with random unit embeddings, for benchmarks and scale tests (no video is decoded).
 public enum SyntheticIndex {
     /// Adds `frames` frames of random `dimension`-d unit vectors as complete videos of `framesPerVideo` frames at
@@ -37,24 +39,4 @@ public enum SyntheticIndex {
         for i in v.indices { v[i] /= norm }
         return v
     }
-}
-
-/// SplitMix64: a tiny, fast, seedable generator for synthetic data (not for anything secret).
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    /// A generator starting from `seed`.
-    public init(seed: UInt64) { state = seed }
-
-    /// The next 64 random bits.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in 0..<1 with 24 random bits.
-    public mutating func nextUnitFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
 }

@@ -90,8 +90,8 @@ struct BenchEncoderCommand: AsyncParsableCommand {
             // holds the random pixels that are timed.
             var pixels = (0..<(batch * 3 * side * side)).map { Float(2 * sin(0.001 * Double($0))) }
             let probeEmbedding = try encoder.encode(pixelValues: pixels, batch: batch)[0].values
-            var generator = SplitMix(seed: 42)
-            for i in pixels.indices { pixels[i] = generator.nextFloat() * 4 - 2 }
+            var generator = SplitMix64(seed: 42)
+            for i in pixels.indices { pixels[i] = generator.nextUnitFloat() * 4 - 2 }
             var latencies: [Double] = []
             let cpuStart = ProcessMemory.cpuSeconds()
             let start = DispatchTime.now()
@@ -181,19 +181,5 @@ struct ProcessMemory {
             if parts[0] == "VmRSS:" { memory.currentBytes = kB * 1024 }
         }
         return memory
-    }
-}
-
-/// A small seeded generator for benchmark inputs.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func nextFloat() -> Float {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Float(z >> 40) / Float(1 << 24)
     }
 }

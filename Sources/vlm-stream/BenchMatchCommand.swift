@@ -39,7 +39,7 @@ struct BenchMatchCommand: ParsableCommand {
     }
 
     func run() throws {
-        var rng = SeededGenerator(seed: 1)
+        var rng = SplitMix64(seed: 1)
         let encoder = RandomTextEncoder(dimension: dimension)
         var settings = MatchSettings()
         settings.baselineWindow = baseline
@@ -96,21 +96,8 @@ private struct RandomTextEncoder: TextEncoding {
 
     func encode(texts: [String]) throws -> [Embedding] {
         texts.map { text in
-            var rng = SeededGenerator(seed: UInt64(truncatingIfNeeded: text.hashValue))
+            var rng = SplitMix64(seed: UInt64(truncatingIfNeeded: text.hashValue))
             return Embedding((0..<embeddingSize).map { _ in Float.random(in: -1...1, using: &rng) }).normalized()
         }
-    }
-}
-
-/// SplitMix64: a small seeded generator for reproducible bench inputs.
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VLMCore
 import VLMIndex
 import VLMTensor
 

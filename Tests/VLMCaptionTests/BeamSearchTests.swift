@@ -8,18 +8,12 @@ import VLMCore
 
 /// Random unit vectors from a fixed seed (SplitMix64), so failures reproduce.
 struct SeededVectors {
-    var state: UInt64
+    var rng: SplitMix64
+
+    init(state: UInt64) { rng = SplitMix64(seed: state) }
 
     mutating func next(dimension: Int) -> Embedding {
-        var values = [Float](repeating: 0, count: dimension)
-        for i in values.indices {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
-            values[i] = Float(Double(z >> 11) / Double(1 << 53)) * 2 - 1
-        }
+        let values = (0..<dimension).map { _ in Float(rng.nextUnitDouble()) * 2 - 1 }
         return Embedding(values).normalized()
     }
 }

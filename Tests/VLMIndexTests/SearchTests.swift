@@ -1,4 +1,5 @@
 import Testing
+import VLMCore
 import VLMIndex
 
 @Suite("exact search and moments")

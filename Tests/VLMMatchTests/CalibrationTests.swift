@@ -120,13 +120,13 @@ import VLMMatch
     }
 
     @Test func baselineMedianMatchesABruteForceMedian() {
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         var baseline = RollingBaseline(window: 3)
         var all: [(Double, Double)] = []
         var pts = 0.0
         for _ in 0..<2000 {
-            pts += rng.unit() * 0.4
-            let c = (rng.unit() * 20).rounded() / 100  // repeated values too
+            pts += rng.nextUnitDouble() * 0.4
+            let c = (rng.nextUnitDouble() * 20).rounded() / 100  // repeated values too
             baseline.update(c, at: pts)
             all.append((pts, c))
             let window = all.filter { $0.0 > pts - 3 }.map(\.1).sorted()

@@ -133,12 +133,13 @@ import VLMMatch
     }
 
     @Test func randomSequencesAlwaysGiveWellFormedEvents() {
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         for _ in 0..<200 {
             let rules = EventRules(
-                enter: 0.5 + rng.unit() * 0.4, exit: 0.3 + rng.unit() * 0.2, minDuration: rng.unit() * 2,
-                gap: rng.unit() * 2, updateInterval: rng.unit() * 3)
-            let scores = (0..<60).map { _ in rng.unit() }
+                enter: 0.5 + rng.nextUnitDouble() * 0.4, exit: 0.3 + rng.nextUnitDouble() * 0.2,
+                minDuration: rng.nextUnitDouble() * 2,
+                gap: rng.nextUnitDouble() * 2, updateInterval: rng.nextUnitDouble() * 3)
+            let scores = (0..<60).map { _ in rng.nextUnitDouble() }
             let events = run(scores, rules: rules, step: 0.25)
             #expect(eventViolation(events.map(\.event)) == nil)
             for e in events where e.event.type == .end {
@@ -146,18 +147,4 @@ import VLMMatch
             }
         }
     }
-}
-
-/// A small deterministic random generator for property tests.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

@@ -111,7 +111,7 @@ import VLMMatch
         async let streamA = analyzeStream("a", matcher, images, frames)
         async let streamB = analyzeStream("b", matcher, images, frames)
         DispatchQueue.concurrentPerform(iterations: 8) { worker in
-            var rng = SplitMix(seed: UInt64(worker))
+            var rng = SplitMix64(seed: UInt64(worker))
             for _ in 0..<150 {
                 let query = pool[Int(rng.next() % UInt64(pool.count))]
                 switch rng.next() % 3 {

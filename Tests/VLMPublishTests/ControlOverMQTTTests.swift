@@ -88,7 +88,7 @@ import VLMPublish
     /// Deterministic hostile payloads: random bytes, bad UTF-8, deep nesting, huge strings, wrong types, unknown
     /// fields, too many queries, control characters, empty and non-object documents.
     static func hostilePayloads(count: Int) -> [[UInt8]] {
-        var rng = SplitMix(seed: 0x5EED)
+        var rng = SplitMix64(seed: 0x5EED)
         var out: [[UInt8]] = []
         for i in 0..<count {
             let payload: [UInt8]
@@ -112,18 +112,5 @@ import VLMPublish
             out.append(payload)
         }
         return out
-    }
-}
-
-/// A tiny seeded generator, so the fuzz payloads are the same on every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
