@@ -47,23 +47,31 @@ enum EncoderBlock {
     ) {
         let rows = batch * seq
         let d = shape.width
-        // x = layer_norm1(h)
-        LayerNorm.forward(
-            hidden, into: s.norm.data, rows: rows, dim: d, gamma: layer.layerNorm1Weight.data,
-            beta: layer.layerNorm1Bias.data, eps: shape.eps)
-        // q, k, v = x·Wᵀ + b  (rows, D) each, in one parallel region over one packed copy of x
-        GEMM.linear(
-            s.norm.data, rows: rows, inFeatures: d,
-            outputs: [
-                .init(weight: layer.qProjWeight.data, bias: layer.qProjBias.data, outFeatures: d, into: s.q.data),
-                .init(weight: layer.kProjWeight.data, bias: layer.kProjBias.data, outFeatures: d, into: s.k.data),
-                .init(weight: layer.vProjWeight.data, bias: layer.vProjBias.data, outFeatures: d, into: s.v.data),
-            ])
+        project(layer, hidden: hidden, rows: rows, queries: true, shape: shape, scratch: s)
         // a = softmax(q·kᵀ/√d_h) · v per head
         Attention.forward(
             q: s.q.data, ldq: d, k: s.k.data, ldk: d, v: s.v.data, ldv: d, into: s.attention.data, ldo: d,
             batch: batch, seq: seq, heads: shape.heads, headDim: shape.headDim, causal: causal)
         finish(layer, rows: rows, hidden: hidden, shape: shape, scratch: s)
+    }
+
+    /// The start of a block for `rows` rows of `hidden`: x = layer_norm1(h) into `s.norm`, then k, v (and q when
+    /// `queries`) = x·Wᵀ + b, (rows, D) each, in one parallel region over one packed copy of x.
+    private static func project(
+        _ layer: CLIPWeights.Layer, hidden: UnsafePointer<Float>, rows: Int, queries: Bool, shape: TowerShape,
+        scratch s: BlockScratch
+    ) {
+        let d = shape.width
+        LayerNorm.forward(
+            hidden, into: s.norm.data, rows: rows, dim: d, gamma: layer.layerNorm1Weight.data,
+            beta: layer.layerNorm1Bias.data, eps: shape.eps)
+        let q = GEMM.LinearOutput(
+            weight: layer.qProjWeight.data, bias: layer.qProjBias.data, outFeatures: d, into: s.q.data)
+        let k = GEMM.LinearOutput(
+            weight: layer.kProjWeight.data, bias: layer.kProjBias.data, outFeatures: d, into: s.k.data)
+        let v = GEMM.LinearOutput(
+            weight: layer.vProjWeight.data, bias: layer.vProjBias.data, outFeatures: d, into: s.v.data)
+        GEMM.linear(s.norm.data, rows: rows, inFeatures: d, outputs: queries ? [q, k, v] : [k, v])
     }
 
     /// The rest of a block once the attention output is in `s.attention` ((rows, D)), for `rows` rows of the
@@ -101,16 +109,8 @@ enum EncoderBlock {
     ) {
         let rows = batch * seq
         let d = shape.width
-        // x = layer_norm1(h) for every row; k, v = x·Wᵀ + b for every row
-        LayerNorm.forward(
-            hidden, into: s.norm.data, rows: rows, dim: d, gamma: layer.layerNorm1Weight.data,
-            beta: layer.layerNorm1Bias.data, eps: shape.eps)
-        GEMM.linear(
-            s.norm.data, rows: rows, inFeatures: d,
-            outputs: [
-                .init(weight: layer.kProjWeight.data, bias: layer.kProjBias.data, outFeatures: d, into: s.k.data),
-                .init(weight: layer.vProjWeight.data, bias: layer.vProjBias.data, outFeatures: d, into: s.v.data),
-            ])
+        // x = layer_norm1(h) and k, v = x·Wᵀ + b for every row
+        project(layer, hidden: hidden, rows: rows, queries: false, shape: shape, scratch: s)
         // The pooled rows only: residual h_b → pooled, layer-normed x_b → attention (as a temporary), q_b = x_b·Wqᵀ
         for (b, position) in positions.enumerated() {
             let row = b * seq + position
