@@ -61,24 +61,20 @@ public final class CLIPTextModel: Sendable {
                 throw CLIPInputError("text \(n): token id \(bad) is outside the vocabulary of \(vocab)")
             }
         }
-        // As for images: several texts and several workers, each worker encodes its share single-threaded.
-        let parts = observer == nil ? min(tokenIDs.count, Parallel.available) : 1
-        if parts == 1 {
+        guard observer == nil else {
             let seq = tokenIDs.map(\.count).max()!
-            return pool.with(count: tokenIDs.count * seq) { scratch in
-                forward(tokenIDs: tokenIDs, seq: seq, scratch: scratch, observer: observer)
+            return pool.with(count: tokenIDs.count * seq) {
+                forward(tokenIDs: tokenIDs, seq: seq, scratch: $0, observer: observer)
             }
         }
-        let results = Locked([[Embedding]](repeating: [], count: parts))
-        Parallel.forEachIndex(parts) { part in
-            let texts = Array(tokenIDs[(tokenIDs.count * part / parts)..<(tokenIDs.count * (part + 1) / parts)])
+        // As for images: several texts and several workers, each worker encodes its share single-threaded.
+        return Parallel.mapParts(tokenIDs.count) { range in
+            let texts = Array(tokenIDs[range])
             let seq = texts.map(\.count).max()!
-            let embeddings = pool.with(count: texts.count * seq) { scratch in
-                forward(tokenIDs: texts, seq: seq, scratch: scratch, observer: nil)
+            return pool.with(count: texts.count * seq) {
+                forward(tokenIDs: texts, seq: seq, scratch: $0, observer: nil)
             }
-            results.withLock { $0[part] = embeddings }
         }
-        return results.withLock { $0.flatMap { $0 } }
     }
 }
 

@@ -60,27 +60,20 @@ public final class CLIPVisionModel: Sendable {
                 "pixel values: got \(pixelValues.count) floats for a batch of \(batch), expected "
                     + "\(batch)×\(v.numChannels)×\(v.imageSize)×\(v.imageSize) = \(expected)")
         }
+        guard observer == nil else {
+            return pool.with(count: batch) { forward(pixels: pixels, batch: batch, scratch: $0, observer: observer) }
+        }
         // Several images and several workers: each worker encodes its share of the batch single-threaded. That
         // skips the per-layer synchronisation of splitting every product, measured ~5 % faster at batch 8.
-        let parts = observer == nil ? min(batch, Parallel.available) : 1
-        if parts == 1 {
-            return pool.with(count: batch) { scratch in
-                forward(pixels: pixels, batch: batch, scratch: scratch, observer: observer)
-            }
-        }
-        let results = Locked([[Embedding]](repeating: [], count: parts))
         let base = SendablePointer(pixels)
         let imageFloats = v.numChannels * v.imageSize * v.imageSize
-        Parallel.forEachIndex(parts) { part in
-            let images = (batch * part / parts)..<(batch * (part + 1) / parts)
-            let embeddings = pool.with(count: images.count) { scratch in
+        return Parallel.mapParts(batch) { images in
+            pool.with(count: images.count) { scratch in
                 forward(
                     pixels: base.base + images.lowerBound * imageFloats, batch: images.count, scratch: scratch,
                     observer: nil)
             }
-            results.withLock { $0[part] = embeddings }
         }
-        return results.withLock { $0.flatMap { $0 } }
     }
 }
 

@@ -38,6 +38,23 @@ public enum Parallel {
         }
     }
 
+    /// Splits `0..<count` into one contiguous part per available worker, calls `body` on the parts in parallel (each
+    /// part single-threaded, as regions do not nest), and returns their results concatenated in order. With one
+    /// worker or one item it is just `body(0..<count)` on the calling thread.
+    public static func mapParts<T>(_ count: Int, _ body: @Sendable (Range<Int>) -> [T]) -> [T] {
+        let parts = min(count, available)
+        if parts <= 1 { return body(0..<count) }
+        let results = UnsafeMutableBufferPointer<[T]>.allocate(capacity: parts)
+        results.initialize(repeating: [])
+        defer {
+            results.baseAddress!.deinitialize(count: parts)
+            results.deallocate()
+        }
+        let shared = SendablePointer(results.baseAddress!)  // part p writes element p only
+        forEachIndex(parts) { part in shared.base[part] = body((count * part / parts)..<(count * (part + 1) / parts)) }
+        return results.flatMap { $0 }
+    }
+
     /// The closure a region's threads call, passed to C by address.
     private struct Task {
         let body: (Int) -> Void

@@ -42,6 +42,12 @@ struct ParallelTests {
         #expect(results.withLock { $0 } == [true, true, true, true])
     }
 
+    @Test("mapParts covers every item once, in order, for any count", arguments: [0, 1, 2, 3, 8, 37])
+    func mapParts(count: Int) {
+        let doubled = Parallel.mapParts(count) { range in range.map { $0 * 2 } }
+        #expect(doubled == (0..<count).map { $0 * 2 })
+    }
+
     @Test("a region inside a region runs serially on its caller")
     func nesting() {
         let inner = Locked([Int]())
