@@ -9,17 +9,9 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
 }
 
 extension Activation {
-    /// Applies the activation in place to `count` floats, split over the cores.
+    /// Applies the activation in place to `count` floats on the calling thread (CVLMKernels: AVX2+FMA where the CPU
+    /// has it). `GEMM.linear` applies it to each block of its output while the block is in cache.
     public func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        let p = SendablePointer(x)
-        let act = self
-        Parallel.forEachRange(count, grain: 1 << 14) { range in
-            act.applySerial(p.base + range.lowerBound, count: range.count)
-        }
-    }
-
-    /// Applies the activation in place on the calling thread (CVLMKernels: AVX2+FMA where the CPU has it).
-    public func applySerial(_ x: UnsafeMutablePointer<Float>, count: Int) {
         vlm_activation(x, count, Int32(self == .gelu ? VLM_GELU : VLM_QUICK_GELU))
     }
 

@@ -113,7 +113,7 @@ public enum GEMM {
                 if last, let activation = output.activation {
                     // The block just written is still in this core's cache.
                     for r in 0..<rows {
-                        activation.applySerial(output.y + r * output.ldy + lower, count: upper - lower)
+                        activation.apply(output.y + r * output.ldy + lower, count: upper - lower)
                     }
                 }
             }
