@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 //
-// vlm-stream: FFmpeg → Dispatch stage graph → CLIP ViT (Swift on OpenBLAS) → queries, events, captions → MQTT.
+// vlm-stream: FFmpeg → Dispatch stage graph → CLIP ViT (Swift over its own AVX2 kernels) → queries, events, captions → MQTT.
 //
 // Each C library sits behind its own system-library target (module map + shim.h), and exactly one Swift module
 // imports each: COpenBLAS → VLMTensor, CFFmpeg → VLMVideo, CMosquitto → VLMPublish.
@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "vlm-stream", targets: ["vlm-stream"]),
         .library(name: "CLIP", targets: ["CLIP"]),
+        .library(name: "VLMGraph", targets: ["VLMGraph"]),
         .library(name: "VLMPipeline", targets: ["VLMPipeline"]),
     ],
     dependencies: [
@@ -70,10 +71,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The stage graph: queues, flow limiter, batcher, stages. Knows frames and results, not models or video.
+        .target(
+            name: "VLMGraph",
+            dependencies: [
+                "VLMCore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        // The composition: a running system (sources, encoders, analyzers, sinks, MQTT, metrics) from a spec.
         .target(
             name: "VLMPipeline",
             dependencies: [
-                "VLMCore", "VLMTensor", "VLMVideo", "VLMMatch", "VLMCaption", "VLMPublish", "CLIP", "Yams",
+                "VLMCore", "VLMGraph", "VLMTensor", "VLMVideo", "VLMMatch", "VLMCaption", "VLMPublish", "CLIP", "Yams",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -83,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "vlm-stream",
             dependencies: [
-                "VLMCore", "CLIP", "VLMVideo", "VLMPipeline", "VLMMatch", "VLMCaption", "VLMPublish", "VLMIndex",
+                "VLMCore", "CLIP", "VLMVideo", "VLMGraph", "VLMPipeline", "VLMMatch", "VLMCaption", "VLMPublish", "VLMIndex",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -101,7 +112,9 @@ let package = Package(
         .testTarget(name: "VLMCaptionTests", dependencies: ["VLMCaption", "CLIP", "TestSupport"]),
         .testTarget(name: "VLMPublishTests", dependencies: ["VLMPublish", "TestSupport"]),
         .testTarget(name: "VLMIndexTests", dependencies: ["VLMIndex", "TestSupport"]),
-        .testTarget(name: "VLMPipelineTests", dependencies: ["VLMPipeline", "TestSupport"]),
+        .testTarget(name: "VLMCoreTests", dependencies: ["VLMCore"]),
+        .testTarget(name: "VLMGraphTests", dependencies: ["VLMGraph", "TestSupport"]),
+        .testTarget(name: "VLMPipelineTests", dependencies: ["VLMPipeline", "VLMGraph", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ]
 )

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import VLMCore
 import VLMMatch
+import VLMGraph
 import VLMPipeline
 import VLMTensor
 import VLMVideo

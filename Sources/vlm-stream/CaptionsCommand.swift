@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import VLMCaption
 import VLMCore
+import VLMGraph
 import VLMPipeline
 
 /// `vlm-stream captions warm`: the caption vocabulary's text embedding cache.

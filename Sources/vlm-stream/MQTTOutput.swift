@@ -1,4 +1,5 @@
 import Logging
+import VLMGraph
 import VLMPipeline
 import VLMPublish
 

@@ -1,4 +1,5 @@
 import VLMMatch
+import VLMGraph
 import VLMPipeline
 
 /// Prints what each query matched once the run has drained: one `{"type":"query_summary",…}` JSON line per stream

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Prometheus
 import VLMCore
+import VLMGraph
 import VLMPipeline
 import VLMPublish
 

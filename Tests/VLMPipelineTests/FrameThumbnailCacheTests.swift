@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 import VLMCore
+import VLMGraph
 import VLMPipeline
 import VLMPublish
 

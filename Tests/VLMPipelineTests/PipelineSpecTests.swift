@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+import VLMGraph
 import VLMPipeline
 
 @Suite("Pipeline files")

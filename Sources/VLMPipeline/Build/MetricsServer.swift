@@ -1,6 +1,7 @@
 import Foundation
 import Prometheus
 import VLMCore
+import VLMGraph
 
 #if canImport(Glibc)
     import Glibc

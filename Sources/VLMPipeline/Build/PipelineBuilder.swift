@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import VLMCaption
 import VLMCore
+import VLMGraph
 import VLMMatch
 import VLMTensor
 import VLMVideo

@@ -1,5 +1,6 @@
 import Foundation
 import VLMCore
+import VLMGraph
 import VLMVideo
 
 /// VLMVideo's `VideoSource` as a graph source: pulls sampled frames until EOF, failure or `stop()`.

@@ -1,5 +1,6 @@
 import Foundation
 import VLMCore
+import VLMGraph
 import VLMPublish
 import VLMVideo
 

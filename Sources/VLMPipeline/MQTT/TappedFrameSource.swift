@@ -1,4 +1,5 @@
 import VLMCore
+import VLMGraph
 
 /// A source that hands every frame it emits to `tap` first (the thumbnail cache for `--mqtt-thumbnails`).
 final class TappedFrameSource: FrameSource {

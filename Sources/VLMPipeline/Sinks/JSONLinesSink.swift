@@ -1,5 +1,6 @@
 import Foundation
 import VLMCore
+import VLMGraph
 
 /// Writes each result as one JSON object per line (JSON Lines): `{"type":"score","stream":…,"pts":…,…}`.
 ///

@@ -1,5 +1,6 @@
 import Foundation
 import VLMCore
+import VLMGraph
 
 /// Writes whole lines to a file descriptor or a file, one `write` per line so lines from several threads never
 /// interleave, and clears a progress bar on stderr first when one is showing.

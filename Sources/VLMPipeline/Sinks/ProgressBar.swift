@@ -1,5 +1,6 @@
 import Foundation
 import VLMCore
+import VLMGraph
 
 /// A one-line progress bar on stderr for file runs: percent of the duration, frames/s and ETA.
 ///

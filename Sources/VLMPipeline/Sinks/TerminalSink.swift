@@ -1,5 +1,6 @@
 import Foundation
 import VLMCore
+import VLMGraph
 import VLMMatch
 
 /// Human-readable results: one line per sampled frame with every query's score, plus events, captions and labels.

@@ -1,3 +1,4 @@
+import VLMGraph
 import VLMMatch
 
 // Every mapping of a pipeline file decodes strictly: unknown keys are errors, absent keys take defaults.

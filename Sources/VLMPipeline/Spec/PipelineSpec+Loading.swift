@@ -1,5 +1,6 @@
 import Foundation
 import VLMCore
+import VLMGraph
 import Yams
 
 /// A pipeline file or spec that cannot be used: one line naming the file, the key and what to do.

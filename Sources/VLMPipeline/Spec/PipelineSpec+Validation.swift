@@ -1,3 +1,4 @@
+import VLMGraph
 import Foundation
 import VLMVideo
 

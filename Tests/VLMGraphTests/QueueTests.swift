@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import VLMCore
-import VLMPipeline
+import VLMGraph
 
 @Suite("Bounded queues and the flow limiter")
 struct QueueTests {

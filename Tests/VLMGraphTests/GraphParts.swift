@@ -1,6 +1,6 @@
 import Foundation
 import VLMCore
-import VLMPipeline
+import VLMGraph
 
 /// A source that makes `count` frames (or endless ones when nil) at `fps`, optionally paced in real time.
 final class SyntheticSource: FrameSource {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import VLMCore
-import VLMPipeline
+import VLMGraph
 
 @Suite("Stage graph")
 struct StageGraphTests {
