@@ -5,7 +5,8 @@ import VLMCore
 /// Single frames of a video file at a given time (for thumbnails of search hits and events).
 public enum FrameGrabber {
     /// The first frame shown at or after `seconds` (the last frame if `seconds` is past the end), as RGB scaled
-    /// to `width` pixels wide (aspect preserved, never upscaled); nil width keeps the full size.
+    /// to `width` pixels wide (aspect preserved, never upscaled); nil width keeps the full size. The picture is
+    /// turned upright as the stream's display matrix or `rotate` tag says.
     public static func frame(input: URL, at seconds: Double, width: Int? = nil) throws(VideoError) -> RGBImageFrame {
         FFmpegLog.install()
         let demuxer = try Demuxer(input: .file(input.path))
@@ -55,12 +56,18 @@ public enum FrameGrabber {
         guard let keptTime else {
             throw .damaged(input: input.path, seconds: seconds, reason: "no frame could be decoded there")
         }
-        let sourceWidth = Int(kept.pointee.width)
-        let sourceHeight = Int(kept.pointee.height)
+        // The displayed picture: the stored pixels turned by the stream's (or the frame's) orientation.
+        let orientation =
+            VideoOrientation.isStated(in: stream)
+            ? VideoOrientation(stream: stream) : VideoOrientation(frame: kept) ?? .identity
+        let (sourceWidth, sourceHeight) = orientation.displayedSize(
+            width: Int(kept.pointee.width), height: Int(kept.pointee.height))
         let size =
             width.map { ViewLayout.previewSize(width: $0, frameWidth: sourceWidth, frameHeight: sourceHeight) }
             ?? (width: sourceWidth, height: sourceHeight)
-        let pixels = try FrameConverter().convert(kept, to: size.width, size.height, format: AV_PIX_FMT_RGB24)
+        let stored = orientation.storedSize(width: size.width, height: size.height)
+        let pixels = try FrameConverter().view(
+            kept, scaledTo: stored.width, stored.height, orientation: orientation, format: AV_PIX_FMT_RGB24)
         return RGBImageFrame(
             image: RGBImage(width: size.width, height: size.height, pixels: pixels), seconds: keptTime)
     }

@@ -8,6 +8,8 @@ public struct StreamInfo: Sendable, Equatable {
     public var container: String
     /// The video codec (`h264`, `hevc`, `mjpeg`...).
     public var codec: String
+    /// The displayed size in pixels (the stored size turned by ``orientation``): the size of the pictures the
+    /// source's views and previews are made from.
     public var width: Int
     public var height: Int
     /// Nominal frame rate as FFmpeg guesses it (`av_guess_frame_rate`); nil when unknown.
@@ -20,10 +22,13 @@ public struct StreamInfo: Sendable, Equatable {
     public var isLive: Bool
     /// Whether the input also carries audio.
     public var hasAudio: Bool
+    /// How the stored pixels are turned for display (display matrix or `rotate` tag); applied to every frame.
+    public var orientation: VideoOrientation = .identity
 
     /// A one-line summary for logs: `plaza.mp4: h264 768x576 10 fps 10.0 s (mov,mp4,...)`.
     public var summary: String {
         var parts = ["\(codec) \(width)x\(height)"]
+        if !orientation.isIdentity { parts.append("(\(orientation))") }
         if let nominalFPS { parts.append(String(format: "%.3g fps", nominalFPS)) }
         if let duration { parts.append(MediaTime.format(duration)) }
         if hasAudio { parts.append("with audio") }
@@ -39,7 +44,7 @@ public struct SampledFrame: Sendable {
     public var preview: RGBImage?
     /// Whether this was a keyframe (an I-frame) in the stream.
     public var isKeyframe: Bool
-    /// The decoded frame's size in pixels.
+    /// The displayed frame's size in pixels (the decoded size turned by the stream's orientation).
     public var sourceWidth: Int
     public var sourceHeight: Int
 }

@@ -152,6 +152,7 @@ extension VideoSource {
             wallClock = wallClockStart.map { $0.addingTimeInterval(seconds - timeOffset) } ?? Date()
         }
         // Everything below is of the displayed picture: the stored pixels turned by the stream's orientation.
+        orientation = streamOrientation ?? VideoOrientation(frame: decoded) ?? .identity
         let (width, height) = orientation.displayedSize(
             width: Int(decoded.pointee.width), height: Int(decoded.pointee.height))
         let whole = PixelRegion(x: 0, y: 0, width: width, height: height)

@@ -50,8 +50,11 @@ public final class VideoSource: @unchecked Sendable {
     var currentInfo: StreamInfo
     var sampler: FrameSampler
     let converter = FrameConverter()
-    /// How the stored pixels are turned for display (the stream's display matrix or `rotate` tag).
+    /// How the current frame's stored pixels are turned for display.
     var orientation = VideoOrientation.identity
+    /// The stream's stated orientation (display matrix or `rotate` tag); nil when it states none, and then each
+    /// frame's own display matrix side data, if any, decides.
+    var streamOrientation: VideoOrientation?
     let packet: UnsafeMutablePointer<AVPacket>
     let decoded: UnsafeMutablePointer<AVFrame>
     var draining = false
@@ -177,6 +180,8 @@ public final class VideoSource: @unchecked Sendable {
         wallClockStart =
             realtime > 0 && realtime != cffmpeg_nopts_value()
             ? Date(timeIntervalSince1970: Double(realtime) / 1_000_000) : nil
+        streamOrientation = VideoOrientation.isStated(in: stream) ? VideoOrientation(stream: stream) : nil
+        orientation = streamOrientation ?? .identity
         draining = false
         dropReason = nil
         currentInfo = makeInfo(demuxer: demuxer, decoder: decoder, stream: stream)
@@ -195,10 +200,12 @@ public final class VideoSource: @unchecked Sendable {
         let stated = Int(stream.pointee.nb_frames)
         let frames: Int? = stated > 0 ? stated : zip(duration, fps).map { Int(($0 * $1).rounded()) }
         let parameters = stream.pointee.codecpar.pointee
+        let size = orientation.displayedSize(width: Int(parameters.width), height: Int(parameters.height))
         return StreamInfo(
             input: input.description, container: demuxer.formatName, codec: decoder.codecName,
-            width: Int(parameters.width), height: Int(parameters.height), nominalFPS: fps, duration: duration,
-            estimatedFrameCount: frames, isLive: input.isLive, hasAudio: demuxer.bestStream(AVMEDIA_TYPE_AUDIO) != nil)
+            width: size.width, height: size.height, nominalFPS: fps, duration: duration,
+            estimatedFrameCount: frames, isLive: input.isLive, hasAudio: demuxer.bestStream(AVMEDIA_TYPE_AUDIO) != nil,
+            orientation: orientation)
     }
 }
 

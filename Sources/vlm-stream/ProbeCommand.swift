@@ -11,9 +11,10 @@ struct ProbeCommand: AsyncParsableCommand {
         abstract: "Decode and sample a video without the model: stream info, timing, scene-gate reuse.",
         discussion: """
             INPUT is a file, a URL (rtsp://, http(s)://, HLS...), a V4L2 camera (/dev/video0) or - for stdin.
-            Prints the stream info, then (with --frames) one JSON line per sampled frame, then a JSON summary with
-            decode+scale throughput and the fraction of sampled frames the scene gate would reuse. Ctrl-C stops a
-            live input.
+            Prints the stream info (size as displayed, and the rotation or mirroring the stream asks for), then
+            (with --frames) one JSON line per sampled frame, then a JSON summary with the displayed size, rotation
+            (degrees clockwise) and mirroring, decode+scale throughput and the fraction of sampled frames the scene
+            gate would reuse. Ctrl-C stops a live input.
             """
     )
 
@@ -77,9 +78,12 @@ struct ProbeCommand: AsyncParsableCommand {
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
             let cpu = ProbeCommand.cpuSeconds() - cpuStart
             let decoded = source.decodedFrameCount
+            let info = source.info
             let reuse = gate.map { String(format: "%.3f", $0.reuseFraction) } ?? "null"
             JSONLine.emit(
                 #"{"input": \#(JSONText.string(source.info.input)), "sampling": "\#(video.sampling)", "#
+                    + #""width": \#(info.width), "height": \#(info.height), "#
+                    + #""rotation": \#(info.orientation.rotation), "mirrored": \#(info.orientation.mirrored), "#
                     + #""size": \#(size), "decoded": \#(decoded), "sampled": \#(sampled), "#
                     + #""wall_seconds": \#(String(format: "%.3f", seconds)), "#
                     + #""decoded_per_second": \#(String(format: "%.1f", Double(decoded) / max(seconds, 1e-9))), "#

@@ -38,7 +38,8 @@ final class Muxer {
             == 1
     }
 
-    /// Adds an output stream with `stream`'s codec parameters (codec tag cleared so the muxer picks its own).
+    /// Adds an output stream with `stream`'s codec parameters (codec tag cleared so the muxer picks its own) and
+    /// orientation.
     func addStream(copying stream: UnsafeMutablePointer<AVStream>) throws(VideoError) -> Int32 {
         guard let out = avformat_new_stream(context, nil) else {
             throw .cannotWrite(output: output.path, reason: "cannot add a stream")
@@ -48,6 +49,16 @@ final class Muxer {
         }
         out.pointee.codecpar.pointee.codec_tag = 0
         out.pointee.time_base = stream.pointee.time_base
+        // Keep the display matrix (a phone clip stays upright) and the legacy `rotate` tag.
+        var size = 0
+        if let matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size), size > 0,
+            let copy = av_stream_new_side_data(out, AV_PKT_DATA_DISPLAYMATRIX, size)
+        {
+            copy.update(from: matrix, count: size)
+        }
+        if let rotate = av_dict_get(stream.pointee.metadata, "rotate", nil, 0) {
+            av_dict_set(&out.pointee.metadata, "rotate", rotate.pointee.value, 0)
+        }
         return out.pointee.index
     }
 
