@@ -33,12 +33,3 @@ struct AVErrorCode: RawRepresentable, Hashable, Sendable, Error, CustomStringCon
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
-
-// MARK: - Checking return values
-
-/// Returns `ret` when it is non-negative and throws it as an ``AVErrorCode`` otherwise.
-@discardableResult
-func avCheck(_ ret: Int32) throws(AVErrorCode) -> Int32 {
-    if ret < 0 { throw AVErrorCode(rawValue: ret) }
-    return ret
-}

@@ -32,6 +32,10 @@ public struct VideoSourceOptions: Sendable {
     public var rtspTransport: String = "tcp"
     /// Reconnection of live inputs after a drop.
     public var reconnect: ReconnectPolicy = ReconnectPolicy()
+    /// Most bytes of a piped MP4/MOV (stdin) that are spooled to a temporary file when its index (`moov`) comes
+    /// after the media data, which a pipe cannot seek back to (default 2 GiB; the file is deleted once opened).
+    /// Beyond it the source refuses with a line saying to use `-movflags +faststart` or a fragmented MP4.
+    public var pipeSpoolLimit: Int64 = 2 << 30
     /// Extra demuxer/protocol options (`-video_size 1280x720`, `-framerate 30` for cameras, `-headers` ...).
     public var formatOptions: [String: String] = [:]
 

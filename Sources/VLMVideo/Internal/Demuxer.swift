@@ -7,6 +7,10 @@ final class Demuxer {
     private(set) var context: UnsafeMutablePointer<AVFormatContext>?
     /// Kept alive as long as `context`: its address is the interrupt callback's `opaque`.
     let interrupt: InterruptState
+    /// For a pipe: the reader that peeked at it and the AVIOContext FFmpeg reads it through (custom I/O, freed
+    /// here after the format context).
+    private var pipeReader: PipeReader?
+    private var customIO: UnsafeMutablePointer<AVIOContext>?
 
     /// Loads libavdevice and registers its inputs on first use: nil, or why it could not be loaded.
     private static let registerDevices: String? =
@@ -18,13 +22,16 @@ final class Demuxer {
     /// callback, so neither a dead camera nor a silent server can block the open forever.
     init(
         input: VideoInput, options: [String: String] = [:], rtspTransport: String = "tcp", ioTimeout: Double? = nil,
-        interrupt: InterruptState = InterruptState()
+        interrupt: InterruptState = InterruptState(), pipeSpoolLimit: Int64 = VideoSourceOptions().pipeSpoolLimit
     ) throws(VideoError) {
         self.input = input
         self.interrupt = interrupt
         var dict: OpaquePointer? = nil
         defer { av_dict_free(&dict) }
         var format: UnsafePointer<AVInputFormat>? = nil
+        var url = input.ffmpegURL
+        var spooled: URL?
+        defer { if let spooled { unlink(spooled.path) } }
         switch input {
         case .network(let url):
             if let ioTimeout {
@@ -45,7 +52,22 @@ final class Demuxer {
             }
             format = av_find_input_format("video4linux2")
         case .pipe(let fd):
+            if Demuxer.isRegularFile(fd) {
+                url = "/dev/fd/\(fd)"  // `< clip.mp4`: a file after all, and seekable
+                break
+            }
             Demuxer.makeInterruptible(fd)
+            let reader = PipeReader(fd: fd, interrupt: interrupt)
+            if try reader.peekLayout() == .needsSeeking {
+                spooled = try reader.spool(limit: pipeSpoolLimit)
+                url = spooled!.path  // deleted (by the defer above) once FFmpeg has it open
+            } else {
+                guard let io = reader.makeContext() else {
+                    throw .cannotOpen(input: input.description, reason: "out of memory")
+                }
+                pipeReader = reader
+                customIO = io
+            }
         case .file:
             break
         }
@@ -55,10 +77,14 @@ final class Demuxer {
             throw .cannotOpen(input: input.description, reason: "out of memory")
         }
         ctx.pointee.interrupt_callback = interrupt.callback
+        if let customIO {
+            ctx.pointee.pb = customIO
+            ctx.pointee.flags |= AVFMT_FLAG_CUSTOM_IO
+        }
         interrupt.arm(timeout: input.isLive ? ioTimeout : nil)
         defer { interrupt.arm(timeout: nil) }
         var optional: UnsafeMutablePointer<AVFormatContext>? = ctx
-        let opened = avformat_open_input(&optional, input.ffmpegURL, format, &dict)
+        let opened = avformat_open_input(&optional, url, format, &dict)
         guard opened >= 0, let openedContext = optional else {
             let reason = interrupt.isCancelled ? "cancelled" : Demuxer.explain(AVErrorCode(rawValue: opened), input)
             throw .cannotOpen(input: input.description, reason: reason)
@@ -73,6 +99,10 @@ final class Demuxer {
 
     deinit {
         avformat_close_input(&context)
+        if customIO != nil {
+            av_freep(&customIO!.pointee.buffer)
+            avio_context_free(&customIO)
+        }
     }
 
     var formatContext: UnsafeMutablePointer<AVFormatContext> { context! }
@@ -102,6 +132,11 @@ final class Demuxer {
     var duration: Double? {
         let d = formatContext.pointee.duration
         return d > 0 && d != cffmpeg_nopts_value() ? Double(d) / Double(AV_TIME_BASE) : nil
+    }
+
+    private static func isRegularFile(_ fd: Int32) -> Bool {
+        var status = stat()
+        return fstat(fd, &status) == 0 && status.st_mode & S_IFMT == S_IFREG
     }
 
     /// Puts a FIFO into non-blocking mode, so FFmpeg's pipe protocol polls (sleeping 1 ms on EAGAIN) and checks the
