@@ -1,7 +1,7 @@
 import Foundation
 
 /// How a ``VideoSource`` opens its input and what it makes of each sampled frame.
-public struct VideoSourceOptions: Sendable {
+public struct VideoSourceOptions: Sendable, Equatable {
     /// Which decoded frames become ``SampledFrame``s (default: 2 per second of video).
     public var sampling: SamplingPolicy = .fps(2)
     /// Side length S of the encoder-ready square views (224 for CLIP ViT-B/32).
