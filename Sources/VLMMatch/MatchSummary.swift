@@ -57,17 +57,16 @@ public struct MatchSummary: Sendable, Codable, Equatable {
         }
     }
 
-    /// What each query scored, one line per stream and query, e.g.
-    /// `scores  cam0 "a red car": peak 0.91 @ 00:05.000, median 0.12 over 20 frames` (nothing for a query that
-    /// scored no frame).
-    public var scoreLines: [String] {
-        entries.compactMap { entry in
-            guard let median = entry.scores.median else { return nil }
-            let s = entry.scores
-            return "scores  \(entry.stream) \"\(entry.query)\": peak \(formatScore(s.peak)) @ "
-                + "\(MediaTime.format(s.peakPTS)), median \(formatScore(median)) over \(s.frames) "
-                + (s.frames == 1 ? "frame" : "frames")
-        }
+    /// What each query scored, one line per stream and query (`Entry.scoreLine`).
+    public var scoreLines: [String] { entries.compactMap(\.scoreLine) }
+}
+
+extension MatchSummary.Entry {
+    /// `scores  cam0 "a red car": peak 0.91 @ 00:05.000, median 0.12 over 20 frames`; nil when no frame was scored.
+    public var scoreLine: String? {
+        guard let median = scores.median else { return nil }
+        return "scores  \(stream) \"\(query)\": peak \(formatScore(scores.peak)) @ \(MediaTime.format(scores.peakPTS)), "
+            + "median \(formatScore(median)) over \(scores.frames) \(scores.frames == 1 ? "frame" : "frames")"
     }
 }
 

@@ -8,22 +8,30 @@ import VLMPipeline
 /// (`summary plaza "a red car": 2 matches, …` and `scores  plaza "a red car": peak 0.91 @ …, median 0.12 over 20
 /// frames`). With a test-size checkpoint the human output ends with a note that its scores mean nothing. Nothing
 /// when the run had no queries.
-func printMatchSummary(_ matcher: QueryMatcher?, json: Bool) {
+func printMatchSummary(_ matcher: QueryMatcher?, json: Bool, to writer: LineWriter) {
     guard let matcher else { return }
     let summary = matcher.summary()
     if json {
-        for line in summary.jsonLines { LineWriter.stdout.write(line) }
+        for line in summary.jsonLines { writer.write(line) }
         return
     }
-    for line in summary.lines + summary.scoreLines { LineWriter.stdout.write(line) }
+    for (line, entry) in zip(summary.lines, summary.entries) {
+        writer.write(line)
+        if let scores = entry.scoreLine { writer.write(scores) }
+    }
     let identity = matcher.prompts.encoder.modelIdentity
     if !summary.entries.isEmpty, let width = testSizeWidth(identity) {
         FileHandle.standardError.write(
             Data(
                 ("note: the model \(identity) is a test-size checkpoint (width \(width)) with random weights, so "
-                    + "these scores are meaningless; use real weights, e.g. "
+                    + "its scores and captions are meaningless; use real weights, e.g. "
                     + "`vlm-stream models pull openai/clip-vit-base-patch32`\n").utf8))
     }
+}
+
+/// The summary on standard output.
+func printMatchSummary(_ matcher: QueryMatcher?, json: Bool) {
+    printMatchSummary(matcher, json: json, to: .stdout)
 }
 
 /// The vision width of a checkpoint too small to be a trained CLIP (`clip-vit-p16-32-w64-e32:…`: width 64), or
