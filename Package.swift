@@ -114,7 +114,9 @@ let package = Package(
         .testTarget(name: "VLMIndexTests", dependencies: ["VLMIndex", "TestSupport"]),
         .testTarget(name: "VLMCoreTests", dependencies: ["VLMCore"]),
         .testTarget(name: "VLMGraphTests", dependencies: ["VLMGraph", "TestSupport"]),
-        .testTarget(name: "VLMPipelineTests", dependencies: ["VLMPipeline", "VLMGraph", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(
+            name: "VLMPipelineTests",
+            dependencies: ["VLMPipeline", "VLMGraph", "VLMVideo", "VLMCaption", "VLMPublish", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "VLMPipeline"]),
     ]
 )

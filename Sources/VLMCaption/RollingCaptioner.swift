@@ -2,7 +2,7 @@ import Logging
 import VLMCore
 
 /// When the rolling captioner writes a new caption.
-public struct RollingCaptionSettings: Sendable, Equatable, Codable {
+public struct RollingCaptionSettings: Sendable, Equatable {
     /// Seconds of frames averaged into the window embedding.
     public var window: Double
     /// Cosine distance between the window and the last captioned window that triggers a new caption.

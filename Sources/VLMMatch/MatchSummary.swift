@@ -32,6 +32,8 @@ public struct MatchSummary: Sendable, Codable, Equatable {
         public var earlierIntervals: Int
         /// Sum of the durations of all intervals, including the earlier ones.
         public var matchedSeconds: Double
+        /// Every frame's calibrated score: frames, peak and median (`scores` in JSON).
+        public var scores = ScoreStatistics()
     }
 
     /// Streams in the order first seen, queries in the order each stream first saw them.
@@ -54,6 +56,18 @@ public struct MatchSummary: Sendable, Codable, Equatable {
                 + spans.joined(separator: ", ")
         }
     }
+
+    /// What each query scored, one line per stream and query (`Entry.scoreLine`).
+    public var scoreLines: [String] { entries.compactMap(\.scoreLine) }
+}
+
+extension MatchSummary.Entry {
+    /// `scores  cam0 "a red car": peak 0.91 @ 00:05.000, median 0.12 over 20 frames`; nil when no frame was scored.
+    public var scoreLine: String? {
+        guard let median = scores.median else { return nil }
+        return "scores  \(stream) \"\(query)\": peak \(formatScore(scores.peak)) @ \(MediaTime.format(scores.peakPTS)), "
+            + "median \(formatScore(median)) over \(scores.frames) \(scores.frames == 1 ? "frame" : "frames")"
+    }
 }
 
 /// The record behind `MatchSummary`: the queries each stream ran and the `end` events seen.
@@ -65,6 +79,7 @@ struct MatchHistory: Sendable {
         var intervals: [MatchInterval] = []
         var earlier = 0
         var seconds = 0.0
+        var scores = ScoreStatistics()
     }
 
     private var streams: [String] = []
@@ -77,6 +92,10 @@ struct MatchHistory: Sendable {
             queries[stream] = []
         }
         for text in texts where !queries[stream]!.contains(text) { queries[stream]!.append(text) }
+    }
+
+    mutating func record(_ score: QueryScore) {
+        records[score.stream, default: [:]][score.query, default: Record()].scores.add(score.score, at: score.pts)
     }
 
     mutating func record(_ event: QueryEvent) {
@@ -102,7 +121,7 @@ struct MatchHistory: Sendable {
                     let record = records[stream]?[query] ?? Record()
                     return MatchSummary.Entry(
                         stream: stream, query: query, intervals: record.intervals, earlierIntervals: record.earlier,
-                        matchedSeconds: record.seconds)
+                        matchedSeconds: record.seconds, scores: record.scores)
                 }
             })
     }

@@ -128,7 +128,13 @@ public final class QueryMatcher: FrameAnalyzer, QueryControlling {
 
     private func record(_ results: [StreamResult]) {
         history.withLock { history in
-            for case .event(let event) in results { history.record(event) }
+            for result in results {
+                switch result {
+                case .event(let event): history.record(event)
+                case .score(let score): history.record(score)
+                default: break
+                }
+            }
         }
     }
 }

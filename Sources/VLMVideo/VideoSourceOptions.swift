@@ -2,7 +2,7 @@ import Foundation
 import VLMCore
 
 /// How a ``VideoSource`` opens its input and what it makes of each sampled frame.
-public struct VideoSourceOptions: Sendable {
+public struct VideoSourceOptions: Sendable, Equatable {
     /// Which decoded frames become ``SampledFrame``s (default: 2 per second of video).
     public var sampling: SamplingPolicy = .fps(2)
     /// The model's image preprocessing (its `preprocessor_config.json`): each view is resized and cropped as

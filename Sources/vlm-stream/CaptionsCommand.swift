@@ -43,7 +43,10 @@ struct CaptionsCommand: AsyncParsableCommand {
 }
 
 /// `--caption-*`: the captioner's vocabulary, cache, beam and triggers (for `run --captions` and `captions warm`).
+/// Every option is nil until given; the defaults are VLMCaption's (`CaptionOptions`).
 struct CaptionRunOptions: ParsableArguments {
+    private static let defaults = CaptionOptions()
+
     @Option(
         help: ArgumentHelp("Caption vocabulary YAML (default: the built-in Configs/captions.yaml).", valueName: "file"))
     var captionVocabulary: String?
@@ -52,16 +55,19 @@ struct CaptionRunOptions: ParsableArguments {
             "Text embedding cache directory (default: $XDG_CACHE_HOME/vlm-stream or ~/.cache/vlm-stream).",
             valueName: "dir"))
     var captionCache: String?
-    @Option(help: "Beam width of the caption sentence search.")
-    var captionBeam = 8
-    @Option(help: "Seconds of frames averaged into a caption's window.")
-    var captionWindow = 2.0
-    @Option(help: "Cosine distance from the last captioned window that triggers a new caption.")
-    var captionDrift = 0.05
-    @Option(help: "Seconds after which a caption is re-checked without drift.")
-    var captionInterval = 10.0
-    @Option(help: "Seconds that must pass between two captions.")
-    var captionMinInterval = 1.0
+    @Option(help: "Beam width of the caption sentence search. Default \(defaults.beamWidth).")
+    var captionBeam: Int?
+    @Option(help: "Seconds of frames averaged into a caption's window. Default \(defaults.rolling.window).")
+    var captionWindow: Double?
+    @Option(
+        help: ArgumentHelp(
+            "Cosine distance from the last captioned window that triggers a new caption. "
+                + "Default \(defaults.rolling.drift)."))
+    var captionDrift: Double?
+    @Option(help: "Seconds after which a caption is re-checked without drift. Default \(defaults.rolling.maxInterval).")
+    var captionInterval: Double?
+    @Option(help: "Seconds that must pass between two captions. Default \(defaults.rolling.minInterval).")
+    var captionMinInterval: Double?
 
     func validate() throws {
         do {
@@ -71,20 +77,41 @@ struct CaptionRunOptions: ParsableArguments {
         }
     }
 
-    /// VLMCaption's view of these options.
-    func options() -> CaptionOptions {
-        CaptionOptions(
-            vocabulary: captionVocabulary, cacheDirectory: captionCache, beamWidth: captionBeam,
-            rolling: RollingCaptionSettings(
-                window: captionWindow, drift: captionDrift, maxInterval: captionInterval,
-                minInterval: captionMinInterval))
+    /// The options given, for errors about options that cannot apply.
+    var given: [String] {
+        let options: [(String, Bool)] = [
+            ("--caption-vocabulary", captionVocabulary != nil), ("--caption-cache", captionCache != nil),
+            ("--caption-beam", captionBeam != nil), ("--caption-window", captionWindow != nil),
+            ("--caption-drift", captionDrift != nil), ("--caption-interval", captionInterval != nil),
+            ("--caption-min-interval", captionMinInterval != nil),
+        ]
+        return options.filter(\.1).map(\.0)
     }
 
-    /// The pipeline's `captions:` section for these options.
-    func spec() -> CaptionsSpec {
-        CaptionsSpec(
-            window: captionWindow, drift: captionDrift, maxInterval: captionInterval, minInterval: captionMinInterval,
-            vocabulary: captionVocabulary, beam: captionBeam, cache: captionCache)
+    /// VLMCaption's options: `base` (the defaults, or a pipeline file's `captions:`) with the given ones set.
+    func options(over base: CaptionOptions = CaptionOptions()) -> CaptionOptions {
+        var options = base
+        if let captionVocabulary { options.vocabulary = captionVocabulary }
+        if let captionCache { options.cacheDirectory = captionCache }
+        if let captionBeam { options.beamWidth = captionBeam }
+        if let captionWindow { options.rolling.window = captionWindow }
+        if let captionDrift { options.rolling.drift = captionDrift }
+        if let captionInterval { options.rolling.maxInterval = captionInterval }
+        if let captionMinInterval { options.rolling.minInterval = captionMinInterval }
+        return options
+    }
+
+    /// Sets the given options on the spec's captions; they need captions on (`--captions`, `--srt`, `--vtt` or a
+    /// `captions:` section).
+    func apply(to spec: inout PipelineSpec) throws {
+        let names = given
+        guard !names.isEmpty else { return }
+        guard let captions = spec.captions else {
+            throw OptionError(
+                "\(names.joined(separator: ", ")) set\(names.count == 1 ? "s" : "") caption options, but captions are "
+                    + "off; add --captions (or a `captions:` section in the pipeline file)")
+        }
+        spec.captions = options(over: captions)
     }
 }
 

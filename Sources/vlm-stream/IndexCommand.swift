@@ -24,7 +24,7 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(help: "The index database (created if missing).")
     var db: String
 
-    @Option(help: "Frames embedded per second of video, chosen by timestamp.")
+    @Option(parsing: .unconditional, help: "Frames embedded per second of video, chosen by timestamp.")
     var fps: Double = 2
 
     @Flag(help: "Also store rolling captions (searchable output shows them).")

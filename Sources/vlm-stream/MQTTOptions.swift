@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VLMPipeline
 import VLMPublish
 
 /// `--mqtt*` flags: publish results to an MQTT broker and take query changes from it (shared by `run`).
@@ -44,15 +45,59 @@ struct MQTTOptions: ParsableArguments {
     @Option(name: .customLong("mqtt-stats-interval"), help: "Seconds between stats messages; 0 = none. Default 10.")
     var statsInterval: Double?
 
+    @Option(
+        name: .customLong("mqtt-keepalive"),
+        help: "Seconds between keepalive pings (the Last Will fires after 1.5x without one). Default 10.")
+    var keepalive: Int?
+
+    @Option(
+        name: .customLong("mqtt-outbox-limit"),
+        help: "Most unacknowledged messages kept on disk; the oldest are dropped past it. Default 10000.")
+    var outboxLimit: Int?
+
+    @Option(
+        name: .customLong("mqtt-max-inflight"),
+        help: "QoS 1/2 messages handed to the broker before waiting for their acknowledgements. Default 1.")
+    var maxInflight: Int?
+
+    @Option(
+        name: .customLong("mqtt-thumbnail-max-bytes"),
+        help: "Largest thumbnail JPEG; bigger ones are re-encoded smaller or left out. Default 24576.")
+    var thumbnailMaxBytes: Int?
+
     func validate() throws {
         do {
             _ = try settings()
         } catch let error as MQTTError {
             throw ValidationError(error.description)
         }
-        if url == nil, prefix != nil || clientID != nil || qos != nil || caFile != nil || thumbnails {
-            throw ValidationError("--mqtt-* options need --mqtt <url> (or outputs.mqtt in the pipeline file)")
+    }
+
+    /// The `--mqtt-*` options given besides `--mqtt`.
+    var given: [String] {
+        let options: [(String, Bool)] = [
+            ("--mqtt-prefix", prefix != nil), ("--mqtt-client-id", clientID != nil), ("--mqtt-qos", qos != nil),
+            ("--mqtt-ca", caFile != nil), ("--mqtt-cert", certFile != nil), ("--mqtt-key", keyFile != nil),
+            ("--mqtt-thumbnails", thumbnails), ("--mqtt-outbox", outbox != nil),
+            ("--mqtt-stats-interval", statsInterval != nil), ("--mqtt-keepalive", keepalive != nil),
+            ("--mqtt-outbox-limit", outboxLimit != nil), ("--mqtt-max-inflight", maxInflight != nil),
+            ("--mqtt-thumbnail-max-bytes", thumbnailMaxBytes != nil),
+        ]
+        return options.filter(\.1).map(\.0)
+    }
+
+    /// Layers the given options over the spec's `outputs.mqtt` (or starts it with `--mqtt`).
+    func apply(to spec: inout PipelineSpec) throws {
+        guard let settings = try settings(base: spec.outputs.mqtt) else {
+            let names = given
+            guard names.isEmpty else {
+                throw OptionError(
+                    "\(names.joined(separator: ", ")) need\(names.count == 1 ? "s" : "") a broker: give --mqtt <url> "
+                        + "(or outputs.mqtt in the pipeline file)")
+            }
+            return
         }
+        spec.outputs.mqtt = settings
     }
 
     /// The effective settings (nil without `--mqtt` and without `base`): `base` from a pipeline file, then flags.
@@ -80,6 +125,10 @@ struct MQTTOptions: ParsableArguments {
         if thumbnails { settings.thumbnails = true }
         if let outbox { settings.outboxDirectory = outbox }
         if let statsInterval { settings.statsInterval = statsInterval }
+        if let keepalive { settings.keepalive = keepalive }
+        if let outboxLimit { settings.outboxLimit = outboxLimit }
+        if let maxInflight { settings.maxInflight = maxInflight }
+        if let thumbnailMaxBytes { settings.thumbnailMaxBytes = thumbnailMaxBytes }
         if settings.tlsFiles != MQTTSettings.TLSFiles(), !settings.broker.tls {
             throw MQTTError.invalidURL(
                 settings.broker.redacted, reason: "--mqtt-ca/--mqtt-cert/--mqtt-key need mqtts://")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VLMCore
 import VLMMatch
+import VLMPipeline
 
 /// Flags for query matching, events and zero-shot labels, shared by every command that matches (`run`).
 ///
@@ -58,9 +59,10 @@ struct MatchOptions: ParsableArguments {
         }
     }
 
-    /// The effective settings: defaults, then the config files, then flags; validated.
-    func settings() throws -> MatchSettings {
-        var s = MatchSettings()
+    /// The effective settings: `base` (the defaults, or a pipeline file's `match:`), then the config files, then
+    /// flags; validated.
+    func settings(over base: MatchSettings = MatchSettings()) throws -> MatchSettings {
+        var s = base
         if let matchConfig { s = try MatchSettings.load(from: URL(fileURLWithPath: matchConfig), over: s) }
         if let templates { s = try MatchSettings.load(from: URL(fileURLWithPath: templates), over: s) }
         if let negatives { s.prompts.negatives = Self.split(negatives) }
@@ -73,6 +75,21 @@ struct MatchOptions: ParsableArguments {
         if scores { s.emitScores = true }
         try s.validate()
         return s
+    }
+
+    /// Layers the given match options over the spec's `match:` settings and sets its labels (`--labels-top` alone
+    /// changes the file's `labels.top`).
+    func apply(to spec: inout PipelineSpec) throws {
+        spec.match = try settings(over: spec.match)
+        if let labels {
+            spec.labels = LabelsSpec(labels: Self.split(labels), top: labelsTop ?? spec.labels?.top)
+        } else if let labelsTop {
+            guard var labels = spec.labels else {
+                throw OptionError("--labels-top needs --labels (or a `labels:` section in the pipeline file)")
+            }
+            labels.top = labelsTop
+            spec.labels = labels
+        }
     }
 
     /// The matcher for `queries` and, with `--labels`, the label classifier sharing its prompt cache.

@@ -3,16 +3,26 @@ import CLIP
 import Foundation
 import Logging
 import VLMCore
+import VLMPipeline
 
 /// `--model`, shared by every command that runs CLIP (`@OptionGroup var model: ModelOptions`).
 struct ModelOptions: ParsableArguments {
+    /// `--model` as given (nil when absent), so an explicit default still overrides a pipeline file's model.
     @Option(
-        name: .long,
+        name: .customLong("model"),
         help: ArgumentHelp(
             "A CLIP checkpoint directory, or a Hugging Face hub name (name or name@revision) looked up in the "
-                + "local hub cache.",
+                + "local hub cache. Default \(HubCache.defaultModel).",
             valueName: "dir|name"))
-    var model: String = HubCache.defaultModel
+    var given: String?
+
+    /// The model to use: `--model`, or the default.
+    var model: String { given ?? HubCache.defaultModel }
+
+    /// Sets the spec's model when `--model` was given.
+    func apply(to spec: inout PipelineSpec) {
+        if let given { spec.model = given }
+    }
 
     /// The checkpoint directory `--model` names (see `ModelLocator`).
     func directory() throws -> URL {

@@ -3,13 +3,15 @@ import CLIP
 import Foundation
 import Logging
 import Prometheus
+import VLMCaption
 import VLMCore
 import VLMGraph
 import VLMPipeline
 import VLMPublish
+import VLMVideo
 
 /// `vlm-stream INPUT --query TEXT …` (the default subcommand): decode, encode sampled frames, match queries, print
-/// results; or `--pipeline FILE` for a whole deployment.
+/// results; or `--pipeline FILE` for a whole deployment, with any flag applied on top of the file.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -18,7 +20,9 @@ struct RunCommand: AsyncParsableCommand {
             Examples:
               vlm-stream camera.mp4 --query "person crossing" --query "red car"
               vlm-stream rtsp://cam/stream --query "a dog" --json --metrics-port 9464
-              vlm-stream run --pipeline Pipelines/plaza-queries.yaml
+              vlm-stream run --pipeline Pipelines/plaza-queries.yaml --fps 4 --enter 0.7
+            Flags apply on top of --pipeline FILE (--query adds to the file's queries); a flag that cannot apply,
+            such as --fps with a file of several sources, is an error. --print-pipeline shows the result.
             With --json, results are JSON Lines on stdout: {"type":"score",...}, match events
             {"type":"start"|"update"|"end",...}, and a final {"type":"summary",...}.
             SIGINT/SIGTERM drain the graph and exit 0.
@@ -45,13 +49,15 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Serve Prometheus metrics on this port (127.0.0.1; 0 picks a free port).")
     var metricsPort: Int?
 
-    @Option(help: "Images per encoder forward pass.")
-    var batch: Int = 8
+    @Option(parsing: .unconditional, help: "Images per encoder forward pass. Default \(EncoderSpec().batch).")
+    var batch: Int?
 
-    @Option(help: "Encoder worker threads (default: 2 on 2+ cores, each with one kernel thread).")
-    var workers: Int = EncoderSpec.defaultWorkers
+    @Option(
+        parsing: .unconditional,
+        help: "Encoder worker threads (default: 2 on 2+ cores, each with one kernel thread).")
+    var workers: Int?
 
-    @Option(help: "Kernel threads per encoder worker (default: cores ÷ workers).")
+    @Option(parsing: .unconditional, help: "Kernel threads per encoder worker (default: cores ÷ workers).")
     var threads: Int?
 
     @Option(help: "Queue policy behind a live decoder: keep-latest (default), drop-oldest or block.")
@@ -71,12 +77,16 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for the graph to drain after SIGINT/SIGTERM.")
     var drainTimeout: Double = 5
 
+    @Flag(help: "Print the effective pipeline (the file, or INPUT, with every flag applied) as YAML and exit.")
+    var printPipeline = false
+
     func validate() throws {
-        guard (input == nil) != (pipeline == nil) || (input == nil && pipeline != nil) else {
+        if input != nil, pipeline != nil {
             throw ValidationError(
-                input == nil
-                    ? "Give an INPUT (file, URL, /dev/videoN or -) or --pipeline FILE."
-                    : "Give either INPUT or --pipeline FILE, not both.")
+                "Give either INPUT or --pipeline FILE, not both: the file names its inputs under `sources:`.")
+        }
+        guard input != nil || pipeline != nil else {
+            throw ValidationError("Give an INPUT (file, URL, /dev/videoN or -) or --pipeline FILE.")
         }
         if pipeline == nil && query.isEmpty && match.labels == nil && !captions && srt == nil && vtt == nil
             && mqtt.url == nil
@@ -84,7 +94,8 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError(
                 "Give at least one --query TEXT (or --labels / --captions, or --mqtt to send queries).")
         }
-        guard batch >= 1, workers >= 1 else { throw ValidationError("--batch and --workers must be at least 1.") }
+        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1.") }
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1.") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
         if let metricsPort, !(0...65535).contains(metricsPort) {
             throw ValidationError("--metrics-port must be a TCP port (0-65535).")
@@ -95,49 +106,52 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let spec = try makeSpec()
-            // makeSpec() already layered the --mqtt* flags onto outputs.mqtt.
-            let mqttSettings = spec.outputs.mqtt?.settings
-            try await PipelineRunner(spec: spec, mqtt: mqttSettings, json: json, drainTimeout: drainTimeout).run()
+            if printPipeline {
+                FileHandle.standardOutput.write(Data(try spec.yaml().utf8))
+                return
+            }
+            try await PipelineRunner(spec: spec, mqtt: spec.outputs.mqtt, json: json, drainTimeout: drainTimeout).run()
         }
     }
 
-    /// The spec from `--pipeline` (with --query/--json/--metrics-port layered on) or from the flags.
+    /// The spec from `--pipeline` or from INPUT, with every flag given applied on top; validated.
     func makeSpec() throws -> PipelineSpec {
         var spec: PipelineSpec
         if let pipeline {
             spec = try PipelineSpec.load(from: URL(fileURLWithPath: pipeline))
-            spec.queries += query.filter { !spec.queries.contains($0) }
-            // A --model given on the command line overrides the file's.
-            if model.model != HubCache.defaultModel || spec.model == nil { spec.model = model.model }
         } else {
-            let sampling = SamplingSpec(fps: video.fps, every: video.every, keyframes: video.keyframes)
-            let gate = video.gateConfiguration.map { GateSpec(threshold: $0.meanThreshold, maxReuse: video.maxReuse) }
-            var inputOptions: [String: String] = [:]
-            for option in video.inputOptions {
-                let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
-                inputOptions[parts[0]] = parts.count > 1 ? parts[1] : ""
-            }
-            let live = LiveSpec(
-                policy: livePolicy, ioTimeout: video.ioTimeout, reconnectMaxDelay: video.reconnectMaxDelay)
-            let source = SourceSpec(
-                url: input ?? "-", sampling: sampling, tiles: video.tiles, gate: gate, live: live,
-                inputOptions: inputOptions)
-            let labels = match.labels.map { LabelsSpec(labels: MatchOptions.split($0), top: match.labelsTop) }
-            spec = PipelineSpec(
-                model: model.model, sources: [source], queries: query, match: try match.settings(), labels: labels,
-                captions: captions || srt != nil || vtt != nil ? captionOptions.spec() : nil,
-                encoder: EncoderSpec(batch: batch, workers: workers, threads: threads),
-                outputs: OutputsSpec(srt: srt, vtt: vtt))
+            // On the command line the scene gate is on unless --no-gate (in a file, only with a `gate:` section).
+            spec = PipelineSpec(sources: [SourceSpec(url: input ?? "-", gate: SceneChangeGate.Configuration())])
         }
-        if json { spec.outputs.json = "-" }
-        // JSON consumers get every sampled frame's score; humans get events unless --scores.
-        if spec.outputs.json != nil { spec.match.emitScores = true }
-        if let metricsPort { spec.metricsPort = metricsPort }
-        if let settings = try mqtt.settings(base: spec.outputs.mqtt?.settings) {
-            spec.outputs.mqtt = MQTTSpec(settings)
-        }
+        try apply(to: &spec)
         try spec.validate()
         return spec
+    }
+
+    /// Every option group, then `run`'s own flags, set what was given on `spec`.
+    func apply(to spec: inout PipelineSpec) throws {
+        model.apply(to: &spec)
+        try video.apply(to: &spec)
+        if let livePolicy {
+            guard spec.sources.count == 1 else {
+                throw OptionError.perSource(["--live-policy"], sources: spec.sources.count)
+            }
+            spec.sources[0].live.policy = livePolicy
+        }
+        spec.queries += query.filter { !spec.queries.contains($0) }
+        try match.apply(to: &spec)
+        if captions || srt != nil || vtt != nil, spec.captions == nil { spec.captions = CaptionOptions() }
+        try captionOptions.apply(to: &spec)
+        if let batch { spec.encoder.batch = batch }
+        if let workers { spec.encoder.workers = workers }
+        if let threads { spec.encoder.threads = threads }
+        if json { spec.outputs.json = "-" }
+        if let srt { spec.outputs.srt = srt }
+        if let vtt { spec.outputs.vtt = vtt }
+        if let metricsPort { spec.metricsPort = metricsPort }
+        try mqtt.apply(to: &spec)
+        // JSON consumers get every sampled frame's score; humans get events unless --scores.
+        if spec.outputs.json != nil { spec.match.emitScores = true }
     }
 }
 

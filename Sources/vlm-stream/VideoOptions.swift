@@ -1,13 +1,16 @@
 import ArgumentParser
+import VLMPipeline
 import VLMVideo
 
-/// Options shared by the commands that read video (`probe`, `run`, `index`): sampling, tiles, scene gate,
-/// live-input behaviour.
+/// Options shared by the commands that read video (`probe`, `run`): sampling, tiles, scene gate, live-input
+/// behaviour. Every option is nil until given, so `apply(to:)` changes only what the user asked for; the defaults
+/// are VLMVideo's (`VideoSourceOptions`, `SceneChangeGate.Configuration`).
 struct VideoOptions: ParsableArguments {
-    @Option(help: "Frames encoded per second of video, chosen by timestamp (default 2).")
+    // `.unconditional`: `--fps -1` is a value (refused by validate()), not an unknown flag `-1`.
+    @Option(parsing: .unconditional, help: "Frames encoded per second of video, chosen by timestamp (default 2).")
     var fps: Double?
 
-    @Option(help: "Encode every Nth decoded frame instead of sampling by time.")
+    @Option(parsing: .unconditional, help: "Encode every Nth decoded frame instead of sampling by time.")
     var every: Int?
 
     @Flag(help: "Encode keyframes only (the other frames are not even decoded).")
@@ -18,23 +21,27 @@ struct VideoOptions: ParsableArguments {
 
     @Flag(
         inversion: .prefixedNo,
-        help: "Scene gate: frames that barely changed reuse the last embedding instead of being encoded.")
-    var gate = true
+        help: "Scene gate: frames that barely changed reuse the last embedding instead of being encoded (default on).")
+    var gate: Bool?
 
-    @Option(help: "Scene gate: mean luma difference (0-255) that counts as a change; 0 disables the gate.")
-    var sceneThreshold: Double = 4
+    @Option(
+        parsing: .unconditional,
+        help: "Scene gate: mean luma difference (0-255) that counts as a change; 0 disables the gate. Default 4.")
+    var sceneThreshold: Double?
 
-    @Option(help: "Scene gate: re-encode at least this often (seconds) even when nothing changed.")
-    var maxReuse: Double = 5
+    @Option(
+        parsing: .unconditional, help: "Scene gate: re-encode at least this often (seconds) even when nothing changed.")
+    var maxReuse: Double?
 
-    @Option(help: "Live inputs: seconds without data before the input counts as dropped.")
-    var ioTimeout: Double = 10
+    @Option(
+        parsing: .unconditional, help: "Live inputs: seconds without data before the input counts as dropped. Default 10.")
+    var ioTimeout: Double?
 
-    @Option(help: "Live inputs: longest wait between reconnect attempts, in seconds.")
-    var reconnectMaxDelay: Double = 30
+    @Option(parsing: .unconditional, help: "Live inputs: longest wait between reconnect attempts, in seconds. Default 30.")
+    var reconnectMaxDelay: Double?
 
-    @Option(help: "RTSP transport: tcp or udp.")
-    var rtspTransport: String = "tcp"
+    @Option(help: "RTSP transport: tcp (default) or udp.")
+    var rtspTransport: String?
 
     @Option(name: .customLong("input-option"), help: "FFmpeg demuxer/protocol option KEY=VALUE (repeatable).")
     var inputOptions: [String] = []
@@ -47,45 +54,103 @@ struct VideoOptions: ParsableArguments {
         if let tiles, TileGrid(parsing: tiles) == nil {
             throw ValidationError("--tiles must look like 2x2 (columns x rows, at most 64 tiles).")
         }
-        guard sceneThreshold >= 0 else { throw ValidationError("--scene-threshold must be 0 or more.") }
-        guard ioTimeout > 0, reconnectMaxDelay > 0 else {
-            throw ValidationError("--io-timeout and --reconnect-max-delay must be positive seconds.")
+        if let sceneThreshold, !(sceneThreshold >= 0) {
+            throw ValidationError("--scene-threshold must be 0 or more.")
         }
-        guard ["tcp", "udp"].contains(rtspTransport) else { throw ValidationError("--rtsp-transport is tcp or udp.") }
+        if let maxReuse, !(maxReuse > 0) { throw ValidationError("--max-reuse must be positive seconds.") }
+        if let ioTimeout, !(ioTimeout > 0) { throw ValidationError("--io-timeout must be positive seconds.") }
+        if let reconnectMaxDelay, !(reconnectMaxDelay > 0) {
+            throw ValidationError("--reconnect-max-delay must be positive seconds.")
+        }
+        if let rtspTransport, !["tcp", "udp"].contains(rtspTransport) {
+            throw ValidationError("--rtsp-transport is tcp or udp.")
+        }
         for option in inputOptions where !option.contains("=") {
             throw ValidationError("--input-option '\(option)' must be KEY=VALUE, e.g. video_size=1280x720.")
         }
     }
 
-    /// The sampling policy chosen (2 fps by default).
+    /// The names of the options given, for errors about options that cannot apply.
+    var given: [String] {
+        var names: [String] = []
+        if fps != nil { names.append("--fps") }
+        if every != nil { names.append("--every") }
+        if keyframes { names.append("--keyframes") }
+        if tiles != nil { names.append("--tiles") }
+        if let gate { names.append(gate ? "--gate" : "--no-gate") }
+        if sceneThreshold != nil { names.append("--scene-threshold") }
+        if maxReuse != nil { names.append("--max-reuse") }
+        if ioTimeout != nil { names.append("--io-timeout") }
+        if reconnectMaxDelay != nil { names.append("--reconnect-max-delay") }
+        if rtspTransport != nil { names.append("--rtsp-transport") }
+        if !inputOptions.isEmpty { names.append("--input-option") }
+        return names
+    }
+
+    // MARK: - Applying
+
+    /// Sets what was given on the spec's one source. With several sources a per-source option is ambiguous: that
+    /// is an error naming the options (set them per source in the file instead).
+    func apply(to spec: inout PipelineSpec) throws {
+        let names = given
+        guard !names.isEmpty else { return }
+        guard spec.sources.count == 1 else { throw OptionError.perSource(names, sources: spec.sources.count) }
+        apply(to: &spec.sources[0].options)
+        apply(toGate: &spec.sources[0].gate)
+    }
+
+    /// Sets the given sampling, tiles, live-input and FFmpeg options.
+    func apply(to options: inout VideoSourceOptions) {
+        if keyframes { options.sampling = .keyframes }
+        if let every { options.sampling = .every(every) }
+        if let fps { options.sampling = .fps(fps) }
+        if let tiles { options.tiles = TileGrid(parsing: tiles) }
+        if let ioTimeout { options.ioTimeout = ioTimeout }
+        if let reconnectMaxDelay { options.reconnect.maxDelay = reconnectMaxDelay }
+        if let rtspTransport { options.rtspTransport = rtspTransport }
+        for option in inputOptions {
+            let parts = option.split(separator: "=", maxSplits: 1)
+            options.formatOptions[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+    }
+
+    /// Turns the gate on or off and sets its thresholds (`--scene-threshold 0` is off).
+    func apply(toGate gate: inout SceneChangeGate.Configuration?) {
+        if self.gate == false || sceneThreshold == 0 {
+            gate = nil
+            return
+        }
+        guard self.gate == true || sceneThreshold != nil || maxReuse != nil else { return }
+        var configuration = gate ?? SceneChangeGate.Configuration()
+        if let sceneThreshold { configuration.meanThreshold = sceneThreshold }
+        if let maxReuse { configuration.maxReuseInterval = maxReuse }
+        gate = configuration
+    }
+
+    // MARK: - Without a spec (`probe`)
+
+    /// The sampling policy chosen (VLMVideo's default, 2 fps, unless given).
     var sampling: SamplingPolicy {
-        if keyframes { return .keyframes }
-        if let every { return .every(every) }
-        return .fps(fps ?? 2)
+        var options = VideoSourceOptions()
+        apply(to: &options)
+        return options.sampling
     }
 
     /// Source options for an encoder taking `imageSize`-pixel squares.
     func sourceOptions(imageSize: Int, previewWidth: Int? = nil, streamName: String? = nil) -> VideoSourceOptions {
         var options = VideoSourceOptions()
-        options.sampling = sampling
+        apply(to: &options)
         options.imageSize = imageSize
-        options.tiles = tiles.flatMap(TileGrid.init(parsing:))
-        options.lumaSize = gateConfiguration != nil ? 32 : 0
+        options.lumaSize = gateConfiguration != nil ? options.lumaSize : 0
         options.previewWidth = previewWidth
         options.streamName = streamName
-        options.ioTimeout = ioTimeout
-        options.reconnect.maxDelay = reconnectMaxDelay
-        options.rtspTransport = rtspTransport
-        for option in inputOptions {
-            let parts = option.split(separator: "=", maxSplits: 1)
-            options.formatOptions[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
-        }
         return options
     }
 
-    /// The scene gate's thresholds, or nil when the gate is off.
+    /// The scene gate's thresholds (on by default), or nil when the gate is off.
     var gateConfiguration: SceneChangeGate.Configuration? {
-        guard gate, sceneThreshold > 0 else { return nil }
-        return SceneChangeGate.Configuration(meanThreshold: sceneThreshold, maxReuseInterval: maxReuse)
+        var gate: SceneChangeGate.Configuration? = SceneChangeGate.Configuration()
+        apply(toGate: &gate)
+        return gate
     }
 }

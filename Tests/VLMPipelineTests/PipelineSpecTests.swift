@@ -3,6 +3,7 @@ import TestSupport
 import Testing
 import VLMGraph
 import VLMPipeline
+import VLMVideo
 
 @Suite("Pipeline files")
 struct PipelineSpecTests {
@@ -21,7 +22,7 @@ struct PipelineSpecTests {
         let source = try #require(spec.sources.first)
         #expect(source.streamName == "gate-cam")
         #expect(source.live.policy == .keepLatest && source.live.queue == 2)
-        #expect(source.tiles == "2x2" && source.sampling.fps == 4)
+        #expect(source.options.tiles == TileGrid(columns: 2, rows: 2) && source.options.sampling.fps == 4)
         #expect(spec.labels?.top == 3)
         #expect(spec.outputs.mqtt?.clientID == "vlm-stream-gate-cam" && spec.outputs.mqtt?.qos == 1)
         #expect(spec.metricsPort == 9464 && spec.encoder.maxInFlight == 8)
@@ -31,7 +32,7 @@ struct PipelineSpecTests {
     func twoSourcesExample() throws {
         let spec = try PipelineSpec.load(from: Fixtures.root.appendingPathComponent("Pipelines/two-sources.yaml"))
         #expect(spec.sources.map(\.streamName) == ["plaza", "megamind"])
-        #expect(spec.sources[1].sampling.every == 10)
+        #expect(spec.sources[1].options.sampling.every == 10)
         #expect(spec.captions != nil && spec.outputs.srt == "two-sources.srt")
     }
 

@@ -94,24 +94,15 @@ public struct PipelineBuilder: Sendable {
     // MARK: - Parts
 
     func openSource(_ source: SourceSpec, preprocessing: ImagePreprocessing, relay: StatusRelay) throws -> GraphSource {
-        var options = VideoSourceOptions()
-        let s = source.sampling
-        options.sampling = s.keyframes ? .keyframes : s.every.map { .every($0) } ?? .fps(s.fps ?? 2)
+        var options = source.options
         options.preprocessing = preprocessing
-        options.tiles = source.tiles.flatMap(TileGrid.init(parsing:))
-        options.lumaSize = source.gate == nil ? 0 : 32
+        options.lumaSize = source.gate == nil ? 0 : options.lumaSize
         options.streamName = source.streamName
-        options.ioTimeout = source.live.ioTimeout
-        options.reconnect.maxDelay = source.live.reconnectMaxDelay
-        options.reconnect.maxAttempts = source.live.reconnectAttempts
-        options.formatOptions = source.inputOptions
         let stream = source.streamName
         let video = try VideoSource(
             VideoInput(parsing: source.url), options: options, logger: quiet("vlm.video"),
             onEvent: { event in relay.forward(event, stream: stream) })
-        let gate = source.gate.map {
-            SceneGate(configuration: .init(meanThreshold: $0.threshold, maxReuseInterval: $0.maxReuse))
-        }
+        let gate = source.gate.map { SceneGate(configuration: $0) }
         let frames: any FrameSource =
             frameTap.map { TappedFrameSource(VideoFrameSource(video), tap: $0) }
             ?? VideoFrameSource(video)
@@ -135,12 +126,7 @@ public struct PipelineBuilder: Sendable {
             analyzers.append(try LabelClassifier(labels: labels.labels, prompts: encoder, top: labels.top))
         }
         if let captions = spec.captions {
-            let options = CaptionOptions(
-                vocabulary: captions.vocabulary, cacheDirectory: captions.cache, beamWidth: captions.beam,
-                rolling: RollingCaptionSettings(
-                    window: captions.window, drift: captions.drift, maxInterval: captions.maxInterval,
-                    minInterval: captions.minInterval))
-            analyzers.append(try options.makeAnalyzer(encoder: model, logger: quiet("vlm.caption")))
+            analyzers.append(try captions.makeAnalyzer(encoder: model, logger: quiet("vlm.caption")))
         }
         return (analyzers, matcher)
     }

@@ -60,6 +60,33 @@ extension PipelineSpec {
         return spec
     }
 
+    /// The spec as a pipeline file (every key written, defaults included); `parse` reads it back to an equal spec.
+    public func yaml() throws -> String {
+        let text = try YAMLEncoder().encode(self)
+        guard let node = try Yams.compose(yaml: text) else { return text }
+        return try Yams.serialize(node: Self.plainNumbers(node))
+    }
+
+    /// Yams writes every `Double` in scientific notation (`4e+0`); a file a person reads says `4.0`.
+    private static func plainNumbers(_ node: Node) -> Node {
+        switch node {
+        case .scalar(var scalar):
+            if scalar.style == .plain || scalar.style == .any, scalar.string.contains("e"),
+                let value = Double(scalar.string)
+            {
+                scalar.string = "\(value)"
+            }
+            return .scalar(scalar)
+        case .mapping(let mapping):
+            return .mapping(
+                Node.Mapping(mapping.map { ($0.key, plainNumbers($0.value)) }, mapping.tag, mapping.style))
+        case .sequence(let sequence):
+            return .sequence(Node.Sequence(sequence.map(plainNumbers), sequence.tag, sequence.style))
+        case .alias:
+            return node
+        }
+    }
+
     /// `sources[0].sampling.fps: expected Double` from a decoding error.
     static func describe(_ error: DecodingError) -> String {
         func path(_ keys: [any CodingKey]) -> String {

@@ -1,5 +1,8 @@
-import VLMGraph
 import Foundation
+import VLMCore
+import VLMGraph
+import VLMMatch
+import VLMPublish
 import VLMVideo
 
 extension PipelineSpec {
@@ -16,21 +19,21 @@ extension PipelineSpec {
             guard names.insert(name).inserted else {
                 throw fail("\(at): stream name '\(name)' is used twice; give each source a distinct `name`")
             }
-            let s = source.sampling
-            guard [s.fps != nil, s.every != nil, s.keyframes].filter({ $0 }).count <= 1 else {
-                throw fail("\(at).sampling: give only one of fps, every and keyframes")
-            }
-            if let fps = s.fps, !(fps > 0) { throw fail("\(at).sampling.fps must be a positive number") }
-            if let every = s.every, every < 1 { throw fail("\(at).sampling.every must be 1 or more") }
-            if let tiles = source.tiles, !Self.isTileGrid(tiles) {
-                throw fail("\(at).tiles '\(tiles)' must look like 2x2 (columns x rows, at most 64 tiles)")
-            }
-            if let gate = source.gate, !(gate.threshold > 0) || !(gate.maxReuse > 0) {
+            let options = source.options
+            if let fps = options.sampling.fps, !(fps > 0) { throw fail("\(at).sampling.fps must be a positive number") }
+            if let every = options.sampling.every, every < 1 { throw fail("\(at).sampling.every must be 1 or more") }
+            if let gate = source.gate, !(gate.meanThreshold > 0) || !((gate.maxReuseInterval ?? 1) > 0) {
                 throw fail("\(at).gate: threshold and max_reuse must be positive")
             }
             guard source.live.queue >= 1 else { throw fail("\(at).live.queue must be at least 1") }
-            guard source.live.ioTimeout > 0, source.live.reconnectMaxDelay > 0 else {
+            guard options.ioTimeout > 0, options.reconnect.maxDelay > 0 else {
                 throw fail("\(at).live: io_timeout and reconnect_max_delay must be positive seconds")
+            }
+            if let attempts = options.reconnect.maxAttempts, attempts < 1 {
+                throw fail("\(at).live.reconnect_attempts must be 1 or more (leave it out to retry forever)")
+            }
+            guard ["tcp", "udp"].contains(options.rtspTransport) else {
+                throw fail("\(at).live.rtsp_transport '\(options.rtspTransport)' must be tcp or udp")
             }
         }
         for query in queries where query.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -46,12 +49,19 @@ extension PipelineSpec {
         if let port = metricsPort, !(0...65535).contains(port) {
             throw fail("metrics_port \(port) is not a TCP port (0-65535)")
         }
-        if let mqtt = outputs.mqtt {
-            guard !mqtt.host.isEmpty, (1...65535).contains(mqtt.port) else {
-                throw fail("outputs.mqtt: give a host and a port between 1 and 65535")
-            }
-            guard (0...2).contains(mqtt.qos) else { throw fail("outputs.mqtt.qos must be 0, 1 or 2") }
+        do {
+            try match.validate()
+        } catch let error as MatchError {
+            throw fail(Self.withYAMLKeys(error.description))
         }
+        if let captions {
+            do {
+                try captions.validate()
+            } catch let error as UserFacingError {
+                throw fail("captions: \(error.description)")
+            }
+        }
+        if let mqtt = outputs.mqtt { try validate(mqtt, fail: fail) }
         if (outputs.srt != nil || outputs.vtt != nil) && captions == nil {
             throw fail("outputs.srt/vtt write captions: add a `captions:` section (or remove the subtitle output)")
         }
@@ -60,10 +70,37 @@ extension PipelineSpec {
         }
     }
 
-    static func isTileGrid(_ text: String) -> Bool {
-        let parts = text.lowercased().split(separator: "x")
-        guard parts.count == 2, let c = Int(parts[0]), let r = Int(parts[1]) else { return false }
-        return c > 0 && r > 0 && c * r <= 64
+    /// The ranges of `outputs.mqtt`, named by their file keys (TLS files are checked when the publisher starts).
+    private func validate(_ mqtt: MQTTSettings, fail: (String) -> PipelineSpecError) throws {
+        guard !mqtt.broker.host.isEmpty, (1...65535).contains(mqtt.broker.port) else {
+            throw fail("outputs.mqtt: give a host and a port between 1 and 65535")
+        }
+        guard (0...2).contains(mqtt.qos) else { throw fail("outputs.mqtt.qos must be 0, 1 or 2") }
+        guard mqtt.keepalive >= 5 else { throw fail("outputs.mqtt.keepalive must be at least 5 seconds") }
+        guard mqtt.outboxLimit >= 1 else { throw fail("outputs.mqtt.outbox_limit must be at least 1 message") }
+        guard mqtt.maxInflight >= 1 else { throw fail("outputs.mqtt.max_inflight must be at least 1 message") }
+        guard mqtt.thumbnailMaxBytes >= 1024 else {
+            throw fail("outputs.mqtt.thumbnail_max_bytes must be at least 1024 bytes")
+        }
+        guard mqtt.statsInterval >= 0, mqtt.flushDeadline >= 0 else {
+            throw fail("outputs.mqtt: stats_interval and flush_deadline must be 0 or more seconds")
+        }
+        guard !mqtt.prefix.isEmpty, !mqtt.prefix.contains(where: { "+#\0".contains($0) }), !mqtt.prefix.hasSuffix("/")
+        else {
+            throw fail("outputs.mqtt.topic_prefix '\(mqtt.prefix)' must be non-empty, without '+', '#' or a trailing '/'")
+        }
+    }
+
+    /// MatchSettings names its settings by their flags (`--enter`); a spec names them by their keys (`match.enter`).
+    static func withYAMLKeys(_ message: String) -> String {
+        let keys = [
+            ("--min-duration", "match.min_duration"), ("--update-interval", "match.update_interval"),
+            ("--baseline", "match.baseline"), ("--enter", "match.enter"), ("--exit", "match.exit"),
+            ("--gap", "match.gap"), ("baseline_margin", "match.baseline_margin"),
+        ]
+        var text = message
+        for (flag, key) in keys { text = text.replacingOccurrences(of: flag, with: key) }
+        return text
     }
 }
 

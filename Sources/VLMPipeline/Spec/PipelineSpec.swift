@@ -1,6 +1,9 @@
 import VLMGraph
 import Foundation
+import VLMCaption
 import VLMMatch
+import VLMPublish
+import VLMVideo
 
 /// One deployment: its sources, the model, queries, analyzers and outputs. Both a pipeline file
 /// (`vlm-stream run --pipeline FILE`, see Pipelines/*.yaml) and the command line produce one; `PipelineBuilder`
@@ -16,8 +19,8 @@ public struct PipelineSpec: Sendable, Equatable {
     public var match: MatchSettings
     /// Zero-shot labels per frame, if wanted.
     public var labels: LabelsSpec?
-    /// Rolling captions, if wanted.
-    public var captions: CaptionsSpec?
+    /// Rolling captions (VLMCaption's options), if wanted.
+    public var captions: CaptionOptions?
     /// Batching, workers and threads of the shared encoder.
     public var encoder: EncoderSpec
     /// Where results go.
@@ -30,7 +33,7 @@ public struct PipelineSpec: Sendable, Equatable {
     /// A spec with the given parts; everything else at its default.
     public init(
         model: String? = nil, sources: [SourceSpec], queries: [String] = [], match: MatchSettings = MatchSettings(),
-        labels: LabelsSpec? = nil, captions: CaptionsSpec? = nil, encoder: EncoderSpec = EncoderSpec(),
+        labels: LabelsSpec? = nil, captions: CaptionOptions? = nil, encoder: EncoderSpec = EncoderSpec(),
         outputs: OutputsSpec = OutputsSpec(), metricsPort: Int? = nil, metricsHost: String = "127.0.0.1"
     ) {
         self.model = model
@@ -46,92 +49,45 @@ public struct PipelineSpec: Sendable, Equatable {
     }
 }
 
-/// One video input of a pipeline.
+/// One video input of a pipeline: its name and URL, VLMVideo's own source options (sampling, tiles, live-input
+/// timeouts and reconnects, RTSP transport, FFmpeg options), the scene-change gate and the queue behind the decoder.
 public struct SourceSpec: Sendable, Equatable {
     /// The stream's name in results and MQTT topics (defaults to the input's file name).
     public var name: String?
     /// A file path, `rtsp://…`/`http://…` URL, `/dev/videoN`, or `-` for stdin.
     public var url: String
-    /// Which frames are encoded.
-    public var sampling: SamplingSpec
-    /// Extra tile views as `COLUMNSxROWS` (e.g. `2x2`).
-    public var tiles: String?
+    /// How the source decodes and samples (`imageSize`, `lumaSize` and `streamName` are set by the builder).
+    public var options: VideoSourceOptions
     /// The scene-change gate; nil encodes every sampled frame.
-    public var gate: GateSpec?
-    /// What happens when a live source outpaces the encoder.
+    public var gate: SceneChangeGate.Configuration?
+    /// The queue behind the decoder.
     public var live: LiveSpec
-    /// Extra FFmpeg demuxer/protocol options (`video_size: 1280x720`).
-    public var inputOptions: [String: String]
 
-    /// A source reading `url`.
+    /// A source reading `url` with VLMVideo's default options and no gate.
     public init(
-        name: String? = nil, url: String, sampling: SamplingSpec = SamplingSpec(), tiles: String? = nil,
-        gate: GateSpec? = nil, live: LiveSpec = LiveSpec(), inputOptions: [String: String] = [:]
+        name: String? = nil, url: String, options: VideoSourceOptions = VideoSourceOptions(),
+        gate: SceneChangeGate.Configuration? = nil, live: LiveSpec = LiveSpec()
     ) {
         self.name = name
         self.url = url
-        self.sampling = sampling
-        self.tiles = tiles
+        self.options = options
         self.gate = gate
         self.live = live
-        self.inputOptions = inputOptions
     }
 }
 
-/// Frame sampling: exactly one of `fps`, `every`, `keyframes` (default 2 frames per second).
-public struct SamplingSpec: Sendable, Equatable {
-    /// Frames per second of video, chosen by timestamp.
-    public var fps: Double?
-    /// Every Nth decoded frame.
-    public var every: Int?
-    /// Keyframes only.
-    public var keyframes: Bool
-
-    /// A sampling choice; with nothing set, 2 fps.
-    public init(fps: Double? = nil, every: Int? = nil, keyframes: Bool = false) {
-        self.fps = fps
-        self.every = every
-        self.keyframes = keyframes
-    }
-}
-
-/// The scene-change gate: unchanged frames reuse the last embedding instead of running the encoder.
-public struct GateSpec: Sendable, Equatable {
-    /// Mean luma difference (0–255) that counts as a change.
-    public var threshold: Double
-    /// Seconds after which a frame is encoded even if unchanged.
-    public var maxReuse: Double
-
-    /// Defaults: threshold 4, re-encode at least every 5 s.
-    public init(threshold: Double = 4, maxReuse: Double = 5) {
-        self.threshold = threshold
-        self.maxReuse = maxReuse
-    }
-}
-
-/// Live behaviour of a source.
+/// The queue between a source's decoder and the graph (the `live:` section's `policy` and `queue`; its other keys
+/// are VLMVideo's options).
 public struct LiveSpec: Sendable, Equatable {
     /// The queue policy after the decoder; nil: `block` for files, `keep-latest` for live inputs.
     public var policy: QueuePolicy?
     /// Frames the queue holds.
     public var queue: Int
-    /// Seconds without data before a live input counts as dropped.
-    public var ioTimeout: Double
-    /// Longest wait between reconnect attempts, in seconds.
-    public var reconnectMaxDelay: Double
-    /// Give up after this many failed reconnects in a row (nil: never).
-    public var reconnectAttempts: Int?
 
-    /// Defaults: policy by input kind, queue of 4, 10 s timeout, reconnect backoff up to 30 s, forever.
-    public init(
-        policy: QueuePolicy? = nil, queue: Int = 4, ioTimeout: Double = 10, reconnectMaxDelay: Double = 30,
-        reconnectAttempts: Int? = nil
-    ) {
+    /// Defaults: policy by input kind, queue of 4.
+    public init(policy: QueuePolicy? = nil, queue: Int = 4) {
         self.policy = policy
         self.queue = queue
-        self.ioTimeout = ioTimeout
-        self.reconnectMaxDelay = reconnectMaxDelay
-        self.reconnectAttempts = reconnectAttempts
     }
 }
 
@@ -146,38 +102,6 @@ public struct LabelsSpec: Sendable, Equatable {
     public init(labels: [String], top: Int? = nil) {
         self.labels = labels
         self.top = top
-    }
-}
-
-/// Rolling captions (VLMCaption), with their trigger settings.
-public struct CaptionsSpec: Sendable, Equatable {
-    /// Seconds of frames averaged into the window embedding.
-    public var window: Double
-    /// Cosine distance from the last captioned window that triggers a new caption.
-    public var drift: Double
-    /// Seconds after which a caption is re-checked even without drift.
-    public var maxInterval: Double
-    /// Seconds that must pass between two captions.
-    public var minInterval: Double
-    /// Caption vocabulary YAML (nil: the built-in Configs/captions.yaml).
-    public var vocabulary: String?
-    /// Beam width of the sentence search.
-    public var beam: Int
-    /// Text embedding cache directory (nil: $XDG_CACHE_HOME/vlm-stream or ~/.cache/vlm-stream).
-    public var cache: String?
-
-    /// VLMCaption's defaults.
-    public init(
-        window: Double = 2, drift: Double = 0.05, maxInterval: Double = 10, minInterval: Double = 1,
-        vocabulary: String? = nil, beam: Int = 8, cache: String? = nil
-    ) {
-        self.window = window
-        self.drift = drift
-        self.maxInterval = maxInterval
-        self.minInterval = minInterval
-        self.vocabulary = vocabulary
-        self.beam = beam
-        self.cache = cache
     }
 }
 
@@ -221,68 +145,17 @@ public struct OutputsSpec: Sendable, Equatable {
     public var srt: String?
     /// WebVTT file of the captions.
     public var vtt: String?
-    /// MQTT publishing of results and query control.
-    public var mqtt: MQTTSpec?
+    /// MQTT publishing of results and query control (VLMPublish's settings).
+    public var mqtt: MQTTSettings?
 
     /// No outputs named: human lines on the terminal.
     public init(
-        terminal: Bool? = nil, json: String? = nil, srt: String? = nil, vtt: String? = nil, mqtt: MQTTSpec? = nil
+        terminal: Bool? = nil, json: String? = nil, srt: String? = nil, vtt: String? = nil, mqtt: MQTTSettings? = nil
     ) {
         self.terminal = terminal
         self.json = json
         self.srt = srt
         self.vtt = vtt
         self.mqtt = mqtt
-    }
-}
-
-/// An MQTT broker to publish results to (and take query changes from).
-public struct MQTTSpec: Sendable, Equatable {
-    /// Broker host name or address.
-    public var host: String
-    /// Broker port.
-    public var port: Int
-    /// Topics are `<topic_prefix>/<stream>/…`.
-    public var topicPrefix: String
-    /// Client identifier (unique per broker).
-    public var clientID: String?
-    /// QoS of result messages (0, 1 or 2).
-    public var qos: Int
-    /// User name and password, if the broker wants them.
-    public var username: String?
-    /// The password for `username`.
-    public var password: String?
-    /// TLS (`mqtts://`), with optional PEM files; without `caFile` the system trust store is used.
-    public var tls: Bool
-    /// CA certificate, client certificate and key (PEM) for TLS.
-    public var caFile: String?, certFile: String?, keyFile: String?
-    /// Attach a JPEG of the peak frame to start/end events.
-    public var thumbnails: Bool
-    /// Directory of the on-disk outbox (default under `$XDG_STATE_HOME`).
-    public var outbox: String?
-    /// Seconds between `stats` messages (0 = none).
-    public var statsInterval: Double?
-
-    /// A broker at `host:port`.
-    public init(
-        host: String = "localhost", port: Int = 1883, topicPrefix: String = "vlm", clientID: String? = nil,
-        qos: Int = 1, username: String? = nil, password: String? = nil, tls: Bool = false, caFile: String? = nil,
-        certFile: String? = nil, keyFile: String? = nil, thumbnails: Bool = false, outbox: String? = nil,
-        statsInterval: Double? = nil
-    ) {
-        self.host = host
-        self.port = port
-        self.topicPrefix = topicPrefix
-        self.clientID = clientID
-        self.qos = qos
-        self.username = username
-        self.password = password
-        self.tls = tls
-        self.caFile = caFile
-        self.certFile = certFile
-        self.keyFile = keyFile
-        self.thumbnails = thumbnails
-        self.outbox = outbox
-        self.statsInterval = statsInterval
     }
 }

@@ -1,0 +1,60 @@
+import VLMCore
+
+// MARK: - YAML keys
+
+extension RollingCaptionSettings: Codable {
+    /// `window`, `drift`, `max_interval`, `min_interval`.
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case window, drift
+        case maxInterval = "max_interval"
+        case minInterval = "min_interval"
+    }
+
+    /// Decodes the trigger keys; a missing key keeps its default. Other keys are left to the caller (the settings
+    /// sit in the same mapping as `CaptionOptions`' own keys).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        window = try c.decodeIfPresent(Double.self, forKey: .window) ?? window
+        drift = try c.decodeIfPresent(Double.self, forKey: .drift) ?? drift
+        maxInterval = try c.decodeIfPresent(Double.self, forKey: .maxInterval) ?? maxInterval
+        minInterval = try c.decodeIfPresent(Double.self, forKey: .minInterval) ?? minInterval
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(window, forKey: .window)
+        try c.encode(drift, forKey: .drift)
+        try c.encode(maxInterval, forKey: .maxInterval)
+        try c.encode(minInterval, forKey: .minInterval)
+    }
+}
+
+extension CaptionOptions: Codable {
+    /// `vocabulary`, `beam`, `cache`, beside the rolling settings' keys in one flat mapping.
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case vocabulary, beam, cache
+    }
+
+    /// Decodes a pipeline file's `captions:` mapping: `{window: 2, drift: 0.05, max_interval: 10, min_interval: 1,
+    /// vocabulary: FILE, beam: 8, cache: DIR}`; every key optional, unknown keys are errors. Does not validate.
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(
+            known: RollingCaptionSettings.CodingKeys.allCases.map(\.stringValue)
+                + CodingKeys.allCases.map(\.stringValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(rolling: try RollingCaptionSettings(from: decoder))
+        vocabulary = try c.decodeIfPresent(String.self, forKey: .vocabulary)
+        cacheDirectory = try c.decodeIfPresent(String.self, forKey: .cache)
+        beamWidth = try c.decodeIfPresent(Int.self, forKey: .beam) ?? beamWidth
+    }
+
+    /// Encodes every key of the flat mapping.
+    public func encode(to encoder: any Encoder) throws {
+        try rolling.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(vocabulary, forKey: .vocabulary)
+        try c.encode(beamWidth, forKey: .beam)
+        try c.encodeIfPresent(cacheDirectory, forKey: .cache)
+    }
+}
