@@ -65,11 +65,10 @@ extension StreamChannel {
             let t = s.stats
             let body = Payload.Stats(
                 uptimeSeconds: ResultJSON.number(Date().timeIntervalSince(started)), connected: s.connected,
-                reconnects: t.reconnects,
-                published: t.published, dropped: t.dropped, discardedQoS0: t.discardedQoS0,
-                outboxPending: s.outbox.pending.count,
-                outboxRecovered: t.recovered, inflight: s.inflight.count, events: t.events, captions: t.captions,
-                labels: t.labels, controlAccepted: t.controlAccepted, controlRejected: t.controlRejected)
+                reconnects: t.reconnects, published: t.published, dropped: t.dropped, discardedQoS0: t.discardedQoS0,
+                outboxPending: s.outbox.pending.count, outboxRecovered: t.recovered, inflight: s.inflight.count,
+                events: t.events, captions: t.captions, labels: t.labels, controlAccepted: t.controlAccepted,
+                controlRejected: t.controlRejected)
             enqueue("stats", qos: 0, durable: false, &s, payload: PayloadEncoder.encode(header("stats", &s), body))
         }
     }
