@@ -115,6 +115,6 @@ let package = Package(
         .testTarget(name: "VLMCoreTests", dependencies: ["VLMCore"]),
         .testTarget(name: "VLMGraphTests", dependencies: ["VLMGraph", "TestSupport"]),
         .testTarget(name: "VLMPipelineTests", dependencies: ["VLMPipeline", "VLMGraph", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "VLMIndex"]),
+        .testTarget(name: "CLITests", dependencies: ["VLMCore", "VLMIndex", "TestSupport"]),
     ]
 )
