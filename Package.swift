@@ -117,6 +117,6 @@ let package = Package(
         .testTarget(
             name: "VLMPipelineTests",
             dependencies: ["VLMPipeline", "VLMGraph", "VLMVideo", "VLMCaption", "VLMPublish", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "VLMPipeline"]),
+        .testTarget(name: "CLITests", dependencies: ["VLMCore", "VLMIndex", "VLMPipeline", "TestSupport"]),
     ]
 )

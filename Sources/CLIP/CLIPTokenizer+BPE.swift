@@ -1,4 +1,5 @@
 import Foundation
+import VLMCore
 
 // MARK: - Byte-level BPE
 
@@ -72,18 +73,14 @@ extension CLIPTokenizer {
 }
 
 /// A bounded word → ids cache shared by all callers of one tokenizer.
-///
-/// `@unchecked Sendable`: the only mutable state, `words`, is read and written under `lock` (NSLock rather than
-/// `Synchronization.Mutex`, which needs macOS 15 while the package supports macOS 13).
-final class WordCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var words: [String: [Int32]] = [:]
+final class WordCache: Sendable {
+    private let words = Locked<[String: [Int32]]>([:])
     private let capacity = 50_000
 
-    func lookup(_ word: String) -> [Int32]? { lock.withLock { words[word] } }
+    func lookup(_ word: String) -> [Int32]? { words.withLock { $0[word] } }
 
     func store(_ word: String, _ ids: [Int32]) {
-        lock.withLock {
+        words.withLock { words in
             if words.count >= capacity { words.removeAll(keepingCapacity: true) }
             words[word] = ids
         }

@@ -1,4 +1,5 @@
 import Foundation
+import VLMCore
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -6,22 +7,24 @@ import Foundation
 
 /// One HTTP exchange on its own URLSession: a HEAD that does not follow redirects (the hub puts the commit and
 /// LFS checksum on the redirect itself), or a GET that follows them and streams the body into a file.
-///
-/// `@unchecked Sendable`: URLSession calls the delegate on its own queue; every mutable field is guarded by `lock`.
-final class HTTPTransfer: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+/// URLSession calls the delegate on its own queue: what changes is in `state`.
+final class HTTPTransfer: NSObject, URLSessionDataDelegate, Sendable {
     struct Response: Sendable {
         var status: Int
         /// Header names lowercased.
         var headers: [String: String]
     }
 
-    private let lock = NSLock()
+    private struct State {
+        var response: Response?
+        var sinkError: Error?
+        var continuation: CheckedContinuation<Response, Error>?
+    }
+
+    private let state = Locked(State())
     private let followRedirects: Bool
     private let sink: FileHandle?
     private let onBytes: (@Sendable (Int64) -> Void)?
-    private var response: Response?
-    private var sinkError: Error?
-    private var continuation: CheckedContinuation<Response, Error>?
 
     private init(followRedirects: Bool, sink: FileHandle?, onBytes: (@Sendable (Int64) -> Void)?) {
         self.followRedirects = followRedirects
@@ -50,7 +53,7 @@ final class HTTPTransfer: NSObject, URLSessionDataDelegate, @unchecked Sendable 
         let session = URLSession(configuration: .ephemeral, delegate: self, delegateQueue: nil)
         defer { session.finishTasksAndInvalidate() }
         return try await withCheckedThrowingContinuation { continuation in
-            lock.withLock { self.continuation = continuation }
+            state.withLock { $0.continuation = continuation }
             session.dataTask(with: request).resume()
         }
     }
@@ -74,21 +77,21 @@ final class HTTPTransfer: NSObject, URLSessionDataDelegate, @unchecked Sendable 
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        let status = lock.withLock { response?.status ?? 0 }
+        let status = state.withLock { $0.response?.status ?? 0 }
         guard let sink, status == 200 || status == 206 else { return }
         do {
             try sink.write(contentsOf: data)
             onBytes?(Int64(data.count))
         } catch {
-            lock.withLock { if sinkError == nil { sinkError = error } }
+            state.withLock { if $0.sinkError == nil { $0.sinkError = error } }
             dataTask.cancel()
         }
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-        let (continuation, response, sinkError) = lock.withLock {
-            defer { self.continuation = nil }
-            return (self.continuation, self.response, self.sinkError)
+        let (continuation, response, sinkError) = state.withLock { s in
+            defer { s.continuation = nil }
+            return (s.continuation, s.response, s.sinkError)
         }
         if let sinkError {
             continuation?.resume(throwing: sinkError)
@@ -104,9 +107,9 @@ final class HTTPTransfer: NSObject, URLSessionDataDelegate, @unchecked Sendable 
         for (key, value) in http.allHeaderFields {
             if let k = key as? String, let v = value as? String { headers[k.lowercased()] = v }
         }
-        lock.withLock {
+        state.withLock { s in
             // Without redirects the first response (the redirect itself) is the answer; later ones are ignored.
-            if followRedirects || response == nil { response = Response(status: http.statusCode, headers: headers) }
+            if followRedirects || s.response == nil { s.response = Response(status: http.statusCode, headers: headers) }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import VLMCore
 
 #if canImport(Glibc)
     import Glibc
@@ -100,19 +101,18 @@ struct BlobLock {
 }
 
 /// Bytes received so far, updated from URLSession's delegate queue.
-final class ByteCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var total: Int64
+final class ByteCounter: Sendable {
+    private let total: Locked<Int64>
 
-    init(start: Int64) { total = start }
+    init(start: Int64) { total = Locked(start) }
 
     /// Adds and returns the new total.
     func add(_ bytes: Int64) -> Int64 {
-        lock.withLock {
-            total += bytes
-            return total
+        total.withLock {
+            $0 += bytes
+            return $0
         }
     }
 
-    var value: Int64 { lock.withLock { total } }
+    var value: Int64 { total.current }
 }

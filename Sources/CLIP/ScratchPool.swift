@@ -1,10 +1,11 @@
 import Foundation
+import VLMCore
 
 /// Scratch workspaces kept between calls so a forward pass allocates nothing once warm. Concurrent callers each
-/// take their own workspace; the lock only guards the free list.
-final class ScratchPool<Scratch: AnyObject>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var free: [Scratch] = []
+/// take their own workspace; the lock only guards the free list (a workspace is used by one caller at a time: it
+/// is either in the list or held by the one `with` call that took it out).
+final class ScratchPool<Scratch: AnyObject>: Sendable {
+    private let free = Locked<[Scratch]>([])
     private let capacity: @Sendable (Scratch) -> Int
     private let make: @Sendable (Int) -> Scratch
 
@@ -17,12 +18,12 @@ final class ScratchPool<Scratch: AnyObject>: @unchecked Sendable {
     /// Runs `body` with a workspace for at least `count` items, returning it to the pool afterwards.
     func with<R>(count: Int, _ body: (Scratch) throws -> R) rethrows -> R {
         let scratch: Scratch =
-            lock.withLock {
+            free.withLock { free in
                 if let index = free.firstIndex(where: { capacity($0) >= count }) { return free.remove(at: index) }
                 return nil
             } ?? make(count)
         defer {
-            lock.withLock {
+            free.withLock { free in
                 free.append(scratch)
                 // Keep the largest few; a burst of odd batch sizes must not pin memory forever.
                 if free.count > 4 {

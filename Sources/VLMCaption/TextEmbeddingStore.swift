@@ -74,11 +74,6 @@ public final class TextEmbeddingStore: Sendable {
         }
     }
 
-    /// The embeddings already known for `texts` (`nil` where a text was never encoded); encodes nothing.
-    public func cachedEmbeddings(for texts: [String]) -> [Embedding?] {
-        state.withLock { state in texts.map { state.table[$0] } }
-    }
-
     /// How many texts this store has sent to the encoder since it was opened.
     public var encodedCount: Int { state.withLock { $0.encoded } }
     /// How many embeddings the store holds.

@@ -1,4 +1,4 @@
-/// JSON text for the hand-built JSON Lines outputs (the CLI's and the pipeline's), whose keys keep a documented
+/// JSON text for the CLI's hand-built lines (tokenize, embed, probe, bench), whose keys keep a documented
 /// order that an encoder would not.
 public enum JSONText {
     /// `s` as a JSON string literal: quotes, backslashes and control characters escaped, everything else as is.

@@ -36,3 +36,14 @@ public struct Box: Sendable, Hashable, Codable {
     /// The whole frame.
     public static let full = Box(x: 0, y: 0, width: 1, height: 1)
 }
+
+extension Box {
+    /// `{"x","y","width","height"}`, as every result encoding writes it (`ResultJSON`).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(ResultJSON.number(x), forKey: .x)
+        try c.encode(ResultJSON.number(y), forKey: .y)
+        try c.encode(ResultJSON.number(width), forKey: .width)
+        try c.encode(ResultJSON.number(height), forKey: .height)
+    }
+}

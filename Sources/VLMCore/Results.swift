@@ -8,6 +8,10 @@ public protocol ResultSink: AnyObject, Sendable {
 }
 
 /// Everything the graph reports about a stream.
+///
+/// Encoded (`ResultJSON`), a result is one flat object with `type` (`score`, `start`/`update`/`end`, `caption`,
+/// `labels`, `status`) and its value's snake_case keys: the JSON Lines of `--json`. MQTT payloads encode the
+/// same values, without `type`, under their own header.
 public enum StreamResult: Sendable {
     /// A frame's score for a query.
     case score(QueryScore)
@@ -33,6 +37,8 @@ public struct QueryScore: Sendable, Codable, Equatable {
     /// The tile that scored best, when tiles are on.
     public var box: Box?
 
+    enum CodingKeys: String, CodingKey { case stream, pts, query, score, cosine, box }
+
     public init(stream: String, pts: Double, query: String, score: Double, cosine: Double, box: Box? = nil) {
         self.stream = stream
         self.pts = pts
@@ -55,6 +61,14 @@ public struct QueryEvent: Sendable, Codable, Equatable {
     public var peakScore: Double
     public var peakPTS: Double
     public var box: Box?
+
+    enum CodingKeys: String, CodingKey {
+        case type, stream, query, box
+        case startPTS = "start_pts"
+        case endPTS = "end_pts"
+        case peakScore = "peak_score"
+        case peakPTS = "peak_pts"
+    }
 
     public init(
         type: Kind, stream: String, query: String, startPTS: Double, endPTS: Double?, peakScore: Double,
@@ -79,6 +93,12 @@ public struct Caption: Sendable, Codable, Equatable {
     public var text: String
     public var score: Double
 
+    enum CodingKeys: String, CodingKey {
+        case stream, text, score
+        case startPTS = "start_pts"
+        case endPTS = "end_pts"
+    }
+
     public init(stream: String, startPTS: Double, endPTS: Double, text: String, score: Double) {
         self.stream = stream
         self.startPTS = startPTS
@@ -93,6 +113,9 @@ public struct FrameLabels: Sendable, Codable, Equatable {
     public struct Label: Sendable, Codable, Equatable {
         public var label: String
         public var probability: Double
+
+        enum CodingKeys: String, CodingKey { case label, probability }
+
         public init(label: String, probability: Double) {
             self.label = label
             self.probability = probability
@@ -102,9 +125,107 @@ public struct FrameLabels: Sendable, Codable, Equatable {
     public var pts: Double
     public var labels: [Label]
 
+    enum CodingKeys: String, CodingKey { case stream, pts, labels }
+
     public init(stream: String, pts: Double, labels: [Label]) {
         self.stream = stream
         self.pts = pts
         self.labels = labels
+    }
+}
+
+/// A stream's state as the pipeline reports it: `online` (`opened`, `reconnected`), `reconnecting`, `ended`, ...
+public struct StreamStatus: Sendable, Codable, Equatable {
+    public var stream: String
+    public var state: String
+    public var detail: String?
+
+    enum CodingKeys: String, CodingKey { case stream, state, detail }
+
+    public init(stream: String, state: String, detail: String? = nil) {
+        self.stream = stream
+        self.state = state
+        self.detail = detail
+    }
+}
+
+// MARK: - Encoding (ResultJSON: snake_case keys, numbers rounded and finite)
+
+extension QueryScore {
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(stream, forKey: .stream)
+        try c.encode(ResultJSON.number(pts), forKey: .pts)
+        try c.encode(query, forKey: .query)
+        try c.encode(ResultJSON.number(score), forKey: .score)
+        try c.encode(ResultJSON.number(cosine), forKey: .cosine)
+        try c.encodeIfPresent(box, forKey: .box)
+    }
+}
+
+extension QueryEvent {
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(type, forKey: .type)
+        try c.encode(stream, forKey: .stream)
+        try c.encode(query, forKey: .query)
+        try c.encode(ResultJSON.number(startPTS), forKey: .startPTS)
+        try c.encodeIfPresent(endPTS.map(ResultJSON.number), forKey: .endPTS)
+        try c.encode(ResultJSON.number(peakScore), forKey: .peakScore)
+        try c.encode(ResultJSON.number(peakPTS), forKey: .peakPTS)
+        try c.encodeIfPresent(box, forKey: .box)
+    }
+}
+
+extension Caption {
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(stream, forKey: .stream)
+        try c.encode(ResultJSON.number(startPTS), forKey: .startPTS)
+        try c.encode(ResultJSON.number(endPTS), forKey: .endPTS)
+        try c.encode(text, forKey: .text)
+        try c.encode(ResultJSON.number(score), forKey: .score)
+    }
+}
+
+extension FrameLabels.Label {
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(label, forKey: .label)
+        try c.encode(ResultJSON.number(probability), forKey: .probability)
+    }
+}
+
+extension FrameLabels {
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(stream, forKey: .stream)
+        try c.encode(ResultJSON.number(pts), forKey: .pts)
+        try c.encode(labels, forKey: .labels)
+    }
+}
+
+extension StreamResult: Encodable {
+    private enum TypeKey: String, CodingKey { case type }
+
+    /// The value's keys plus `type`; an event's `type` is its kind (`start`, `update`, `end`).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: TypeKey.self)
+        switch self {
+        case .score(let score):
+            try c.encode("score", forKey: .type)
+            try score.encode(to: encoder)
+        case .event(let event):
+            try event.encode(to: encoder)
+        case .caption(let caption):
+            try c.encode("caption", forKey: .type)
+            try caption.encode(to: encoder)
+        case .labels(let labels):
+            try c.encode("labels", forKey: .type)
+            try labels.encode(to: encoder)
+        case .status(let stream, let state, let detail):
+            try c.encode("status", forKey: .type)
+            try StreamStatus(stream: stream, state: state, detail: detail).encode(to: encoder)
+        }
     }
 }

@@ -11,7 +11,6 @@ public final class FlowLimiter: Sendable {
         var inFlight = 0
         var admitted = 0
         var refused = 0
-        var closed = false
     }
 
     /// Most frames in flight at once.
@@ -27,7 +26,7 @@ public final class FlowLimiter: Sendable {
     public func tryAcquire() -> Bool {
         let limit = maxInFlight
         return state.withLock { s in
-            guard !s.closed, s.inFlight < limit else {
+            guard s.inFlight < limit else {
                 s.refused += 1
                 return false
             }
@@ -37,27 +36,21 @@ public final class FlowLimiter: Sendable {
         }
     }
 
-    /// Waits for a free slot; false only when the limiter was closed meanwhile.
-    public func acquire() -> Bool {
+    /// Waits for a free slot and takes it. The encoder releases every slot it was given, even while the graph
+    /// drains, so a waiting file source always gets one.
+    public func acquire() {
         let limit = maxInFlight
-        return state.wait(
-            for: { $0.closed || $0.inFlight < limit },
+        state.wait(
+            for: { $0.inFlight < limit },
             then: { s, _ in
-                guard !s.closed else { return false }
                 s.inFlight += 1
                 s.admitted += 1
-                return true
             })
     }
 
     /// Returns `count` slots.
     public func release(_ count: Int = 1) {
         state.update { $0.inFlight = max(0, $0.inFlight - count) }
-    }
-
-    /// Wakes waiting producers and refuses further frames (shutdown).
-    public func close() {
-        state.update { $0.closed = true }
     }
 
     /// Frames in flight now.

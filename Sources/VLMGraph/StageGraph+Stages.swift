@@ -41,10 +41,13 @@ extension StageGraph {
             let changed = source.gate?.shouldEncode(frame) ?? true
             let reuse = encodedOnce && !changed
             if !reuse {
-                let admitted = live ? limiter.tryAcquire() : limiter.acquire()
-                guard admitted else {
-                    metrics.dropped(.gate)
-                    continue
+                if live {
+                    guard limiter.tryAcquire() else {
+                        metrics.dropped(.gate)
+                        continue
+                    }
+                } else {
+                    limiter.acquire()
                 }
                 encodedOnce = true
             } else {

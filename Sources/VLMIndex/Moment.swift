@@ -1,3 +1,5 @@
+import VLMCore
+
 /// A stretch of one video that matches a query: adjacent sampled frames merged into one interval.
 public struct Moment: Sendable, Equatable, Codable {
     /// Path of the video.
@@ -15,6 +17,8 @@ public struct Moment: Sendable, Equatable, Codable {
     /// The stored caption covering the best frame, when captions were indexed.
     public var caption: String?
 
+    enum CodingKeys: String, CodingKey { case video, start, end, peak, score, frames, caption }
+
     /// A moment.
     public init(
         video: String, start: Double, end: Double, peak: Double, score: Double, frames: Int, caption: String? = nil
@@ -26,6 +30,20 @@ public struct Moment: Sendable, Equatable, Codable {
         self.score = score
         self.frames = frames
         self.caption = caption
+    }
+}
+
+extension Moment {
+    /// The one result encoding (`ResultJSON`): `{"caption"?, "end", "frames", "peak", "score", "start", "video"}`.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(video, forKey: .video)
+        try c.encode(ResultJSON.number(start), forKey: .start)
+        try c.encode(ResultJSON.number(end), forKey: .end)
+        try c.encode(ResultJSON.number(peak), forKey: .peak)
+        try c.encode(ResultJSON.number(score), forKey: .score)
+        try c.encode(frames, forKey: .frames)
+        try c.encodeIfPresent(caption, forKey: .caption)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import VLMCore
 
 extension VideoIndex {
     // MARK: - Videos
@@ -175,14 +176,13 @@ extension VideoIndex {
 
 /// The last loaded matrix, shared by every search on one `VideoIndex`.
 final class MatrixCache: Sendable {
-    private let lock = NSLock()
-    private nonisolated(unsafe) var matrix: EmbeddingMatrix?
+    private let matrix = Locked<EmbeddingMatrix?>(nil)
 
     func get() -> EmbeddingMatrix? {
-        lock.withLock { matrix }
+        matrix.current
     }
 
     func set(_ newValue: EmbeddingMatrix) {
-        lock.withLock { matrix = newValue }
+        matrix.withLock { $0 = newValue }
     }
 }

@@ -14,6 +14,14 @@ public struct MatchInterval: Sendable, Codable, Equatable {
     /// Box of the peak frame, with tiles.
     public var box: Box?
 
+    enum CodingKeys: String, CodingKey {
+        case box
+        case startPTS = "start_pts"
+        case endPTS = "end_pts"
+        case peakScore = "peak_score"
+        case peakPTS = "peak_pts"
+    }
+
     /// Seconds from start to end.
     public var duration: Double { endPTS - startPTS }
 }
@@ -34,6 +42,12 @@ public struct MatchSummary: Sendable, Codable, Equatable {
         public var matchedSeconds: Double
         /// Every frame's calibrated score: frames, peak and median (`scores` in JSON).
         public var scores = ScoreStatistics()
+
+        enum CodingKeys: String, CodingKey {
+            case type, stream, query, intervals, scores
+            case earlierIntervals = "earlier_intervals"
+            case matchedSeconds = "matched_seconds"
+        }
     }
 
     /// Streams in the order first seen, queries in the order each stream first saw them.
@@ -140,15 +154,31 @@ func formatSeconds(_ seconds: Double) -> String {
 }
 
 extension MatchSummary {
-    /// The summary as JSON Lines, one object per stream and query, in the snake_case style of the other result
-    /// lines: `{"type":"query_summary","stream":"cam","query":"a dog","matched_seconds":4.5,
-    /// "intervals":[{"start_pts":…,"end_pts":…,"peak_score":…,"peak_pts":…}]}`.
-    public var jsonLines: [String] {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return entries.compactMap { entry in
-            (try? encoder.encode(entry)).map { String(decoding: $0, as: UTF8.self) }
-        }
+    /// The summary as JSON Lines, one object per stream and query, in the one result encoding (`ResultJSON`):
+    /// `{"earlier_intervals":0,"intervals":[{"end_pts":…,"peak_pts":…,"peak_score":…,"start_pts":…}],
+    /// "matched_seconds":4.5,"query":"a dog","stream":"cam","type":"query_summary"}`.
+    public var jsonLines: [String] { entries.map(ResultJSON.line) }
+}
+
+extension MatchInterval {
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(ResultJSON.number(startPTS), forKey: .startPTS)
+        try c.encode(ResultJSON.number(endPTS), forKey: .endPTS)
+        try c.encode(ResultJSON.number(peakScore), forKey: .peakScore)
+        try c.encode(ResultJSON.number(peakPTS), forKey: .peakPTS)
+        try c.encodeIfPresent(box, forKey: .box)
+    }
+}
+
+extension MatchSummary.Entry {
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(type, forKey: .type)
+        try c.encode(stream, forKey: .stream)
+        try c.encode(query, forKey: .query)
+        try c.encode(intervals, forKey: .intervals)
+        try c.encode(earlierIntervals, forKey: .earlierIntervals)
+        try c.encode(ResultJSON.number(matchedSeconds), forKey: .matchedSeconds)
     }
 }

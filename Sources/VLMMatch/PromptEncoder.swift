@@ -61,10 +61,13 @@ public final class PromptEncoder: Sendable {
 
     // MARK: - Ensembling
 
+    /// The sentences a phrase becomes, one per template (`{}` replaced by the phrase).
+    public func sentences(for phrase: String) -> [String] {
+        templates.map { $0.replacingOccurrences(of: "{}", with: phrase) }
+    }
+
     private func encodeEnsembles(_ phrases: [String]) throws -> [Embedding] {
-        let sentences = phrases.flatMap { phrase in
-            templates.map { $0.replacingOccurrences(of: "{}", with: phrase) }
-        }
+        let sentences = phrases.flatMap(sentences(for:))
         let encoded: [Embedding]
         do {
             encoded = try encoder.encode(texts: sentences)  // called under encodeLock

@@ -42,11 +42,6 @@ public struct PromptSet: Sendable, Equatable, Codable {
         ]
     )
 
-    /// The sentences a phrase becomes, one per template.
-    public func sentences(for phrase: String) -> [String] {
-        templates.map { $0.replacingOccurrences(of: "{}", with: phrase) }
-    }
-
     /// Throws `MatchError.invalidSetting` unless there is a template, each has a `{}`, and there is a negative.
     public func validate() throws {
         guard !templates.isEmpty else {

@@ -80,21 +80,32 @@ final class Outbox {
     // MARK: - Queue
 
     /// Adds a message at the back (or, for `front`, ahead of everything pending); drops the oldest past `limit`.
+    ///
+    /// Nothing is ever coalesced: every message carries its own `seq`, so replacing a waiting one (even with a newer
+    /// retained state of the same topic) would lose a transition a subscriber is promised (`ended` before
+    /// `offline`) and show as a gap. Retained state that must go out early is moved, not replaced (`moveToFront`).
     @discardableResult
     func append(_ message: MQTTMessage, durable: Bool, front: Bool = false, inflight: Int = 0) -> OutboxEntry {
         let entry = OutboxEntry(id: nextID, message: message, durable: durable)
         nextID += 1
         if durable { write(Outbox.line(entry), to: log, counting: true) }
-        if !durable && message.retained {
-            // A newer retained state (status, queries) replaces an older one still waiting for the same topic.
-            let before = pending.count
-            pending.removeAll { !$0.durable && $0.message.retained && $0.message.topic == message.topic }
-            if pending.count != before { pendingBytes = pending.reduce(0) { $0 + $1.message.payload.count } }
-        }
         if front { pending.prepend(entry) } else { pending.append(entry) }
         pendingBytes += message.payload.count
         while pending.count + inflight > limit, pending.count > 1 { dropOldest() }
         return entry
+    }
+
+    /// Moves every pending message for `topic` ahead of everything else, keeping their order among themselves, and
+    /// says whether there was any. On reconnect this puts retained state (`status`, `queries`) still waiting
+    /// behind a backlog first, so the broker shows the current state at once, while each transition still goes
+    /// out, in order, with its own `seq`.
+    @discardableResult
+    func moveToFront(topic: String) -> Bool {
+        let moving = pending.filter { $0.message.topic == topic }
+        guard !moving.isEmpty else { return false }
+        pending.removeAll { $0.message.topic == topic }
+        pending.insert(contentsOf: moving, at: 0)
+        return true
     }
 
     /// Takes the next message to hand to libmosquitto; it stays unacknowledged on disk until `acknowledge`.

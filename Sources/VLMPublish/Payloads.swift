@@ -4,7 +4,17 @@ import VLMCore
 /// The JSON documents vlm-stream publishes. Each carries `schema` (`vlm-stream.<kind>.v<N>`), described by
 /// `Configs/schemas/<kind>.json`; `seq` counts the messages of one kind of one stream in this run (1, 2, ...) and
 /// `session` names the run, so a subscriber can detect gaps and duplicates.
+///
+/// Events, captions, labels and status are VLMCore's result types in their one encoding (`ResultJSON`: snake_case,
+/// the same keys as `--json`); the types here are only what MQTT alone publishes.
 enum Payload {
+    /// The schema version of every payload kind. v2: snake_case keys throughout (`sent_at`, `start_pts`,
+    /// `peak_score`, `payload_bytes`, ...), matching the JSON Lines output.
+    static let version = 2
+
+    /// `vlm-stream.<kind>.v<version>`.
+    static func schema(_ kind: String) -> String { "vlm-stream.\(kind).v\(version)" }
+
     /// Common fields of every document.
     struct Header: Encodable {
         var schema: String
@@ -12,42 +22,44 @@ enum Payload {
         var session: String
         var seq: Int
         var sentAt: String
+
+        enum CodingKeys: String, CodingKey {
+            case schema, stream, session, seq
+            case sentAt = "sent_at"
+        }
     }
 
+    /// An event with, under `--mqtt-thumbnails`, the JPEG of its peak frame.
     struct Event: Encodable {
-        var type: String
-        var query: String
-        var startPTS: Double
-        var endPTS: Double?
-        var peakScore: Double
-        var peakPTS: Double
-        var box: Box?
-        var thumbnail: ThumbnailJSON?
+        var event: QueryEvent
+        var thumbnail: Thumbnail?
+
+        enum CodingKeys: String, CodingKey { case thumbnail }
+
+        func encode(to encoder: Encoder) throws {
+            try event.encode(to: encoder)
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encodeIfPresent(thumbnail, forKey: .thumbnail)
+        }
     }
 
-    struct ThumbnailJSON: Encodable {
+    struct Thumbnail: Encodable {
         var format = "jpeg"
         var width: Int
         var height: Int
         var pts: Double
         var data: String
-    }
 
-    struct CaptionDoc: Encodable {
-        var startPTS: Double
-        var endPTS: Double
-        var text: String
-        var score: Double
-    }
+        enum CodingKeys: String, CodingKey { case format, width, height, pts, data }
 
-    struct Labels: Encodable {
-        var pts: Double
-        var labels: [FrameLabels.Label]
-    }
-
-    struct Status: Encodable {
-        var state: String
-        var detail: String?
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(format, forKey: .format)
+            try c.encode(width, forKey: .width)
+            try c.encode(height, forKey: .height)
+            try c.encode(ResultJSON.number(pts), forKey: .pts)
+            try c.encode(data, forKey: .data)
+        }
     }
 
     struct Queries: Encodable {
@@ -58,6 +70,11 @@ enum Payload {
         var topic: String
         var error: String
         var payloadBytes: Int
+
+        enum CodingKeys: String, CodingKey {
+            case topic, error
+            case payloadBytes = "payload_bytes"
+        }
     }
 
     struct Stats: Encodable {
@@ -75,6 +92,13 @@ enum Payload {
         var labels: Int
         var controlAccepted: Int
         var controlRejected: Int
+
+        enum CodingKeys: String, CodingKey {
+            case connected, reconnects, published, dropped, inflight, events, captions, labels
+            case uptimeSeconds = "uptime_seconds", discardedQoS0 = "discarded_qos0", outboxPending = "outbox_pending"
+            case outboxRecovered = "outbox_recovered", controlAccepted = "control_accepted"
+            case controlRejected = "control_rejected"
+        }
     }
 }
 
@@ -86,20 +110,15 @@ struct Document<Body: Encodable>: Encodable {
     var body: Body
 
     func encode(to encoder: Encoder) throws {
-        try header.encode(to: encoder)
         try body.encode(to: encoder)
+        try header.encode(to: encoder)  // last: the header's `stream` is the topic's, whatever the body says
     }
 }
 
 enum PayloadEncoder {
-    /// The JSON bytes of a document (keys sorted, so payloads are stable for tests and diffing).
+    /// The JSON bytes of a document, in the one result encoding (`ResultJSON`: keys sorted, numbers finite).
     static func encode<Body: Encodable>(_ header: Payload.Header, _ body: Body) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Bodies pass numbers through `finite`, so this only guards against a future field that forgets.
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return Array((try? encoder.encode(Document(header: header, body: body))) ?? Data("{}".utf8))
+        ResultJSON.bytes(Document(header: header, body: body))
     }
 
     /// Now, as ISO 8601 with milliseconds (UTC).
@@ -107,6 +126,3 @@ enum PayloadEncoder {
         date.ISO8601Format(.iso8601WithTimeZone(includingFractionalSeconds: true))
     }
 }
-
-/// `value`, or 0 when it is NaN or infinite (JSON has no such numbers).
-func finite(_ value: Double) -> Double { value.isFinite ? value : 0 }

@@ -1,5 +1,6 @@
 import CMosquitto
 import Foundation
+import VLMCore
 
 extension StreamChannel {
     // MARK: - Shutdown
@@ -23,7 +24,8 @@ extension StreamChannel {
             guard !s.offlineAcked, s.connected else { return false }
             var header = header("status", &s)
             header.sentAt = PayloadEncoder.timestamp()
-            let payload = PayloadEncoder.encode(header, Payload.Status(state: "offline", detail: "stopped"))
+            let payload = PayloadEncoder.encode(
+                header, StreamStatus(stream: stream, state: "offline", detail: "stopped"))
             let message = MQTTMessage(
                 topic: "\(topic)/status", payload: payload, qos: max(1, settings.qos), retained: true)
             let result = client.publish(message)

@@ -7,14 +7,13 @@ extension StreamChannel {
     /// Turns one pipeline result into its topic's JSON document and queues it.
     func publish(_ result: StreamResult) {
         // Thumbnails are encoded outside the lock (JPEG encoding takes milliseconds).
-        var thumbnail: Payload.ThumbnailJSON?
+        var thumbnail: Payload.Thumbnail?
         if case .event(let event) = result, settings.thumbnails, event.type != .update, let thumbnails,
             let image = thumbnails.thumbnail(stream: stream, pts: event.peakPTS, maxBytes: settings.thumbnailMaxBytes),
             image.jpeg.count <= settings.thumbnailMaxBytes
         {
-            thumbnail = Payload.ThumbnailJSON(
-                width: image.width, height: image.height, pts: finite(image.pts),
-                data: Data(image.jpeg).base64EncodedString())
+            thumbnail = Payload.Thumbnail(
+                width: image.width, height: image.height, pts: image.pts, data: Data(image.jpeg).base64EncodedString())
         }
         state.withLock { s in
             switch result {
@@ -22,26 +21,20 @@ extension StreamChannel {
                 return  // per-frame scores stay local (JSON Lines / terminal); events summarise them for robots
             case .event(let e):
                 s.stats.events += 1
-                let body = Payload.Event(
-                    type: e.type.rawValue, query: e.query, startPTS: finite(e.startPTS), endPTS: e.endPTS.map(finite),
-                    peakScore: finite(e.peakScore), peakPTS: finite(e.peakPTS), box: e.box, thumbnail: thumbnail)
+                let body = Payload.Event(event: e, thumbnail: thumbnail)
                 enqueue(
                     "events", qos: settings.qos, durable: true, &s,
                     payload: PayloadEncoder.encode(header("event", &s), body))
             case .caption(let c):
                 s.stats.captions += 1
-                let body = Payload.CaptionDoc(
-                    startPTS: finite(c.startPTS), endPTS: finite(c.endPTS), text: c.text, score: finite(c.score))
                 enqueue(
                     "captions", qos: settings.qos, durable: true, &s,
-                    payload: PayloadEncoder.encode(header("caption", &s), body))
+                    payload: PayloadEncoder.encode(header("caption", &s), c))
             case .labels(let l):
                 s.stats.labels += 1
-                let labels = l.labels.map { FrameLabels.Label(label: $0.label, probability: finite($0.probability)) }
-                let body = Payload.Labels(pts: finite(l.pts), labels: labels)
                 enqueue(
                     "labels", qos: settings.qos, durable: true, &s,
-                    payload: PayloadEncoder.encode(header("labels", &s), body))
+                    payload: PayloadEncoder.encode(header("labels", &s), l))
             case .status(_, let value, let detail):
                 s.streamState = value
                 s.streamDetail = detail.map { String($0.unicodeScalars.prefix(1000)) }
@@ -71,11 +64,11 @@ extension StreamChannel {
         state.withLock { s in
             let t = s.stats
             let body = Payload.Stats(
-                uptimeSeconds: Date().timeIntervalSince(started), connected: s.connected, reconnects: t.reconnects,
-                published: t.published, dropped: t.dropped, discardedQoS0: t.discardedQoS0,
-                outboxPending: s.outbox.pending.count,
-                outboxRecovered: t.recovered, inflight: s.inflight.count, events: t.events, captions: t.captions,
-                labels: t.labels, controlAccepted: t.controlAccepted, controlRejected: t.controlRejected)
+                uptimeSeconds: ResultJSON.number(Date().timeIntervalSince(started)) ?? 0, connected: s.connected,
+                reconnects: t.reconnects, published: t.published, dropped: t.dropped, discardedQoS0: t.discardedQoS0,
+                outboxPending: s.outbox.pending.count, outboxRecovered: t.recovered, inflight: s.inflight.count,
+                events: t.events, captions: t.captions, labels: t.labels, controlAccepted: t.controlAccepted,
+                controlRejected: t.controlRejected)
             enqueue("stats", qos: 0, durable: false, &s, payload: PayloadEncoder.encode(header("stats", &s), body))
         }
     }

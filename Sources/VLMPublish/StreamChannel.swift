@@ -82,9 +82,9 @@ final class StreamChannel: Sendable {
             topic: "\(settings.prefix)/\(safe)/status",
             payload: PayloadEncoder.encode(
                 Payload.Header(
-                    schema: "vlm-stream.status.v1", stream: stream, session: session, seq: 0,
+                    schema: Payload.schema("status"), stream: stream, session: session, seq: 0,
                     sentAt: PayloadEncoder.timestamp()),
-                Payload.Status(state: "offline", detail: "connection lost (Last Will)")),
+                StreamStatus(stream: stream, state: "offline", detail: "connection lost (Last Will)")),
             qos: max(1, settings.qos), retained: true)
         self.client = try MQTTClient(
             MQTTClient.Configuration(
@@ -125,7 +125,7 @@ final class StreamChannel: Sendable {
         let seq = (s.sequence[kind] ?? 0) + 1
         s.sequence[kind] = seq
         return Payload.Header(
-            schema: "vlm-stream.\(kind).v1", stream: stream, session: session, seq: seq,
+            schema: Payload.schema(kind), stream: stream, session: session, seq: seq,
             sentAt: PayloadEncoder.timestamp())
     }
 
@@ -195,9 +195,13 @@ final class StreamChannel: Sendable {
         }
         if controller != nil { subscribeControl() }
         state.withLock { s in
-            // Retained state first (ahead of any backlog), so the broker shows us online as soon as possible.
-            if let controller { announceQueries(controller.activeQueries, front: true, &s) }
-            announceStatus(front: true, &s)
+            // Retained state first (ahead of any backlog), so the broker shows us online as soon as possible: the
+            // states still waiting move to the front in order (each keeps its `seq`; the last is the current one),
+            // or, when none is waiting, the current state is announced again (the Last Will may have replaced it).
+            if let controller, !s.outbox.moveToFront(topic: "\(topic)/queries") {
+                announceQueries(controller.activeQueries, front: true, &s)
+            }
+            if !s.outbox.moveToFront(topic: "\(topic)/status") { announceStatus(front: true, &s) }
             pump(&s)
         }
     }
@@ -237,7 +241,7 @@ final class StreamChannel: Sendable {
     @discardableResult
     func announceStatus(front: Bool, _ s: inout State) -> UInt64? {
         let payload = PayloadEncoder.encode(
-            header("status", &s), Payload.Status(state: s.streamState, detail: s.streamDetail))
+            header("status", &s), StreamStatus(stream: stream, state: s.streamState, detail: s.streamDetail))
         return enqueue(
             "status", qos: max(1, settings.qos), retained: true, durable: false, front: front, &s, payload: payload)
     }

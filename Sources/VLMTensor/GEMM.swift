@@ -22,6 +22,8 @@ public enum GEMM {
     /// `accumulate` (a residual add fused into the product). `weight` is (outFeatures, inFeatures) row-major, as
     /// PyTorch stores it; it is read in place, so a memory-mapped checkpoint is never copied.
     public struct LinearOutput: @unchecked Sendable {
+        // @unchecked: crosses into the kernel's worker threads only for the duration of one `linear` call, which
+        // reads `weight`/`bias` and gives each worker its own blocks of `y`'s columns to write.
         public var weight: UnsafePointer<Float>
         public var bias: UnsafePointer<Float>?
         public var outFeatures: Int

@@ -7,6 +7,8 @@
 /// A whole file mapped read-only into memory (`mmap`, `MAP_PRIVATE`). Pages are read from the page cache on first
 /// touch, so mapping a 350 MB checkpoint costs no copy and no time; `Tensor(borrowing:)` views keep it alive.
 public final class MappedFile: @unchecked Sendable {
+    // @unchecked: every stored property is a `let`, and the mapping is PROT_READ, so no thread can change what
+    // `bytes` points at while it is mapped (until deinit, which no other reference can outlive).
     /// Why a file could not be mapped.
     public struct Failure: Error, CustomStringConvertible {
         /// The file's path.

@@ -88,18 +88,27 @@ struct SearchCommand: AsyncParsableCommand {
 
     // MARK: - Output
 
+    /// One `--json` line: the moment's keys (`ResultJSON`) plus `query`, and `clip`/`thumbnail` with --export.
     static func json(_ m: Moment, query: String, files: (clip: String, thumbnail: String)?) -> String {
-        var fields = [
-            "\"query\":\(JSONText.string(query))", "\"video\":\(JSONText.string(m.video))",
-            "\"start\":\(number(m.start))", "\"end\":\(number(m.end))",
-            "\"score\":\(number(m.score))", "\"peak\":\(number(m.peak))", "\"frames\":\(m.frames)",
-        ]
-        if let caption = m.caption { fields.append("\"caption\":\(JSONText.string(caption))") }
-        if let files {
-            fields.append("\"clip\":\(JSONText.string(files.clip))")
-            fields.append("\"thumbnail\":\(JSONText.string(files.thumbnail))")
+        ResultJSON.line(Hit(moment: m, query: query, clip: files?.clip, thumbnail: files?.thumbnail))
+    }
+
+    /// A moment as `--json` prints it.
+    struct Hit: Encodable {
+        var moment: Moment
+        var query: String
+        var clip: String?
+        var thumbnail: String?
+
+        enum CodingKeys: String, CodingKey { case query, clip, thumbnail }
+
+        func encode(to encoder: Encoder) throws {
+            try moment.encode(to: encoder)
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(query, forKey: .query)
+            try c.encodeIfPresent(clip, forKey: .clip)
+            try c.encodeIfPresent(thumbnail, forKey: .thumbnail)
         }
-        return "{" + fields.joined(separator: ",") + "}"
     }
 
     static func text(_ m: Moment, rank: Int, files: (clip: String, thumbnail: String)?) -> String {
@@ -110,8 +119,6 @@ struct SearchCommand: AsyncParsableCommand {
         if let files { line += "\n    \(files.clip)\n    \(files.thumbnail)" }
         return line
     }
-
-    private static func number(_ x: Double) -> String { String(format: "%.4f", x) }
 
     // MARK: - Export
 

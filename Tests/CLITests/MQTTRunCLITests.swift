@@ -3,7 +3,8 @@ import TestSupport
 import Testing
 
 /// `vlm-stream run … --mqtt` as a child process against a real mosquitto, watched by `mosquitto_sub`.
-@Suite(.serialized) struct MQTTRunCLITests {
+@Suite(.serialized, .enabled(if: Mosquitto.executable != nil, "needs the mosquitto broker (scripts/install-deps)"))
+struct MQTTRunCLITests {
     /// `mosquitto_sub -v` output: one `topic payload` line per message, in arrival order.
     final class Watcher {
         let file: URL
@@ -60,7 +61,6 @@ import Testing
     }
 
     @Test func sigkillMidClipLeavesTheLastWillAndEveryMessageMatchesItsSchema() throws {
-        guard Mosquitto.executable != nil, CLIRunner.executable != nil else { return }
         let broker = try Mosquitto()
         defer { withExtendedLifetime(broker) {} }  // the broker lives until the test ends
         let directory = try Fixtures.temporaryDirectory("mqtt-cli")
@@ -94,7 +94,6 @@ import Testing
     }
 
     @Test func queriesSetOverMQTTMidRunAreEchoedAndUsedByTheFollowingEvents() throws {
-        guard Mosquitto.executable != nil, CLIRunner.executable != nil else { return }
         let broker = try Mosquitto()
         defer { withExtendedLifetime(broker) {} }  // the broker lives until the test ends
         let directory = try Fixtures.temporaryDirectory("mqtt-cli")
@@ -122,6 +121,39 @@ import Testing
         #expect(!later.contains { $0["query"]?.string == "person" && $0["type"]?.string == "start" })
         let status = try JSONValue.parse(try #require(messages.last { $0.topic == "vlm/plaza/status" }).payload)
         #expect(status["state"]?.string == "offline" && status["detail"]?.string == "stopped")
+        watcher.process.terminate()
+    }
+
+    /// Issue 11: with `--labels`, `ended` was coalesced away by the later `offline` (seq 1 online, 2 online,
+    /// 4 offline) whenever labels were still queued ahead of both. The broker is reached through a proxy that
+    /// holds each PUBACK 10 ms, so labels do queue up (as against a distant broker). Every status the run reports
+    /// must arrive, `ended` before `offline`, with no gap in `seq`.
+    @Test func withLabelsTheStatusTopicShowsEndedThenOfflineWithoutASeqGap() throws {
+        let broker = try Mosquitto()
+        defer { withExtendedLifetime(broker) {} }  // the broker lives until the test ends
+        let slowLink = try DelayingProxy(to: broker.port, delay: 0.01)
+        let directory = try Fixtures.temporaryDirectory("mqtt-cli")
+        let watcher = try Watcher(port: broker.port, directory: directory)
+        Thread.sleep(forTimeInterval: 0.3)
+        let child = try Self.run(
+            ["--query", "person", "--labels", "a person,a car,a dog"], port: slowLink.port, directory: directory)
+        let finished = child.wait(timeout: 120)
+        let log = (try? String(contentsOf: directory.appendingPathComponent("run.log"), encoding: .utf8)) ?? ""
+        #expect(finished.map { WIFEXITED($0) && WEXITSTATUS($0) == 0 } == true, "run log: \(log)")
+        #expect(
+            watcher.wait(timeout: 10) {
+                $0.last { $0.topic == "vlm/plaza/status" }?.payload.contains("offline") == true
+            })
+        let statuses = try watcher.messages.filter { $0.topic == "vlm/plaza/status" }.map {
+            try JSONValue.parse($0.payload)
+        }
+        let states = statuses.compactMap { $0["state"]?.string }
+        let seqs = statuses.compactMap { $0["seq"]?.int }
+        #expect(states.first == "online" && states.suffix(2) == ["ended", "offline"], "states: \(states)")
+        #expect(seqs == Array(1...max(1, statuses.count)), "seq: \(seqs)")
+        // Every label went out too (one per sampled frame: 4 s at 25 fps).
+        let labels = watcher.messages.filter { $0.topic == "vlm/plaza/labels" }.count
+        #expect(labels == 100, "\(labels) labels")
         watcher.process.terminate()
     }
 }

@@ -3,9 +3,9 @@ import TestSupport
 import Testing
 
 /// A robot starts `vlm-stream run --mqtt` with no query at all and sends its command later over MQTT.
-@Suite(.serialized) struct RobotCommandCLITests {
+@Suite(.serialized, .enabled(if: Mosquitto.executable != nil, "needs the mosquitto broker (scripts/install-deps)"))
+struct RobotCommandCLITests {
     @Test func aQueryAddedOverMQTTToARunWithoutQueriesProducesEvents() throws {
-        guard Mosquitto.executable != nil, CLIRunner.executable != nil else { return }
         let broker = try Mosquitto()
         let directory = try Fixtures.temporaryDirectory("robot-cli")
         let watcher = try MQTTRunCLITests.Watcher(port: broker.port, directory: directory)

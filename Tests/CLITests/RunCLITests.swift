@@ -57,6 +57,7 @@ import Testing
         let badModel = try CLIRunner.run(["SampleVideos/plaza.mp4", "--query", "x", "--model", "Tests/Fixtures"])
         #expect(badModel.status != 0)
         #expect(badModel.stderr.hasPrefix("error: "))
+        #expect(badModel.stderr.split(separator: "\n").count == 1, "\(badModel.stderr)")
     }
 
     @Test("--pipeline: the file example runs end to end")

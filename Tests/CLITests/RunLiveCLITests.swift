@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+import VLMCore
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -10,37 +11,29 @@ import Testing
 /// SIGINT drains the graph and exits 0 with complete output.
 @Suite struct RunLiveCLITests {
     /// Collects a pipe's bytes as they arrive.
-    final class Collector: @unchecked Sendable {
-        private let lock = NSLock()
-        private var data = Data()
+    final class Collector: Sendable {
+        private let data = Locked(Data())
         init(_ pipe: Pipe) {
-            pipe.fileHandleForReading.readabilityHandler = { [self] handle in
+            pipe.fileHandleForReading.readabilityHandler = { [data] handle in
                 let chunk = handle.availableData
-                lock.lock()
-                data += chunk
-                lock.unlock()
+                data.withLock { $0 += chunk }
                 if chunk.isEmpty { handle.readabilityHandler = nil }
             }
         }
-        var text: String {
-            lock.lock()
-            defer { lock.unlock() }
-            return String(decoding: data, as: UTF8.self)
-        }
+        var text: String { String(decoding: data.current, as: UTF8.self) }
     }
 
     static func scrape(port: Int) throws -> (String, String) {
         let url = URL(string: "http://127.0.0.1:\(port)/metrics")!
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var body = ""
-        nonisolated(unsafe) var type = ""
+        let answer = Locked<(body: String, type: String)?>(nil)
         URLSession.shared.dataTask(with: url) { data, response, _ in
-            body = data.map { String(decoding: $0, as: UTF8.self) } ?? ""
-            type = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type") ?? ""
-            done.signal()
+            let body = data.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            let type = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type") ?? ""
+            answer.update { $0 = (body, type) }
         }.resume()
-        _ = done.wait(timeout: .now() + 10)
-        return (body, type)
+        return answer.wait(until: Date().addingTimeInterval(10), for: { $0 != nil }) { a, _ in
+            (a?.body ?? "", a?.type ?? "")
+        }
     }
 
     @Test("metrics scraped during a live run; SIGINT drains and exits 0 within the deadline")

@@ -1,4 +1,5 @@
 import Foundation
+import VLMCore
 
 /// Runs the built `vlm-stream` executable as a subprocess (for CLI tests).
 ///
@@ -56,16 +57,18 @@ public enum CLIRunner {
         try? input.fileHandleForWriting.close()
         // Drain both pipes concurrently so a chatty child cannot block on a full pipe.
         let group = DispatchGroup()
-        nonisolated(unsafe) var outData = Data()
-        nonisolated(unsafe) var errData = Data()
+        let outData = Locked(Data())
+        let errData = Locked(Data())
         group.enter()
         DispatchQueue.global().async {
-            outData = out.fileHandleForReading.readDataToEndOfFile()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            outData.withLock { $0 = data }
             group.leave()
         }
         group.enter()
         DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
+            let data = err.fileHandleForReading.readDataToEndOfFile()
+            errData.withLock { $0 = data }
             group.leave()
         }
         if group.wait(timeout: .now() + timeout) == .timedOut {
@@ -74,7 +77,7 @@ public enum CLIRunner {
         }
         process.waitUntilExit()
         return Result(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+            status: process.terminationStatus, stdout: String(decoding: outData.current, as: UTF8.self),
+            stderr: String(decoding: errData.current, as: UTF8.self))
     }
 }

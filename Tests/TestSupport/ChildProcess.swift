@@ -1,4 +1,5 @@
 import Foundation
+import VLMCore
 
 #if canImport(Glibc)
     import Glibc
@@ -10,11 +11,10 @@ import Foundation
 ///
 /// Foundation's `Process` passes on the test runner's blocked signals (SIGTERM, SIGINT, SIGHUP are blocked in its
 /// threads), so a broker or `vlm-stream` started that way never sees SIGTERM. This one can be stopped gracefully.
-public final class ChildProcess: @unchecked Sendable {
-    // @unchecked: `status` is only touched under `lock`.
+public final class ChildProcess: Sendable {
     public let pid: pid_t
-    private let lock = NSLock()
-    private var status: Int32?
+    /// The raw wait status once reaped.
+    private let status = Locked<Int32?>(nil)
 
     /// Starts `executable` with `arguments`; stdout and stderr go to `output` (or /dev/null).
     public init(_ executable: String, _ arguments: [String], output: URL? = nil) throws {
@@ -47,7 +47,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// True until the process has exited (reaps it when it has).
     public var isRunning: Bool {
-        lock.withLock {
+        status.withLock { status in
             if status != nil { return false }
             var raw: Int32 = 0
             if waitpid(pid, &raw, WNOHANG) == pid {
@@ -68,7 +68,7 @@ public final class ChildProcess: @unchecked Sendable {
     public func wait(timeout: Double) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
         while isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
-        return lock.withLock { status }
+        return status.current
     }
 
     /// SIGTERM, then SIGKILL if it has not exited after `grace` seconds.

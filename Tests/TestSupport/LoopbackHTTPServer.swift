@@ -1,4 +1,5 @@
 import Foundation
+import VLMCore
 
 #if canImport(Glibc)
     import Glibc
@@ -9,10 +10,7 @@ import Foundation
 /// A minimal HTTP/1.1 server on 127.0.0.1 (an ephemeral port) for tests that download: serves fixed routes to
 /// HEAD and GET, honours `Range: bytes=N-`, can answer with a redirect, and can cut a body short once to
 /// simulate a dropped connection. One connection at a time, `Connection: close`.
-///
-/// `@unchecked Sendable`: the routes and request log are guarded by `lock`; the socket is only used by the
-/// accept thread after `init`.
-public final class LoopbackHTTPServer: @unchecked Sendable {
+public final class LoopbackHTTPServer: Sendable {
     /// What a path answers.
     public struct Route: Sendable {
         public var status: Int
@@ -36,16 +34,19 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         public var range: String?
     }
 
+    private struct State {
+        var routes: [String: Route]
+        var log: [Request] = []
+        var stopped = false
+    }
+
     public let port: Int
     private let socketFD: Int32
-    private let lock = NSLock()
-    private var routes: [String: Route]
-    private var log: [Request] = []
-    private var stopped = false
+    private let state: Locked<State>
 
     /// Starts serving `routes` (path → route) on a background thread.
     public init(routes: [String: Route]) throws {
-        self.routes = routes
+        state = Locked(State(routes: routes))
         let (fd, port) = try LoopbackSocket.listen(backlog: 16)
         socketFD = fd
         self.port = port
@@ -58,17 +59,17 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
 
     /// Adds or replaces the route for `path` (e.g. one whose redirect needs `baseURL`).
     public func setRoute(_ path: String, _ route: Route?) {
-        lock.withLock { routes[path] = route }
+        state.withLock { $0.routes[path] = route }
     }
 
     /// Requests received so far.
-    public var requests: [Request] { lock.withLock { log } }
+    public var requests: [Request] { state.withLock { $0.log } }
 
     /// Stops accepting connections.
     public func stop() {
-        let already = lock.withLock {
-            defer { stopped = true }
-            return stopped
+        let already = state.withLock { s in
+            defer { s.stopped = true }
+            return s.stopped
         }
         guard !already else { return }
         shutdown(socketFD, Int32(SHUT_RDWR))
@@ -83,7 +84,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         while true {
             let client = accept(socketFD, nil, nil)
             if client < 0 {
-                if lock.withLock({ stopped }) { return }
+                if state.withLock({ $0.stopped }) { return }
                 continue
             }
             handle(client)
@@ -109,10 +110,10 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         for line in head.dropFirst() where line.lowercased().hasPrefix("range:") {
             range = line.dropFirst("range:".count).trimmingCharacters(in: .whitespaces)
         }
-        let route: Route? = lock.withLock {
-            log.append(Request(method: method, path: path, range: range))
-            let route = routes[path]
-            if method == "GET", route?.cutAfter != nil { routes[path]?.cutAfter = nil }
+        let route: Route? = state.withLock { s in
+            s.log.append(Request(method: method, path: path, range: range))
+            let route = s.routes[path]
+            if method == "GET", route?.cutAfter != nil { s.routes[path]?.cutAfter = nil }
             return route
         }
         guard var route else {

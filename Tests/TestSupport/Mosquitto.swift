@@ -1,9 +1,9 @@
 import Foundation
+import VLMCore
 
 /// A real `mosquitto` broker for tests, on a free loopback port, with its own config, persistence and log in a
 /// temporary directory. Never the system broker: the Debian package may run one on 1883.
-public final class Mosquitto: @unchecked Sendable {
-    // @unchecked: `process` is only touched under `lock`.
+public final class Mosquitto: Sendable {
 
     /// Why the broker could not be started.
     public struct LaunchError: Error, CustomStringConvertible {
@@ -15,8 +15,7 @@ public final class Mosquitto: @unchecked Sendable {
     public let port: Int
     /// Config, persistence and log directory (removed on deinit).
     public let directory: URL
-    private let lock = NSLock()
-    private var process: ChildProcess?
+    private let process = Locked<ChildProcess?>(nil)
 
     /// `mqtt://127.0.0.1:<port>`.
     public var url: String { "mqtt://127.0.0.1:\(port)" }
@@ -79,7 +78,7 @@ public final class Mosquitto: @unchecked Sendable {
         let process = try ChildProcess(
             binary.path, ["-c", directory.appendingPathComponent("mosquitto.conf").path],
             output: directory.appendingPathComponent("stdout.log"))
-        lock.withLock { self.process = process }
+        self.process.withLock { $0 = process }
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             if Mosquitto.accepts(port: port) { return }
@@ -108,13 +107,13 @@ public final class Mosquitto: @unchecked Sendable {
     }
 
     /// Whether the broker process is alive.
-    public var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
+    public var isRunning: Bool { process.withLock { $0?.isRunning ?? false } }
 
     /// The broker's log so far (for failure messages).
     public func log() -> String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
     private func signal(_ number: Int32) {
-        let running = lock.withLock { () -> ChildProcess? in
+        let running = process.withLock { process -> ChildProcess? in
             defer { process = nil }
             return process
         }

@@ -83,7 +83,10 @@ struct QueueTests {
         #expect(!limiter.tryAcquire())
         #expect(limiter.refused == 1)
         let acquired = Locked(false)
-        let thread = Thread { if limiter.acquire() { acquired.withLock { $0 = true } } }
+        let thread = Thread {
+            limiter.acquire()
+            acquired.withLock { $0 = true }
+        }
         thread.start()
         Thread.sleep(forTimeInterval: 0.05)
         #expect(!acquired.current, "acquire must wait for a slot")

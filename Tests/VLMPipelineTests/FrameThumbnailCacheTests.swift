@@ -75,13 +75,11 @@ import VLMPublish
 }
 
 /// Messages collected on the network thread.
-final class ReceivedMessages: @unchecked Sendable {
-    // @unchecked: `messages` is only touched under `lock`.
-    private let lock = NSLock()
-    private var messages: [MQTTMessage] = []
-    func append(_ m: MQTTMessage) { lock.withLock { messages.append(m) } }
-    var all: [MQTTMessage] { lock.withLock { messages } }
-    var count: Int { lock.withLock { messages.count } }
+final class ReceivedMessages: Sendable {
+    private let messages = Locked<[MQTTMessage]>([])
+    func append(_ m: MQTTMessage) { messages.withLock { $0.append(m) } }
+    var all: [MQTTMessage] { messages.current }
+    var count: Int { messages.withLock { $0.count } }
 }
 
 func poll(_ timeout: Double = 10, _ condition: () -> Bool) -> Bool {

@@ -71,4 +71,35 @@ import VLMPublish
         publisher.finish()
         late.stop()
     }
+
+    /// Issue 11: with labels queued ahead, the retained `ended` was replaced in the outbox by the later `offline`,
+    /// so subscribers saw `online` (1), `offline` (3) and never `ended`. Every transition must arrive, in order,
+    /// with consecutive `seq`.
+    @Test func endedQueuedBehindLabelsStillArrivesBeforeOfflineWithoutASeqGap() throws {
+        let broker = try Mosquitto()
+        defer { withExtendedLifetime(broker) {} }  // the broker lives until the test ends
+        let subscriber = try Subscriber(broker.url, filters: ["vlm/cam/status", "vlm/cam/labels"])
+        #expect(subscriber.waitReady())
+        let publisher = try MQTTPublisher(
+            settings: try testSettings(broker.url, outbox: try Fixtures.temporaryDirectory("outbox")),
+            streams: ["cam"])
+        #expect(publisher.waitUntilConnected(timeout: 5))
+        #expect(subscriber.wait { !$0.filter { $0.topic == "vlm/cam/status" }.isEmpty })
+        // A burst of labels (the window is 1 message), then the stream ends and the publisher stops at once:
+        // `ended` and `offline` are both queued behind labels.
+        for i in 0..<300 {
+            publisher.consume(
+                .labels(
+                    FrameLabels(
+                        stream: "cam", pts: Double(i) * 0.04, labels: [.init(label: "a person", probability: 0.6)])))
+        }
+        publisher.consume(.status(stream: "cam", state: "ended", detail: "end of file"))
+        publisher.finish()
+        #expect(subscriber.wait { m in m.contains { $0.topic == "vlm/cam/status" && $0.text.contains("\"offline\"") } })
+        let statuses = try subscriber.messages("status").map { try JSONValue.parse($0.payload) }
+        #expect(statuses.compactMap { $0["state"]?.string } == ["online", "ended", "offline"])
+        #expect(statuses.compactMap { $0["seq"]?.int } == [1, 2, 3])
+        #expect(subscriber.messages("labels").count == 300)
+        subscriber.stop()
+    }
 }

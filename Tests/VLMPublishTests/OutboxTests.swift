@@ -45,15 +45,28 @@ import Testing
         #expect(reopened.pending.map(\.message) == [message(3), message(4), message(5)])
     }
 
-    @Test func newerRetainedStateReplacesAWaitingOlderOne() throws {
+    /// A newer retained state never replaces a waiting older one (that lost `ended` behind `offline`): both stay,
+    /// in order, and `moveToFront` puts the waiting states ahead of the backlog without reordering them.
+    @Test func waitingRetainedStatesAreKeptInOrderAndMovedToTheFront() throws {
         let outbox = try Outbox(directory: try Fixtures.temporaryDirectory("outbox"), limit: 10)
         let status = { (s: String) in
             MQTTMessage(topic: "vlm/cam/status", payload: Array(s.utf8), qos: 1, retained: true)
         }
         outbox.append(status("online"), durable: false, front: true)
         outbox.append(message(1), durable: true)
-        outbox.append(status("online again"), durable: false, front: true)
-        #expect(outbox.pending.map(\.message) == [status("online again"), message(1)])
+        outbox.append(status("ended"), durable: false)
+        outbox.append(message(2), durable: true)
+        outbox.append(status("offline"), durable: false)
+        #expect(
+            outbox.pending.map(\.message) == [
+                status("online"), message(1), status("ended"), message(2), status("offline"),
+            ])
+        #expect(outbox.moveToFront(topic: "vlm/cam/status"))
+        #expect(
+            outbox.pending.map(\.message) == [
+                status("online"), status("ended"), status("offline"), message(1), message(2),
+            ])
+        #expect(!outbox.moveToFront(topic: "vlm/cam/queries"))
     }
 
     @Test func refusesASecondUserOfTheSameOutbox() throws {

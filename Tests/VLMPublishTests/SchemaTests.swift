@@ -12,15 +12,15 @@ import Testing
     @Test func validatorCatchesWhatTheSchemasForbid() throws {
         let schema = try JSONSchema.load("labels")
         let good = try JSONValue.parse(
-            #"{"schema":"vlm-stream.labels.v1","stream":"cam","session":"ab12","seq":1,"sentAt":"2026-01-01T00:00:00.000Z","pts":1.5,"labels":[{"label":"a dog","probability":0.7}]}"#
+            #"{"schema":"vlm-stream.labels.v2","stream":"cam","session":"ab12","seq":1,"sent_at":"2026-01-01T00:00:00.000Z","pts":1.5,"labels":[{"label":"a dog","probability":0.7}]}"#
         )
         #expect(schema.failures(good).isEmpty)
         let bad = try JSONValue.parse(
-            #"{"schema":"vlm-stream.labels.v2","stream":"","session":"ab12","seq":1.5,"sentAt":"x","pts":-1,"labels":[{"label":3,"probability":2}],"extra":true}"#
+            #"{"schema":"vlm-stream.labels.v1","stream":"","session":"ab12","seq":1.5,"sent_at":"x","pts":-1,"labels":[{"label":3,"probability":2}],"extra":true}"#
         )
         let reasons = schema.failures(bad).map(\.description).joined(separator: "\n")
         for expected in [
-            "/schema", "/stream", "/seq", "/sentAt", "/pts", "/labels/0/label", "unknown property 'extra'",
+            "/schema", "/stream", "/seq", "/sent_at", "/pts", "/labels/0/label", "unknown property 'extra'",
         ] {
             #expect(reasons.contains(expected), "\(expected) not reported in:\n\(reasons)")
         }

@@ -5,13 +5,15 @@ import VLMPublish
 
 /// A test-side MQTT client (our libmosquitto wrapper) that records every message it receives.
 /// Persistent session by default, resubscribing on every connect.
-final class Subscriber: @unchecked Sendable {
-    // @unchecked: all mutable state is behind `lock`.
-    private let lock = NSLock()
-    private var received: [MQTTMessage] = []
-    private var connections = 0
-    private var acks = 0
-    private var client: MQTTClient?
+final class Subscriber: Sendable {
+    private struct State {
+        var received: [MQTTMessage] = []
+        var connections = 0
+        var acks = 0
+        var client: MQTTClient?
+    }
+
+    private let state = Locked(State())
     let filters: [String]
 
     init(
@@ -22,25 +24,28 @@ final class Subscriber: @unchecked Sendable {
         var handlers = MQTTClient.Handlers()
         handlers.connected = { [weak self] rc in
             guard let self, rc == 0 else { return }
-            self.lock.withLock { self.connections += 1 }
-            for filter in filters { _ = try? self.lock.withLock { self.client }?.subscribe(filter, qos: 1) }
+            let client = self.state.withLock { s in
+                s.connections += 1
+                return s.client
+            }
+            for filter in filters { _ = try? client?.subscribe(filter, qos: 1) }
         }
-        handlers.subscribed = { [weak self] _ in self?.lock.withLock { self?.acks += 1 } }
-        handlers.message = { [weak self] m in self?.lock.withLock { self?.received.append(m) } }
+        handlers.subscribed = { [weak self] _ in self?.state.withLock { $0.acks += 1 } }
+        handlers.message = { [weak self] m in self?.state.withLock { $0.received.append(m) } }
         let configuration = MQTTClient.Configuration(
             clientID: id, cleanSession: cleanSession, broker: try MQTTSettings.parseURL(url), keepalive: 5,
             reconnectDelayMin: 1, reconnectDelayMax: 1)
         let client = try MQTTClient(configuration, handlers: handlers)
-        lock.withLock { self.client = client }
+        state.withLock { $0.client = client }
         try client.start()
     }
 
     /// Waits for the first SUBACKs.
     func waitReady(timeout: Double = 10) -> Bool {
-        poll(timeout) { self.lock.withLock { self.acks >= self.filters.count } }
+        poll(timeout) { self.state.withLock { $0.acks >= self.filters.count } }
     }
 
-    var messages: [MQTTMessage] { lock.withLock { received } }
+    var messages: [MQTTMessage] { state.withLock { $0.received } }
 
     /// Messages whose topic ends with `/<suffix>`.
     func messages(_ suffix: String) -> [MQTTMessage] { messages.filter { $0.topic.hasSuffix("/" + suffix) } }
@@ -52,11 +57,11 @@ final class Subscriber: @unchecked Sendable {
     }
 
     func publish(_ topic: String, _ payload: [UInt8], qos: Int = 1) {
-        _ = lock.withLock { client }?.publish(MQTTMessage(topic: topic, payload: payload, qos: qos))
+        _ = state.withLock { $0.client }?.publish(MQTTMessage(topic: topic, payload: payload, qos: qos))
     }
 
     func stop() {
-        lock.withLock { client }?.stop()
+        state.withLock { $0.client }?.stop()
     }
 }
 
@@ -71,17 +76,15 @@ func poll(_ timeout: Double, _ condition: () -> Bool) -> Bool {
 }
 
 /// A plain query set: what VLMMatch's controller does with queries, minus the text encoder.
-final class QueryList: QueryControlling, @unchecked Sendable {
-    // @unchecked: `queries` is only touched under `lock`.
-    private let lock = NSLock()
-    private var queries: [String]
+final class QueryList: QueryControlling, Sendable {
+    private let queries: Locked<[String]>
 
-    init(_ queries: [String]) { self.queries = queries }
+    init(_ queries: [String]) { self.queries = Locked(queries) }
 
-    var activeQueries: [String] { lock.withLock { queries } }
-    func setQueries(_ new: [String]) throws { lock.withLock { queries = new } }
-    func addQueries(_ new: [String]) throws { lock.withLock { queries += new.filter { !queries.contains($0) } } }
-    func removeQueries(_ old: [String]) { lock.withLock { queries.removeAll { old.contains($0) } } }
+    var activeQueries: [String] { queries.current }
+    func setQueries(_ new: [String]) throws { queries.withLock { $0 = new } }
+    func addQueries(_ new: [String]) throws { queries.withLock { q in q += new.filter { !q.contains($0) } } }
+    func removeQueries(_ old: [String]) { queries.withLock { $0.removeAll { old.contains($0) } } }
 }
 
 /// Settings for a test broker: a private outbox directory, short flush deadline.

@@ -14,10 +14,10 @@ import VLMPublish
         defer { withExtendedLifetime(broker) {} }  // the broker lives until the test ends
         let url = "mqtts://127.0.0.1:\(broker.port)"
 
-        let received = Locked<[MQTTMessage]>()
+        let received = Locked<[MQTTMessage]>([])
         var handlers = MQTTClient.Handlers()
         handlers.message = { m in received.withLock { $0.append(m) } }
-        let subscriberConnected = Locked<Bool>()
+        let subscriberConnected = Locked(false)
         handlers.connected = { rc in subscriberConnected.withLock { $0 = rc == 0 } }
         let subscriber = try MQTTClient(
             .init(
@@ -54,21 +54,4 @@ import VLMPublish
             #expect(error == .tlsHandshake(broker: url))
         }
     }
-}
-
-/// A value behind a lock, for handlers that run on libmosquitto's thread.
-final class Locked<Value: Sendable>: @unchecked Sendable {
-    // @unchecked: `value` is only touched under `lock`.
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) -> R) -> R { lock.withLock { body(&value) } }
-}
-
-extension Locked where Value == Bool {
-    convenience init() { self.init(false) }
-}
-
-extension Locked where Value == [MQTTMessage] {
-    convenience init() { self.init([]) }
 }

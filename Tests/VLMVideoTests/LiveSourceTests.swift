@@ -7,21 +7,9 @@ import VLMCore
 
 /// Events reported by a source, collected across threads.
 final class EventLog: Sendable {
-    private let events = Mutexed<[VideoSourceEvent]>([])
+    private let events = Locked<[VideoSourceEvent]>([])
     func append(_ event: VideoSourceEvent) { events.withLock { $0.append(event) } }
     var all: [VideoSourceEvent] { events.withLock { $0 } }
-}
-
-/// A tiny lock-protected box (Synchronization.Mutex needs macOS 15).
-final class Mutexed<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
-    }
 }
 
 /// `ffmpeg -re` serving a sample clip as MPEG-TS over HTTP on loopback, one client, like a live camera.
@@ -203,7 +191,7 @@ struct StalledInputTests {
         options.imageSize = 16
         options.ioTimeout = 1
         let log = EventLog()
-        let box = Mutexed<VideoSource?>(nil)
+        let box = Locked<VideoSource?>(nil)
         let url = "http://127.0.0.1:\(port)/live.ts"
         let deadline = Date().addingTimeInterval(10)
         var opened: VideoSource?

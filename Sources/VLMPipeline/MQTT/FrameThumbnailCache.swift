@@ -14,8 +14,7 @@ public final class FrameThumbnailCache: ThumbnailProviding {
     }
 
     private let capacity: Int
-    private let lock = NSLock()
-    private nonisolated(unsafe) var frames: [String: [Held]] = [:]  // guarded by `lock`
+    private let frames = Locked<[String: [Held]]>([:])
 
     /// A cache of `capacity` frames per stream (64 frames of 224×224 are about 10 MB).
     public init(capacity: Int = 64) {
@@ -25,7 +24,7 @@ public final class FrameThumbnailCache: ThumbnailProviding {
     /// Remembers `frame`'s whole-frame view; call once per sampled frame, in presentation order.
     public func remember(_ frame: Frame) {
         guard let view = frame.views.first else { return }
-        lock.withLock {
+        frames.withLock { frames in
             var held = frames[frame.stream, default: []]
             held.append(Held(pts: frame.time.seconds, image: view.image))
             if held.count > capacity { held.removeFirst(held.count - capacity) }
@@ -35,7 +34,7 @@ public final class FrameThumbnailCache: ThumbnailProviding {
 
     /// The held frame nearest `pts` as JPEG of at most `maxBytes` (its own `pts` says which frame it is).
     public func thumbnail(stream: String, pts: Double, maxBytes: Int) -> Thumbnail? {
-        let nearest = lock.withLock { frames[stream]?.min { abs($0.pts - pts) < abs($1.pts - pts) } }
+        let nearest = frames.withLock { $0[stream]?.min { abs($0.pts - pts) < abs($1.pts - pts) } }
         guard let nearest, let jpeg = try? JPEGEncoder.encode(nearest.image, maxBytes: maxBytes) else { return nil }
         let bytes = Array(jpeg)
         // The encoder halves the image when quality alone cannot meet `maxBytes`: report the size it wrote.

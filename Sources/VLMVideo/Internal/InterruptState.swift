@@ -1,62 +1,52 @@
 import CFFmpeg
 import Foundation
+import VLMCore
 
 /// What FFmpeg's interrupt callback consults during blocking I/O: a cancel flag and an optional deadline.
 ///
 /// libavformat calls the callback from the thread doing the I/O, while ``cancel()`` comes from any thread; the
-/// lock makes that safe (uncontended, it costs tens of nanoseconds per poll).
-final class InterruptState: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var cancelled = false
-    private var deadline: ContinuousClock.Instant?
+/// lock makes that safe (uncontended, it costs tens of nanoseconds per poll). `Locked`'s condition variable wakes a
+/// backoff `sleep` on cancel.
+final class InterruptState: Sendable {
+    private struct Flags {
+        var cancelled = false
+        var deadline: ContinuousClock.Instant?
+    }
+
+    private let flags = Locked(Flags())
 
     /// Interrupts any blocked FFmpeg call and every later one, and wakes a backoff sleep.
     func cancel() {
-        condition.lock()
-        cancelled = true
-        condition.broadcast()
-        condition.unlock()
+        flags.update { $0.cancelled = true }
     }
 
-    var isCancelled: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return cancelled
-    }
+    var isCancelled: Bool { flags.withLock { $0.cancelled } }
 
     /// Blocking calls made after this give up (AVERROR_EXIT) once `seconds` have passed; nil: no deadline.
     func arm(timeout seconds: Double?) {
-        condition.lock()
-        deadline = seconds.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) }
-        condition.unlock()
+        flags.withLock { $0.deadline = seconds.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) } }
     }
 
     /// True when FFmpeg should abandon the current blocking call.
     var shouldInterrupt: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        if cancelled { return true }
-        if let deadline, ContinuousClock.now >= deadline { return true }
-        return false
+        flags.withLock { f in
+            if f.cancelled { return true }
+            if let deadline = f.deadline, ContinuousClock.now >= deadline { return true }
+            return false
+        }
     }
 
     /// Whether the last interruption was a timeout rather than a cancel.
     var deadlinePassed: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        guard let deadline else { return false }
-        return ContinuousClock.now >= deadline
+        flags.withLock { f in
+            guard let deadline = f.deadline else { return false }
+            return ContinuousClock.now >= deadline
+        }
     }
 
     /// Sleeps up to `seconds`, returning early (false) if cancelled.
     func sleep(seconds: Double) -> Bool {
-        let until = Date().addingTimeInterval(seconds)
-        condition.lock()
-        defer { condition.unlock() }
-        while !cancelled {
-            if !condition.wait(until: until) { break }
-        }
-        return !cancelled
+        flags.wait(until: Date().addingTimeInterval(seconds), for: \.cancelled) { f, _ in !f.cancelled }
     }
 
     /// The callback struct to put in `AVFormatContext.interrupt_callback`; `self` must outlive the context.

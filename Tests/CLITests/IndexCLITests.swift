@@ -102,7 +102,8 @@ struct IndexCLITests {
         let megamind = Fixtures.sampleVideo("megamind.mp4")
         let arguments = ["index", plaza.path, megamind.path, "--db", db, "--fps", "24", "--chunk", "4"] + Self.model
         let child = Process()
-        child.executableURL = try #require(CLIRunner.executable)
+        let binary: URL = try #require(CLIRunner.executable, "vlm-stream is not built")
+        child.executableURL = binary
         child.arguments = arguments
         child.currentDirectoryURL = Fixtures.root
         child.standardOutput = FileHandle.nullDevice
@@ -155,7 +156,8 @@ struct IndexCLITests {
         try vlm(["index", plaza.path, "--db", db, "--fps", "2"] + Self.model)
         let query = try frame(of: plaza, at: 3)
         let child = Process()
-        child.executableURL = try #require(CLIRunner.executable)
+        let binary: URL = try #require(CLIRunner.executable, "vlm-stream is not built")
+        child.executableURL = binary
         child.arguments =
             ["index", Fixtures.sampleVideo("megamind.mp4").path, "--db", db, "--fps", "24", "--chunk", "2"]
             + Self.model
