@@ -153,6 +153,7 @@ extension VideoSource {
         }
         // Everything below is of the displayed picture: the stored pixels turned by the stream's orientation.
         orientation = streamOrientation ?? VideoOrientation(frame: decoded) ?? .identity
+        if orientation != currentInfo.orientation { noteFrameOrientation() }
         let (width, height) = orientation.displayedSize(
             width: Int(decoded.pointee.width), height: Int(decoded.pointee.height))
         let whole = PixelRegion(x: 0, y: 0, width: width, height: height)
@@ -199,6 +200,16 @@ extension VideoSource {
             scaledTo: stored.width, stored.height, orientation: orientation, window: window,
             format: AV_PIX_FMT_RGB24, flags: FrameConverter.flags(for: preprocessing.resample))
         return RGBImage(width: g.cropWidth, height: g.cropHeight, pixels: pixels)
+    }
+
+    /// A frame's own display matrix (no stream-level one) turned the picture: the info states it from now on.
+    private func noteFrameOrientation() {
+        let stored = currentInfo.orientation.storedSize(width: currentInfo.width, height: currentInfo.height)
+        let shown = orientation.displayedSize(width: stored.width, height: stored.height)
+        currentInfo.width = shown.width
+        currentInfo.height = shown.height
+        currentInfo.orientation = orientation
+        logger.info("\(input): frames ask to be shown \(orientation)")
     }
 
     /// best_effort_timestamp × time_base, from the stream's start, continued across reconnects.

@@ -3,7 +3,9 @@ import Foundation
 import Logging
 import VLMCore
 
-/// Decodes a video input and hands out its sampled frames, already scaled for the encoder.
+/// Decodes a video input and hands out its sampled frames, already resized and cropped for the encoder as
+/// ``VideoSourceOptions/preprocessing`` says, and turned upright as the stream's display matrix (or `rotate` tag)
+/// says: views, tile boxes, luma and preview are all of the displayed picture.
 ///
 /// Pull frames with ``next()`` from one thread (calls are serialised by a lock); call ``cancel()`` from any
 /// thread to interrupt a blocked read and end the source. Times are the stream's presentation times in seconds

@@ -114,6 +114,26 @@ import VLMCore
         #expect(try VideoSource(.file(clip.path)).info.orientation == info.orientation)
     }
 
+    @Test("an H.264 stream whose frames carry a display-orientation SEI (no container flag) is turned per frame")
+    func frameDisplayMatrix() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // MPEG-TS states no orientation; the SEI makes the decoder attach a display matrix to every frame, the
+        // same matrix as `-metadata:s:v rotate=90` writes into an MP4 (a quarter turn counter-clockwise).
+        let stream = dir.appendingPathComponent("sei.ts")
+        try ffmpeg([
+            "-i", plaza.path, "-c", "copy", "-bsf:v", "h264_metadata=display_orientation=insert:rotate=90", "-f",
+            "mpegts", stream.path,
+        ])
+        let source = try VideoSource(.file(stream.path), options: Self.options())
+        #expect(source.info.orientation.isIdentity)  // nothing known before the first frame
+        let got = try #require(try source.next())
+        #expect(source.info.orientation == VideoOrientation(rotation: 270))
+        #expect(source.info.width == 576 && source.info.height == 768)
+        let (want, _) = try Self.firstFrame(try Self.upright("transpose=cclock", in: dir))
+        Self.expectSame(got, want, "SEI")
+    }
+
     @Test("display matrices and rotate tags decide the orientation as ffmpeg's autorotation does")
     func decisions() {
         for (matrix, orientation, filter) in Self.cases {

@@ -57,7 +57,7 @@ final class Demuxer {
                 break
             }
             Demuxer.makeInterruptible(fd)
-            let reader = PipeReader(fd: fd, interrupt: interrupt)
+            let reader = PipeReader(fd: fd, name: input.description, interrupt: interrupt)
             if try reader.peekLayout() == .needsSeeking {
                 spooled = try reader.spool(limit: pipeSpoolLimit)
                 url = spooled!.path  // deleted (by the defer above) once FFmpeg has it open

@@ -8,13 +8,16 @@ import Foundation
 /// there; anything else is streamed, the peeked bytes first. Reads poll a non-blocking pipe so a cancel ends them.
 final class PipeReader {
     let fd: Int32
+    /// The input as the user wrote it (`-`), for messages.
+    let name: String
     let interrupt: InterruptState
     /// Bytes read while peeking, handed to FFmpeg before anything else.
     private(set) var prefix: [UInt8] = []
     private var served = 0
 
-    init(fd: Int32, interrupt: InterruptState) {
+    init(fd: Int32, name: String, interrupt: InterruptState) {
         self.fd = fd
+        self.name = name
         self.interrupt = interrupt
     }
 
@@ -73,7 +76,7 @@ final class PipeReader {
         guard out >= 0 else {
             let reason = String(cString: strerror(errno))
             throw .cannotOpen(
-                input: "-",
+                input: name,
                 reason: "cannot create a temporary file in \(url.deletingLastPathComponent().path) (\(reason)); "
                     + "set TMPDIR to a writable directory")
         }
@@ -93,16 +96,21 @@ final class PipeReader {
             total += Int64(pending.count)
             guard total <= limit else {
                 throw .cannotOpen(
-                    input: "-",
+                    input: name,
                     reason: "this MP4 keeps its index (moov) after the media, so a pipe must be spooled to a file, "
                         + "and it is over the \(Self.format(limit)) spool limit; remux it with `ffmpeg -i IN -c copy "
                         + "-movflags +faststart OUT.mp4`, or pipe a fragmented MP4 (-movflags frag_keyframe+empty_moov)"
                 )
             }
-            let written = pending.withUnsafeBytes { write(out, $0.baseAddress, $0.count) }
-            guard written == pending.count else {
-                throw .cannotOpen(
-                    input: "-", reason: "cannot spool stdin to \(url.path) (\(String(cString: strerror(errno))))")
+            var start = 0
+            while start < pending.count {
+                let written = pending.withUnsafeBytes { write(out, $0.baseAddress! + start, $0.count - start) }
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else {
+                    let reason = String(cString: strerror(written < 0 ? errno : ENOSPC))
+                    throw .cannotOpen(input: name, reason: "cannot spool the pipe to \(url.path) (\(reason))")
+                }
+                start += written
             }
             pending = []
         }
@@ -137,11 +145,11 @@ final class PipeReader {
             switch errno {
             case EINTR: continue
             case EAGAIN:
-                if interrupt.isCancelled { throw .cannotOpen(input: "-", reason: "cancelled") }
+                if interrupt.isCancelled { throw .cannotOpen(input: name, reason: "cancelled") }
                 var waiting = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 _ = poll(&waiting, 1, 100)
             default:
-                throw .cannotOpen(input: "-", reason: "cannot read stdin (\(String(cString: strerror(errno))))")
+                throw .cannotOpen(input: name, reason: "cannot read the pipe (\(String(cString: strerror(errno))))")
             }
         }
     }
