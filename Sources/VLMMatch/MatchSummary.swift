@@ -180,5 +180,6 @@ extension MatchSummary.Entry {
         try c.encode(intervals, forKey: .intervals)
         try c.encode(earlierIntervals, forKey: .earlierIntervals)
         try c.encode(ResultJSON.number(matchedSeconds), forKey: .matchedSeconds)
+        try c.encode(scores, forKey: .scores)
     }
 }
