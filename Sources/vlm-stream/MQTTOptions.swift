@@ -7,6 +7,8 @@ import VLMPublish
 ///
 /// Precedence: built-in defaults < the pipeline file's `outputs.mqtt` < flags.
 struct MQTTOptions: ParsableArguments {
+    private static let defaults = MQTTSettings(broker: .init(host: "localhost", port: 1883))
+
     @Option(
         name: .customLong("mqtt"),
         help: ArgumentHelp(
@@ -14,7 +16,8 @@ struct MQTTOptions: ParsableArguments {
     var url: String?
 
     @Option(
-        name: .customLong("mqtt-prefix"), help: "Topic prefix: topics are <prefix>/<stream>/events etc. Default vlm.")
+        name: .customLong("mqtt-prefix"),
+        help: "Topic prefix: topics are <prefix>/<stream>/events etc. Default \(defaults.prefix).")
     var prefix: String?
 
     @Option(
@@ -22,7 +25,8 @@ struct MQTTOptions: ParsableArguments {
         help: "Fixed client id (each stream connects as <id>-<stream>). Default vlm-stream-<hostname>.")
     var clientID: String?
 
-    @Option(name: .customLong("mqtt-qos"), help: "QoS of events, captions and labels: 0, 1 or 2. Default 1.")
+    @Option(
+        name: .customLong("mqtt-qos"), help: "QoS of events, captions and labels: 0, 1 or 2. Default \(defaults.qos).")
     var qos: Int?
 
     @Option(name: .customLong("mqtt-ca"), help: "CA certificate (PEM) for mqtts:// (default: the system's).")
@@ -42,27 +46,37 @@ struct MQTTOptions: ParsableArguments {
         help: "Directory of the on-disk outbox (default $XDG_STATE_HOME/vlm-stream/mqtt-outbox).")
     var outbox: String?
 
-    @Option(name: .customLong("mqtt-stats-interval"), help: "Seconds between stats messages; 0 = none. Default 10.")
+    @Option(
+        name: .customLong("mqtt-stats-interval"),
+        help: "Seconds between stats messages; 0 = none. Default \(defaults.statsInterval).")
     var statsInterval: Double?
 
     @Option(
         name: .customLong("mqtt-keepalive"),
-        help: "Seconds between keepalive pings (the Last Will fires after 1.5x without one). Default 10.")
+        help:
+            "Seconds between keepalive pings (the Last Will fires after 1.5x without one). Default \(defaults.keepalive)."
+    )
     var keepalive: Int?
 
     @Option(
         name: .customLong("mqtt-outbox-limit"),
-        help: "Most unacknowledged messages kept on disk; the oldest are dropped past it. Default 10000.")
+        help:
+            "Most unacknowledged messages kept on disk; the oldest are dropped past it. Default \(defaults.outboxLimit)."
+    )
     var outboxLimit: Int?
 
     @Option(
         name: .customLong("mqtt-max-inflight"),
-        help: "QoS 1/2 messages handed to the broker before waiting for their acknowledgements. Default 1.")
+        help:
+            "QoS 1/2 messages handed to the broker before waiting for their acknowledgements. Default \(defaults.maxInflight)."
+    )
     var maxInflight: Int?
 
     @Option(
         name: .customLong("mqtt-thumbnail-max-bytes"),
-        help: "Largest thumbnail JPEG; bigger ones are re-encoded smaller or left out. Default 24576.")
+        help:
+            "Largest thumbnail JPEG; bigger ones are re-encoded smaller or left out. Default \(defaults.thumbnailMaxBytes)."
+    )
     var thumbnailMaxBytes: Int?
 
     func validate() throws {

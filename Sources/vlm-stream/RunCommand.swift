@@ -21,10 +21,14 @@ struct RunCommand: AsyncParsableCommand {
               vlm-stream camera.mp4 --query "person crossing" --query "red car"
               vlm-stream rtsp://cam/stream --query "a dog" --json --metrics-port 9464
               vlm-stream run --pipeline Pipelines/plaza-queries.yaml --fps 4 --enter 0.7
-            Flags apply on top of --pipeline FILE (--query adds to the file's queries); a flag that cannot apply,
-            such as --fps with a file of several sources, is an error. --print-pipeline shows the result.
-            With --json, results are JSON Lines on stdout: {"type":"score",...}, match events
-            {"type":"start"|"update"|"end",...}, and a final {"type":"summary",...}.
+
+            Every flag applies on top of --pipeline FILE (--query adds to its queries).
+            A flag that cannot apply, such as --fps with several sources, is an error.
+            --print-pipeline shows the pipeline that would run, as YAML.
+
+            With --json, results are JSON Lines on stdout: {"type":"score",...},
+            match events {"type":"start"|"update"|"end",...}, per query
+            {"type":"query_summary",...}, and a final {"type":"summary",...}.
             SIGINT/SIGTERM drain the graph and exit 0.
             """
     )

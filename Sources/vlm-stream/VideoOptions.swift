@@ -6,8 +6,13 @@ import VLMVideo
 /// behaviour. Every option is nil until given, so `apply(to:)` changes only what the user asked for; the defaults
 /// are VLMVideo's (`VideoSourceOptions`, `SceneChangeGate.Configuration`).
 struct VideoOptions: ParsableArguments {
+    private static let defaults = VideoSourceOptions()
+    private static let gateDefaults = SceneChangeGate.Configuration()
+
     // `.unconditional`: `--fps -1` is a value (refused by validate()), not an unknown flag `-1`.
-    @Option(parsing: .unconditional, help: "Frames encoded per second of video, chosen by timestamp (default 2).")
+    @Option(
+        parsing: .unconditional,
+        help: "Frames encoded per second of video, chosen by timestamp (default \(defaults.sampling)).")
     var fps: Double?
 
     @Option(parsing: .unconditional, help: "Encode every Nth decoded frame instead of sampling by time.")
@@ -26,21 +31,30 @@ struct VideoOptions: ParsableArguments {
 
     @Option(
         parsing: .unconditional,
-        help: "Scene gate: mean luma difference (0-255) that counts as a change; 0 disables the gate. Default 4.")
+        help: ArgumentHelp(
+            "Scene gate: mean luma difference (0-255) that counts as a change; 0 disables the gate. "
+                + "Default \(gateDefaults.meanThreshold)."))
     var sceneThreshold: Double?
 
     @Option(
-        parsing: .unconditional, help: "Scene gate: re-encode at least this often (seconds) even when nothing changed.")
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Scene gate: re-encode at least this often (seconds) even when nothing changed. "
+                + "Default \(gateDefaults.maxReuseInterval ?? 0)."))
     var maxReuse: Double?
 
     @Option(
-        parsing: .unconditional, help: "Live inputs: seconds without data before the input counts as dropped. Default 10.")
+        parsing: .unconditional,
+        help: "Live inputs: seconds without data before the input counts as dropped. Default \(defaults.ioTimeout).")
     var ioTimeout: Double?
 
-    @Option(parsing: .unconditional, help: "Live inputs: longest wait between reconnect attempts, in seconds. Default 30.")
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Live inputs: longest wait between reconnect attempts, in seconds. Default \(defaults.reconnect.maxDelay).")
     var reconnectMaxDelay: Double?
 
-    @Option(help: "RTSP transport: tcp (default) or udp.")
+    @Option(help: "RTSP transport: tcp or udp. Default \(defaults.rtspTransport).")
     var rtspTransport: String?
 
     @Option(name: .customLong("input-option"), help: "FFmpeg demuxer/protocol option KEY=VALUE (repeatable).")

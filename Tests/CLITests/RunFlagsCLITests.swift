@@ -50,7 +50,8 @@ import VLMPipeline
 
     @Test("an explicit --model equal to the default still wins over the file's model")
     func explicitDefaultModel() throws {
-        let path = try Self.pipelineFile("model: \(Self.tiny)\nsources: [{url: SampleVideos/plaza.mp4}]\nqueries: [x]\n")
+        let path = try Self.pipelineFile(
+            "model: \(Self.tiny)\nsources: [{url: SampleVideos/plaza.mp4}]\nqueries: [x]\n")
         #expect(try Self.effective(["run", "--pipeline", path]).model == Self.tiny)
         let spec = try Self.effective(["run", "--pipeline", path, "--model", "openai/clip-vit-base-patch32"])
         #expect(spec.model == "openai/clip-vit-base-patch32")

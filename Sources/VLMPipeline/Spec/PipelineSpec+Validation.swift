@@ -87,7 +87,8 @@ extension PipelineSpec {
         }
         guard !mqtt.prefix.isEmpty, !mqtt.prefix.contains(where: { "+#\0".contains($0) }), !mqtt.prefix.hasSuffix("/")
         else {
-            throw fail("outputs.mqtt.topic_prefix '\(mqtt.prefix)' must be non-empty, without '+', '#' or a trailing '/'")
+            throw fail(
+                "outputs.mqtt.topic_prefix '\(mqtt.prefix)' must be non-empty, without '+', '#' or a trailing '/'")
         }
     }
 

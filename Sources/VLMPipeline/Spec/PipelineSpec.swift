@@ -1,6 +1,6 @@
-import VLMGraph
 import Foundation
 import VLMCaption
+import VLMGraph
 import VLMMatch
 import VLMPublish
 import VLMVideo
