@@ -111,6 +111,9 @@ struct PipelineSpecCodingTests {
             ("sources: [{url: a.mp4}]\noutputs: {mqtt: {keep_alive: 9}}", "outputs.mqtt.keep_alive: unknown key"),
             ("sources: [{url: a.mp4}]\noutputs: {mqtt: {url: 'http://b'}}", "outputs.mqtt.url: MQTT URL 'http://b'"),
             ("sources: [{url: a.mp4}]\noutputs: {mqtt: {topic_prefix: 'a/#'}}", "outputs.mqtt.topic_prefix 'a/#'"),
+            ("sources: [{url: a.mp4}]\noutputs: {mqtt: {ca: /etc/hostname}}", "outputs.mqtt.ca needs TLS"),
+            ("sources: [{url: a.mp4}]\noutputs: {mqtt: {tls: true, ca: /no/ca.pem}}", "outputs.mqtt.ca '/no/ca.pem'"),
+            ("sources: [{url: a.mp4}]\noutputs: {mqtt: {tls: true, cert: /etc/hostname}}", "cert and key go together"),
         ])
     func badValues(_ yaml: String, _ expected: String) throws {
         #expect {

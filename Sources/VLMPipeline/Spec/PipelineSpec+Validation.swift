@@ -70,7 +70,7 @@ extension PipelineSpec {
         }
     }
 
-    /// The ranges of `outputs.mqtt`, named by their file keys (TLS files are checked when the publisher starts).
+    /// The ranges and TLS files of `outputs.mqtt`, named by their file keys.
     private func validate(_ mqtt: MQTTSettings, fail: (String) -> PipelineSpecError) throws {
         guard !mqtt.broker.host.isEmpty, (1...65535).contains(mqtt.broker.port) else {
             throw fail("outputs.mqtt: give a host and a port between 1 and 65535")
@@ -84,6 +84,18 @@ extension PipelineSpec {
         }
         guard mqtt.statsInterval >= 0, mqtt.flushDeadline >= 0 else {
             throw fail("outputs.mqtt: stats_interval and flush_deadline must be 0 or more seconds")
+        }
+        let files = [("ca", mqtt.tlsFiles.caFile), ("cert", mqtt.tlsFiles.certFile), ("key", mqtt.tlsFiles.keyFile)]
+        for case (let key, let path?) in files {
+            guard mqtt.broker.tls else {
+                throw fail("outputs.mqtt.\(key) needs TLS: add `tls: true` or use an mqtts:// url")
+            }
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw fail("outputs.mqtt.\(key) '\(path)' cannot be read; check the path")
+            }
+        }
+        guard (mqtt.tlsFiles.certFile == nil) == (mqtt.tlsFiles.keyFile == nil) else {
+            throw fail("outputs.mqtt: cert and key go together; give both or neither")
         }
         guard !mqtt.prefix.isEmpty, !mqtt.prefix.contains(where: { "+#\0".contains($0) }), !mqtt.prefix.hasSuffix("/")
         else {
