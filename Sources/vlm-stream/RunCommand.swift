@@ -50,8 +50,11 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "JSON Lines on stdout instead of human-readable lines.")
     var json = false
 
-    @Option(help: "Serve Prometheus metrics on this port (127.0.0.1; 0 picks a free port).")
+    @Option(help: "Serve Prometheus metrics on this port (0 picks a free port).")
     var metricsPort: Int?
+
+    @Option(help: "Address the metrics endpoint binds: 127.0.0.1 (default) or 0.0.0.0 to expose it.")
+    var metricsHost: String?
 
     @Option(parsing: .unconditional, help: "Images per encoder forward pass. Default \(EncoderSpec().batch).")
     var batch: Int?
@@ -63,6 +66,18 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(parsing: .unconditional, help: "Kernel threads per encoder worker (default: cores ÷ workers).")
     var threads: Int?
+
+    @Option(
+        parsing: .unconditional,
+        help: "Milliseconds a batch of a live source may wait to fill. Default \(EncoderSpec().latencyMs).")
+    var latencyMs: Double?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Most frames in flight between admission and the encoder's end; more are dropped (live) or wait "
+                + "(files). Default: 2 batches per worker."))
+    var maxInFlight: Int?
 
     @Option(help: "Queue policy behind a live decoder: keep-latest (default), drop-oldest or block.")
     var livePolicy: QueuePolicy?
@@ -78,8 +93,12 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var captionOptions: CaptionRunOptions
 
-    @Option(help: "Seconds to wait for the graph to drain after SIGINT/SIGTERM.")
-    var drainTimeout: Double = 5
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Seconds to wait for the graph to drain after SIGINT/SIGTERM. "
+                + "Default \(PipelineSpec(sources: []).drainTimeout)."))
+    var drainTimeout: Double?
 
     @Flag(help: "Print the effective pipeline (the file, or INPUT, with every flag applied) as YAML and exit.")
     var printPipeline = false
@@ -104,7 +123,11 @@ struct RunCommand: AsyncParsableCommand {
         if let metricsPort, !(0...65535).contains(metricsPort) {
             throw ValidationError("--metrics-port must be a TCP port (0-65535).")
         }
-        guard drainTimeout > 0 else { throw ValidationError("--drain-timeout must be positive seconds.") }
+        if let latencyMs, !(latencyMs >= 0) { throw ValidationError("--latency-ms must be 0 or more.") }
+        if let maxInFlight, maxInFlight < 1 { throw ValidationError("--max-in-flight must be at least 1.") }
+        if let drainTimeout, !(drainTimeout > 0) {
+            throw ValidationError("--drain-timeout must be positive seconds.")
+        }
     }
 
     func run() async throws {
@@ -114,7 +137,9 @@ struct RunCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data(try spec.yaml().utf8))
                 return
             }
-            try await PipelineRunner(spec: spec, mqtt: spec.outputs.mqtt, json: json, drainTimeout: drainTimeout).run()
+            try await PipelineRunner(
+                spec: spec, mqtt: spec.outputs.mqtt, json: json, drainTimeout: spec.drainTimeout
+            ).run()
         }
     }
 
@@ -149,10 +174,14 @@ struct RunCommand: AsyncParsableCommand {
         if let batch { spec.encoder.batch = batch }
         if let workers { spec.encoder.workers = workers }
         if let threads { spec.encoder.threads = threads }
+        if let latencyMs { spec.encoder.latencyMs = latencyMs }
+        if let maxInFlight { spec.encoder.maxInFlight = maxInFlight }
         if json { spec.outputs.json = "-" }
         if let srt { spec.outputs.srt = srt }
         if let vtt { spec.outputs.vtt = vtt }
         if let metricsPort { spec.metricsPort = metricsPort }
+        if let metricsHost { spec.metricsHost = metricsHost }
+        if let drainTimeout { spec.drainTimeout = drainTimeout }
         try mqtt.apply(to: &spec)
         // JSON consumers get every sampled frame's score; humans get events unless --scores.
         if spec.outputs.json != nil { spec.match.emitScores = true }

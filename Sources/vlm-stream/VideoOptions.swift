@@ -54,6 +54,11 @@ struct VideoOptions: ParsableArguments {
             "Live inputs: longest wait between reconnect attempts, in seconds. Default \(defaults.reconnect.maxDelay).")
     var reconnectMaxDelay: Double?
 
+    @Option(
+        parsing: .unconditional,
+        help: "Live inputs: give up after this many failed reconnect attempts in a row. Default: never.")
+    var reconnectAttempts: Int?
+
     @Option(help: "RTSP transport: tcp or udp. Default \(defaults.rtspTransport).")
     var rtspTransport: String?
 
@@ -76,6 +81,9 @@ struct VideoOptions: ParsableArguments {
         if let reconnectMaxDelay, !(reconnectMaxDelay > 0) {
             throw ValidationError("--reconnect-max-delay must be positive seconds.")
         }
+        if let reconnectAttempts, reconnectAttempts < 1 {
+            throw ValidationError("--reconnect-attempts must be 1 or more (leave it out to retry forever).")
+        }
         if let rtspTransport, !["tcp", "udp"].contains(rtspTransport) {
             throw ValidationError("--rtsp-transport is tcp or udp.")
         }
@@ -96,6 +104,7 @@ struct VideoOptions: ParsableArguments {
         if maxReuse != nil { names.append("--max-reuse") }
         if ioTimeout != nil { names.append("--io-timeout") }
         if reconnectMaxDelay != nil { names.append("--reconnect-max-delay") }
+        if reconnectAttempts != nil { names.append("--reconnect-attempts") }
         if rtspTransport != nil { names.append("--rtsp-transport") }
         if !inputOptions.isEmpty { names.append("--input-option") }
         return names
@@ -121,6 +130,7 @@ struct VideoOptions: ParsableArguments {
         if let tiles { options.tiles = TileGrid(parsing: tiles) }
         if let ioTimeout { options.ioTimeout = ioTimeout }
         if let reconnectMaxDelay { options.reconnect.maxDelay = reconnectMaxDelay }
+        if let reconnectAttempts { options.reconnect.maxAttempts = reconnectAttempts }
         if let rtspTransport { options.rtspTransport = rtspTransport }
         for option in inputOptions {
             let parts = option.split(separator: "=", maxSplits: 1)

@@ -30,6 +30,8 @@ import VLMPipeline
             "--batch", "4", "--workers", "1", "--captions", "--caption-beam", "3", "--no-gate", "--query", "a dog",
             "--labels", "person,car", "--rtsp-transport", "udp", "--srt", "out.srt", "--metrics-port", "0",
             "--mqtt", "mqtt://broker.local", "--mqtt-keepalive", "30", "--mqtt-outbox-limit", "50",
+            "--metrics-host", "0.0.0.0", "--latency-ms", "20", "--max-in-flight", "6", "--drain-timeout", "9",
+            "--reconnect-attempts", "3",
         ])
         let source = try #require(spec.sources.first)
         #expect(source.options.sampling.fps == 4 && source.options.tiles?.description == "2x2")
@@ -43,6 +45,9 @@ import VLMPipeline
         #expect(spec.metricsPort == 0 && spec.outputs.json == "-")
         #expect(spec.outputs.mqtt?.broker.host == "broker.local" && spec.outputs.mqtt?.keepalive == 30)
         #expect(spec.outputs.mqtt?.outboxLimit == 50)
+        #expect(spec.metricsHost == "0.0.0.0" && spec.drainTimeout == 9)
+        #expect(spec.encoder.latencyMs == 20 && spec.encoder.maxInFlight == 6)
+        #expect(source.options.reconnect.maxAttempts == 3)
         // Flags not given leave the file's values alone.
         #expect(spec.model == file.model && source.name == "plaza")
         #expect(spec.match.minDuration == file.match.minDuration)

@@ -33,6 +33,7 @@ struct PipelineSpecCodingTests {
               rtsp_transport: udp
             input_options: {stimeout: "5000000"}
         queries: [a dog]
+        drain_timeout: 12
         captions: {window: 3, drift: 0.1, max_interval: 12, min_interval: 2, beam: 4, cache: /tmp/vlm-cache}
         outputs:
           mqtt:
@@ -59,6 +60,7 @@ struct PipelineSpecCodingTests {
         #expect(source.options.ioTimeout == 4 && source.options.reconnect.maxDelay == 8)
         #expect(source.options.reconnect.maxAttempts == 5 && source.options.formatOptions == ["stimeout": "5000000"])
         #expect(source.live == LiveSpec(policy: .dropOldest, queue: 3))
+        #expect(spec.drainTimeout == 12)
         #expect(
             source.gate
                 == SceneChangeGate.Configuration(
@@ -102,6 +104,7 @@ struct PipelineSpecCodingTests {
             ("sources: [{url: a.mp4, live: {timeout: 3}}]", "sources[0].live.timeout: unknown key 'timeout'"),
             ("sources: [{url: a.mp4, gate: {treshold: 3}}]", "sources[0].gate.treshold: unknown key 'treshold'"),
             ("sources: [{url: a.mp4}]\ncaptions: {beem: 4}", "captions.beem: unknown key 'beem'"),
+            ("sources: [{url: a.mp4}]\ndrain_timeout: 0", "drain_timeout must be positive seconds"),
             ("sources: [{url: a.mp4}]\ncaptions: {beam: 0}", "captions: caption beam width must be at least 1"),
             ("sources: [{url: a.mp4}]\nmatch: {enter: 2}", "match.enter: 2.0 is outside 0...1"),
             ("sources: [{url: a.mp4}]\nmatch: {enter: 0.4, exit: 0.5}", "match.exit: 0.5 is above match.enter 0.4"),

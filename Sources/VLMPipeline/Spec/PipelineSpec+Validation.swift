@@ -46,6 +46,7 @@ extension PipelineSpec {
         guard (1...64).contains(encoder.workers) else { throw fail("encoder.workers must be between 1 and 64") }
         if let threads = encoder.threads, threads < 1 { throw fail("encoder.threads must be at least 1") }
         if let n = encoder.maxInFlight, n < 1 { throw fail("encoder.max_in_flight must be at least 1") }
+        guard drainTimeout > 0 else { throw fail("drain_timeout must be positive seconds") }
         if let port = metricsPort, !(0...65535).contains(port) {
             throw fail("metrics_port \(port) is not a TCP port (0-65535)")
         }
