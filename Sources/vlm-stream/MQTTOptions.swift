@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VLMCore
 import VLMPipeline
 import VLMPublish
 
@@ -83,8 +84,22 @@ struct MQTTOptions: ParsableArguments {
         do {
             _ = try settings()
         } catch let error as MQTTError {
-            throw ValidationError(error.description)
+            throw ValidationError(Self.naming(error).description)
         }
+    }
+
+    /// The option that sets each `MQTTSettings` file key.
+    static let flags = [
+        "topic_prefix": "--mqtt-prefix", "qos": "--mqtt-qos", "keepalive": "--mqtt-keepalive",
+        "outbox_limit": "--mqtt-outbox-limit", "max_inflight": "--mqtt-max-inflight",
+        "thumbnail_max_bytes": "--mqtt-thumbnail-max-bytes", "stats_interval": "--mqtt-stats-interval",
+        "ca": "--mqtt-ca", "cert": "--mqtt-cert", "key": "--mqtt-key", "host": "--mqtt", "port": "--mqtt",
+    ]
+
+    /// `error` with the setting named by its flag (`--mqtt-keepalive: 3 must be …`).
+    static func naming(_ error: MQTTError) -> any UserFacingError {
+        guard case .invalidSetting(let key, let reason) = error else { return error }
+        return OptionError("\(flags[key] ?? key): \(reason)")
     }
 
     /// The `--mqtt-*` options given besides `--mqtt`.
@@ -102,7 +117,13 @@ struct MQTTOptions: ParsableArguments {
 
     /// Layers the given options over the spec's `outputs.mqtt` (or starts it with `--mqtt`).
     func apply(to spec: inout PipelineSpec) throws {
-        guard let settings = try settings(base: spec.outputs.mqtt) else {
+        let merged: MQTTSettings?
+        do {
+            merged = try settings(base: spec.outputs.mqtt)
+        } catch let error as MQTTError {
+            throw Self.naming(error)
+        }
+        guard let settings = merged else {
             let names = given
             guard names.isEmpty else {
                 throw OptionError(
@@ -143,10 +164,6 @@ struct MQTTOptions: ParsableArguments {
         if let outboxLimit { settings.outboxLimit = outboxLimit }
         if let maxInflight { settings.maxInflight = maxInflight }
         if let thumbnailMaxBytes { settings.thumbnailMaxBytes = thumbnailMaxBytes }
-        if settings.tlsFiles != MQTTSettings.TLSFiles(), !settings.broker.tls {
-            throw MQTTError.invalidURL(
-                settings.broker.redacted, reason: "--mqtt-ca/--mqtt-cert/--mqtt-key need mqtts://")
-        }
         try settings.validate()
         return settings
     }

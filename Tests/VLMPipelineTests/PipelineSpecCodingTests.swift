@@ -108,15 +108,33 @@ struct PipelineSpecCodingTests {
             ("sources: [{url: a.mp4}]\ncaptions: {beam: 0}", "captions: caption beam width must be at least 1"),
             ("sources: [{url: a.mp4}]\nmatch: {enter: 2}", "match.enter: 2.0 is outside 0...1"),
             ("sources: [{url: a.mp4}]\nmatch: {enter: 0.4, exit: 0.5}", "match.exit: 0.5 is above match.enter 0.4"),
-            ("sources: [{url: a.mp4}]\noutputs: {mqtt: {keepalive: 1}}", "outputs.mqtt.keepalive must be at least 5"),
-            ("sources: [{url: a.mp4}]\noutputs: {mqtt: {outbox_limit: 0}}", "outputs.mqtt.outbox_limit"),
-            ("sources: [{url: a.mp4}]\noutputs: {mqtt: {max_inflight: 0}}", "outputs.mqtt.max_inflight"),
+            (
+                "sources: [{url: a.mp4}]\noutputs: {mqtt: {keepalive: 1}}",
+                "outputs.mqtt.keepalive: 1 must be at least 5 seconds"
+            ),
+            (
+                "sources: [{url: a.mp4}]\noutputs: {mqtt: {outbox_limit: 0}}",
+                "outputs.mqtt.outbox_limit: 0 must be at least 1"
+            ),
+            (
+                "sources: [{url: a.mp4}]\noutputs: {mqtt: {max_inflight: 0}}",
+                "outputs.mqtt.max_inflight: 0 must be at least 1"
+            ),
             ("sources: [{url: a.mp4}]\noutputs: {mqtt: {keep_alive: 9}}", "outputs.mqtt.keep_alive: unknown key"),
             ("sources: [{url: a.mp4}]\noutputs: {mqtt: {url: 'http://b'}}", "outputs.mqtt.url: MQTT URL 'http://b'"),
-            ("sources: [{url: a.mp4}]\noutputs: {mqtt: {topic_prefix: 'a/#'}}", "outputs.mqtt.topic_prefix 'a/#'"),
-            ("sources: [{url: a.mp4}]\noutputs: {mqtt: {ca: /etc/hostname}}", "outputs.mqtt.ca needs TLS"),
-            ("sources: [{url: a.mp4}]\noutputs: {mqtt: {tls: true, ca: /no/ca.pem}}", "outputs.mqtt.ca '/no/ca.pem'"),
-            ("sources: [{url: a.mp4}]\noutputs: {mqtt: {tls: true, cert: /etc/hostname}}", "cert and key go together"),
+            (
+                "sources: [{url: a.mp4}]\noutputs: {mqtt: {topic_prefix: 'a/#'}}",
+                "outputs.mqtt.topic_prefix: 'a/#' must be"
+            ),
+            ("sources: [{url: a.mp4}]\noutputs: {mqtt: {ca: /etc/hostname}}", "outputs.mqtt.ca: needs TLS"),
+            (
+                "sources: [{url: a.mp4}]\noutputs: {mqtt: {tls: true, ca: /no/ca.pem}}",
+                "outputs.mqtt.ca: '/no/ca.pem' cannot be read"
+            ),
+            (
+                "sources: [{url: a.mp4}]\noutputs: {mqtt: {tls: true, cert: /etc/hostname}}",
+                "outputs.mqtt.key: a client certificate and its key go together"
+            ),
         ])
     func badValues(_ yaml: String, _ expected: String) throws {
         #expect {

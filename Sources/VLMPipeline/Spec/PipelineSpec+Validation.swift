@@ -71,37 +71,12 @@ extension PipelineSpec {
         }
     }
 
-    /// The ranges and TLS files of `outputs.mqtt`, named by their file keys.
+    /// `outputs.mqtt`, checked by `MQTTSettings.validate()` and named by its file keys.
     private func validate(_ mqtt: MQTTSettings, fail: (String) -> PipelineSpecError) throws {
-        guard !mqtt.broker.host.isEmpty, (1...65535).contains(mqtt.broker.port) else {
-            throw fail("outputs.mqtt: give a host and a port between 1 and 65535")
-        }
-        guard (0...2).contains(mqtt.qos) else { throw fail("outputs.mqtt.qos must be 0, 1 or 2") }
-        guard mqtt.keepalive >= 5 else { throw fail("outputs.mqtt.keepalive must be at least 5 seconds") }
-        guard mqtt.outboxLimit >= 1 else { throw fail("outputs.mqtt.outbox_limit must be at least 1 message") }
-        guard mqtt.maxInflight >= 1 else { throw fail("outputs.mqtt.max_inflight must be at least 1 message") }
-        guard mqtt.thumbnailMaxBytes >= 1024 else {
-            throw fail("outputs.mqtt.thumbnail_max_bytes must be at least 1024 bytes")
-        }
-        guard mqtt.statsInterval >= 0, mqtt.flushDeadline >= 0 else {
-            throw fail("outputs.mqtt: stats_interval and flush_deadline must be 0 or more seconds")
-        }
-        let files = [("ca", mqtt.tlsFiles.caFile), ("cert", mqtt.tlsFiles.certFile), ("key", mqtt.tlsFiles.keyFile)]
-        for case (let key, let path?) in files {
-            guard mqtt.broker.tls else {
-                throw fail("outputs.mqtt.\(key) needs TLS: add `tls: true` or use an mqtts:// url")
-            }
-            guard FileManager.default.isReadableFile(atPath: path) else {
-                throw fail("outputs.mqtt.\(key) '\(path)' cannot be read; check the path")
-            }
-        }
-        guard (mqtt.tlsFiles.certFile == nil) == (mqtt.tlsFiles.keyFile == nil) else {
-            throw fail("outputs.mqtt: cert and key go together; give both or neither")
-        }
-        guard !mqtt.prefix.isEmpty, !mqtt.prefix.contains(where: { "+#\0".contains($0) }), !mqtt.prefix.hasSuffix("/")
-        else {
-            throw fail(
-                "outputs.mqtt.topic_prefix '\(mqtt.prefix)' must be non-empty, without '+', '#' or a trailing '/'")
+        do {
+            try mqtt.validate()
+        } catch MQTTError.invalidSetting(let key, let reason) {
+            throw fail("outputs.mqtt.\(key): \(reason)")
         }
     }
 
