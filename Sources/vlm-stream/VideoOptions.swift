@@ -68,29 +68,31 @@ struct VideoOptions: ParsableArguments {
     func validate() throws {
         let chosen = [fps != nil, every != nil, keyframes].filter { $0 }.count
         guard chosen <= 1 else { throw ValidationError("Give only one of --fps, --every and --keyframes.") }
-        if let fps, !(fps > 0) { throw ValidationError("--fps must be a positive number of frames per second.") }
-        if let every, every < 1 { throw ValidationError("--every must be 1 or more (1 = every frame).") }
         if let tiles, TileGrid(parsing: tiles) == nil {
             throw ValidationError("--tiles must look like 2x2 (columns x rows, at most 64 tiles).")
         }
         if let sceneThreshold, !(sceneThreshold >= 0) {
-            throw ValidationError("--scene-threshold must be 0 or more.")
+            throw ValidationError("--scene-threshold must be 0 or more (0 turns the gate off).")
         }
-        if let maxReuse, !(maxReuse > 0) { throw ValidationError("--max-reuse must be positive seconds.") }
-        if let ioTimeout, !(ioTimeout > 0) { throw ValidationError("--io-timeout must be positive seconds.") }
-        if let reconnectMaxDelay, !(reconnectMaxDelay > 0) {
-            throw ValidationError("--reconnect-max-delay must be positive seconds.")
-        }
-        if let reconnectAttempts, reconnectAttempts < 1 {
-            throw ValidationError("--reconnect-attempts must be 1 or more (leave it out to retry forever).")
-        }
-        if let rtspTransport, !["tcp", "udp"].contains(rtspTransport) {
-            throw ValidationError("--rtsp-transport is tcp or udp.")
+        // The ranges are SourceSpec's: check the source these options make, named by flag.
+        var source = SourceSpec(url: "-", gate: SceneChangeGate.Configuration())
+        apply(to: &source.options)
+        apply(toGate: &source.gate)
+        if let problem = source.problem {
+            throw ValidationError("\(Self.flags[problem.key] ?? problem.key) \(problem.requirement).")
         }
         for option in inputOptions where !option.contains("=") {
             throw ValidationError("--input-option '\(option)' must be KEY=VALUE, e.g. video_size=1280x720.")
         }
     }
+
+    /// The option that sets each key of a source.
+    static let flags = [
+        "sampling.fps": "--fps", "sampling.every": "--every", "gate.threshold": "--scene-threshold",
+        "gate.max_reuse": "--max-reuse", "live.io_timeout": "--io-timeout",
+        "live.reconnect_max_delay": "--reconnect-max-delay", "live.reconnect_attempts": "--reconnect-attempts",
+        "live.rtsp_transport": "--rtsp-transport",
+    ]
 
     /// The names of the options given, for errors about options that cannot apply.
     var given: [String] {

@@ -99,7 +99,10 @@ struct PipelineSpecCodingTests {
     @Test(
         "bad values are named by their file key",
         arguments: [
-            ("sources: [{url: a.mp4, live: {rtsp_transport: quic}}]", "sources[0].live.rtsp_transport 'quic'"),
+            (
+                "sources: [{url: a.mp4, live: {rtsp_transport: quic}}]",
+                "sources[0].live.rtsp_transport must be tcp or udp, not 'quic'"
+            ),
             ("sources: [{url: a.mp4, live: {reconnect_attempts: 0}}]", "sources[0].live.reconnect_attempts"),
             ("sources: [{url: a.mp4, live: {timeout: 3}}]", "sources[0].live.timeout: unknown key 'timeout'"),
             ("sources: [{url: a.mp4, gate: {treshold: 3}}]", "sources[0].gate.treshold: unknown key 'treshold'"),

@@ -19,22 +19,7 @@ extension PipelineSpec {
             guard names.insert(name).inserted else {
                 throw fail("\(at): stream name '\(name)' is used twice; give each source a distinct `name`")
             }
-            let options = source.options
-            if let fps = options.sampling.fps, !(fps > 0) { throw fail("\(at).sampling.fps must be a positive number") }
-            if let every = options.sampling.every, every < 1 { throw fail("\(at).sampling.every must be 1 or more") }
-            if let gate = source.gate, !(gate.meanThreshold > 0) || !((gate.maxReuseInterval ?? 1) > 0) {
-                throw fail("\(at).gate: threshold and max_reuse must be positive")
-            }
-            guard source.live.queue >= 1 else { throw fail("\(at).live.queue must be at least 1") }
-            guard options.ioTimeout > 0, options.reconnect.maxDelay > 0 else {
-                throw fail("\(at).live: io_timeout and reconnect_max_delay must be positive seconds")
-            }
-            if let attempts = options.reconnect.maxAttempts, attempts < 1 {
-                throw fail("\(at).live.reconnect_attempts must be 1 or more (leave it out to retry forever)")
-            }
-            guard ["tcp", "udp"].contains(options.rtspTransport) else {
-                throw fail("\(at).live.rtsp_transport '\(options.rtspTransport)' must be tcp or udp")
-            }
+            if let problem = source.problem { throw fail("\(at).\(problem.key) \(problem.requirement)") }
         }
         for query in queries where query.trimmingCharacters(in: .whitespaces).isEmpty {
             throw fail("queries: an empty query; remove it or give text such as \"a person crossing\"")
