@@ -117,14 +117,16 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError(
                 "Give at least one --query TEXT (or --labels / --captions, or --mqtt to send queries).")
         }
-        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1.") }
-        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1.") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
+        var encoder = EncoderSpec()
+        apply(to: &encoder)
+        if let problem = encoder.problem {
+            let flag =
+                ["latency_ms": "--latency-ms", "max_in_flight": "--max-in-flight"][problem.key] ?? "--\(problem.key)"
+            throw ValidationError("\(flag) \(problem.requirement).")
+        }
         if let metricsPort, !(0...65535).contains(metricsPort) {
             throw ValidationError("--metrics-port must be a TCP port (0-65535).")
         }
-        if let latencyMs, !(latencyMs >= 0) { throw ValidationError("--latency-ms must be 0 or more.") }
-        if let maxInFlight, maxInFlight < 1 { throw ValidationError("--max-in-flight must be at least 1.") }
         if let drainTimeout, !(drainTimeout > 0) {
             throw ValidationError("--drain-timeout must be positive seconds.")
         }
@@ -171,11 +173,7 @@ struct RunCommand: AsyncParsableCommand {
         try match.apply(to: &spec)
         if captions || srt != nil || vtt != nil, spec.captions == nil { spec.captions = CaptionOptions() }
         try captionOptions.apply(to: &spec)
-        if let batch { spec.encoder.batch = batch }
-        if let workers { spec.encoder.workers = workers }
-        if let threads { spec.encoder.threads = threads }
-        if let latencyMs { spec.encoder.latencyMs = latencyMs }
-        if let maxInFlight { spec.encoder.maxInFlight = maxInFlight }
+        apply(to: &spec.encoder)
         if json { spec.outputs.json = "-" }
         if let srt { spec.outputs.srt = srt }
         if let vtt { spec.outputs.vtt = vtt }
@@ -185,6 +183,15 @@ struct RunCommand: AsyncParsableCommand {
         try mqtt.apply(to: &spec)
         // JSON consumers get every sampled frame's score; humans get events unless --scores.
         if spec.outputs.json != nil { spec.match.emitScores = true }
+    }
+
+    /// Sets the encoder flags given.
+    func apply(to encoder: inout EncoderSpec) {
+        if let batch { encoder.batch = batch }
+        if let workers { encoder.workers = workers }
+        if let threads { encoder.threads = threads }
+        if let latencyMs { encoder.latencyMs = latencyMs }
+        if let maxInFlight { encoder.maxInFlight = maxInFlight }
     }
 }
 

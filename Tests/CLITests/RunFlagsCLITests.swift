@@ -101,6 +101,26 @@ import VLMPipeline
         #expect(result.stdout.isEmpty)
     }
 
+    @Test("a bad value is named by its flag on the command line and by its key in a file (one check for both)")
+    func badValuesNamed() throws {
+        let cases: [([String], String)] = [
+            (["--io-timeout", "-3"], "--io-timeout must be positive seconds"),
+            (["--batch", "0"], "--batch must be between 1 and 1024"),
+            (["--rtsp-transport", "quic"], "--rtsp-transport must be tcp or udp, not 'quic'"),
+            (["--mqtt", "mqtt://b", "--mqtt-keepalive", "2"], "--mqtt-keepalive: 2 must be at least 5 seconds"),
+        ]
+        for (flags, expected) in cases {
+            let result = try CLIRunner.run(["SampleVideos/plaza.mp4", "--query", "x"] + flags)
+            #expect(result.status != 0)
+            #expect(result.stderr.contains(expected), "\(result.stderr)")
+        }
+        let path = try Self.pipelineFile("sources: [{url: a.mp4, live: {io_timeout: -3}}]\nqueries: [x]\n")
+        let file = try CLIRunner.run(["run", "--pipeline", path])
+        #expect(file.status != 0)
+        #expect(
+            file.stderr == "error: \(path): sources[0].live.io_timeout must be positive seconds\n", "\(file.stderr)")
+    }
+
     @Test("a misspelled subcommand is named, with the subcommand it was probably meant to be")
     func misspelledSubcommand() throws {
         for arguments in [["serach", "--query", "x"], ["serach", "--db", "x.db", "a dog"], ["indx", "a.mp4"]] {

@@ -108,6 +108,8 @@ struct PipelineSpecCodingTests {
             ("sources: [{url: a.mp4, gate: {treshold: 3}}]", "sources[0].gate.treshold: unknown key 'treshold'"),
             ("sources: [{url: a.mp4}]\ncaptions: {beem: 4}", "captions.beem: unknown key 'beem'"),
             ("sources: [{url: a.mp4}]\ndrain_timeout: 0", "drain_timeout must be positive seconds"),
+            ("sources: [{url: a.mp4}]\nencoder: {batch: 0}", "encoder.batch must be between 1 and 1024"),
+            ("sources: [{url: a.mp4, live: {io_timeout: -3}}]", "sources[0].live.io_timeout must be positive seconds"),
             ("sources: [{url: a.mp4}]\ncaptions: {beam: 0}", "captions: caption beam width must be at least 1"),
             ("sources: [{url: a.mp4}]\nmatch: {enter: 2}", "match.enter: 2.0 is outside 0...1"),
             ("sources: [{url: a.mp4}]\nmatch: {enter: 0.4, exit: 0.5}", "match.exit: 0.5 is above match.enter 0.4"),

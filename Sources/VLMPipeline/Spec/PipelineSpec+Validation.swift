@@ -26,11 +26,7 @@ extension PipelineSpec {
         }
         if let labels, labels.labels.isEmpty { throw fail("labels.labels is empty; list at least one label") }
         if let top = labels?.top, top < 1 { throw fail("labels.top must be 1 or more") }
-        guard (1...1024).contains(encoder.batch) else { throw fail("encoder.batch must be between 1 and 1024") }
-        guard encoder.latencyMs >= 0 else { throw fail("encoder.latency_ms must be 0 or more") }
-        guard (1...64).contains(encoder.workers) else { throw fail("encoder.workers must be between 1 and 64") }
-        if let threads = encoder.threads, threads < 1 { throw fail("encoder.threads must be at least 1") }
-        if let n = encoder.maxInFlight, n < 1 { throw fail("encoder.max_in_flight must be at least 1") }
+        if let problem = encoder.problem { throw fail("encoder.\(problem.key) \(problem.requirement)") }
         guard drainTimeout > 0 else { throw fail("drain_timeout must be positive seconds") }
         if let port = metricsPort, !(0...65535).contains(port) {
             throw fail("metrics_port \(port) is not a TCP port (0-65535)")
@@ -83,5 +79,21 @@ extension SourceSpec {
     public var streamName: String {
         if let name, !name.isEmpty { return name }
         return VideoInput(parsing: url).defaultStreamName
+    }
+}
+
+extension EncoderSpec {
+    /// The first setting that cannot work (`key` under `encoder:`), or nil; the one range check of the encoder's
+    /// settings, reported by a file under its key and by the command line under its flag.
+    public var problem: SettingProblem? {
+        func problem(_ key: String, _ requirement: String) -> SettingProblem {
+            .init(key: key, requirement: requirement)
+        }
+        guard (1...1024).contains(batch) else { return problem("batch", "must be between 1 and 1024") }
+        guard latencyMs >= 0, latencyMs.isFinite else { return problem("latency_ms", "must be 0 or more") }
+        guard (1...64).contains(workers) else { return problem("workers", "must be between 1 and 64") }
+        if let threads, threads < 1 { return problem("threads", "must be at least 1") }
+        if let maxInFlight, maxInFlight < 1 { return problem("max_in_flight", "must be at least 1") }
+        return nil
     }
 }

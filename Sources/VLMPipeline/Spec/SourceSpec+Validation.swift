@@ -1,18 +1,20 @@
 import VLMVideo
 
-extension SourceSpec {
-    /// A source setting that cannot work: its key under the source (`sampling.fps`) and what it must be.
-    public struct Problem: Sendable, Equatable {
-        /// The key under `sources[i]`, e.g. `live.io_timeout`.
-        public var key: String
-        /// The rest of the sentence: `must be positive seconds`.
-        public var requirement: String
-    }
+/// A setting that cannot work: its key under its section (`sampling.fps` under `sources[i]`) and what it must be.
+public struct SettingProblem: Sendable, Equatable {
+    /// The key under its section, e.g. `live.io_timeout`.
+    public var key: String
+    /// The rest of the sentence: `must be positive seconds`.
+    public var requirement: String
+}
 
+extension SourceSpec {
     /// The first setting that cannot work, or nil. The one range check of a source's settings: a pipeline file
     /// reports it as `sources[i].<key> <requirement>`, the command line under the flag that sets the key.
-    public var problem: Problem? {
-        func problem(_ key: String, _ requirement: String) -> Problem { Problem(key: key, requirement: requirement) }
+    public var problem: SettingProblem? {
+        func problem(_ key: String, _ requirement: String) -> SettingProblem {
+            SettingProblem(key: key, requirement: requirement)
+        }
         if let fps = options.sampling.fps, !(fps > 0) {
             return problem("sampling.fps", "must be a positive number of frames per second")
         }
