@@ -79,7 +79,8 @@ extension MatchSummary.Entry {
     /// `scores  cam0 "a red car": peak 0.91 @ 00:05.000, median 0.12 over 20 frames`; nil when no frame was scored.
     public var scoreLine: String? {
         guard let median = scores.median else { return nil }
-        return "scores  \(stream) \"\(query)\": peak \(formatScore(scores.peak)) @ \(MediaTime.format(scores.peakPTS)), "
+        return
+            "scores  \(stream) \"\(query)\": peak \(formatScore(scores.peak)) @ \(MediaTime.format(scores.peakPTS)), "
             + "median \(formatScore(median)) over \(scores.frames) \(scores.frames == 1 ? "frame" : "frames")"
     }
 }

@@ -42,7 +42,11 @@ public struct ScoreStatistics: Sendable, Codable, Equatable {
         return nil
     }
 
-    enum CodingKeys: String, CodingKey { case frames, peak, peakPTS = "peak_pts", median }
+    enum CodingKeys: String, CodingKey {
+        case frames, peak
+        case peakPTS = "peak_pts"
+        case median
+    }
 
     /// `{"frames":20,"peak":0.55,"peak_pts":3.0,"median":0.41}`.
     public func encode(to encoder: any Encoder) throws {

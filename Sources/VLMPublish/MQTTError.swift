@@ -5,8 +5,9 @@ import VLMCore
 public enum MQTTError: UserFacingError, Equatable {
     /// The `--mqtt` URL is malformed.
     case invalidURL(String, reason: String)
-    /// A TLS file named by `--mqtt-ca/--mqtt-cert/--mqtt-key` is missing or unreadable.
-    case tlsFile(String)
+    /// A setting is out of range or unusable; `key` is its pipeline-file key (`keepalive`, `ca`), which the command
+    /// line maps to its flag (`--mqtt-keepalive`, `--mqtt-ca`).
+    case invalidSetting(key: String, reason: String)
     /// libmosquitto refused an option or a call; `code` is its `MOSQ_ERR_*` value.
     case library(call: String, code: Int32)
     /// The broker host name did not resolve.
@@ -21,8 +22,8 @@ public enum MQTTError: UserFacingError, Equatable {
         switch self {
         case .invalidURL(let url, let reason):
             return "MQTT URL '\(url)' is invalid: \(reason) (expected mqtt://[user:pass@]host[:port] or mqtts://...)"
-        case .tlsFile(let path):
-            return "MQTT TLS file '\(path)' cannot be read; check --mqtt-ca/--mqtt-cert/--mqtt-key"
+        case .invalidSetting(let key, let reason):
+            return "MQTT setting \(key): \(reason)"
         case .library(let call, let code):
             return "libmosquitto \(call) failed: \(MQTTError.message(code))"
         case .unresolvableHost(let host):

@@ -101,29 +101,38 @@ public struct MQTTSettings: Sendable, Equatable {
 
     // MARK: - Validation
 
-    /// Throws `MQTTError` naming the first setting that cannot work.
+    /// Throws `MQTTError.invalidSetting` naming (by its file key) the first setting that cannot work. The one check
+    /// of these settings: a pipeline file reports the key as `outputs.mqtt.<key>`, the command line as its flag.
     public func validate() throws {
-        guard (0...2).contains(qos) else {
-            throw MQTTError.invalidURL(broker.redacted, reason: "QoS must be 0, 1 or 2, not \(qos)")
-        }
+        func bad(_ key: String, _ reason: String) -> MQTTError { .invalidSetting(key: key, reason: reason) }
+        guard !broker.host.isEmpty else { throw bad("host", "is empty; name the broker") }
+        guard (1...65535).contains(broker.port) else { throw bad("port", "\(broker.port) is not a TCP port (1-65535)") }
+        guard (0...2).contains(qos) else { throw bad("qos", "\(qos) must be 0, 1 or 2") }
         guard !prefix.isEmpty, !prefix.contains(where: { "+#\0".contains($0) }), !prefix.hasSuffix("/") else {
-            throw MQTTError.invalidURL(
-                broker.redacted,
-                reason: "topic prefix '\(prefix)' must be non-empty "
-                    + "without '+', '#' or a trailing '/'")
+            throw bad("topic_prefix", "'\(prefix)' must be non-empty, without '+', '#' or a trailing '/'")
         }
-        guard keepalive >= 5 else {
-            throw MQTTError.invalidURL(broker.redacted, reason: "keepalive must be at least 5 seconds")
+        guard keepalive >= 5 else { throw bad("keepalive", "\(keepalive) must be at least 5 seconds") }
+        guard outboxLimit >= 1 else { throw bad("outbox_limit", "\(outboxLimit) must be at least 1 message") }
+        guard maxInflight >= 1 else { throw bad("max_inflight", "\(maxInflight) must be at least 1 message") }
+        guard thumbnailMaxBytes >= 1024 else {
+            throw bad("thumbnail_max_bytes", "\(thumbnailMaxBytes) must be at least 1024 bytes")
         }
-        guard maxInflight >= 1, outboxLimit >= 1 else {
-            throw MQTTError.invalidURL(broker.redacted, reason: "max inflight and outbox limit must be at least 1")
+        guard statsInterval >= 0, statsInterval.isFinite else {
+            throw bad("stats_interval", "\(statsInterval) must be 0 (off) or more seconds")
         }
-        for path in [tlsFiles.caFile, tlsFiles.certFile, tlsFiles.keyFile].compactMap({ $0 })
-        where !FileManager.default.isReadableFile(atPath: path) {
-            throw MQTTError.tlsFile(path)
+        guard flushDeadline >= 0, flushDeadline.isFinite else {
+            throw bad("flush_deadline", "\(flushDeadline) must be 0 or more seconds")
+        }
+        for case (let key, let path?) in [
+            ("ca", tlsFiles.caFile), ("cert", tlsFiles.certFile), ("key", tlsFiles.keyFile),
+        ] {
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw bad(key, "'\(path)' cannot be read; check the path")
+            }
+            guard broker.tls else { throw bad(key, "needs TLS: an mqtts:// URL (or tls: true)") }
         }
         if (tlsFiles.certFile == nil) != (tlsFiles.keyFile == nil) {
-            throw MQTTError.tlsFile(tlsFiles.certFile ?? tlsFiles.keyFile ?? "")
+            throw bad(tlsFiles.certFile == nil ? "cert" : "key", "a client certificate and its key go together")
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VLMCore
 import VLMPipeline
 import VLMPublish
 
@@ -7,6 +8,8 @@ import VLMPublish
 ///
 /// Precedence: built-in defaults < the pipeline file's `outputs.mqtt` < flags.
 struct MQTTOptions: ParsableArguments {
+    private static let defaults = MQTTSettings(broker: .init(host: "localhost", port: 1883))
+
     @Option(
         name: .customLong("mqtt"),
         help: ArgumentHelp(
@@ -14,7 +17,8 @@ struct MQTTOptions: ParsableArguments {
     var url: String?
 
     @Option(
-        name: .customLong("mqtt-prefix"), help: "Topic prefix: topics are <prefix>/<stream>/events etc. Default vlm.")
+        name: .customLong("mqtt-prefix"),
+        help: "Topic prefix: topics are <prefix>/<stream>/events etc. Default \(defaults.prefix).")
     var prefix: String?
 
     @Option(
@@ -22,7 +26,8 @@ struct MQTTOptions: ParsableArguments {
         help: "Fixed client id (each stream connects as <id>-<stream>). Default vlm-stream-<hostname>.")
     var clientID: String?
 
-    @Option(name: .customLong("mqtt-qos"), help: "QoS of events, captions and labels: 0, 1 or 2. Default 1.")
+    @Option(
+        name: .customLong("mqtt-qos"), help: "QoS of events, captions and labels: 0, 1 or 2. Default \(defaults.qos).")
     var qos: Int?
 
     @Option(name: .customLong("mqtt-ca"), help: "CA certificate (PEM) for mqtts:// (default: the system's).")
@@ -42,35 +47,59 @@ struct MQTTOptions: ParsableArguments {
         help: "Directory of the on-disk outbox (default $XDG_STATE_HOME/vlm-stream/mqtt-outbox).")
     var outbox: String?
 
-    @Option(name: .customLong("mqtt-stats-interval"), help: "Seconds between stats messages; 0 = none. Default 10.")
+    @Option(
+        name: .customLong("mqtt-stats-interval"),
+        help: "Seconds between stats messages; 0 = none. Default \(defaults.statsInterval).")
     var statsInterval: Double?
 
     @Option(
         name: .customLong("mqtt-keepalive"),
-        help: "Seconds between keepalive pings (the Last Will fires after 1.5x without one). Default 10.")
+        help:
+            "Seconds between keepalive pings (the Last Will fires after 1.5x without one). Default \(defaults.keepalive)."
+    )
     var keepalive: Int?
 
     @Option(
         name: .customLong("mqtt-outbox-limit"),
-        help: "Most unacknowledged messages kept on disk; the oldest are dropped past it. Default 10000.")
+        help:
+            "Most unacknowledged messages kept on disk; the oldest are dropped past it. Default \(defaults.outboxLimit)."
+    )
     var outboxLimit: Int?
 
     @Option(
         name: .customLong("mqtt-max-inflight"),
-        help: "QoS 1/2 messages handed to the broker before waiting for their acknowledgements. Default 1.")
+        help:
+            "QoS 1/2 messages handed to the broker before waiting for their acknowledgements. Default \(defaults.maxInflight)."
+    )
     var maxInflight: Int?
 
     @Option(
         name: .customLong("mqtt-thumbnail-max-bytes"),
-        help: "Largest thumbnail JPEG; bigger ones are re-encoded smaller or left out. Default 24576.")
+        help:
+            "Largest thumbnail JPEG; bigger ones are re-encoded smaller or left out. Default \(defaults.thumbnailMaxBytes)."
+    )
     var thumbnailMaxBytes: Int?
 
     func validate() throws {
         do {
             _ = try settings()
         } catch let error as MQTTError {
-            throw ValidationError(error.description)
+            throw ValidationError(Self.naming(error).description)
         }
+    }
+
+    /// The option that sets each `MQTTSettings` file key.
+    static let flags = [
+        "topic_prefix": "--mqtt-prefix", "qos": "--mqtt-qos", "keepalive": "--mqtt-keepalive",
+        "outbox_limit": "--mqtt-outbox-limit", "max_inflight": "--mqtt-max-inflight",
+        "thumbnail_max_bytes": "--mqtt-thumbnail-max-bytes", "stats_interval": "--mqtt-stats-interval",
+        "ca": "--mqtt-ca", "cert": "--mqtt-cert", "key": "--mqtt-key", "host": "--mqtt", "port": "--mqtt",
+    ]
+
+    /// `error` with the setting named by its flag (`--mqtt-keepalive: 3 must be …`).
+    static func naming(_ error: MQTTError) -> any UserFacingError {
+        guard case .invalidSetting(let key, let reason) = error else { return error }
+        return OptionError("\(flags[key] ?? key): \(reason)")
     }
 
     /// The `--mqtt-*` options given besides `--mqtt`.
@@ -88,7 +117,13 @@ struct MQTTOptions: ParsableArguments {
 
     /// Layers the given options over the spec's `outputs.mqtt` (or starts it with `--mqtt`).
     func apply(to spec: inout PipelineSpec) throws {
-        guard let settings = try settings(base: spec.outputs.mqtt) else {
+        let merged: MQTTSettings?
+        do {
+            merged = try settings(base: spec.outputs.mqtt)
+        } catch let error as MQTTError {
+            throw Self.naming(error)
+        }
+        guard let settings = merged else {
             let names = given
             guard names.isEmpty else {
                 throw OptionError(
@@ -129,10 +164,6 @@ struct MQTTOptions: ParsableArguments {
         if let outboxLimit { settings.outboxLimit = outboxLimit }
         if let maxInflight { settings.maxInflight = maxInflight }
         if let thumbnailMaxBytes { settings.thumbnailMaxBytes = thumbnailMaxBytes }
-        if settings.tlsFiles != MQTTSettings.TLSFiles(), !settings.broker.tls {
-            throw MQTTError.invalidURL(
-                settings.broker.redacted, reason: "--mqtt-ca/--mqtt-cert/--mqtt-key need mqtts://")
-        }
         try settings.validate()
         return settings
     }

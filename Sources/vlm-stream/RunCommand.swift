@@ -21,10 +21,14 @@ struct RunCommand: AsyncParsableCommand {
               vlm-stream camera.mp4 --query "person crossing" --query "red car"
               vlm-stream rtsp://cam/stream --query "a dog" --json --metrics-port 9464
               vlm-stream run --pipeline Pipelines/plaza-queries.yaml --fps 4 --enter 0.7
-            Flags apply on top of --pipeline FILE (--query adds to the file's queries); a flag that cannot apply,
-            such as --fps with a file of several sources, is an error. --print-pipeline shows the result.
-            With --json, results are JSON Lines on stdout: {"type":"score",...}, match events
-            {"type":"start"|"update"|"end",...}, and a final {"type":"summary",...}.
+
+            Every flag applies on top of --pipeline FILE (--query adds to its queries).
+            A flag that cannot apply, such as --fps with several sources, is an error.
+            --print-pipeline shows the pipeline that would run, as YAML.
+
+            With --json, results are JSON Lines on stdout: {"type":"score",...},
+            match events {"type":"start"|"update"|"end",...}, per query
+            {"type":"query_summary",...}, and a final {"type":"summary",...}.
             SIGINT/SIGTERM drain the graph and exit 0.
             """
     )
@@ -46,8 +50,11 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "JSON Lines on stdout instead of human-readable lines.")
     var json = false
 
-    @Option(help: "Serve Prometheus metrics on this port (127.0.0.1; 0 picks a free port).")
+    @Option(help: "Serve Prometheus metrics on this port (0 picks a free port).")
     var metricsPort: Int?
+
+    @Option(help: "Address the metrics endpoint binds: 127.0.0.1 (default) or 0.0.0.0 to expose it.")
+    var metricsHost: String?
 
     @Option(parsing: .unconditional, help: "Images per encoder forward pass. Default \(EncoderSpec().batch).")
     var batch: Int?
@@ -59,6 +66,18 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(parsing: .unconditional, help: "Kernel threads per encoder worker (default: cores ÷ workers).")
     var threads: Int?
+
+    @Option(
+        parsing: .unconditional,
+        help: "Milliseconds a batch of a live source may wait to fill. Default \(EncoderSpec().latencyMs).")
+    var latencyMs: Double?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Most frames in flight between admission and the encoder's end; more are dropped (live) or wait "
+                + "(files). Default: 2 batches per worker."))
+    var maxInFlight: Int?
 
     @Option(help: "Queue policy behind a live decoder: keep-latest (default), drop-oldest or block.")
     var livePolicy: QueuePolicy?
@@ -74,8 +93,12 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var captionOptions: CaptionRunOptions
 
-    @Option(help: "Seconds to wait for the graph to drain after SIGINT/SIGTERM.")
-    var drainTimeout: Double = 5
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Seconds to wait for the graph to drain after SIGINT/SIGTERM. "
+                + "Default \(PipelineSpec(sources: []).drainTimeout)."))
+    var drainTimeout: Double?
 
     @Flag(help: "Print the effective pipeline (the file, or INPUT, with every flag applied) as YAML and exit.")
     var printPipeline = false
@@ -94,13 +117,19 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError(
                 "Give at least one --query TEXT (or --labels / --captions, or --mqtt to send queries).")
         }
-        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1.") }
-        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1.") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
+        var encoder = EncoderSpec()
+        apply(to: &encoder)
+        if let problem = encoder.problem {
+            let flag =
+                ["latency_ms": "--latency-ms", "max_in_flight": "--max-in-flight"][problem.key] ?? "--\(problem.key)"
+            throw ValidationError("\(flag) \(problem.requirement).")
+        }
         if let metricsPort, !(0...65535).contains(metricsPort) {
             throw ValidationError("--metrics-port must be a TCP port (0-65535).")
         }
-        guard drainTimeout > 0 else { throw ValidationError("--drain-timeout must be positive seconds.") }
+        if let drainTimeout, !(drainTimeout > 0) {
+            throw ValidationError("--drain-timeout must be positive seconds.")
+        }
     }
 
     func run() async throws {
@@ -110,7 +139,9 @@ struct RunCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data(try spec.yaml().utf8))
                 return
             }
-            try await PipelineRunner(spec: spec, mqtt: spec.outputs.mqtt, json: json, drainTimeout: drainTimeout).run()
+            try await PipelineRunner(
+                spec: spec, mqtt: spec.outputs.mqtt, json: json, drainTimeout: spec.drainTimeout
+            ).run()
         }
     }
 
@@ -142,16 +173,25 @@ struct RunCommand: AsyncParsableCommand {
         try match.apply(to: &spec)
         if captions || srt != nil || vtt != nil, spec.captions == nil { spec.captions = CaptionOptions() }
         try captionOptions.apply(to: &spec)
-        if let batch { spec.encoder.batch = batch }
-        if let workers { spec.encoder.workers = workers }
-        if let threads { spec.encoder.threads = threads }
+        apply(to: &spec.encoder)
         if json { spec.outputs.json = "-" }
         if let srt { spec.outputs.srt = srt }
         if let vtt { spec.outputs.vtt = vtt }
         if let metricsPort { spec.metricsPort = metricsPort }
+        if let metricsHost { spec.metricsHost = metricsHost }
+        if let drainTimeout { spec.drainTimeout = drainTimeout }
         try mqtt.apply(to: &spec)
         // JSON consumers get every sampled frame's score; humans get events unless --scores.
         if spec.outputs.json != nil { spec.match.emitScores = true }
+    }
+
+    /// Sets the encoder flags given.
+    func apply(to encoder: inout EncoderSpec) {
+        if let batch { encoder.batch = batch }
+        if let workers { encoder.workers = workers }
+        if let threads { encoder.threads = threads }
+        if let latencyMs { encoder.latencyMs = latencyMs }
+        if let maxInFlight { encoder.maxInFlight = maxInFlight }
     }
 }
 

@@ -6,8 +6,13 @@ import VLMVideo
 /// behaviour. Every option is nil until given, so `apply(to:)` changes only what the user asked for; the defaults
 /// are VLMVideo's (`VideoSourceOptions`, `SceneChangeGate.Configuration`).
 struct VideoOptions: ParsableArguments {
+    private static let defaults = VideoSourceOptions()
+    private static let gateDefaults = SceneChangeGate.Configuration()
+
     // `.unconditional`: `--fps -1` is a value (refused by validate()), not an unknown flag `-1`.
-    @Option(parsing: .unconditional, help: "Frames encoded per second of video, chosen by timestamp (default 2).")
+    @Option(
+        parsing: .unconditional,
+        help: "Frames encoded per second of video, chosen by timestamp (default \(defaults.sampling)).")
     var fps: Double?
 
     @Option(parsing: .unconditional, help: "Encode every Nth decoded frame instead of sampling by time.")
@@ -26,21 +31,35 @@ struct VideoOptions: ParsableArguments {
 
     @Option(
         parsing: .unconditional,
-        help: "Scene gate: mean luma difference (0-255) that counts as a change; 0 disables the gate. Default 4.")
+        help: ArgumentHelp(
+            "Scene gate: mean luma difference (0-255) that counts as a change; 0 disables the gate. "
+                + "Default \(gateDefaults.meanThreshold)."))
     var sceneThreshold: Double?
 
     @Option(
-        parsing: .unconditional, help: "Scene gate: re-encode at least this often (seconds) even when nothing changed.")
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Scene gate: re-encode at least this often (seconds) even when nothing changed. "
+                + "Default \(gateDefaults.maxReuseInterval ?? 0)."))
     var maxReuse: Double?
 
     @Option(
-        parsing: .unconditional, help: "Live inputs: seconds without data before the input counts as dropped. Default 10.")
+        parsing: .unconditional,
+        help: "Live inputs: seconds without data before the input counts as dropped. Default \(defaults.ioTimeout).")
     var ioTimeout: Double?
 
-    @Option(parsing: .unconditional, help: "Live inputs: longest wait between reconnect attempts, in seconds. Default 30.")
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Live inputs: longest wait between reconnect attempts, in seconds. Default \(defaults.reconnect.maxDelay).")
     var reconnectMaxDelay: Double?
 
-    @Option(help: "RTSP transport: tcp (default) or udp.")
+    @Option(
+        parsing: .unconditional,
+        help: "Live inputs: give up after this many failed reconnect attempts in a row. Default: never.")
+    var reconnectAttempts: Int?
+
+    @Option(help: "RTSP transport: tcp or udp. Default \(defaults.rtspTransport).")
     var rtspTransport: String?
 
     @Option(name: .customLong("input-option"), help: "FFmpeg demuxer/protocol option KEY=VALUE (repeatable).")
@@ -49,26 +68,31 @@ struct VideoOptions: ParsableArguments {
     func validate() throws {
         let chosen = [fps != nil, every != nil, keyframes].filter { $0 }.count
         guard chosen <= 1 else { throw ValidationError("Give only one of --fps, --every and --keyframes.") }
-        if let fps, !(fps > 0) { throw ValidationError("--fps must be a positive number of frames per second.") }
-        if let every, every < 1 { throw ValidationError("--every must be 1 or more (1 = every frame).") }
         if let tiles, TileGrid(parsing: tiles) == nil {
             throw ValidationError("--tiles must look like 2x2 (columns x rows, at most 64 tiles).")
         }
         if let sceneThreshold, !(sceneThreshold >= 0) {
-            throw ValidationError("--scene-threshold must be 0 or more.")
+            throw ValidationError("--scene-threshold must be 0 or more (0 turns the gate off).")
         }
-        if let maxReuse, !(maxReuse > 0) { throw ValidationError("--max-reuse must be positive seconds.") }
-        if let ioTimeout, !(ioTimeout > 0) { throw ValidationError("--io-timeout must be positive seconds.") }
-        if let reconnectMaxDelay, !(reconnectMaxDelay > 0) {
-            throw ValidationError("--reconnect-max-delay must be positive seconds.")
-        }
-        if let rtspTransport, !["tcp", "udp"].contains(rtspTransport) {
-            throw ValidationError("--rtsp-transport is tcp or udp.")
+        // The ranges are SourceSpec's: check the source these options make, named by flag.
+        var source = SourceSpec(url: "-", gate: SceneChangeGate.Configuration())
+        apply(to: &source.options)
+        apply(toGate: &source.gate)
+        if let problem = source.problem {
+            throw ValidationError("\(Self.flags[problem.key] ?? problem.key) \(problem.requirement).")
         }
         for option in inputOptions where !option.contains("=") {
             throw ValidationError("--input-option '\(option)' must be KEY=VALUE, e.g. video_size=1280x720.")
         }
     }
+
+    /// The option that sets each key of a source.
+    static let flags = [
+        "sampling.fps": "--fps", "sampling.every": "--every", "gate.threshold": "--scene-threshold",
+        "gate.max_reuse": "--max-reuse", "live.io_timeout": "--io-timeout",
+        "live.reconnect_max_delay": "--reconnect-max-delay", "live.reconnect_attempts": "--reconnect-attempts",
+        "live.rtsp_transport": "--rtsp-transport",
+    ]
 
     /// The names of the options given, for errors about options that cannot apply.
     var given: [String] {
@@ -82,6 +106,7 @@ struct VideoOptions: ParsableArguments {
         if maxReuse != nil { names.append("--max-reuse") }
         if ioTimeout != nil { names.append("--io-timeout") }
         if reconnectMaxDelay != nil { names.append("--reconnect-max-delay") }
+        if reconnectAttempts != nil { names.append("--reconnect-attempts") }
         if rtspTransport != nil { names.append("--rtsp-transport") }
         if !inputOptions.isEmpty { names.append("--input-option") }
         return names
@@ -107,6 +132,7 @@ struct VideoOptions: ParsableArguments {
         if let tiles { options.tiles = TileGrid(parsing: tiles) }
         if let ioTimeout { options.ioTimeout = ioTimeout }
         if let reconnectMaxDelay { options.reconnect.maxDelay = reconnectMaxDelay }
+        if let reconnectAttempts { options.reconnect.maxAttempts = reconnectAttempts }
         if let rtspTransport { options.rtspTransport = rtspTransport }
         for option in inputOptions {
             let parts = option.split(separator: "=", maxSplits: 1)

@@ -30,6 +30,8 @@ import VLMPipeline
             "--batch", "4", "--workers", "1", "--captions", "--caption-beam", "3", "--no-gate", "--query", "a dog",
             "--labels", "person,car", "--rtsp-transport", "udp", "--srt", "out.srt", "--metrics-port", "0",
             "--mqtt", "mqtt://broker.local", "--mqtt-keepalive", "30", "--mqtt-outbox-limit", "50",
+            "--metrics-host", "0.0.0.0", "--latency-ms", "20", "--max-in-flight", "6", "--drain-timeout", "9",
+            "--reconnect-attempts", "3",
         ])
         let source = try #require(spec.sources.first)
         #expect(source.options.sampling.fps == 4 && source.options.tiles?.description == "2x2")
@@ -43,6 +45,9 @@ import VLMPipeline
         #expect(spec.metricsPort == 0 && spec.outputs.json == "-")
         #expect(spec.outputs.mqtt?.broker.host == "broker.local" && spec.outputs.mqtt?.keepalive == 30)
         #expect(spec.outputs.mqtt?.outboxLimit == 50)
+        #expect(spec.metricsHost == "0.0.0.0" && spec.drainTimeout == 9)
+        #expect(spec.encoder.latencyMs == 20 && spec.encoder.maxInFlight == 6)
+        #expect(source.options.reconnect.maxAttempts == 3)
         // Flags not given leave the file's values alone.
         #expect(spec.model == file.model && source.name == "plaza")
         #expect(spec.match.minDuration == file.match.minDuration)
@@ -50,7 +55,8 @@ import VLMPipeline
 
     @Test("an explicit --model equal to the default still wins over the file's model")
     func explicitDefaultModel() throws {
-        let path = try Self.pipelineFile("model: \(Self.tiny)\nsources: [{url: SampleVideos/plaza.mp4}]\nqueries: [x]\n")
+        let path = try Self.pipelineFile(
+            "model: \(Self.tiny)\nsources: [{url: SampleVideos/plaza.mp4}]\nqueries: [x]\n")
         #expect(try Self.effective(["run", "--pipeline", path]).model == Self.tiny)
         let spec = try Self.effective(["run", "--pipeline", path, "--model", "openai/clip-vit-base-patch32"])
         #expect(spec.model == "openai/clip-vit-base-patch32")
@@ -93,6 +99,26 @@ import VLMPipeline
         #expect(result.status != 0)
         #expect(result.stderr.contains(expected), "\(result.stderr)")
         #expect(result.stdout.isEmpty)
+    }
+
+    @Test("a bad value is named by its flag on the command line and by its key in a file (one check for both)")
+    func badValuesNamed() throws {
+        let cases: [([String], String)] = [
+            (["--io-timeout", "-3"], "--io-timeout must be positive seconds"),
+            (["--batch", "0"], "--batch must be between 1 and 1024"),
+            (["--rtsp-transport", "quic"], "--rtsp-transport must be tcp or udp, not 'quic'"),
+            (["--mqtt", "mqtt://b", "--mqtt-keepalive", "2"], "--mqtt-keepalive: 2 must be at least 5 seconds"),
+        ]
+        for (flags, expected) in cases {
+            let result = try CLIRunner.run(["SampleVideos/plaza.mp4", "--query", "x"] + flags)
+            #expect(result.status != 0)
+            #expect(result.stderr.contains(expected), "\(result.stderr)")
+        }
+        let path = try Self.pipelineFile("sources: [{url: a.mp4, live: {io_timeout: -3}}]\nqueries: [x]\n")
+        let file = try CLIRunner.run(["run", "--pipeline", path])
+        #expect(file.status != 0)
+        #expect(
+            file.stderr == "error: \(path): sources[0].live.io_timeout must be positive seconds\n", "\(file.stderr)")
     }
 
     @Test("a misspelled subcommand is named, with the subcommand it was probably meant to be")

@@ -27,6 +27,7 @@ import VLMCore
         #expect(summary.scoreLines == [#"scores  cam "dog": peak 0.90 @ 00:09.000, median 0.40 over 10 frames"#])
         let json = try #require(JSONSerialization.jsonObject(with: Data(summary.jsonLines[0].utf8)) as? [String: Any])
         let scores = try #require(json["scores"] as? [String: Any])
-        #expect(scores["frames"] as? Int == 10 && scores["peak"] as? Double == 0.9 && scores["peak_pts"] as? Double == 9)
+        #expect(
+            scores["frames"] as? Int == 10 && scores["peak"] as? Double == 0.9 && scores["peak_pts"] as? Double == 9)
     }
 }

@@ -33,6 +33,7 @@ struct PipelineSpecCodingTests {
               rtsp_transport: udp
             input_options: {stimeout: "5000000"}
         queries: [a dog]
+        drain_timeout: 12
         captions: {window: 3, drift: 0.1, max_interval: 12, min_interval: 2, beam: 4, cache: /tmp/vlm-cache}
         outputs:
           mqtt:
@@ -59,6 +60,7 @@ struct PipelineSpecCodingTests {
         #expect(source.options.ioTimeout == 4 && source.options.reconnect.maxDelay == 8)
         #expect(source.options.reconnect.maxAttempts == 5 && source.options.formatOptions == ["stimeout": "5000000"])
         #expect(source.live == LiveSpec(policy: .dropOldest, queue: 3))
+        #expect(spec.drainTimeout == 12)
         #expect(
             source.gate
                 == SceneChangeGate.Configuration(
@@ -97,20 +99,47 @@ struct PipelineSpecCodingTests {
     @Test(
         "bad values are named by their file key",
         arguments: [
-            ("sources: [{url: a.mp4, live: {rtsp_transport: quic}}]", "sources[0].live.rtsp_transport 'quic'"),
+            (
+                "sources: [{url: a.mp4, live: {rtsp_transport: quic}}]",
+                "sources[0].live.rtsp_transport must be tcp or udp, not 'quic'"
+            ),
             ("sources: [{url: a.mp4, live: {reconnect_attempts: 0}}]", "sources[0].live.reconnect_attempts"),
             ("sources: [{url: a.mp4, live: {timeout: 3}}]", "sources[0].live.timeout: unknown key 'timeout'"),
             ("sources: [{url: a.mp4, gate: {treshold: 3}}]", "sources[0].gate.treshold: unknown key 'treshold'"),
             ("sources: [{url: a.mp4}]\ncaptions: {beem: 4}", "captions.beem: unknown key 'beem'"),
+            ("sources: [{url: a.mp4}]\ndrain_timeout: 0", "drain_timeout must be positive seconds"),
+            ("sources: [{url: a.mp4}]\nencoder: {batch: 0}", "encoder.batch must be between 1 and 1024"),
+            ("sources: [{url: a.mp4, live: {io_timeout: -3}}]", "sources[0].live.io_timeout must be positive seconds"),
             ("sources: [{url: a.mp4}]\ncaptions: {beam: 0}", "captions: caption beam width must be at least 1"),
             ("sources: [{url: a.mp4}]\nmatch: {enter: 2}", "match.enter: 2.0 is outside 0...1"),
             ("sources: [{url: a.mp4}]\nmatch: {enter: 0.4, exit: 0.5}", "match.exit: 0.5 is above match.enter 0.4"),
-            ("sources: [{url: a.mp4}]\noutputs: {mqtt: {keepalive: 1}}", "outputs.mqtt.keepalive must be at least 5"),
-            ("sources: [{url: a.mp4}]\noutputs: {mqtt: {outbox_limit: 0}}", "outputs.mqtt.outbox_limit"),
-            ("sources: [{url: a.mp4}]\noutputs: {mqtt: {max_inflight: 0}}", "outputs.mqtt.max_inflight"),
+            (
+                "sources: [{url: a.mp4}]\noutputs: {mqtt: {keepalive: 1}}",
+                "outputs.mqtt.keepalive: 1 must be at least 5 seconds"
+            ),
+            (
+                "sources: [{url: a.mp4}]\noutputs: {mqtt: {outbox_limit: 0}}",
+                "outputs.mqtt.outbox_limit: 0 must be at least 1"
+            ),
+            (
+                "sources: [{url: a.mp4}]\noutputs: {mqtt: {max_inflight: 0}}",
+                "outputs.mqtt.max_inflight: 0 must be at least 1"
+            ),
             ("sources: [{url: a.mp4}]\noutputs: {mqtt: {keep_alive: 9}}", "outputs.mqtt.keep_alive: unknown key"),
             ("sources: [{url: a.mp4}]\noutputs: {mqtt: {url: 'http://b'}}", "outputs.mqtt.url: MQTT URL 'http://b'"),
-            ("sources: [{url: a.mp4}]\noutputs: {mqtt: {topic_prefix: 'a/#'}}", "outputs.mqtt.topic_prefix 'a/#'"),
+            (
+                "sources: [{url: a.mp4}]\noutputs: {mqtt: {topic_prefix: 'a/#'}}",
+                "outputs.mqtt.topic_prefix: 'a/#' must be"
+            ),
+            ("sources: [{url: a.mp4}]\noutputs: {mqtt: {ca: /etc/hostname}}", "outputs.mqtt.ca: needs TLS"),
+            (
+                "sources: [{url: a.mp4}]\noutputs: {mqtt: {tls: true, ca: /no/ca.pem}}",
+                "outputs.mqtt.ca: '/no/ca.pem' cannot be read"
+            ),
+            (
+                "sources: [{url: a.mp4}]\noutputs: {mqtt: {tls: true, cert: /etc/hostname}}",
+                "outputs.mqtt.key: a client certificate and its key go together"
+            ),
         ])
     func badValues(_ yaml: String, _ expected: String) throws {
         #expect {

@@ -13,6 +13,7 @@ extension PipelineSpec: Codable {
         case model, sources, queries, match, labels, captions, encoder, outputs
         case metricsPort = "metrics_port"
         case metricsHost = "metrics_host"
+        case drainTimeout = "drain_timeout"
     }
 
     /// Decodes a pipeline file's top-level mapping.
@@ -30,6 +31,7 @@ extension PipelineSpec: Codable {
             outputs: try c.decodeIfPresent(OutputsSpec.self, forKey: .outputs) ?? OutputsSpec(),
             metricsPort: try c.decodeIfPresent(Int.self, forKey: .metricsPort))
         metricsHost = try c.decodeIfPresent(String.self, forKey: .metricsHost) ?? metricsHost
+        drainTimeout = try c.decodeIfPresent(Double.self, forKey: .drainTimeout) ?? drainTimeout
     }
 
     /// Writes the whole spec as a pipeline file's mapping.
@@ -45,6 +47,7 @@ extension PipelineSpec: Codable {
         try c.encode(outputs, forKey: .outputs)
         try c.encodeIfPresent(metricsPort, forKey: .metricsPort)
         try c.encode(metricsHost, forKey: .metricsHost)
+        try c.encode(drainTimeout, forKey: .drainTimeout)
     }
 }
 

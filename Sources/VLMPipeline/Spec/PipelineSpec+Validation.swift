@@ -19,33 +19,15 @@ extension PipelineSpec {
             guard names.insert(name).inserted else {
                 throw fail("\(at): stream name '\(name)' is used twice; give each source a distinct `name`")
             }
-            let options = source.options
-            if let fps = options.sampling.fps, !(fps > 0) { throw fail("\(at).sampling.fps must be a positive number") }
-            if let every = options.sampling.every, every < 1 { throw fail("\(at).sampling.every must be 1 or more") }
-            if let gate = source.gate, !(gate.meanThreshold > 0) || !((gate.maxReuseInterval ?? 1) > 0) {
-                throw fail("\(at).gate: threshold and max_reuse must be positive")
-            }
-            guard source.live.queue >= 1 else { throw fail("\(at).live.queue must be at least 1") }
-            guard options.ioTimeout > 0, options.reconnect.maxDelay > 0 else {
-                throw fail("\(at).live: io_timeout and reconnect_max_delay must be positive seconds")
-            }
-            if let attempts = options.reconnect.maxAttempts, attempts < 1 {
-                throw fail("\(at).live.reconnect_attempts must be 1 or more (leave it out to retry forever)")
-            }
-            guard ["tcp", "udp"].contains(options.rtspTransport) else {
-                throw fail("\(at).live.rtsp_transport '\(options.rtspTransport)' must be tcp or udp")
-            }
+            if let problem = source.problem { throw fail("\(at).\(problem.key) \(problem.requirement)") }
         }
         for query in queries where query.trimmingCharacters(in: .whitespaces).isEmpty {
             throw fail("queries: an empty query; remove it or give text such as \"a person crossing\"")
         }
         if let labels, labels.labels.isEmpty { throw fail("labels.labels is empty; list at least one label") }
         if let top = labels?.top, top < 1 { throw fail("labels.top must be 1 or more") }
-        guard (1...1024).contains(encoder.batch) else { throw fail("encoder.batch must be between 1 and 1024") }
-        guard encoder.latencyMs >= 0 else { throw fail("encoder.latency_ms must be 0 or more") }
-        guard (1...64).contains(encoder.workers) else { throw fail("encoder.workers must be between 1 and 64") }
-        if let threads = encoder.threads, threads < 1 { throw fail("encoder.threads must be at least 1") }
-        if let n = encoder.maxInFlight, n < 1 { throw fail("encoder.max_in_flight must be at least 1") }
+        if let problem = encoder.problem { throw fail("encoder.\(problem.key) \(problem.requirement)") }
+        guard drainTimeout > 0 else { throw fail("drain_timeout must be positive seconds") }
         if let port = metricsPort, !(0...65535).contains(port) {
             throw fail("metrics_port \(port) is not a TCP port (0-65535)")
         }
@@ -70,24 +52,12 @@ extension PipelineSpec {
         }
     }
 
-    /// The ranges of `outputs.mqtt`, named by their file keys (TLS files are checked when the publisher starts).
+    /// `outputs.mqtt`, checked by `MQTTSettings.validate()` and named by its file keys.
     private func validate(_ mqtt: MQTTSettings, fail: (String) -> PipelineSpecError) throws {
-        guard !mqtt.broker.host.isEmpty, (1...65535).contains(mqtt.broker.port) else {
-            throw fail("outputs.mqtt: give a host and a port between 1 and 65535")
-        }
-        guard (0...2).contains(mqtt.qos) else { throw fail("outputs.mqtt.qos must be 0, 1 or 2") }
-        guard mqtt.keepalive >= 5 else { throw fail("outputs.mqtt.keepalive must be at least 5 seconds") }
-        guard mqtt.outboxLimit >= 1 else { throw fail("outputs.mqtt.outbox_limit must be at least 1 message") }
-        guard mqtt.maxInflight >= 1 else { throw fail("outputs.mqtt.max_inflight must be at least 1 message") }
-        guard mqtt.thumbnailMaxBytes >= 1024 else {
-            throw fail("outputs.mqtt.thumbnail_max_bytes must be at least 1024 bytes")
-        }
-        guard mqtt.statsInterval >= 0, mqtt.flushDeadline >= 0 else {
-            throw fail("outputs.mqtt: stats_interval and flush_deadline must be 0 or more seconds")
-        }
-        guard !mqtt.prefix.isEmpty, !mqtt.prefix.contains(where: { "+#\0".contains($0) }), !mqtt.prefix.hasSuffix("/")
-        else {
-            throw fail("outputs.mqtt.topic_prefix '\(mqtt.prefix)' must be non-empty, without '+', '#' or a trailing '/'")
+        do {
+            try mqtt.validate()
+        } catch MQTTError.invalidSetting(let key, let reason) {
+            throw fail("outputs.mqtt.\(key): \(reason)")
         }
     }
 
@@ -109,5 +79,21 @@ extension SourceSpec {
     public var streamName: String {
         if let name, !name.isEmpty { return name }
         return VideoInput(parsing: url).defaultStreamName
+    }
+}
+
+extension EncoderSpec {
+    /// The first setting that cannot work (`key` under `encoder:`), or nil; the one range check of the encoder's
+    /// settings, reported by a file under its key and by the command line under its flag.
+    public var problem: SettingProblem? {
+        func problem(_ key: String, _ requirement: String) -> SettingProblem {
+            .init(key: key, requirement: requirement)
+        }
+        guard (1...1024).contains(batch) else { return problem("batch", "must be between 1 and 1024") }
+        guard latencyMs >= 0, latencyMs.isFinite else { return problem("latency_ms", "must be 0 or more") }
+        guard (1...64).contains(workers) else { return problem("workers", "must be between 1 and 64") }
+        if let threads, threads < 1 { return problem("threads", "must be at least 1") }
+        if let maxInFlight, maxInFlight < 1 { return problem("max_in_flight", "must be at least 1") }
+        return nil
     }
 }

@@ -1,6 +1,6 @@
-import VLMGraph
 import Foundation
 import VLMCaption
+import VLMGraph
 import VLMMatch
 import VLMPublish
 import VLMVideo
@@ -29,12 +29,15 @@ public struct PipelineSpec: Sendable, Equatable {
     public var metricsPort: Int?
     /// Address the metrics endpoint binds (`127.0.0.1` or `0.0.0.0`).
     public var metricsHost: String
+    /// Seconds a drain after SIGINT/SIGTERM may take before the run gives up on it.
+    public var drainTimeout: Double
 
     /// A spec with the given parts; everything else at its default.
     public init(
         model: String? = nil, sources: [SourceSpec], queries: [String] = [], match: MatchSettings = MatchSettings(),
         labels: LabelsSpec? = nil, captions: CaptionOptions? = nil, encoder: EncoderSpec = EncoderSpec(),
-        outputs: OutputsSpec = OutputsSpec(), metricsPort: Int? = nil, metricsHost: String = "127.0.0.1"
+        outputs: OutputsSpec = OutputsSpec(), metricsPort: Int? = nil, metricsHost: String = "127.0.0.1",
+        drainTimeout: Double = 5
     ) {
         self.model = model
         self.sources = sources
@@ -46,6 +49,7 @@ public struct PipelineSpec: Sendable, Equatable {
         self.outputs = outputs
         self.metricsPort = metricsPort
         self.metricsHost = metricsHost
+        self.drainTimeout = drainTimeout
     }
 }
 
