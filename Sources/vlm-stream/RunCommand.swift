@@ -136,7 +136,10 @@ struct RunCommand: AsyncParsableCommand {
         try await reportingErrors {
             let spec = try makeSpec()
             if printPipeline {
-                FileHandle.standardOutput.write(Data(try spec.yaml().utf8))
+                // The merged pipeline is for reading and sharing: a broker password never leaves in it.
+                var shown = spec
+                if shown.outputs.mqtt?.broker.password != nil { shown.outputs.mqtt?.broker.password = "***" }
+                FileHandle.standardOutput.write(Data(try shown.yaml().utf8))
                 return
             }
             try await PipelineRunner(

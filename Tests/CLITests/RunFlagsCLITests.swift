@@ -53,6 +53,17 @@ import VLMPipeline
         #expect(spec.match.minDuration == file.match.minDuration)
     }
 
+    @Test("--print-pipeline never prints the broker password")
+    func printedPipelineHidesThePassword() throws {
+        let result = try CLIRunner.run([
+            "SampleVideos/plaza.mp4", "--query", "x", "--mqtt", "mqtt://robot:s3cret@broker.local", "--print-pipeline",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!result.stdout.contains("s3cret"))
+        let spec = try PipelineSpec.parse(yaml: result.stdout, file: "printed pipeline")
+        #expect(spec.outputs.mqtt?.broker.username == "robot" && spec.outputs.mqtt?.broker.password == "***")
+    }
+
     @Test("an explicit --model equal to the default still wins over the file's model")
     func explicitDefaultModel() throws {
         let path = try Self.pipelineFile(
