@@ -159,10 +159,13 @@ struct IndexCLITests {
             ]
         let log = dir.appendingPathComponent("index.log")
         let child = try ChildProcess(try #require(CLIRunner.executable).path, arguments, output: log)
-        // Wait until some frames are committed, then ask for a graceful stop.
+        // Wait until some frames are committed, then ask for a graceful stop. The index is only opened once the
+        // child has switched it to WAL (its -wal file exists), so this reader never races the schema setup.
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline, child.isRunning {
-            if let partial = try? VideoIndex(path: db, create: false).videos().first, partial.frameCount >= 8 {
+            if FileManager.default.fileExists(atPath: db + "-wal"),
+                let partial = try? VideoIndex(path: db, create: false).videos().first, partial.frameCount >= 8
+            {
                 child.send(SIGTERM)
                 break
             }
