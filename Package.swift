@@ -119,7 +119,12 @@ let package = Package(
         .testTarget(name: "VLMCoreTests", dependencies: ["VLMCore"]),
         .testTarget(name: "VLMGraphTests", dependencies: ["VLMGraph", "TestSupport"]),
         .testTarget(
-            name: "VLMPipelineTests", dependencies: ["VLMPipeline", "VLMGraph", "VLMIndex", "CLIP", "TestSupport"]
+            name: "VLMPipelineTests",
+            dependencies: [
+                "VLMPipeline", "VLMGraph", "VLMIndex", "CLIP", "TestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ]
