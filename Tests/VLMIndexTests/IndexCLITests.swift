@@ -199,8 +199,12 @@ struct IndexCLITests {
         let query = try frame(of: plaza, at: 3)
         let child = Process()
         child.executableURL = try #require(CLIRunner.executable)
+        // Two clips, so the writer is still busy while a search (a whole process) runs.
         child.arguments =
-            ["index", Fixtures.sampleVideo("megamind.mp4").path, "--db", db, "--fps", "24", "--chunk", "2"]
+            [
+                "index", Fixtures.sampleVideo("megamind.mp4").path, Fixtures.sampleVideo("static_tree.mp4").path,
+                "--db", db, "--fps", "24", "--chunk", "2",
+            ]
             + Self.model
         child.currentDirectoryURL = Fixtures.root
         child.standardOutput = FileHandle.nullDevice

@@ -35,14 +35,15 @@ struct ServiceOrderTests {
         func stop() { state.withLock { $0.stopped = true } }
     }
 
-    /// A fixed embedding after `seconds` per call.
-    struct SlowEncoder: ImageEncoding {
-        var seconds: Double
+    /// A fixed embedding, once `open` (until then every call waits: a drain that cannot finish).
+    final class GatedEncoder: ImageEncoding {
+        let open: Locked<Bool>
+        init(open: Bool) { self.open = Locked(open) }
         var imageSize: Int { 8 }
         var embeddingSize: Int { 2 }
-        var modelIdentity: String { "slow-test" }
+        var modelIdentity: String { "gated-test" }
         func encode(images: [RGBImage]) throws -> [Embedding] {
-            Thread.sleep(forTimeInterval: seconds)
+            while !open.current { Thread.sleep(forTimeInterval: 0.005) }
             return images.map { _ in Embedding([1, 0]) }
         }
     }
@@ -68,9 +69,9 @@ struct ServiceOrderTests {
         }
     }
 
-    func graph(_ log: Log, encoderSeconds: Double) -> StageGraph {
+    func graph(_ log: Log, encoder: GatedEncoder) -> StageGraph {
         StageGraph(
-            sources: [GraphSource(source: EndlessSource())], encoders: [SlowEncoder(seconds: encoderSeconds)],
+            sources: [GraphSource(source: EndlessSource())], encoders: [encoder],
             analyzers: [log], sinks: [log], options: GraphOptions(maxBatch: 2, latencyBudget: 0.01))
     }
 
@@ -90,7 +91,7 @@ struct ServiceOrderTests {
     @Test("graceful shutdown: the graph drains first, then the services before it shut down")
     func orderedDrain() async throws {
         let log = Log()
-        let service = GraphService(graph: graph(log, encoderSeconds: 0.001), drainTimeout: 5)
+        let service = GraphService(graph: graph(log, encoder: GatedEncoder(open: true)), drainTimeout: 5)
         let group = group([Later(log: log)], graph: service)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -105,7 +106,8 @@ struct ServiceOrderTests {
     @Test("a drain past the deadline throws drainTimeout; the other services still shut down")
     func drainTimeout() async throws {
         let log = Log()
-        let service = GraphService(graph: graph(log, encoderSeconds: 1), drainTimeout: 0.05)
+        let encoder = GatedEncoder(open: false)
+        let service = GraphService(graph: graph(log, encoder: encoder), drainTimeout: 0.05)
         let group = group([Later(log: log)], graph: service)
         await #expect(throws: PipelineError.drainTimeout(0.05)) {
             try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -115,7 +117,8 @@ struct ServiceOrderTests {
                 try await tasks.waitForAll()
             }
         }
-        #expect(log.entries.current.last == "later service shut down")
-        #expect(!log.entries.current.contains("graph drained"))
+        #expect(log.entries.current == ["later service shut down"])
+        encoder.open.withLock { $0 = true }  // let the abandoned graph finish
+        #expect(service.graph.wait(timeout: 10))
     }
 }
