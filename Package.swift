@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // MARK: - C libraries (Debian: libavformat-dev libavcodec-dev libswscale-dev libavdevice-dev,
@@ -80,12 +81,15 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
-        // The composition: a running system (sources, encoders, analyzers, sinks, MQTT, metrics) from a spec.
+        // The composition: a running system (sources, encoders, analyzers, sinks, MQTT, metrics, the index) from a
+        // spec, run as services under swift-service-lifecycle.
         .target(
             name: "VLMPipeline",
             dependencies: [
-                "VLMCore", "VLMGraph", "VLMTensor", "VLMVideo", "VLMMatch", "VLMCaption", "VLMPublish", "CLIP", "Yams",
-                .product(name: "Logging", package: "swift-log"),
+                "VLMCore", "VLMGraph", "VLMTensor", "VLMVideo", "VLMMatch", "VLMCaption", "VLMPublish", "VLMIndex", "CLIP",
+                "Yams", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -116,7 +120,12 @@ let package = Package(
         .testTarget(name: "VLMGraphTests", dependencies: ["VLMGraph", "TestSupport"]),
         .testTarget(
             name: "VLMPipelineTests",
-            dependencies: ["VLMPipeline", "VLMGraph", "VLMVideo", "VLMCaption", "VLMPublish", "TestSupport"]),
+            dependencies: [
+                "VLMPipeline", "VLMGraph", "VLMIndex", "VLMVideo", "VLMCaption", "VLMPublish", "CLIP", "TestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "CLITests", dependencies: ["VLMCore", "VLMIndex", "VLMPipeline", "TestSupport"]),
     ]
 )

@@ -175,15 +175,13 @@ static const TileFn kTilesAVX2[MR * NR] = {
 
 typedef enum { ISA_PORTABLE, ISA_AVX2 } Isa;
 
-/// AVX2 and FMA present, and the environment does not ask for the portable kernels (VLM_KERNELS=portable).
+/// AVX2 and FMA present (a property of the CPU, detected once).
 static int cpu_has_avx2(void) {
     static atomic_int cached = -1;
     int value = atomic_load_explicit(&cached, memory_order_relaxed);
     if (value < 0) {
         __builtin_cpu_init();
-        const char *requested = getenv("VLM_KERNELS");
-        value = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                !(requested && strcmp(requested, "portable") == 0);
+        value = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
         atomic_store_explicit(&cached, value, memory_order_relaxed);
     }
     return value;
@@ -193,15 +191,18 @@ typedef enum { ISA_PORTABLE } Isa;
 static int cpu_has_avx2(void) { return 0; }
 #endif
 
-static atomic_int forced_portable;
+/// The calling thread's choice (set by its caller for itself and the regions it starts; see vlm_kernels.h).
+static _Thread_local int thread_portable;
 
-int vlm_kernels_force_portable(int portable) {
-    return atomic_exchange_explicit(&forced_portable, portable != 0, memory_order_relaxed);
+int vlm_kernels_set_portable(int portable) {
+    const int previous = thread_portable;
+    thread_portable = portable != 0;
+    return previous;
 }
 
 static Isa detect_isa(void) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (!atomic_load_explicit(&forced_portable, memory_order_relaxed) && cpu_has_avx2()) return ISA_AVX2;
+    if (!thread_portable && cpu_has_avx2()) return ISA_AVX2;
 #endif
     return ISA_PORTABLE;
 }

@@ -209,6 +209,11 @@ public final class StageGraph: Sendable {
         return done.wait(timeout: .now() + timeout) == .success
     }
 
+    /// Calls `body` on a Dispatch thread once every sink finished (at once if they already have). Call after `start()`.
+    public func whenFinished(_ body: @escaping @Sendable () -> Void) {
+        done.notify(queue: .global(), execute: body)
+    }
+
     /// Starts the graph and waits for it without blocking a Swift concurrency thread.
     public func run() async -> RunSummary {
         start()

@@ -32,6 +32,16 @@ extension VideoIndex {
         try frames(videoID: videoID, embeddings: false).map(\.pts)
     }
 
+    /// The captions stored for a video, in order of their start.
+    public func captions(videoID: Int64) throws -> [IndexedCaption] {
+        try read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT start, \"end\", text, score FROM caption WHERE video_id = ? ORDER BY start",
+                arguments: [videoID]
+            ).map { IndexedCaption(start: $0[0], end: $0[1], text: $0[2], score: $0[3]) }
+        }
+    }
+
     /// Every stored frame of one video in pts order, embeddings widened to fp32 (empty when `embeddings` is false).
     public func frames(videoID: Int64, embeddings: Bool = true) throws -> [IndexedFrame] {
         try read { db in

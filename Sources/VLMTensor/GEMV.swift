@@ -17,7 +17,7 @@ public enum GEMV {
 
     /// Scores every row of a large matrix against `count` query vectors:
     /// `y(Q, rows) = X(Q, cols) · A(rows, cols)ᵀ` (for one query, `y = A · x`). Rows are split into blocks pulled
-    /// dynamically by `Parallel.workers` threads, each running a single-threaded `sgemv` (one query) or `sgemm`
+    /// dynamically by the caller's `Parallel.workers` threads, each running a single-threaded `sgemv` (one query) or `sgemm`
     /// (several) — like `GEMM.linear`, a descheduled worker only delays its own block, and the work stays parallel
     /// whatever OpenBLAS's thread count is.
     ///
@@ -26,8 +26,9 @@ public enum GEMV {
         _ a: UnsafePointer<Float>, rows: Int, cols: Int, queries x: UnsafePointer<Float>, count q: Int,
         into y: UnsafeMutablePointer<Float>
     ) {
-        let blocks = min(Parallel.workers * 4, rows / 4096)
-        guard Parallel.workers > 1, blocks > 1 else {
+        let workers = Parallel.available
+        let blocks = min(workers * 4, rows / 4096)
+        guard workers > 1, blocks > 1 else {
             scoreBlock(a, rows: 0..<rows, total: rows, cols: cols, x: x, q: q, y: y)
             return
         }

@@ -7,13 +7,28 @@ import Dispatch
 ///
 /// Regions do not nest: inside a region's body (on any of its threads), `forEachRange` and `forEachIndex` run
 /// serially on the calling thread, so splitting a batch over the workers makes each part single-threaded.
+///
+/// How many workers a region gets is the caller's choice, not a process-wide setting: `ComputeOptions.run` sets it
+/// for the calling thread (an encoder worker, a benchmark); without one, regions use every active core. The
+/// caller's kernel choice travels with the region to every thread that runs part of it.
 public enum Parallel {
-    /// Workers for the matrix products, attention and element-wise kernels (default: the active cores). Set once at
-    /// startup, before any encoding, as `bench encoder --threads` and the pipeline builder do.
-    nonisolated(unsafe) public static var workers: Int = max(1, System.activeProcessorCount)
+    /// Workers a region started on this thread uses at the top level: the `ComputeOptions` this thread runs under,
+    /// else the active cores.
+    public static var workers: Int {
+        let value = Int(bitPattern: pthread_getspecific(threadsKey))
+        return value > 0 ? value : max(1, System.activeProcessorCount)
+    }
 
     /// The workers a region started on this thread would get: 1 inside another region's body, else `workers`.
     public static var available: Int { isNested ? 1 : workers }
+
+    /// Sets this thread's workers (0: the default); returns the previous raw value. For `ComputeOptions.run`.
+    @discardableResult
+    static func setThreads(_ threads: Int) -> Int {
+        let previous = Int(bitPattern: pthread_getspecific(threadsKey))
+        pthread_setspecific(threadsKey, UnsafeRawPointer(bitPattern: threads))
+        return previous
+    }
 
     /// Calls `body` with disjoint ranges covering `0..<count`, in parallel when the work is large enough.
     /// `grain` is the smallest range worth a thread.
@@ -55,39 +70,52 @@ public enum Parallel {
         return results.flatMap { $0 }
     }
 
-    /// The closure a region's threads call, passed to C by address.
+    /// The closure a region's threads call and the caller's kernel choice, passed to C by address.
     private struct Task {
         let body: (Int) -> Void
+        let portable: Int32
     }
 
     /// On the pool; while another thread's region holds it, on libdispatch's threads instead.
     private static func run(_ count: Int, workers: Int, _ body: @Sendable (Int) -> Void) {
+        // The caller's kernel choice (read by setting it back unchanged), applied on every thread of the region.
+        let portable = vlm_kernels_set_portable(0)
+        vlm_kernels_set_portable(portable)
         let ran = withoutActuallyEscaping(body) { body in
-            var task = Task(body: body)
+            var task = Task(body: body, portable: portable)
             return withUnsafeMutablePointer(to: &task) { pointer in
                 vlm_parallel_for(
                     count, Int32(min(workers, 64)),
                     { context, index in
                         let task = context!.assumingMemoryBound(to: Task.self)
-                        Parallel.nested { task.pointee.body(index) }
+                        Parallel.nested(portable: task.pointee.portable) { task.pointee.body(index) }
                     }, pointer)
             }
         }
         if ran == 0 {
-            DispatchQueue.concurrentPerform(iterations: count) { i in nested { body(i) } }
+            DispatchQueue.concurrentPerform(iterations: count) { i in nested(portable: portable) { body(i) } }
         }
     }
 
     /// True while this thread runs a region's body.
     private static var isNested: Bool { pthread_getspecific(nestingKey) != nil }
 
-    /// Runs `body` marked as inside a region, restoring the mark after (the caller's thread runs iterations too).
-    fileprivate static func nested(_ body: () -> Void) {
+    /// Runs `body` marked as inside a region with the region's kernel choice, restoring both after (the caller's
+    /// thread runs iterations too).
+    fileprivate static func nested(portable: Int32, _ body: () -> Void) {
         let previous = pthread_getspecific(nestingKey)
+        let previousPortable = vlm_kernels_set_portable(portable)
         pthread_setspecific(nestingKey, UnsafeRawPointer(bitPattern: 1))  // any non-nil value
         body()
         pthread_setspecific(nestingKey, previous)
+        vlm_kernels_set_portable(previousPortable)
     }
+
+    private static let threadsKey: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "Parallel: pthread_key_create failed")
+        return key
+    }()
 
     private static let nestingKey: pthread_key_t = {
         var key = pthread_key_t()

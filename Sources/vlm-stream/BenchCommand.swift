@@ -44,6 +44,9 @@ struct BenchEncoderCommand: AsyncParsableCommand {
     @Option(help: "Threads for the matrix products, attention and element-wise kernels (default: all cores).")
     var threads: Int?
 
+    @Option(help: "Kernel code: native (AVX2+FMA where the CPU has it) or portable (plain C, for comparison).")
+    var kernels: ComputeOptions.Kernels = .native
+
     func validate() throws {
         guard batch >= 1, batch <= 1024 else { throw ValidationError("--batch must be between 1 and 1024.") }
         guard images >= 1 else { throw ValidationError("--images must be at least 1.") }
@@ -53,7 +56,7 @@ struct BenchEncoderCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let threadCount = threads ?? System.activeProcessorCount
-            Parallel.workers = threadCount
+            let compute = ComputeOptions(threads: threadCount, kernels: kernels)
 
             let baseline = ProcessMemory.read()  // the process before any model: runtime, FFmpeg, Foundation…
             let loadStart = DispatchTime.now()
@@ -89,7 +92,7 @@ struct BenchEncoderCommand: AsyncParsableCommand {
             // implementations can recompute: pixel[i] = 2·sin(0.001·i) over (B, 3, H, W). The same buffer then
             // holds the random pixels that are timed.
             var pixels = (0..<(batch * 3 * side * side)).map { Float(2 * sin(0.001 * Double($0))) }
-            let probeEmbedding = try encoder.encode(pixelValues: pixels, batch: batch)[0].values
+            let probeEmbedding = try compute.run { try encoder.encode(pixelValues: pixels, batch: batch) }[0].values
             var generator = SplitMix64(seed: 42)
             for i in pixels.indices { pixels[i] = generator.nextUnitFloat() * 4 - 2 }
             var latencies: [Double] = []
@@ -97,7 +100,7 @@ struct BenchEncoderCommand: AsyncParsableCommand {
             let start = DispatchTime.now()
             for _ in 0..<batches {
                 let t = DispatchTime.now()
-                _ = try encoder.encode(pixelValues: pixels, batch: batch)
+                _ = try compute.run { try encoder.encode(pixelValues: pixels, batch: batch) }
                 latencies.append(seconds(since: t))
             }
             let total = seconds(since: start)
@@ -114,7 +117,7 @@ struct BenchEncoderCommand: AsyncParsableCommand {
                     + "loaded in "
                     + String(format: "%.3f s", loadSeconds))
             print(
-                "batch        \(batch) × \(side)px, \(encoded) images, \(threadCount) threads, \(Kernels.isa) kernels")
+                "batch        \(batch) × \(side)px, \(encoded) images, \(threadCount) threads, \(compute.isa) kernels")
             print("throughput   " + String(format: "%.2f images/s, %.1f GFLOP/s", imagesPerSecond, gflops))
             print(
                 "latency      "
@@ -136,7 +139,7 @@ struct BenchEncoderCommand: AsyncParsableCommand {
                     + "\"weight_bytes\":\(weights.vision.byteCount),"
                     + "\"peak_rss_bytes\":\(memory.peakBytes),\"baseline_rss_bytes\":\(baseline.currentBytes),"
                     + "\"model\":\(JSONText.string(source)),"
-                    + "\"kernels\":\(JSONText.string(Kernels.isa)),"
+                    + "\"kernels\":\(JSONText.string(compute.isa)),"
                     + "\"probe_embedding\":\(JSONLine.array(probeEmbedding))}")
         }
     }
@@ -183,3 +186,5 @@ struct ProcessMemory {
         return memory
     }
 }
+
+extension ComputeOptions.Kernels: ExpressibleByArgument {}

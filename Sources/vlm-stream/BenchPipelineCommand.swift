@@ -59,8 +59,9 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let threadCount = threads ?? max(1, System.activeProcessorCount / workers)
-            Parallel.workers = threadCount  // as `run` does (PipelineBuilder.configureThreads)
-            let (encoder, text, modelName) = try loadModel()
+            let (model, text, modelName) = try loadModel()
+            // Each call runs with `threadCount` kernel threads, as `run`'s encoder workers do.
+            let encoder = ComputedEncoder(model, compute: ComputeOptions(threads: threadCount))
             let queries = ["a person crossing the street", "a red car", "an empty plaza"]
 
             // 1. The encoder alone on the clip's frames.

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import Logging
+import VLMCaption
 import VLMCore
 import VLMIndex
+import VLMPipeline
 import VLMVideo
 
 /// `vlm-stream index`: embeds sampled frames of video files into an SQLite index for `vlm-stream search`.
@@ -36,7 +38,7 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(help: "Frames per committed chunk (at most this many are re-encoded after a kill).")
     var chunk: Int = 64
 
-    @Option(help: "Frames decoded ahead on a separate thread while the encoder runs (0: decode inline).")
+    @Option(help: "Frames the decode thread may run ahead of the encoder (0 or 1: one frame).")
     var prefetch: Int = 16
 
     @OptionGroup var model: ModelOptions
@@ -48,69 +50,105 @@ struct IndexCommand: AsyncParsableCommand {
         guard !inputs.isEmpty else { throw ValidationError("Name at least one video file to index.") }
     }
 
+    /// The flags as an `IndexSpec`.
+    var spec: IndexSpec {
+        IndexSpec(
+            database: db, fps: fps, captions: captions ? CaptionOptions() : nil,
+            checksum: fullChecksum ? .full : .ends, chunkFrames: chunk, decodeAhead: prefetch)
+    }
+
     func run() async throws {
         try await reportingErrors {
-            let index = try VideoIndex(path: db, create: true)
-            let encoder = try model.load()
-            try index.requireModel(encoder.modelIdentity)
-            let captioner = captions ? try rollingCaptioner(encoder: encoder) : nil
-            let indexer = VideoIndexer(
-                index: index, encoder: encoder, chunkFrames: chunk, logger: quietLogger("vlm.index"))
-            let interruption = Interruption()
-            var progress = ProgressBar()
-            var failures = 0
-            for input in inputs {
-                let url = URL(fileURLWithPath: input).standardizedFileURL
-                let name = url.lastPathComponent
-                let started = ContinuousClock.now
-                do {
-                    let fingerprint = try VideoFingerprint(of: url, mode: fullChecksum ? .full : .ends)
-                    let outcome = try indexer.index(
-                        path: url.path, fingerprint: fingerprint, fps: fps, captioner: captioner,
-                        open: {
-                            let frames = try DecodedFrames(url: url, fps: fps, imageSize: encoder.imageSize) {
-                                let clear = isatty(STDERR_FILENO) == 1 ? "\r\u{1B}[K" : ""
-                                FileHandle.standardError.write(Data("\(clear)warning: \($0.description)\n".utf8))
-                            }
-                            return prefetch > 0 ? PrefetchingFrameSource(frames, depth: prefetch) : frames
-                        },
-                        isCancelled: { interruption.isRaised }, progress: { progress.update($0) })
-                    progress.clear()
-                    let seconds = String(format: "%.1f s", (ContinuousClock.now - started).seconds)
-                    switch outcome {
-                    case .skipped:
-                        print("\(name): unchanged, skipped")
-                    case .captioned(let count):
-                        print("\(name): \(count) captions added from stored embeddings in \(seconds)")
-                    case .indexed(let encoded, let stored, let resumedAfter, let replaced):
-                        var notes: [String] = []
-                        if let resumedAfter { notes.append("resumed after \(MediaTime.format(resumedAfter))") }
-                        if replaced { notes.append("replaced the changed file's old entry") }
-                        let suffix = notes.isEmpty ? "" : " (" + notes.joined(separator: ", ") + ")"
-                        print("\(name): \(stored) frames indexed, \(encoded) encoded in \(seconds)\(suffix)")
-                    case .interrupted(let stored):
-                        let message =
-                            "interrupted: \(name) has \(stored) frames committed; "
-                            + "run the same command again to resume\n"
-                        FileHandle.standardError.write(Data(message.utf8))
-                        throw ExitCode(130)
-                    }
-                } catch let error as UserFacingError {
-                    // A bad video is reported and skipped; a problem with the index itself stops the run.
-                    progress.clear()
-                    FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-                    failures += 1
-                    if let indexError = error as? IndexError {
-                        guard case .unreadableVideo = indexError else { throw ExitCode.failure }
-                    }
-                }
-            }
-            if failures > 0 { throw ExitCode.failure }
+            let pipeline = try IndexPipeline(spec: spec, model: try model.load(), logger: quietLogger("vlm.index"))
+            let bar = ProgressBar()
+            let terminal = IndexTerminal(bar: bar)
+            let service = IndexService(
+                pipeline: pipeline, inputs: inputs.map { URL(fileURLWithPath: $0).standardizedFileURL },
+                report: { terminal.report($0) },
+                onDamage: { error in
+                    bar.clear()
+                    FileHandle.standardError.write(Data("warning: \(error.description)\n".utf8))
+                },
+                onProgress: { terminal.progress($0) })
+            try await service.runWithSignals(logger: quietLogger("vlm.lifecycle"))
+            bar.clear()
+            if let status = terminal.exitStatus { throw ExitCode(status) }
         }
     }
 }
 
-extension Duration {
-    /// Seconds as a Double.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+/// What `index` prints per video, and the exit status the run ends with: 130 after an interruption, 1 when a
+/// video failed or the index could not be written.
+final class IndexTerminal: Sendable {
+    private struct State {
+        var failures = 0
+        var interrupted = false
+        var video = ""
+        var progress: FrameProgress?
+    }
+
+    private let bar: ProgressBar
+    private let state = Locked(State())
+
+    init(bar: ProgressBar) { self.bar = bar }
+
+    /// One line per video on stdout (errors and the interruption on stderr); false stops the run.
+    func report(_ report: IndexService.Report) -> Bool {
+        bar.clear()
+        state.withLock { $0.progress = nil }
+        let name = report.url.lastPathComponent
+        let seconds = String(format: "%.1f s", report.seconds)
+        switch report.result {
+        case .success(.skipped):
+            print("\(name): unchanged, skipped")
+        case .success(.captioned(let count)):
+            print("\(name): \(count) captions added from stored embeddings in \(seconds)")
+        case .success(.indexed(let encoded, let stored, let resumedAfter, let replaced)):
+            var notes: [String] = []
+            if let resumedAfter { notes.append("resumed after \(MediaTime.format(resumedAfter))") }
+            if replaced { notes.append("replaced the changed file's old entry") }
+            let suffix = notes.isEmpty ? "" : " (" + notes.joined(separator: ", ") + ")"
+            print("\(name): \(stored) frames indexed, \(encoded) encoded in \(seconds)\(suffix)")
+        case .success(.interrupted(let stored)):
+            let message =
+                "interrupted: \(name) has \(stored) frames committed; run the same command again to resume\n"
+            FileHandle.standardError.write(Data(message.utf8))
+            state.withLock { $0.interrupted = true }
+            return false
+        case .failure(let error):
+            // A bad video is reported and skipped; a problem with the index itself stops the run.
+            let description = (error as? UserFacingError)?.description ?? "\(error)"
+            FileHandle.standardError.write(Data("error: \(description)\n".utf8))
+            state.withLock { $0.failures += 1 }
+            guard error is UserFacingError else { return false }
+            if let indexError = error as? IndexError, case .unreadableVideo = indexError { return true }
+            return !(error is IndexError)
+        }
+        return true
+    }
+
+    /// Draws the current video's progress.
+    func progress(_ progress: IndexProgress) {
+        let meter = state.withLock { s -> FrameProgress in
+            if let meter = s.progress, s.video == progress.video { return meter }
+            let meter = FrameProgress(
+                bar: bar, label: URL(fileURLWithPath: progress.video).lastPathComponent, duration: progress.duration)
+            s.video = progress.video
+            s.progress = meter
+            return meter
+        }
+        meter.advance(to: progress.pts, frames: progress.encoded)
+    }
+
+    /// 130 after an interruption, 1 after a failure, nil for success.
+    var exitStatus: Int32? {
+        state.withLock { s in s.interrupted ? 130 : s.failures > 0 ? 1 : nil }
+    }
+}
+
+/// A logger for library chatter that the terminal should only see when something is wrong.
+func quietLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel = .warning
+    return logger
 }

@@ -29,11 +29,6 @@ func printMatchSummary(_ matcher: QueryMatcher?, json: Bool, to writer: LineWrit
     }
 }
 
-/// The summary on standard output.
-func printMatchSummary(_ matcher: QueryMatcher?, json: Bool) {
-    printMatchSummary(matcher, json: json, to: .stdout)
-}
-
 /// The vision width of a checkpoint too small to be a trained CLIP (`clip-vit-p16-32-w64-e32:…`: width 64), or
 /// nil. The smallest released CLIP (ViT-B) is 768 wide; the test fixtures are 64.
 func testSizeWidth(_ identity: String) -> Int? {

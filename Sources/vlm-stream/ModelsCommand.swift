@@ -2,6 +2,8 @@ import ArgumentParser
 import CLIP
 import Foundation
 import Logging
+import VLMCore
+import VLMPipeline
 
 #if canImport(Glibc)
     import Glibc
@@ -70,7 +72,7 @@ struct ModelsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let bar = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
+                let bar = DownloadProgress(bar: ProgressBar())
                 var logger = Logger(label: "vlm.hub")
                 logger.logLevel = .warning  // the progress bar and the final line say it all
                 let snapshot = try await HubDownloader(logger: logger).pull(
@@ -83,42 +85,33 @@ struct ModelsCommand: AsyncParsableCommand {
     }
 }
 
-/// A one-line download progress bar on standard error, redrawn at most every 100 ms (TTY only).
-final class ProgressLine: @unchecked Sendable {
-    // @unchecked: `last` and `file` are only touched under `lock`.
-    private let lock = NSLock()
-    private let enabled: Bool
-    private var last = Date.distantPast
-    private var file = ""
+/// A download's progress on the terminal's progress bar: one line per file, kept when the next file starts.
+final class DownloadProgress: Sendable {
+    private let bar: ProgressBar
+    private let file = Locked("")
 
-    init(enabled: Bool) { self.enabled = enabled }
+    init(bar: ProgressBar) { self.bar = bar }
 
     func update(_ p: HubDownloader.Progress) {
-        guard enabled else { return }
-        lock.withLock {
-            let done = p.total.map { p.received >= $0 } ?? false
-            guard p.file != file || done || Date().timeIntervalSince(last) > 0.1 else { return }
-            if p.file != file && !file.isEmpty { FileHandle.standardError.write(Data("\n".utf8)) }
-            file = p.file
-            last = Date()
-            let unit = (p.total ?? p.received) >= 1_000_000 ? (1e6, "MB") : (1e3, "kB")
-            let amount = { (b: Int64) in String(format: "%.1f", Double(b) / unit.0) }
-            var line = "\r\(p.file.padding(toLength: 24, withPad: " ", startingAt: 0)) "
-            if let total = p.total, total > 0 {
-                let fraction = min(1, Double(p.received) / Double(total))
-                let filled = Int(fraction * 30)
-                line += "[" + String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled) + "] "
-                line += "\(amount(p.received))/\(amount(total)) \(unit.1)"
-            } else {
-                line += "\(amount(p.received)) \(unit.1)"
-            }
-            if p.cached { line += " (cached)" }
-            FileHandle.standardError.write(Data(line.utf8))
+        guard bar.isEnabled else { return }
+        let done = p.total.map { p.received >= $0 } ?? false
+        let isNewFile = file.withLock { name -> Bool in
+            defer { name = p.file }
+            return name != p.file
         }
+        if isNewFile { bar.keepLine() }
+        let unit = (p.total ?? p.received) >= 1_000_000 ? (1e6, "MB") : (1e3, "kB")
+        let amount = { (b: Int64) in String(format: "%.1f", Double(b) / unit.0) }
+        var detail =
+            p.total.map { "\(amount(p.received))/\(amount($0)) \(unit.1)" } ?? "\(amount(p.received)) \(unit.1)"
+        if p.cached { detail += " (cached)" }
+        let fraction = p.total.flatMap { $0 > 0 ? Double(p.received) / Double($0) : nil }
+        bar.update(
+            label: p.file.padding(toLength: 24, withPad: " ", startingAt: 0), fraction: fraction, detail: detail,
+            force: isNewFile || done)
     }
 
     func finish() {
-        guard enabled else { return }
-        lock.withLock { if !file.isEmpty { FileHandle.standardError.write(Data("\n".utf8)) } }
+        bar.keepLine()
     }
 }

@@ -150,16 +150,62 @@ struct IndexCLITests {
         #expect(resumed.contains("\(cleanPTS.count - storedBeforeKill) encoded"), "\(resumed)")
     }
 
+    @Test("SIGTERM drains: the encoded frames are committed, exit 130 with one line; the same command resumes")
+    func sigtermAndResume() throws {
+        let megamind = Fixtures.sampleVideo("megamind.mp4")
+        let arguments =
+            [
+                "index", megamind.path, "--db", db, "--fps", "24", "--chunk", "4", "--model",
+                Fixtures.url("tiny-clip").path,
+            ]
+        let log = dir.appendingPathComponent("index.log")
+        let child = try ChildProcess(try #require(CLIRunner.executable).path, arguments, output: log)
+        // Wait until some frames are committed, then ask for a graceful stop. The index is only opened once the
+        // child has switched it to WAL (its -wal file exists), so this reader never races the schema setup.
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, child.isRunning {
+            if FileManager.default.fileExists(atPath: db + "-wal"),
+                let partial = try? VideoIndex(path: db, create: false).videos().first, partial.frameCount >= 8
+            {
+                child.send(SIGTERM)
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        let status = try #require(child.wait(timeout: 30), "still running 30 s after SIGTERM")
+        let output = try String(contentsOf: log, encoding: .utf8)
+        try #require(status != 0, "indexing finished before SIGTERM arrived")
+        #expect((status & 0x7f) == 0 && (status >> 8) & 0xff == 130, "wait status \(status): \(output)")
+        let index = try VideoIndex(path: db, create: false)
+        let partial = try #require(try index.videos().first)
+        let stored = try index.framePTS(videoID: partial.id).count
+        #expect(!partial.complete && stored >= 8)
+        let lines = output.split(separator: "\n").filter { !$0.isEmpty }
+        #expect(
+            lines == ["interrupted: megamind.mp4 has \(stored) frames committed; run the same command again to resume"],
+            "\(output)")
+
+        let resumed = try vlm(arguments).stdout
+        #expect(resumed.contains("megamind.mp4") && resumed.contains("resumed after"), "\(resumed)")
+        let after = try #require(try index.videos().first)
+        let pts = try index.framePTS(videoID: after.id)
+        #expect(after.complete && Set(pts).count == pts.count && pts.count > stored)
+        #expect(resumed.contains("\(pts.count - stored) encoded"), "\(resumed)")
+    }
+
     @Test("search while index writes (WAL)")
     func concurrentSearch() throws {
         let plaza = Fixtures.sampleVideo("plaza.mp4")
         try vlm(["index", plaza.path, "--db", db, "--fps", "2"] + Self.model)
         let query = try frame(of: plaza, at: 3)
         let child = Process()
-        let binary: URL = try #require(CLIRunner.executable, "vlm-stream is not built")
-        child.executableURL = binary
+        child.executableURL = try #require(CLIRunner.executable)
+        // Two clips, so the writer is still busy while a search (a whole process) runs.
         child.arguments =
-            ["index", Fixtures.sampleVideo("megamind.mp4").path, "--db", db, "--fps", "24", "--chunk", "2"]
+            [
+                "index", Fixtures.sampleVideo("megamind.mp4").path, Fixtures.sampleVideo("static_tree.mp4").path,
+                "--db", db, "--fps", "24", "--chunk", "2",
+            ]
             + Self.model
         child.currentDirectoryURL = Fixtures.root
         child.standardOutput = FileHandle.nullDevice

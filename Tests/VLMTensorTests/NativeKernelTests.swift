@@ -4,7 +4,7 @@ import Testing
 
 /// The CVLMKernels code paths (AVX2+FMA where the CPU has it, and the portable C) against the naive references,
 /// on shapes that hit every edge: partial 3×4 tiles, k tails, several k-blocks, k-slices, strided rows.
-/// Serialized because `Kernels.usingPortable` switches the whole process.
+/// `Kernels.usingPortable` applies to the calling thread and the regions it starts (see ComputeOptionsTests).
 @Suite("Native and portable kernels match the references", .serialized)
 struct NativeKernelTests {
     static let variants = ["native", "portable"]

@@ -39,9 +39,11 @@ void vlm_attention_head(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t
 enum { VLM_QUICK_GELU = 0, VLM_GELU = 1 };
 void vlm_activation(float *x, ptrdiff_t count, int kind);
 
-/// Runs the portable kernels (1) or the best the CPU has (0) from now on; returns the previous setting. For tests
-/// and benchmarks: both give the same results within float rounding.
-int vlm_kernels_force_portable(int portable);
+/// Runs the portable kernels (1) or the best the CPU has (0) on the calling thread from now on; returns the
+/// thread's previous setting. There is no process-wide setting: a caller that splits work over other threads
+/// (`vlm_parallel_for`'s workers) sets the same value on them for the duration of its region, as VLMTensor's
+/// `Parallel` does. Both give the same results within float rounding.
+int vlm_kernels_set_portable(int portable);
 
 /// Runs fn(context, i) for every i in [0, count) on the calling thread and up to threads − 1 pool workers, which
 /// claim indices dynamically, and returns 1 when all have run. The pool runs one region at a time: when another
@@ -50,8 +52,8 @@ int vlm_kernels_force_portable(int portable);
 typedef void (*vlm_task_fn)(void *context, ptrdiff_t index);
 int vlm_parallel_for(ptrdiff_t count, int threads, vlm_task_fn fn, void *context);
 
-/// The instruction set the kernels run on this CPU: "avx2+fma", or "portable" (also when the environment sets
-/// VLM_KERNELS=portable).
+/// The instruction set the kernels run on the calling thread: "avx2+fma", or "portable" (no AVX2+FMA, or the
+/// thread asked for the portable kernels with vlm_kernels_set_portable).
 const char *vlm_kernels_isa(void);
 
 #ifdef __cplusplus

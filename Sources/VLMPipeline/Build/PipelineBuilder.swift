@@ -60,35 +60,29 @@ public struct PipelineBuilder: Sendable {
     }
 
     /// Opens every source and builds the graph; `model` defaults to `loadModel()`. `onProgress(stream, pts)` sees
-    /// each finished frame.
+    /// each finished frame; results for standard output go to `stdout` (the runner's writer, which knows its
+    /// progress bar).
     public func build(
-        model: CLIPModel? = nil, onProgress: @escaping @Sendable (String, Double) -> Void = { _, _ in }
+        model: CLIPModel? = nil, stdout: LineWriter = .stdout,
+        onProgress: @escaping @Sendable (String, Double) -> Void = { _, _ in }
     ) throws -> BuiltPipeline {
         try spec.validate()
         let model = try model ?? loadModel()
-        configureThreads()
 
         let relay = StatusRelay()
         let sources = try spec.sources.map { try openSource($0, preprocessing: model.preprocessing, relay: relay) }
         let (analyzers, matcher) = try makeAnalyzers(model: model)
-        let sinks = try makeSinks() + extraSinks
+        let sinks = try makeSinks(stdout: stdout) + extraSinks
         let options = GraphOptions(
             maxBatch: spec.encoder.batch, latencyBudget: spec.encoder.latencyMs / 1000,
             maxInFlight: spec.encoder.maxInFlight)
         let queueNames = sources.map { "source:\($0.source.stream)" } + ["encode", "results"]
         let graph = StageGraph(
-            sources: sources, encoders: Array(repeating: model, count: spec.encoder.workers), analyzers: analyzers,
+            sources: sources, encoders: EncoderWorkers.make(model, spec.encoder), analyzers: analyzers,
             sinks: sinks, options: options, metrics: PipelineMetrics(factory: metricsFactory, queues: queueNames),
             logger: logger, onProgress: onProgress)
         relay.graph.withLock { $0 = graph }
         return BuiltPipeline(graph: graph, matcher: matcher, sources: sources.map(\.source))
-    }
-
-    /// Kernel threads per encoder worker: `encoder.threads`, or the cores split evenly.
-    public func configureThreads() {
-        let cores = System.activeProcessorCount
-        let threads = spec.encoder.threads ?? max(1, cores / spec.encoder.workers)
-        Parallel.workers = threads
     }
 
     // MARK: - Parts
@@ -131,14 +125,14 @@ public struct PipelineBuilder: Sendable {
         return (analyzers, matcher)
     }
 
-    func makeSinks() throws -> [any ResultSink] {
+    func makeSinks(stdout: LineWriter) throws -> [any ResultSink] {
         var sinks: [any ResultSink] = []
         let outputs = spec.outputs
         if let json = outputs.json {
-            sinks.append(JSONLinesSink(writer: json == "-" ? .stdout : try LineWriter(path: json)))
+            sinks.append(JSONLinesSink(writer: json == "-" ? stdout : try LineWriter(path: json)))
         }
         if outputs.terminal ?? (outputs.json != "-") {
-            sinks.append(TerminalSink())
+            sinks.append(TerminalSink(writer: stdout))
         }
         for (path, format) in [(outputs.srt, SubtitleFormat.srt), (outputs.vtt, .vtt)] {
             guard let path else { continue }

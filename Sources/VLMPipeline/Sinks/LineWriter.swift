@@ -3,21 +3,22 @@ import VLMCore
 import VLMGraph
 
 /// Writes whole lines to a file descriptor or a file, one `write` per line so lines from several threads never
-/// interleave, and clears a progress bar on stderr first when one is showing.
+/// interleave, and clears the progress bar it was given (one drawn on the same terminal) before each line.
 public final class LineWriter: Sendable {
     private let handle: FileHandle
     private let ownsHandle: Bool
     private let lock = Locked(())
-    /// Set while a progress bar draws on the same terminal; it is cleared before each line.
-    public let progress: Locked<ProgressBar?> = Locked(nil)
+    /// The progress bar cleared before each line and drawn again after, if any.
+    public let progress: ProgressBar?
 
-    /// Standard output.
+    /// Standard output, with no progress bar.
     public static let stdout = LineWriter(handle: .standardOutput, ownsHandle: false)
 
-    /// A writer to `handle`; closes it on `close()` when `ownsHandle`.
-    public init(handle: FileHandle, ownsHandle: Bool) {
+    /// A writer to `handle`; closes it on `close()` when `ownsHandle`. `progress` is cleared around each line.
+    public init(handle: FileHandle, ownsHandle: Bool, progress: ProgressBar? = nil) {
         self.handle = handle
         self.ownsHandle = ownsHandle
+        self.progress = progress
     }
 
     /// A writer that creates (or truncates) the file at `path`.
@@ -31,9 +32,9 @@ public final class LineWriter: Sendable {
     /// Writes `line` and a newline.
     public func write(_ line: String) {
         lock.withLock { _ in
-            progress.withLock { $0?.clear() }
+            progress?.clear()
             handle.write(Data((line + "\n").utf8))
-            progress.withLock { $0?.redraw() }
+            progress?.redraw()
         }
     }
 

@@ -1,0 +1,62 @@
+import Foundation
+import Logging
+import VLMCore
+import VLMGraph
+import VLMVideo
+
+/// A video file as the index graph's source: whole frames only (no tiles, no scene gate), scaled for the encoder,
+/// sampled at `fps` by presentation time.
+///
+/// - Resume: frames at or before `after` (the last stored pts) and out-of-order repeats are decoded but not
+///   emitted, so they are not encoded again.
+/// - A file damaged part-way (truncated download, recording cut off) ends at the damage: the frames before it are
+///   indexed and `onDamage` reports the rest, so the video still completes instead of failing on every run.
+final class IndexFrameSource: FrameSource {
+    private let video: VideoSource
+    private let after: Double?
+    private let onDamage: @Sendable (VideoError) -> Void
+
+    /// Opens `url` (throws the `VideoError` of a file that is not a video).
+    init(
+        url: URL, fps: Double, imageSize: Int, after: Double?, logger: Logger,
+        onDamage: @escaping @Sendable (VideoError) -> Void
+    ) throws {
+        var options = VideoSourceOptions()
+        options.sampling = .fps(fps)
+        options.imageSize = imageSize
+        options.lumaSize = 0
+        options.reconnect.enabled = false
+        options.streamName = url.path
+        self.video = try VideoSource(.file(url.path), options: options, logger: logger)
+        self.after = after
+        self.onDamage = onDamage
+    }
+
+    /// The file's path.
+    var stream: String { video.streamName }
+    /// Files are never live: the graph waits for the encoder instead of dropping frames.
+    var isLive: Bool { false }
+    /// The duration the container states.
+    var duration: Double? { video.info.duration }
+    /// Frames decoded so far.
+    var decodedFrames: Int { video.decodedFrameCount }
+
+    func run(emit: (Frame) -> Bool) throws {
+        var last = after
+        do {
+            while let sampled = try video.next() {
+                let pts = sampled.frame.time.seconds
+                if let last, pts <= last + 1e-9 { continue }
+                last = pts
+                if !emit(sampled.frame) { return }
+            }
+        } catch {
+            guard case .damaged = error else { throw error }
+            onDamage(error)
+        }
+    }
+
+    func stop() {
+        video.cancel()
+    }
+}

@@ -1,0 +1,47 @@
+import Logging
+import ServiceLifecycle
+import VLMCore
+import VLMGraph
+import VLMPublish
+
+/// The MQTT publisher as a service, and its place in the graph:
+///
+/// - `sink` is what the graph delivers results to; the graph's own `finish()` does not close the broker
+///   connection, so the drain order is the service group's: graph drained → outbox flushed → broker closed.
+/// - `attach(_:)` puts every stream's queries under MQTT control.
+/// - `run()` waits for the graceful shutdown, then flushes every stream's outbox (up to the settings' flush
+///   deadline), publishes `offline` and disconnects.
+public struct MQTTService: Service {
+    /// The publisher.
+    public let publisher: MQTTPublisher
+    /// The graph's sink (results go to `publisher`; `finish()` is left to this service).
+    public let sink: any ResultSink
+
+    /// Connects (waiting up to 2 s, then warning once and buffering) for `streams`.
+    public init(
+        settings: MQTTSettings, streams: [String], logger: Logger, thumbnails: (any ThumbnailProviding)? = nil
+    ) throws {
+        publisher = try MQTTPublisher(settings: settings, streams: streams, logger: logger, thumbnails: thumbnails)
+        sink = Forwarding(publisher)
+    }
+
+    /// Puts every stream's queries under `<prefix>/<stream>/queries/set|add|remove`.
+    public func attach(_ built: BuiltPipeline) throws {
+        guard let matcher = built.matcher else { return }
+        for source in built.sources { try publisher.attach(stream: source.stream, controller: matcher) }
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        let publisher = publisher
+        await blocking { publisher.finish() }
+    }
+
+    /// Hands results on and leaves `finish()` to the service.
+    private final class Forwarding: ResultSink {
+        let publisher: MQTTPublisher
+        init(_ publisher: MQTTPublisher) { self.publisher = publisher }
+        func consume(_ result: StreamResult) { publisher.consume(result) }
+        func finish() {}
+    }
+}
