@@ -208,23 +208,34 @@ extension FrameLabels {
 extension StreamResult: Encodable {
     private enum TypeKey: String, CodingKey { case type }
 
+    /// The `type` of its JSON: `score`, `start`/`update`/`end`, `caption`, `labels` or `status`.
+    public var type: String {
+        switch self {
+        case .score: "score"
+        case .event(let event): event.type.rawValue
+        case .caption: "caption"
+        case .labels: "labels"
+        case .status: "status"
+        }
+    }
+
     /// The value's keys plus `type`; an event's `type` is its kind (`start`, `update`, `end`).
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: TypeKey.self)
         switch self {
         case .score(let score):
-            try c.encode("score", forKey: .type)
+            try c.encode(type, forKey: .type)
             try score.encode(to: encoder)
         case .event(let event):
             try event.encode(to: encoder)
         case .caption(let caption):
-            try c.encode("caption", forKey: .type)
+            try c.encode(type, forKey: .type)
             try caption.encode(to: encoder)
         case .labels(let labels):
-            try c.encode("labels", forKey: .type)
+            try c.encode(type, forKey: .type)
             try labels.encode(to: encoder)
         case .status(let stream, let state, let detail):
-            try c.encode("status", forKey: .type)
+            try c.encode(type, forKey: .type)
             try StreamStatus(stream: stream, state: state, detail: detail).encode(to: encoder)
         }
     }

@@ -44,6 +44,8 @@ public final class PipelineMetrics: Sendable {
         public var dropped = 0
         /// Frames that reached the analyzers.
         public var analyzed = 0
+        /// Results handed to the sinks, by their JSON `type` (`score`, `start`, `caption`, `status` …).
+        public var results: [String: Int] = [:]
     }
 
     private let stages: [Stage: StageMetrics]
@@ -125,6 +127,13 @@ public final class PipelineMetrics: Sendable {
     }
 
     /// The counters so far.
+    /// Counts results handed to the sinks, by type.
+    func delivered(_ results: [StreamResult]) {
+        counts.withLock { c in
+            for result in results { c.results[result.type, default: 0] += 1 }
+        }
+    }
+
     public var snapshot: Counts { counts.current }
 }
 

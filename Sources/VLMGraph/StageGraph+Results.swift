@@ -80,5 +80,6 @@ extension StageGraph {
         }
         metrics.latency(.sink, nanoseconds: nowNanos() - start)
         metrics.framesOut(.sink)
+        metrics.delivered(results)
     }
 }

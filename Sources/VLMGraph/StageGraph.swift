@@ -40,6 +40,15 @@ public struct RunSummary: Sendable {
         return "frames: \(c.decoded) decoded, \(c.sampled) sampled, \(c.encoded) encoded, \(c.reused) reused, "
             + "\(c.dropped) dropped; " + String(format: "%.1f frames/s; %.2f s", framesPerSecond, wallSeconds)
     }
+
+    /// `results: 40 score, 1 start, 1 end, 3 caption, 2 status` (the sinks' input, by type; `none` when empty).
+    public var resultsLine: String {
+        let order = ["score", "start", "update", "end", "caption", "labels", "status"]
+        let types =
+            order.filter { counts.results[$0] != nil } + counts.results.keys.filter { !order.contains($0) }.sorted()
+        let parts = types.map { "\(counts.results[$0] ?? 0) \($0)" }
+        return "results: " + (parts.isEmpty ? "none" : parts.joined(separator: ", "))
+    }
 }
 
 /// A frame admitted past the gate and the flow limiter, numbered in its stream's admission order.

@@ -43,10 +43,24 @@ struct PipelineRunner {
         bar.clear()
         printMatchSummary(app.built.matcher, json: jsonOnStdout, to: stdout)
 
+        let published = app.mqtt.map { mqtt in
+            app.built.sources.compactMap { mqtt.publisher.statistics(stream: $0.stream) }.reduce(into: Published()) {
+                $0.add($1)
+            }
+        }
         if jsonOnStdout {
-            stdout.write(summaryLine(summary, interrupted: app.graph.wasInterrupted))
+            stdout.write(
+                ResultJSON.line(
+                    SummaryLine(summary: summary, interrupted: app.graph.wasInterrupted, mqtt: published)))
         }
         FileHandle.standardError.write(Data((summary.line + "\n").utf8))
+        // What every output was handed, so a run that matched nothing still shows what it did.
+        var outputs = spec.outputs.names
+        if let published, let broker = spec.outputs.mqtt?.broker.redacted {
+            outputs = outputs.filter { !$0.hasPrefix("MQTT") } + ["MQTT \(broker) (\(published.description))"]
+        }
+        FileHandle.standardError.write(
+            Data((summary.resultsLine + " → " + outputs.joined(separator: ", ") + "\n").utf8))
         if let error = summary.error {
             if let error = error as? UserFacingError { throw error }
             throw PipelineRunError(description: "\(error)")
@@ -54,16 +68,68 @@ struct PipelineRunner {
     }
 }
 
-/// `{"type":"summary",…}`: the run's counters as the last JSON line.
-func summaryLine(_ summary: RunSummary, interrupted: Bool) -> String {
-    let c = summary.counts
-    let fields: [(String, String)] = [
-        ("type", "\"summary\""), ("frames_decoded", "\(c.decoded)"), ("frames_sampled", "\(c.sampled)"),
-        ("frames_encoded", "\(c.encoded)"), ("frames_reused", "\(c.reused)"), ("frames_dropped", "\(c.dropped)"),
-        ("frames_analyzed", "\(c.analyzed)"), ("fps", String(format: "%.3f", summary.framesPerSecond)),
-        ("wall_s", String(format: "%.3f", summary.wallSeconds)), ("interrupted", "\(interrupted)"),
-    ]
-    return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+/// `{"type":"summary",…}`: the run's counters as the last JSON line, in the one result encoding (`ResultJSON`).
+struct SummaryLine: Encodable {
+    var summary: RunSummary
+    var interrupted: Bool
+    var mqtt: Published?
+
+    enum CodingKeys: String, CodingKey {
+        case type, fps, interrupted, results, mqtt
+        case decoded = "frames_decoded"
+        case sampled = "frames_sampled"
+        case encoded = "frames_encoded"
+        case reused = "frames_reused"
+        case dropped = "frames_dropped"
+        case analyzed = "frames_analyzed"
+        case wall = "wall_s"
+    }
+
+    func encode(to encoder: Encoder) throws {
+        let c0 = summary.counts
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode("summary", forKey: .type)
+        try c.encode(c0.decoded, forKey: .decoded)
+        try c.encode(c0.sampled, forKey: .sampled)
+        try c.encode(c0.encoded, forKey: .encoded)
+        try c.encode(c0.reused, forKey: .reused)
+        try c.encode(c0.dropped, forKey: .dropped)
+        try c.encode(c0.analyzed, forKey: .analyzed)
+        try c.encode(ResultJSON.number(summary.framesPerSecond), forKey: .fps)
+        try c.encode(ResultJSON.number(summary.wallSeconds), forKey: .wall)
+        try c.encode(interrupted, forKey: .interrupted)
+        try c.encode(c0.results, forKey: .results)
+        try c.encodeIfPresent(mqtt, forKey: .mqtt)
+    }
+}
+
+/// MQTT messages of a run, over all its streams: acknowledged, still waiting, dropped.
+struct Published: Encodable {
+    var published = 0
+    var pending = 0
+    var dropped = 0
+
+    mutating func add(_ statistics: MQTTStatistics) {
+        published += statistics.published
+        pending += statistics.pending + statistics.inflight
+        dropped += statistics.dropped
+    }
+
+    /// `12 published, 0 waiting, 0 dropped`.
+    var description: String { "\(published) published, \(pending) waiting, \(dropped) dropped" }
+}
+
+extension OutputsSpec {
+    /// The outputs a run writes to, for the closing line: `terminal`, `JSON Lines (stdout)`, `SRT plaza.srt` ….
+    var names: [String] {
+        var names: [String] = []
+        if terminal ?? (json != "-") { names.append("terminal") }
+        if let json { names.append("JSON Lines (\(json == "-" ? "stdout" : json))") }
+        if let srt { names.append("SRT \(srt)") }
+        if let vtt { names.append("WebVTT \(vtt)") }
+        if let mqtt { names.append("MQTT \(mqtt.broker.redacted)") }
+        return names
+    }
 }
 
 /// A failure without its own user-facing description.

@@ -154,6 +154,11 @@ struct MQTTRunCLITests {
         // Every label went out too (one per sampled frame: 4 s at 25 fps).
         let labels = watcher.messages.filter { $0.topic == "vlm/plaza/labels" }.count
         #expect(labels == 100, "\(labels) labels")
+        // The run's closing lines say what went to the broker: every label and status acknowledged, none waiting.
+        let published = try #require(
+            log.firstMatch(of: /MQTT mqtt:\/\/127\.0\.0\.1:\d+ \((\d+) published, 0 waiting, 0 dropped\)/), "\(log)")
+        #expect((Int(published.1) ?? 0) >= labels + 2, "\(log)")
+        #expect(log.contains(/results: .*\b100 labels\b/), "\(log)")
         watcher.process.terminate()
     }
 }

@@ -46,6 +46,11 @@ import Testing
         let encoded = try #require(summary["frames_encoded"] as? Int)
         #expect(encoded + (summary["frames_reused"] as? Int ?? -1) == 20)
         #expect(result.stderr.contains("frames: 100 decoded, 20 sampled"))
+        // What the sinks were handed, by type, equals what came out.
+        let results = try #require(summary["results"] as? [String: Int])
+        #expect(results["score"] == scores.count && results["status"] == 2)
+        #expect(results.values.reduce(0, +) == objects.count - 1 - Set(queries).count)
+        #expect(result.stderr.contains("results: \(scores.count) score, 2 status → JSON Lines (stdout)"))
     }
 
     @Test("missing input and bad model: one line, non-zero exit")
