@@ -36,6 +36,13 @@ public struct VideoSourceOptions: Sendable, Equatable {
     /// after the media data, which a pipe cannot seek back to (default 2 GiB; the file is deleted once opened).
     /// Beyond it the source refuses with a line saying to use `-movflags +faststart` or a fragmented MP4.
     public var pipeSpoolLimit: Int64 = 2 << 30
+
+    /// ``pipeSpoolLimit`` in MiB, as pipeline files and flags give it; below 1 MiB it is 0 (no input fits).
+    public var pipeSpoolLimitMiB: Int64 {
+        get { pipeSpoolLimit >> 20 }
+        set { pipeSpoolLimit = newValue < 1 ? 0 : newValue > Int64.max >> 20 ? .max : newValue << 20 }
+    }
+
     /// Extra demuxer/protocol options (`-video_size 1280x720`, `-framerate 30` for cameras, `-headers` ...).
     public var formatOptions: [String: String] = [:]
 

@@ -62,6 +62,13 @@ struct VideoOptions: ParsableArguments {
     @Option(help: "RTSP transport: tcp or udp. Default \(defaults.rtspTransport).")
     var rtspTransport: String?
 
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "An MP4 on stdin whose index follows its media is spooled to a temporary file of at most this many MiB. "
+                + "Default \(defaults.pipeSpoolLimit >> 20)."))
+    var stdinSpoolLimitMb: Int64?
+
     @Option(name: .customLong("input-option"), help: "FFmpeg demuxer/protocol option KEY=VALUE (repeatable).")
     var inputOptions: [String] = []
 
@@ -91,7 +98,7 @@ struct VideoOptions: ParsableArguments {
         "sampling.fps": "--fps", "sampling.every": "--every", "gate.threshold": "--scene-threshold",
         "gate.max_reuse": "--max-reuse", "live.io_timeout": "--io-timeout",
         "live.reconnect_max_delay": "--reconnect-max-delay", "live.reconnect_attempts": "--reconnect-attempts",
-        "live.rtsp_transport": "--rtsp-transport",
+        "live.rtsp_transport": "--rtsp-transport", "stdin_spool_limit_mb": "--stdin-spool-limit-mb",
     ]
 
     /// The names of the options given, for errors about options that cannot apply.
@@ -108,6 +115,7 @@ struct VideoOptions: ParsableArguments {
         if reconnectMaxDelay != nil { names.append("--reconnect-max-delay") }
         if reconnectAttempts != nil { names.append("--reconnect-attempts") }
         if rtspTransport != nil { names.append("--rtsp-transport") }
+        if stdinSpoolLimitMb != nil { names.append("--stdin-spool-limit-mb") }
         if !inputOptions.isEmpty { names.append("--input-option") }
         return names
     }
@@ -134,6 +142,9 @@ struct VideoOptions: ParsableArguments {
         if let reconnectMaxDelay { options.reconnect.maxDelay = reconnectMaxDelay }
         if let reconnectAttempts { options.reconnect.maxAttempts = reconnectAttempts }
         if let rtspTransport { options.rtspTransport = rtspTransport }
+        if let mb = stdinSpoolLimitMb {
+            options.pipeSpoolLimitMiB = mb
+        }
         for option in inputOptions {
             let parts = option.split(separator: "=", maxSplits: 1)
             options.formatOptions[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""

@@ -65,6 +65,27 @@ struct ProbeCLITests {
         #expect(summary["frames_decoded"] as? Int == 100 && summary["frames_sampled"] as? Int == 20, "\(summary)")
     }
 
+    @Test("--stdin-spool-limit-mb: a piped MP4 larger than the limit gets one line saying what to do")
+    func spoolLimit() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // About 3 MB with its index at the end: over a 1 MiB limit, under the default.
+        let result = try Self.shell(
+            """
+            ffmpeg -nostdin -v error -y -i SampleVideos/plaza.mp4 -t 3 -c:v libx264 -b:v 8M -preset ultrafast \
+                "$DIR/big.mp4" &&
+            cat "$DIR/big.mp4" | "$BIN" - --query x --stdin-spool-limit-mb 1 --model Tests/Fixtures/tiny-clip
+            """, in: dir)
+        #expect(result.status != 0)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].hasPrefix("error: ") && result.stderr.contains("faststart"), "\(result)")
+        let fits = try Self.shell(
+            """
+            cat "$DIR/big.mp4" | "$BIN" probe - --every 10 --stdin-spool-limit-mb 8
+            """, in: dir)
+        #expect(fits.status == 0, "\(fits.stderr)")
+    }
+
     @Test("probe reports a clip's rotation: displayed size and orientation, in the summary line and the JSON")
     func rotation() throws {
         let dir = try Fixtures.temporaryDirectory()

@@ -55,6 +55,7 @@ extension SourceSpec: Codable {
     enum Keys: String, CodingKey, CaseIterable {
         case name, url, sampling, tiles, gate, live
         case inputOptions = "input_options"
+        case stdinSpoolLimitMB = "stdin_spool_limit_mb"
     }
 
     /// The `live:` section: the decoder queue's `policy` and `queue`, and VLMVideo's live-input options.
@@ -76,6 +77,9 @@ extension SourceSpec: Codable {
         options.sampling = try c.decodeIfPresent(SamplingPolicy.self, forKey: .sampling) ?? options.sampling
         options.tiles = try c.decodeIfPresent(TileGrid.self, forKey: .tiles)
         options.formatOptions = try c.decodeIfPresent([String: String].self, forKey: .inputOptions) ?? [:]
+        if let mb = try c.decodeIfPresent(Int64.self, forKey: .stdinSpoolLimitMB) {
+            options.pipeSpoolLimitMiB = mb
+        }
         var live = LiveSpec()
         if c.contains(.live) {
             let liveDecoder = try c.superDecoder(forKey: .live)
@@ -117,6 +121,9 @@ extension SourceSpec: Codable {
         try l.encodeIfPresent(options.reconnect.maxAttempts, forKey: .reconnectAttempts)
         try l.encode(options.rtspTransport, forKey: .rtspTransport)
         if !options.formatOptions.isEmpty { try c.encode(options.formatOptions, forKey: .inputOptions) }
+        if options.pipeSpoolLimit != VideoSourceOptions().pipeSpoolLimit {
+            try c.encode(options.pipeSpoolLimitMiB, forKey: .stdinSpoolLimitMB)
+        }
     }
 }
 

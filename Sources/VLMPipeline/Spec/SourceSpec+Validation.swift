@@ -31,6 +31,9 @@ extension SourceSpec {
         if let attempts = options.reconnect.maxAttempts, attempts < 1 {
             return problem("live.reconnect_attempts", "must be 1 or more (leave it out to retry forever)")
         }
+        guard options.pipeSpoolLimit > 0 else {
+            return problem("stdin_spool_limit_mb", "must be at least 1 (MiB of an MP4 piped on stdin kept on disk)")
+        }
         guard ["tcp", "udp"].contains(options.rtspTransport) else {
             return problem("live.rtsp_transport", "must be tcp or udp, not '\(options.rtspTransport)'")
         }
