@@ -32,6 +32,7 @@ struct PipelineSpecCodingTests {
               reconnect_attempts: 5
               rtsp_transport: udp
             input_options: {stimeout: "5000000"}
+            stdin_spool_limit_mb: 64
         queries: [a dog]
         drain_timeout: 12
         captions: {window: 3, drift: 0.1, max_interval: 12, min_interval: 2, beam: 4, cache: /tmp/vlm-cache}
@@ -60,6 +61,7 @@ struct PipelineSpecCodingTests {
         #expect(source.options.ioTimeout == 4 && source.options.reconnect.maxDelay == 8)
         #expect(source.options.reconnect.maxAttempts == 5 && source.options.formatOptions == ["stimeout": "5000000"])
         #expect(source.live == LiveSpec(policy: .dropOldest, queue: 3))
+        #expect(source.options.pipeSpoolLimit == 64 << 20)
         #expect(spec.drainTimeout == 12)
         #expect(
             source.gate
@@ -108,6 +110,7 @@ struct PipelineSpecCodingTests {
             ("sources: [{url: a.mp4, gate: {treshold: 3}}]", "sources[0].gate.treshold: unknown key 'treshold'"),
             ("sources: [{url: a.mp4}]\ncaptions: {beem: 4}", "captions.beem: unknown key 'beem'"),
             ("sources: [{url: a.mp4}]\ndrain_timeout: 0", "drain_timeout must be positive seconds"),
+            ("sources: [{url: a.mp4, stdin_spool_limit_mb: -5}]", "sources[0].stdin_spool_limit_mb must be at least 1"),
             ("sources: [{url: a.mp4}]\nencoder: {batch: 0}", "encoder.batch must be between 1 and 1024"),
             ("sources: [{url: a.mp4, live: {io_timeout: -3}}]", "sources[0].live.io_timeout must be positive seconds"),
             ("sources: [{url: a.mp4}]\ncaptions: {beam: 0}", "captions: caption beam width must be at least 1"),
