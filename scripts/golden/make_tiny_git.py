@@ -103,8 +103,10 @@ def build_model(config, seed: int, dtypes: dict):
 def save_checkpoint(model, directory: Path, dtypes: dict, image_size: int, vocab: Path):
     directory.mkdir(parents=True, exist_ok=True)
     model.config.save_pretrained(directory)
-    state = {k: v.detach().to(dtypes.get(k, torch.float32)).contiguous() for k, v in model.state_dict().items()}
-    save_file(state, directory / "model.safetensors", metadata={"format": "pt"})
+    state = model.state_dict()  # an OrderedDict carrying `_metadata`, as save_pretrained pickles it
+    for key in list(state.keys()):
+        state[key] = state[key].detach().to(dtypes.get(key, torch.float32)).contiguous()
+    save_file(dict(state), directory / "model.safetensors", metadata={"format": "pt"})
     torch.save(state, directory / "pytorch_model.bin")  # what save_pretrained(safe_serialization=False) writes
     GenerationConfig(bos_token_id=101, eos_token_id=102, pad_token_id=0, max_length=20).save_pretrained(directory)
     CLIPImageProcessor(
