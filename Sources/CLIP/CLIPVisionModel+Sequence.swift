@@ -27,7 +27,8 @@ extension CLIPVisionModel {
             }
             // last_hidden_state = post_layernorm(hidden)  (B·N, D)
             LayerNorm.forward(
-                s.hidden.data, into: output.data, rows: batch * n, dim: d, gamma: weights.vision.postLayerNormWeight.data,
+                s.hidden.data, into: output.data, rows: batch * n, dim: d,
+                gamma: weights.vision.postLayerNormWeight.data,
                 beta: weights.vision.postLayerNormBias.data, eps: v.layerNormEps)
         }
         observer?("last_hidden_state", UnsafeBufferPointer(start: output.data, count: batch * n * d))

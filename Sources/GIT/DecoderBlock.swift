@@ -1,9 +1,10 @@
+import VLMTensor
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import VLMTensor
 
 /// Scratch for one decoder call over `rows` token rows.
 final class DecoderScratch {

@@ -27,7 +27,8 @@ public struct GITCheckpoint: Sendable {
         let weights: GITWeights
         let weightsFile: URL
         if FileManager.default.fileExists(atPath: safetensors.path) {
-            weights = try GITWeights(config: config, source: CheckedSafetensors(file: try SafetensorsFile(url: safetensors)))
+            weights = try GITWeights(
+                config: config, source: CheckedSafetensors(file: try SafetensorsFile(url: safetensors)))
             weightsFile = safetensors
         } else if FileManager.default.fileExists(atPath: bin.path) {
             weights = try GITWeights(config: config, source: try TorchCheckpoint(url: bin))
@@ -39,7 +40,8 @@ public struct GITCheckpoint: Sendable {
         let tokenizer = try WordPieceTokenizer(vocabularyFile: directory.appendingPathComponent("vocab.txt"))
         guard tokenizer.tokens.count == config.vocabSize else {
             throw GITLoadError(
-                file: "vocab.txt", "has \(tokenizer.tokens.count) tokens, config.json's vocab_size is \(config.vocabSize)")
+                file: "vocab.txt",
+                "has \(tokenizer.tokens.count) tokens, config.json's vocab_size is \(config.vocabSize)")
         }
         let preprocessor = try CLIPImagePreprocessor(
             configFile: directory.appendingPathComponent("preprocessor_config.json"))

@@ -1,9 +1,10 @@
+import VLMTensor
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import VLMTensor
 
 extension GITModel {
     /// transformers' `generate(pixel_values=…, input_ids=prompt)` for `images` inputs sharing one prompt: greedy
@@ -16,10 +17,12 @@ extension GITModel {
         let prompt = prompt.isEmpty ? [Int32(settings.bosTokenID)] : prompt
         guard prompt.count <= config.maxPositionEmbeddings else {
             throw GITInputError(
-                "the prompt has \(prompt.count) tokens, more than the model's \(config.maxPositionEmbeddings) positions")
+                "the prompt has \(prompt.count) tokens, more than the model's \(config.maxPositionEmbeddings) positions"
+            )
         }
         // The last generated token is never fed back, so the positions allow one more than they hold.
-        let newTokens = min(settings.newTokens(promptLength: prompt.count), config.maxPositionEmbeddings + 1 - prompt.count)
+        let newTokens = min(
+            settings.newTokens(promptLength: prompt.count), config.maxPositionEmbeddings + 1 - prompt.count)
         guard newTokens > 0 else { return Array(repeating: [], count: images) }
         let context = try encodeImages(pixelValues: pixelValues, images: images)
         if settings.numBeams <= 1 {
@@ -139,9 +142,12 @@ extension GITModel {
             curLength += 1
             // _check_early_stop_heuristic, then _beam_search_has_unfinished_sequences over the whole batch
             for item in 0..<b where states[item].improvable {
-                let best = settings.earlyStopping == .never && penalty > 0 ? maxLength - promptLength : curLength - promptLength
+                let best =
+                    settings.earlyStopping == .never && penalty > 0
+                    ? maxLength - promptLength : curLength - promptLength
                 let bestScore = states[item].runningScores[0] / Float(pow(Double(best), penalty))
-                let worst: Float = states[item].finished.count == nb ? states[item].finished.map(\.score).min() ?? -1e9 : -1e9
+                let worst: Float =
+                    states[item].finished.count == nb ? states[item].finished.map(\.score).min() ?? -1e9 : -1e9
                 states[item].improvable = bestScore > worst
             }
             let improvable = states.contains { $0.improvable }

@@ -94,9 +94,8 @@ public final class GITModel: Sendable {
         let t = tokens.count / s
         let start = cache.length
         guard start + t <= cache.capacity, start + t <= c.maxPositionEmbeddings else {
-            throw GITInputError(
-                "text of \(start + t) tokens is longer than the model's \(min(cache.capacity, c.maxPositionEmbeddings)) "
-                    + "positions")
+            let limit = min(cache.capacity, c.maxPositionEmbeddings)
+            throw GITInputError("text of \(start + t) tokens is longer than the model's \(limit) positions")
         }
         if let bad = tokens.first(where: { $0 < 0 || Int($0) >= c.vocabSize }) {
             throw GITInputError("token id \(bad) is outside the vocabulary of \(c.vocabSize)")

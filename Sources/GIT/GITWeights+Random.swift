@@ -16,7 +16,8 @@ struct RandomSource: TensorSource {
 
     func tensor(_ key: String, shape: [Int]) throws -> Tensor {
         let t = Tensor(zeros: shape)
-        let isNorm = key.contains("LayerNorm") || key.contains("layrnorm") || key.contains("layernorm")
+        let isNorm =
+            key.contains("LayerNorm") || key.contains("layrnorm") || key.contains("layernorm")
             || key.contains("layer_norm") || key.contains("visual_projection.1")
         if isNorm && key.hasSuffix("weight") {
             t.buffer.initialize(repeating: 1)

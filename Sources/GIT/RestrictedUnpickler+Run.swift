@@ -42,7 +42,9 @@ extension RestrictedUnpickler {
             case 0x94: memo[memo.count] = try top()  // MEMOIZE
             case 0x68, 0x6A:  // BINGET, LONG_BINGET
                 let index = try integer(op == 0x68 ? 1 : 4)
-                guard let value = memo[index] else { throw Refused(problem: "data.pkl reads memo \(index) before setting it") }
+                guard let value = memo[index] else {
+                    throw Refused(problem: "data.pkl reads memo \(index) before setting it")
+                }
                 stack.append(value)
             case 0x73:  // SETITEM
                 let value = try pop()
@@ -77,8 +79,9 @@ extension RestrictedUnpickler {
                     throw Refused(problem: "data.pkl uses BUILD on something other than a dict")
                 }
             default:
-                throw Refused(problem: "data.pkl uses pickle opcode 0x\(String(op, radix: 16)), which a state dict "
-                    + "does not need; refused")
+                throw Refused(
+                    problem: "data.pkl uses pickle opcode 0x\(String(op, radix: 16)), which a state dict "
+                        + "does not need; refused")
             }
         }
     }
@@ -94,8 +97,9 @@ extension RestrictedUnpickler {
         if Self.allowedGlobals.contains(full) || (module == "torch" && TorchDType(storage: name) != nil) {
             return .global(full)
         }
-        throw Refused(problem: "refused global \(full) (only collections.OrderedDict, "
-            + "torch._utils._rebuild_tensor_v2 and torch.*Storage are allowed; nothing was run)")
+        throw Refused(
+            problem: "refused global \(full) (only collections.OrderedDict, "
+                + "torch._utils._rebuild_tensor_v2 and torch.*Storage are allowed; nothing was run)")
     }
 
     mutating func setItems(_ items: [(Value, Value)]) throws(Refused) {

@@ -20,9 +20,19 @@ struct RestrictedUnpickler {
     }
 
     indirect enum Value {
-        case none, bool(Bool), int(Int), float(Double), string(String), bytes(Int)
-        case tuple([Value]), list([Value]), dict([(Value, Value)])
-        case global(String), storage(StorageRef), tensor(TensorRef), mark
+        case none
+        case bool(Bool)
+        case int(Int)
+        case float(Double)
+        case string(String)
+        case bytes(Int)
+        case tuple([Value])
+        case list([Value])
+        case dict([(Value, Value)])
+        case global(String)
+        case storage(StorageRef)
+        case tensor(TensorRef)
+        case mark
     }
 
     struct Refused: Error {

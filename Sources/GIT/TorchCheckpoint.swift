@@ -4,7 +4,8 @@ import VLMTensor
 
 /// Element types of `torch.*Storage` this reader turns into float32 (others are named in the error).
 enum TorchDType: Equatable {
-    case float32, float16, bfloat16, other(String, size: Int)
+    case float32, float16, bfloat16
+    case other(String, size: Int)
 
     init?(storage name: String) {
         switch name {
@@ -67,7 +68,8 @@ final class TorchCheckpoint: TensorSource, @unchecked Sendable {
 
     func tensor(_ key: String, shape expected: [Int]) throws -> Tensor {
         guard let ref = tensors[key] else {
-            throw GITLoadError(file: name, "tensor \(key) is missing (is this a GIT checkpoint in Hugging Face format?)")
+            throw GITLoadError(
+                file: name, "tensor \(key) is missing (is this a GIT checkpoint in Hugging Face format?)")
         }
         guard ref.shape == expected else {
             throw GITLoadError(file: name, "tensor \(key) has shape \(ref.shape), config.json implies \(expected)")
@@ -78,12 +80,15 @@ final class TorchCheckpoint: TensorSource, @unchecked Sendable {
         let size = ref.storage.dtype.size
         guard ref.storage.count <= entry.range.count / size else {
             throw GITLoadError(
-                file: name, "storage \(ref.storage.key) claims \(ref.storage.count) elements, holds \(entry.range.count / size)")
+                file: name,
+                "storage \(ref.storage.key) claims \(ref.storage.count) elements, holds \(entry.range.count / size)")
         }
         // The last element the view reaches must lie inside the storage.
         var last = ref.offset
         for (extent, stride) in zip(ref.shape, ref.strides) {
-            guard extent >= 0, stride >= 0 else { throw GITLoadError(file: name, "tensor \(key) has a negative size or stride") }
+            guard extent >= 0, stride >= 0 else {
+                throw GITLoadError(file: name, "tensor \(key) has a negative size or stride")
+            }
             if extent > 0 { last += (extent - 1) * stride }
         }
         let count = expected.reduce(1, *)

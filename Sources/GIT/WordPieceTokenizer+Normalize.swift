@@ -60,8 +60,9 @@ extension WordPieceTokenizer {
 
     /// ASCII punctuation (which includes $ + < = > ^ ` | ~) or Unicode category P.
     static func isPunctuation(_ c: Unicode.Scalar) -> Bool {
-        if c.isASCII, (33...47).contains(c.value) || (58...64).contains(c.value) || (91...96).contains(c.value)
-            || (123...126).contains(c.value)
+        if c.isASCII,
+            (33...47).contains(c.value) || (58...64).contains(c.value) || (91...96).contains(c.value)
+                || (123...126).contains(c.value)
         {
             return true
         }
@@ -95,7 +96,8 @@ extension WordPieceTokenizer {
             var token = tokens[id]
             if !first {
                 // by bytes: "##" followed by a combining sign is one Character, so String.hasPrefix would miss it
-                token = token.utf8.starts(with: "##".utf8)
+                token =
+                    token.utf8.starts(with: "##".utf8)
                     ? String(decoding: token.utf8.dropFirst(2), as: UTF8.self) : " " + token
             }
             first = false

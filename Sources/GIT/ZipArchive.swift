@@ -50,8 +50,9 @@ struct ZipArchive {
             at -= 1
         }
         guard eocd >= 0 else {
-            throw fail("not a zip archive, or truncated (no end-of-central-directory record); a PyTorch "
-                + "checkpoint is a zip written by torch.save")
+            throw fail(
+                "not a zip archive, or truncated (no end-of-central-directory record); a PyTorch "
+                    + "checkpoint is a zip written by torch.save")
         }
         var count = try u16(eocd + 10)
         var directorySize = try u32(eocd + 12)
@@ -79,7 +80,8 @@ struct ZipArchive {
             let commentLength = try u16(p + 32)
             var localHeader = try u32(p + 42)
             guard p + 46 + nameLength <= size else { throw fail("central directory entry is truncated") }
-            let entryName = String(decoding: UnsafeRawBufferPointer(start: file.bytes + p + 46, count: nameLength),
+            let entryName = String(
+                decoding: UnsafeRawBufferPointer(start: file.bytes + p + 46, count: nameLength),
                 as: UTF8.self)
             // Zip64 extra field (id 1): the 0xFFFFFFFF fields, in order.
             var e = p + 46 + nameLength
@@ -89,14 +91,21 @@ struct ZipArchive {
                 let length = try u16(e + 2)
                 if id == 1 {
                     var q = e + 4
-                    if uncompressed == 0xFFFF_FFFF { uncompressed = try u64(q); q += 8 }
-                    if compressed == 0xFFFF_FFFF { compressed = try u64(q); q += 8 }
+                    if uncompressed == 0xFFFF_FFFF {
+                        uncompressed = try u64(q)
+                        q += 8
+                    }
+                    if compressed == 0xFFFF_FFFF {
+                        compressed = try u64(q)
+                        q += 8
+                    }
                     if localHeader == 0xFFFF_FFFF { localHeader = try u64(q) }
                 }
                 e += 4 + length
             }
             guard method == 0, compressed == uncompressed else {
-                throw fail("entry \(entryName) is compressed (method \(method)); torch.save stores entries uncompressed")
+                throw fail(
+                    "entry \(entryName) is compressed (method \(method)); torch.save stores entries uncompressed")
             }
             guard try u32(localHeader) == 0x0403_4B50 else { throw fail("local header of \(entryName) is corrupt") }
             let start = localHeader + 30 + (try u16(localHeader + 26)) + (try u16(localHeader + 28))

@@ -33,7 +33,8 @@ struct AskCommand: AsyncParsableCommand {
             let checkpoint = try model.load()
             let config = checkpoint.model.config
             // [CLS] + question ids, without the final [SEP]
-            let prompt = [Int32(config.bosTokenID)]
+            let prompt =
+                [Int32(config.bosTokenID)]
                 + checkpoint.tokenizer.encode(question, addSpecialTokens: false).map(Int32.init)
             guard prompt.count < config.maxPositionEmbeddings else {
                 throw GITCommandError(

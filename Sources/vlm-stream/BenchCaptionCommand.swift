@@ -61,7 +61,9 @@ struct BenchCaptionCommand: AsyncParsableCommand {
             var whole: [Double] = []
             for _ in 0..<(reps + 1) {  // the first round warms up and is dropped
                 let t0 = DispatchTime.now()
-                let context = try pixels.withUnsafeBufferPointer { try gitModel.encodeImages(pixelValues: $0, images: 1) }
+                let context = try pixels.withUnsafeBufferPointer {
+                    try gitModel.encodeImages(pixelValues: $0, images: 1)
+                }
                 encode.append(Self.seconds(since: t0))
                 let cache = GITTextCache(imageOf: [0], capacity: tokens, config: c)
                 var token: Int32 = Int32(c.bosTokenID)
@@ -99,10 +101,13 @@ struct BenchCaptionCommand: AsyncParsableCommand {
                         first * 1e3, tokens / 2 + 1, middle * 1e3, tokens, last * 1e3))
             print(
                 "caption      "
-                    + String(format: "%.1f ms for %d tokens (%.1f tokens/s)", caption * 1e3, tokens, Double(tokens) / caption))
+                    + String(
+                        format: "%.1f ms for %d tokens (%.1f tokens/s)", caption * 1e3, tokens, Double(tokens) / caption
+                    ))
+            let ratio = String(format: "%.2f", Double(memory.peakBytes) / Double(weightBytes))
             print(
-                "memory       peak RSS \(memory.peakMB) MB (\(String(format: "%.2f", Double(memory.peakBytes) / Double(weightBytes)))× "
-                    + "the weights), \(baseline.currentMB) MB before loading")
+                "memory       peak RSS \(memory.peakMB) MB (\(ratio)× the weights), \(baseline.currentMB) MB before "
+                    + "loading")
             print(
                 "{\"encode_ms\":\(Self.r(median(encode) * 1e3)),\"step_ms\":\(Self.r(allSteps * 1e3)),"
                     + "\"step_first_ms\":\(Self.r(first * 1e3)),\"step_middle_ms\":\(Self.r(middle * 1e3)),"

@@ -36,16 +36,22 @@ struct CaptionCommand: AsyncParsableCommand {
             var settings = checkpoint.generation
             if let beams { settings.numBeams = beams }
             if let maxTokens { settings.maxNewTokens = maxTokens }
-            let (pixels, inputs) = try checkpoint.pixelValues(files: files)
-            let generated = try pixels.withUnsafeBufferPointer {
-                try checkpoint.model.generate(pixelValues: $0, images: inputs, settings: settings)
-            }
-            for (index, ids) in generated.enumerated() {
-                let (caption, kept) = checkpoint.answer(ids)
-                let image = inputs == files.count ? files[index] : files[0]
-                JSONLine.emit(
-                    #"{"image": \#(JSONText.string(image)), "caption": \#(JSONText.string(caption)), "#
-                        + #""ids": \#(JSONLine.array(kept))}"#)
+            // Image checkpoints: groups of 8 images per batch, so a long file list does not hold every image at once.
+            let groups =
+                checkpoint.model.config.frames > 1
+                ? [files] : stride(from: 0, to: files.count, by: 8).map { Array(files[$0..<min(files.count, $0 + 8)]) }
+            for group in groups {
+                let (pixels, inputs) = try checkpoint.pixelValues(files: group)
+                let generated = try pixels.withUnsafeBufferPointer {
+                    try checkpoint.model.generate(pixelValues: $0, images: inputs, settings: settings)
+                }
+                for (index, ids) in generated.enumerated() {
+                    let (caption, kept) = checkpoint.answer(ids)
+                    let image = inputs == group.count ? group[index] : group[0]
+                    JSONLine.emit(
+                        #"{"image": \#(JSONText.string(image)), "caption": \#(JSONText.string(caption)), "#
+                            + #""ids": \#(JSONLine.array(kept))}"#)
+                }
             }
         }
     }

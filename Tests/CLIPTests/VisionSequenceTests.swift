@@ -21,11 +21,15 @@ struct VisionSequenceTests {
         #expect(Golden.maxAbsDifference(try #require(seen["layer1"]), layer1) <= 1e-4 * max(1, Golden.maxAbs(layer1)))
         // post_layernorm of each image's class token is CLIP's pooled output
         let pooled = try Golden.tensor("tiny-clip.vision.pooled").values
-        let classRows = (0..<2).flatMap { Array(output.values[($0 * v.tokens * v.hiddenSize)..<(($0 * v.tokens + 1) * v.hiddenSize)]) }
+        let classRows = (0..<2).flatMap {
+            Array(output.values[($0 * v.tokens * v.hiddenSize)..<(($0 * v.tokens + 1) * v.hiddenSize)])
+        }
         #expect(Golden.maxAbsDifference(classRows, pooled) <= 1e-4 * max(1, Golden.maxAbs(pooled)))
-        #expect(throws: CLIPInputError.self) { _ = try [Float](repeating: 0, count: 5).withUnsafeBufferPointer {
-            try encoder.lastHiddenState(pixelValues: $0, batch: 1)
-        } }
+        #expect(throws: CLIPInputError.self) {
+            _ = try [Float](repeating: 0, count: 5).withUnsafeBufferPointer {
+                try encoder.lastHiddenState(pixelValues: $0, batch: 1)
+            }
+        }
     }
 
     @Test("an entry a|b is satisfied by either file")
@@ -33,12 +37,16 @@ struct VisionSequenceTests {
         let directory = try Fixtures.temporaryDirectory()
         try Data("{}".utf8).write(to: directory.appendingPathComponent("config.json"))
         try Data("x".utf8).write(to: directory.appendingPathComponent("pytorch_model.bin"))
-        #expect(HubCache.missingFiles(in: directory, requiredFiles: ["config.json", "model.safetensors|pytorch_model.bin"]).isEmpty)
+        #expect(
+            HubCache.missingFiles(in: directory, requiredFiles: ["config.json", "model.safetensors|pytorch_model.bin"])
+                .isEmpty)
         #expect(HubCache.missingFiles(in: directory, requiredFiles: ["vocab.txt", "a|b"]) == ["vocab.txt", "a|b"])
         #expect(throws: ModelLocator.NotFound.self) {
             _ = try ModelLocator.resolve(directory.path, requiredFiles: ["config.json", "vocab.txt"])
         }
         let resolved = try ModelLocator.resolve(directory.path, requiredFiles: ["config.json"])
-        #expect(resolved.resolvingSymlinksInPath().standardizedFileURL.path == directory.resolvingSymlinksInPath().standardizedFileURL.path)
+        #expect(
+            resolved.resolvingSymlinksInPath().standardizedFileURL.path
+                == directory.resolvingSymlinksInPath().standardizedFileURL.path)
     }
 }

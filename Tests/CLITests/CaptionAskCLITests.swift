@@ -10,7 +10,8 @@ import Testing
 
     @Test func captionPrintsOneLinePerImageAndBatchesLikeSingles() throws {
         let images = ["Tests/Fixtures/still.jpg", "Tests/Fixtures/still.png"]
-        let both = try CLIRunner.run(["caption"] + images + ["--model", "Tests/Fixtures/tiny-git", "--max-tokens", "6"])
+        let both = try CLIRunner.run(
+            ["caption"] + images + ["--model", "Tests/Fixtures/tiny-git", "--max-tokens", "6"])
         #expect(both.status == 0, "\(both.stderr)")
         #expect(both.lines.count == 2)
         for (line, image) in zip(both.lines, images) {
@@ -53,8 +54,10 @@ import Testing
         let cases: [([String], String)] = [
             (["ask", "Tests/Fixtures/still.jpg", "  ", "--model", "Tests/Fixtures/tiny-git-vqa"], "question is empty"),
             (
-                ["ask", "Tests/Fixtures/still.jpg", String(repeating: "why ", count: 60), "--model",
-                 "Tests/Fixtures/tiny-git-vqa"], "too long"
+                [
+                    "ask", "Tests/Fixtures/still.jpg", String(repeating: "why ", count: 60), "--model",
+                    "Tests/Fixtures/tiny-git-vqa",
+                ], "too long"
             ),
             (["caption", "Tests/Fixtures/still.jpg", "--model", "Tests/Fixtures/tiny-clip"], "missing vocab.txt"),
             (["caption", "Tests/Fixtures/truncated.jpg", "--model", "Tests/Fixtures/tiny-git"], "truncated.jpg"),
@@ -66,5 +69,35 @@ import Testing
             #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
             #expect(result.stdout.isEmpty)
         }
+    }
+}
+
+/// `models pull --git` from a loopback hub that has only pytorch_model.bin, then `caption` by hub name.
+@Suite struct GITPullCLITests {
+    @Test func pullBinOnlyThenCaptionByHubName() throws {
+        let name = "microsoft/git-tiny-test"
+        let commit = String(repeating: "beef01", count: 7).prefix(40)
+        let server = try LoopbackHTTPServer(routes: [:])
+        defer { server.stop() }
+        let files = [
+            "config.json", "vocab.txt", "preprocessor_config.json", "generation_config.json", "pytorch_model.bin",
+        ]
+        for (i, file) in files.enumerated() {
+            let body = try Data(contentsOf: Fixtures.url("tiny-git/\(file)"))
+            server.setRoute(
+                "/\(name)/resolve/main/\(file)",
+                .init(headers: ["X-Repo-Commit": String(commit), "ETag": "\"etag\(i)\""], body: body))
+        }
+        let cache = try Fixtures.temporaryDirectory("cli-pull-git")
+        defer { try? FileManager.default.removeItem(at: cache) }
+        let env = ["HF_HUB_CACHE": cache.path, "HF_ENDPOINT": server.baseURL.absoluteString]
+        let pull = try CLIRunner.run(["models", "pull", "--git", name], environment: env)
+        #expect(pull.status == 0, "\(pull.stderr)")
+        let byName = try CLIRunner.run(
+            ["caption", "Tests/Fixtures/still.jpg", "--model", name, "--max-tokens", "5"], environment: env)
+        let byDirectory = try CLIRunner.run(
+            ["caption", "Tests/Fixtures/still.jpg", "--model", "Tests/Fixtures/tiny-git", "--max-tokens", "5"])
+        #expect(byName.status == 0, "\(byName.stderr)")
+        #expect(byName.stdout == byDirectory.stdout && !byName.stdout.isEmpty)
     }
 }

@@ -22,12 +22,17 @@ struct CheckpointTests {
         }
         // And the whole model from the .bin generates what it does from safetensors.
         let copy = try Fixtures.temporaryDirectory()
-        for file in ["config.json", "pytorch_model.bin", "vocab.txt", "preprocessor_config.json", "generation_config.json"] {
-            try FileManager.default.copyItem(at: directory.appendingPathComponent(file), to: copy.appendingPathComponent(file))
+        for file in [
+            "config.json", "pytorch_model.bin", "vocab.txt", "preprocessor_config.json", "generation_config.json",
+        ] {
+            try FileManager.default.copyItem(
+                at: directory.appendingPathComponent(file), to: copy.appendingPathComponent(file))
         }
         let fromBin = try GITCheckpoint.load(directory: copy)
         #expect(fromBin.weightsFile.lastPathComponent == "pytorch_model.bin")
-        #expect(fromBin.model.weights.weightBytes == (try GITCheckpoint.load(directory: directory)).model.weights.weightBytes)
+        #expect(
+            fromBin.model.weights.weightBytes
+                == (try GITCheckpoint.load(directory: directory)).model.weights.weightBytes)
     }
 
     @Test("a pickle that asks for os.system is refused and nothing runs")
@@ -51,7 +56,8 @@ struct CheckpointTests {
         }
         #expect(!FileManager.default.fileExists(atPath: marker.path), "os.system ran")
         // builtins.eval through STACK_GLOBAL is refused the same way.
-        let stacked: [UInt8] = [0x80, 0x04, 0x8C, 8] + Array("builtins".utf8) + [0x8C, 4] + Array("eval".utf8) + [0x93, 0x2E]
+        let stacked: [UInt8] =
+            [0x80, 0x04, 0x8C, 8] + Array("builtins".utf8) + [0x8C, 4] + Array("eval".utf8) + [0x93, 0x2E]
         try StoredZip.write([("archive/data.pkl", stacked)], to: file)
         #expect { _ = try TorchCheckpoint(url: file) } throws: { "\($0)".contains("builtins.eval") }
     }
@@ -86,7 +92,9 @@ struct CheckpointTests {
                 at: Fixtures.url("tiny-git").appendingPathComponent(file), to: directory.appendingPathComponent(file))
         }
         var config = try String(contentsOf: Fixtures.url("tiny-git/config.json"), encoding: .utf8)
-        config = config.replacingOccurrences(of: "\"intermediate_size\": 64,\n  \"layer_norm_eps\": 1e-12", with: "\"intermediate_size\": 32,\n  \"layer_norm_eps\": 1e-12")
+        config = config.replacingOccurrences(
+            of: "\"intermediate_size\": 64,\n  \"layer_norm_eps\": 1e-12",
+            with: "\"intermediate_size\": 32,\n  \"layer_norm_eps\": 1e-12")
         try config.write(to: directory.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
         #expect { _ = try GITCheckpoint.load(directory: directory) } throws: {
             "\($0)".contains("intermediate.dense.weight") && "\($0)".contains("config.json implies")
@@ -106,7 +114,8 @@ struct CheckpointTests {
     static func replacingStorageCount(_ pickle: [UInt8]) -> [UInt8] {
         var bytes = pickle
         if let at = (0..<(bytes.count - 5)).first(where: { bytes[$0] == 0x4A }) {
-            bytes.replaceSubrange((at + 1)...(at + 4), with: withUnsafeBytes(of: UInt32(1_000_000_000).littleEndian, Array.init))
+            bytes.replaceSubrange(
+                (at + 1)...(at + 4), with: withUnsafeBytes(of: UInt32(1_000_000_000).littleEndian, Array.init))
         }
         return bytes
     }
@@ -123,15 +132,18 @@ enum StoredZip {
         for (name, data) in entries {
             let offset = out.count
             let n = Array(name.utf8)
-            out += u32(0x0403_4B50) + u16(20) + u16(0) + u16(0) + u16(0) + u16(0) + u32(0) + u32(data.count)
+            out +=
+                u32(0x0403_4B50) + u16(20) + u16(0) + u16(0) + u16(0) + u16(0) + u32(0) + u32(data.count)
                 + u32(data.count) + u16(n.count) + u16(0) + n + data
-            central += u32(0x0201_4B50) + u16(20) + u16(20) + u16(0) + u16(0) + u16(0) + u16(0) + u32(0)
+            central +=
+                u32(0x0201_4B50) + u16(20) + u16(20) + u16(0) + u16(0) + u16(0) + u16(0) + u32(0)
                 + u32(data.count) + u32(data.count) + u16(n.count) + u16(0) + u16(0) + u16(0) + u16(0) + u32(0)
                 + u32(offset) + n
         }
         let start = out.count
         out += central
-        out += u32(0x0605_4B50) + u16(0) + u16(0) + u16(entries.count) + u16(entries.count) + u32(central.count)
+        out +=
+            u32(0x0605_4B50) + u16(0) + u16(0) + u16(entries.count) + u16(entries.count) + u32(central.count)
             + u32(start) + u16(0)
         try Data(out).write(to: url)
     }

@@ -39,7 +39,8 @@ enum GITGolden {
         for plane in 0..<planes {
             for y in 0..<size {
                 for x in 0..<size {
-                    out[(plane * size + y) * size + x] = grid.values[plane * 49 + min(y / block, 6) * 7 + min(x / block, 6)]
+                    out[(plane * size + y) * size + x] =
+                        grid.values[plane * 49 + min(y / block, 6) * 7 + min(x / block, 6)]
                 }
             }
         }

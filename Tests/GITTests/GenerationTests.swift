@@ -12,7 +12,9 @@ struct GenerationTests {
         var testDescription: String { "\(model) \(kind)" }
     }
 
-    static let cases = GITGolden.models.flatMap { [Case(model: $0, kind: "caption"), Case(model: $0, kind: "prompted")] }
+    static let cases = GITGolden.models.flatMap {
+        [Case(model: $0, kind: "caption"), Case(model: $0, kind: "prompted")]
+    }
 
     @Test("greedy and beam ids are identical", arguments: cases)
     func ids(_ test: Case) throws {
@@ -21,7 +23,8 @@ struct GenerationTests {
         let (pixels, batch) = try GITGolden.pixels(test.model, size: model.config.vision.imageSize)
         let prompt: [Int32] =
             test.kind == "prompted"
-            ? try #require((GITGolden.manifest["\(test.model).prompt"] as? [String: Any])?["ids"] as? [Int]).map(Int32.init)
+            ? try #require((GITGolden.manifest["\(test.model).prompt"] as? [String: Any])?["ids"] as? [Int]).map(
+                Int32.init)
             : [Int32(model.config.bosTokenID)]
         let runs = try #require(GITGolden.manifest["\(test.model).\(test.kind).generate"] as? [[String: Any]])
         for run in runs {
