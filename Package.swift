@@ -100,7 +100,8 @@ let package = Package(
         .executableTarget(
             name: "vlm-stream",
             dependencies: [
-                "VLMCore", "CLIP", "GIT", "VLMVideo", "VLMGraph", "VLMPipeline", "VLMMatch", "VLMCaption", "VLMPublish", "VLMIndex",
+                "VLMCore", "CLIP", "GIT", "VLMVideo", "VLMGraph", "VLMPipeline", "VLMMatch", "VLMCaption", "VLMPublish",
+                "VLMIndex",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
