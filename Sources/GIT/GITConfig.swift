@@ -23,6 +23,8 @@ public struct GITConfig: Sendable, Equatable, Codable {
     public var eosTokenID = 102
     /// Frames a video checkpoint takes at once, each with its own learned temporal embedding (nil for images).
     public var numImageWithEmbedding: Int?
+    /// `tie_word_embeddings`: the output layer's weight is the word embedding matrix (false for Microsoft's GIT).
+    public var tieWordEmbeddings = false
 
     enum CodingKeys: String, CodingKey {
         case modelType = "model_type"
@@ -39,6 +41,7 @@ public struct GITConfig: Sendable, Equatable, Codable {
         case bosTokenID = "bos_token_id"
         case eosTokenID = "eos_token_id"
         case numImageWithEmbedding = "num_image_with_embedding"
+        case tieWordEmbeddings = "tie_word_embeddings"
     }
 
     /// microsoft/git-base's shape (ViT-B/16 at 224 px, 6 × 768 decoder).
@@ -73,6 +76,7 @@ public struct GITConfig: Sendable, Equatable, Codable {
         bosTokenID = try c.decodeIfPresent(Int.self, forKey: .bosTokenID) ?? bosTokenID
         eosTokenID = try Self.firstInt(c, .eosTokenID) ?? eosTokenID
         numImageWithEmbedding = try c.decodeIfPresent(Int.self, forKey: .numImageWithEmbedding)
+        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
     }
 
     private enum PatchKey: String, CodingKey { case patchSize = "patch_size" }

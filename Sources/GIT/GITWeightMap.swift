@@ -21,6 +21,8 @@ import VLMTensor
 ///     git.encoder.layer.{i}.output.dense.weight                        (D, I)    .bias (D)
 ///     git.encoder.layer.{i}.output.LayerNorm.{weight,bias}             (D)
 ///     output.weight                                                    (V, D)    .bias (V)
+///                                                                      (weight = word_embeddings when
+///                                                                      tie_word_embeddings)
 ///
 /// Other keys (`position_ids` buffers) are ignored.
 extension GITWeights {
@@ -63,7 +65,9 @@ extension GITWeights {
         }
         self.init(
             config: config, vision: vision, embeddings: embeddings, projection: projection,
-            temporalEmbeddings: temporal, layers: layers, outputWeight: try t("output.weight", [config.vocabSize, d]),
+            temporalEmbeddings: temporal, layers: layers,
+            outputWeight: config.tieWordEmbeddings
+                ? embeddings.wordEmbeddings : try t("output.weight", [config.vocabSize, d]),
             outputBias: try t("output.bias", [config.vocabSize]))
     }
 

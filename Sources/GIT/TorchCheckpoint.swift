@@ -83,14 +83,19 @@ final class TorchCheckpoint: TensorSource, @unchecked Sendable {
                 file: name,
                 "storage \(ref.storage.key) claims \(ref.storage.count) elements, holds \(entry.range.count / size)")
         }
-        // The last element the view reaches must lie inside the storage.
+        // The last element the view reaches must lie inside the storage (overflow-checked: the pickle is input).
         var last = ref.offset
+        var overflow = false
         for (extent, stride) in zip(ref.shape, ref.strides) {
             guard extent >= 0, stride >= 0 else {
                 throw GITLoadError(file: name, "tensor \(key) has a negative size or stride")
             }
-            if extent > 0 { last += (extent - 1) * stride }
+            guard extent > 0 else { continue }
+            let (step, o1) = (extent - 1).multipliedReportingOverflow(by: stride)
+            let (sum, o2) = last.addingReportingOverflow(step)
+            (last, overflow) = (sum, overflow || o1 || o2)
         }
+        guard !overflow else { throw GITLoadError(file: name, "tensor \(key) has strides too large to address") }
         let count = expected.reduce(1, *)
         guard ref.offset >= 0, count == 0 || last < ref.storage.count else {
             throw GITLoadError(file: name, "tensor \(key) reaches past its storage (corrupt or truncated)")

@@ -36,7 +36,8 @@ struct ZipArchive {
         func u64(_ at: Int) throws -> Int {
             guard at >= 0, at + 8 <= size else { throw fail("zip structure points past the end (truncated?)") }
             let value = UInt64(littleEndian: file.bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self))
-            guard value < UInt64(Int.max) else { throw fail("zip offset out of range") }
+            // No offset or size can exceed the file, which also keeps every sum below from overflowing.
+            guard value <= UInt64(size) else { throw fail("zip64 field \(value) lies beyond the file (corrupt)") }
             return Int(value)
         }
         // End of central directory: the last "PK\5\6" within 64 KiB + 22 bytes of the end.

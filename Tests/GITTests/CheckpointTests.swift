@@ -81,6 +81,35 @@ struct CheckpointTests {
         }
     }
 
+    @Test("strides that overflow or reach past the storage are refused, not trapped on")
+    func hostileStrides() throws {
+        func unicode(_ text: String) -> [UInt8] {
+            [0x58] + withUnsafeBytes(of: UInt32(text.utf8.count).littleEndian, Array.init) + Array(text.utf8)
+        }
+        func pickle(stride: [UInt8]) -> [UInt8] {
+            // {'w': _rebuild_tensor_v2(('storage', torch.FloatStorage, '0', 'cpu', 4), 0, (2, 2), (stride, 1), False)}
+            var p: [UInt8] = [0x80, 0x02, 0x7D, 0x28] + unicode("w")
+            p += Array("ctorch._utils\n_rebuild_tensor_v2\n".utf8) + [0x28, 0x28] + unicode("storage")
+            p += Array("ctorch\nFloatStorage\n".utf8) + unicode("0") + unicode("cpu") + [0x4B, 4, 0x74, 0x51]
+            p += [0x4B, 0, 0x4B, 2, 0x4B, 2, 0x86] + stride + [0x4B, 1, 0x86, 0x89, 0x74, 0x52, 0x75, 0x2E]
+            return p
+        }
+        let file = try Fixtures.temporaryDirectory().appendingPathComponent("pytorch_model.bin")
+        let storage = [UInt8](repeating: 0, count: 16)
+        // stride 2 (in range: the view ends at element 3) loads; 3 reaches element 4; Int64.max overflows.
+        try StoredZip.write([("a/data.pkl", pickle(stride: [0x4B, 2])), ("a/data/0", storage)], to: file)
+        #expect(try TorchCheckpoint(url: file).tensor("w", shape: [2, 2]).values == [0, 0, 0, 0])
+        try StoredZip.write([("a/data.pkl", pickle(stride: [0x4B, 3])), ("a/data/0", storage)], to: file)
+        #expect { _ = try TorchCheckpoint(url: file).tensor("w", shape: [2, 2]) } throws: {
+            "\($0)".contains("reaches past its storage")
+        }
+        let huge: [UInt8] = [0x8A, 8] + withUnsafeBytes(of: Int64.max.littleEndian, Array.init)
+        try StoredZip.write([("a/data.pkl", pickle(stride: huge)), ("a/data/0", storage)], to: file)
+        #expect { _ = try TorchCheckpoint(url: file).tensor("w", shape: [2, 2]) } throws: {
+            "\($0)".contains("too large")
+        }
+    }
+
     @Test("a CLIP checkpoint is refused as not GIT; a shape mismatch names the tensor")
     func wrongCheckpoint() throws {
         #expect { _ = try GITCheckpoint.load(directory: Fixtures.url("tiny-clip")) } throws: {
@@ -99,6 +128,13 @@ struct CheckpointTests {
         #expect { _ = try GITCheckpoint.load(directory: directory) } throws: {
             "\($0)".contains("intermediate.dense.weight") && "\($0)".contains("config.json implies")
         }
+        // tie_word_embeddings: the output layer reads the word embeddings
+        config = try String(contentsOf: Fixtures.url("tiny-git/config.json"), encoding: .utf8)
+            .replacingOccurrences(of: "\"tie_word_embeddings\": false", with: "\"tie_word_embeddings\": true")
+        try config.write(to: directory.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        let tied = try GITCheckpoint.load(directory: directory).model.weights
+        #expect(tied.config.tieWordEmbeddings)
+        #expect(tied.outputWeight === tied.embeddings.wordEmbeddings)
     }
 
     /// The data.pkl of a torch.save archive.
