@@ -101,3 +101,46 @@ import Testing
         #expect(byName.stdout == byDirectory.stdout && !byName.stdout.isEmpty)
     }
 }
+
+/// Broken GIT checkpoints on the command line: one line naming the file, non-zero exit, nothing on stdout.
+@Suite struct GITCheckpointCLITests {
+    /// A copy of tiny-git without its safetensors, with `change` applied to the directory.
+    static func checkpoint(_ change: (URL) throws -> Void) throws -> URL {
+        let directory = try Fixtures.temporaryDirectory("git-bad")
+        for file in ["config.json", "pytorch_model.bin", "vocab.txt", "preprocessor_config.json"] {
+            try FileManager.default.copyItem(
+                at: Fixtures.url("tiny-git/\(file)"), to: directory.appendingPathComponent(file))
+        }
+        try change(directory)
+        return directory
+    }
+
+    @Test func brokenCheckpointsAreRefused() throws {
+        let notGIT = try Self.checkpoint { dir in
+            try FileManager.default.removeItem(at: dir.appendingPathComponent("config.json"))
+            try FileManager.default.copyItem(
+                at: Fixtures.url("tiny-clip/config.json"), to: dir.appendingPathComponent("config.json"))
+        }
+        let mismatch = try Self.checkpoint { dir in
+            let url = dir.appendingPathComponent("config.json")
+            let text = try String(contentsOf: url, encoding: .utf8)
+                .replacingOccurrences(of: "\"max_position_embeddings\": 40", with: "\"max_position_embeddings\": 41")
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        let truncated = try Self.checkpoint { dir in
+            let url = dir.appendingPathComponent("pytorch_model.bin")
+            try Data(try Data(contentsOf: url).prefix(100_000)).write(to: url)
+        }
+        let cases: [(URL, String)] = [
+            (notGIT, "not a GIT checkpoint"), (mismatch, "git.embeddings.position_embeddings.weight"),
+            (truncated, "pytorch_model.bin"),
+        ]
+        for (directory, needle) in cases {
+            let result = try CLIRunner.run(["caption", "Tests/Fixtures/still.jpg", "--model", directory.path])
+            #expect(result.status != 0, "\(needle)")
+            #expect(result.stderr.contains(needle), "\(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+            #expect(result.stdout.isEmpty)
+        }
+    }
+}
