@@ -28,7 +28,7 @@ public final class GITModel: Sendable {
 
     /// Runs the image side for `images` inputs of `config.frames` frames each: pixel values (images, frames, 3, S, S)
     /// as `CLIPImageProcessor` makes them. Observed: `vision.last_hidden_state` (images·frames·N, Dv),
-    /// `projected` (images·frames·N, D), `image.layer{i}` (same).
+    /// `projected` (images·frames·N, D), `image.layer{i}` (same; with an observer the last layer runs in full).
     public func encodeImages(
         pixelValues: UnsafeBufferPointer<Float>, images: Int, observer: Observer? = nil
     ) throws -> GITImageContext {
@@ -65,6 +65,21 @@ public final class GITModel: Sendable {
         let context = GITImageContext(images: images, tokens: frames * n, layers: c.numHiddenLayers, width: d)
         let scratch = DecoderScratch(rows: rows, config: c)
         for (i, layer) in weights.layers.enumerated() {
+            // The text reads only the last layer's image keys and values, never its image outputs: unless every
+            // activation is observed, that layer stops after k, v = x·Wᵀ + b (~1/20 of the image-side work).
+            if i == weights.layers.count - 1 && observer == nil {
+                GEMM.linear(
+                    hidden.data, rows: rows, inFeatures: d,
+                    outputs: [
+                        .init(
+                            weight: layer.keyWeight.data, bias: layer.keyBias.data, outFeatures: d,
+                            into: context.keys[i].data),
+                        .init(
+                            weight: layer.valueWeight.data, bias: layer.valueBias.data, outFeatures: d,
+                            into: context.values[i].data),
+                    ])
+                break
+            }
             DecoderBlock.forward(
                 layer, hidden: hidden.data, rows: rows, config: c, scratch: scratch,
                 keys: context.keys[i].data, values: context.values[i].data

@@ -61,3 +61,22 @@ struct GITParityTests {
         check("logits", try #require(seen["logits"]), try GITGolden.tensor("\(name).logits").values)
     }
 }
+
+/// Unobserved, the last decoder layer computes only the image keys and values: the logits must not change.
+@Suite("GIT image side without observer")
+struct PrunedImageSideTests {
+    @Test("the pruned last layer gives the observed path's logits", arguments: GITGolden.models)
+    func prunedLastLayer(model name: String) throws {
+        let model = try GITCheckpoint.load(directory: Fixtures.url(name)).model
+        let (pixels, batch) = try GITGolden.pixels(name, size: model.config.vision.imageSize)
+        func logits(observed: Bool) throws -> [Float] {
+            let context = try pixels.withUnsafeBufferPointer {
+                try model.encodeImages(pixelValues: $0, images: batch, observer: observed ? { _, _ in } : nil)
+            }
+            let cache = GITTextCache(imageOf: Array(0..<batch), capacity: 2, config: model.config)
+            return try model.decode(tokens: Array(repeating: 101, count: batch), context: context, cache: cache).values
+        }
+        let full = try logits(observed: true)
+        #expect(GITGolden.maxAbsDifference(try logits(observed: false), full) <= 1e-6 * max(1, GITGolden.maxAbs(full)))
+    }
+}
