@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "vlm-stream", targets: ["vlm-stream"]),
         .library(name: "CLIP", targets: ["CLIP"]),
+        .library(name: "GIT", targets: ["GIT"]),
         .library(name: "VLMGraph", targets: ["VLMGraph"]),
         .library(name: "VLMPipeline", targets: ["VLMPipeline"]),
     ],
@@ -48,6 +49,11 @@ let package = Package(
                 "VLMCore", "VLMTensor", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
+        ),
+        // GIT (GitForCausalLM): CLIP's image tower, a BERT-style decoder, greedy and beam search, WordPiece.
+        .target(
+            name: "GIT",
+            dependencies: ["VLMCore", "VLMTensor", "CLIP", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "VLMVideo",
@@ -98,7 +104,8 @@ let package = Package(
         .executableTarget(
             name: "vlm-stream",
             dependencies: [
-                "VLMCore", "CLIP", "VLMVideo", "VLMGraph", "VLMPipeline", "VLMMatch", "VLMCaption", "VLMPublish", "VLMIndex",
+                "VLMCore", "CLIP", "GIT", "VLMVideo", "VLMGraph", "VLMPipeline", "VLMMatch", "VLMCaption", "VLMPublish",
+                "VLMIndex",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -111,6 +118,7 @@ let package = Package(
             name: "CLIPTests",
             dependencies: ["CLIP", "VLMVideo", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        .testTarget(name: "GITTests", dependencies: ["GIT", "CLIP", "VLMTensor", "TestSupport"]),
         .testTarget(name: "VLMVideoTests", dependencies: ["VLMVideo", "TestSupport"]),
         .testTarget(name: "VLMMatchTests", dependencies: ["VLMMatch", "CLIP", "TestSupport"]),
         .testTarget(name: "VLMCaptionTests", dependencies: ["VLMCaption", "CLIP", "TestSupport"]),

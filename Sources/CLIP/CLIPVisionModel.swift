@@ -122,6 +122,53 @@ extension CLIPVisionModel {
         let config = weights.config
         let v = config.vision
         let w = weights.vision
+        let (d, n) = (v.hiddenSize, v.tokens)
+        func observe(_ name: String, _ t: Tensor, rows: Int, cols: Int) {
+            observer?(name, UnsafeBufferPointer(start: t.data, count: rows * cols))
+        }
+
+        embed(pixels: pixels, batch: b, scratch: s, observer: observer)
+        // Only the class token leaves the last block, so unless every activation is observed, that block runs for
+        // the class token alone (EncoderBlock.forwardPooled), leaving hidden[:, 0, :] in pooled.
+        let pruneLast = observer == nil
+        for (i, layer) in w.layers.enumerated() {
+            if pruneLast && i == w.layers.count - 1 {
+                EncoderBlock.forwardPooled(
+                    layer, hidden: s.hidden.data, batch: b, seq: n, positions: Array(repeating: 0, count: b),
+                    shape: shape, causal: false, scratch: s.block, into: s.pooled.data)
+            } else {
+                EncoderBlock.forward(
+                    layer, hidden: s.hidden.data, batch: b, seq: n, shape: shape, causal: false, scratch: s.block)
+                observe("layer\(i)", s.hidden, rows: b * n, cols: d)
+            }
+        }
+        if !pruneLast || w.layers.isEmpty {
+            for image in 0..<b { (s.pooled.data + image * d).update(from: s.hidden.data + image * n * d, count: d) }
+        }
+        // pooled = post_layernorm(hidden[:, 0, :])  (B, D)
+        LayerNorm.forward(
+            s.pooled.data, into: s.pooled.data, rows: b, dim: d, gamma: w.postLayerNormWeight.data,
+            beta: w.postLayerNormBias.data, eps: v.layerNormEps)
+        observe("pooled", s.pooled, rows: b, cols: d)
+        // image_embeds = pooled · W_projᵀ  (B, E), then L2-normalised
+        let e = config.projectionDim
+        GEMM.linear(
+            s.pooled.data, rows: b, inFeatures: d, weight: w.projection.data, bias: nil, outFeatures: e,
+            into: s.projected.data)
+        observe("projected", s.projected, rows: b, cols: e)
+        Elementwise.l2NormalizeRows(s.projected.data, rows: b, dim: e)
+        observe("image_embeds", s.projected, rows: b, cols: e)
+        return (0..<b).map { Embedding(Array(UnsafeBufferPointer(start: s.projected.data + $0 * e, count: e))) }
+    }
+
+    /// The tower's input: im2col + patch embedding + class token + positions, then pre_layrnorm, into
+    /// `s.hidden` ((B·N, D)).
+    func embed(
+        pixels: UnsafePointer<Float>, batch b: Int, scratch s: VisionScratch,
+        observer: ((String, UnsafeBufferPointer<Float>) -> Void)?
+    ) {
+        let v = weights.config.vision
+        let w = weights.vision
         let (d, p, g, n) = (v.hiddenSize, v.patchSize, v.gridSize, v.tokens)
         let c = v.numChannels
         let patchLength = c * p * p
@@ -164,36 +211,5 @@ extension CLIPVisionModel {
             s.hidden.data, into: s.hidden.data, rows: b * n, dim: d, gamma: w.preLayerNormWeight.data,
             beta: w.preLayerNormBias.data, eps: v.layerNormEps)
         observe("pre_layernorm", s.hidden, rows: b * n, cols: d)
-        // Only the class token leaves the last block, so unless every activation is observed, that block runs for
-        // the class token alone (EncoderBlock.forwardPooled), leaving hidden[:, 0, :] in pooled.
-        let pruneLast = observer == nil
-        for (i, layer) in w.layers.enumerated() {
-            if pruneLast && i == w.layers.count - 1 {
-                EncoderBlock.forwardPooled(
-                    layer, hidden: s.hidden.data, batch: b, seq: n, positions: Array(repeating: 0, count: b),
-                    shape: shape, causal: false, scratch: s.block, into: s.pooled.data)
-            } else {
-                EncoderBlock.forward(
-                    layer, hidden: s.hidden.data, batch: b, seq: n, shape: shape, causal: false, scratch: s.block)
-                observe("layer\(i)", s.hidden, rows: b * n, cols: d)
-            }
-        }
-        if !pruneLast || w.layers.isEmpty {
-            for image in 0..<b { (s.pooled.data + image * d).update(from: s.hidden.data + image * n * d, count: d) }
-        }
-        // pooled = post_layernorm(hidden[:, 0, :])  (B, D)
-        LayerNorm.forward(
-            s.pooled.data, into: s.pooled.data, rows: b, dim: d, gamma: w.postLayerNormWeight.data,
-            beta: w.postLayerNormBias.data, eps: v.layerNormEps)
-        observe("pooled", s.pooled, rows: b, cols: d)
-        // image_embeds = pooled · W_projᵀ  (B, E), then L2-normalised
-        let e = config.projectionDim
-        GEMM.linear(
-            s.pooled.data, rows: b, inFeatures: d, weight: w.projection.data, bias: nil, outFeatures: e,
-            into: s.projected.data)
-        observe("projected", s.projected, rows: b, cols: e)
-        Elementwise.l2NormalizeRows(s.projected.data, rows: b, dim: e)
-        observe("image_embeds", s.projected, rows: b, cols: e)
-        return (0..<b).map { Embedding(Array(UnsafeBufferPointer(start: s.projected.data + $0 * e, count: e))) }
     }
 }

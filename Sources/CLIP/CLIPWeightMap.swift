@@ -20,7 +20,7 @@ import VLMTensor
 ///     logit_scale                                                     ()
 ///
 /// Other keys (`position_ids` buffers) are ignored.
-protocol TensorSource {
+public protocol TensorSource {
     /// The tensor `key` as float32, which must have `shape`.
     func tensor(_ key: String, shape: [Int]) throws -> Tensor
 }
@@ -29,7 +29,7 @@ extension SafetensorsFile: TensorSource {}
 
 extension CLIPWeights {
     /// Reads every tensor the config calls for from `source`, checking shapes.
-    convenience init(config: CLIPConfig, source: some TensorSource) throws {
+    public convenience init(config: CLIPConfig, source: some TensorSource) throws {
         let v = config.vision
         let t = config.text
         let e = config.projectionDim

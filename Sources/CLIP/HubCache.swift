@@ -79,13 +79,16 @@ public struct HubCache: Sendable {
         return repositoryDirectory(name).appendingPathComponent("snapshots").appendingPathComponent(commit)
     }
 
-    /// Which of `requiredFiles` are absent (or dangling symlinks) in `directory`.
-    public static func missingFiles(in directory: URL) -> [String] {
-        requiredFiles.filter { file in
-            let path = directory.appendingPathComponent(file).path
-            var isDirectory: ObjCBool = false
-            // fileExists follows symlinks, so a link to a missing blob counts as missing.
-            return !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) || isDirectory.boolValue
+    /// Which of `requiredFiles` are absent (or dangling symlinks) in `directory`. An entry `a|b` is present when
+    /// either file is.
+    public static func missingFiles(in directory: URL, requiredFiles: [String] = requiredFiles) -> [String] {
+        requiredFiles.filter { entry in
+            !entry.split(separator: "|").contains { file in
+                let path = directory.appendingPathComponent(String(file)).path
+                var isDirectory: ObjCBool = false
+                // fileExists follows symlinks, so a link to a missing blob counts as missing.
+                return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
+            }
         }
     }
 }

@@ -12,9 +12,11 @@ public enum ModelLocator {
 
     /// The checkpoint directory for `model`: an existing directory as it is, else a hub name (optionally
     /// `name@revision`) looked up in `cache` at `revision`. Throws `NotFound` naming the missing files and where
-    /// they belong.
+    /// they belong. `requiredFiles` is what a checkpoint of the expected kind holds (CLIP's by default; a list whose
+    /// entries are alternatives separated by `|`, such as `model.safetensors|pytorch_model.bin`, needs any one).
     public static func resolve(
-        _ model: String, revision: String = "main", cache: HubCache = HubCache()
+        _ model: String, revision: String = "main", cache: HubCache = HubCache(),
+        requiredFiles: [String] = HubCache.requiredFiles
     ) throws -> URL {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
@@ -24,7 +26,7 @@ public enum ModelLocator {
                 throw NotFound(description: "\(model) is a file; --model takes a checkpoint directory or a hub name")
             }
             let directory = URL(fileURLWithPath: expanded)
-            let missing = HubCache.missingFiles(in: directory)
+            let missing = HubCache.missingFiles(in: directory, requiredFiles: requiredFiles)
             guard missing.isEmpty else {
                 throw NotFound(
                     description: "\(directory.path) is missing \(missing.joined(separator: ", ")); "
@@ -37,7 +39,8 @@ public enum ModelLocator {
             model.index(after: at) < model.endIndex
         {
             return try resolve(
-                String(model[..<at]), revision: String(model[model.index(after: at)...]), cache: cache)
+                String(model[..<at]), revision: String(model[model.index(after: at)...]), cache: cache,
+                requiredFiles: requiredFiles)
         }
         guard HubCache.isRepositoryName(model) else {
             throw NotFound(
@@ -46,10 +49,10 @@ public enum ModelLocator {
         guard let snapshot = cache.snapshotDirectory(model, revision: revision) else {
             throw NotFound(
                 description: "\(model) (\(revision)) is not in the Hugging Face cache at \(cache.root.path): "
-                    + "run `vlm-stream models pull \(model)`, or put \(HubCache.requiredFiles.joined(separator: ", ")) "
+                    + "run `vlm-stream models pull \(model)`, or put \(requiredFiles.joined(separator: ", ")) "
                     + "in a directory and pass --model DIR")
         }
-        let missing = HubCache.missingFiles(in: snapshot)
+        let missing = HubCache.missingFiles(in: snapshot, requiredFiles: requiredFiles)
         guard missing.isEmpty else {
             throw NotFound(
                 description: "\(model) (\(revision)) in the Hugging Face cache is missing "

@@ -64,6 +64,12 @@ struct ModelsCommand: AsyncParsableCommand {
         @Option(help: "Branch, tag or commit.")
         var revision: String = "main"
 
+        @Flag(
+            help: ArgumentHelp(
+                "A GIT checkpoint (microsoft/git-base-coco and the like): vocab.txt and model.safetensors, or "
+                    + "pytorch_model.bin where the repository has no safetensors."))
+        var git = false
+
         func validate() throws {
             guard HubCache.isRepositoryName(name) else {
                 throw ValidationError("\(name) is not a hub repository name; use the form org/name")
@@ -75,9 +81,24 @@ struct ModelsCommand: AsyncParsableCommand {
                 let bar = DownloadProgress(bar: ProgressBar())
                 var logger = Logger(label: "vlm.hub")
                 logger.logLevel = .warning  // the progress bar and the final line say it all
-                let snapshot = try await HubDownloader(logger: logger).pull(
-                    name, revision: revision, optionalFiles: ["tokenizer.json", "tokenizer_config.json"],
-                    progress: { bar.update($0) })
+                let downloader = HubDownloader(logger: logger)
+                var snapshot: URL
+                if git {
+                    snapshot = try await downloader.pull(
+                        name, revision: revision, files: ["config.json", "vocab.txt", "preprocessor_config.json"],
+                        optionalFiles: ["model.safetensors", "generation_config.json", "tokenizer_config.json"],
+                        progress: { bar.update($0) })
+                    if !FileManager.default.fileExists(
+                        atPath: snapshot.appendingPathComponent("model.safetensors").path)
+                    {
+                        snapshot = try await downloader.pull(
+                            name, revision: revision, files: ["pytorch_model.bin"], progress: { bar.update($0) })
+                    }
+                } else {
+                    snapshot = try await downloader.pull(
+                        name, revision: revision, optionalFiles: ["tokenizer.json", "tokenizer_config.json"],
+                        progress: { bar.update($0) })
+                }
                 bar.finish()
                 print("\(name) (\(revision)) → \(snapshot.path)")
             }

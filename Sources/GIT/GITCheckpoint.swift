@@ -1,0 +1,76 @@
+import CLIP
+import Foundation
+import Logging
+import VLMTensor
+
+/// A loaded GIT checkpoint directory: the model, its tokenizer, image preprocessing and generation defaults.
+public struct GITCheckpoint: Sendable {
+    /// The files a GIT checkpoint directory must hold (`a|b`: either).
+    public static let requiredFiles = [
+        "config.json", "model.safetensors|pytorch_model.bin", "vocab.txt", "preprocessor_config.json",
+    ]
+
+    public let model: GITModel
+    public let tokenizer: WordPieceTokenizer
+    public let preprocessor: CLIPImagePreprocessor
+    public let generation: GITGenerationConfig
+    /// Which weights file was read.
+    public let weightsFile: URL
+
+    /// Loads `directory`: config.json (must say `model_type: git`), model.safetensors (memory-mapped) or else
+    /// pytorch_model.bin (restricted reader, never runs code), vocab.txt, preprocessor_config.json and
+    /// generation_config.json (optional). Anything missing, malformed or mismatched throws one line naming the file.
+    public static func load(directory: URL, logger: Logger = Logger(label: "vlm.git")) throws -> GITCheckpoint {
+        let config = try GITConfig.load(from: directory.appendingPathComponent("config.json"))
+        let safetensors = directory.appendingPathComponent("model.safetensors")
+        let bin = directory.appendingPathComponent("pytorch_model.bin")
+        let weights: GITWeights
+        let weightsFile: URL
+        if FileManager.default.fileExists(atPath: safetensors.path) {
+            weights = try GITWeights(
+                config: config, source: CheckedSafetensors(file: try SafetensorsFile(url: safetensors)))
+            weightsFile = safetensors
+        } else if FileManager.default.fileExists(atPath: bin.path) {
+            weights = try GITWeights(config: config, source: try TorchCheckpoint(url: bin))
+            weightsFile = bin
+        } else {
+            throw GITLoadError(
+                file: directory.path, "has neither model.safetensors nor pytorch_model.bin; expected a GIT checkpoint")
+        }
+        let tokenizer = try WordPieceTokenizer(vocabularyFile: directory.appendingPathComponent("vocab.txt"))
+        guard tokenizer.tokens.count == config.vocabSize else {
+            throw GITLoadError(
+                file: "vocab.txt",
+                "has \(tokenizer.tokens.count) tokens, config.json's vocab_size is \(config.vocabSize)")
+        }
+        let preprocessor = try CLIPImagePreprocessor(
+            configFile: directory.appendingPathComponent("preprocessor_config.json"))
+        guard preprocessor.outputSize == (config.vision.imageSize, config.vision.imageSize) else {
+            throw GITLoadError(
+                file: "preprocessor_config.json",
+                "crops to \(preprocessor.outputSize.width)×\(preprocessor.outputSize.height), the image encoder takes "
+                    + "\(config.vision.imageSize)×\(config.vision.imageSize)")
+        }
+        let generation = try GITGenerationConfig.load(
+            from: directory.appendingPathComponent("generation_config.json"), config: config)
+        logger.info(
+            "loaded GIT weights",
+            metadata: ["file": "\(weightsFile.path)", "bytes": "\(weights.weightBytes)"])
+        return GITCheckpoint(
+            model: GITModel(weights: weights), tokenizer: tokenizer, preprocessor: preprocessor, generation: generation,
+            weightsFile: weightsFile)
+    }
+}
+
+/// model.safetensors with GIT's wording for a missing tensor (the CLIP reader suggests a CLIP checkpoint).
+struct CheckedSafetensors: TensorSource {
+    let file: SafetensorsFile
+
+    func tensor(_ key: String, shape: [Int]) throws -> Tensor {
+        guard file.entries[key] != nil else {
+            throw GITLoadError(
+                file: file.name, "tensor \(key) is missing (is this a GIT checkpoint in Hugging Face format?)")
+        }
+        return try file.tensor(key, shape: shape)
+    }
+}
