@@ -1,5 +1,12 @@
-/// Element-wise kernels on raw buffers: L2 normalisation. (Residual and bias adds are fused into `linear`.)
+/// Element-wise kernels on raw buffers: embedding sums, L2 normalisation. (Residual and bias adds of the
+/// transformer blocks are fused into `linear`.)
 public enum Elementwise {
+    /// `y[i] += x[i]` for `count` elements (GIT's position and temporal embeddings).
+    @inlinable
+    public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] += x[i] }
+    }
+
     /// Scales each of the `rows` rows of length `dim` (contiguous) to unit L2 norm (rows of zeros are left alone).
     @inlinable
     public static func l2NormalizeRows(_ x: UnsafeMutablePointer<Float>, rows: Int, dim: Int) {

@@ -36,85 +36,89 @@ struct BenchCaptionCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            if let threads { Parallel.workers = max(1, threads) }
-            let baseline = ProcessMemory.read()
-            let loadStart = DispatchTime.now()
-            let gitModel: GITModel
-            let source: String
-            if let model {
-                gitModel = try GITCheckpoint.load(directory: URL(fileURLWithPath: model)).model
-                source = model
-            } else {
-                gitModel = GITModel(weights: try GITWeights.random(config: GITConfig()))
-                source = "random git-base (ViT-B/16 224, 6x768, vocab 30522)"
+            // The benchmark's thread count and kernels apply to its own work only (no process-wide setting).
+            let compute = ComputeOptions(threads: threads ?? System.activeProcessorCount)
+            try compute.run {
+                let baseline = ProcessMemory.read()
+                let loadStart = DispatchTime.now()
+                let gitModel: GITModel
+                let source: String
+                if let model {
+                    gitModel = try GITCheckpoint.load(directory: URL(fileURLWithPath: model)).model
+                    source = model
+                } else {
+                    gitModel = GITModel(weights: try GITWeights.random(config: GITConfig()))
+                    source = "random git-base (ViT-B/16 224, 6x768, vocab 30522)"
+                }
+                let loadSeconds = Self.seconds(since: loadStart)
+                let c = gitModel.config
+                var rng = SplitMix64(seed: 7)
+                let count = c.frames * 3 * c.vision.imageSize * c.vision.imageSize
+                let pixels = (0..<count).map { _ in rng.nextUnitFloat() * 2 - 1 }
+                var settings = GITGenerationConfig(config: c)
+                settings.maxNewTokens = tokens
+                settings.eosTokenID = -1  // never stop early: every caption is `tokens` long
+                var encode: [Double] = []
+                var steps: [[Double]] = []
+                var whole: [Double] = []
+                for _ in 0..<(reps + 1) {  // the first round warms up and is dropped
+                    let t0 = DispatchTime.now()
+                    let context = try pixels.withUnsafeBufferPointer {
+                        try gitModel.encodeImages(pixelValues: $0, images: 1)
+                    }
+                    encode.append(Self.seconds(since: t0))
+                    let cache = GITTextCache(imageOf: [0], capacity: tokens, config: c)
+                    var token: Int32 = Int32(c.bosTokenID)
+                    var times: [Double] = []
+                    for _ in 0..<tokens {
+                        let t = DispatchTime.now()
+                        let logits = try gitModel.decode(tokens: [token], context: context, cache: cache)
+                        times.append(Self.seconds(since: t))
+                        token = Int32(logits.values.indices.max { logits.data[$0] < logits.data[$1] } ?? 0)
+                    }
+                    steps.append(times)
+                    let t1 = DispatchTime.now()
+                    _ = try pixels.withUnsafeBufferPointer {
+                        try gitModel.generate(pixelValues: $0, images: 1, settings: settings)
+                    }
+                    whole.append(Self.seconds(since: t1))
+                }
+                encode.removeFirst()
+                steps.removeFirst()
+                whole.removeFirst()
+                let median = { (xs: [Double]) in xs.sorted()[xs.count / 2] }
+                let stepAt = { (i: Int) in median(steps.map { $0[i] }) }
+                let (first, middle, last) = (stepAt(1), stepAt(tokens / 2), stepAt(tokens - 1))
+                let allSteps = median(steps.flatMap { $0.dropFirst() })
+                let caption = median(whole)
+                let memory = ProcessMemory.read()
+                let weightBytes = gitModel.weights.weightBytes
+                print("model        \(source), loaded in \(String(format: "%.2f s", loadSeconds))")
+                print("weights      \(weightBytes / 1_000_000) MB float32, \(compute.threads) threads, \(compute.isa)")
+                print("image encode " + String(format: "%.1f ms (median of %d)", median(encode) * 1e3, reps))
+                print(
+                    "decoder step "
+                        + String(
+                            format: "%.2f ms median; step 2 %.2f ms, step %d %.2f ms, step %d %.2f ms", allSteps * 1e3,
+                            first * 1e3, tokens / 2 + 1, middle * 1e3, tokens, last * 1e3))
+                print(
+                    "caption      "
+                        + String(
+                            format: "%.1f ms for %d tokens (%.1f tokens/s)", caption * 1e3, tokens,
+                            Double(tokens) / caption
+                        ))
+                let ratio = String(format: "%.2f", Double(memory.peakBytes) / Double(weightBytes))
+                print(
+                    "memory       peak RSS \(memory.peakMB) MB (\(ratio)× the weights), \(baseline.currentMB) MB before "
+                        + "loading")
+                print(
+                    "{\"encode_ms\":\(Self.r(median(encode) * 1e3)),\"step_ms\":\(Self.r(allSteps * 1e3)),"
+                        + "\"step_first_ms\":\(Self.r(first * 1e3)),\"step_middle_ms\":\(Self.r(middle * 1e3)),"
+                        + "\"step_last_ms\":\(Self.r(last * 1e3)),\"caption_ms\":\(Self.r(caption * 1e3)),"
+                        + "\"tokens\":\(tokens),\"tokens_per_s\":\(Self.r(Double(tokens) / caption)),"
+                        + "\"weight_bytes\":\(weightBytes),\"peak_rss_bytes\":\(memory.peakBytes),"
+                        + "\"threads\":\(compute.threads),\"model\":\(JSONText.string(source))}")
             }
-            let loadSeconds = Self.seconds(since: loadStart)
-            let c = gitModel.config
-            var rng = SplitMix64(seed: 7)
-            let count = c.frames * 3 * c.vision.imageSize * c.vision.imageSize
-            let pixels = (0..<count).map { _ in rng.nextUnitFloat() * 2 - 1 }
-            var settings = GITGenerationConfig(config: c)
-            settings.maxNewTokens = tokens
-            settings.eosTokenID = -1  // never stop early: every caption is `tokens` long
-            var encode: [Double] = []
-            var steps: [[Double]] = []
-            var whole: [Double] = []
-            for _ in 0..<(reps + 1) {  // the first round warms up and is dropped
-                let t0 = DispatchTime.now()
-                let context = try pixels.withUnsafeBufferPointer {
-                    try gitModel.encodeImages(pixelValues: $0, images: 1)
-                }
-                encode.append(Self.seconds(since: t0))
-                let cache = GITTextCache(imageOf: [0], capacity: tokens, config: c)
-                var token: Int32 = Int32(c.bosTokenID)
-                var times: [Double] = []
-                for _ in 0..<tokens {
-                    let t = DispatchTime.now()
-                    let logits = try gitModel.decode(tokens: [token], context: context, cache: cache)
-                    times.append(Self.seconds(since: t))
-                    token = Int32(logits.values.indices.max { logits.data[$0] < logits.data[$1] } ?? 0)
-                }
-                steps.append(times)
-                let t1 = DispatchTime.now()
-                _ = try pixels.withUnsafeBufferPointer {
-                    try gitModel.generate(pixelValues: $0, images: 1, settings: settings)
-                }
-                whole.append(Self.seconds(since: t1))
-            }
-            encode.removeFirst()
-            steps.removeFirst()
-            whole.removeFirst()
-            let median = { (xs: [Double]) in xs.sorted()[xs.count / 2] }
-            let stepAt = { (i: Int) in median(steps.map { $0[i] }) }
-            let (first, middle, last) = (stepAt(1), stepAt(tokens / 2), stepAt(tokens - 1))
-            let allSteps = median(steps.flatMap { $0.dropFirst() })
-            let caption = median(whole)
-            let memory = ProcessMemory.read()
-            let weightBytes = gitModel.weights.weightBytes
-            print("model        \(source), loaded in \(String(format: "%.2f s", loadSeconds))")
-            print("weights      \(weightBytes / 1_000_000) MB float32, \(Parallel.workers) threads, \(Kernels.isa)")
-            print("image encode " + String(format: "%.1f ms (median of %d)", median(encode) * 1e3, reps))
-            print(
-                "decoder step "
-                    + String(
-                        format: "%.2f ms median; step 2 %.2f ms, step %d %.2f ms, step %d %.2f ms", allSteps * 1e3,
-                        first * 1e3, tokens / 2 + 1, middle * 1e3, tokens, last * 1e3))
-            print(
-                "caption      "
-                    + String(
-                        format: "%.1f ms for %d tokens (%.1f tokens/s)", caption * 1e3, tokens, Double(tokens) / caption
-                    ))
-            let ratio = String(format: "%.2f", Double(memory.peakBytes) / Double(weightBytes))
-            print(
-                "memory       peak RSS \(memory.peakMB) MB (\(ratio)× the weights), \(baseline.currentMB) MB before "
-                    + "loading")
-            print(
-                "{\"encode_ms\":\(Self.r(median(encode) * 1e3)),\"step_ms\":\(Self.r(allSteps * 1e3)),"
-                    + "\"step_first_ms\":\(Self.r(first * 1e3)),\"step_middle_ms\":\(Self.r(middle * 1e3)),"
-                    + "\"step_last_ms\":\(Self.r(last * 1e3)),\"caption_ms\":\(Self.r(caption * 1e3)),"
-                    + "\"tokens\":\(tokens),\"tokens_per_s\":\(Self.r(Double(tokens) / caption)),"
-                    + "\"weight_bytes\":\(weightBytes),\"peak_rss_bytes\":\(memory.peakBytes),"
-                    + "\"threads\":\(Parallel.workers),\"model\":\(JSONText.string(source))}")
         }
     }
 
