@@ -3,7 +3,8 @@
 // vlm-stream: FFmpeg → Dispatch stage graph → CLIP ViT (Swift over its own AVX2 kernels) → queries, events, captions → MQTT.
 //
 // Each C library sits behind its own system-library target (module map + shim.h), and exactly one Swift module
-// imports each: COpenBLAS → VLMTensor, CFFmpeg → VLMVideo, CMosquitto → VLMPublish.
+// imports each: COpenBLAS → VLMTensor, CFFmpeg → VLMVideo, CMosquitto → VLMPublish; libsentencepiece (C++) is
+// reached through CSentencePieceShim's extern "C" functions, imported only by SentencePiece.
 import PackageDescription
 
 let package = Package(
@@ -27,7 +28,7 @@ let package = Package(
     ],
     targets: [
         // MARK: - C libraries (Debian: libavformat-dev libavcodec-dev libswscale-dev libavdevice-dev,
-        // libopenblas-dev, libmosquitto-dev)
+        // libopenblas-dev, libmosquitto-dev, libsentencepiece-dev)
         .systemLibrary(
             name: "CFFmpeg",
             pkgConfig: "libavformat",
@@ -35,16 +36,22 @@ let package = Package(
         ),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(
+            name: "CSentencePiece", pkgConfig: "sentencepiece", providers: [.apt(["libsentencepiece-dev"])]),
+        // extern "C" wrappers over libsentencepiece's C++ SentencePieceProcessor (a system library holds no sources).
+        .target(name: "CSentencePieceShim", dependencies: ["CSentencePiece"]),
 
         // MARK: - Libraries
         .target(name: "VLMCore"),
         // vlm-stream's own matrix kernel (C with AVX2+FMA intrinsics, chosen at run time; portable C elsewhere).
         .target(name: "CVLMKernels"),
         .target(name: "VLMTensor", dependencies: ["COpenBLAS", "CVLMKernels"]),
+        // SentencePieceProcessor: the one Swift owner of a libsentencepiece processor.
+        .target(name: "SentencePiece", dependencies: ["CSentencePieceShim", "VLMCore"]),
         .target(
             name: "CLIP",
             dependencies: [
-                "VLMCore", "VLMTensor", .product(name: "Logging", package: "swift-log"),
+                "VLMCore", "VLMTensor", "SentencePiece", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -107,6 +114,7 @@ let package = Package(
             name: "CLIPTests",
             dependencies: ["CLIP", "VLMVideo", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        .testTarget(name: "SigLIPTests", dependencies: ["CLIP", "SentencePiece", "TestSupport"]),
         .testTarget(name: "VLMVideoTests", dependencies: ["VLMVideo", "TestSupport"]),
         .testTarget(name: "VLMMatchTests", dependencies: ["VLMMatch", "CLIP", "TestSupport"]),
         .testTarget(name: "VLMCaptionTests", dependencies: ["VLMCaption", "CLIP", "TestSupport"]),
@@ -116,5 +124,6 @@ let package = Package(
         .testTarget(name: "VLMGraphTests", dependencies: ["VLMGraph", "TestSupport"]),
         .testTarget(name: "VLMPipelineTests", dependencies: ["VLMPipeline", "VLMGraph", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )
