@@ -7,7 +7,7 @@ enum PILResampler {
     static let precisionBits = 32 - 8 - 2
 
     /// Pillow's filters: support radius and kernel (bicubic with a = -0.5).
-    static func support(_ filter: CLIPImagePreprocessor.Resample) -> Double {
+    static func support(_ filter: ImagePreprocessing.Resample) -> Double {
         switch filter {
         case .nearest: return 0  // handled separately
         case .bilinear: return 1
@@ -16,7 +16,7 @@ enum PILResampler {
     }
 
     @inline(__always)
-    static func kernel(_ filter: CLIPImagePreprocessor.Resample, _ x: Double) -> Double {
+    static func kernel(_ filter: ImagePreprocessing.Resample, _ x: Double) -> Double {
         let x = abs(x)
         switch filter {
         case .bicubic:
@@ -39,7 +39,7 @@ enum PILResampler {
         var kernelSize: Int
     }
 
-    static func coefficients(inSize: Int, outSize: Int, filter: CLIPImagePreprocessor.Resample) -> Coefficients {
+    static func coefficients(inSize: Int, outSize: Int, filter: ImagePreprocessing.Resample) -> Coefficients {
         let scale = Double(inSize) / Double(outSize)
         let filterScale = max(scale, 1)
         let support = support(filter) * filterScale
@@ -77,7 +77,7 @@ enum PILResampler {
 
     /// Pillow's `Image.resize((width, height), filter)` on an RGB image.
     static func resize(
-        _ image: RGBImage, width: Int, height: Int, filter: CLIPImagePreprocessor.Resample
+        _ image: RGBImage, width: Int, height: Int, filter: ImagePreprocessing.Resample
     ) -> RGBImage {
         if image.width == width && image.height == height { return image }
         if filter == .nearest { return nearest(image, width: width, height: height) }
@@ -89,7 +89,7 @@ enum PILResampler {
 
     // MARK: - Passes
 
-    static func horizontal(_ image: RGBImage, width: Int, filter: CLIPImagePreprocessor.Resample) -> RGBImage {
+    static func horizontal(_ image: RGBImage, width: Int, filter: ImagePreprocessing.Resample) -> RGBImage {
         let c = coefficients(inSize: image.width, outSize: width, filter: filter)
         var out = [UInt8](repeating: 0, count: width * image.height * 3)
         let half = Int32(1 << (precisionBits - 1))
@@ -123,7 +123,7 @@ enum PILResampler {
         return RGBImage(width: width, height: image.height, pixels: out)
     }
 
-    static func vertical(_ image: RGBImage, height: Int, filter: CLIPImagePreprocessor.Resample) -> RGBImage {
+    static func vertical(_ image: RGBImage, height: Int, filter: ImagePreprocessing.Resample) -> RGBImage {
         let c = coefficients(inSize: image.height, outSize: height, filter: filter)
         let rowBytes = image.width * 3
         var out = [UInt8](repeating: 0, count: rowBytes * height)

@@ -151,29 +151,30 @@ extension VideoSource {
         if input.stampsWallClock {
             wallClock = wallClockStart.map { $0.addingTimeInterval(seconds - timeOffset) } ?? Date()
         }
-        let width = Int(decoded.pointee.width)
-        let height = Int(decoded.pointee.height)
-        let size = options.imageSize
-        var views: [Frame.View] = []
-        let clip = ViewLayout.clipResize(width: width, height: height, size: size)
-        let centre = try converter.convert(
-            decoded, to: clip.resizedWidth, clip.resizedHeight, window: clip.window, format: AV_PIX_FMT_RGB24)
-        views.append(Frame.View(box: .full, image: RGBImage(width: size, height: size, pixels: centre)))
+        // Everything below is of the displayed picture: the stored pixels turned by the stream's orientation.
+        let (width, height) = orientation.displayedSize(
+            width: Int(decoded.pointee.width), height: Int(decoded.pointee.height))
+        let whole = PixelRegion(x: 0, y: 0, width: width, height: height)
+        var views = [Frame.View(box: .full, image: try view(of: whole, frameWidth: width, frameHeight: height))]
         if let grid = options.tiles {
             for region in ViewLayout.tiles(grid, width: width, height: height) {
-                let image = try squareView(region, size: size)
+                let image = try view(of: region, frameWidth: width, frameHeight: height)
                 views.append(Frame.View(box: region.box(frameWidth: width, frameHeight: height), image: image))
             }
         }
         var luma: [UInt8] = []
         if options.lumaSize > 0 {
-            luma = try converter.convert(
-                decoded, to: options.lumaSize, options.lumaSize, format: AV_PIX_FMT_GRAY8, flags: SWS_AREA)
+            luma = try converter.view(
+                decoded, scaledTo: options.lumaSize, options.lumaSize, orientation: orientation,
+                format: AV_PIX_FMT_GRAY8, flags: SWS_AREA)
         }
         var preview: RGBImage? = nil
         if let previewWidth = options.previewWidth {
             let (w, h) = ViewLayout.previewSize(width: previewWidth, frameWidth: width, frameHeight: height)
-            let pixels = try converter.convert(decoded, to: w, h, format: AV_PIX_FMT_RGB24, flags: SWS_BILINEAR)
+            let stored = orientation.storedSize(width: w, height: h)
+            let pixels = try converter.view(
+                decoded, scaledTo: stored.width, stored.height, orientation: orientation, format: AV_PIX_FMT_RGB24,
+                flags: SWS_BILINEAR)
             preview = RGBImage(width: w, height: h, pixels: pixels)
         }
         let frame = Frame(
@@ -183,11 +184,20 @@ extension VideoSource {
             frame: frame, preview: preview, isKeyframe: isKeyframe, sourceWidth: width, sourceHeight: height)
     }
 
-    private func squareView(_ region: PixelRegion, size: Int) throws(VideoError) -> RGBImage {
-        let pixels = try converter.convert(
-            decoded, region: (region.x, region.y, region.width, region.height), to: size, size,
-            format: AV_PIX_FMT_RGB24)
-        return RGBImage(width: size, height: size, pixels: pixels)
+    /// One encoder view of `region` (displayed coordinates) of the decoded frame: resized and cropped as
+    /// ``VideoSourceOptions/preprocessing`` says for a picture of the region's size, in one swscale pass of the
+    /// stored region, then turned upright.
+    private func view(of region: PixelRegion, frameWidth: Int, frameHeight: Int) throws(VideoError) -> RGBImage {
+        let preprocessing = options.preprocessing
+        let g = preprocessing.geometry(width: region.width, height: region.height)
+        let whole = region == PixelRegion(x: 0, y: 0, width: frameWidth, height: frameHeight)
+        let stored = orientation.storedSize(width: g.resizedWidth, height: g.resizedHeight)
+        let window = PixelRegion(x: g.cropX, y: g.cropY, width: g.cropWidth, height: g.cropHeight)
+        let pixels = try converter.view(
+            decoded, region: whole ? nil : orientation.storedRegion(region, width: frameWidth, height: frameHeight),
+            scaledTo: stored.width, stored.height, orientation: orientation, window: window,
+            format: AV_PIX_FMT_RGB24, flags: FrameConverter.flags(for: preprocessing.resample))
+        return RGBImage(width: g.cropWidth, height: g.cropHeight, pixels: pixels)
     }
 
     /// best_effort_timestamp × time_base, from the stream's start, continued across reconnects.

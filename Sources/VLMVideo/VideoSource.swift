@@ -50,6 +50,8 @@ public final class VideoSource: @unchecked Sendable {
     var currentInfo: StreamInfo
     var sampler: FrameSampler
     let converter = FrameConverter()
+    /// How the stored pixels are turned for display (the stream's display matrix or `rotate` tag).
+    var orientation = VideoOrientation.identity
     let packet: UnsafeMutablePointer<AVPacket>
     let decoded: UnsafeMutablePointer<AVFrame>
     var draining = false
@@ -77,7 +79,7 @@ public final class VideoSource: @unchecked Sendable {
     ) throws(VideoError) {
         self.interrupt = cancellation.state
         FFmpegLog.install()
-        guard options.imageSize > 0 else { throw .invalidRequest("image size must be positive") }
+        try Self.validate(options.preprocessing)
         self.input = input
         self.options = options
         self.streamName = options.streamName ?? input.defaultStreamName
@@ -136,6 +138,20 @@ public final class VideoSource: @unchecked Sendable {
     }
 
     // MARK: - Opening
+
+    /// Refuses a preprocessing description whose output size is not fixed or not positive.
+    static func validate(_ preprocessing: ImagePreprocessing) throws(VideoError) {
+        var sizes = [preprocessing.cropWidth, preprocessing.cropHeight]
+        switch preprocessing.size {
+        case .shortestEdge(let edge): sizes.append(edge)
+        case .exact(let h, let w): sizes += [h, w]
+        }
+        guard preprocessing.hasFixedOutputSize, sizes.allSatisfy({ $0 > 0 && $0 <= 8192 }) else {
+            throw .invalidRequest(
+                "image preprocessing needs sizes between 1 and 8192 and a fixed output size (a centre crop, or an "
+                    + "exact resize)")
+        }
+    }
 
     /// Opens the demuxer and decoder for `input` and fills `currentInfo`.
     func connect() throws(VideoError) {

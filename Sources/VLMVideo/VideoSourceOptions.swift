@@ -1,11 +1,20 @@
 import Foundation
+import VLMCore
 
 /// How a ``VideoSource`` opens its input and what it makes of each sampled frame.
 public struct VideoSourceOptions: Sendable {
     /// Which decoded frames become ``SampledFrame``s (default: 2 per second of video).
     public var sampling: SamplingPolicy = .fps(2)
-    /// Side length S of the encoder-ready square views (224 for CLIP ViT-B/32).
-    public var imageSize: Int = 224
+    /// The model's image preprocessing (its `preprocessor_config.json`): each view is resized and cropped as
+    /// ``ImagePreprocessing/geometry(width:height:)`` says, with its `resample` filter, in one swscale pass; the
+    /// still-image path takes the same geometry from the same description. Default: CLIP's 224 square.
+    public var preprocessing: ImagePreprocessing = .openAI
+    /// Shorthand for a square CLIP description: reading gives the views' width; setting it makes
+    /// ``preprocessing`` CLIP's "shortest side → S, centre crop S×S" (224 for ViT-B/32).
+    public var imageSize: Int {
+        get { preprocessing.hasFixedOutputSize ? preprocessing.outputSize.width : 0 }
+        set { preprocessing = .clip(side: newValue) }
+    }
     /// Optional grid of extra views (tiles) besides the whole frame.
     public var tiles: TileGrid?
     /// Side of the square grey thumbnail for the scene-change gate; 0 for none.
@@ -26,7 +35,7 @@ public struct VideoSourceOptions: Sendable {
     /// Extra demuxer/protocol options (`-video_size 1280x720`, `-framerate 30` for cameras, `-headers` ...).
     public var formatOptions: [String: String] = [:]
 
-    /// The defaults: 2 fps, 224 px, no tiles, 32×32 luma, reconnect 0.5 s doubling to 30 s.
+    /// The defaults: 2 fps, CLIP's 224 px preprocessing, no tiles, 32×32 luma, reconnect 0.5 s doubling to 30 s.
     public init() {}
 }
 
@@ -50,7 +59,7 @@ public enum SamplingPolicy: Sendable, Hashable, CustomStringConvertible {
 
 /// A grid of tiles: the frame is split into `columns` × `rows` cells, and each cell is covered by the smallest
 /// square around its centre that contains it (shifted to stay inside the frame), so tiles overlap a little and
-/// are never distorted. Each tile is scaled to S×S like the whole frame.
+/// are never distorted. Each tile is resized and cropped like the whole frame (``VideoSourceOptions/preprocessing``).
 public struct TileGrid: Sendable, Hashable, CustomStringConvertible {
     public var columns: Int
     public var rows: Int

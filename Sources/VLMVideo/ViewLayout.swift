@@ -22,20 +22,18 @@ public struct PixelRegion: Sendable, Hashable {
     }
 }
 
-/// Where the encoder views come from in a frame: CLIP's centre square, and tile squares.
+/// Where the encoder views come from in a frame: the preprocessing window, and tile squares.
 public enum ViewLayout {
-    /// CLIP's reference preprocessing as geometry: resize so the shortest side is S (long side
-    /// `int(S × long / short)`, truncated as torchvision and transformers compute it), then take the S×S window at
-    /// `((new − S) // 2)` (transformers' `center_crop`). Scaling the whole frame to `resized` and copying the window
-    /// reproduces the reference pixel grid exactly; cropping first and scaling the crop would shift it by a
-    /// fraction of a pixel, which costs several levels of error on detailed footage.
+    /// CLIP's square preprocessing as geometry (``ImagePreprocessing/clip(side:)``): resize so the shortest side
+    /// is S (long side `int(S × long / short)`), then the S×S window at `((new − S) // 2)`.
     public static func clipResize(
         width: Int, height: Int, size: Int
     ) -> (resizedWidth: Int, resizedHeight: Int, window: PixelRegion) {
-        let short = Double(min(width, height))
-        let resizedLong = max(size, Int(Double(size) * Double(max(width, height)) / short))
-        let (w, h) = width >= height ? (resizedLong, size) : (size, resizedLong)
-        return (w, h, PixelRegion(x: (w - size) / 2, y: (h - size) / 2, width: size, height: size))
+        let g = ImagePreprocessing.clip(side: size).geometry(width: width, height: height)
+        return (
+            g.resizedWidth, g.resizedHeight,
+            PixelRegion(x: g.cropX, y: g.cropY, width: g.cropWidth, height: g.cropHeight)
+        )
     }
 
     /// The tile squares of `grid`, row by row from the top left: for each cell, the square of side

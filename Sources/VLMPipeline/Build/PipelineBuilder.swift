@@ -69,7 +69,7 @@ public struct PipelineBuilder: Sendable {
         configureThreads()
 
         let relay = StatusRelay()
-        let sources = try spec.sources.map { try openSource($0, imageSize: model.imageSize, relay: relay) }
+        let sources = try spec.sources.map { try openSource($0, preprocessing: model.preprocessing, relay: relay) }
         let (analyzers, matcher) = try makeAnalyzers(model: model)
         let sinks = try makeSinks() + extraSinks
         let options = GraphOptions(
@@ -93,11 +93,11 @@ public struct PipelineBuilder: Sendable {
 
     // MARK: - Parts
 
-    func openSource(_ source: SourceSpec, imageSize: Int, relay: StatusRelay) throws -> GraphSource {
+    func openSource(_ source: SourceSpec, preprocessing: ImagePreprocessing, relay: StatusRelay) throws -> GraphSource {
         var options = VideoSourceOptions()
         let s = source.sampling
         options.sampling = s.keyframes ? .keyframes : s.every.map { .every($0) } ?? .fps(s.fps ?? 2)
-        options.imageSize = imageSize
+        options.preprocessing = preprocessing
         options.tiles = source.tiles.flatMap(TileGrid.init(parsing:))
         options.lumaSize = source.gate == nil ? 0 : 32
         options.streamName = source.streamName

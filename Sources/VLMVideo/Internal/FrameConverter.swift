@@ -39,33 +39,26 @@ final class FrameConverter {
         av_frame_free(&frame)
     }
 
+    /// Swscale flags for a preprocessing description's `resample`: bicubic as ``encoderFlags``, bilinear (SigLIP's
+    /// `resample: 2`; swscale widens it on downscaling too) or nearest, each with the same accurate rounding and
+    /// full-resolution chroma.
+    static func flags(for resample: ImagePreprocessing.Resample) -> Int32 {
+        let exact = SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP
+        switch resample {
+        case .bicubic: return encoderFlags
+        case .bilinear: return SWS_BILINEAR | exact
+        case .nearest: return SWS_POINT | exact
+        }
+    }
+
     /// Scales the region (`x`, `y`, `width`, `height`, in pixels) of `frame` to `dstWidth`×`dstHeight` in
     /// `dstFormat` (RGB24 or GRAY8), returning tightly packed bytes.
     func convert(
         _ frame: UnsafeMutablePointer<AVFrame>, region: (x: Int, y: Int, width: Int, height: Int)? = nil,
         to dstWidth: Int, _ dstHeight: Int, format dstFormat: AVPixelFormat, flags: Int32 = encoderFlags
     ) throws(VideoError) -> [UInt8] {
-        // Crop by reference: av_frame_ref shares the buffers, av_frame_apply_cropping moves the data pointers.
-        guard av_frame_ref(cropped, frame) >= 0 else { throw .invalidRequest("cannot reference a decoded frame") }
+        try crop(frame, to: region.map { PixelRegion(x: $0.x, y: $0.y, width: $0.width, height: $0.height) })
         defer { av_frame_unref(cropped) }
-        if var region {
-            // Chroma planes can only be cut at whole chroma samples: move the origin back to a multiple of the
-            // subsampling (keeping the far edge), or chroma would be shifted against luma by half a pixel.
-            if let descriptor = av_pix_fmt_desc_get(AVPixelFormat(rawValue: frame.pointee.format)) {
-                let alignX = 1 << Int(descriptor.pointee.log2_chroma_w)
-                let alignY = 1 << Int(descriptor.pointee.log2_chroma_h)
-                let x = region.x / alignX * alignX
-                let y = region.y / alignY * alignY
-                region = (x, y, region.width + region.x - x, region.height + region.y - y)
-            }
-            cropped.pointee.crop_left = region.x
-            cropped.pointee.crop_top = region.y
-            cropped.pointee.crop_right = Int(frame.pointee.width) - region.x - region.width
-            cropped.pointee.crop_bottom = Int(frame.pointee.height) - region.y - region.height
-            guard av_frame_apply_cropping(cropped, Int32(AV_FRAME_CROP_UNALIGNED)) >= 0 else {
-                throw .invalidRequest("crop \(region) outside a \(frame.pointee.width)x\(frame.pointee.height) frame")
-            }
-        }
         let context = try scaler(
             for: cropped, to: Int32(dstWidth), Int32(dstHeight), format: dstFormat, flags: flags)
         let channels = dstFormat == AV_PIX_FMT_GRAY8 ? 1 : 3
@@ -76,32 +69,62 @@ final class FrameConverter {
         }
     }
 
-    /// Scales the whole of `frame` to `width`×`height` (RGB24 or GRAY8) and returns only `window` of the result:
-    /// CLIP's resize-then-centre-crop on the exact reference pixel grid. The full-size result goes to a scratch
-    /// buffer reused across frames.
-    func convert(
-        _ frame: UnsafeMutablePointer<AVFrame>, to width: Int, _ height: Int, window: PixelRegion,
-        format: AVPixelFormat, flags: Int32 = encoderFlags
+    /// One view in one `sws_scale`: the stored `region` of `frame` (all of it when nil) scaled to
+    /// `width`×`height` (stored orientation), turned by `orientation`, and `window` of the turned result (displayed
+    /// coordinates; black where it reaches outside). With no turn and the whole result kept, swscale writes the
+    /// output directly; otherwise it writes a scratch buffer reused across frames and the window is copied out.
+    ///
+    /// Scaling the whole picture and copying the window reproduces a resize-then-crop on the exact reference
+    /// pixel grid; scaling commutes with the turn (each axis is scaled on its own), so only the small scaled
+    /// picture is turned, never the decoded frame.
+    func view(
+        _ frame: UnsafeMutablePointer<AVFrame>, region: PixelRegion? = nil, scaledTo width: Int, _ height: Int,
+        orientation: VideoOrientation = .identity, window: PixelRegion? = nil, format: AVPixelFormat,
+        flags: Int32 = encoderFlags
     ) throws(VideoError) -> [UInt8] {
-        if window == PixelRegion(x: 0, y: 0, width: width, height: height) {
-            return try convert(frame, to: width, height, format: format, flags: flags)
+        let displayed = orientation.displayedSize(width: width, height: height)
+        let whole = PixelRegion(x: 0, y: 0, width: displayed.width, height: displayed.height)
+        let window = window ?? whole
+        if orientation.isIdentity && window == whole {
+            return try convert(
+                frame, region: region.map { ($0.x, $0.y, $0.width, $0.height) }, to: width, height,
+                format: format, flags: flags)
         }
-        let context = try scaler(for: frame, to: Int32(width), Int32(height), format: format, flags: flags)
+        try crop(frame, to: region)
+        defer { av_frame_unref(cropped) }
+        let context = try scaler(for: cropped, to: Int32(width), Int32(height), format: format, flags: flags)
         let channels = format == AV_PIX_FMT_GRAY8 ? 1 : 3
         let rowBytes = width * channels
         if scratch.count < rowBytes * height { scratch = [UInt8](repeating: 0, count: rowBytes * height) }
         scratch.withUnsafeMutableBufferPointer { buffer in
-            scale(frame, with: context, into: buffer.baseAddress!, stride: rowBytes)
+            scale(cropped, with: context, into: buffer.baseAddress!, stride: rowBytes)
         }
-        let windowRow = window.width * channels
-        return [UInt8](unsafeUninitializedCapacity: windowRow * window.height) { out, initialized in
-            scratch.withUnsafeBufferPointer { full in
-                for row in 0..<window.height {
-                    let from = full.baseAddress! + (window.y + row) * rowBytes + window.x * channels
-                    (out.baseAddress! + row * windowRow).initialize(from: from, count: windowRow)
-                }
-            }
-            initialized = windowRow * window.height
+        return scratch.withUnsafeBufferPointer { stored in
+            orientation.window(window, of: stored, storedWidth: width, storedHeight: height, channels: channels)
+        }
+    }
+
+    /// Points `cropped` at `region` of `frame` (all of it when nil), sharing its buffers: av_frame_ref shares them,
+    /// av_frame_apply_cropping moves the data pointers. The caller unrefs `cropped`.
+    private func crop(_ frame: UnsafeMutablePointer<AVFrame>, to region: PixelRegion?) throws(VideoError) {
+        guard av_frame_ref(cropped, frame) >= 0 else { throw .invalidRequest("cannot reference a decoded frame") }
+        guard var region else { return }
+        // Chroma planes can only be cut at whole chroma samples: move the origin back to a multiple of the
+        // subsampling (keeping the far edge), or chroma would be shifted against luma by half a pixel.
+        if let descriptor = av_pix_fmt_desc_get(AVPixelFormat(rawValue: frame.pointee.format)) {
+            let alignX = 1 << Int(descriptor.pointee.log2_chroma_w)
+            let alignY = 1 << Int(descriptor.pointee.log2_chroma_h)
+            let x = region.x / alignX * alignX
+            let y = region.y / alignY * alignY
+            region = PixelRegion(x: x, y: y, width: region.width + region.x - x, height: region.height + region.y - y)
+        }
+        cropped.pointee.crop_left = region.x
+        cropped.pointee.crop_top = region.y
+        cropped.pointee.crop_right = Int(frame.pointee.width) - region.x - region.width
+        cropped.pointee.crop_bottom = Int(frame.pointee.height) - region.y - region.height
+        guard av_frame_apply_cropping(cropped, Int32(AV_FRAME_CROP_UNALIGNED)) >= 0 else {
+            av_frame_unref(cropped)
+            throw .invalidRequest("crop \(region) outside a \(frame.pointee.width)x\(frame.pointee.height) frame")
         }
     }
 
