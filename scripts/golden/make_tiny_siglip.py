@@ -230,6 +230,23 @@ def model_goldens(model, tokenizer, name: str, out: GoldenWriter, seed: int, tex
     out.add_json(f"{name}.texts", texts)
 
 
+def preprocess_goldens(directory: Path, name: str, out: GoldenWriter):
+    """transformers' SiglipImageProcessor (PIL backend) on the preprocessing test images: a direct bicubic resize
+    to size×size, no crop, mean/std 0.5."""
+    from PIL import Image
+    from transformers import AutoImageProcessor
+
+    processor = AutoImageProcessor.from_pretrained(directory)
+    images = []
+    for file in ["graf.png", "messi.jpg"]:
+        image = Image.open(FIXTURES / "images" / file).convert("RGB")
+        stem = Path(file).stem
+        assert (FIXTURES / "images" / f"{stem}.rgb").read_bytes() == image.tobytes()
+        out.add(f"{name}.preprocess.{stem}", processor(images=image, return_tensors="np")["pixel_values"][0])
+        images.append({"stem": stem, "width": image.width, "height": image.height})
+    out.add_json(f"{name}.preprocess.images", images)
+
+
 def tokenizer_goldens(tokenizer, name: str, out: GoldenWriter):
     corpus = test_corpus()
     ids = tokenizer(corpus, padding="max_length", max_length=64, truncation=True)["input_ids"]
@@ -261,6 +278,7 @@ def main():
     save_checkpoint(model, siglip_dir, torch.float32)
     save_processor(siglip_dir)
     model_goldens(model, tokenizer, "tiny-siglip", out, seed=11, texts=texts)
+    preprocess_goldens(siglip_dir, "tiny-siglip", out)
     tokenizer_goldens(tokenizer, "tiny-siglip", out)
 
     # SigLIP 2: Gemma-style BPE tokenizer.model with byte fallback; BF16 weights, a text tower of width 48.
