@@ -2,7 +2,7 @@ import Foundation
 import VLMCore
 
 /// Turns `--model` (a checkpoint directory or a hub name such as `openai/clip-vit-base-patch32`) into a
-/// directory holding every file in `HubCache.requiredFiles`.
+/// directory holding every file its family needs (`HubCache.missingFiles`).
 public enum ModelLocator {
     /// `--model` could not be turned into a usable checkpoint directory.
     public struct NotFound: UserFacingError, Equatable {

@@ -73,10 +73,20 @@ struct ModelsCommand: AsyncParsableCommand {
                 let bar = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
                 var logger = Logger(label: "vlm.hub")
                 logger.logLevel = .warning  // the progress bar and the final line say it all
+                // The tokenizer files depend on the family (config.json), so each is fetched if the repository
+                // has it, and the snapshot is checked afterwards.
                 let snapshot = try await HubDownloader(logger: logger).pull(
-                    name, revision: revision, optionalFiles: ["tokenizer.json", "tokenizer_config.json"],
+                    name, revision: revision, files: HubCache.siglipRequiredFiles,
+                    optionalFiles: HubCache.tokenizerFiles + ["tokenizer.json", "tokenizer_config.json"],
                     progress: { bar.update($0) })
                 bar.finish()
+                let missing = HubCache.missingFiles(in: snapshot)
+                guard missing.isEmpty else {
+                    throw CLIPLoadError(
+                        file: snapshot.path,
+                        "\(name) (\(revision)) has no \(missing.joined(separator: ", ")); it is not a CLIP or SigLIP "
+                            + "checkpoint in Hugging Face format")
+                }
                 print("\(name) (\(revision)) → \(snapshot.path)")
             }
         }

@@ -150,3 +150,18 @@ enum SafetensorsSurgery {
         try out.write(to: url)
     }
 }
+
+/// `--model` resolution for SigLIP directories: the tokenizer files follow the family.
+@Suite("SigLIP model directories")
+struct SigLIPLocatorTests {
+    @Test func siglipDirectoriesResolveAndNameTheirMissingTokenizer() throws {
+        #expect(try ModelLocator.resolve(Fixtures.url("tiny-siglip").path) == Fixtures.url("tiny-siglip"))
+        #expect(try ModelLocator.resolve(Fixtures.url("tiny-siglip2").path) == Fixtures.url("tiny-siglip2"))
+        #expect(HubCache.missingFiles(in: Fixtures.url("tiny-siglip")).isEmpty)
+        let directory = try SigLIPLoadingTests.copy("tiny-siglip")
+        try FileManager.default.removeItem(at: directory.appendingPathComponent("spiece.model"))
+        #expect(HubCache.missingFiles(in: directory) == ["spiece.model or tokenizer.model"])
+        // CLIP still needs its BPE files.
+        #expect(HubCache.missingFiles(in: Fixtures.url("tiny-clip-gelu")).contains("vocab.json"))
+    }
+}
