@@ -162,7 +162,8 @@ extension CLIPConfig {
         let type = try c.decodeIfPresent(String.self, forKey: .family) ?? "clip"
         guard let family = ModelFamily(rawValue: type) else {
             let known = ModelFamily.allCases.map(\.rawValue).joined(separator: ", ")
-            let hint = type == "siglip2" ? "; NaFlex SigLIP 2 checkpoints are not supported, use a fixed-resolution one" : ""
+            let hint =
+                type == "siglip2" ? "; NaFlex SigLIP 2 checkpoints are not supported, use a fixed-resolution one" : ""
             throw DecodingError.dataCorrupted(
                 .init(
                     codingPath: [CodingKeys.family],

@@ -35,7 +35,8 @@ public final class CLIPModel: ImageEncoding, TextEncoding, Sendable {
         let weights = try CLIPWeights.load(directory: directory, logger: logger)
         let text = CLIPTextModel(weights: weights)
         let family = weights.config.family
-        let tokenizer = try TokenizerLoader.load(directory: directory, family: family, contextLength: text.contextLength)
+        let tokenizer = try TokenizerLoader.load(
+            directory: directory, family: family, contextLength: text.contextLength)
         let preprocessorFile = directory.appendingPathComponent("preprocessor_config.json")
         let preprocessor = try Self.preprocessing(configFile: preprocessorFile, family: family)
         let vision = CLIPVisionModel(weights: weights)
@@ -52,7 +53,9 @@ public final class CLIPModel: ImageEncoding, TextEncoding, Sendable {
                 "\(tokenizer.vocabularySize) tokens but the text model has \(weights.config.text.vocabSize)")
         }
         let identity = try Self.identity(of: directory, config: weights.config)
-        logger.info("\(family == .clip ? "CLIP" : "SigLIP") model ready", metadata: ["identity": "\(identity)", "directory": "\(directory.path)"])
+        logger.info(
+            "\(family == .clip ? "CLIP" : "SigLIP") model ready",
+            metadata: ["identity": "\(identity)", "directory": "\(directory.path)"])
         return CLIPModel(
             directory: directory, weights: weights, vision: vision, text: text, tokenizer: tokenizer,
             preprocessor: preprocessor, identity: identity, maxBatch: maxBatch)
@@ -66,7 +69,9 @@ public final class CLIPModel: ImageEncoding, TextEncoding, Sendable {
             var json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], json["do_center_crop"] == nil
         else { return try CLIPImagePreprocessor(configFile: url) }
         json["do_center_crop"] = false
-        do { return try CLIPImagePreprocessor(json: json) } catch { throw CLIPLoadError(file: url.path, error.description) }
+        do { return try CLIPImagePreprocessor(json: json) } catch {
+            throw CLIPLoadError(file: url.path, error.description)
+        }
     }
 
     init(

@@ -190,7 +190,9 @@ extension CLIPVisionModel {
     }
 
     /// patch_embeds = conv2d(pixels, W, stride P) (+ bias for SigLIP) → (B·G², D), left in `s.block.norm`.
-    func embedPatches(pixels: UnsafePointer<Float>, batch b: Int, scratch s: VisionScratch) -> UnsafeMutablePointer<Float> {
+    func embedPatches(
+        pixels: UnsafePointer<Float>, batch b: Int, scratch s: VisionScratch
+    ) -> UnsafeMutablePointer<Float> {
         let v = weights.config.vision
         let (d, p, g, c) = (v.hiddenSize, v.patchSize, v.gridSize, v.numChannels)
         let patchLength = c * p * p

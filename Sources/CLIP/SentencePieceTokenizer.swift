@@ -99,7 +99,8 @@ public final class SentencePieceTokenizer: TextTokenizing {
                 case .special(let id): pieces.append((id, true))
                 case .text(let part):
                     // encode "<unk>" + text and drop the pieces of "<unk>" (the model has no dummy prefix)
-                    let encoded = try processor.encode(unknownPrefix.text + Self.canonicalize(part, lowercase: lowercase))
+                    let encoded = try processor.encode(
+                        unknownPrefix.text + Self.canonicalize(part, lowercase: lowercase))
                     let kept = encoded.count >= unknownPrefix.pieces ? encoded.dropFirst(unknownPrefix.pieces) : [][...]
                     pieces += kept.map { ($0, false) }
                 }

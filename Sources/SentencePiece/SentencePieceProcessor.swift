@@ -67,7 +67,8 @@ public final class SentencePieceProcessor: @unchecked Sendable {
     public func id(of piece: String) -> Int32 {
         var piece = piece
         return piece.withUTF8 { utf8 in
-            vlm_sp_piece_to_id(handle, UnsafeRawPointer(utf8.baseAddress)?.assumingMemoryBound(to: CChar.self), utf8.count)
+            vlm_sp_piece_to_id(
+                handle, UnsafeRawPointer(utf8.baseAddress)?.assumingMemoryBound(to: CChar.self), utf8.count)
         }
     }
 

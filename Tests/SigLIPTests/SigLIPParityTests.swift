@@ -117,7 +117,8 @@ struct SigLIPParityTests {
             let ours = try tokenizer.encode(text)
             if ours != expected {
                 mismatches += 1
-                Issue.record("\(model) \(text.debugDescription.prefix(60)): \(ours.prefix(20)) != \(expected.prefix(20))")
+                Issue.record(
+                    "\(model) \(text.debugDescription.prefix(60)): \(ours.prefix(20)) != \(expected.prefix(20))")
             }
         }
         Self.report("tokenizer \(model): \(corpus.count - mismatches)/\(corpus.count) identical")

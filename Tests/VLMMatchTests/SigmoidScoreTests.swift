@@ -64,7 +64,9 @@ import VLMCore
         let prompts = PromptEncoder(encoder: model, templates: ["{}"])
         let labels = ["a dog", "a cat", "a red car"]
         let classifier = try LabelClassifier(labels: labels, prompts: prompts)
-        let image = try model.encode(images: [RGBImage(width: 32, height: 32, pixels: .init(repeating: 128, count: 3072))])[0]
+        let image = try model.encode(images: [
+            RGBImage(width: 32, height: 32, pixels: .init(repeating: 128, count: 3072))
+        ])[0]
         let probabilities = classifier.probabilities(for: image)
         let bias = Double(try #require(model.logitBias))
         for (label, p) in zip(labels, probabilities) {
