@@ -58,13 +58,15 @@ struct TokenizerOptions {
     var addBOS: Bool
     var addEOS: Bool
     var lowercase: Bool
+    /// `padding_side` (right when absent, as transformers 5 loads these files).
+    var padLeft: Bool
 
     init(directory: URL, flavor: SentencePieceTokenizer.Flavor) throws {
         switch flavor {
         case .siglip:
-            (eos, pad, addBOS, addEOS, lowercase) = ("</s>", "</s>", false, true, true)
+            (eos, pad, addBOS, addEOS, lowercase, padLeft) = ("</s>", "</s>", false, true, true, false)
         case .gemma:
-            (eos, pad, addBOS, addEOS, lowercase) = ("<eos>", "<pad>", true, false, false)
+            (eos, pad, addBOS, addEOS, lowercase, padLeft) = ("<eos>", "<pad>", true, false, false, false)
         }
         let url = directory.appendingPathComponent("tokenizer_config.json")
         guard let data = try? Data(contentsOf: url) else { return }  // optional file: the defaults apply
@@ -87,9 +89,11 @@ struct TokenizerOptions {
         } else {
             lowercase = json["do_lower_case"] as? Bool ?? lowercase
         }
-        if let side = json["padding_side"] as? String, side != "right" {
-            throw CLIPLoadError(
-                file: url.path, "padding_side \"\(side)\" is not supported; SigLIP text is padded on the right")
+        switch json["padding_side"] as? String {
+        case nil: break
+        case "right": padLeft = false
+        case "left": padLeft = true
+        case let side?: throw CLIPLoadError(file: url.path, "padding_side \"\(side)\" must be \"left\" or \"right\"")
         }
     }
 }

@@ -13,7 +13,7 @@ import SentencePiece
 /// **SigLIP 2** (`tokenizer.model`, transformers' `GemmaTokenizer`): split on the special tokens, each segment
 /// encoded as it is (lower-cased first only when tokenizer_config.json names `Siglip2Tokenizer`), `<bos>` and
 /// `<eos>` added as `add_bos_token`/`add_eos_token` say (Gemma's defaults: true, false), truncated to leave room
-/// for them, and padded with `<pad>` on the right.
+/// for them, and padded with `<pad>` on the side `padding_side` names (right when absent).
 ///
 /// Thread-safe: immutable after loading.
 public final class SentencePieceTokenizer: TextTokenizing {
@@ -39,6 +39,7 @@ public final class SentencePieceTokenizer: TextTokenizing {
     let bos: Int32?
     let eos: Int32?
     let pad: Int32
+    let padLeft: Bool
     let unknownPrefix: (text: String, pieces: Int)
 
     /// Loads `spiece.model` (SigLIP) or `tokenizer.model` (SigLIP 2) and tokenizer_config.json from `directory`.
@@ -81,6 +82,7 @@ public final class SentencePieceTokenizer: TextTokenizing {
             if !list.contains(where: { $0.text == s.0 }) { list.append((s.0, s.1)) }
         }.sorted { $0.text.count > $1.text.count }
         lowercase = options.lowercase
+        padLeft = options.padLeft
         unknownPrefix = (options.unk, try processor.encode(options.unk).count)
     }
 
@@ -125,7 +127,8 @@ public final class SentencePieceTokenizer: TextTokenizing {
         ids = Array(ids.prefix(room))
         if let bos { ids.insert(bos, at: 0) }
         if let eos { ids.append(eos) }
-        return ids + Array(repeating: pad, count: contextLength - ids.count)
+        let padding = Array(repeating: pad, count: contextLength - ids.count)
+        return padLeft ? padding + ids : ids + padding
     }
 
     enum Segment {

@@ -124,3 +124,31 @@ struct SigLIPParityTests {
         Self.report("tokenizer \(model): \(corpus.count - mismatches)/\(corpus.count) identical")
     }
 }
+
+/// tokenizer_config.json's `padding_side`: "left" pads in front (as transformers does); absent means right.
+@Suite("SigLIP 2 tokenizer padding side")
+struct SigLIPPaddingSideTests {
+    static func tokenizer(config edit: (inout [String: Any]) -> Void) throws -> SentencePieceTokenizer {
+        let directory = try SigLIPLoadingTests.copy("tiny-siglip2")
+        let url = directory.appendingPathComponent("tokenizer_config.json")
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        edit(&json)
+        try JSONSerialization.data(withJSONObject: json).write(to: url)
+        return try SentencePieceTokenizer(directory: directory)
+    }
+
+    @Test func leftPaddingMatchesTransformers() throws {
+        let left = try Self.tokenizer { $0["padding_side"] = "left" }
+        let corpus = try #require(
+            Golden.manifest(in: SigLIPParityTests.golden)["tiny-siglip2.tokenizer_left"] as? [[String: Any]])
+        #expect(corpus.count == 60)
+        for entry in corpus {
+            let text = try #require(entry["text"] as? String)
+            #expect(try left.encode(text) == (try #require(entry["ids"] as? [Int])).map(Int32.init), "\(text)")
+        }
+        let absent = try Self.tokenizer { $0["padding_side"] = nil }
+        let right = try SentencePieceTokenizer(directory: Fixtures.url("tiny-siglip2"))
+        #expect(try absent.encode("a photo of a cat") == (try right.encode("a photo of a cat")))
+        #expect(throws: CLIPLoadError.self) { try Self.tokenizer { $0["padding_side"] = "middle" } }
+    }
+}

@@ -318,6 +318,24 @@ def main():
         (siglip2_dir / extra).unlink(missing_ok=True)
     model_goldens(model, tokenizer, "tiny-siglip2", out, seed=12, texts=texts)
     tokenizer_goldens(tokenizer, "tiny-siglip2", out)
+    # padding_side: absent → right (as transformers 5 loads these files), "left" → left.
+    config = json.loads(tokenizer_config)
+    del config["padding_side"]
+    with tempfile.TemporaryDirectory() as scratch:
+        for name in ["tokenizer.model", "tokenizer.json"]:
+            shutil.copyfile(siglip2_dir / name, Path(scratch) / name)
+        (Path(scratch) / "tokenizer_config.json").write_text(json.dumps(config))
+        assert AutoTokenizer.from_pretrained(scratch).padding_side == "right"
+    config["padding_side"] = "left"
+    with tempfile.TemporaryDirectory() as scratch:
+        for name in ["tokenizer.model", "tokenizer.json"]:
+            shutil.copyfile(siglip2_dir / name, Path(scratch) / name)
+        (Path(scratch) / "tokenizer_config.json").write_text(json.dumps(config))
+        left = AutoTokenizer.from_pretrained(scratch)
+        assert left.padding_side == "left"
+        corpus = test_corpus()[:60]
+        ids = left(corpus, padding="max_length", max_length=64, truncation=True)["input_ids"]
+        out.add_json("tiny-siglip2.tokenizer_left", [{"text": t, "ids": i} for t, i in zip(corpus, ids)])
     out.add_json("tiny-siglip2.tokenizer_class", type(tokenizer).__name__)
 
     out.finish()
