@@ -73,6 +73,8 @@ MIXED = [
     "x" * 300, "word " * 80, "a photo of a cat", "a photo of a dog", "A person crossing the plaza at night!",
     "<unk> literal", "the quick brown fox jumps over the lazy dog", "THE QUICK BROWN FOX",
     "     ", "\t", "!", "?", "a", "I", "ok.", "...", "'quoted'", '"double quoted"', "back\\slash",
+    "a </s> b", "</s>", " </s>  dog ", "x<unk>y", "<eos> hi", "<bos>a<pad>", "ΟΔΟΣ ΚΑΛΟΣ", "İstanbul",
+    "ǅ titlecase", "a\u2028b\u0085c", "\x1cfs",
 ]
 
 
