@@ -3,7 +3,8 @@
 // vlm-stream: FFmpeg → Dispatch stage graph → CLIP ViT (Swift over its own AVX2 kernels) → queries, events, captions → MQTT.
 //
 // Each C library sits behind its own system-library target (module map + shim.h), and exactly one Swift module
-// imports each: COpenBLAS → VLMTensor, CFFmpeg → VLMVideo, CMosquitto → VLMPublish.
+// imports each: COpenBLAS → VLMTensor, CFFmpeg → VLMVideo, CMosquitto → VLMPublish; libsentencepiece (C++) is
+// reached through CSentencePieceShim's extern "C" functions, imported only by SentencePiece.
 import PackageDescription
 
 let package = Package(
@@ -29,7 +30,7 @@ let package = Package(
     ],
     targets: [
         // MARK: - C libraries (Debian: libavformat-dev libavcodec-dev libswscale-dev libavdevice-dev,
-        // libopenblas-dev, libmosquitto-dev)
+        // libopenblas-dev, libmosquitto-dev, libsentencepiece-dev)
         .systemLibrary(
             name: "CFFmpeg",
             pkgConfig: "libavformat",
@@ -37,16 +38,22 @@ let package = Package(
         ),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(
+            name: "CSentencePiece", pkgConfig: "sentencepiece", providers: [.apt(["libsentencepiece-dev"])]),
+        // extern "C" wrappers over libsentencepiece's C++ SentencePieceProcessor (a system library holds no sources).
+        .target(name: "CSentencePieceShim", dependencies: ["CSentencePiece"]),
 
         // MARK: - Libraries
         .target(name: "VLMCore"),
         // vlm-stream's own matrix kernel (C with AVX2+FMA intrinsics, chosen at run time; portable C elsewhere).
         .target(name: "CVLMKernels"),
         .target(name: "VLMTensor", dependencies: ["COpenBLAS", "CVLMKernels"]),
+        // SentencePieceProcessor: the one Swift owner of a libsentencepiece processor.
+        .target(name: "SentencePiece", dependencies: ["CSentencePieceShim", "VLMCore"]),
         .target(
             name: "CLIP",
             dependencies: [
-                "VLMCore", "VLMTensor", .product(name: "Logging", package: "swift-log"),
+                "VLMCore", "VLMTensor", "SentencePiece", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -119,6 +126,7 @@ let package = Package(
             dependencies: ["CLIP", "VLMVideo", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(name: "GITTests", dependencies: ["GIT", "CLIP", "VLMTensor", "TestSupport"]),
+        .testTarget(name: "SigLIPTests", dependencies: ["CLIP", "SentencePiece", "TestSupport"]),
         .testTarget(name: "VLMVideoTests", dependencies: ["VLMVideo", "TestSupport"]),
         .testTarget(name: "VLMMatchTests", dependencies: ["VLMMatch", "CLIP", "TestSupport"]),
         .testTarget(name: "VLMCaptionTests", dependencies: ["VLMCaption", "CLIP", "TestSupport"]),
@@ -135,5 +143,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CLITests", dependencies: ["VLMCore", "VLMIndex", "VLMPipeline", "TestSupport"]),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )

@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
-"""Side-by-side speed of CLIP ViT-B/32 image encoders: vlm-stream's Swift encoder, ONNX Runtime and
-(if installed) PyTorch, on the same random-weight checkpoint, interleaved so machine noise hits all alike.
+"""Side-by-side speed of image encoders: vlm-stream's Swift encoder, ONNX Runtime and (if installed) PyTorch, on
+the same random-weight checkpoint, interleaved so machine noise hits all alike.
 
     swift build -c release --product vlm-stream
-    $PYTHON scripts/bench-encoder.py [--batches 1,8] [--images 32] [--reps 3] [--threads 2]
+    $PYTHON scripts/bench-encoder.py [--arch vit-b32|siglip-b16-224|siglip-b32-256] [--batches 1,8] [--images 32]
+                                     [--reps 3] [--threads 2]
+
+`--arch` picks the shape: CLIP ViT-B/32 (default), or SigLIP base at patch 16 / 224 px or patch 32 / 256 px
+(transformers' SiglipModel: no class token, attention-pooling head, gelu_pytorch_tanh).
 
 Needs torch + transformers (to make the checkpoint and the ONNX export) and onnxruntime. The random CLIPModel is
 written once as a Hugging Face directory (config.json + model.safetensors) that `vlm-stream bench encoder --model`
@@ -25,30 +29,45 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def make_checkpoint(directory: Path):
-    """A seeded random ViT-B/32 CLIPModel as safetensors + an ONNX export of its image tower."""
+ARCHS = {"vit-b32": 224, "siglip-b16-224": 224, "siglip-b32-256": 256}
+
+
+def load_model(arch: str, directory: Path):
+    from transformers import CLIPModel, SiglipModel
+
+    return (CLIPModel if arch == "vit-b32" else SiglipModel).from_pretrained(directory).eval()
+
+
+def make_checkpoint(directory: Path, arch: str):
+    """A seeded random model of `arch` as safetensors + an ONNX export of its image tower."""
     import torch
-    from transformers import CLIPConfig, CLIPModel
+    from transformers import CLIPConfig, CLIPModel, SiglipConfig, SiglipModel
 
     if (directory / "vision.onnx").exists():
         return
     torch.manual_seed(0)
-    model = CLIPModel(CLIPConfig()).eval()  # transformers' defaults are ViT-B/32
+    if arch == "vit-b32":
+        model = CLIPModel(CLIPConfig()).eval()  # transformers' defaults are ViT-B/32
+    else:
+        patch, size = (16, 224) if arch == "siglip-b16-224" else (32, 256)
+        model = SiglipModel(SiglipConfig(vision_config=dict(patch_size=patch, image_size=size))).eval()
     model.save_pretrained(directory, safe_serialization=True)
 
     class ImageTower(torch.nn.Module):
-        def __init__(self, clip):
+        def __init__(self, model):
             super().__init__()
-            self.vision_model = clip.vision_model
-            self.visual_projection = clip.visual_projection
+            self.vision_model = model.vision_model
+            self.visual_projection = getattr(model, "visual_projection", None)  # SigLIP has none
 
         def forward(self, pixel_values):
-            pooled = self.vision_model(pixel_values=pixel_values).pooler_output
-            embeds = self.visual_projection(pooled)
+            embeds = self.vision_model(pixel_values=pixel_values).pooler_output
+            if self.visual_projection is not None:
+                embeds = self.visual_projection(embeds)
             return embeds / embeds.norm(dim=-1, keepdim=True)
 
     tower = ImageTower(model).eval()
-    example = torch.randn(1, 3, 224, 224)
+    side = ARCHS[arch]
+    example = torch.randn(1, 3, side, side)
     torch.onnx.export(
         tower, (example,), str(directory / "vision.onnx"), input_names=["pixel_values"],
         output_names=["image_embeds"], dynamic_axes={"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"}},
@@ -77,18 +96,19 @@ def bench_ours(binary: str, directory: Path, batch: int, images: int, threads: i
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--arch", default="vit-b32", choices=sorted(ARCHS))
     parser.add_argument("--batches", default="1,8")
     parser.add_argument("--images", type=int, default=32, help="images per measurement")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--binary", default=os.environ.get("VLM_STREAM", str(ROOT / ".build/release/vlm-stream")))
-    parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "vlm-stream-bench-vitb32"))
+    parser.add_argument("--workdir", default=None)
     parser.add_argument("--no-torch", action="store_true")
     args = parser.parse_args()
 
-    workdir = Path(args.workdir)
+    workdir = Path(args.workdir or os.path.join(tempfile.gettempdir(), f"vlm-stream-bench-{args.arch}"))
     workdir.mkdir(parents=True, exist_ok=True)
-    make_checkpoint(workdir)
+    make_checkpoint(workdir, args.arch)
 
     import onnxruntime as ort
 
@@ -102,15 +122,14 @@ def main():
     if not args.no_torch:
         try:
             import torch
-            from transformers import CLIPModel
 
             torch.set_num_threads(args.threads)
-            torch_model = CLIPModel.from_pretrained(workdir).eval()
+            torch_model = load_model(args.arch, workdir)
         except ImportError:
             torch_model = None
 
     # Parity at full scale: the probe image `bench encoder` embeds during its warm-up, through ONNX Runtime.
-    side = 224
+    side = ARCHS[args.arch]
     probe = (2 * np.sin(0.001 * np.arange(3 * side * side, dtype=np.float64))).astype(np.float32)
     probe_embedding = session.run(None, {"pixel_values": probe.reshape(1, 3, side, side)})[0][0]
 
@@ -120,7 +139,7 @@ def main():
     rng = np.random.default_rng(0)
     for rep in range(args.reps):
         for b in batches:
-            pixels = rng.standard_normal((b, 3, 224, 224)).astype(np.float32)
+            pixels = rng.standard_normal((b, 3, side, side)).astype(np.float32)
             ours = bench_ours(args.binary, workdir, b, args.images, args.threads)
             results[b]["ours"].append(ours["images_per_s"])
             if b == 1:
@@ -151,8 +170,8 @@ def main():
         print(f"         ours: load {extra[b]['load_s']:.3f} s, peak RSS {extra[b]['peak_rss_bytes'] / 1e6:.0f} MB, "
               f"weights {extra[b]['weight_bytes'] / 1e6:.0f} MB, {extra[b]['gflops_per_s']:.1f} GFLOP/s")
     if "parity" in extra:
-        print(f"parity: max |ours - onnxruntime| over the probe image's 512-d embedding = {extra['parity']:.2e}")
-    print(json.dumps({"threads": args.threads, "parity_max_abs": extra.get("parity"), "images": args.images, "reps": args.reps, "batches": summary}))
+        print(f"parity: max |ours - onnxruntime| over the probe image's embedding = {extra['parity']:.2e}")
+    print(json.dumps({"arch": args.arch, "threads": args.threads, "parity_max_abs": extra.get("parity"), "images": args.images, "reps": args.reps, "batches": summary}))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ extension CLIPModel {
     static let identitySamples = 64
     static let identitySampleBytes = 64 << 10
 
-    /// `clip-vit-p<patch>-<size>-w<width>-e<embedding>:<16 hex>`, where the hex is the start of a SHA-256 over
+    /// `<family>-vit-p<patch>-<size>-w<width>-e<embedding>:<16 hex>` (family `clip` or `siglip`, so an index or
+    /// cache never mixes the two even at one embedding size), where the hex is the start of a SHA-256 over
     /// config.json, preprocessor_config.json, the safetensors header (tensor names, dtypes, shapes, offsets), the
     /// file size, and 64 windows of 64 KiB spread evenly over the tensor data. It does not depend on the directory,
     /// so a checkpoint copied elsewhere keeps its identity; two checkpoints of the same architecture (a fine-tune and
@@ -52,7 +53,7 @@ extension CLIPModel {
             hasher.update(data: sample)
         }
         let v = config.vision
-        return "clip-vit-p\(v.patchSize)-\(v.imageSize)-w\(v.hiddenSize)-e\(config.projectionDim):"
+        return "\(config.family.rawValue)-vit-p\(v.patchSize)-\(v.imageSize)-w\(v.hiddenSize)-e\(config.embeddingSize):"
             + hasher.finalize().hexString.prefix(16)
     }
 }

@@ -2,8 +2,9 @@ import Foundation
 import Logging
 import VLMCore
 
-/// A whole CLIP checkpoint ready to embed images and text: weights, both towers, the tokenizer and the image
-/// preprocessor, loaded from one Hugging Face checkpoint directory (see `ModelLocator` for hub names).
+/// A whole CLIP or SigLIP checkpoint ready to embed images and text: weights, both towers, the tokenizer and the
+/// image preprocessor, loaded from one Hugging Face checkpoint directory (see `ModelLocator` for hub names).
+/// config.json's `model_type` picks the family (`clip`, `siglip`; see `CLIPConfig.ModelFamily`).
 ///
 /// Conforms to VLMCore's `ImageEncoding` and `TextEncoding`; thread-safe (the towers take per-call scratch).
 public final class CLIPModel: ImageEncoding, TextEncoding, Sendable {
@@ -15,8 +16,9 @@ public final class CLIPModel: ImageEncoding, TextEncoding, Sendable {
     public let vision: CLIPVisionModel
     /// The text tower.
     public let text: CLIPTextModel
-    /// The checkpoint's BPE tokenizer.
-    public let tokenizer: CLIPTokenizer
+    /// The checkpoint's tokenizer: CLIP's BPE (`CLIPTokenizer`) or SigLIP's SentencePiece
+    /// (`SentencePieceTokenizer`).
+    public let tokenizer: any TextTokenizing
     /// The checkpoint's image preprocessing.
     public let preprocessor: CLIPImagePreprocessor
     /// Stable identity of the weights and preprocessing (see `CLIPModel.identity(of:config:)`).
@@ -24,16 +26,19 @@ public final class CLIPModel: ImageEncoding, TextEncoding, Sendable {
     /// Images per forward pass when `encode(images:)` gets many.
     public let maxBatch: Int
 
-    /// Loads config.json, model.safetensors, vocab.json, merges.txt and preprocessor_config.json from `directory`.
-    /// Throws a one-line `CLIPLoadError` naming the first file that is missing or wrong.
+    /// Loads config.json, model.safetensors, the tokenizer (vocab.json + merges.txt for CLIP; spiece.model or
+    /// tokenizer.model for SigLIP) and preprocessor_config.json from `directory`.
+    /// Throws a one-line error naming the first file that is missing or wrong.
     public static func load(
         directory: URL, maxBatch: Int = 32, logger: Logger = Logger(label: "vlm.clip")
     ) throws -> CLIPModel {
         let weights = try CLIPWeights.load(directory: directory, logger: logger)
         let text = CLIPTextModel(weights: weights)
-        let tokenizer = try CLIPTokenizer(directory: directory, contextLength: text.contextLength)
+        let family = weights.config.family
+        let tokenizer = try TokenizerLoader.load(
+            directory: directory, family: family, contextLength: text.contextLength)
         let preprocessorFile = directory.appendingPathComponent("preprocessor_config.json")
-        let preprocessor = try CLIPImagePreprocessor(configFile: preprocessorFile)
+        let preprocessor = try Self.preprocessing(configFile: preprocessorFile, family: family)
         let vision = CLIPVisionModel(weights: weights)
         let (h, w) = preprocessor.outputSize
         guard h == vision.imageSize, w == vision.imageSize else {
@@ -42,19 +47,36 @@ public final class CLIPModel: ImageEncoding, TextEncoding, Sendable {
                 "crop size \(w)×\(h) does not match the vision model's \(vision.imageSize)×\(vision.imageSize) input")
         }
         guard tokenizer.vocabularySize <= weights.config.text.vocabSize else {
+            let file = family == .clip ? "vocab.json" : (tokenizer as? SentencePieceTokenizer)?.file ?? "spiece.model"
             throw CLIPLoadError(
-                file: directory.appendingPathComponent("vocab.json").path,
+                file: directory.appendingPathComponent(file).path,
                 "\(tokenizer.vocabularySize) tokens but the text model has \(weights.config.text.vocabSize)")
         }
         let identity = try Self.identity(of: directory, config: weights.config)
-        logger.info("CLIP model ready", metadata: ["identity": "\(identity)", "directory": "\(directory.path)"])
+        logger.info(
+            "\(family == .clip ? "CLIP" : "SigLIP") model ready",
+            metadata: ["identity": "\(identity)", "directory": "\(directory.path)"])
         return CLIPModel(
             directory: directory, weights: weights, vision: vision, text: text, tokenizer: tokenizer,
             preprocessor: preprocessor, identity: identity, maxBatch: maxBatch)
     }
 
+    /// The checkpoint's preprocessing. transformers' `SiglipImageProcessor` has no centre-crop step, and SigLIP's
+    /// preprocessor_config.json files do not mention one, so for SigLIP an absent `do_center_crop` means false
+    /// (a direct resize to `size`), where `CLIPImageProcessor`'s default is true.
+    static func preprocessing(configFile url: URL, family: CLIPConfig.ModelFamily) throws -> CLIPImagePreprocessor {
+        guard family == .siglip, let data = try? Data(contentsOf: url),
+            var json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], json["do_center_crop"] == nil
+        else { return try CLIPImagePreprocessor(configFile: url) }
+        json["do_center_crop"] = false
+        do { return try CLIPImagePreprocessor(json: json) } catch {
+            throw CLIPLoadError(file: url.path, error.description)
+        }
+    }
+
     init(
-        directory: URL, weights: CLIPWeights, vision: CLIPVisionModel, text: CLIPTextModel, tokenizer: CLIPTokenizer,
+        directory: URL, weights: CLIPWeights, vision: CLIPVisionModel, text: CLIPTextModel,
+        tokenizer: any TextTokenizing,
         preprocessor: CLIPImagePreprocessor, identity: String, maxBatch: Int
     ) {
         self.directory = directory
@@ -75,6 +97,10 @@ public final class CLIPModel: ImageEncoding, TextEncoding, Sendable {
     public var embeddingSize: Int { vision.embeddingSize }
     /// `exp(logit_scale)`.
     public var logitScale: Float { text.logitScale }
+    /// SigLIP's `logit_bias` (the model's probability is `σ(logitScale·cos + logitBias)`); nil for CLIP.
+    public var logitBias: Float? { text.logitBias }
+    /// The architecture (`model_type`).
+    public var family: CLIPConfig.ModelFamily { weights.config.family }
 
     /// Embeds images. Images of `imageSize`×`imageSize` are only normalised (the video stage already scaled and
     /// cropped them); any other size goes through the full reference preprocessing (resize, centre crop) first.
@@ -99,9 +125,10 @@ public final class CLIPModel: ImageEncoding, TextEncoding, Sendable {
         return out
     }
 
-    /// Embeds texts (tokenized with the checkpoint's tokenizer, truncated to the context length).
+    /// Embeds texts (tokenized with the checkpoint's tokenizer, truncated to the context length; SigLIP's padded
+    /// to it).
     public func encode(texts: [String]) throws -> [Embedding] {
         guard !texts.isEmpty else { return [] }
-        return try text.encode(tokenIDs: texts.map { tokenizer.encode($0) })
+        return try text.encode(tokenIDs: texts.map { try tokenizer.encode($0) })
     }
 }

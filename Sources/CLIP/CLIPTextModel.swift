@@ -1,8 +1,9 @@
 import VLMCore
 import VLMTensor
 
-/// CLIP's text tower (`CLIPTextTransformer` + `text_projection`): causal blocks over token ids,
-/// pooled at the end-of-text token.
+/// CLIP's text tower (`CLIPTextTransformer` + `text_projection`): causal blocks over token ids, pooled at the
+/// end-of-text token. For SigLIP (`SiglipTextTransformer` + `head`): bidirectional blocks over ids padded to the
+/// context length (64), pooled at the last position, then a linear head with bias.
 public final class CLIPTextModel: Sendable {
     /// The checkpoint this encoder runs.
     public let weights: CLIPWeights
@@ -27,11 +28,18 @@ public final class CLIPTextModel: Sendable {
     public var embeddingSize: Int { weights.config.projectionDim }
     /// `exp(logit_scale)`.
     public var logitScale: Float { weights.logitScale }
+    /// SigLIP's `logit_bias`; nil for CLIP.
+    public var logitBias: Float? { weights.logitBias }
+    /// CLIP's text tower is causal; SigLIP's attends both ways (so padding changes the result: SigLIP's tokenizer
+    /// always pads to the context length, as the model was trained).
+    var causal: Bool { weights.config.family == .clip }
 
     /// The position whose hidden state represents `ids`: the highest id when the config's `eos_token_id` is 2
     /// (older transformers configs; the end token 49407 is the highest id), otherwise the first `eos_token_id`
     /// (0 when absent, as transformers' argmax over all-false gives).
+    /// For SigLIP, the last position.
     public func poolingIndex(_ ids: [Int32]) -> Int {
+        if weights.config.family == .siglip { return max(0, ids.count - 1) }
         let eos = weights.config.text.eosTokenID
         if eos == 2 {
             var best = 0
@@ -67,6 +75,10 @@ public final class CLIPTextModel: Sendable {
                 forward(tokenIDs: tokenIDs, seq: seq, scratch: $0, observer: observer)
             }
         }
+        // Bidirectional attention sees padding, so texts of different lengths are not batched together.
+        if !causal, Set(tokenIDs.map(\.count)).count > 1 {
+            return try tokenIDs.flatMap { try encode(tokenIDs: [$0], observer: nil) }
+        }
         // As for images: several texts and several workers, each worker encodes its share single-threaded.
         return Parallel.mapParts(tokenIDs.count) { range in
             let texts = Array(tokenIDs[range])
@@ -99,7 +111,8 @@ final class TextScratch {
 
 extension CLIPTextModel {
     /// Sequences shorter than `seq` are padded with id 0 at the end: the causal mask keeps padding from reaching
-    /// earlier positions, so each sequence's pooled state is exactly its unpadded one.
+    /// earlier positions, so each sequence's pooled state is exactly its unpadded one. (Bidirectional towers are
+    /// only given sequences of one length; see `encode`.)
     func forward(
         tokenIDs: [[Int32]], seq: Int, scratch s: TextScratch,
         observer: ((String, UnsafeBufferPointer<Float>) -> Void)?
@@ -126,10 +139,10 @@ extension CLIPTextModel {
             if pruneLast && i == w.layers.count - 1 {
                 EncoderBlock.forwardPooled(
                     layer, hidden: s.hidden.data, batch: b, seq: seq, positions: positions, shape: shape,
-                    causal: true, scratch: s.block, into: s.pooled.data)
+                    causal: causal, scratch: s.block, into: s.pooled.data)
             } else {
                 EncoderBlock.forward(
-                    layer, hidden: s.hidden.data, batch: b, seq: seq, shape: shape, causal: true, scratch: s.block)
+                    layer, hidden: s.hidden.data, batch: b, seq: seq, shape: shape, causal: causal, scratch: s.block)
             }
         }
         if !pruneLast {
@@ -141,16 +154,18 @@ extension CLIPTextModel {
                 (s.pooled.data + n * d).update(from: s.hidden.data + (n * seq + position) * d, count: d)
             }
         } else {
-            // pooled = final_layer_norm(h[b, eos_b])
+            // pooled = final_layer_norm(h[b, eos_b])  (SigLIP: h[b, -1])
             LayerNorm.forward(
                 s.pooled.data, into: s.pooled.data, rows: b, dim: d, gamma: w.finalLayerNormWeight.data,
                 beta: w.finalLayerNormBias.data, eps: config.text.layerNormEps)
         }
         observer?("pooled", UnsafeBufferPointer(start: s.pooled.data, count: b * d))
+        // text_embeds = pooled · W_projᵀ (+ b for SigLIP's head)  (B, E), then L2-normalised
         let e = config.projectionDim
         GEMM.linear(
-            s.pooled.data, rows: b, inFeatures: d, weight: w.projection.data, bias: nil, outFeatures: e,
-            into: s.projected.data)
+            s.pooled.data, rows: b, inFeatures: d, weight: w.projection.data, bias: w.projectionBias?.data,
+            outFeatures: e, into: s.projected.data)
+        observer?("projected", UnsafeBufferPointer(start: s.projected.data, count: b * e))
         Elementwise.l2NormalizeRows(s.projected.data, rows: b, dim: e)
         observer?("text_embeds", UnsafeBufferPointer(start: s.projected.data, count: b * e))
         return (0..<b).map { Embedding(Array(UnsafeBufferPointer(start: s.projected.data + $0 * e, count: e))) }

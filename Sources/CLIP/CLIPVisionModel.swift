@@ -1,7 +1,8 @@
 import VLMCore
 import VLMTensor
 
-/// CLIP's image tower (`CLIPVisionTransformer` + `visual_projection`).
+/// CLIP's image tower (`CLIPVisionTransformer` + `visual_projection`), or SigLIP's (`SiglipVisionTransformer`
+/// with its attention-pooling head; see CLIPVisionModel+SigLIP.swift).
 ///
 /// Thread-safe: the weights are shared read-only and each call takes its own scratch from a pool, so a warm
 /// encoder allocates only the returned embeddings.
@@ -34,10 +35,13 @@ public final class CLIPVisionModel: Sendable {
         let (d, i, t) = (Double(v.hiddenSize), Double(v.intermediateSize), Double(v.tokens))
         let patches = Double(v.gridSize * v.gridSize) * d * Double(3 * v.patchSize * v.patchSize)
         let perLayer = t * (4 * d * d + 2 * d * i) + 2 * t * t * d
-        return 2 * (patches + Double(v.numHiddenLayers) * perLayer + d * Double(weights.config.projectionDim))
+        // SigLIP's head: keys and values of every token, one query, its MLP; CLIP's projection.
+        let pooling = weights.vision.head != nil ? t * 2 * d * d + 2 * d * d + 2 * t * d + 2 * d * i : 0
+        let projection = weights.vision.projection != nil ? d * Double(weights.config.projectionDim) : 0
+        return 2 * (patches + Double(v.numHiddenLayers) * perLayer + pooling + projection)
     }
 
-    /// Embeds `batch` images given as normalised pixel values (B, 3, H, W) (what `CLIPImageProcessor` produces),
+    /// Embeds `batch` images given as normalised pixel values (B, 3, H, W) (what the image processor produces),
     /// returning one L2-normalised embedding per image.
     public func encode(pixelValues: UnsafeBufferPointer<Float>, batch: Int) throws -> [Embedding] {
         try encode(pixelValues: pixelValues, batch: batch, observer: nil)
@@ -126,8 +130,11 @@ extension CLIPVisionModel {
         func observe(_ name: String, _ t: Tensor, rows: Int, cols: Int) {
             observer?(name, UnsafeBufferPointer(start: t.data, count: rows * cols))
         }
-
-        embed(pixels: pixels, batch: b, scratch: s, observer: observer)
+        let patchEmbeds = embedPatches(pixels: pixels, batch: b, scratch: s)
+        if let head = w.head {
+            return forwardSigLIP(patchEmbeds: patchEmbeds, batch: b, head: head, scratch: s, observer: observer)
+        }
+        embedTokens(patchEmbeds: patchEmbeds, batch: b, scratch: s, observer: observer)
         // Only the class token leaves the last block, so unless every activation is observed, that block runs for
         // the class token alone (EncoderBlock.forwardPooled), leaving hidden[:, 0, :] in pooled.
         let pruneLast = observer == nil
@@ -152,30 +159,66 @@ extension CLIPVisionModel {
         observe("pooled", s.pooled, rows: b, cols: d)
         // image_embeds = pooled · W_projᵀ  (B, E), then L2-normalised
         let e = config.projectionDim
-        GEMM.linear(
-            s.pooled.data, rows: b, inFeatures: d, weight: w.projection.data, bias: nil, outFeatures: e,
-            into: s.projected.data)
+        if let projection = w.projection {
+            GEMM.linear(
+                s.pooled.data, rows: b, inFeatures: d, weight: projection.data, bias: nil, outFeatures: e,
+                into: s.projected.data)
+        } else {
+            s.projected.data.update(from: s.pooled.data, count: b * min(d, e))
+        }
         observe("projected", s.projected, rows: b, cols: e)
         Elementwise.l2NormalizeRows(s.projected.data, rows: b, dim: e)
         observe("image_embeds", s.projected, rows: b, cols: e)
         return (0..<b).map { Embedding(Array(UnsafeBufferPointer(start: s.projected.data + $0 * e, count: e))) }
     }
 
-    /// The tower's input: im2col + patch embedding + class token + positions, then pre_layrnorm, into
-    /// `s.hidden` ((B·N, D)).
+    /// A CLIP tower's input (GIT reads the whole sequence from here): im2col + patch embedding + class token +
+    /// positions, then pre_layrnorm, into `s.hidden` ((B·N, D)).
     func embed(
         pixels: UnsafePointer<Float>, batch b: Int, scratch s: VisionScratch,
         observer: ((String, UnsafeBufferPointer<Float>) -> Void)?
     ) {
+        let patchEmbeds = embedPatches(pixels: pixels, batch: b, scratch: s)
+        embedTokens(patchEmbeds: patchEmbeds, batch: b, scratch: s, observer: observer)
+    }
+
+    /// embeddings = pre_layrnorm(cat(class_embedding, patch_embeds) + position_embedding) → `s.hidden` (B·N, D).
+    func embedTokens(
+        patchEmbeds: UnsafeMutablePointer<Float>, batch b: Int, scratch s: VisionScratch,
+        observer: ((String, UnsafeBufferPointer<Float>) -> Void)?
+    ) {
         let v = weights.config.vision
         let w = weights.vision
-        let (d, p, g, n) = (v.hiddenSize, v.patchSize, v.gridSize, v.tokens)
-        let c = v.numChannels
-        let patchLength = c * p * p
+        let (d, g, n) = (v.hiddenSize, v.gridSize, v.tokens)
         func observe(_ name: String, _ t: Tensor, rows: Int, cols: Int) {
             observer?(name, UnsafeBufferPointer(start: t.data, count: rows * cols))
         }
+        for image in 0..<b {
+            let token0 = s.hidden.data + image * n * d
+            for j in 0..<d { token0[j] = (w.classEmbedding?.data[j] ?? 0) + w.positionEmbedding.data[j] }
+            for patch in 0..<(g * g) {
+                let dst = token0 + (1 + patch) * d
+                let src = patchEmbeds + (image * g * g + patch) * d
+                let pos = w.positionEmbedding.data + (1 + patch) * d
+                for j in 0..<d { dst[j] = src[j] + pos[j] }
+            }
+        }
+        observe("embeddings", s.hidden, rows: b * n, cols: d)
+        if let gamma = w.preLayerNormWeight, let beta = w.preLayerNormBias {
+            LayerNorm.forward(
+                s.hidden.data, into: s.hidden.data, rows: b * n, dim: d, gamma: gamma.data, beta: beta.data,
+                eps: v.layerNormEps)
+        }
+        observe("pre_layernorm", s.hidden, rows: b * n, cols: d)
+    }
 
+    /// patch_embeds = conv2d(pixels, W, stride P) (+ bias for SigLIP) → (B·G², D), left in `s.block.norm`.
+    func embedPatches(
+        pixels: UnsafePointer<Float>, batch b: Int, scratch s: VisionScratch
+    ) -> UnsafeMutablePointer<Float> {
+        let v = weights.config.vision
+        let (d, p, g, c) = (v.hiddenSize, v.patchSize, v.gridSize, v.numChannels)
+        let patchLength = c * p * p
         // im2col: patches[(b, gy, gx), (c, ky, kx)] = pixels[b, c, gy·P + ky, gx·P + kx]
         for image in 0..<b {
             for gy in 0..<g {
@@ -190,26 +233,11 @@ extension CLIPVisionModel {
                 }
             }
         }
-        // patch_embeds = conv2d(pixels, W, stride P) = patches · W(D, 3PP)ᵀ → (B·G², D), in block.norm as a temp
+        // patches · W(D, 3PP)ᵀ + b, in block.norm as a temporary
         let patchEmbeds = s.block.norm.data
         GEMM.linear(
-            s.patches.data, rows: b * g * g, inFeatures: patchLength, weight: w.patchEmbedding.data, bias: nil,
-            outFeatures: d, into: patchEmbeds)
-        // embeddings = cat(class_embedding, patch_embeds) + position_embedding  (B, N, D)
-        for image in 0..<b {
-            let token0 = s.hidden.data + image * n * d
-            for j in 0..<d { token0[j] = w.classEmbedding.data[j] + w.positionEmbedding.data[j] }
-            for patch in 0..<(g * g) {
-                let dst = token0 + (1 + patch) * d
-                let src = patchEmbeds + (image * g * g + patch) * d
-                let pos = w.positionEmbedding.data + (1 + patch) * d
-                for j in 0..<d { dst[j] = src[j] + pos[j] }
-            }
-        }
-        observe("embeddings", s.hidden, rows: b * n, cols: d)
-        LayerNorm.forward(
-            s.hidden.data, into: s.hidden.data, rows: b * n, dim: d, gamma: w.preLayerNormWeight.data,
-            beta: w.preLayerNormBias.data, eps: v.layerNormEps)
-        observe("pre_layernorm", s.hidden, rows: b * n, cols: d)
+            s.patches.data, rows: b * g * g, inFeatures: patchLength, weight: weights.vision.patchEmbedding.data,
+            bias: weights.vision.patchBias?.data, outFeatures: d, into: patchEmbeds)
+        return patchEmbeds
     }
 }

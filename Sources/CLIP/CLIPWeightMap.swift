@@ -30,6 +30,10 @@ extension SafetensorsFile: TensorSource {}
 extension CLIPWeights {
     /// Reads every tensor the config calls for from `source`, checking shapes.
     public convenience init(config: CLIPConfig, source: some TensorSource) throws {
+        if config.family == .siglip {
+            try self.init(siglip: config, source: source)
+            return
+        }
         let v = config.vision
         let t = config.text
         let e = config.projectionDim
@@ -38,6 +42,7 @@ extension CLIPWeights {
             patchEmbedding: try source.tensor(
                 "vision_model.embeddings.patch_embedding.weight",
                 shape: [v.hiddenSize, v.numChannels, v.patchSize, v.patchSize]),
+            patchBias: nil,
             positionEmbedding: try source.tensor(
                 "vision_model.embeddings.position_embedding.weight", shape: [v.tokens, v.hiddenSize]),
             preLayerNormWeight: try source.tensor("vision_model.pre_layrnorm.weight", shape: [v.hiddenSize]),
@@ -49,7 +54,7 @@ extension CLIPWeights {
             },
             postLayerNormWeight: try source.tensor("vision_model.post_layernorm.weight", shape: [v.hiddenSize]),
             postLayerNormBias: try source.tensor("vision_model.post_layernorm.bias", shape: [v.hiddenSize]),
-            projection: try source.tensor("visual_projection.weight", shape: [e, v.hiddenSize]))
+            projection: try source.tensor("visual_projection.weight", shape: [e, v.hiddenSize]), head: nil)
         let text = Text(
             tokenEmbedding: try source.tensor(
                 "text_model.embeddings.token_embedding.weight", shape: [t.vocabSize, t.hiddenSize]),
@@ -62,7 +67,7 @@ extension CLIPWeights {
             },
             finalLayerNormWeight: try source.tensor("text_model.final_layer_norm.weight", shape: [t.hiddenSize]),
             finalLayerNormBias: try source.tensor("text_model.final_layer_norm.bias", shape: [t.hiddenSize]),
-            projection: try source.tensor("text_projection.weight", shape: [e, t.hiddenSize]))
+            projection: try source.tensor("text_projection.weight", shape: [e, t.hiddenSize]), projectionBias: nil)
         let logitScale = try source.tensor("logit_scale", shape: [])
         self.init(config: config, vision: vision, text: text, logitScale: expf(logitScale.data[0]))
     }

@@ -102,6 +102,18 @@ extension CLIPConfig {
             throw fail("image_size \(vision.imageSize) is not a multiple of patch_size \(vision.patchSize)")
         }
         if vision.numChannels != 3 { throw fail("num_channels is \(vision.numChannels); only RGB (3) is supported") }
+        if family == .siglip {
+            let head = text.projectionSize ?? text.hiddenSize
+            if head != vision.hiddenSize {
+                throw fail(
+                    "text_config.projection_size \(head) differs from vision_config.hidden_size \(vision.hiddenSize); "
+                        + "the two embeddings must have one size")
+            }
+            if !vision.useHead {
+                throw fail("vision_config.vision_use_head is false; SigLIP embeddings need the attention-pooling head")
+            }
+            if projectionDim != vision.hiddenSize { throw fail("projection_dim must equal the image tower's width") }
+        }
     }
 }
 
@@ -127,6 +139,10 @@ struct RandomTensorSource: TensorSource {
         let t = Tensor(zeros: shape)
         if key == "logit_scale" {
             t.data[0] = logf(100)
+            return t
+        }
+        if key == "logit_bias" {  // SigLIP's initial value
+            t.data[0] = -10
             return t
         }
         let isNorm = key.contains("layer_norm") || key.contains("layrnorm") || key.contains("layernorm")

@@ -1,8 +1,9 @@
 import VLMTensor
 
-/// The tensors of a CLIP checkpoint, float32, read-only after loading and shared by every forward pass.
+/// The tensors of a CLIP or SigLIP checkpoint, float32, read-only after loading and shared by every forward pass.
 /// Field comments give the PyTorch key (relative to the tower's prefix) and shape: D width, I MLP width,
-/// P patch size, N = (image/P)² + 1 positions, L text positions, V vocabulary, E projection.
+/// P patch size, N = (image/P)² (+ 1 for CLIP's class token) positions, L text positions, V vocabulary,
+/// E embedding size. Fields marked CLIP or SigLIP are nil for the other family.
 public final class CLIPWeights: Sendable {
     /// Hyperparameters from config.json.
     public let config: CLIPConfig
@@ -12,6 +13,8 @@ public final class CLIPWeights: Sendable {
     public let text: Text
     /// `exp(logit_scale)`: the temperature CLIP multiplies cosine similarities by (100 for openai's checkpoints).
     public let logitScale: Float
+    /// SigLIP's `logit_bias` (`logit = exp(logit_scale)·cos + logit_bias`, probability = σ(logit)); nil for CLIP.
+    public let logitBias: Float?
 
     /// One pre-LayerNorm transformer block, `encoder.layers.{i}` (`CLIPEncoderLayer`).
     public struct Layer: Sendable {
@@ -33,34 +36,61 @@ public final class CLIPWeights: Sendable {
         public let fc2Bias: Tensor  // mlp.fc2.bias (D)
     }
 
-    /// `CLIPVisionTransformer` plus `visual_projection`.
+    /// `CLIPVisionTransformer` plus `visual_projection`, or `SiglipVisionTransformer` with its pooling head.
     public struct Vision: Sendable {
-        public let classEmbedding: Tensor  // embeddings.class_embedding (D)
-        public let patchEmbedding: Tensor  // embeddings.patch_embedding.weight (D, 3, P, P), conv without bias
-        public let positionEmbedding: Tensor  // embeddings.position_embedding.weight (N, D)
-        public let preLayerNormWeight: Tensor  // pre_layrnorm.weight (D)  [sic]
-        public let preLayerNormBias: Tensor  // pre_layrnorm.bias (D)
-        public let layers: [Layer]  // encoder.layers.{i}
-        public let postLayerNormWeight: Tensor  // post_layernorm.weight (D)
-        public let postLayerNormBias: Tensor  // post_layernorm.bias (D)
-        public let projection: Tensor  // visual_projection.weight (E, D), no bias
+        public var classEmbedding: Tensor?  // CLIP: embeddings.class_embedding (D)
+        public var patchEmbedding: Tensor  // embeddings.patch_embedding.weight (D, 3, P, P)
+        public var patchBias: Tensor?  // SigLIP: embeddings.patch_embedding.bias (D) (CLIP's conv has none)
+        public var positionEmbedding: Tensor  // embeddings.position_embedding.weight (N, D)
+        public var preLayerNormWeight: Tensor?  // CLIP: pre_layrnorm.weight (D)  [sic]
+        public var preLayerNormBias: Tensor?  // CLIP: pre_layrnorm.bias (D)
+        public var layers: [Layer]  // encoder.layers.{i}
+        public var postLayerNormWeight: Tensor  // post_layernorm.weight (D)
+        public var postLayerNormBias: Tensor  // post_layernorm.bias (D)
+        public var projection: Tensor?  // CLIP: visual_projection.weight (E, D), no bias
+        public var head: PoolingHead?  // SigLIP: head.*
     }
 
-    /// `CLIPTextTransformer` plus `text_projection`.
+    /// SigLIP's `SiglipMultiheadAttentionPoolingHead` (`vision_model.head.*`): a learned probe attends over every
+    /// token with PyTorch `nn.MultiheadAttention` weights, then LayerNorm and an MLP with a residual.
+    public struct PoolingHead: Sendable {
+        public var probe: Tensor  // probe (1, 1, D)
+        public var inProjWeight: Tensor  // attention.in_proj_weight (3D, D): rows [W_q; W_k; W_v]
+        public var inProjBias: Tensor  // attention.in_proj_bias (3D): [b_q; b_k; b_v]
+        public var outProjWeight: Tensor  // attention.out_proj.weight (D, D)
+        public var outProjBias: Tensor  // attention.out_proj.bias (D)
+        public var layerNormWeight: Tensor  // layernorm.weight (D)
+        public var layerNormBias: Tensor  // layernorm.bias (D)
+        public var fc1Weight: Tensor  // mlp.fc1.weight (I, D)
+        public var fc1Bias: Tensor  // mlp.fc1.bias (I)
+        public var fc2Weight: Tensor  // mlp.fc2.weight (D, I)
+        public var fc2Bias: Tensor  // mlp.fc2.bias (D)
+
+        var tensors: [Tensor] {
+            [
+                probe, inProjWeight, inProjBias, outProjWeight, outProjBias, layerNormWeight, layerNormBias,
+                fc1Weight, fc1Bias, fc2Weight, fc2Bias,
+            ]
+        }
+    }
+
+    /// `CLIPTextTransformer` plus `text_projection`, or `SiglipTextTransformer` with its `head`.
     public struct Text: Sendable {
-        public let tokenEmbedding: Tensor  // embeddings.token_embedding.weight (V, D)
-        public let positionEmbedding: Tensor  // embeddings.position_embedding.weight (L, D)
-        public let layers: [Layer]  // encoder.layers.{i}
-        public let finalLayerNormWeight: Tensor  // final_layer_norm.weight (D)
-        public let finalLayerNormBias: Tensor  // final_layer_norm.bias (D)
-        public let projection: Tensor  // text_projection.weight (E, D), no bias
+        public var tokenEmbedding: Tensor  // embeddings.token_embedding.weight (V, D)
+        public var positionEmbedding: Tensor  // embeddings.position_embedding.weight (L, D)
+        public var layers: [Layer]  // encoder.layers.{i}
+        public var finalLayerNormWeight: Tensor  // final_layer_norm.weight (D)
+        public var finalLayerNormBias: Tensor  // final_layer_norm.bias (D)
+        public var projection: Tensor  // CLIP: text_projection.weight (E, D); SigLIP: text_model.head.weight (E, D)
+        public var projectionBias: Tensor?  // SigLIP: text_model.head.bias (E) (CLIP's projection has none)
     }
 
-    init(config: CLIPConfig, vision: Vision, text: Text, logitScale: Float) {
+    init(config: CLIPConfig, vision: Vision, text: Text, logitScale: Float, logitBias: Float? = nil) {
         self.config = config
         self.vision = vision
         self.text = text
         self.logitScale = logitScale
+        self.logitBias = logitBias
     }
 
     /// Bytes of float32 weight data (borrowed from the file or converted), both towers.
@@ -72,9 +102,9 @@ extension CLIPWeights.Vision {
     public var byteCount: Int {
         let tensors =
             [
-                classEmbedding, patchEmbedding, positionEmbedding, preLayerNormWeight, preLayerNormBias,
+                classEmbedding, patchEmbedding, patchBias, positionEmbedding, preLayerNormWeight, preLayerNormBias,
                 postLayerNormWeight, postLayerNormBias, projection,
-            ] + layers.flatMap(\.tensors)
+            ].compactMap { $0 } + layers.flatMap(\.tensors) + (head?.tensors ?? [])
         return tensors.reduce(0) { $0 + $1.byteCount }
     }
 }
@@ -84,7 +114,7 @@ extension CLIPWeights.Text {
     public var byteCount: Int {
         let tensors =
             [tokenEmbedding, positionEmbedding, finalLayerNormWeight, finalLayerNormBias, projection]
-            + layers.flatMap(\.tensors)
+            + layers.flatMap(\.tensors) + (projectionBias.map { [$0] } ?? [])
         return tensors.reduce(0) { $0 + $1.byteCount }
     }
 }

@@ -52,13 +52,10 @@ extension HubCache {
         return models
     }
 
-    /// False when config.json says the model is something other than CLIP (e.g. a BERT in the same cache).
+    /// False when config.json says the model is something other than CLIP or SigLIP (e.g. a BERT in the cache).
     static func isCLIPOrUnknown(_ directory: URL) -> Bool {
-        guard let data = try? Data(contentsOf: directory.appendingPathComponent("config.json")),
-            let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-            let type = json["model_type"] as? String
-        else { return true }
-        return type.hasPrefix("clip")
+        guard let type = modelType(of: directory) else { return true }
+        return type.hasPrefix("clip") || type == "siglip"
     }
 
     static func size(of directory: URL) -> Int64 {

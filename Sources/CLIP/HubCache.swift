@@ -79,16 +79,38 @@ public struct HubCache: Sendable {
         return repositoryDirectory(name).appendingPathComponent("snapshots").appendingPathComponent(commit)
     }
 
-    /// Which of `requiredFiles` are absent (or dangling symlinks) in `directory`. An entry `a|b` is present when
-    /// either file is.
-    public static func missingFiles(in directory: URL, requiredFiles: [String] = requiredFiles) -> [String] {
-        requiredFiles.filter { entry in
-            !entry.split(separator: "|").contains { file in
-                let path = directory.appendingPathComponent(String(file)).path
-                var isDirectory: ObjCBool = false
-                // fileExists follows symlinks, so a link to a missing blob counts as missing.
-                return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
-            }
+    /// The files a SigLIP checkpoint directory must contain besides its SentencePiece model (`spiece.model`
+    /// for SigLIP, `tokenizer.model` for SigLIP 2).
+    public static let siglipRequiredFiles = ["config.json", "model.safetensors", "preprocessor_config.json"]
+
+    /// Every tokenizer file any supported family uses (for `models pull`, which learns the family from
+    /// config.json only after downloading it).
+    public static let tokenizerFiles = ["vocab.json", "merges.txt", "spiece.model", "tokenizer.model"]
+
+    /// Which required files are absent (or dangling symlinks) in `directory`. With `requiredFiles` (GIT's list),
+    /// those, where an entry `a|b` is present when either file is. Without: the family's, read from config.json:
+    /// `requiredFiles` for CLIP; for `model_type: siglip`, `siglipRequiredFiles` and a SentencePiece model (named as
+    /// "spiece.model or tokenizer.model" when neither is there).
+    public static func missingFiles(in directory: URL, requiredFiles listed: [String]? = nil) -> [String] {
+        func present(_ file: String) -> Bool {
+            let path = directory.appendingPathComponent(file).path
+            var isDirectory: ObjCBool = false
+            // fileExists follows symlinks, so a link to a missing blob counts as missing.
+            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
         }
+        if let listed {
+            return listed.filter { entry in !entry.split(separator: "|").contains { present(String($0)) } }
+        }
+        guard modelType(of: directory) == "siglip" else { return requiredFiles.filter { !present($0) } }
+        let tokenizer = present("spiece.model") || present("tokenizer.model") ? [] : ["spiece.model or tokenizer.model"]
+        return siglipRequiredFiles.filter { !present($0) } + tokenizer
+    }
+
+    /// config.json's `model_type`, when the file is there and says.
+    static func modelType(of directory: URL) -> String? {
+        guard let data = try? Data(contentsOf: directory.appendingPathComponent("config.json")),
+            let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        else { return nil }
+        return json["model_type"] as? String
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import VLMCore
 
 /// Turns `--model` (a checkpoint directory or a hub name such as `openai/clip-vit-base-patch32`) into a
-/// directory holding every file in `HubCache.requiredFiles`.
+/// directory holding every file its family needs (`HubCache.missingFiles`).
 public enum ModelLocator {
     /// `--model` could not be turned into a usable checkpoint directory.
     public struct NotFound: UserFacingError, Equatable {
@@ -12,11 +12,12 @@ public enum ModelLocator {
 
     /// The checkpoint directory for `model`: an existing directory as it is, else a hub name (optionally
     /// `name@revision`) looked up in `cache` at `revision`. Throws `NotFound` naming the missing files and where
-    /// they belong. `requiredFiles` is what a checkpoint of the expected kind holds (CLIP's by default; a list whose
-    /// entries are alternatives separated by `|`, such as `model.safetensors|pytorch_model.bin`, needs any one).
+    /// they belong. `requiredFiles` is what a checkpoint of the expected kind holds (nil: its family's, CLIP's or
+    /// SigLIP's; a list whose entries are alternatives separated by `|`, such as
+    /// `model.safetensors|pytorch_model.bin`, needs any one).
     public static func resolve(
         _ model: String, revision: String = "main", cache: HubCache = HubCache(),
-        requiredFiles: [String] = HubCache.requiredFiles
+        requiredFiles: [String]? = nil
     ) throws -> URL {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
@@ -49,7 +50,7 @@ public enum ModelLocator {
         guard let snapshot = cache.snapshotDirectory(model, revision: revision) else {
             throw NotFound(
                 description: "\(model) (\(revision)) is not in the Hugging Face cache at \(cache.root.path): "
-                    + "run `vlm-stream models pull \(model)`, or put \(requiredFiles.joined(separator: ", ")) "
+                    + "run `vlm-stream models pull \(model)`, or put \((requiredFiles ?? HubCache.requiredFiles).joined(separator: ", ")) "
                     + "in a directory and pass --model DIR")
         }
         let missing = HubCache.missingFiles(in: snapshot, requiredFiles: requiredFiles)

@@ -31,9 +31,21 @@ static void attention_head_portable(const float *q, ptrdiff_t ldq, const float *
     }
 }
 
-static void activation_portable(float *x, ptrdiff_t count, int gelu) {
-    for (ptrdiff_t i = 0; i < count; i++)
-        x[i] = gelu ? 0.5f * x[i] * (1 + erff(x[i] * 0.70710678f)) : x[i] / (1 + expf(-1.702f * x[i]));
+// tanh-GELU as 0.5x(1 + tanh(u)) = x·σ(2u), u = √(2/π)(x + 0.044715x³): one exp, no cancellation for x < 0.
+static const float gelu_tanh_a = 1.5957691216057308f;  // 2·√(2/π)
+static const float gelu_tanh_b = 0.0713548162726009f;  // 2·√(2/π)·0.044715
+
+static void activation_portable(float *x, ptrdiff_t count, int kind) {
+    for (ptrdiff_t i = 0; i < count; i++) {
+        const float v = x[i];
+        if (kind == VLM_GELU) {
+            x[i] = 0.5f * v * (1 + erff(v * 0.70710678f));
+        } else if (kind == VLM_GELU_TANH) {
+            x[i] = v / (1 + expf(-(gelu_tanh_a * v + gelu_tanh_b * v * v * v)));
+        } else {
+            x[i] = v / (1 + expf(-1.702f * v));
+        }
+    }
 }
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -172,12 +184,17 @@ VLM_AVX2 static void attention_head_avx2(const float *q, ptrdiff_t ldq, const fl
     }
 }
 
-VLM_AVX2 static void activation_avx2(float *x, ptrdiff_t count, int gelu) {
+VLM_AVX2 static void activation_avx2(float *x, ptrdiff_t count, int kind) {
     ptrdiff_t i = 0;
     for (; i + 8 <= count; i += 8) {
         const __m256 v = _mm256_loadu_ps(x + i);
         __m256 y;
-        if (gelu) {
+        if (kind == VLM_GELU_TANH) {
+            // x·σ(2u) with 2u = a·x + b·x³
+            const __m256 v2 = _mm256_mul_ps(v, v);
+            const __m256 u2 = _mm256_mul_ps(v, _mm256_fmadd_ps(_mm256_set1_ps(gelu_tanh_b), v2, _mm256_set1_ps(gelu_tanh_a)));
+            y = _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1), exp8(_mm256_sub_ps(_mm256_setzero_ps(), u2))));
+        } else if (kind == VLM_GELU) {
             const __m256 e = erf8(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f)));
             y = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), _mm256_add_ps(_mm256_set1_ps(1), e));
         } else {
@@ -185,7 +202,7 @@ VLM_AVX2 static void activation_avx2(float *x, ptrdiff_t count, int gelu) {
         }
         _mm256_storeu_ps(x + i, y);
     }
-    activation_portable(x + i, count - i, gelu);
+    activation_portable(x + i, count - i, kind);
 }
 #endif
 
@@ -208,9 +225,9 @@ void vlm_attention_head(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t
 void vlm_activation(float *x, ptrdiff_t count, int kind) {
 #if defined(__x86_64__) || defined(__i386__)
     if (vlm_use_avx2()) {
-        activation_avx2(x, count, kind == VLM_GELU);
+        activation_avx2(x, count, kind);
         return;
     }
 #endif
-    activation_portable(x, count, kind == VLM_GELU);
+    activation_portable(x, count, kind);
 }

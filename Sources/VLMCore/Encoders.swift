@@ -17,5 +17,14 @@ public protocol TextEncoding: Sendable {
     var modelIdentity: String { get }
     /// CLIP's learned temperature, `exp(logit_scale)` (100 for the openai checkpoints).
     var logitScale: Float { get }
+    /// A sigmoid-trained model's learned bias (SigLIP's `logit_bias`): its probability that a text matches an
+    /// image is `σ(logitScale·cos + logitBias)`, each pair on its own. nil for softmax-trained models (CLIP),
+    /// whose logits only mean something relative to other texts.
+    var logitBias: Float? { get }
     func encode(texts: [String]) throws -> [Embedding]
+}
+
+extension TextEncoding {
+    /// Softmax-trained unless the encoder says otherwise.
+    public var logitBias: Float? { nil }
 }

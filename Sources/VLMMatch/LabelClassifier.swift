@@ -6,11 +6,16 @@ import VLMCore
 /// whole-frame embedding `x` the probabilities are `softmax(s · ⟨x, e_label⟩)` over the labels at CLIP's logit
 /// scale `s`. They sum to 1 over the label set, so they say which label fits best, not whether any is present
 /// (that is what queries and their negatives are for).
+///
+/// For a sigmoid-trained model (SigLIP) each label's probability is the model's own `σ(s · ⟨x, e_label⟩ + b)`
+/// with its `logit_bias` b: independent of the other labels (they need not sum to 1; several can be present, or
+/// none).
 public final class LabelClassifier: FrameAnalyzer {
     /// The labels, in the order given.
     public let labels: [String]
     private let embeddings: [Embedding]
     private let logitScale: Double
+    private let logitBias: Double?
     /// How many labels each `FrameLabels` lists (best first); all of them when nil.
     public let top: Int?
 
@@ -34,12 +39,16 @@ public final class LabelClassifier: FrameAnalyzer {
         self.labels = cleaned
         self.embeddings = try prompts.embed(cleaned)
         self.logitScale = prompts.logitScale
+        self.logitBias = prompts.logitBias
         self.top = top
     }
 
-    /// The label probabilities for an embedding, in label order (they sum to 1).
+    /// The label probabilities for an embedding, in label order: a softmax that sums to 1 (CLIP), or each
+    /// label's independent sigmoid probability (SigLIP).
     public func probabilities(for embedding: Embedding) -> [Double] {
-        softmax(embeddings.map { logitScale * Double(embedding.similarity($0)) })
+        let logits = embeddings.map { logitScale * Double(embedding.similarity($0)) }
+        guard let logitBias else { return softmax(logits) }
+        return logits.map { sigmoid($0 + logitBias) }
     }
 
     /// The frame's labels, best first.

@@ -18,6 +18,10 @@ public struct MatchSettings: Sendable, Equatable {
     public var baselineWindow: Double = 60.0
     /// Cosine margin a frame must clear above the query's baseline to count as "more than usual".
     public var baselineMargin: Double = 0.0
+    /// With a sigmoid-trained model (SigLIP), also discount its probability by the negatives and the rolling
+    /// baseline (`--sigmoid-references`; see `ScoreCalibrator`). Off by default: SigLIP's probability is already
+    /// calibrated per query. CLIP always uses them.
+    public var sigmoidReferences: Bool = false
     /// Emit a `StreamResult.score` for every query and frame (`--scores`), not only events.
     public var emitScores: Bool = false
     /// Templates and negative prompts.
@@ -58,10 +62,11 @@ extension MatchSettings: Codable {
         case updateInterval = "update_interval"
         case baselineWindow = "baseline"
         case baselineMargin = "baseline_margin"
+        case sigmoidReferences = "sigmoid_references"
     }
 
     /// Decodes the YAML keys `enter`, `exit`, `min_duration`, `gap`, `update_interval`, `baseline`,
-    /// `baseline_margin`, `scores`, `templates`, `negatives`; every key is optional (missing → default) and an
+    /// `baseline_margin`, `sigmoid_references`, `scores`, `templates`, `negatives`; every key is optional (missing → default) and an
     /// unknown key is an error, so a typo never silently falls back to a default.
     public init(from decoder: any Decoder) throws {
         let names = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
@@ -79,6 +84,7 @@ extension MatchSettings: Codable {
         updateInterval = try c.decodeIfPresent(Double.self, forKey: .updateInterval) ?? updateInterval
         baselineWindow = try c.decodeIfPresent(Double.self, forKey: .baselineWindow) ?? baselineWindow
         baselineMargin = try c.decodeIfPresent(Double.self, forKey: .baselineMargin) ?? baselineMargin
+        sigmoidReferences = try c.decodeIfPresent(Bool.self, forKey: .sigmoidReferences) ?? sigmoidReferences
         emitScores = try c.decodeIfPresent(Bool.self, forKey: .scores) ?? emitScores
         prompts.templates = try c.decodeIfPresent([String].self, forKey: .templates) ?? prompts.templates
         prompts.negatives = try c.decodeIfPresent([String].self, forKey: .negatives) ?? prompts.negatives
@@ -94,6 +100,7 @@ extension MatchSettings: Codable {
         try c.encode(updateInterval, forKey: .updateInterval)
         try c.encode(baselineWindow, forKey: .baselineWindow)
         try c.encode(baselineMargin, forKey: .baselineMargin)
+        try c.encode(sigmoidReferences, forKey: .sigmoidReferences)
         try c.encode(emitScores, forKey: .scores)
         try c.encode(prompts.templates, forKey: .templates)
         try c.encode(prompts.negatives, forKey: .negatives)

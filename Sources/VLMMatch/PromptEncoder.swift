@@ -30,6 +30,8 @@ public final class PromptEncoder: Sendable {
 
     /// CLIP's logit scale, `exp(logit_scale)`, as the encoder states it.
     public var logitScale: Double { Double(encoder.logitScale) }
+    /// A sigmoid-trained encoder's `logit_bias` (SigLIP); nil for CLIP.
+    public var logitBias: Double? { encoder.logitBias.map(Double.init) }
 
     /// The ensemble embedding of each phrase, in order; encodes (in one batch) only those not cached yet.
     public func embed(_ phrases: [String]) throws -> [Embedding] {

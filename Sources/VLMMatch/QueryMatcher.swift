@@ -6,8 +6,9 @@ import VLMCore
 ///   any time from any thread (`QueryControlling`: CLI, pipeline file, MQTT). Each frame is scored against a
 ///   snapshot of the set taken when the frame arrives, so a change never touches a frame half-way and frames
 ///   already encoded are not encoded again.
-/// - Scores are calibrated (`ScoreCalibrator`: softmax against negatives and the query's rolling baseline) per
-///   view; with tiles the best view wins and its box is reported.
+/// - Scores are calibrated (`ScoreCalibrator`: softmax against negatives and the query's rolling baseline for
+///   CLIP; the model's own sigmoid probability for SigLIP) per view; with tiles the best view wins and its box
+///   is reported.
 /// - One `EventTracker` per stream and query turns scores into `start`/`update`/`end`; a removed query's open
 ///   match is ended on the stream's next frame, and `finish` ends all of a stream's matches.
 ///
@@ -43,8 +44,12 @@ public final class QueryMatcher: FrameAnalyzer, QueryControlling {
         try settings.validate()
         self.settings = settings
         self.prompts = prompts
-        self.negatives = try prompts.embed(settings.prompts.negatives)
-        self.calibrator = ScoreCalibrator(logitScale: prompts.logitScale, baselineMargin: settings.baselineMargin)
+        let calibrator = ScoreCalibrator(
+            logitScale: prompts.logitScale, baselineMargin: settings.baselineMargin, logitBias: prompts.logitBias,
+            references: settings.sigmoidReferences)
+        self.calibrator = calibrator
+        // A sigmoid model's probability stands alone unless asked otherwise: no negatives to embed.
+        self.negatives = calibrator.references ? try prompts.embed(settings.prompts.negatives) : []
         self.rules = EventRules(settings)
         try setQueries(queries)
     }

@@ -21,16 +21,32 @@ import Foundation
 /// in 0...1; adding the same constant to every cosine (and the baseline) leaves it unchanged; at `c == b + m` it
 /// is at most 1/2 (`e^x / (e^x + e^x + Σ…)`), so a query sitting at its baseline never reaches an enter threshold
 /// above 0.5; and with the baseline off it equals the plain softmax of the query against the negatives.
+///
+/// **Sigmoid-trained models** (SigLIP, `logitBias` set): the model's own probability `σ(s·c + b)` is already a
+/// calibrated, per-query probability, so by default it is the score and the references are not used
+/// (`references: false`). With references on, the probability is discounted by the softmax above:
+///
+///     score = σ(s·c + b) · exp(s·c) / ( exp(s·c) + Σ_k exp(s·n_k) + exp(s·(b_q + m)) )
+///
+/// so the score is still in 0...1, never above the model's probability, and at most half of it while the query
+/// sits at its baseline.
 public struct ScoreCalibrator: Sendable, Equatable {
-    /// CLIP's temperature `exp(logit_scale)` (TextEncoding.logitScale; 100 for the openai checkpoints).
+    /// The model's temperature `exp(logit_scale)` (TextEncoding.logitScale; 100 for the openai checkpoints).
     public var logitScale: Double
     /// Cosine margin `m` added to the baseline.
     public var baselineMargin: Double
+    /// SigLIP's `logit_bias` (TextEncoding.logitBias); nil for softmax-trained models (CLIP).
+    public var logitBias: Double?
+    /// Whether negatives and the baseline take part: always for CLIP (its cosines mean nothing on their own), for
+    /// SigLIP only when asked (`MatchSettings.sigmoidReferences`).
+    public var references: Bool
 
-    /// A calibrator at the model's logit scale.
-    public init(logitScale: Double, baselineMargin: Double = 0) {
+    /// A calibrator at the model's logit scale (and bias, for a sigmoid-trained model).
+    public init(logitScale: Double, baselineMargin: Double = 0, logitBias: Double? = nil, references: Bool = false) {
         self.logitScale = logitScale
         self.baselineMargin = baselineMargin
+        self.logitBias = logitBias
+        self.references = references || logitBias == nil
     }
 
     /// The calibrated score of a frame (see the type's documentation), computed as a stable log-sum-exp.
@@ -38,6 +54,14 @@ public struct ScoreCalibrator: Sendable, Equatable {
     /// frame can neither fire an event nor put NaN into the JSON output.
     public func score(cosine: Double, negatives: [Double], baseline: Double?) -> Double {
         guard cosine.isFinite else { return 0 }
+        guard let logitBias else { return relative(cosine: cosine, negatives: negatives, baseline: baseline) }
+        let probability = sigmoid(logitScale * cosine + logitBias)
+        guard references else { return probability }
+        return probability * relative(cosine: cosine, negatives: negatives, baseline: baseline)
+    }
+
+    /// The softmax of the query against the negatives and its lifted baseline (1 without competitors).
+    private func relative(cosine: Double, negatives: [Double], baseline: Double?) -> Double {
         var competitors = negatives.filter(\.isFinite)
         if let baseline, baseline.isFinite { competitors.append(baseline + baselineMargin) }
         guard !competitors.isEmpty else { return 1 }
@@ -47,6 +71,14 @@ public struct ScoreCalibrator: Sendable, Equatable {
         for n in competitors { total += Foundation.exp(logitScale * (n - top)) }
         return own / total
     }
+}
+
+/// The logistic function 1 / (1 + e^-x), stable for any x.
+public func sigmoid(_ x: Double) -> Double {
+    guard !x.isNaN else { return 0 }
+    if x >= 0 { return 1 / (1 + Foundation.exp(-x)) }
+    let e = Foundation.exp(x)
+    return e / (1 + e)
 }
 
 /// A softmax over logits (`s · cosine`), stable for any range; the probabilities sum to 1.

@@ -6,13 +6,21 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
     case quickGELU = "quick_gelu"
     /// Exact `0.5x(1 + erf(x/√2))` (`nn.GELU()`).
     case gelu = "gelu"
+    /// `0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))` (`nn.GELU(approximate="tanh")`, SigLIP's `gelu_pytorch_tanh`).
+    case geluTanh = "gelu_pytorch_tanh"
 }
 
 extension Activation {
     /// Applies the activation in place to `count` floats on the calling thread (CVLMKernels: AVX2+FMA where the CPU
     /// has it). `GEMM.linear` applies it to each block of its output while the block is in cache.
     public func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        vlm_activation(x, count, Int32(self == .gelu ? VLM_GELU : VLM_QUICK_GELU))
+        let kind =
+            switch self {
+            case .quickGELU: VLM_QUICK_GELU
+            case .gelu: VLM_GELU
+            case .geluTanh: VLM_GELU_TANH
+            }
+        vlm_activation(x, count, Int32(kind))
     }
 
     // MARK: - Scalar references
@@ -24,6 +32,13 @@ extension Activation {
     /// Reference `0.5x(1 + erf(x/√2))` with libm's `erf`.
     @inlinable
     public static func gelu(_ x: Float) -> Float { Float(0.5 * Double(x) * (1 + erf(Double(x) / 2.0.squareRoot()))) }
+
+    /// Reference `0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))` with libm's `tanh`.
+    @inlinable
+    public static func geluTanh(_ x: Float) -> Float {
+        let v = Double(x)
+        return Float(0.5 * v * (1 + tanh((2 / Double.pi).squareRoot() * (v + 0.044715 * v * v * v))))
+    }
 }
 
 #if canImport(Glibc)

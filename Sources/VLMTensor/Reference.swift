@@ -86,6 +86,7 @@ public enum Reference {
         switch activation {
         case .quickGELU: x.map { Float(Double($0) / (1 + libmExp(-1.702 * Double($0)))) }
         case .gelu: x.map { Float(0.5 * Double($0) * (1 + erf(Double($0) / 2.0.squareRoot()))) }
+        case .geluTanh: x.map(Activation.geluTanh)
         }
     }
 

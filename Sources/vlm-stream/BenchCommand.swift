@@ -20,10 +20,12 @@ struct BenchCommand: AsyncParsableCommand {
 struct BenchEncoderCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "encoder",
-        abstract: "Encode random images with the CLIP image tower and report images/s, latency and GFLOP/s.",
+        abstract: "Encode random images with the image tower and report images/s, latency and GFLOP/s.",
         discussion: """
-            Without --model the weights are random, in memory, with ViT-B/32's shape (image 224, patch 32, width 768,
-            12 layers, 12 heads, MLP 3072, projection 512), so it runs anywhere. The last line is a JSON object.
+            Without --model the weights are random, in memory, with the --shape's sizes: vit-b32 (CLIP ViT-B/32:
+            image 224, patch 32, width 768, 12 layers, 12 heads, MLP 3072, projection 512), siglip-b16-224 or
+            siglip-b32-256 (SigLIP base: width 768, 12 layers, 12 heads, MLP 3072, attention-pooling head, no class
+            token, gelu_pytorch_tanh), so it runs anywhere. The last line is a JSON object.
             GFLOP/s counts the whole forward pass as transformers runs it; vlm-stream skips ~7 % of it (the last
             block runs for the class token only), so the figure compares implementations by images/s.
             """
@@ -34,6 +36,9 @@ struct BenchEncoderCommand: AsyncParsableCommand {
             "A CLIP checkpoint directory or cached hub name (default: random ViT-B/32).",
             valueName: "dir|name"))
     var model: String?
+
+    @Option(help: "Random weights' shape without --model: vit-b32, siglip-b16-224 or siglip-b32-256.")
+    var shape: String = "vit-b32"
 
     @Option(help: "Images per forward pass.")
     var batch: Int = 8
@@ -51,7 +56,22 @@ struct BenchEncoderCommand: AsyncParsableCommand {
         guard batch >= 1, batch <= 1024 else { throw ValidationError("--batch must be between 1 and 1024.") }
         guard images >= 1 else { throw ValidationError("--images must be at least 1.") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
+        guard Self.shapes[shape] != nil else {
+            throw ValidationError(
+                "--shape \(shape) is not known; use one of \(Self.shapes.keys.sorted().joined(separator: ", "))")
+        }
     }
+
+    /// The random-weight shapes `--shape` names.
+    static let shapes: [String: CLIPConfig] = {
+        var b16 = CLIPConfig.siglipBase
+        b16.vision.imageSize = 224
+        b16.vision.patchSize = 16
+        var b32 = CLIPConfig.siglipBase
+        b32.vision.imageSize = 256
+        b32.vision.patchSize = 32
+        return ["vit-b32": .vitB32, "siglip-b16-224": b16, "siglip-b32-256": b32]
+    }()
 
     func run() async throws {
         try await reportingErrors {
@@ -72,15 +92,18 @@ struct BenchEncoderCommand: AsyncParsableCommand {
                 source = directory.path
             } else {
                 // Only the image tower runs here, so the text tower is shrunk to almost nothing.
-                var config = CLIPConfig.vitB32
+                var config = Self.shapes[shape] ?? .vitB32
+                let text = config.text
                 config.text = .init()
+                config.text.hiddenAct = text.hiddenAct
+                config.text.projectionSize = config.family == .siglip ? config.embeddingSize : nil
                 config.text.vocabSize = 8
                 config.text.hiddenSize = 8
                 config.text.intermediateSize = 8
                 config.text.numHiddenLayers = 1
                 config.text.numAttentionHeads = 1
                 weights = try CLIPWeights.random(config: config)
-                source = "random ViT-B/32"
+                source = "random \(shape)"
             }
             let loadSeconds = seconds(since: loadStart)
             let encoder = CLIPVisionModel(weights: weights)

@@ -38,6 +38,11 @@ struct MatchOptions: ParsableArguments {
     @Option(help: "Seconds of history in each query's rolling-median baseline; 0 = off. Default 60.")
     var baseline: Double?
 
+    @Flag(
+        name: .customLong("sigmoid-references"),
+        help: "SigLIP models: also discount the model's probability by the negatives and the baseline.")
+    var sigmoidReferences = false
+
     @Flag(help: "Also print every query's calibrated score for every sampled frame.")
     var scores = false
 
@@ -72,6 +77,7 @@ struct MatchOptions: ParsableArguments {
         if let gap { s.gap = gap }
         if let updateInterval { s.updateInterval = updateInterval }
         if let baseline { s.baselineWindow = baseline }
+        if sigmoidReferences { s.sigmoidReferences = true }
         if scores { s.emitScores = true }
         try s.validate()
         return s

@@ -95,11 +95,21 @@ struct ModelsCommand: AsyncParsableCommand {
                             name, revision: revision, files: ["pytorch_model.bin"], progress: { bar.update($0) })
                     }
                 } else {
+                    // The tokenizer files depend on the family (config.json), so each is fetched if the repository
+                    // has it, and the snapshot is checked afterwards.
                     snapshot = try await downloader.pull(
-                        name, revision: revision, optionalFiles: ["tokenizer.json", "tokenizer_config.json"],
+                        name, revision: revision, files: HubCache.siglipRequiredFiles,
+                        optionalFiles: HubCache.tokenizerFiles + ["tokenizer.json", "tokenizer_config.json"],
                         progress: { bar.update($0) })
                 }
                 bar.finish()
+                let missing = HubCache.missingFiles(in: snapshot)
+                guard missing.isEmpty else {
+                    throw CLIPLoadError(
+                        file: snapshot.path,
+                        "\(name) (\(revision)) has no \(missing.joined(separator: ", ")); it is not a CLIP or SigLIP "
+                            + "checkpoint in Hugging Face format")
+                }
                 print("\(name) (\(revision)) → \(snapshot.path)")
             }
         }

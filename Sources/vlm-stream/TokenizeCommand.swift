@@ -2,12 +2,13 @@ import ArgumentParser
 import CLIP
 import VLMCore
 
-/// `vlm-stream tokenize TEXT...`: CLIP token ids, one JSON line per text.
+/// `vlm-stream tokenize TEXT...`: the model's token ids, one JSON line per text.
 struct TokenizeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize",
-        abstract: "Print CLIP token ids (start and end tokens included, no padding) as JSON lines.",
-        discussion: #"Output: {"text": TEXT, "ids": [49406, ..., 49407]} per text, truncated to 77 ids."#
+        abstract: "Print the model's token ids as JSON lines (CLIP: start and end tokens, no padding).",
+        discussion: #"Output: {"text": TEXT, "ids": [49406, ..., 49407]} per text, truncated to 77 ids for CLIP; "#
+            + "SigLIP ids end with </s> (SigLIP 2: <eos>) and are padded to 64, as the model takes them."
     )
 
     @Argument(help: "Texts to tokenize.")
@@ -21,10 +22,10 @@ struct TokenizeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let tokenizer = try CLIPTokenizer(directory: try model.directory())
+            let tokenizer = try TokenizerLoader.load(directory: try model.directory())
             for text in texts {
                 JSONLine.emit(
-                    #"{"text": \#(JSONText.string(text)), "ids": \#(JSONLine.array(tokenizer.encode(text)))}"#)
+                    #"{"text": \#(JSONText.string(text)), "ids": \#(JSONLine.array(try tokenizer.encode(text)))}"#)
             }
         }
     }

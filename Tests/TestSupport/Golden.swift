@@ -7,14 +7,17 @@ public enum Golden {
     public static let directory = Fixtures.url("tiny-clip-golden")
 
     /// `manifest.json` as a dictionary: tensor names map to `{"file", "shape"}`, other entries are plain JSON.
-    public static func manifest() throws -> [String: Any] {
+    public static func manifest(in directory: URL = Golden.directory) throws -> [String: Any] {
         let data = try Data(contentsOf: directory.appendingPathComponent("manifest.json"))
         return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
     }
 
     /// The tensor `name` (e.g. `tiny-clip.vision.layer0`): its shape and row-major values.
-    public static func tensor(_ name: String) throws -> (shape: [Int], values: [Float]) {
-        guard let entry = try manifest()[name] as? [String: Any], let file = entry["file"] as? String,
+    /// `directory` is another golden set (e.g. `Fixtures.url("tiny-siglip-golden")`).
+    public static func tensor(_ name: String, in directory: URL = Golden.directory) throws -> (
+        shape: [Int], values: [Float]
+    ) {
+        guard let entry = try manifest(in: directory)[name] as? [String: Any], let file = entry["file"] as? String,
             let shape = entry["shape"] as? [Int]
         else { throw CocoaError(.fileReadCorruptFile, userInfo: [NSFilePathErrorKey: name]) }
         let data = try Data(contentsOf: directory.appendingPathComponent(file))

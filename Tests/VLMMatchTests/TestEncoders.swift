@@ -11,13 +11,16 @@ final class AxisTextEncoder: TextEncoding {
     let axes: [String: Int]
     let embeddingSize: Int
     let logitScale: Float
+    /// Set to act as a sigmoid-trained (SigLIP-like) model.
+    let logitBias: Float?
     let modelIdentity = "axis-test-encoder"
     private let calls = Locked(0)
 
-    init(keywords: [String], logitScale: Float = 100) {
+    init(keywords: [String], logitScale: Float = 100, logitBias: Float? = nil) {
         axes = Dictionary(uniqueKeysWithValues: keywords.enumerated().map { ($1, $0) })
         embeddingSize = keywords.count + 8
         self.logitScale = logitScale
+        self.logitBias = logitBias
     }
 
     var sentencesEncoded: Int { calls.withLock { $0 } }

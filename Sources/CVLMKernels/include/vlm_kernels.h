@@ -35,8 +35,9 @@ size_t vlm_attention_scratch_count(ptrdiff_t seq, ptrdiff_t head_dim);
 void vlm_attention_head(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v, ptrdiff_t ldv,
                         float *out, ptrdiff_t ldo, ptrdiff_t seq, ptrdiff_t head_dim, int causal, float *scratch);
 
-/// The MLP activations, in place: VLM_QUICK_GELU x·σ(1.702x), VLM_GELU 0.5x(1 + erf(x/√2)).
-enum { VLM_QUICK_GELU = 0, VLM_GELU = 1 };
+/// The MLP activations, in place: VLM_QUICK_GELU x·σ(1.702x), VLM_GELU 0.5x(1 + erf(x/√2)),
+/// VLM_GELU_TANH 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))) (PyTorch's approximate="tanh", SigLIP's activation).
+enum { VLM_QUICK_GELU = 0, VLM_GELU = 1, VLM_GELU_TANH = 2 };
 void vlm_activation(float *x, ptrdiff_t count, int kind);
 
 /// Runs the portable kernels (1) or the best the CPU has (0) on the calling thread from now on; returns the

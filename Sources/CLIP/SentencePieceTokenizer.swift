@@ -1,0 +1,168 @@
+import Foundation
+import SentencePiece
+
+/// SigLIP's and SigLIP 2's tokenizers over the real SentencePiece library, with the text handling transformers 5
+/// adds around it, padded to the context length (64) as the models were trained and their cards require.
+///
+/// **SigLIP** (`spiece.model`, transformers' `SiglipTokenizer`): the text gets a leading `▁`, is split on the
+/// special tokens (`</s>`, `<unk>`; whitespace next to them is dropped), and each other segment is canonicalised
+/// (lower-cased, ASCII punctuation removed, whitespace runs → one space, stripped) and encoded after an `<unk>`
+/// prefix that is then removed (the model has no dummy prefix). A leading lone `▁` before a special token is
+/// dropped. Then `</s>` is appended, the ids are truncated to 63 + `</s>` and padded with the pad id (`</s>`).
+///
+/// **SigLIP 2** (`tokenizer.model`, transformers' `GemmaTokenizer`): split on the special tokens, each segment
+/// encoded as it is (lower-cased first only when tokenizer_config.json names `Siglip2Tokenizer`), `<bos>` and
+/// `<eos>` added as `add_bos_token`/`add_eos_token` say (Gemma's defaults: true, false), truncated to leave room
+/// for them, and padded with `<pad>` on the side `padding_side` names (right when absent).
+///
+/// Thread-safe: immutable after loading.
+public final class SentencePieceTokenizer: TextTokenizing {
+    /// Which transformers tokenizer this mirrors.
+    public enum Flavor: String, Sendable {
+        /// `SiglipTokenizer` (`spiece.model`).
+        case siglip
+        /// `GemmaTokenizer` (`tokenizer.model`), SigLIP 2.
+        case gemma
+    }
+
+    /// The flavour, from the model file's name.
+    public let flavor: Flavor
+    /// Output length (ids are padded to it).
+    public let contextLength: Int
+    /// Number of pieces.
+    public var vocabularySize: Int { processor.vocabularySize }
+    /// The model file's name (`spiece.model` or `tokenizer.model`).
+    public var file: String { flavor == .siglip ? "spiece.model" : "tokenizer.model" }
+    let processor: SentencePieceProcessor
+    let specials: [(text: String, id: Int32)]
+    let lowercase: Bool
+    let bos: Int32?
+    let eos: Int32?
+    let pad: Int32
+    let padLeft: Bool
+    let unknownPrefix: (text: String, pieces: Int)
+
+    /// Loads `spiece.model` (SigLIP) or `tokenizer.model` (SigLIP 2) and tokenizer_config.json from `directory`.
+    public init(directory: URL, contextLength: Int = 64) throws {
+        let fm = FileManager.default
+        let spiece = directory.appendingPathComponent("spiece.model")
+        let gemma = directory.appendingPathComponent("tokenizer.model")
+        let file: URL
+        if fm.fileExists(atPath: spiece.path) {
+            (flavor, file) = (.siglip, spiece)
+        } else if fm.fileExists(atPath: gemma.path) {
+            (flavor, file) = (.gemma, gemma)
+        } else {
+            throw CLIPLoadError(
+                file: spiece.path,
+                "not found (nor tokenizer.model); a SigLIP checkpoint needs its SentencePiece tokenizer model")
+        }
+        guard contextLength >= 2 else {
+            throw CLIPLoadError(file: "config.json", "max_position_embeddings \(contextLength) leaves no room for text")
+        }
+        self.contextLength = contextLength
+        let processor = try SentencePieceProcessor(contentsOf: file)
+        self.processor = processor
+        let options = try TokenizerOptions(directory: directory, flavor: flavor)
+        func id(_ token: String, _ role: String) throws -> Int32 {
+            let id = processor.id(of: token)
+            guard id != processor.unknownID || token == options.unk else {
+                throw CLIPLoadError(file: file.path, "has no piece \"\(token)\" for the \(role) token")
+            }
+            return id
+        }
+        let unk = try id(options.unk, "unknown")
+        eos = options.addEOS ? try id(options.eos, "end") : nil
+        bos = options.addBOS ? try id(options.bos, "start") : nil
+        pad = try id(options.pad, "padding")
+        var specials: [(String, Int32)] = [(options.unk, unk), (options.eos, try id(options.eos, "end"))]
+        if flavor == .gemma { specials += [(options.bos, try id(options.bos, "start")), (options.pad, pad)] }
+        // Longest first, so one special token that contains another wins.
+        self.specials = specials.reduce(into: [(text: String, id: Int32)]()) { list, s in
+            if !list.contains(where: { $0.text == s.0 }) { list.append((s.0, s.1)) }
+        }.sorted { $0.text.count > $1.text.count }
+        lowercase = options.lowercase
+        padLeft = options.padLeft
+        unknownPrefix = (options.unk, try processor.encode(options.unk).count)
+    }
+
+    // MARK: - Encoding
+
+    /// The ids of `text`: special tokens, truncation and padding as transformers' tokenizer with
+    /// `padding="max_length", max_length=64, truncation=True`; always `contextLength` ids.
+    public func encode(_ text: String) throws -> [Int32] {
+        var ids: [Int32] = []
+        switch flavor {
+        case .siglip:
+            let segments = Self.split("▁" + text.replacingOccurrences(of: "▁", with: " "), on: specials, strip: true)
+            var pieces: [(id: Int32, special: Bool)] = []
+            for segment in segments {
+                switch segment {
+                case .special(let id): pieces.append((id, true))
+                case .text(let part):
+                    // encode "<unk>" + text and drop the pieces of "<unk>" (the model has no dummy prefix)
+                    let encoded = try processor.encode(
+                        unknownPrefix.text + Self.canonicalize(part, lowercase: lowercase))
+                    let kept = encoded.count >= unknownPrefix.pieces ? encoded.dropFirst(unknownPrefix.pieces) : [][...]
+                    pieces += kept.map { ($0, false) }
+                }
+            }
+            // transformers drops a lone leading "▁" that comes before a special token
+            if pieces.count > 1, !pieces[0].special, pieces[1].special, processor.piece(of: pieces[0].id) == "▁" {
+                pieces.removeFirst()
+            }
+            ids = pieces.map(\.id)
+        case .gemma:
+            for segment in Self.split(text, on: specials, strip: false) {
+                switch segment {
+                case .special(let id): ids.append(id)
+                case .text(let part): ids += try processor.encode(lowercase ? Self.lowercased(part) : part)
+                }
+            }
+        }
+        let room = contextLength - (bos == nil ? 0 : 1) - (eos == nil ? 0 : 1)
+        if flavor == .siglip, let eos, ids.last == eos {
+            ids.removeLast()  // SiglipTokenizer adds </s> only when it is not already there
+        }
+        ids = Array(ids.prefix(room))
+        if let bos { ids.insert(bos, at: 0) }
+        if let eos { ids.append(eos) }
+        let padding = Array(repeating: pad, count: contextLength - ids.count)
+        return padLeft ? padding + ids : ids + padding
+    }
+
+    enum Segment {
+        case text(String)
+        case special(Int32)
+    }
+
+    /// Splits `text` at every occurrence of a special token's text (transformers' added-token trie; the longest
+    /// match wins at each position). With `strip` (SigLIP's tokens are lstrip/rstrip AddedTokens) the whitespace
+    /// on both sides of a special token is dropped.
+    static func split(_ text: String, on specials: [(text: String, id: Int32)], strip: Bool) -> [Segment] {
+        var segments: [Segment] = []
+        var current = ""
+        var afterSpecial = false
+        func flush() {
+            var part = current
+            if strip && afterSpecial { part = Self.strip(part, leading: true) }
+            current = ""
+            if !part.isEmpty { segments.append(.text(part)) }
+        }
+        var index = text.startIndex
+        outer: while index < text.endIndex {
+            for special in specials where text[index...].hasPrefix(special.text) {
+                if strip { current = Self.strip(current, leading: false) }
+                flush()
+                segments.append(.special(special.id))
+                afterSpecial = true
+                index = text.index(index, offsetBy: special.text.count)
+                continue outer
+            }
+            current.append(text[index])
+            index = text.index(after: index)
+        }
+        flush()
+        return segments
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import CLIP
+
+/// SigLIP and SigLIP 2 against transformers' `SiglipModel` (scripts/golden/make_tiny_siglip.py): every activation
+/// within 1e-4 × max(1, max |reference|), probabilities within 1e-5, logit_scale and logit_bias.
+@Suite("SigLIP parity with transformers")
+struct SigLIPParityTests {
+    static let models = ["tiny-siglip", "tiny-siglip2"]
+    static let golden = Fixtures.url("tiny-siglip-golden")
+
+    static func tolerance(_ reference: [Float]) -> Float { 1e-4 * max(1, Golden.maxAbs(reference)) }
+    static func report(_ line: String) {
+        if ProcessInfo.processInfo.environment["GOLDEN_REPORT"] != nil { print(line) }
+    }
+
+    @Test("image tower activations match", arguments: models)
+    func vision(model: String) throws {
+        let weights = try CLIPWeights.load(directory: Fixtures.url(model))
+        #expect(weights.config.family == .siglip)
+        let encoder = CLIPVisionModel(weights: weights)
+        let pixels = try Golden.tensor("\(model).vision.pixel_values", in: Self.golden)
+        var seen: [String: [Float]] = [:]
+        let embeddings = try pixels.values.withUnsafeBufferPointer {
+            try encoder.encode(pixelValues: $0, batch: pixels.shape[0]) { name, values in seen[name] = Array(values) }
+        }
+        let names =
+            ["embeddings"] + (0..<weights.config.vision.numHiddenLayers).map { "layer\($0)" }
+            + ["post_layernorm", "head_attention", "pooled", "image_embeds"]
+        for name in names {
+            let reference = try Golden.tensor("\(model).vision.\(name)", in: Self.golden)
+            let ours = try #require(seen[name], "no activation \(name)")
+            let error = Golden.maxAbsDifference(ours, reference.values)
+            #expect(error <= Self.tolerance(reference.values), "\(model) vision \(name): max abs error \(error)")
+            Self.report("parity \(model) vision \(name) max_abs_err=\(error) scale=\(Golden.maxAbs(reference.values))")
+        }
+        let final = try Golden.tensor("\(model).vision.image_embeds", in: Self.golden).values
+        #expect(Golden.maxAbsDifference(embeddings.flatMap(\.values), final) <= 1e-5)
+        // Unobserved (several workers, one image each) gives the same embeddings.
+        let plain = try encoder.encode(pixelValues: pixels.values, batch: pixels.shape[0])
+        #expect(Golden.maxAbsDifference(plain.flatMap(\.values), final) <= 1e-5)
+    }
+
+    @Test("text tower activations match", arguments: models)
+    func text(model: String) throws {
+        let weights = try CLIPWeights.load(directory: Fixtures.url(model))
+        let encoder = CLIPTextModel(weights: weights)
+        let manifest = try Golden.manifest(in: Self.golden)
+        let cases = try #require(manifest["\(model).text.cases"] as? [[String: Any]])
+        let ids = try cases.map { try #require($0["ids"] as? [Int]).map(Int32.init) }
+        for (n, sequence) in ids.enumerated() {
+            #expect(sequence.count == 64)
+            var seen: [String: [Float]] = [:]
+            _ = try encoder.encode(tokenIDs: [sequence]) { name, values in seen[name] = Array(values) }
+            for (ours, theirs) in [
+                ("last_hidden_state", "last_hidden_state"), ("pooled", "pooled"), ("projected", "head"),
+                ("text_embeds", "text_embeds"),
+            ] {
+                let reference = try Golden.tensor("\(model).text.case\(n).\(theirs)", in: Self.golden)
+                let error = Golden.maxAbsDifference(try #require(seen[ours]), reference.values)
+                #expect(error <= Self.tolerance(reference.values), "\(model) text case \(n) \(theirs): error \(error)")
+                Self.report("parity \(model) text case\(n) \(theirs) max_abs_err=\(error)")
+            }
+        }
+        // All cases in one batch, unobserved (the last block runs for the last position alone).
+        let batched = try encoder.encode(tokenIDs: ids)
+        for (n, embedding) in batched.enumerated() {
+            let reference = try Golden.tensor("\(model).text.case\(n).text_embeds", in: Self.golden).values
+            #expect(Golden.maxAbsDifference(embedding.values, reference) <= 1e-5, "batched case \(n)")
+        }
+    }
+
+    @Test("logit scale, bias and probabilities match", arguments: models)
+    func probabilities(model: String) throws {
+        let clip = try CLIPModel.load(directory: Fixtures.url(model))
+        let manifest = try Golden.manifest(in: Self.golden)
+        let scale = try #require(manifest["\(model).logit_scale"] as? Double)
+        let bias = try #require(manifest["\(model).logit_bias"] as? Double)
+        #expect(abs(Double(clip.logitScale) - scale) <= 1e-5 * scale)
+        #expect(abs(Double(try #require(clip.logitBias)) - bias) <= 1e-6)
+        #expect(clip.family == .siglip)
+        // The texts through the model's own tokenizer, the golden pixels through the image tower.
+        let texts = try #require(manifest["\(model).texts"] as? [String])
+        let textEmbeddings = try clip.encode(texts: texts)
+        let pixels = try Golden.tensor("\(model).vision.pixel_values", in: Self.golden)
+        let images = try clip.vision.encode(pixelValues: pixels.values, batch: pixels.shape[0])
+        let logits = try Golden.tensor("\(model).logits_per_text", in: Self.golden)
+        let probabilities = try Golden.tensor("\(model).probabilities", in: Self.golden)
+        var logitError: Float = 0
+        var probabilityError: Float = 0
+        for (t, text) in textEmbeddings.enumerated() {
+            for (i, image) in images.enumerated() {
+                let cosine = zip(text.values, image.values).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+                let logit = clip.logitScale * cosine + (clip.logitBias ?? 0)
+                let p = 1 / (1 + exp(-logit))
+                logitError = max(logitError, abs(logit - logits.values[t * images.count + i]))
+                probabilityError = max(probabilityError, abs(p - probabilities.values[t * images.count + i]))
+            }
+        }
+        Self.report("parity \(model) logits max_abs_err=\(logitError) probabilities max_abs_err=\(probabilityError)")
+        #expect(logitError <= 1e-4 * max(1, Golden.maxAbs(logits.values)))
+        #expect(probabilityError <= 1e-5)
+    }
+
+    @Test("tokenizer ids equal transformers' on a mixed corpus", arguments: models)
+    func tokenizer(model: String) throws {
+        let tokenizer = try SentencePieceTokenizer(directory: Fixtures.url(model), contextLength: 64)
+        #expect(tokenizer.flavor == (model == "tiny-siglip" ? .siglip : .gemma))
+        let corpus = try #require(Golden.manifest(in: Self.golden)["\(model).tokenizer"] as? [[String: Any]])
+        #expect(corpus.count > 400)
+        var mismatches = 0
+        for entry in corpus {
+            let text = try #require(entry["text"] as? String)
+            let expected = try #require(entry["ids"] as? [Int]).map(Int32.init)
+            let ours = try tokenizer.encode(text)
+            if ours != expected {
+                mismatches += 1
+                Issue.record(
+                    "\(model) \(text.debugDescription.prefix(60)): \(ours.prefix(20)) != \(expected.prefix(20))")
+            }
+        }
+        Self.report("tokenizer \(model): \(corpus.count - mismatches)/\(corpus.count) identical")
+    }
+}
+
+/// tokenizer_config.json's `padding_side`: "left" pads in front (as transformers does); absent means right.
+@Suite("SigLIP 2 tokenizer padding side")
+struct SigLIPPaddingSideTests {
+    static func tokenizer(config edit: (inout [String: Any]) -> Void) throws -> SentencePieceTokenizer {
+        let directory = try SigLIPLoadingTests.copy("tiny-siglip2")
+        let url = directory.appendingPathComponent("tokenizer_config.json")
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        edit(&json)
+        try JSONSerialization.data(withJSONObject: json).write(to: url)
+        return try SentencePieceTokenizer(directory: directory)
+    }
+
+    @Test func leftPaddingMatchesTransformers() throws {
+        let left = try Self.tokenizer { $0["padding_side"] = "left" }
+        let corpus = try #require(
+            Golden.manifest(in: SigLIPParityTests.golden)["tiny-siglip2.tokenizer_left"] as? [[String: Any]])
+        #expect(corpus.count == 60)
+        for entry in corpus {
+            let text = try #require(entry["text"] as? String)
+            #expect(try left.encode(text) == (try #require(entry["ids"] as? [Int])).map(Int32.init), "\(text)")
+        }
+        let absent = try Self.tokenizer { $0["padding_side"] = nil }
+        let right = try SentencePieceTokenizer(directory: Fixtures.url("tiny-siglip2"))
+        #expect(try absent.encode("a photo of a cat") == (try right.encode("a photo of a cat")))
+        #expect(throws: CLIPLoadError.self) { try Self.tokenizer { $0["padding_side"] = "middle" } }
+    }
+}
