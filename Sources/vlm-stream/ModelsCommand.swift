@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLIP
 import Foundation
+import GIT
 import Logging
 import VLMCore
 import VLMPipeline
@@ -103,12 +104,15 @@ struct ModelsCommand: AsyncParsableCommand {
                         progress: { bar.update($0) })
                 }
                 bar.finish()
-                let missing = HubCache.missingFiles(in: snapshot)
+                let missing =
+                    git
+                    ? HubCache.missingFiles(in: snapshot, requiredFiles: GITCheckpoint.requiredFiles)
+                    : HubCache.missingFiles(in: snapshot)
                 guard missing.isEmpty else {
                     throw CLIPLoadError(
                         file: snapshot.path,
-                        "\(name) (\(revision)) has no \(missing.joined(separator: ", ")); it is not a CLIP or SigLIP "
-                            + "checkpoint in Hugging Face format")
+                        "\(name) (\(revision)) has no \(missing.joined(separator: ", ")); it is not a "
+                            + (git ? "GIT" : "CLIP or SigLIP") + " checkpoint in Hugging Face format")
                 }
                 print("\(name) (\(revision)) → \(snapshot.path)")
             }
