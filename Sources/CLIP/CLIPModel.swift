@@ -102,9 +102,21 @@ public final class CLIPModel: ImageEncoding, TextEncoding, Sendable {
     /// The architecture (`model_type`).
     public var family: CLIPConfig.ModelFamily { weights.config.family }
 
-    /// Embeds images. Images of `imageSize`×`imageSize` are only normalised (the video stage already scaled and
-    /// cropped them); any other size goes through the full reference preprocessing (resize, centre crop) first.
+    /// Embeds the encoder's input views (`ImageEncoding`): frames the video stage already resized and cropped by
+    /// ``preprocessing``, so an image of `imageSize`×`imageSize` is only normalised. Any other size goes through the
+    /// full preprocessing first. Pictures from files go to ``encode(stills:)``.
     public func encode(images: [RGBImage]) throws -> [Embedding] {
+        try encode(images, alreadyScaled: { $0.width == imageSize && $0.height == imageSize })
+    }
+
+    /// Embeds pictures as they are (image files, uploads): every one goes through the whole preprocessing of
+    /// preprocessor_config.json (resize, crop, normalise), as transformers' processor does, whatever its size.
+    /// A 224×224 still under `shortest_edge: 256, crop 224` is resized to 256 and cropped, not taken as a view.
+    public func encode(stills: [RGBImage]) throws -> [Embedding] {
+        try encode(stills, alreadyScaled: { _ in false })
+    }
+
+    private func encode(_ images: [RGBImage], alreadyScaled: (RGBImage) -> Bool) throws -> [Embedding] {
         var out: [Embedding] = []
         out.reserveCapacity(images.count)
         var start = 0
@@ -113,7 +125,7 @@ public final class CLIPModel: ImageEncoding, TextEncoding, Sendable {
             var pixels: [Float] = []
             pixels.reserveCapacity(chunk.count * 3 * imageSize * imageSize)
             for image in chunk {
-                if image.width == imageSize && image.height == imageSize {
+                if alreadyScaled(image) {
                     preprocessor.normalize(image, into: &pixels)
                 } else {
                     preprocessor.appendPixelValues(image, to: &pixels)

@@ -47,7 +47,7 @@ struct EmbedCommand: AsyncParsableCommand {
                             failures += 1
                         }
                     }
-                    let embeddings = try clip.encode(images: decoded.map(\.1))
+                    let embeddings = try clip.encode(stills: decoded.map(\.1))
                     for ((file, _), embedding) in zip(decoded, embeddings) {
                         JSONLine.emit(
                             #"{"input": \#(JSONText.string(file)), "embedding": \#(JSONLine.array(embedding.values))}"#)

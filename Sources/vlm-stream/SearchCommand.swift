@@ -56,7 +56,7 @@ struct SearchCommand: AsyncParsableCommand {
             try index.requireModel(encoder.modelIdentity)
             var queries = try encoder.encode(texts: text)
             let pictures = try image.map { path throws(VideoError) in try ImageFile.decode(URL(fileURLWithPath: path)) }
-            queries += pictures.isEmpty ? [] : try encoder.encode(images: pictures)
+            queries += pictures.isEmpty ? [] : try encoder.encode(stills: pictures)
             let labels = text + image
             for query in queries where query.count != stored.dimension {
                 throw IndexError.dimensionMismatch(path: db, indexed: stored.dimension, given: query.count)

@@ -119,6 +119,28 @@ import VLMVideo
         #expect(cosine >= 0.995, "cosine \(cosine)")
     }
 
+    @Test("a still already at the crop size is still resized and cropped when shortest_edge says so")
+    func stillAtCropSizeIsPreprocessed() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = dir.appendingPathComponent("tiny-clip")
+        try FileManager.default.copyItem(at: Fixtures.url("tiny-clip"), to: model)
+        let config = model.appendingPathComponent("preprocessor_config.json")
+        try FileManager.default.removeItem(at: config)
+        try FileManager.default.copyItem(at: Fixtures.url("preprocess/tiny-shortest40-crop32.json"), to: config)
+        let clip = try CLIPModel.load(directory: model)
+        // A 32×32 picture: transformers resizes it to 40×40 and crops the middle 32×32.
+        var rng = SplitMix64(seed: 3)
+        let pixels = (0..<(32 * 32 * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let still = RGBImage(width: 32, height: 32, pixels: pixels)
+        let reference = try clip.vision.encode(pixelValues: clip.preprocessor.pixelValues(still), batch: 1)[0]
+        let asStill = try clip.encode(stills: [still])[0]
+        #expect(asStill.values == reference.values)
+        // Taken as an encoder view (the video stage's frames), the same pixels are only normalised: another input.
+        let asView = try clip.encode(images: [still])[0]
+        #expect(asView.values != reference.values)
+    }
+
     @Test("configs whose output size is not fixed are refused with a line naming the file")
     func variableOutputRefused() throws {
         let dir = try Fixtures.temporaryDirectory()
