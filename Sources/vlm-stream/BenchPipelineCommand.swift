@@ -3,8 +3,8 @@ import CLIP
 import Foundation
 import Logging
 import VLMCore
-import VLMMatch
 import VLMGraph
+import VLMMatch
 import VLMPipeline
 import VLMTensor
 import VLMVideo
@@ -59,13 +59,13 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let threadCount = threads ?? max(1, System.activeProcessorCount / workers)
-            let (model, text, modelName) = try loadModel()
+            let (model, text, modelName, preprocessing) = try loadModel()
             // Each call runs with `threadCount` kernel threads, as `run`'s encoder workers do.
             let encoder = ComputedEncoder(model, compute: ComputeOptions(threads: threadCount))
             let queries = ["a person crossing the street", "a red car", "an empty plaza"]
 
             // 1. The encoder alone on the clip's frames.
-            let frames = try decodeFrames(imageSize: encoder.imageSize)
+            let frames = try decodeFrames(preprocessing)
             let images = frames.flatMap { $0.views.map(\.image) }
             _ = try encoder.encode(images: Array(images.prefix(batch)))  // warm-up: scratch, page-in
             var encoderRates: [Double] = []
@@ -73,7 +73,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             var last: RunSummary?
             for _ in 0..<repeats {
                 encoderRates.append(try measureEncoder(encoder, images: images))
-                let summary = try await runGraph(encoder: encoder, text: text, queries: queries)
+                let summary = try await runGraph(
+                    encoder: encoder, text: text, queries: queries, preprocessing: preprocessing)
                 if let error = summary.error { throw PipelineRunError(description: "pipeline failed: \(error)") }
                 pipelineRates.append(Double(summary.counts.encoded) / summary.wallSeconds)
                 last = summary
@@ -97,10 +98,11 @@ struct BenchPipelineCommand: AsyncParsableCommand {
 
     // MARK: - Parts
 
-    private func loadModel() throws -> (any ImageEncoding, any TextEncoding, String) {
+    /// The encoders and the preprocessing the video stage scales frames with (the checkpoint's own).
+    private func loadModel() throws -> (any ImageEncoding, any TextEncoding, String, ImagePreprocessing) {
         if let model {
             let clip = try CLIPModel.load(directory: try ModelLocator.resolve(model), maxBatch: batch, logger: quiet)
-            return (clip, clip, model)
+            return (clip, clip, model, clip.preprocessing)
         }
         // Only the image tower runs; the text tower is shrunk to almost nothing (as in `bench encoder`).
         var config = CLIPConfig.vitB32
@@ -112,20 +114,23 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         config.text.numAttentionHeads = 1
         let weights = try CLIPWeights.random(config: config)
         let vision = VisionOnlyEncoder(vision: CLIPVisionModel(weights: weights), maxBatch: batch)
-        return (vision, PipelineBenchTextEncoder(embeddingSize: vision.embeddingSize), "random ViT-B/32")
+        return (
+            vision, PipelineBenchTextEncoder(embeddingSize: vision.embeddingSize), "random ViT-B/32",
+            vision.preprocessor
+        )
     }
 
-    private func sourceOptions(imageSize: Int) -> VideoSourceOptions {
+    private func sourceOptions(_ preprocessing: ImagePreprocessing) -> VideoSourceOptions {
         var options = VideoSourceOptions()
         options.sampling = .every(every)
-        options.imageSize = imageSize
+        options.preprocessing = preprocessing
         options.lumaSize = 0
         return options
     }
 
-    private func decodeFrames(imageSize: Int) throws -> [Frame] {
+    private func decodeFrames(_ preprocessing: ImagePreprocessing) throws -> [Frame] {
         let source = try VideoSource(
-            VideoInput(parsing: input), options: sourceOptions(imageSize: imageSize), logger: quiet)
+            VideoInput(parsing: input), options: sourceOptions(preprocessing), logger: quiet)
         var frames: [Frame] = []
         while let sampled = try source.next() { frames.append(sampled.frame) }
         return frames
@@ -160,10 +165,10 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     }
 
     private func runGraph(
-        encoder: any ImageEncoding, text: any TextEncoding, queries: [String]
+        encoder: any ImageEncoding, text: any TextEncoding, queries: [String], preprocessing: ImagePreprocessing
     ) async throws -> RunSummary {
         let source = try VideoSource(
-            VideoInput(parsing: input), options: sourceOptions(imageSize: encoder.imageSize), logger: quiet)
+            VideoInput(parsing: input), options: sourceOptions(preprocessing), logger: quiet)
         var settings = MatchSettings()
         settings.emitScores = true
         let matcher = try QueryMatcher(encoder: text, settings: settings, queries: queries)
