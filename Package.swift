@@ -24,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // MARK: - C libraries (Debian: libavformat-dev libavcodec-dev libswscale-dev libavdevice-dev,
@@ -91,11 +94,20 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        // The web server: the archive (search, thumbnails, videos) over HTTP, pages rendered with Mustache.
+        .target(
+            name: "VLMServe",
+            dependencies: [
+                "VLMCore", "VLMIndex", "VLMVideo", "CLIP", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), "VLMPublish",
+            ]
+        ),
         .executableTarget(
             name: "vlm-stream",
             dependencies: [
                 "VLMCore", "CLIP", "VLMVideo", "VLMGraph", "VLMPipeline", "VLMMatch", "VLMCaption", "VLMPublish", "VLMIndex",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "VLMServe", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -117,6 +129,7 @@ let package = Package(
         .testTarget(
             name: "VLMPipelineTests",
             dependencies: ["VLMPipeline", "VLMGraph", "VLMVideo", "VLMCaption", "VLMPublish", "TestSupport"]),
+        .testTarget(name: "VLMServeTests", dependencies: ["VLMServe", "VLMIndex", "VLMCore", "CLIP", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["VLMCore", "VLMIndex", "VLMPipeline", "TestSupport"]),
     ]
 )

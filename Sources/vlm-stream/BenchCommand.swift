@@ -11,7 +11,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Measure the speed of vlm-stream's parts.",
         subcommands: [
             BenchEncoderCommand.self, BenchSearchCommand.self, BenchPreprocessCommand.self, BenchMQTTCommand.self,
-            BenchCaptionsCommand.self, BenchMatchCommand.self, BenchPipelineCommand.self,
+            BenchCaptionsCommand.self, BenchMatchCommand.self, BenchPipelineCommand.self, BenchServeCommand.self,
         ]
     )
 }

@@ -10,7 +10,7 @@ struct VLMStream: AsyncParsableCommand {
         subcommands: [
             RunCommand.self,
             EmbedCommand.self, TokenizeCommand.self, ModelsCommand.self, ProbeCommand.self, IndexCommand.self,
-            SearchCommand.self, BenchCommand.self, CaptionsCommand.self,
+            SearchCommand.self, ServeCommand.self, BenchCommand.self, CaptionsCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )
