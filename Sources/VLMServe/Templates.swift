@@ -52,7 +52,7 @@ enum Templates {
                  data-done="{{#done}}1{{/done}}{{^done}}0{{/done}}" data-top="{{top}}">
         {{#cards}}
           <article class="card" data-file="{{file}}" data-start="{{start}}" data-name="{{name}}" tabindex="0">
-            <img src="{{thumbnail}}" alt="{{name}} at {{range}}" loading="lazy" width="320" height="180">
+            <img src="{{thumbnail}}" alt="{{name}} at {{range}}" width="320" height="180">
             <div class="meta">
               <h3>{{name}}</h3>
               <p><span class="range">{{range}}</span> <span class="score">{{score}}</span></p>
@@ -73,7 +73,7 @@ enum Templates {
         <section class="videos">
         {{#videos}}
           <article class="video" id="video-{{id}}">
-            <img src="{{thumbnail}}" alt="{{name}}" loading="lazy" width="240" height="135">
+            <img src="{{thumbnail}}" alt="{{name}}" width="240" height="135">
             <div class="meta">
               <h3><a href="/api/videos/{{id}}/file">{{name}}</a></h3>
               <dl>

@@ -17,7 +17,7 @@ struct BrowserTests {
 
     /// Runs headless Chromium with `arguments` and returns what it wrote (stdout and stderr together).
     static func chromium(_ arguments: [String]) throws -> String {
-        let executable = try #require(chromiumPath)
+        guard let executable = chromiumPath else { throw POSIXError(.ENOENT) }
         let profile = try Fixtures.temporaryDirectory("vlm-chromium")
         let log = profile.appendingPathComponent("out.txt")
         let child = try ChildProcess(
@@ -34,7 +34,7 @@ struct BrowserTests {
     func searchShowsCards() async throws {
         let server = try await TestServer.shared.value
         let url = "http://127.0.0.1:\(server.port)/search?text=a%20person%20walking"
-        let output = try Self.chromium(["--dump-dom", url])
+        let output = try await blocking { try Self.chromium(["--dump-dom", url]) }
         let start = try #require(output.range(of: "<html"), "no DOM in chromium's output: \(output.suffix(2000))")
         let dom = String(output[start.lowerBound...])
         let cards = dom.components(separatedBy: "<article class=\"card\"").count - 1
@@ -47,7 +47,7 @@ struct BrowserTests {
         try FileManager.default.createDirectory(at: Self.artifacts, withIntermediateDirectories: true)
         let screenshot = Self.artifacts.appendingPathComponent("search.png")
         try? FileManager.default.removeItem(at: screenshot)
-        _ = try Self.chromium(["--screenshot=\(screenshot.path)", url])
+        _ = try await blocking { try Self.chromium(["--screenshot=\(screenshot.path)", url]) }
         let png = try Data(contentsOf: screenshot)
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 20_000)
         print("search page screenshot: \(screenshot.path)")
@@ -57,12 +57,12 @@ struct BrowserTests {
     func videosPage() async throws {
         let server = try await TestServer.shared.value
         let url = "http://127.0.0.1:\(server.port)/videos"
-        let output = try Self.chromium(["--dump-dom", url])
+        let output = try await blocking { try Self.chromium(["--dump-dom", url]) }
         #expect(output.contains("megamind.mp4") && output.contains("class=\"segment\""))
         try FileManager.default.createDirectory(at: Self.artifacts, withIntermediateDirectories: true)
         let screenshot = Self.artifacts.appendingPathComponent("videos.png")
         try? FileManager.default.removeItem(at: screenshot)
-        _ = try Self.chromium(["--screenshot=\(screenshot.path)", url])
+        _ = try await blocking { try Self.chromium(["--screenshot=\(screenshot.path)", url]) }
         #expect(try Data(contentsOf: screenshot).count > 20_000)
         print("videos page screenshot: \(screenshot.path)")
     }

@@ -12,30 +12,30 @@ struct FileTests {
         let id = try #require(try server.videoIDs()["plaza.mp4"])
         let bytes = Array(try Data(contentsOf: TestServer.videos[0]))
         let size = bytes.count
-        let whole = try server.http.request("GET", "/api/videos/\(id)/file")
+        let whole = try await server.http.request("GET", "/api/videos/\(id)/file")
         #expect(whole.status == 200 && whole.body == bytes)
         #expect(whole.headers["accept-ranges"] == "bytes" && whole.headers["content-type"] == "video/mp4")
 
-        let first = try server.http.request("GET", "/api/videos/\(id)/file", headers: ["Range": "bytes=0-99"])
+        let first = try await server.http.request("GET", "/api/videos/\(id)/file", headers: ["Range": "bytes=0-99"])
         #expect(first.status == 206)
         #expect(first.headers["content-range"] == "bytes 0-99/\(size)")
         #expect(first.body == Array(bytes[0..<100]))
 
-        let middle = try server.http.request("GET", "/api/videos/\(id)/file", headers: ["Range": "bytes=1000-1999"])
+        let middle = try await server.http.request("GET", "/api/videos/\(id)/file", headers: ["Range": "bytes=1000-1999"])
         #expect(middle.status == 206 && middle.body == Array(bytes[1000..<2000]))
 
-        let suffix = try server.http.request("GET", "/api/videos/\(id)/file", headers: ["Range": "bytes=-50"])
+        let suffix = try await server.http.request("GET", "/api/videos/\(id)/file", headers: ["Range": "bytes=-50"])
         #expect(suffix.status == 206 && suffix.body == Array(bytes[(size - 50)...]))
         #expect(suffix.headers["content-range"] == "bytes \(size - 50)-\(size - 1)/\(size)")
 
-        let open = try server.http.request("GET", "/api/videos/\(id)/file", headers: ["Range": "bytes=\(size - 10)-"])
+        let open = try await server.http.request("GET", "/api/videos/\(id)/file", headers: ["Range": "bytes=\(size - 10)-"])
         #expect(open.status == 206 && open.body == Array(bytes[(size - 10)...]))
 
-        let clamped = try server.http.request(
+        let clamped = try await server.http.request(
             "GET", "/api/videos/\(id)/file", headers: ["Range": "bytes=\(size - 5)-\(size + 1000)"])
         #expect(clamped.status == 206 && clamped.body.count == 5)
 
-        let past = try server.http.request("GET", "/api/videos/\(id)/file", headers: ["Range": "bytes=\(size)-"])
+        let past = try await server.http.request("GET", "/api/videos/\(id)/file", headers: ["Range": "bytes=\(size)-"])
         #expect(past.status == 416 && past.headers["content-range"] == "bytes */\(size)")
     }
 
@@ -49,7 +49,7 @@ struct FileTests {
     ])
     func traversal(target: String) async throws {
         let server = try await TestServer.shared.value
-        let reply = try server.http.request("GET", target)
+        let reply = try await server.http.request("GET", target)
         #expect([400, 404].contains(reply.status), "\(target) → \(reply.status)")
         #expect(!reply.text.contains("root:"), "\(target) leaked /etc/passwd")
         #expect(!reply.text.contains("swift-tools-version"), "\(target) leaked a source file")
@@ -60,26 +60,26 @@ struct FileTests {
         let dir = try Fixtures.temporaryDirectory("vlm-serve-symlink")
         let clip = dir.appendingPathComponent("tree.mp4")
         try FileManager.default.copyItem(at: Fixtures.sampleVideo("static_tree.mp4"), to: clip)
-        let db = try TestServer.makeIndex([clip.path], in: dir)
+        let db = try await TestServer.makeIndex([clip.path], in: dir)
         let server = try await TestServer.start(db: db)
         let id = try #require(try server.videoIDs()["tree.mp4"])
-        #expect(try server.http.request("GET", "/api/videos/\(id)/file").status == 200)
+        #expect(try await server.http.request("GET", "/api/videos/\(id)/file").status == 200)
 
         // A symlink to a file of the same bytes is the indexed file still.
         let moved = dir.appendingPathComponent("moved.mp4")
         try FileManager.default.moveItem(at: clip, to: moved)
         try FileManager.default.createSymbolicLink(at: clip, withDestinationURL: moved)
-        #expect(try server.http.request("GET", "/api/videos/\(id)/file").status == 200)
+        #expect(try await server.http.request("GET", "/api/videos/\(id)/file").status == 200)
 
         // A symlink to anything else is refused.
         try FileManager.default.removeItem(at: clip)
         try FileManager.default.createSymbolicLink(at: clip, withDestinationURL: URL(fileURLWithPath: "/etc/passwd"))
-        let swapped = try server.http.request("GET", "/api/videos/\(id)/file")
+        let swapped = try await server.http.request("GET", "/api/videos/\(id)/file")
         #expect(swapped.status == 404 && !swapped.text.contains("root:"))
         try FileManager.default.removeItem(at: clip)
         try FileManager.default.createSymbolicLink(at: clip, withDestinationURL: dir)
-        #expect(try server.http.request("GET", "/api/videos/\(id)/file").status == 404)
+        #expect(try await server.http.request("GET", "/api/videos/\(id)/file").status == 404)
         try FileManager.default.removeItem(at: clip)
-        #expect(try server.http.request("GET", "/api/videos/\(id)/file").status == 404)
+        #expect(try await server.http.request("GET", "/api/videos/\(id)/file").status == 404)
     }
 }

@@ -7,8 +7,8 @@ import Foundation
 /// A deliberately plain HTTP/1.1 client over a loopback socket (`Connection: close`, read to EOF), so the tests see
 /// exactly what the server sends: the request target is written byte for byte (no URL normalisation, so `..` and
 /// percent-encodings reach the server as given).
-struct RawHTTP {
-    struct Reply {
+struct RawHTTP: Sendable {
+    struct Reply: Sendable {
         var status: Int
         var headers: [String: String]
         var body: [UInt8]
@@ -20,9 +20,25 @@ struct RawHTTP {
 
     let port: Int
 
+    /// `requestBlocking` on a Dispatch thread: the test's own threads stay free for the in-process server (its
+    /// handlers run on the same cooperative pool as the tests).
+    func request(
+        _ method: String = "GET", _ target: String, headers: [String: String] = [:], body: [UInt8] = [],
+        chunked: Bool = false
+    ) async throws -> Reply {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(
+                    with: Result {
+                        try requestBlocking(method, target, headers: headers, body: body, chunked: chunked)
+                    })
+            }
+        }
+    }
+
     /// Sends one request. `bodyBytes` goes after the headers (with its Content-Length unless `headers` sets one);
     /// a body the server refuses early may be cut short, so send errors after the headers are ignored.
-    func request(
+    func requestBlocking(
         _ method: String = "GET", _ target: String, headers: [String: String] = [:], body bodyBytes: [UInt8] = [],
         chunked: Bool = false
     ) throws -> Reply {

@@ -19,7 +19,7 @@ struct TestServer: Sendable {
     /// The shared index of plaza.mp4 and megamind.mp4 (1 fps, with captions), built once per test run.
     static let sharedIndex = Task { () throws -> URL in
         let dir = try Fixtures.temporaryDirectory("vlm-serve-index")
-        return try makeIndex(videos.map(\.path), in: dir, extra: ["--captions"])
+        return try await makeIndex(videos.map(\.path), in: dir, extra: ["--captions"])
     }
 
     /// The shared server (no token, default limits).
@@ -28,10 +28,10 @@ struct TestServer: Sendable {
     }
 
     /// Indexes `videos` into `dir/index.sqlite` with `vlm-stream index`.
-    static func makeIndex(_ videos: [String], in dir: URL, extra: [String] = []) throws -> URL {
+    static func makeIndex(_ videos: [String], in dir: URL, extra: [String] = []) async throws -> URL {
         let db = dir.appendingPathComponent("index.sqlite")
-        let result = try CLIRunner.run(
-            ["index"] + videos + ["--db", db.path, "--fps", "1", "--model", model.path] + extra, timeout: 600)
+        let arguments = ["index"] + videos + ["--db", db.path, "--fps", "1", "--model", model.path] + extra
+        let result = try await blocking { try CLIRunner.run(arguments, timeout: 600) }
         guard result.status == 0 else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "index failed: \(result.stderr)"])
         }
@@ -73,5 +73,13 @@ struct TestServer: Sendable {
         try ffmpeg.run()
         ffmpeg.waitUntilExit()
         return Array(try Data(contentsOf: out))
+    }
+}
+
+/// Runs blocking test work (subprocesses, sockets) on a Dispatch thread, keeping the cooperative pool free for the
+/// in-process server.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
     }
 }

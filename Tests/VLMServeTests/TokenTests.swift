@@ -13,26 +13,26 @@ struct TokenTests {
         let db = try await TestServer.sharedIndex.value
         let server = try await TestServer.start(db: db) { $0.token = Self.token }
         for target in ["/api/videos", "/search", "/api/openapi.json", "/static/app.js", "/api/search?text=a"] {
-            let reply = try server.http.request("GET", target)
+            let reply = try await server.http.request("GET", target)
             #expect(reply.status == 401, "\(target)")
             #expect(reply.headers["www-authenticate"]?.hasPrefix("Bearer") == true)
         }
-        let wrong = try server.http.request("GET", "/api/videos", headers: ["Authorization": "Bearer s3cret"])
+        let wrong = try await server.http.request("GET", "/api/videos", headers: ["Authorization": "Bearer s3cret"])
         #expect(wrong.status == 401)
-        let longer = try server.http.request("GET", "/api/videos", headers: ["Authorization": "Bearer \(Self.token)x"])
+        let longer = try await server.http.request("GET", "/api/videos", headers: ["Authorization": "Bearer \(Self.token)x"])
         #expect(longer.status == 401)
-        let right = try server.http.request("GET", "/api/videos", headers: ["Authorization": "Bearer \(Self.token)"])
+        let right = try await server.http.request("GET", "/api/videos", headers: ["Authorization": "Bearer \(Self.token)"])
         #expect(right.status == 200)
 
-        #expect(try server.http.request("GET", "/login?token=nope").status == 401)
-        let login = try server.http.request("GET", "/login?token=\(Self.token)")
+        #expect(try await server.http.request("GET", "/login?token=nope").status == 401)
+        let login = try await server.http.request("GET", "/login?token=\(Self.token)")
         #expect(login.status == 303 && login.headers["location"] == "/search")
         let cookie = try #require(login.headers["set-cookie"])
         #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"))
         let pair = String(cookie.split(separator: ";")[0])
-        let page = try server.http.request("GET", "/search", headers: ["Cookie": pair])
+        let page = try await server.http.request("GET", "/search", headers: ["Cookie": pair])
         #expect(page.status == 200 && page.text.contains("<form id=\"search-form\""))
-        let forged = try server.http.request("GET", "/search", headers: ["Cookie": "vlm_token=guess"])
+        let forged = try await server.http.request("GET", "/search", headers: ["Cookie": "vlm_token=guess"])
         #expect(forged.status == 401)
     }
 
