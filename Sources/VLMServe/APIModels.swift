@@ -9,7 +9,7 @@ struct SearchResults: Encodable {
     var moments: [MomentJSON]
 
     init(archive: Archive, query: String, offset: Int, moments: [Moment]) throws {
-        let ids = Dictionary(try archive.videos().map { ($0.path, $0.id) }) { first, _ in first }
+        let ids = Dictionary(try archive.index.matrix().videos.map { ($0.path, $0.id) }) { first, _ in first }
         self.query = query
         self.offset = offset
         self.moments = moments.map { MomentJSON(moment: $0, videoID: ids[$0.video]) }
@@ -28,7 +28,10 @@ struct MomentJSON: Encodable {
     }
     var file: String? { videoID.map { "/api/videos/\($0)/file" } }
 
-    enum CodingKeys: String, CodingKey { case videoID = "video_id", name, thumbnail, file }
+    enum CodingKeys: String, CodingKey {
+        case videoID = "video_id"
+        case name, thumbnail, file
+    }
 
     func encode(to encoder: Encoder) throws {
         try moment.encode(to: encoder)

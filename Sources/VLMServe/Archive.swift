@@ -22,7 +22,8 @@ public final class Archive: Sendable {
         guard let stored = try index.model() else { throw IndexError.empty(path: index.path) }
         try index.requireModel(encoder.modelIdentity)
         guard stored.dimension == encoder.embeddingSize else {
-            throw IndexError.dimensionMismatch(path: index.path, indexed: stored.dimension, given: encoder.embeddingSize)
+            throw IndexError.dimensionMismatch(
+                path: index.path, indexed: stored.dimension, given: encoder.embeddingSize)
         }
         self.index = index
         self.modelIdentity = encoder.modelIdentity

@@ -21,8 +21,8 @@ enum Assets {
         nav a.active { color: var(--fg); font-weight: 600; }
         main { max-width: 1200px; margin: 0 auto; padding: 1.2rem 1.5rem 3rem; }
         .search { display: flex; gap: .6rem; flex-wrap: wrap; }
-        .search input[type=search] { flex: 1 1 420px; font: inherit; padding: .55rem .8rem; border: 1px solid var(--line);
-               border-radius: 8px; }
+        .search input[type=search] { flex: 1 1 420px; font: inherit; padding: .55rem .8rem;
+               border: 1px solid var(--line); border-radius: 8px; }
         button { font: inherit; padding: .55rem 1.1rem; border: 0; border-radius: 8px; background: var(--accent);
                color: #fff; cursor: pointer; }
         .drop { padding: .5rem .9rem; border: 2px dashed var(--line); border-radius: 8px; color: var(--muted);
@@ -35,7 +35,8 @@ enum Assets {
         .player p { margin: 0; padding: .4rem .8rem; color: #eee; background: #111; }
         .results { display: grid; grid-template-columns: repeat(auto-fill, minmax(250px, 1fr)); gap: 1rem;
                margin-top: 1rem; }
-        .card { background: #fff; border: 1px solid var(--line); border-radius: 10px; overflow: hidden; cursor: pointer; }
+        .card { background: #fff; border: 1px solid var(--line); border-radius: 10px; overflow: hidden;
+               cursor: pointer; }
         .card:hover, .card:focus { border-color: var(--accent); outline: none; }
         .card img { width: 100%; height: auto; aspect-ratio: 16 / 9; object-fit: cover; display: block;
                background: #ddd; }

@@ -17,7 +17,8 @@ enum OpenAPI {
               "cookie": {"type": "apiKey", "in": "cookie", "name": "vlm_token"}
             },
             "parameters": {
-              "top": {"name": "top", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+              "top": {"name": "top", "in": "query",
+                      "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
               "offset": {"name": "offset", "in": "query", "description": "Ranks to skip (offset + top ≤ 1000).",
                          "schema": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 0}},
               "id": {"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}

@@ -103,7 +103,8 @@ struct Pages: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "text/html; charset=utf-8"
         headers[.contentSecurityPolicy] =
-            "default-src 'self'; img-src 'self' data: blob:; media-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self'"
+            "default-src 'self'; img-src 'self' data: blob:; media-src 'self'; style-src 'self' 'unsafe-inline'; "
+            + "script-src 'self'"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: .init(string: text)))
     }
 }

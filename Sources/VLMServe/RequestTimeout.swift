@@ -50,7 +50,8 @@ func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
         DispatchQueue.global().async { finish(Result { try body() }) }
         if let deadline {
             let left = deadline - ContinuousClock.now
-            let nanoseconds = max(0, left.components.seconds * 1_000_000_000 + left.components.attoseconds / 1_000_000_000)
+            let nanoseconds = max(
+                0, left.components.seconds * 1_000_000_000 + left.components.attoseconds / 1_000_000_000)
             DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) {
                 finish(.failure(RequestTimedOut()))
             }

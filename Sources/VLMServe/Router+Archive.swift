@@ -48,7 +48,8 @@ public func buildArchiveRouter(archive: Archive, options: ServeOptions) -> Route
             let page = try QueryValidation.page(
                 top: query["top"].map(String.init), offset: query["offset"].map(String.init), options: options)
             let moments = try await offload { try archive.search(text: text, top: page.top, offset: page.offset) }
-            return Response.json(try SearchResults(archive: archive, query: text, offset: page.offset, moments: moments))
+            return Response.json(
+                try SearchResults(archive: archive, query: text, offset: page.offset, moments: moments))
         } catch let error as BadRequest {
             return APIError.response(.badRequest, error.description)
         }
@@ -104,7 +105,9 @@ public func buildArchiveRouter(archive: Archive, options: ServeOptions) -> Route
 extension Archive {
     /// The complete video whose index id is `parameter` (a decimal id, never a path), or nil.
     func video(parameter: String?) async throws -> IndexedVideo? {
-        guard let parameter, parameter.count <= 18, parameter.allSatisfy(\.isASCII), let id = Int64(parameter) else {
+        guard let parameter, parameter.count <= 18, parameter.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+            let id = Int64(parameter)
+        else {
             return nil
         }
         return try await offload { try self.video(id: id) }

@@ -69,7 +69,9 @@ enum Templates {
     static let videos = """
         {{> head}}
         <h1>{{count}} indexed videos</h1>
-        {{#empty}}<p class="status">Nothing is indexed yet: run <code>vlm-stream index VIDEO --db INDEX</code>.</p>{{/empty}}
+        {{#empty}}
+        <p class="status">Nothing is indexed yet: run <code>vlm-stream index VIDEO --db INDEX</code>.</p>
+        {{/empty}}
         <section class="videos">
         {{#videos}}
           <article class="video" id="video-{{id}}">
@@ -84,7 +86,9 @@ enum Templates {
               </dl>
               {{#captioned}}
               <div class="timeline" aria-label="captions">
-                {{#captions}}<span class="segment" style="left:{{left}}%;width:{{width}}%" title="{{start}} {{text}}"></span>{{/captions}}
+                {{#captions}}
+                <span class="segment" style="left:{{left}}%;width:{{width}}%" title="{{start}} {{text}}"></span>
+                {{/captions}}
               </div>
               <ol class="captions">{{#captions}}<li><span class="range">{{start}}</span> {{text}}</li>{{/captions}}</ol>
               {{/captioned}}

@@ -21,7 +21,9 @@ struct TokenAuthMiddleware<Context: RequestContext>: RouterMiddleware {
         headers[.contentType] = "text/plain; charset=utf-8"
         return Response(
             status: .unauthorized, headers: headers,
-            body: .init(byteBuffer: .init(string: "a token is needed: open /login?token=TOKEN or send Authorization: Bearer TOKEN\n")))
+            body: .init(
+                byteBuffer: .init(
+                    string: "a token is needed: open /login?token=TOKEN or send Authorization: Bearer TOKEN\n")))
     }
 
     /// The token a request carries, bearer header first.

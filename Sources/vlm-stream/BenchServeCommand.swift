@@ -48,7 +48,8 @@ struct BenchServeCommand: AsyncParsableCommand {
         try await reportingErrors {
             let encoder = try model.load()
             let directory = try FileManager.default.url(
-                for: .itemReplacementDirectory, in: .userDomainMask, appropriateFor: FileManager.default.temporaryDirectory,
+                for: .itemReplacementDirectory, in: .userDomainMask,
+                appropriateFor: FileManager.default.temporaryDirectory,
                 create: true)
             defer { try? FileManager.default.removeItem(at: directory) }
             let db = directory.appendingPathComponent("bench-serve.sqlite").path
@@ -107,7 +108,8 @@ final class ServerProcess {
 
     init(db: String, model: String) throws {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.executableURL = FileManager.default.isExecutableFile(atPath: executable.path)
+        process.executableURL =
+            FileManager.default.isExecutableFile(atPath: executable.path)
             ? executable : URL(fileURLWithPath: CommandLine.arguments[0])
         process.arguments = ["serve", "--db", db, "--listen", "127.0.0.1:0", "--model", model]
         let out = Pipe()

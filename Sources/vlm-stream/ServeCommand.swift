@@ -88,9 +88,12 @@ struct ServeCommand: AsyncParsableCommand {
         guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
             throw OptionError("cannot read --token-file \(tokenFile); check the path and permissions")
         }
-        let token = text.split(whereSeparator: \.isNewline).first.map(String.init)?
+        let token =
+            text.split(whereSeparator: \.isNewline).first.map(String.init)?
             .trimmingCharacters(in: .whitespaces) ?? ""
-        guard !token.isEmpty else { throw OptionError("--token-file \(tokenFile) is empty; put the token on its first line") }
+        guard !token.isEmpty else {
+            throw OptionError("--token-file \(tokenFile) is empty; put the token on its first line")
+        }
         return token
     }
 

@@ -55,11 +55,14 @@ struct APITests {
         #expect(try page.json()["offset"] as? Int == 1)
     }
 
-    @Test("queries are validated as on the MQTT control topic", arguments: [
-        "/api/search", "/api/search?text=", "/api/search?text=%20%20", "/api/search?text=" + String(repeating: "a", count: 201),
-        "/api/search?text=x&top=0", "/api/search?text=x&top=abc", "/api/search?text=x&top=101",
-        "/api/search?text=x&offset=-1", "/api/search?text=x&offset=990&top=20",
-    ])
+    @Test(
+        "queries are validated as on the MQTT control topic",
+        arguments: [
+            "/api/search", "/api/search?text=", "/api/search?text=%20%20",
+            "/api/search?text=" + String(repeating: "a", count: 201),
+            "/api/search?text=x&top=0", "/api/search?text=x&top=abc", "/api/search?text=x&top=101",
+            "/api/search?text=x&offset=-1", "/api/search?text=x&offset=990&top=20",
+        ])
     func invalidQueries(target: String) async throws {
         let server = try await TestServer.shared.value
         let reply = try await server.http.request("GET", target)
@@ -80,7 +83,9 @@ struct APITests {
         let png = try await blocking { try TestServer.frame(of: TestServer.videos[0], at: 6.0) }
         let boundary = "vlmtestboundary42"
         let body =
-            Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"image\"; filename=\"f.png\"\r\nContent-Type: image/png\r\n\r\n".utf8)
+            Array(
+                ("--\(boundary)\r\nContent-Disposition: form-data; name=\"image\"; filename=\"f.png\"\r\n"
+                    + "Content-Type: image/png\r\n\r\n").utf8)
             + png + Array("\r\n--\(boundary)--\r\n".utf8)
         let reply = try await server.http.request(
             "POST", "/api/search/image?top=3", headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"],
@@ -91,7 +96,8 @@ struct APITests {
         #expect(abs((top["peak"] as? Double ?? 0) - 6.0) <= 1.0)
         #expect((top["score"] as? Double ?? 0) > 0.9)
 
-        let raw = try await server.http.request("POST", "/api/search/image?top=1", headers: ["Content-Type": "image/png"], body: png)
+        let raw = try await server.http.request(
+            "POST", "/api/search/image?top=1", headers: ["Content-Type": "image/png"], body: png)
         #expect((try raw.json()["moments"] as? [[String: Any]])?.first?["name"] as? String == "plaza.mp4")
     }
 

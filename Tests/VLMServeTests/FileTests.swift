@@ -21,14 +21,16 @@ struct FileTests {
         #expect(first.headers["content-range"] == "bytes 0-99/\(size)")
         #expect(first.body == Array(bytes[0..<100]))
 
-        let middle = try await server.http.request("GET", "/api/videos/\(id)/file", headers: ["Range": "bytes=1000-1999"])
+        let middle = try await server.http.request(
+            "GET", "/api/videos/\(id)/file", headers: ["Range": "bytes=1000-1999"])
         #expect(middle.status == 206 && middle.body == Array(bytes[1000..<2000]))
 
         let suffix = try await server.http.request("GET", "/api/videos/\(id)/file", headers: ["Range": "bytes=-50"])
         #expect(suffix.status == 206 && suffix.body == Array(bytes[(size - 50)...]))
         #expect(suffix.headers["content-range"] == "bytes \(size - 50)-\(size - 1)/\(size)")
 
-        let open = try await server.http.request("GET", "/api/videos/\(id)/file", headers: ["Range": "bytes=\(size - 10)-"])
+        let open = try await server.http.request(
+            "GET", "/api/videos/\(id)/file", headers: ["Range": "bytes=\(size - 10)-"])
         #expect(open.status == 206 && open.body == Array(bytes[(size - 10)...]))
 
         let clamped = try await server.http.request(
@@ -39,14 +41,16 @@ struct FileTests {
         #expect(past.status == 416 && past.headers["content-range"] == "bytes */\(size)")
     }
 
-    @Test("traversal attempts never reach the filesystem", arguments: [
-        "/api/videos/..%2F..%2F..%2Fetc%2Fpasswd/file", "/api/videos/%2e%2e/file", "/api/videos/../../etc/passwd",
-        "/api/videos/1%2F..%2F..%2Fetc%2Fpasswd/file", "/api/videos/%252e%252e%252fetc%252fpasswd/file",
-        "/api/videos/-1/file", "/api/videos/0x1/file", "/api/videos/1.0/file",
-        "/api/thumbnail?video=..%2F..%2Fetc%2Fpasswd&t=1", "/api/thumbnail?video=%2Fetc%2Fpasswd&t=1",
-        "/static/..%2F..%2F..%2Fetc%2Fpasswd", "/static/%2e%2e%2fPackage.swift", "/static/../Package.swift",
-        "/../../../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
-    ])
+    @Test(
+        "traversal attempts never reach the filesystem",
+        arguments: [
+            "/api/videos/..%2F..%2F..%2Fetc%2Fpasswd/file", "/api/videos/%2e%2e/file", "/api/videos/../../etc/passwd",
+            "/api/videos/1%2F..%2F..%2Fetc%2Fpasswd/file", "/api/videos/%252e%252e%252fetc%252fpasswd/file",
+            "/api/videos/-1/file", "/api/videos/0x1/file", "/api/videos/1.0/file", "/api/videos/+1/file",
+            "/api/thumbnail?video=..%2F..%2Fetc%2Fpasswd&t=1", "/api/thumbnail?video=%2Fetc%2Fpasswd&t=1",
+            "/static/..%2F..%2F..%2Fetc%2Fpasswd", "/static/%2e%2e%2fPackage.swift", "/static/../Package.swift",
+            "/../../../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
+        ])
     func traversal(target: String) async throws {
         let server = try await TestServer.shared.value
         let reply = try await server.http.request("GET", target)

@@ -49,7 +49,8 @@ struct PageTests {
         let server = try await TestServer.shared.value
         let js = try await server.http.request("GET", "/static/app.js")
         #expect(js.status == 200 && js.headers["content-type"]?.hasPrefix("text/javascript") == true)
-        #expect(js.text.contains("IntersectionObserver") && !js.text.contains("http://") && !js.text.contains("https://"))
+        #expect(
+            js.text.contains("IntersectionObserver") && !js.text.contains("http://") && !js.text.contains("https://"))
         let css = try await server.http.request("GET", "/static/style.css")
         #expect(css.status == 200 && css.headers["content-type"]?.hasPrefix("text/css") == true)
         #expect(try await server.http.request("GET", "/static/nope.js").status == 404)
@@ -85,7 +86,9 @@ struct PageTests {
     func refusals() async throws {
         let db = TestServer.model.deletingLastPathComponent().appendingPathComponent("none.sqlite")
         let model = TestServer.model.path
-        let missing = try await blocking { try CLIRunner.run(["serve", "--db", db.path, "--model", model], timeout: 30) }
+        let missing = try await blocking {
+            try CLIRunner.run(["serve", "--db", db.path, "--model", model], timeout: 30)
+        }
         #expect(missing.status != 0 && missing.stderr.contains("error:"))
         let both = try await blocking {
             try CLIRunner.run(["serve", "--db", db.path, "--token", "a", "--token-file", "b"], timeout: 30)
@@ -96,13 +99,18 @@ struct PageTests {
     @Test("serve on 0.0.0.0 without a token prints a warning, with one it does not")
     func exposed() async throws {
         let db = try await TestServer.sharedIndex.value
-        let open = try await Self.serveOutput(["--db", db.path, "--listen", "0.0.0.0:0", "--model", TestServer.model.path])
+        let open = try await Self.serveOutput([
+            "--db", db.path, "--listen", "0.0.0.0:0", "--model", TestServer.model.path,
+        ])
         #expect(open.contains(" on http://0.0.0.0:"), "\(open)")
         #expect(open.contains("warning: listening on 0.0.0.0 without a token"))
         let tokenFile = db.deletingLastPathComponent().appendingPathComponent("token")
         try "file-token\n".write(to: tokenFile, atomically: true, encoding: .utf8)
         let closed = try await Self.serveOutput(
-            ["--db", db.path, "--listen", "0.0.0.0:0", "--token-file", tokenFile.path, "--model", TestServer.model.path])
+            [
+                "--db", db.path, "--listen", "0.0.0.0:0", "--token-file", tokenFile.path, "--model",
+                TestServer.model.path,
+            ])
         #expect(closed.contains(" on http://0.0.0.0:") && !closed.contains("warning"), "\(closed)")
     }
 

@@ -60,7 +60,9 @@ struct RawHTTP: Sendable {
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if chunked {
             head += "Transfer-Encoding: chunked\r\n"
-        } else if headers.keys.allSatisfy({ $0.lowercased() != "content-length" }) && (!bodyBytes.isEmpty || method == "POST") {
+        } else if headers.keys.allSatisfy({ $0.lowercased() != "content-length" })
+            && (!bodyBytes.isEmpty || method == "POST")
+        {
             head += "Content-Length: \(bodyBytes.count)\r\n"
         }
         head += "\r\n"
@@ -108,14 +110,16 @@ struct RawHTTP: Sendable {
 
     /// A response once its head is in; `complete` when the body has its Content-Length (or is chunked and ended).
     static func parse(_ bytes: [UInt8]) -> (reply: Reply, complete: Bool)? {
-        guard let end = (0..<max(0, bytes.count - 3)).first(where: { bytes[$0..<$0 + 4].elementsEqual([13, 10, 13, 10]) })
+        guard
+            let end = (0..<max(0, bytes.count - 3)).first(where: { bytes[$0..<$0 + 4].elementsEqual([13, 10, 13, 10]) })
         else { return nil }
         let lines = String(decoding: bytes[..<end], as: UTF8.self).components(separatedBy: "\r\n")
         let status = Int(lines[0].split(separator: " ").dropFirst().first ?? "") ?? 0
         var headers: [String: String] = [:]
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         var body = Array(bytes[(end + 4)...])
         var complete = false

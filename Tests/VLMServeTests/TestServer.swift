@@ -61,7 +61,8 @@ struct TestServer: Sendable {
 
     /// The index ids of the shared videos by file name.
     func videoIDs() throws -> [String: Int64] {
-        Dictionary(uniqueKeysWithValues: try archive.videos().map { (URL(fileURLWithPath: $0.path).lastPathComponent, $0.id) })
+        Dictionary(
+            uniqueKeysWithValues: try archive.videos().map { (URL(fileURLWithPath: $0.path).lastPathComponent, $0.id) })
     }
 
     /// The frame of `video` at `seconds` as PNG bytes (the ffmpeg CLI cuts it).
@@ -69,7 +70,9 @@ struct TestServer: Sendable {
         let out = try Fixtures.temporaryDirectory("vlm-serve-frame").appendingPathComponent("frame.png")
         let ffmpeg = Process()
         ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        ffmpeg.arguments = ["ffmpeg", "-v", "error", "-y", "-ss", "\(seconds)", "-i", video.path, "-frames:v", "1", out.path]
+        ffmpeg.arguments = [
+            "ffmpeg", "-v", "error", "-y", "-ss", "\(seconds)", "-i", video.path, "-frames:v", "1", out.path,
+        ]
         try ffmpeg.run()
         ffmpeg.waitUntilExit()
         return Array(try Data(contentsOf: out))

@@ -19,9 +19,11 @@ struct TokenTests {
         }
         let wrong = try await server.http.request("GET", "/api/videos", headers: ["Authorization": "Bearer s3cret"])
         #expect(wrong.status == 401)
-        let longer = try await server.http.request("GET", "/api/videos", headers: ["Authorization": "Bearer \(Self.token)x"])
+        let longer = try await server.http.request(
+            "GET", "/api/videos", headers: ["Authorization": "Bearer \(Self.token)x"])
         #expect(longer.status == 401)
-        let right = try await server.http.request("GET", "/api/videos", headers: ["Authorization": "Bearer \(Self.token)"])
+        let right = try await server.http.request(
+            "GET", "/api/videos", headers: ["Authorization": "Bearer \(Self.token)"])
         #expect(right.status == 200)
 
         #expect(try await server.http.request("GET", "/login?token=nope").status == 401)
