@@ -27,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // MARK: - C libraries (Debian: libavformat-dev libavcodec-dev libswscale-dev libavdevice-dev,
@@ -108,11 +111,20 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        // The web server: the archive (search, thumbnails, videos) over HTTP, pages rendered with Mustache.
+        .target(
+            name: "VLMServe",
+            dependencies: [
+                "VLMCore", "VLMIndex", "VLMVideo", "CLIP", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), "VLMPublish",
+            ]
+        ),
         .executableTarget(
             name: "vlm-stream",
             dependencies: [
                 "VLMCore", "CLIP", "GIT", "VLMVideo", "VLMGraph", "VLMPipeline", "VLMMatch", "VLMCaption", "VLMPublish",
-                "VLMIndex",
+                "VLMIndex", "VLMServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -142,6 +154,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "VLMServeTests", dependencies: ["VLMServe", "VLMIndex", "VLMCore", "CLIP", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["VLMCore", "VLMIndex", "VLMPipeline", "TestSupport"]),
     ],
     cxxLanguageStandard: .cxx17

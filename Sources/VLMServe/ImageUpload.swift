@@ -1,0 +1,54 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import VLMCore
+import VLMVideo
+
+/// `POST /api/search/image`: a picture in `multipart/form-data` (or a raw `image/*` body), decoded by FFmpeg from a
+/// private temporary file, embedded, searched.
+enum ImageUpload {
+    static func handle(
+        _ request: Request, context: BasicRequestContext, archive: Archive, options: ServeOptions,
+        page: (top: Int, offset: Int)
+    ) async throws -> Response {
+        let tooLarge = "the upload is larger than \(options.uploadLimit >> 20) MiB"
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > options.uploadLimit {
+            return APIError.response(.contentTooLarge, tooLarge)
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: options.uploadLimit)
+        } catch {
+            return APIError.response(.contentTooLarge, tooLarge)
+        }
+        let bytes = Array(body.readableBytesView)
+        let contentType = request.headers[.contentType]
+        let image: [UInt8]?
+        if let boundary = Multipart.boundary(contentType: contentType) {
+            image = Multipart.firstFile(bytes, boundary: boundary)
+        } else if contentType?.lowercased().hasPrefix("image/") == true {
+            image = bytes
+        } else {
+            return APIError.response(.unsupportedMediaType, "send the picture as multipart/form-data or image/*")
+        }
+        guard let image, !image.isEmpty else {
+            return APIError.response(.badRequest, "no file in the upload; send the picture as a form field")
+        }
+        let picture = try await offload { () -> RGBImage? in
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("vlm-upload-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: file) }
+            do {
+                try Data(image).write(to: file, options: [.atomic])
+                return try ImageFile.decode(file)
+            } catch {
+                return nil
+            }
+        }
+        guard let picture else {
+            return APIError.response(.unprocessableContent, "the upload is not a picture FFmpeg can decode")
+        }
+        let moments = try await offload { try archive.search(image: picture, top: page.top, offset: page.offset) }
+        return Response.json(
+            try SearchResults(archive: archive, query: "(image)", offset: page.offset, moments: moments))
+    }
+}
