@@ -24,12 +24,13 @@ public final class CLIPModel: ImageEncoding, TextEncoding, Sendable {
     /// Images per forward pass when `encode(images:)` gets many.
     public let maxBatch: Int
 
-    /// Loads config.json, model.safetensors, vocab.json, merges.txt and preprocessor_config.json from `directory`.
+    /// Loads config.json, model.safetensors, vocab.json, merges.txt and preprocessor_config.json from `directory`,
+    /// with the blocks' linear layers at `precision` (int8: quantized at load, see `CLIPWeights.converted(to:)`).
     /// Throws a one-line `CLIPLoadError` naming the first file that is missing or wrong.
     public static func load(
-        directory: URL, maxBatch: Int = 32, logger: Logger = Logger(label: "vlm.clip")
+        directory: URL, maxBatch: Int = 32, precision: Precision = .fp32, logger: Logger = Logger(label: "vlm.clip")
     ) throws -> CLIPModel {
-        let weights = try CLIPWeights.load(directory: directory, logger: logger)
+        let weights = try CLIPWeights.load(directory: directory, logger: logger).converted(to: precision)
         let text = CLIPTextModel(weights: weights)
         let tokenizer = try CLIPTokenizer(directory: directory, contextLength: text.contextLength)
         let preprocessorFile = directory.appendingPathComponent("preprocessor_config.json")

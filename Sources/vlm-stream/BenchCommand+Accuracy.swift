@@ -1,0 +1,30 @@
+import CLIP
+import Foundation
+import VLMTensor
+
+extension BenchEncoderCommand {
+    /// `--accuracy`: int8 against fp32 on `reference` (the fp32 weights; without --model the ViT-B/32-shaped outlier
+    /// fixture with a full text tower), at `smoothing` and, for comparison, without smoothing. Returns the lines to
+    /// print and the JSON members to add.
+    func measureAccuracy(reference given: CLIPWeights?, compute: ComputeOptions) throws -> (lines: [String], json: String) {
+        let reference = try given ?? CLIPWeights.randomWithOutliers(config: .vitB32)
+        let source = given == nil ? "random ViT-B/32 with outlier channels" : "the model"
+        var lines: [String] = []
+        var json: [String] = []
+        for alpha in smoothing > 0 ? [smoothing, 0] : [0] {
+            let candidate = reference.converted(to: .int8, smoothing: alpha)
+            let result = try compute.run { try PrecisionAccuracy.measure(reference: reference, candidate: candidate) }
+            let name = alpha > 0 ? String(format: "smoothing α %.2f", alpha) : "no smoothing"
+            lines.append(
+                "accuracy     int8 vs fp32 on \(source), \(name): centered relative error "
+                    + String(format: "%.4f", result.centeredRelativeError) + " (bar ≤ 0.05) over \(result.images) "
+                    + "images, zero-shot agreement " + String(format: "%.1f %%", result.zeroShotAgreement * 100)
+                    + " (bar ≥ 95 %) over \(result.labels) labels")
+            json.append(
+                "{\"smoothing\":\(alpha),\"centered_relative_error\":\(String(format: "%.5f", result.centeredRelativeError)),"
+                    + "\"zero_shot_agreement\":\(String(format: "%.4f", result.zeroShotAgreement)),"
+                    + "\"images\":\(result.images),\"labels\":\(result.labels)}")
+        }
+        return (lines, "\"accuracy\":[" + json.joined(separator: ",") + "],")
+    }
+}
