@@ -23,6 +23,12 @@ extension CLIPWeights {
         /// the int8 weights were made with smoothing; nil: the float32 ones.
         public let layerNorm1: (weight: Tensor, bias: Tensor)?
         public let layerNorm2: (weight: Tensor, bias: Tensor)?
+        /// Outlier input channels kept in float32 (LLM.int8()-style decomposition), when the weights were made so:
+        /// for layer_norm1's output (q, k, v) and layer_norm2's (fc1), the channels and, per layer, the float32
+        /// columns W[:, channels] ((out, channels) each). Their int8 columns are zero and the kernel's input has
+        /// them zeroed, so the per-token scale comes from the other channels.
+        public internal(set) var outliers1: (channels: [Int], weights: [Tensor])? = nil
+        public internal(set) var outliers2: (channels: [Int], weights: [Tensor])? = nil
 
         public init(
             qProj: QuantizedWeight, kProj: QuantizedWeight, vProj: QuantizedWeight, outProj: QuantizedWeight,
@@ -39,6 +45,46 @@ extension CLIPWeights {
         /// s_c = a_c^α / w_c^(1−α) with a_c = 4|γ_c| + |β_c| (the normalized input is within ~±4) and w_c the largest
         /// |W[:, c]| of q/k/v (layer_norm1) or fc1 (layer_norm2); then γ_c, β_c ÷ s_c and W[:, c] × s_c, which
         /// leaves the float32 function unchanged.
+        init(quantizing layer: Layer, smoothing alpha: Float, keepOutliers: Bool) {
+            guard keepOutliers else {
+                self.init(quantizing: layer, smoothing: alpha)
+                return
+            }
+            let channels1 = Self.outlierChannels(layer.layerNorm1Weight)
+            let channels2 = Self.outlierChannels(layer.layerNorm2Weight)
+            func split(_ w: Tensor, _ channels: [Int]) -> (int8: QuantizedWeight, columns: Tensor) {
+                let (n, d) = (w.shape[0], w.shape[1])
+                let rest = Tensor(zeros: w.shape)
+                rest.data.update(from: w.data, count: w.count)
+                let columns = Tensor(zeros: [n, channels.count])
+                for r in 0..<n {
+                    for (i, c) in channels.enumerated() {
+                        columns.data[r * channels.count + i] = w.data[r * d + c]
+                        rest.data[r * d + c] = 0
+                    }
+                }
+                return (QuantizedWeight(quantizing: rest), columns)
+            }
+            let (q, k, v) = (
+                split(layer.qProjWeight, channels1), split(layer.kProjWeight, channels1),
+                split(layer.vProjWeight, channels1)
+            )
+            let fc1 = split(layer.fc1Weight, channels2)
+            self.init(
+                qProj: q.int8, kProj: k.int8, vProj: v.int8, outProj: QuantizedWeight(quantizing: layer.outProjWeight),
+                fc1: fc1.int8, fc2: QuantizedWeight(quantizing: layer.fc2Weight))
+            if !channels1.isEmpty { outliers1 = (channels1, [q.columns, k.columns, v.columns]) }
+            if !channels2.isEmpty { outliers2 = (channels2, [fc1.columns]) }
+        }
+
+        /// The channels whose |gain| exceeds `outlierGainRatio` × the median |gain| (at most 1/16 of them).
+        static func outlierChannels(_ gamma: Tensor) -> [Int] {
+            let magnitudes = (0..<gamma.count).map { abs(gamma.data[$0]) }
+            let median = magnitudes.sorted()[magnitudes.count / 2]
+            let outliers = magnitudes.indices.filter { magnitudes[$0] > CLIPWeights.outlierGainRatio * median }
+            return outliers.count <= max(1, gamma.count / 16) ? outliers : []
+        }
+
         init(quantizing layer: Layer, smoothing alpha: Float) {
             guard alpha > 0 else {
                 self.init(
@@ -99,16 +145,22 @@ extension CLIPWeights {
 
     /// The SmoothQuant migration strength `converted(to:)` uses by default (0: none).
     public static let defaultSmoothing: Float = 0.5
+    /// A layer-norm channel whose |gain| exceeds this multiple of the median |gain| is an outlier channel.
+    public static let outlierGainRatio: Float = 6
 
     /// These weights with every transformer block's linear layers quantized to int8 (per output row); the
     /// embeddings, layer norms, biases and projections stay float32. `smoothing` is the SmoothQuant α applied to the
     /// layers fed by a layer norm (0: plain per-row quantization). Returns `self` for `.fp32` or when already int8.
-    public func converted(to precision: Precision, smoothing: Float = defaultSmoothing) -> CLIPWeights {
+    /// With `keepOutliers`, the outlier channels of each layer norm's output (|γ_c| > `outlierGainRatio` × median)
+    /// go through float32 columns beside the int8 product instead.
+    public func converted(
+        to precision: Precision, smoothing: Float = defaultSmoothing, keepOutliers: Bool = true
+    ) -> CLIPWeights {
         guard precision == .int8, self.precision != .int8 else { return self }
         func quantize(_ layers: [Layer]) -> [Layer] {
             layers.map { layer in
                 var copy = layer
-                copy.int8 = layer.int8 ?? Int8Linears(quantizing: layer, smoothing: smoothing)
+                copy.int8 = layer.int8 ?? Int8Linears(quantizing: layer, smoothing: smoothing, keepOutliers: keepOutliers)
                 return copy
             }
         }

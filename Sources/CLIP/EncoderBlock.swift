@@ -65,9 +65,12 @@ enum EncoderBlock {
         LayerNorm.forward(
             hidden, into: s.norm.data, rows: rows, dim: d, gamma: (layer.int8?.layerNorm1?.weight ?? layer.layerNorm1Weight).data,
             beta: (layer.int8?.layerNorm1?.bias ?? layer.layerNorm1Bias).data, eps: shape.eps)
-        let q = Linear(weight: layer.qProjWeight, int8: layer.int8?.qProj, bias: layer.qProjBias, y: s.q.data)
-        let k = Linear(weight: layer.kProjWeight, int8: layer.int8?.kProj, bias: layer.kProjBias, y: s.k.data)
-        let v = Linear(weight: layer.vProjWeight, int8: layer.int8?.vProj, bias: layer.vProjBias, y: s.v.data)
+        var q = Linear(weight: layer.qProjWeight, int8: layer.int8?.qProj, bias: layer.qProjBias, y: s.q.data)
+        var k = Linear(weight: layer.kProjWeight, int8: layer.int8?.kProj, bias: layer.kProjBias, y: s.k.data)
+        var v = Linear(weight: layer.vProjWeight, int8: layer.int8?.vProj, bias: layer.vProjBias, y: s.v.data)
+        if let o = layer.int8?.outliers1 {
+            (q.outliers, k.outliers, v.outliers) = ((o.channels, o.weights[0]), (o.channels, o.weights[1]), (o.channels, o.weights[2]))
+        }
         linear(s.norm.data, rows: rows, inFeatures: d, queries ? [q, k, v] : [k, v])
     }
 
@@ -96,7 +99,7 @@ enum EncoderBlock {
             [
                 Linear(
                     weight: layer.fc1Weight, int8: layer.int8?.fc1, bias: layer.fc1Bias, y: s.mlp.data,
-                    activation: shape.activation)
+                    activation: shape.activation, outliers: layer.int8?.outliers2.map { ($0.channels, $0.weights[0]) })
             ])
         // h += m·W2ᵀ + b2
         linear(
@@ -124,7 +127,11 @@ enum EncoderBlock {
         }
         linear(
             s.attention.data, rows: batch, inFeatures: d,
-            [Linear(weight: layer.qProjWeight, int8: layer.int8?.qProj, bias: layer.qProjBias, y: s.q.data)])
+            [
+                Linear(
+                    weight: layer.qProjWeight, int8: layer.int8?.qProj, bias: layer.qProjBias, y: s.q.data,
+                    outliers: layer.int8?.outliers1.map { ($0.channels, $0.weights[0]) })
+            ])
         Attention.pooled(
             q: s.q.data, ldq: d, positions: positions, k: s.k.data, ldk: d, v: s.v.data, ldv: d,
             into: s.attention.data, ldo: d, seq: seq, heads: shape.heads, headDim: shape.headDim, causal: causal)

@@ -11,17 +11,25 @@ extension BenchEncoderCommand {
         let source = given == nil ? "random ViT-B/32 with outlier channels" : "the model"
         var lines: [String] = []
         var json: [String] = []
-        for alpha in smoothing > 0 ? [smoothing, 0] : [0] {
-            let candidate = reference.converted(to: .int8, smoothing: alpha)
+        // The chosen scheme first, then the others for comparison.
+        var variants: [(alpha: Float, keep: Bool)] = [(smoothing, keepOutliers)]
+        for variant in [(smoothing, !keepOutliers), (0, true), (0, false)] as [(Float, Bool)]
+        where !variants.contains(where: { $0.alpha == variant.0 && $0.keep == variant.1 }) {
+            variants.append(variant)
+        }
+        for (alpha, keep) in variants {
+            let candidate = reference.converted(to: .int8, smoothing: alpha, keepOutliers: keep)
             let result = try compute.run { try PrecisionAccuracy.measure(reference: reference, candidate: candidate) }
-            let name = alpha > 0 ? String(format: "smoothing α %.2f", alpha) : "no smoothing"
+            let name =
+                (alpha > 0 ? String(format: "smoothing α %.2f", alpha) : "no smoothing")
+                + (keep ? ", outlier channels fp32" : ", no fp32 channels")
             lines.append(
                 "accuracy     int8 vs fp32 on \(source), \(name): centered relative error "
                     + String(format: "%.4f", result.centeredRelativeError) + " (bar ≤ 0.05) over \(result.images) "
                     + "images, zero-shot agreement " + String(format: "%.1f %%", result.zeroShotAgreement * 100)
                     + " (bar ≥ 95 %) over \(result.labels) labels")
             json.append(
-                "{\"smoothing\":\(alpha),\"centered_relative_error\":\(String(format: "%.5f", result.centeredRelativeError)),"
+                "{\"smoothing\":\(alpha),\"outlier_channels_fp32\":\(keep),\"centered_relative_error\":\(String(format: "%.5f", result.centeredRelativeError)),"
                     + "\"zero_shot_agreement\":\(String(format: "%.4f", result.zeroShotAgreement)),"
                     + "\"images\":\(result.images),\"labels\":\(result.labels)}")
         }

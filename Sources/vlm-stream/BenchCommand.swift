@@ -53,6 +53,9 @@ struct BenchEncoderCommand: AsyncParsableCommand {
     @Option(help: "SmoothQuant strength α for int8 quantized at load (0: plain per-row quantization).")
     var smoothing: Float = CLIPWeights.defaultSmoothing
 
+    @Option(help: "For int8 quantized at load: keep layer-norm outlier channels in float32 (true/false).")
+    var keepOutliers: Bool = true
+
     @Flag(
         help: """
             With --precision int8: also measure accuracy against fp32 (centered relative error over 56 varied \
@@ -98,7 +101,7 @@ struct BenchEncoderCommand: AsyncParsableCommand {
                 source = "random ViT-B/32"
             }
             let reference = weights
-            weights = weights.converted(to: precision, smoothing: smoothing)
+            weights = weights.converted(to: precision, smoothing: smoothing, keepOutliers: keepOutliers)
             let loadSeconds = seconds(since: loadStart)
             let encoder = CLIPVisionModel(weights: weights)
 
