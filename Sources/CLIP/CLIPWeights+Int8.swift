@@ -52,6 +52,10 @@ extension CLIPWeights {
             }
             let channels1 = Self.outlierChannels(layer.layerNorm1Weight)
             let channels2 = Self.outlierChannels(layer.layerNorm2Weight)
+            guard !channels1.isEmpty || !channels2.isEmpty else {  // none found: smoothing, if asked for
+                self.init(quantizing: layer, smoothing: alpha)
+                return
+            }
             func split(_ w: Tensor, _ channels: [Int]) -> (int8: QuantizedWeight, columns: Tensor) {
                 let (n, d) = (w.shape[0], w.shape[1])
                 let rest = Tensor(zeros: w.shape)
@@ -77,12 +81,12 @@ extension CLIPWeights {
             if !channels2.isEmpty { outliers2 = (channels2, [fc1.columns]) }
         }
 
-        /// The channels whose |gain| exceeds `outlierGainRatio` × the median |gain| (at most 1/16 of them).
+        /// The channels whose |gain| exceeds `outlierGainRatio` × the median |gain| (none if more than 1/8 do).
         static func outlierChannels(_ gamma: Tensor) -> [Int] {
             let magnitudes = (0..<gamma.count).map { abs(gamma.data[$0]) }
             let median = magnitudes.sorted()[magnitudes.count / 2]
             let outliers = magnitudes.indices.filter { magnitudes[$0] > CLIPWeights.outlierGainRatio * median }
-            return outliers.count <= max(1, gamma.count / 16) ? outliers : []
+            return outliers.count <= max(1, gamma.count / 8) ? outliers : []
         }
 
         init(quantizing layer: Layer, smoothing alpha: Float) {
