@@ -156,7 +156,13 @@ extension EncoderSpec: Codable {
         workers = try c.decodeIfPresent(Int.self, forKey: .workers) ?? workers
         threads = try c.decodeIfPresent(Int.self, forKey: .threads)
         maxInFlight = try c.decodeIfPresent(Int.self, forKey: .maxInFlight)
-        precision = try c.decodeIfPresent(Precision.self, forKey: .precision) ?? precision
+        if let name = try c.decodeIfPresent(String.self, forKey: .precision) {
+            guard let value = Precision(rawValue: name) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .precision, in: c, debugDescription: "must be fp32 or int8, not '\(name)'")
+            }
+            precision = value
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
