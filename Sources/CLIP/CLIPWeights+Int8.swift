@@ -164,11 +164,14 @@ extension CLIPWeights {
         func quantize(_ layers: [Layer]) -> [Layer] {
             layers.map { layer in
                 var copy = layer
-                copy.int8 = layer.int8 ?? Int8Linears(quantizing: layer, smoothing: smoothing, keepOutliers: keepOutliers)
+                copy.int8 =
+                    layer.int8 ?? Int8Linears(quantizing: layer, smoothing: smoothing, keepOutliers: keepOutliers)
                 // The float32 linears are not read again: their mapped pages leave the resident set as we go, so
                 // peak RSS holds one layer's float32 weights at a time.
-                for weight in [layer.qProjWeight, layer.kProjWeight, layer.vProjWeight, layer.outProjWeight,
-                               layer.fc1Weight, layer.fc2Weight] {
+                for weight in [
+                    layer.qProjWeight, layer.kProjWeight, layer.vProjWeight, layer.outProjWeight,
+                    layer.fc1Weight, layer.fc2Weight,
+                ] {
                     weight.releaseMappedPages()
                 }
                 return copy

@@ -63,13 +63,16 @@ enum EncoderBlock {
     ) {
         let d = shape.width
         LayerNorm.forward(
-            hidden, into: s.norm.data, rows: rows, dim: d, gamma: (layer.int8?.layerNorm1?.weight ?? layer.layerNorm1Weight).data,
+            hidden, into: s.norm.data, rows: rows, dim: d,
+            gamma: (layer.int8?.layerNorm1?.weight ?? layer.layerNorm1Weight).data,
             beta: (layer.int8?.layerNorm1?.bias ?? layer.layerNorm1Bias).data, eps: shape.eps)
         var q = Linear(weight: layer.qProjWeight, int8: layer.int8?.qProj, bias: layer.qProjBias, y: s.q.data)
         var k = Linear(weight: layer.kProjWeight, int8: layer.int8?.kProj, bias: layer.kProjBias, y: s.k.data)
         var v = Linear(weight: layer.vProjWeight, int8: layer.int8?.vProj, bias: layer.vProjBias, y: s.v.data)
         if let o = layer.int8?.outliers1 {
-            (q.outliers, k.outliers, v.outliers) = ((o.channels, o.weights[0]), (o.channels, o.weights[1]), (o.channels, o.weights[2]))
+            (q.outliers, k.outliers, v.outliers) = (
+                (o.channels, o.weights[0]), (o.channels, o.weights[1]), (o.channels, o.weights[2])
+            )
         }
         linear(s.norm.data, rows: rows, inFeatures: d, queries ? [q, k, v] : [k, v])
     }
@@ -91,7 +94,8 @@ enum EncoderBlock {
             ])
         // x = layer_norm2(h)
         LayerNorm.forward(
-            hidden, into: s.norm.data, rows: rows, dim: d, gamma: (layer.int8?.layerNorm2?.weight ?? layer.layerNorm2Weight).data,
+            hidden, into: s.norm.data, rows: rows, dim: d,
+            gamma: (layer.int8?.layerNorm2?.weight ?? layer.layerNorm2Weight).data,
             beta: (layer.int8?.layerNorm2?.bias ?? layer.layerNorm2Bias).data, eps: shape.eps)
         // m = act(x·W1ᵀ + b1)  (rows, I), the activation applied to each block while it is in cache
         linear(

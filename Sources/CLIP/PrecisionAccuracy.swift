@@ -83,10 +83,13 @@ public struct PrecisionAccuracy: Sendable {
                     case 5:  // a square moving across textured ground, frame t
                         let inside = abs(u - 0.1 - 0.1 * t) < 0.12 && abs(v - 0.5) < 0.12
                         value = inside ? 1.5 * colour[c] : 0.6 * texture
-                    case 6: value = 0.8 * sin(13 * (u + 0.05 * t) + 7 * v) * cos(5 * (u + 0.05 * t) - 11 * v) + 0.2 * colour[c]
+                    case 6:
+                        value =
+                            0.8 * sin(13 * (u + 0.05 * t) + 7 * v) * cos(5 * (u + 0.05 * t) - 11 * v) + 0.2 * colour[c]
                     default: value = (1 - t / 7) * texture + (t / 7) * colour[c]
                     }
-                    pixels[(c * side + y) * side + x] = Float(max(-2, min(2, value + 0.05 * noise[(c * side + y) * side + x])))
+                    pixels[(c * side + y) * side + x] = Float(
+                        max(-2, min(2, value + 0.05 * noise[(c * side + y) * side + x])))
                 }
             }
         }

@@ -36,8 +36,10 @@ public final class QuantizedWeight: @unchecked Sendable {
     }
 
     /// A view of int8 values at `pointer` (valid while `owner` lives) with their `scales` ((outFeatures) fp32).
-    public init(borrowing pointer: UnsafePointer<Int8>, outFeatures: Int, inFeatures: Int, scales: Tensor,
-                owner: AnyObject) {
+    public init(
+        borrowing pointer: UnsafePointer<Int8>, outFeatures: Int, inFeatures: Int, scales: Tensor,
+        owner: AnyObject
+    ) {
         precondition(scales.count == outFeatures, "QuantizedWeight: \(scales.count) scales for \(outFeatures) rows")
         self.outFeatures = outFeatures
         self.inFeatures = inFeatures

@@ -6,7 +6,9 @@ extension BenchEncoderCommand {
     /// `--accuracy`: int8 against fp32 on `reference` (the fp32 weights; without --model the ViT-B/32-shaped outlier
     /// fixture with a full text tower), at `smoothing` and, for comparison, without smoothing. Returns the lines to
     /// print and the JSON members to add.
-    func measureAccuracy(reference given: CLIPWeights?, compute: ComputeOptions) throws -> (lines: [String], json: String) {
+    func measureAccuracy(reference given: CLIPWeights?, compute: ComputeOptions) throws -> (
+        lines: [String], json: String
+    ) {
         let reference = try given ?? CLIPWeights.randomWithOutliers(config: .vitB32)
         let source = given == nil ? "random ViT-B/32 with outlier channels" : "the model"
         var lines: [String] = []
@@ -29,7 +31,8 @@ extension BenchEncoderCommand {
                     + "images, zero-shot agreement " + String(format: "%.1f %%", result.zeroShotAgreement * 100)
                     + " (bar ≥ 95 %) over \(result.labels) labels")
             json.append(
-                "{\"smoothing\":\(alpha),\"outlier_channels_fp32\":\(keep),\"centered_relative_error\":\(String(format: "%.5f", result.centeredRelativeError)),"
+                "{\"smoothing\":\(alpha),\"outlier_channels_fp32\":\(keep),"
+                    + "\"centered_relative_error\":\(String(format: "%.5f", result.centeredRelativeError)),"
                     + "\"zero_shot_agreement\":\(String(format: "%.4f", result.zeroShotAgreement)),"
                     + "\"images\":\(result.images),\"labels\":\(result.labels)}")
         }

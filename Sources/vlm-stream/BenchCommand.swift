@@ -67,7 +67,9 @@ struct BenchEncoderCommand: AsyncParsableCommand {
         guard batch >= 1, batch <= 1024 else { throw ValidationError("--batch must be between 1 and 1024.") }
         guard images >= 1 else { throw ValidationError("--images must be at least 1.") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
-        if accuracy && precision != .int8 { throw ValidationError("--accuracy compares int8 with fp32: add --precision int8.") }
+        if accuracy && precision != .int8 {
+            throw ValidationError("--accuracy compares int8 with fp32: add --precision int8.")
+        }
         guard smoothing >= 0, smoothing <= 1 else { throw ValidationError("--smoothing must be between 0 and 1.") }
     }
 
@@ -130,7 +132,8 @@ struct BenchEncoderCommand: AsyncParsableCommand {
             let gflops = encoder.flopsPerImage * imagesPerSecond / 1e9
             latencies.sort()
             let memory = ProcessMemory.read()
-            let accuracyReport = try accuracy
+            let accuracyReport =
+                try accuracy
                 ? measureAccuracy(reference: model == nil ? nil : reference, compute: compute) : (lines: [], json: "")
 
             print("model        \(source)")

@@ -53,7 +53,8 @@ struct Int8PrecisionTests {
     @Test("the tiny checkpoint's int8 text and image embeddings are close to fp32")
     func tinyCheckpoint() throws {
         let fp32 = try CLIPWeights.load(directory: Fixtures.url("tiny-clip"))
-        let result = try PrecisionAccuracy.measure(reference: fp32, candidate: fp32.converted(to: .int8), imageCount: 16)
+        let result = try PrecisionAccuracy.measure(
+            reference: fp32, candidate: fp32.converted(to: .int8), imageCount: 16)
         #expect(result.centeredRelativeError < 0.05)
     }
 }

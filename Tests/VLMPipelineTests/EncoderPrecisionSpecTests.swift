@@ -16,10 +16,12 @@ struct EncoderPrecisionSpecTests {
         #expect(plain.encoder.precision == .fp32)
         #expect(!(try plain.yaml().contains("precision")))
         #expect {
-            try PipelineSpec.parse(yaml: "sources: [{url: a.mp4}]\nqueries: [x]\nencoder: {precision: int4}", file: "p.yaml")
+            try PipelineSpec.parse(
+                yaml: "sources: [{url: a.mp4}]\nqueries: [x]\nencoder: {precision: int4}", file: "p.yaml")
         } throws: { error in
             let text = "\(error)"
-            return text.hasPrefix("p.yaml: ") && text.contains("must be fp32 or int8, not 'int4'") && !text.contains("\n")
+            return text.hasPrefix("p.yaml: ") && text.contains("must be fp32 or int8, not 'int4'")
+                && !text.contains("\n")
         }
     }
 }

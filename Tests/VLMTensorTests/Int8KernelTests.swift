@@ -66,7 +66,8 @@ struct Int8KernelTests {
         x += (0..<k).map { $0 % 2 == 0 ? 1 : -1 }
         x += (0..<k).map { $0 == 5 ? -1 : 1 }
         let values: [Int8] =
-            [Int8](repeating: -128, count: k) + [Int8](repeating: 127, count: k) + (0..<k).map { $0 % 2 == 0 ? -128 : 127 }
+            [Int8](repeating: -128, count: k) + [Int8](repeating: 127, count: k)
+            + (0..<k).map { $0 % 2 == 0 ? -128 : 127 }
         let (w, storage) = Self.weight(values, out: 3, in: k)
         let (dots, _) = Self.capped(kernels) {
             GEMM.int8Dots(x, rows: rows, inFeatures: k, weight: w)
@@ -78,7 +79,9 @@ struct Int8KernelTests {
         #expect(expected[1 * 3 + 0] == Int64(127 * 128 * k))
     }
 
-    @Test("float output: bias, residual add and activation, native equal to portable", arguments: [(3, 40, 9), (50, 768, 64)])
+    @Test(
+        "float output: bias, residual add and activation, native equal to portable",
+        arguments: [(3, 40, 9), (50, 768, 64)])
     func floatOutput(shape: (Int, Int, Int)) {
         let (rows, k, out) = shape
         let x = KernelTests.random(rows * k, seed: 21, scale: 2)
@@ -118,7 +121,9 @@ struct Int8KernelTests {
         let activated = run(.native, accumulate: false, activation: .quickGELU)
         #expect(KernelTests.maxError(activated, Reference.activate(expected, .quickGELU)) < 1e-4)
         // And against the fp32 product: int8 error stays small relative to the output's spread.
-        let fp32 = Reference.linear(x, rows: rows, inFeatures: k, weight: Array(UnsafeBufferPointer(start: weight.data, count: weight.count)), bias: bias)
+        let fp32 = Reference.linear(
+            x, rows: rows, inFeatures: k, weight: Array(UnsafeBufferPointer(start: weight.data, count: weight.count)),
+            bias: bias)
         let spread = fp32.map { $0 * $0 }.reduce(0, +).squareRoot()
         let error = zip(plain, fp32).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
         #expect(error / spread < 0.02)
