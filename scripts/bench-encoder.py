@@ -4,14 +4,17 @@ the same random-weight checkpoint, interleaved so machine noise hits all alike.
 
     swift build -c release --product vlm-stream
     $PYTHON scripts/bench-encoder.py [--arch vit-b32|siglip-b16-224|siglip-b32-256] [--batches 1,8] [--images 32]
-                                     [--reps 3] [--threads 2]
+                                     [--reps 3] [--threads 2] [--no-int8]
 
 `--arch` picks the shape: CLIP ViT-B/32 (default), or SigLIP base at patch 16 / 224 px or patch 32 / 256 px
-(transformers' SiglipModel: no class token, attention-pooling head, gelu_pytorch_tanh).
+(transformers' SiglipModel: no class token, attention-pooling head, gelu_pytorch_tanh). Unless `--no-int8`,
+vlm-stream's int8 encoder and ONNX Runtime's dynamic int8 (`quantize_dynamic`) run beside the fp32 ones.
 
 Needs torch + transformers (to make the checkpoint and the ONNX export) and onnxruntime. The random CLIPModel is
 written once as a Hugging Face directory (config.json + model.safetensors) that `vlm-stream bench encoder --model`
-loads, and its vision tower + projection are exported to ONNX. Prints per-run images/s, then medians and ratios.
+loads, and its vision tower + projection are exported to ONNX. With int8 (the default), vlm-stream also runs
+`--precision int8` and ONNX Runtime its own dynamic int8 (`quantize_dynamic`, per-channel int8 weights, on the same
+export). Prints per-run images/s, then medians and ratios.
 """
 
 import argparse
@@ -75,6 +78,16 @@ def make_checkpoint(directory: Path, arch: str):
     )
 
 
+def make_int8_onnx(directory: Path) -> Path:
+    """ONNX Runtime's dynamic int8 quantization of the same export (weights per channel, activations at run time)."""
+    target = directory / "vision.int8.onnx"
+    if not target.exists():
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(directory / "vision.onnx"), str(target), per_channel=True, weight_type=QuantType.QInt8)
+    return target
+
+
 def time_batches(run, batch: int, images: int) -> float:
     """images/s over ceil(images/batch) calls of `run`, after one warm-up call."""
     run()
@@ -85,10 +98,10 @@ def time_batches(run, batch: int, images: int) -> float:
     return calls * batch / (time.perf_counter() - start)
 
 
-def bench_ours(binary: str, directory: Path, batch: int, images: int, threads: int):
+def bench_ours(binary: str, directory: Path, batch: int, images: int, threads: int, precision: str = "fp32"):
     out = subprocess.run(
         [binary, "bench", "encoder", "--model", str(directory), "--batch", str(batch), "--images", str(images),
-         "--threads", str(threads)],
+         "--threads", str(threads), "--precision", precision],
         check=True, capture_output=True, text=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -104,6 +117,7 @@ def main():
     parser.add_argument("--binary", default=os.environ.get("VLM_STREAM", str(ROOT / ".build/release/vlm-stream")))
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--no-int8", action="store_true", help="skip vlm-stream int8 and ONNX Runtime int8")
     args = parser.parse_args()
 
     workdir = Path(args.workdir or os.path.join(tempfile.gettempdir(), f"vlm-stream-bench-{args.arch}"))
@@ -117,6 +131,10 @@ def main():
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     session = ort.InferenceSession(str(workdir / "vision.onnx"), options, providers=["CPUExecutionProvider"])
+    session_int8 = None
+    if not args.no_int8:
+        session_int8 = ort.InferenceSession(
+            str(make_int8_onnx(workdir)), options, providers=["CPUExecutionProvider"])
 
     torch_model = None
     if not args.no_torch:
@@ -134,7 +152,7 @@ def main():
     probe_embedding = session.run(None, {"pixel_values": probe.reshape(1, 3, side, side)})[0][0]
 
     batches = [int(b) for b in args.batches.split(",")]
-    results = {b: {"ours": [], "onnxruntime": [], "torch": []} for b in batches}
+    results = {b: {"ours": [], "onnxruntime": [], "torch": [], "ours_int8": [], "onnxruntime_int8": []} for b in batches}
     extra = {}
     rng = np.random.default_rng(0)
     for rep in range(args.reps):
@@ -148,6 +166,12 @@ def main():
             extra[b] = ours
             results[b]["onnxruntime"].append(
                 time_batches(lambda: session.run(None, {"pixel_values": pixels}), b, args.images))
+            if session_int8 is not None:
+                ours8 = bench_ours(args.binary, workdir, b, args.images, args.threads, "int8")
+                results[b]["ours_int8"].append(ours8["images_per_s"])
+                extra[f"{b}-int8"] = ours8
+                results[b]["onnxruntime_int8"].append(
+                    time_batches(lambda: session_int8.run(None, {"pixel_values": pixels}), b, args.images))
             if torch_model is not None:
                 import torch
 
@@ -164,11 +188,20 @@ def main():
         med = {k: statistics.median(v) for k, v in results[b].items() if v}
         ratio = med["ours"] / med["onnxruntime"]
         summary[b] = {"median_images_per_s": med, "ours_over_onnxruntime": ratio}
+        if "ours_int8" in med:
+            summary[b]["ours_int8_over_onnxruntime"] = med["ours_int8"] / med["onnxruntime"]
+            summary[b]["ours_int8_over_onnxruntime_int8"] = med["ours_int8"] / med["onnxruntime_int8"]
         line = "  ".join(f"{k} {v:6.2f}" for k, v in med.items())
         torch_ratio = f", ours/torch {med['ours'] / med['torch']:.2f}" if "torch" in med else ""
         print(f"batch {b}: median images/s  {line}   ours/onnxruntime {ratio:.2f}{torch_ratio}")
         print(f"         ours: load {extra[b]['load_s']:.3f} s, peak RSS {extra[b]['peak_rss_bytes'] / 1e6:.0f} MB, "
               f"weights {extra[b]['weight_bytes'] / 1e6:.0f} MB, {extra[b]['gflops_per_s']:.1f} GFLOP/s")
+        if "ours_int8" in med:
+            e8 = extra[f"{b}-int8"]
+            print(f"         int8: ours_int8/onnxruntime {summary[b]['ours_int8_over_onnxruntime']:.2f}, "
+                  f"ours_int8/onnxruntime_int8 {summary[b]['ours_int8_over_onnxruntime_int8']:.2f}, "
+                  f"peak RSS {e8['peak_rss_bytes'] / 1e6:.0f} MB "
+                  f"({e8['peak_rss_bytes'] / extra[b]['peak_rss_bytes']:.2f}× fp32's)")
     if "parity" in extra:
         print(f"parity: max |ours - onnxruntime| over the probe image's embedding = {extra['parity']:.2e}")
     print(json.dumps({"arch": args.arch, "threads": args.threads, "parity_max_abs": extra.get("parity"), "images": args.images, "reps": args.reps, "batches": summary}))

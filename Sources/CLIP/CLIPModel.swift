@@ -27,12 +27,13 @@ public final class CLIPModel: ImageEncoding, TextEncoding, Sendable {
     public let maxBatch: Int
 
     /// Loads config.json, model.safetensors, the tokenizer (vocab.json + merges.txt for CLIP; spiece.model or
-    /// tokenizer.model for SigLIP) and preprocessor_config.json from `directory`.
+    /// tokenizer.model for SigLIP) and preprocessor_config.json from `directory`, with the blocks' linear layers at
+    /// `precision` (int8: quantized at load, see `CLIPWeights.converted(to:)`).
     /// Throws a one-line error naming the first file that is missing or wrong.
     public static func load(
-        directory: URL, maxBatch: Int = 32, logger: Logger = Logger(label: "vlm.clip")
+        directory: URL, maxBatch: Int = 32, precision: Precision = .fp32, logger: Logger = Logger(label: "vlm.clip")
     ) throws -> CLIPModel {
-        let weights = try CLIPWeights.load(directory: directory, logger: logger)
+        let weights = try CLIPWeights.load(directory: directory, logger: logger).converted(to: precision)
         let text = CLIPTextModel(weights: weights)
         let family = weights.config.family
         let tokenizer = try TokenizerLoader.load(

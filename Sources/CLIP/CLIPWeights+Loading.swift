@@ -37,6 +37,15 @@ extension CLIPWeights {
         try config.validate()
         return try CLIPWeights(config: config, source: RandomTensorSource(seed: seed))
     }
+
+    /// Random weights with the outlier channels trained CLIP/ViT checkpoints show: in every block's layer_norm1 and
+    /// layer_norm2, the gains of a few fixed channels (`RandomTensorSource.outlierGains`) are 10–50× the rest, so
+    /// the layer-norm outputs that feed q/k/v and fc1 have a few channels far larger than the others. The honest
+    /// fixture for int8 accuracy.
+    public static func randomWithOutliers(config: CLIPConfig, seed: UInt64 = 1) throws -> CLIPWeights {
+        try config.validate()
+        return try CLIPWeights(config: config, source: RandomTensorSource(seed: seed, outliers: true))
+    }
 }
 
 extension CLIPConfig {
@@ -134,6 +143,11 @@ extension SafetensorsFile {
 /// Seeded random tensors with CLIP-like scales (layer-norm gains 1, biases small, weights ~ 1/√fan-in).
 struct RandomTensorSource: TensorSource {
     let seed: UInt64
+    /// Scale a few block layer-norm gains (see `outlierGains`).
+    var outliers = false
+
+    /// (channel, gain) of the outlier channels, the channel taken modulo the width.
+    static let outlierGains: [(channel: Int, gain: Float)] = [(7, 10), (101, 20), (333, 35), (517, 50)]
 
     func tensor(_ key: String, shape: [Int]) throws -> Tensor {
         let t = Tensor(zeros: shape)
@@ -148,6 +162,9 @@ struct RandomTensorSource: TensorSource {
         let isNorm = key.contains("layer_norm") || key.contains("layrnorm") || key.contains("layernorm")
         if isNorm && key.hasSuffix(".weight") {
             t.buffer.initialize(repeating: 1)
+            if outliers && (key.hasSuffix("layer_norm1.weight") || key.hasSuffix("layer_norm2.weight")) {
+                for (channel, gain) in Self.outlierGains { t.data[channel % t.count] = gain }
+            }
             return t
         }
         let fanIn = shape.count > 1 ? shape.dropFirst().reduce(1, *) : shape.first ?? 1

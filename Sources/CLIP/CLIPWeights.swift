@@ -34,6 +34,8 @@ public final class CLIPWeights: Sendable {
         public let fc1Bias: Tensor  // mlp.fc1.bias (I)
         public let fc2Weight: Tensor  // mlp.fc2.weight (D, I)
         public let fc2Bias: Tensor  // mlp.fc2.bias (D)
+        /// The six linear layers in int8 when the weights run at `Precision.int8` (see CLIPWeights+Int8.swift).
+        public internal(set) var int8: CLIPWeights.Int8Linears? = nil
     }
 
     /// `CLIPVisionTransformer` plus `visual_projection`, or `SiglipVisionTransformer` with its pooling head.

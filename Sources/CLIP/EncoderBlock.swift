@@ -63,15 +63,18 @@ enum EncoderBlock {
     ) {
         let d = shape.width
         LayerNorm.forward(
-            hidden, into: s.norm.data, rows: rows, dim: d, gamma: layer.layerNorm1Weight.data,
-            beta: layer.layerNorm1Bias.data, eps: shape.eps)
-        let q = GEMM.LinearOutput(
-            weight: layer.qProjWeight.data, bias: layer.qProjBias.data, outFeatures: d, into: s.q.data)
-        let k = GEMM.LinearOutput(
-            weight: layer.kProjWeight.data, bias: layer.kProjBias.data, outFeatures: d, into: s.k.data)
-        let v = GEMM.LinearOutput(
-            weight: layer.vProjWeight.data, bias: layer.vProjBias.data, outFeatures: d, into: s.v.data)
-        GEMM.linear(s.norm.data, rows: rows, inFeatures: d, outputs: queries ? [q, k, v] : [k, v])
+            hidden, into: s.norm.data, rows: rows, dim: d,
+            gamma: (layer.int8?.layerNorm1?.weight ?? layer.layerNorm1Weight).data,
+            beta: (layer.int8?.layerNorm1?.bias ?? layer.layerNorm1Bias).data, eps: shape.eps)
+        var q = Linear(weight: layer.qProjWeight, int8: layer.int8?.qProj, bias: layer.qProjBias, y: s.q.data)
+        var k = Linear(weight: layer.kProjWeight, int8: layer.int8?.kProj, bias: layer.kProjBias, y: s.k.data)
+        var v = Linear(weight: layer.vProjWeight, int8: layer.int8?.vProj, bias: layer.vProjBias, y: s.v.data)
+        if let o = layer.int8?.outliers1 {
+            (q.outliers, k.outliers, v.outliers) = (
+                (o.channels, o.weights[0]), (o.channels, o.weights[1]), (o.channels, o.weights[2])
+            )
+        }
+        linear(s.norm.data, rows: rows, inFeatures: d, queries ? [q, k, v] : [k, v])
     }
 
     /// The rest of a block once the attention output is in `s.attention` ((rows, D)), for `rows` rows of the
@@ -82,21 +85,30 @@ enum EncoderBlock {
     ) {
         let d = shape.width
         // h += a·W_outᵀ + b_out
-        GEMM.linear(
-            s.attention.data, rows: rows, inFeatures: d, weight: layer.outProjWeight.data,
-            bias: layer.outProjBias.data, outFeatures: d, into: hidden, accumulate: true)
+        linear(
+            s.attention.data, rows: rows, inFeatures: d,
+            [
+                Linear(
+                    weight: layer.outProjWeight, int8: layer.int8?.outProj, bias: layer.outProjBias, y: hidden,
+                    accumulate: true)
+            ])
         // x = layer_norm2(h)
         LayerNorm.forward(
-            hidden, into: s.norm.data, rows: rows, dim: d, gamma: layer.layerNorm2Weight.data,
-            beta: layer.layerNorm2Bias.data, eps: shape.eps)
+            hidden, into: s.norm.data, rows: rows, dim: d,
+            gamma: (layer.int8?.layerNorm2?.weight ?? layer.layerNorm2Weight).data,
+            beta: (layer.int8?.layerNorm2?.bias ?? layer.layerNorm2Bias).data, eps: shape.eps)
         // m = act(x·W1ᵀ + b1)  (rows, I), the activation applied to each block while it is in cache
-        GEMM.linear(
-            s.norm.data, rows: rows, inFeatures: d, weight: layer.fc1Weight.data, bias: layer.fc1Bias.data,
-            outFeatures: shape.mlpWidth, into: s.mlp.data, activation: shape.activation)
+        linear(
+            s.norm.data, rows: rows, inFeatures: d,
+            [
+                Linear(
+                    weight: layer.fc1Weight, int8: layer.int8?.fc1, bias: layer.fc1Bias, y: s.mlp.data,
+                    activation: shape.activation, outliers: layer.int8?.outliers2.map { ($0.channels, $0.weights[0]) })
+            ])
         // h += m·W2ᵀ + b2
-        GEMM.linear(
-            s.mlp.data, rows: rows, inFeatures: shape.mlpWidth, weight: layer.fc2Weight.data,
-            bias: layer.fc2Bias.data, outFeatures: d, into: hidden, accumulate: true)
+        linear(
+            s.mlp.data, rows: rows, inFeatures: shape.mlpWidth,
+            [Linear(weight: layer.fc2Weight, int8: layer.int8?.fc2, bias: layer.fc2Bias, y: hidden, accumulate: true)])
     }
 
     /// The last block when only one token per sequence is used afterwards (the class token CLIP's image tower pools,
@@ -117,9 +129,13 @@ enum EncoderBlock {
             (pooled + b * d).update(from: hidden + row * d, count: d)
             (s.attention.data + b * d).update(from: s.norm.data + row * d, count: d)
         }
-        GEMM.linear(
-            s.attention.data, rows: batch, inFeatures: d, weight: layer.qProjWeight.data,
-            bias: layer.qProjBias.data, outFeatures: d, into: s.q.data)
+        linear(
+            s.attention.data, rows: batch, inFeatures: d,
+            [
+                Linear(
+                    weight: layer.qProjWeight, int8: layer.int8?.qProj, bias: layer.qProjBias, y: s.q.data,
+                    outliers: layer.int8?.outliers1.map { ($0.channels, $0.weights[0]) })
+            ])
         Attention.pooled(
             q: s.q.data, ldq: d, positions: positions, k: s.k.data, ldk: d, v: s.v.data, ldv: d,
             into: s.attention.data, ldo: d, seq: seq, heads: shape.heads, headDim: shape.headDim, causal: causal)

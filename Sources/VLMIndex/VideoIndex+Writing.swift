@@ -58,6 +58,16 @@ extension VideoIndex {
         return (identity, dimension)
     }
 
+    /// The precision of the encoder ("fp32", "int8") each time frames were stored, in order ("fp32" for an index
+    /// built before precisions were recorded). Queries of any precision search any index: the embeddings differ by
+    /// int8's error (docs/encoder.md), not by kind.
+    public func precisions() throws -> [String] {
+        try read { db in
+            let value = try String.fetchOne(db, sql: "SELECT value FROM index_info WHERE key = 'precision'")
+            return (value ?? "fp32").split(separator: ",").map(String.init)
+        }
+    }
+
     /// Throws `IndexError.modelMismatch` unless the index is empty or was built with `identity`.
     public func requireModel(_ identity: String) throws {
         if let indexed = try model(), indexed.identity != identity {
@@ -73,9 +83,20 @@ extension VideoIndex {
     /// A stored video whose fingerprint, model or fps differs is deleted (with its frames and captions).
     public func prepare(
         videoPath: String, fingerprint: VideoFingerprint, model: String, dimension: Int, fps: Double,
-        captions: Bool = false
+        captions: Bool = false, precision: String = "fp32"
     ) throws -> IndexPlan {
         try write { db in
+            // The precisions the index holds frames of, each once, in the order first used.
+            let recorded = try String.fetchOne(db, sql: "SELECT value FROM index_info WHERE key = 'precision'")
+            // (An index built before precisions were recorded holds fp32 frames.)
+            let known =
+                try recorded.map { $0.split(separator: ",").map(String.init) }
+                ?? (Self.model(db) != nil ? ["fp32"] : [])
+            if !known.contains(precision) {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO index_info (key, value) VALUES ('precision', ?)",
+                    arguments: [(known + [precision]).joined(separator: ",")])
+            }
             if let bound = try Self.model(db) {
                 guard bound.identity == model else {
                     throw IndexError.modelMismatch(path: self.path, indexed: bound.identity, requested: model)

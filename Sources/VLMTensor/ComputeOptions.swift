@@ -38,4 +38,7 @@ public struct ComputeOptions: Sendable, Equatable {
 
     /// The instruction set these options run on this CPU: "avx2+fma" or "portable".
     public var isa: String { run { String(cString: vlm_kernels_isa()) } }
+
+    /// The int8 kernel these options run on this CPU: "avx512-vnni", "avx-vnni", "avx2" or "portable".
+    public var int8ISA: String { run { String(cString: vlm_q8_isa()) } }
 }

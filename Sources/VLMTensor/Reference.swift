@@ -21,6 +21,31 @@ public enum Reference {
         return y
     }
 
+    /// Per-row symmetric int8 quantization as the int8 kernel does it: scale = max|x|/127,
+    /// q = round-half-even(x · (127/max|x|)) clamped to [−127, 127].
+    public static func quantizeRow(_ row: ArraySlice<Float>) -> (q: [Int], scale: Float) {
+        let maxabs = row.reduce(Float(0)) { max($0, abs($1)) }
+        let inverse: Float = maxabs > 0 ? 127 / maxabs : 0
+        let q = row.map { v -> Int in min(127, max(-127, Int(((v * inverse) as Float).rounded(.toNearestOrEven)))) }
+        return (q, maxabs / 127)
+    }
+
+    /// The exact integer products of the int8 linear: dot[i, j] = Σ_p q_x[i, p] · w[j, p] with x quantized per row
+    /// (`quantizeRow`) and `weight` the int8 values (out, in), summed in 64-bit integers.
+    public static func int8Dots(_ x: [Float], rows: Int, inFeatures: Int, weight: [Int8]) -> [Int64] {
+        let outFeatures = weight.count / inFeatures
+        var dots = [Int64](repeating: 0, count: rows * outFeatures)
+        for r in 0..<rows {
+            let q = quantizeRow(x[(r * inFeatures)..<((r + 1) * inFeatures)]).q
+            for o in 0..<outFeatures {
+                var s: Int64 = 0
+                for i in 0..<inFeatures { s += Int64(q[i]) * Int64(weight[o * inFeatures + i]) }
+                dots[r * outFeatures + o] = s
+            }
+        }
+        return dots
+    }
+
     /// Layer norm of each row of length `dim` (biased variance).
     public static func layerNorm(_ x: [Float], dim: Int, gamma: [Float], beta: [Float], eps: Float) -> [Float] {
         var y = x

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A dense row-major float32 tensor: either its own 64-byte-aligned allocation or a borrowed view into memory kept
 /// alive by `owner` (a memory-mapped weights file).
 ///
@@ -51,6 +57,19 @@ public final class Tensor: @unchecked Sendable {
 
     /// A copy of the elements (for tests and small results).
     public var values: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
+
+    /// Hands the pages of a tensor borrowed from a `MappedFile` back to the kernel (`madvise(MADV_DONTNEED)` on the
+    /// whole pages inside it), so they leave the resident set; a later read maps them in again from the file, with the
+    /// same contents (the mapping is read-only and private). Does nothing for any other tensor. For weights that a
+    /// converted copy replaces (int8 made at load).
+    public func releaseMappedPages() {
+        guard owner is MappedFile else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: data) + page - 1) / page * page
+        let end = (Int(bitPattern: data) + byteCount) / page * page
+        guard end > start, let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        madvise(pointer, end - start, MADV_DONTNEED)
+    }
 
     /// Size of the tensor's elements in bytes.
     public var byteCount: Int { count * MemoryLayout<Float>.stride }

@@ -16,12 +16,19 @@ struct ModelOptions: ParsableArguments {
             valueName: "dir|name"))
     var given: String?
 
+    /// `--precision` as given (nil when absent, so a pipeline file's `encoder.precision` stands).
+    @Option(
+        name: .customLong("precision"),
+        help: "Precision of the encoder's linear layers: fp32 (default) or int8 (quantized at load).")
+    var givenPrecision: Precision?
+
     /// The model to use: `--model`, or the default.
     var model: String { given ?? HubCache.defaultModel }
 
     /// Sets the spec's model when `--model` was given.
     func apply(to spec: inout PipelineSpec) {
         if let given { spec.model = given }
+        if let givenPrecision { spec.encoder.precision = givenPrecision }
     }
 
     /// The checkpoint directory `--model` names (see `ModelLocator`).
@@ -33,7 +40,7 @@ struct ModelOptions: ParsableArguments {
     func load() throws -> CLIPModel {
         var logger = Logger(label: "vlm.clip")
         logger.logLevel = .warning
-        return try CLIPModel.load(directory: try directory(), logger: logger)
+        return try CLIPModel.load(directory: try directory(), precision: givenPrecision ?? .fp32, logger: logger)
     }
 }
 

@@ -2,6 +2,7 @@
 #define VLM_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,6 +28,36 @@ ptrdiff_t vlm_linear_block_depth(ptrdiff_t k);
 /// A buffer of at least `count` floats owned by the calling thread and kept for its next call (NULL if out of
 /// memory), for the packed x.
 float *vlm_thread_scratch(size_t count);
+
+/// The int8 `nn.Linear` (linear_q8.c): int8 weights w_q (out, in) row-major with row stride ldw, one fp32 scale per
+/// output row (w ≈ w_scales[j]·w_q[j, p]) and the row sums w_sums[j] = Σ_p w_q[j, p] (`vlm_q8_weight_sums`, once at
+/// load). `vlm_q8_pack` quantizes rows [row0, row1) of x (m × k; row0 a multiple of `vlm_q8_tile_rows()`) per row,
+/// symmetric: row_scales[i] = max_p |x[i, p]|/127, q = round-half-even(x/row_scale) ∈ [−127, 127], stored as the byte
+/// q + 128 into `packed` (`vlm_q8_packed_bytes(m, k)` bytes). `vlm_linear_q8_packed` then computes, for columns
+/// [n0, n1):
+///
+///     dot[i, j] = Σ_p (u[i, p] − 128) · w_q[j, p] = Σ_p u·w_q − 128 · w_sums[j]        (exact int32, k < 65793)
+///     y[i, j]   = (accumulate ? y[i, j] : 0) + row_scales[i] · w_scales[j] · dot[i, j] + (bias ? bias[j] : 0)
+///
+/// or, when `exact` is not NULL, exact[i·ldy + j] = dot[i, j] (for tests; y, scales and bias are then unused).
+/// The sums are exact on every path (VNNI `vpdpbusd`, AVX2 widening `vpmaddwd`, portable C): the same results on
+/// every CPU. `vpmaddubsw`, whose 16-bit pair sums saturate, is never used.
+size_t vlm_q8_packed_bytes(ptrdiff_t m, ptrdiff_t k);
+int vlm_q8_tile_rows(void);
+void vlm_q8_pack(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdiff_t row0, ptrdiff_t row1,
+                 uint8_t *packed, float *row_scales);
+void vlm_linear_q8_packed(const uint8_t *packed, const float *row_scales, ptrdiff_t m, ptrdiff_t k, const int8_t *w,
+                          ptrdiff_t ldw, const float *w_scales, const int32_t *w_sums, const float *bias, float *y,
+                          int32_t *exact, ptrdiff_t ldy, ptrdiff_t n0, ptrdiff_t n1, int accumulate);
+/// Per-row symmetric quantization of a contiguous (n, k) fp32 weight: q ∈ [−127, 127], scales[j] = max|w[j]|/127.
+void vlm_q8_quantize_weights(const float *w, ptrdiff_t n, ptrdiff_t k, int8_t *q, float *scales);
+/// sums[j] = Σ_p w[j·ldw + p] for j < n, p < k.
+void vlm_q8_weight_sums(const int8_t *w, ptrdiff_t ldw, ptrdiff_t n, ptrdiff_t k, int32_t *sums);
+/// The int8 kernel the calling thread runs: "avx512-vnni", "avx-vnni", "avx2" (vpmaddwd) or "portable".
+const char *vlm_q8_isa(void);
+/// Caps the int8 kernel on the calling thread (0 portable, 1 AVX2 vpmaddwd, 2 AVX-VNNI, 3 AVX512-VNNI: the best
+/// the CPU has up to that), so tests can run each path the CPU offers; returns the previous cap (default 3).
+int vlm_q8_limit_kernel(int level);
 
 /// One attention head over `seq` tokens: out_i = Σ_j softmax_j(q_i·k_j/√head_dim) v_j, with j ≤ i when `causal`.
 /// q, k, v and out are (seq, head_dim) with row strides ldq, ldk, ldv, ldo; `scratch` holds

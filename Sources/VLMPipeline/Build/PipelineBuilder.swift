@@ -56,7 +56,9 @@ public struct PipelineBuilder: Sendable {
     /// Loads the model the spec names (a directory or cached hub name).
     public func loadModel() throws -> CLIPModel {
         let directory = try ModelLocator.resolve(spec.model ?? HubCache.defaultModel)
-        return try CLIPModel.load(directory: directory, maxBatch: max(spec.encoder.batch, 1), logger: logger)
+        return try CLIPModel.load(
+            directory: directory, maxBatch: max(spec.encoder.batch, 1), precision: spec.encoder.precision,
+            logger: logger)
     }
 
     /// Opens every source and builds the graph; `model` defaults to `loadModel()`. `onProgress(stream, pts)` sees

@@ -71,7 +71,7 @@ public final class IndexPipeline: Sendable {
         let fingerprint = try VideoFingerprint(of: url, mode: spec.checksum)
         let plan = try index.prepare(
             videoPath: path, fingerprint: fingerprint, model: model.modelIdentity, dimension: model.embeddingSize,
-            fps: spec.fps, captions: captioner != nil)
+            fps: spec.fps, captions: captioner != nil, precision: model.weights.precision.rawValue)
         switch plan {
         case .skip:
             logger.info("unchanged, skipped", metadata: ["video": "\(path)"])

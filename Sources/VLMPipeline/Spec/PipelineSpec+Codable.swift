@@ -1,3 +1,4 @@
+import CLIP
 import VLMCaption
 import VLMCore
 import VLMGraph
@@ -147,12 +148,12 @@ extension LabelsSpec: Codable {
 
 extension EncoderSpec: Codable {
     enum Keys: String, CodingKey, CaseIterable {
-        case batch, workers, threads
+        case batch, workers, threads, precision
         case latencyMs = "latency_ms"
         case maxInFlight = "max_in_flight"
     }
 
-    /// Decodes `encoder: {batch: 8, latency_ms: 50, workers: 1, threads: 2, max_in_flight: 16}`.
+    /// Decodes `encoder: {batch: 8, latency_ms: 50, workers: 1, threads: 2, max_in_flight: 16, precision: int8}`.
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(Keys.self)
         let c = try decoder.container(keyedBy: Keys.self)
@@ -162,6 +163,13 @@ extension EncoderSpec: Codable {
         workers = try c.decodeIfPresent(Int.self, forKey: .workers) ?? workers
         threads = try c.decodeIfPresent(Int.self, forKey: .threads)
         maxInFlight = try c.decodeIfPresent(Int.self, forKey: .maxInFlight)
+        if let name = try c.decodeIfPresent(String.self, forKey: .precision) {
+            guard let value = Precision(rawValue: name) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .precision, in: c, debugDescription: "must be fp32 or int8, not '\(name)'")
+            }
+            precision = value
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -171,6 +179,7 @@ extension EncoderSpec: Codable {
         try c.encode(workers, forKey: .workers)
         try c.encodeIfPresent(threads, forKey: .threads)
         try c.encodeIfPresent(maxInFlight, forKey: .maxInFlight)
+        if precision != .fp32 { try c.encode(precision, forKey: .precision) }
     }
 }
 

@@ -1,3 +1,4 @@
+import CLIP
 import Foundation
 import VLMCaption
 import VLMGraph
@@ -125,6 +126,8 @@ public struct EncoderSpec: Sendable, Equatable {
     public var threads: Int?
     /// Most frames in flight between the flow limiter and the encoder's end (nil: 2 batches per worker).
     public var maxInFlight: Int?
+    /// Precision of the encoder's linear layers (`precision: int8`; default fp32).
+    public var precision: Precision = .fp32
 
     /// Defaults: batch 8, 50 ms, `defaultWorkers` workers with one kernel thread each.
     public init(

@@ -1,0 +1,196 @@
+import Foundation
+import VLMTensor
+
+/// The numeric precision of a tower's linear layers.
+public enum Precision: String, Sendable, CaseIterable, Codable {
+    /// Every product in float32.
+    case fp32
+    /// The q/k/v/out projections and both MLP layers in int8 (weights per output row, activations per token);
+    /// layer norms, attention, softmax and the residual stream stay float32.
+    case int8
+}
+
+extension CLIPWeights {
+    /// The int8 weights of one block's six linear layers (PyTorch keys relative to `encoder.layers.{i}.`).
+    public struct Int8Linears: Sendable {
+        public let qProj: QuantizedWeight  // self_attn.q_proj.weight (D, D)
+        public let kProj: QuantizedWeight  // self_attn.k_proj.weight (D, D)
+        public let vProj: QuantizedWeight  // self_attn.v_proj.weight (D, D)
+        public let outProj: QuantizedWeight  // self_attn.out_proj.weight (D, D)
+        public let fc1: QuantizedWeight  // mlp.fc1.weight (I, D)
+        public let fc2: QuantizedWeight  // mlp.fc2.weight (D, I)
+        /// layer_norm1 / layer_norm2 gains and biases (D) with the smoothing factors divided out (SmoothQuant), when
+        /// the int8 weights were made with smoothing; nil: the float32 ones.
+        public let layerNorm1: (weight: Tensor, bias: Tensor)?
+        public let layerNorm2: (weight: Tensor, bias: Tensor)?
+        /// Outlier input channels kept in float32 (LLM.int8()-style decomposition), when the weights were made so:
+        /// for layer_norm1's output (q, k, v) and layer_norm2's (fc1), the channels and, per layer, the float32
+        /// columns W[:, channels] ((out, channels) each). Their int8 columns are zero and the kernel's input has
+        /// them zeroed, so the per-token scale comes from the other channels.
+        public internal(set) var outliers1: (channels: [Int], weights: [Tensor])? = nil
+        public internal(set) var outliers2: (channels: [Int], weights: [Tensor])? = nil
+
+        public init(
+            qProj: QuantizedWeight, kProj: QuantizedWeight, vProj: QuantizedWeight, outProj: QuantizedWeight,
+            fc1: QuantizedWeight, fc2: QuantizedWeight, layerNorm1: (weight: Tensor, bias: Tensor)? = nil,
+            layerNorm2: (weight: Tensor, bias: Tensor)? = nil
+        ) {
+            (self.qProj, self.kProj, self.vProj, self.outProj, self.fc1, self.fc2) =
+                (qProj, kProj, vProj, outProj, fc1, fc2)
+            (self.layerNorm1, self.layerNorm2) = (layerNorm1, layerNorm2)
+        }
+
+        /// Quantizes `layer`'s float32 weights per output row. With `smoothing` α > 0, first moves the outlier
+        /// channels' range from each layer norm's output into the weights it feeds (SmoothQuant): per input channel c,
+        /// s_c = a_c^α / w_c^(1−α) with a_c = 4|γ_c| + |β_c| (the normalized input is within ~±4) and w_c the largest
+        /// |W[:, c]| of q/k/v (layer_norm1) or fc1 (layer_norm2); then γ_c, β_c ÷ s_c and W[:, c] × s_c, which
+        /// leaves the float32 function unchanged.
+        init(quantizing layer: Layer, smoothing alpha: Float, keepOutliers: Bool) {
+            guard keepOutliers else {
+                self.init(quantizing: layer, smoothing: alpha)
+                return
+            }
+            let channels1 = Self.outlierChannels(layer.layerNorm1Weight)
+            let channels2 = Self.outlierChannels(layer.layerNorm2Weight)
+            guard !channels1.isEmpty || !channels2.isEmpty else {  // none found: smoothing, if asked for
+                self.init(quantizing: layer, smoothing: alpha)
+                return
+            }
+            func split(_ w: Tensor, _ channels: [Int]) -> (int8: QuantizedWeight, columns: Tensor) {
+                let (n, d) = (w.shape[0], w.shape[1])
+                let rest = Tensor(zeros: w.shape)
+                rest.data.update(from: w.data, count: w.count)
+                let columns = Tensor(zeros: [n, channels.count])
+                for r in 0..<n {
+                    for (i, c) in channels.enumerated() {
+                        columns.data[r * channels.count + i] = w.data[r * d + c]
+                        rest.data[r * d + c] = 0
+                    }
+                }
+                return (QuantizedWeight(quantizing: rest), columns)
+            }
+            let (q, k, v) = (
+                split(layer.qProjWeight, channels1), split(layer.kProjWeight, channels1),
+                split(layer.vProjWeight, channels1)
+            )
+            let fc1 = split(layer.fc1Weight, channels2)
+            self.init(
+                qProj: q.int8, kProj: k.int8, vProj: v.int8, outProj: QuantizedWeight(quantizing: layer.outProjWeight),
+                fc1: fc1.int8, fc2: QuantizedWeight(quantizing: layer.fc2Weight))
+            if !channels1.isEmpty { outliers1 = (channels1, [q.columns, k.columns, v.columns]) }
+            if !channels2.isEmpty { outliers2 = (channels2, [fc1.columns]) }
+        }
+
+        /// The channels whose |gain| exceeds `outlierGainRatio` × the median |gain| (none if more than 1/8 do).
+        static func outlierChannels(_ gamma: Tensor) -> [Int] {
+            let magnitudes = (0..<gamma.count).map { abs(gamma.data[$0]) }
+            let median = magnitudes.sorted()[magnitudes.count / 2]
+            let outliers = magnitudes.indices.filter { magnitudes[$0] > CLIPWeights.outlierGainRatio * median }
+            return outliers.count <= max(1, gamma.count / 8) ? outliers : []
+        }
+
+        init(quantizing layer: Layer, smoothing alpha: Float) {
+            guard alpha > 0 else {
+                self.init(
+                    qProj: QuantizedWeight(quantizing: layer.qProjWeight),
+                    kProj: QuantizedWeight(quantizing: layer.kProjWeight),
+                    vProj: QuantizedWeight(quantizing: layer.vProjWeight),
+                    outProj: QuantizedWeight(quantizing: layer.outProjWeight),
+                    fc1: QuantizedWeight(quantizing: layer.fc1Weight),
+                    fc2: QuantizedWeight(quantizing: layer.fc2Weight))
+                return
+            }
+            let (norm1, qkv) = Self.smooth(
+                gamma: layer.layerNorm1Weight, beta: layer.layerNorm1Bias,
+                weights: [layer.qProjWeight, layer.kProjWeight, layer.vProjWeight], alpha: alpha)
+            let (norm2, mlp) = Self.smooth(
+                gamma: layer.layerNorm2Weight, beta: layer.layerNorm2Bias, weights: [layer.fc1Weight], alpha: alpha)
+            self.init(
+                qProj: QuantizedWeight(quantizing: qkv[0]), kProj: QuantizedWeight(quantizing: qkv[1]),
+                vProj: QuantizedWeight(quantizing: qkv[2]),
+                outProj: QuantizedWeight(quantizing: layer.outProjWeight), fc1: QuantizedWeight(quantizing: mlp[0]),
+                fc2: QuantizedWeight(quantizing: layer.fc2Weight), layerNorm1: norm1, layerNorm2: norm2)
+        }
+
+        /// The smoothed layer norm and the weights it feeds (see `init(quantizing:smoothing:)`).
+        private static func smooth(gamma: Tensor, beta: Tensor, weights: [Tensor], alpha: Float) -> (
+            norm: (weight: Tensor, bias: Tensor), weights: [Tensor]
+        ) {
+            let d = gamma.count
+            var wmax = [Float](repeating: 0, count: d)
+            for w in weights {
+                for r in 0..<w.shape[0] {
+                    for c in 0..<d { wmax[c] = max(wmax[c], abs(w.data[r * d + c])) }
+                }
+            }
+            let factors = (0..<d).map { c -> Float in
+                let a = 4 * abs(gamma.data[c]) + abs(beta.data[c])
+                let s = powf(a, alpha) / powf(wmax[c], 1 - alpha)
+                return s.isFinite && s > 0 ? s : 1
+            }
+            let g = Tensor((0..<d).map { gamma.data[$0] / factors[$0] }, shape: [d])
+            let b = Tensor((0..<d).map { beta.data[$0] / factors[$0] }, shape: [d])
+            let scaled = weights.map { w -> Tensor in
+                let t = Tensor(zeros: w.shape)
+                for i in 0..<w.count { t.data[i] = w.data[i] * factors[i % d] }
+                return t
+            }
+            return ((g, b), scaled)
+        }
+
+        var all: [QuantizedWeight] { [qProj, kProj, vProj, outProj, fc1, fc2] }
+    }
+
+    /// The precision the transformer blocks run at: int8 when every block has int8 weights.
+    public var precision: Precision {
+        let layers = vision.layers + text.layers
+        return !layers.isEmpty && layers.allSatisfy { $0.int8 != nil } ? .int8 : .fp32
+    }
+
+    /// The SmoothQuant migration strength `converted(to:)` uses by default (0: none).
+    public static let defaultSmoothing: Float = 0.5
+    /// A layer-norm channel whose |gain| exceeds this multiple of the median |gain| is an outlier channel.
+    public static let outlierGainRatio: Float = 6
+
+    /// These weights with every transformer block's linear layers quantized to int8 (per output row); the
+    /// embeddings, layer norms, biases and projections stay float32. `smoothing` is the SmoothQuant α applied to the
+    /// layers fed by a layer norm (0: plain per-row quantization). Returns `self` for `.fp32` or when already int8.
+    /// With `keepOutliers`, the outlier channels of each layer norm's output (|γ_c| > `outlierGainRatio` × median)
+    /// go through float32 columns beside the int8 product instead.
+    public func converted(
+        to precision: Precision, smoothing: Float = defaultSmoothing, keepOutliers: Bool = true
+    ) -> CLIPWeights {
+        guard precision == .int8, self.precision != .int8 else { return self }
+        func quantize(_ layers: [Layer]) -> [Layer] {
+            layers.map { layer in
+                var copy = layer
+                copy.int8 =
+                    layer.int8 ?? Int8Linears(quantizing: layer, smoothing: smoothing, keepOutliers: keepOutliers)
+                // The float32 linears are not read again: their mapped pages leave the resident set as we go, so
+                // peak RSS holds one layer's float32 weights at a time.
+                for weight in [
+                    layer.qProjWeight, layer.kProjWeight, layer.vProjWeight, layer.outProjWeight,
+                    layer.fc1Weight, layer.fc2Weight,
+                ] {
+                    weight.releaseMappedPages()
+                }
+                return copy
+            }
+        }
+        let v = vision
+        let t = text
+        return CLIPWeights(
+            config: config,
+            vision: Vision(
+                classEmbedding: v.classEmbedding, patchEmbedding: v.patchEmbedding,
+                positionEmbedding: v.positionEmbedding, preLayerNormWeight: v.preLayerNormWeight,
+                preLayerNormBias: v.preLayerNormBias, layers: quantize(v.layers),
+                postLayerNormWeight: v.postLayerNormWeight, postLayerNormBias: v.postLayerNormBias,
+                projection: v.projection),
+            text: Text(
+                tokenEmbedding: t.tokenEmbedding, positionEmbedding: t.positionEmbedding, layers: quantize(t.layers),
+                finalLayerNormWeight: t.finalLayerNormWeight, finalLayerNormBias: t.finalLayerNormBias,
+                projection: t.projection),
+            logitScale: logitScale)
+    }
+}

@@ -1,0 +1,72 @@
+import VLMTensor
+
+extension EncoderBlock {
+    /// One of a block's linear layers, `y = act(x·Wᵀ + b)` or `y += x·Wᵀ + b`, with its float32 weight and, when the
+    /// weights run at int8, the quantized one.
+    struct Linear {
+        var weight: Tensor
+        var int8: QuantizedWeight?
+        var bias: Tensor
+        var y: UnsafeMutablePointer<Float>
+        var accumulate = false
+        var activation: Activation? = nil
+        /// Outlier channels of the input computed in float32: the channels and W[:, channels] (out, channels).
+        var outliers: (channels: [Int], weight: Tensor)? = nil
+    }
+
+    /// Runs `outputs` over the same input `x` ((rows, inFeatures)) in one parallel region: the int8 kernel when every
+    /// output has int8 weights (x quantized once, per row), else the float32 one.
+    static func linear(_ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, _ outputs: [Linear]) {
+        if let channels = outputs.first?.outliers?.channels, outputs.allSatisfy({ $0.int8 != nil }) {
+            linearWithOutliers(x, rows: rows, inFeatures: inFeatures, channels: channels, outputs)
+        } else if outputs.allSatisfy({ $0.int8 != nil }) {
+            GEMM.linearInt8(
+                x, rows: rows, inFeatures: inFeatures,
+                outputs: outputs.map {
+                    GEMM.Int8Output(
+                        weight: $0.int8!, bias: $0.bias.data, into: $0.y, accumulate: $0.accumulate,
+                        activation: $0.activation)
+                })
+        } else {
+            GEMM.linear(
+                x, rows: rows, inFeatures: inFeatures,
+                outputs: outputs.map {
+                    GEMM.LinearOutput(
+                        weight: $0.weight.data, bias: $0.bias.data, outFeatures: $0.weight.shape[0], into: $0.y,
+                        accumulate: $0.accumulate, activation: $0.activation)
+                })
+        }
+    }
+
+    /// The int8 product over every channel but `channels` (zeroed in a copy of x, so they do not set the per-token
+    /// scale), then y += x[:, channels] · W[:, channels]ᵀ in float32, then the activation.
+    private static func linearWithOutliers(
+        _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, channels: [Int], _ outputs: [Linear]
+    ) {
+        var rest = [Float](UnsafeBufferPointer(start: x, count: rows * inFeatures))
+        var columns = [Float](repeating: 0, count: rows * channels.count)
+        for r in 0..<rows {
+            for (i, c) in channels.enumerated() {
+                columns[r * channels.count + i] = rest[r * inFeatures + c]
+                rest[r * inFeatures + c] = 0
+            }
+        }
+        rest.withUnsafeBufferPointer { restPointer in
+            GEMM.linearInt8(
+                restPointer.baseAddress!, rows: rows, inFeatures: inFeatures,
+                outputs: outputs.map {
+                    GEMM.Int8Output(weight: $0.int8!, bias: $0.bias.data, into: $0.y, accumulate: $0.accumulate)
+                })
+        }
+        for output in outputs {
+            guard let outlier = output.outliers else { continue }
+            let n = outlier.weight.shape[0]
+            GEMM.linear(
+                columns, rows: rows, inFeatures: channels.count, weight: outlier.weight.data, bias: nil,
+                outFeatures: n, into: output.y, accumulate: true)
+            if let activation = output.activation {
+                for r in 0..<rows { activation.apply(output.y + r * n, count: n) }
+            }
+        }
+    }
+}

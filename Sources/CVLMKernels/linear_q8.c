@@ -1,0 +1,279 @@
+// y = x·wᵀ with int8 weights (one fp32 scale per output row) and activations quantized per row at run time.
+//
+// The scheme (documented in vlm_kernels.h and docs/encoder.md):
+//   - weight row j: w_q[j, p] ∈ [−127, 127] (any int8 is accepted), w ≈ s_w[j] · w_q[j, p];
+//   - activation row i: s_x[i] = max_p |x[i, p]| / 127, q[i, p] = round(x[i, p] / s_x[i]) ∈ [−127, 127], stored as the
+//     unsigned byte u = q + 128 ∈ [1, 255], so that it can be the unsigned operand of `vpdpbusd`;
+//   - Σ_p q·w = Σ_p u·w − 128 · Σ_p w, with Σ_p w[j, p] precomputed once per weight row (`w_sums`).
+//   - y[i, j] = s_x[i] · s_w[j] · (Σ_p u·w − 128 · w_sums[j]) (+ bias[j]) (+ y[i, j]).
+// Every product u·w lies in [−32640, 32385], so `vpmaddubsw`'s saturating 16-bit pair sums (up to ±65280) could
+// overflow: the kernels never use it. With VNNI (`vpdpbusd`, AVX-VNNI or AVX512-VNNI + VL) four products are summed
+// straight into 32 bits; without it the AVX2 kernel widens both operands to 16 bits and multiplies with
+// `vpmaddwd`, whose pair sums (at most 2 · 32640) fit in 32 bits. Both, and the portable C, compute the same exact
+// int32 sums, so the results are identical on every CPU; the sums cannot overflow while k < 65793.
+//
+// Layout: the weights are read in place (a memory-mapped int8 checkpoint needs no copy), row stride ldw. x is
+// quantized into tiles of MR rows stored as [k/32][MR][32] bytes (k zero-padded: a zero byte adds nothing), the
+// same tile shape as the fp32 kernel, so each output is a dot product of two contiguous streams and the micro-kernel
+// keeps an MR×NR tile of 8-lane int32 sums in registers.
+#include "vlm_kernels.h"
+#include "dispatch.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+enum { QMR = 3, QNR = 4, QLANES = 32 };
+
+/// Packed x's rows per chunk stay within this many bytes of L2.
+static const ptrdiff_t kQ8L2Budget = 384 * 1024;
+
+static ptrdiff_t q8_padded_depth(ptrdiff_t k) { return (k + QLANES - 1) / QLANES * QLANES; }
+
+size_t vlm_q8_packed_bytes(ptrdiff_t m, ptrdiff_t k) {
+    return (size_t)((m + QMR - 1) / QMR * QMR) * (size_t)q8_padded_depth(k);
+}
+
+int vlm_q8_tile_rows(void) { return QMR; }
+
+void vlm_q8_pack(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdiff_t row0, ptrdiff_t row1,
+                 uint8_t *packed, float *row_scales) {
+    const ptrdiff_t padded = q8_padded_depth(k);
+    row1 = row1 < m ? row1 : m;
+    for (ptrdiff_t i = row0; i < row1; i++) {
+        const float *src = x + i * ldx;
+        float maxabs = 0;
+        for (ptrdiff_t p = 0; p < k; p++) maxabs = fmaxf(maxabs, fabsf(src[p]));
+        const float inverse = maxabs > 0 ? 127.0f / maxabs : 0;
+        row_scales[i] = maxabs / 127.0f;
+        const ptrdiff_t tile = i / QMR * QMR;
+        const ptrdiff_t rows = m - tile < QMR ? m - tile : QMR;
+        uint8_t *dst = packed + tile * padded + (i - tile) * QLANES;
+        for (ptrdiff_t p = 0; p < padded; p += QLANES, dst += rows * QLANES) {
+            for (int q = 0; q < QLANES; q++) {
+                if (p + q < k) {
+                    long v = lrintf(src[p + q] * inverse);  // round half to even, |v| ≤ 127
+                    v = v > 127 ? 127 : (v < -127 ? -127 : v);
+                    dst[q] = (uint8_t)(v + 128);
+                } else {
+                    dst[q] = 0;
+                }
+            }
+        }
+    }
+}
+
+void vlm_q8_quantize_weights(const float *w, ptrdiff_t n, ptrdiff_t k, int8_t *q, float *scales) {
+    for (ptrdiff_t j = 0; j < n; j++) {
+        const float *row = w + j * k;
+        float maxabs = 0;
+        for (ptrdiff_t p = 0; p < k; p++) maxabs = fmaxf(maxabs, fabsf(row[p]));
+        const float inverse = maxabs > 0 ? 127.0f / maxabs : 0;
+        scales[j] = maxabs / 127.0f;
+        for (ptrdiff_t p = 0; p < k; p++) {
+            long v = lrintf(row[p] * inverse);
+            q[j * k + p] = (int8_t)(v > 127 ? 127 : (v < -127 ? -127 : v));
+        }
+    }
+}
+
+void vlm_q8_weight_sums(const int8_t *w, ptrdiff_t ldw, ptrdiff_t n, ptrdiff_t k, int32_t *sums) {
+    for (ptrdiff_t j = 0; j < n; j++) {
+        int32_t s = 0;
+        for (ptrdiff_t p = 0; p < k; p++) s += w[j * ldw + p];
+        sums[j] = s;
+    }
+}
+
+/// A tile's exact sums s[i][j] = Σ_p u[i, p] · w[j, p] (before the offset correction).
+typedef void (*Q8TileFn)(const uint8_t *, const int8_t *, ptrdiff_t, ptrdiff_t, int32_t (*)[QNR]);
+
+// MARK: - Portable kernel
+
+static void q8_tile_portable(int mr, int nr, const uint8_t *x, const int8_t *w, ptrdiff_t ldw, ptrdiff_t k,
+                             int32_t s[QMR][QNR]) {
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++) {
+            const int8_t *wj = w + j * ldw;
+            int32_t sum = 0;
+            for (ptrdiff_t p = 0; p < k; p++) sum += (int32_t)x[(p / QLANES) * QLANES * mr + i * QLANES + p % QLANES] * wj[p];
+            s[i][j] = sum;
+        }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+/// 32 weight bytes at w, or the n < 32 that remain followed by zeros (never reads past the row: the last row of a
+/// mapped file may end at the page).
+#define VLM_Q8_LOAD_TAIL(w, n, out)                                                                                  \
+    do {                                                                                                             \
+        int8_t tail_[32] = {0};                                                                                      \
+        memcpy(tail_, (w), (size_t)(n));                                                                             \
+        (out) = _mm256_loadu_si256((const __m256i *)tail_);                                                          \
+    } while (0)
+
+/// The body shared by the three x86 kernels: MADD(acc, xv, wv) adds 32 products u·w into 8 int32 lanes.
+#define VLM_Q8_TILE_BODY(MADD)                                                                                       \
+    __m256i acc[QMR][QNR];                                                                                           \
+    for (int i = 0; i < QMR; i++)                                                                                    \
+        for (int j = 0; j < QNR; j++) acc[i][j] = _mm256_setzero_si256();                                           \
+    ptrdiff_t p = 0;                                                                                                 \
+    for (; p + 32 <= k; p += 32, x += 32 * mr) {                                                                     \
+        __m256i xv[QMR];                                                                                             \
+        for (int i = 0; i < mr; i++) xv[i] = _mm256_load_si256((const __m256i *)(x + i * 32));                      \
+        for (int j = 0; j < nr; j++) {                                                                               \
+            __m256i wv = _mm256_loadu_si256((const __m256i *)(w + j * ldw + p));                                    \
+            for (int i = 0; i < mr; i++) MADD(acc[i][j], xv[i], wv);                                                 \
+        }                                                                                                            \
+    }                                                                                                                \
+    if (p < k) {                                                                                                     \
+        __m256i xv[QMR];                                                                                             \
+        for (int i = 0; i < mr; i++) xv[i] = _mm256_load_si256((const __m256i *)(x + i * 32));                      \
+        for (int j = 0; j < nr; j++) {                                                                               \
+            __m256i wv;                                                                                              \
+            VLM_Q8_LOAD_TAIL(w + j * ldw + p, k - p, wv);                                                            \
+            for (int i = 0; i < mr; i++) MADD(acc[i][j], xv[i], wv);                                                 \
+        }                                                                                                            \
+    }                                                                                                                \
+    for (int i = 0; i < mr; i++) {                                                                                   \
+        __m256i ab = _mm256_hadd_epi32(acc[i][0], acc[i][1]), cd = _mm256_hadd_epi32(acc[i][2], acc[i][3]);        \
+        __m256i abcd = _mm256_hadd_epi32(ab, cd);                                                                    \
+        __m128i sums = _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));              \
+        _mm_storeu_si128((__m128i *)s[i], sums);                                                                     \
+    }
+
+// AVX2 without VNNI: widen u8 → i16 and i8 → i16, then vpmaddwd (pair sums ≤ 65280 in magnitude, exact in i32).
+#define VLM_Q8_MADD_AVX2(acc, xv, wv)                                                                                \
+    do {                                                                                                             \
+        __m256i xl_ = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(xv));                                              \
+        __m256i xh_ = _mm256_cvtepu8_epi16(_mm256_extracti128_si256(xv, 1));                                         \
+        __m256i wl_ = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(wv));                                              \
+        __m256i wh_ = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(wv, 1));                                         \
+        (acc) = _mm256_add_epi32((acc), _mm256_add_epi32(_mm256_madd_epi16(xl_, wl_), _mm256_madd_epi16(xh_, wh_))); \
+    } while (0)
+#define VLM_Q8_MADD_VNNI512(acc, xv, wv) ((acc) = _mm256_dpbusd_epi32((acc), (xv), (wv)))
+#define VLM_Q8_MADD_AVXVNNI(acc, xv, wv) ((acc) = _mm256_dpbusd_avx_epi32((acc), (xv), (wv)))
+
+#define VLM_Q8_INLINE(TARGET) __attribute__((target(TARGET), always_inline)) static inline
+
+VLM_Q8_INLINE("avx2") void q8_tile_avx2(const int mr, const int nr, const uint8_t *x, const int8_t *w, ptrdiff_t ldw,
+                                        ptrdiff_t k, int32_t s[QMR][QNR]) {
+    VLM_Q8_TILE_BODY(VLM_Q8_MADD_AVX2)
+}
+VLM_Q8_INLINE("avx2,avx512vnni,avx512vl") void q8_tile_vnni512(const int mr, const int nr, const uint8_t *x,
+                                                             const int8_t *w, ptrdiff_t ldw, ptrdiff_t k,
+                                                             int32_t s[QMR][QNR]) {
+    VLM_Q8_TILE_BODY(VLM_Q8_MADD_VNNI512)
+}
+VLM_Q8_INLINE("avx2,avxvnni") void q8_tile_avxvnni(const int mr, const int nr, const uint8_t *x, const int8_t *w,
+                                                 ptrdiff_t ldw, ptrdiff_t k, int32_t s[QMR][QNR]) {
+    VLM_Q8_TILE_BODY(VLM_Q8_MADD_AVXVNNI)
+}
+
+#define VLM_Q8_TILE(NAME, TARGET, MRC, NRC)                                                                          \
+    __attribute__((target(TARGET))) static void q8_##NAME##_##MRC##x##NRC(                                           \
+        const uint8_t *x, const int8_t *w, ptrdiff_t ldw, ptrdiff_t k, int32_t s[QMR][QNR]) {                        \
+        q8_tile_##NAME(MRC, NRC, x, w, ldw, k, s);                                                                   \
+    }
+#define VLM_Q8_TILES(NAME, TARGET)                                                                                   \
+    VLM_Q8_TILE(NAME, TARGET, 1, 1) VLM_Q8_TILE(NAME, TARGET, 1, 2) VLM_Q8_TILE(NAME, TARGET, 1, 3)                  \
+    VLM_Q8_TILE(NAME, TARGET, 1, 4) VLM_Q8_TILE(NAME, TARGET, 2, 1) VLM_Q8_TILE(NAME, TARGET, 2, 2)                  \
+    VLM_Q8_TILE(NAME, TARGET, 2, 3) VLM_Q8_TILE(NAME, TARGET, 2, 4) VLM_Q8_TILE(NAME, TARGET, 3, 1)                  \
+    VLM_Q8_TILE(NAME, TARGET, 3, 2) VLM_Q8_TILE(NAME, TARGET, 3, 3) VLM_Q8_TILE(NAME, TARGET, 3, 4)                  \
+    static const Q8TileFn kQ8Tiles_##NAME[QMR * QNR] = {                                                             \
+        q8_##NAME##_1x1, q8_##NAME##_1x2, q8_##NAME##_1x3, q8_##NAME##_1x4, q8_##NAME##_2x1, q8_##NAME##_2x2,        \
+        q8_##NAME##_2x3, q8_##NAME##_2x4, q8_##NAME##_3x1, q8_##NAME##_3x2, q8_##NAME##_3x3, q8_##NAME##_3x4,        \
+    };
+VLM_Q8_TILES(avx2, "avx2")
+VLM_Q8_TILES(vnni512, "avx2,avx512vnni,avx512vl")
+VLM_Q8_TILES(avxvnni, "avx2,avxvnni")
+
+/// VNNI on this CPU, as bits: 2 = AVX512-VNNI with VL (256-bit vpdpbusd), 1 = AVX-VNNI (detected once).
+static int cpu_vnni(void) {
+    static atomic_int cached = -1;
+    int value = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (value < 0) {
+        __builtin_cpu_init();
+        value = (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") ? 2 : 0) |
+                (__builtin_cpu_supports("avxvnni") ? 1 : 0);
+        atomic_store_explicit(&cached, value, memory_order_relaxed);
+    }
+    return value;
+}
+#endif
+
+/// The most capable int8 kernel the calling thread may use (3: any; see vlm_q8_limit_kernel).
+static _Thread_local int q8_limit = 3;
+
+int vlm_q8_limit_kernel(int level) {
+    const int previous = q8_limit;
+    q8_limit = level < 0 ? 0 : (level > 3 ? 3 : level);
+    return previous;
+}
+
+/// The tiles for the calling thread (NULL: portable), and their name.
+static const Q8TileFn *q8_tiles(const char **name) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (vlm_use_avx2() && q8_limit >= 1) {
+        const int vnni = cpu_vnni();
+        if ((vnni & 2) && q8_limit >= 3) {
+            *name = "avx512-vnni";
+            return kQ8Tiles_vnni512;
+        }
+        if ((vnni & 1) && q8_limit >= 2) {
+            *name = "avx-vnni";
+            return kQ8Tiles_avxvnni;
+        }
+        *name = "avx2";
+        return kQ8Tiles_avx2;
+    }
+#endif
+    *name = "portable";
+    return NULL;
+}
+
+const char *vlm_q8_isa(void) {
+    const char *name;
+    (void)q8_tiles(&name);
+    return name;
+}
+
+// MARK: - Driver
+
+void vlm_linear_q8_packed(const uint8_t *packed, const float *row_scales, ptrdiff_t m, ptrdiff_t k, const int8_t *w,
+                          ptrdiff_t ldw, const float *w_scales, const int32_t *w_sums, const float *bias, float *y,
+                          int32_t *exact, ptrdiff_t ldy, ptrdiff_t n0, ptrdiff_t n1, int accumulate) {
+    if (m <= 0 || n1 <= n0) return;
+    const char *name;
+    const Q8TileFn *tiles = q8_tiles(&name);
+    const ptrdiff_t padded = q8_padded_depth(k);
+    const ptrdiff_t budget_rows = kQ8L2Budget / (padded > 0 ? padded : 1);
+    const ptrdiff_t chunks = (m + budget_rows - 1) / (budget_rows > QMR ? budget_rows : QMR);
+    const ptrdiff_t chunk = ((m + chunks - 1) / chunks + QMR - 1) / QMR * QMR;
+    for (ptrdiff_t i0 = 0; i0 < m; i0 += chunk) {
+        const ptrdiff_t i1 = i0 + chunk < m ? i0 + chunk : m;
+        for (ptrdiff_t j = n0; j < n1; j += QNR) {
+            const int nr = n1 - j < QNR ? (int)(n1 - j) : QNR;
+            const int8_t *wj = w + j * ldw;
+            for (ptrdiff_t i = i0; i < i1; i += QMR) {
+                const int mr = m - i < QMR ? (int)(m - i) : QMR;
+                int32_t s[QMR][QNR];
+                if (tiles) tiles[(mr - 1) * QNR + (nr - 1)](packed + i * padded, wj, ldw, k, s);
+                else q8_tile_portable(mr, nr, packed + i * padded, wj, ldw, k, s);
+                for (int r = 0; r < mr; r++)
+                    for (int c = 0; c < nr; c++) {
+                        const int32_t dot = s[r][c] - 128 * w_sums[j + c];  // Σ q·w, exact
+                        if (exact) {
+                            exact[(i + r) * ldy + j + c] = dot;
+                            continue;
+                        }
+                        float *out = y + (i + r) * ldy + j + c;
+                        float v = row_scales[i + r] * w_scales[j + c] * (float)dot + (bias ? bias[j + c] : 0);
+                        *out = accumulate ? *out + v : v;
+                    }
+            }
+        }
+    }
+}

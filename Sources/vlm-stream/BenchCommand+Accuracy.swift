@@ -1,0 +1,41 @@
+import CLIP
+import Foundation
+import VLMTensor
+
+extension BenchEncoderCommand {
+    /// `--accuracy`: int8 against fp32 on `reference` (the fp32 weights; without --model the ViT-B/32-shaped outlier
+    /// fixture with a full text tower), at `smoothing` and, for comparison, without smoothing. Returns the lines to
+    /// print and the JSON members to add.
+    func measureAccuracy(reference given: CLIPWeights?, compute: ComputeOptions) throws -> (
+        lines: [String], json: String
+    ) {
+        let reference = try given ?? CLIPWeights.randomWithOutliers(config: .vitB32)
+        let source = given == nil ? "random ViT-B/32 with outlier channels" : "the model"
+        var lines: [String] = []
+        var json: [String] = []
+        // The chosen scheme first, then the others for comparison.
+        var variants: [(alpha: Float, keep: Bool)] = [(smoothing, keepOutliers)]
+        for variant in [(smoothing, !keepOutliers), (0, true), (0, false)] as [(Float, Bool)]
+        where !variants.contains(where: { $0.alpha == variant.0 && $0.keep == variant.1 }) {
+            variants.append(variant)
+        }
+        for (alpha, keep) in variants {
+            let candidate = reference.converted(to: .int8, smoothing: alpha, keepOutliers: keep)
+            let result = try compute.run { try PrecisionAccuracy.measure(reference: reference, candidate: candidate) }
+            let name =
+                (alpha > 0 ? String(format: "smoothing α %.2f", alpha) : "no smoothing")
+                + (keep ? ", outlier channels fp32" : ", no fp32 channels")
+            lines.append(
+                "accuracy     int8 vs fp32 on \(source), \(name): centered relative error "
+                    + String(format: "%.4f", result.centeredRelativeError) + " (bar ≤ 0.05) over \(result.images) "
+                    + "images, zero-shot agreement " + String(format: "%.1f %%", result.zeroShotAgreement * 100)
+                    + " (bar ≥ 95 %) over \(result.labels) labels")
+            json.append(
+                "{\"smoothing\":\(alpha),\"outlier_channels_fp32\":\(keep),"
+                    + "\"centered_relative_error\":\(String(format: "%.5f", result.centeredRelativeError)),"
+                    + "\"zero_shot_agreement\":\(String(format: "%.4f", result.zeroShotAgreement)),"
+                    + "\"images\":\(result.images),\"labels\":\(result.labels)}")
+        }
+        return (lines, "\"accuracy\":[" + json.joined(separator: ",") + "],")
+    }
+}

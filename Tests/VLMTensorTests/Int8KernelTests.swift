@@ -1,0 +1,138 @@
+import CVLMKernels
+import Testing
+
+@testable import VLMTensor
+
+/// The int8 linear (`vlm_linear_q8_packed`) against the exact integer reference, on every kernel this CPU has.
+@Suite("Int8 linear kernel")
+struct Int8KernelTests {
+    /// An int8 weight holding exactly `values` (scale 1 per row), borrowed from `storage`.
+    final class Storage {
+        let values: UnsafeMutablePointer<Int8>
+        init(_ v: [Int8]) {
+            values = .allocate(capacity: v.count)
+            values.initialize(from: v, count: v.count)
+        }
+        deinit { values.deallocate() }
+    }
+
+    static func weight(_ values: [Int8], out: Int, in inFeatures: Int) -> (QuantizedWeight, Storage) {
+        let storage = Storage(values)
+        let w = QuantizedWeight(
+            borrowing: storage.values, outFeatures: out, inFeatures: inFeatures,
+            scales: Tensor([Float](repeating: 1, count: out), shape: [out]), owner: storage)
+        return (w, storage)
+    }
+
+    static func randomInt8(_ count: Int, seed: UInt64) -> [Int8] {
+        KernelTests.random(count, seed: seed).map { Int8(max(-128, min(127, Int(($0 * 128).rounded(.down))))) }
+    }
+
+    /// Kernel caps: portable, AVX2 (vpmaddwd), AVX-VNNI, AVX512-VNNI (each falls back to the best below it).
+    static let kernels: [Int32] = [0, 1, 2, 3]
+
+    static func capped<R>(_ level: Int32, _ body: () -> R) -> R {
+        let previous = vlm_q8_limit_kernel(level)
+        defer { vlm_q8_limit_kernel(previous) }
+        return ComputeOptions(threads: 1).run(body)
+    }
+
+    @Test(
+        "exact integer sums on random data, k with and without a tail",
+        arguments: [(1, 32, 4), (5, 37, 7), (50, 768, 12), (13, 3072, 5)], kernels)
+    func exactRandom(shape: (Int, Int, Int), kernels: Int32) {
+        let (rows, k, out) = shape
+        let x = KernelTests.random(rows * k, seed: 11, scale: 3)
+        let values = Self.randomInt8(out * k, seed: 12)
+        let (w, storage) = Self.weight(values, out: out, in: k)
+        let (dots, scales) = Self.capped(kernels) {
+            GEMM.int8Dots(x, rows: rows, inFeatures: k, weight: w)
+        }
+        withExtendedLifetime(storage) {}
+        #expect(dots.map(Int64.init) == Reference.int8Dots(x, rows: rows, inFeatures: k, weight: values))
+        for r in 0..<rows {
+            #expect(scales[r] == Reference.quantizeRow(x[(r * k)..<((r + 1) * k)]).scale)
+        }
+    }
+
+    /// Activations at ±127 (bytes 255 and 1) against weights at −128 and 127: every product is at the extreme,
+    /// where `vpmaddubsw`'s 16-bit pair sums would saturate (2 · 255 · −128 = −65280).
+    @Test("worst case: activations ±127 against weights −128 / 127", arguments: kernels)
+    func worstCase(kernels: Int32) {
+        let k = 3072 + 17
+        let rows = 4
+        // rows: all +1 (q = 127), all −1 (q = −127), alternating ±1, +1 with one −1
+        var x = [Float](repeating: 1, count: k) + [Float](repeating: -1, count: k)
+        x += (0..<k).map { $0 % 2 == 0 ? 1 : -1 }
+        x += (0..<k).map { $0 == 5 ? -1 : 1 }
+        let values: [Int8] =
+            [Int8](repeating: -128, count: k) + [Int8](repeating: 127, count: k)
+            + (0..<k).map { $0 % 2 == 0 ? -128 : 127 }
+        let (w, storage) = Self.weight(values, out: 3, in: k)
+        let (dots, _) = Self.capped(kernels) {
+            GEMM.int8Dots(x, rows: rows, inFeatures: k, weight: w)
+        }
+        withExtendedLifetime(storage) {}
+        let expected = Reference.int8Dots(x, rows: rows, inFeatures: k, weight: values)
+        #expect(dots.map(Int64.init) == expected)
+        #expect(expected[0] == Int64(127 * -128 * k))
+        #expect(expected[1 * 3 + 0] == Int64(127 * 128 * k))
+    }
+
+    @Test(
+        "float output: bias, residual add and activation, native equal to portable",
+        arguments: [(3, 40, 9), (50, 768, 64)])
+    func floatOutput(shape: (Int, Int, Int)) {
+        let (rows, k, out) = shape
+        let x = KernelTests.random(rows * k, seed: 21, scale: 2)
+        let weight = Tensor(KernelTests.random(out * k, seed: 22, scale: 0.05), shape: [out, k])
+        let q = QuantizedWeight(quantizing: weight)
+        let bias = KernelTests.random(out, seed: 23)
+        let residual = KernelTests.random(rows * out, seed: 24)
+        // The float result is the exact integer sum scaled: compare with the dequantized reference.
+        var qx: [Float] = []
+        for r in 0..<rows {
+            let (values, scale) = Reference.quantizeRow(x[(r * k)..<((r + 1) * k)])
+            qx += values.map { Float($0) * scale }
+        }
+        let expected = Reference.linear(qx, rows: rows, inFeatures: k, weight: q.dequantized(), bias: bias)
+        func run(_ kernels: ComputeOptions.Kernels, accumulate: Bool, activation: Activation?) -> [Float] {
+            var y = accumulate ? residual : [Float](repeating: 0, count: rows * out)
+            ComputeOptions(threads: 2, kernels: kernels).run {
+                bias.withUnsafeBufferPointer { b in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        GEMM.linearInt8(
+                            x, rows: rows, inFeatures: k,
+                            outputs: [
+                                GEMM.Int8Output(
+                                    weight: q, bias: b.baseAddress, into: yp.baseAddress!, accumulate: accumulate,
+                                    activation: activation)
+                            ])
+                    }
+                }
+            }
+            return y
+        }
+        let plain = run(.native, accumulate: false, activation: nil)
+        #expect(KernelTests.maxError(plain, expected) < 1e-4)
+        #expect(plain == run(.portable, accumulate: false, activation: nil))
+        let added = run(.native, accumulate: true, activation: nil)
+        #expect(KernelTests.maxError(added, zip(expected, residual).map { $0 + $1 }) < 1e-4)
+        let activated = run(.native, accumulate: false, activation: .quickGELU)
+        #expect(KernelTests.maxError(activated, Reference.activate(expected, .quickGELU)) < 1e-4)
+        // And against the fp32 product: int8 error stays small relative to the output's spread.
+        let fp32 = Reference.linear(
+            x, rows: rows, inFeatures: k, weight: Array(UnsafeBufferPointer(start: weight.data, count: weight.count)),
+            bias: bias)
+        let spread = fp32.map { $0 * $0 }.reduce(0, +).squareRoot()
+        let error = zip(plain, fp32).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+        #expect(error / spread < 0.02)
+    }
+
+    @Test("the int8 kernel names its instruction set")
+    func isa() {
+        let native = String(cString: ComputeOptions(kernels: .native).run { vlm_q8_isa() })
+        #expect(["avx512-vnni", "avx-vnni", "avx2", "portable"].contains(native))
+        #expect(String(cString: ComputeOptions(kernels: .portable).run { vlm_q8_isa() }) == "portable")
+    }
+}
