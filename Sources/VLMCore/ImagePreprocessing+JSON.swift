@@ -16,6 +16,8 @@ extension ImagePreprocessing {
     /// (`"size": 224`, `"crop_size": 224`) and the new one (`{"shortest_edge": 224}`, `{"height": 224, "width":
     /// 224}`); missing keys take `CLIPImageProcessor`'s defaults. Keys it does not know are ignored.
     public init(json: [String: Any]) throws(ConfigError) {
+        // `null` means "not set" in transformers' configs (`"do_convert_rgb": null`): the default applies.
+        let json = json.filter { !($0.value is NSNull) }
         // Every value is type-checked: a key present with the wrong kind of value is an error, never a silent
         // fallback to the default, and numbers are converted without traps (`1e300` is not an Int).
         func int(_ value: Any?) -> Int? {
