@@ -23,7 +23,7 @@ struct TokenizeCommand: AsyncParsableCommand {
         try await reportingErrors {
             let tokenizer = try CLIPTokenizer(directory: try model.directory())
             for text in texts {
-                JSONLine.emit(
+                try JSONLine.emit(
                     #"{"text": \#(JSONText.string(text)), "ids": \#(JSONLine.array(tokenizer.encode(text)))}"#)
             }
         }

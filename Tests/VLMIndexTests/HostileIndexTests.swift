@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import TestSupport
 import Testing
+import VLMCore
 import VLMIndex
 
 /// Indexes damaged on purpose (as another tool, a bad disk or an attacker would leave them): each is refused with
@@ -82,5 +83,19 @@ struct HostileIndexTests {
         try bytes.write(to: URL(fileURLWithPath: path))
         #expect(throws: IndexError.self) { try VideoIndex(path: path, create: true) }
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == bytes)
+    }
+
+    @Test("NaN stored times are written as null in the one JSON encoding, never as a bare nan")
+    func nanTimes() throws {
+        try tamper("UPDATE chunk SET pts = zeroblob(32)")
+        let nan = Double.nan.bitPattern.littleEndian
+        let hex = withUnsafeBytes(of: nan) { $0.map { String(format: "%02X", $0) }.joined() }
+        try tamper("UPDATE chunk SET pts = X'\(String(repeating: hex, count: 4))'")
+        let matrix = try VideoIndex(path: dbPath, create: false).matrix()
+        let moments = matrix.search(unitVector(8, axis: 0), options: SearchOptions(top: 2))
+        let line = ResultJSON.line(try #require(moments.first))
+        #expect(!line.lowercased().contains("nan"), "\(line)")
+        #expect(line.contains("\"start\":null"), "\(line)")
+        #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil)
     }
 }
