@@ -38,11 +38,12 @@ extension IndexSpec {
     /// The first setting that cannot work, named by the `index` flag that sets it, or nil. Bounds are upper as well
     /// as lower: `--fps 1e308` must be refused here, not trap where time is divided into slots.
     public var problem: String? {
-        guard fps > 0, fps <= SourceSpec.maxFPS else {
-            return "--fps must be a number of frames per second above 0 and at most \(Int(SourceSpec.maxFPS))"
-        }
-        guard (1...100_000).contains(chunkFrames) else { return "--chunk must be between 1 and 100000 frames" }
-        guard (0...10_000).contains(decodeAhead) else { return "--prefetch must be between 0 and 10000 frames" }
+        guard fps > 0 else { return "--fps must be a positive number of frames per second" }
+        guard fps <= SourceSpec.maxFPS else { return "--fps must be at most \(Int(SourceSpec.maxFPS)) frames per second" }
+        guard chunkFrames >= 1 else { return "--chunk must be at least 1 frame" }
+        guard chunkFrames <= 100_000 else { return "--chunk must be at most 100000 frames" }
+        guard decodeAhead >= 0 else { return "--prefetch must be 0 or more frames" }
+        guard decodeAhead <= 10_000 else { return "--prefetch must be at most 10000 frames" }
         if let problem = encoder.problem { return "encoder \(problem.key) \(problem.requirement)" }
         return nil
     }

@@ -17,28 +17,35 @@ extension SourceSpec {
         }
         // Every number has an upper bound too: `fps: 1e308` or `inf` must be refused here, not trap where it is
         // converted to an integer slot.
-        if let fps = options.sampling.fps, !(fps > 0 && fps <= Self.maxFPS) {
-            return problem("sampling.fps", "must be a number of frames per second above 0 and at most \(Int(Self.maxFPS))")
+        if let fps = options.sampling.fps, !(fps > 0) {
+            return problem("sampling.fps", "must be a positive number of frames per second")
+        }
+        if let fps = options.sampling.fps, !(fps <= Self.maxFPS) {
+            return problem("sampling.fps", "must be at most \(Int(Self.maxFPS)) frames per second")
         }
         if let every = options.sampling.every, !(1...Self.maxEvery).contains(every) {
             return problem("sampling.every", "must be between 1 and \(Self.maxEvery)")
         }
         if let gate {
-            guard gate.meanThreshold > 0, gate.meanThreshold.isFinite else {
-                return problem("gate.threshold", "must be a positive number")
-            }
-            guard (gate.maxReuseInterval ?? 1) > 0, (gate.maxReuseInterval ?? 1) <= Self.maxSeconds else {
-                return problem("gate.max_reuse", "must be positive seconds, at most \(Int(Self.maxSeconds))")
+            guard gate.meanThreshold > 0 else { return problem("gate.threshold", "must be positive") }
+            guard gate.meanThreshold.isFinite else { return problem("gate.threshold", "must be a finite number") }
+            guard (gate.maxReuseInterval ?? 1) > 0 else { return problem("gate.max_reuse", "must be positive seconds") }
+            guard (gate.maxReuseInterval ?? 1) <= Self.maxSeconds else {
+                return problem("gate.max_reuse", "must be at most \(Int(Self.maxSeconds)) seconds")
             }
         }
         guard (1...Self.maxQueue).contains(live.queue) else {
             return problem("live.queue", "must be between 1 and \(Self.maxQueue)")
         }
-        guard options.ioTimeout > 0, options.ioTimeout <= Self.maxSeconds else {
-            return problem("live.io_timeout", "must be positive seconds, at most \(Int(Self.maxSeconds))")
+        guard options.ioTimeout > 0 else { return problem("live.io_timeout", "must be positive seconds") }
+        guard options.ioTimeout <= Self.maxSeconds else {
+            return problem("live.io_timeout", "must be at most \(Int(Self.maxSeconds)) seconds")
         }
-        guard options.reconnect.maxDelay > 0, options.reconnect.maxDelay <= Self.maxSeconds else {
-            return problem("live.reconnect_max_delay", "must be positive seconds, at most \(Int(Self.maxSeconds))")
+        guard options.reconnect.maxDelay > 0 else {
+            return problem("live.reconnect_max_delay", "must be positive seconds")
+        }
+        guard options.reconnect.maxDelay <= Self.maxSeconds else {
+            return problem("live.reconnect_max_delay", "must be at most \(Int(Self.maxSeconds)) seconds")
         }
         if let attempts = options.reconnect.maxAttempts, attempts < 1 {
             return problem("live.reconnect_attempts", "must be 1 or more (leave it out to retry forever)")
