@@ -46,7 +46,8 @@ public final class CLIPTextModel: Sendable {
             for (i, id) in ids.enumerated() where id > ids[best] { best = i }
             return best
         }
-        return ids.firstIndex(of: Int32(eos)) ?? 0
+        guard let eos = Int32(exactly: eos) else { return 0 }
+        return ids.firstIndex(of: eos) ?? 0
     }
 
     /// Embeds each token-id sequence (already tokenized, with start and end tokens, at most `contextLength` ids;

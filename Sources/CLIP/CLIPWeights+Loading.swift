@@ -60,21 +60,65 @@ extension CLIPConfig {
         let config: CLIPConfig
         do {
             config = try JSONDecoder().decode(CLIPConfig.self, from: data)
-        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            let supported = Activation.allCases.map(\.rawValue).joined(separator: ", ")
-            let hint = path.hasSuffix("hidden_act") ? " (supported: \(supported))" : ""
-            throw CLIPLoadError(file: "config.json", "field \(path): \(context.debugDescription)\(hint)")
-        } catch let DecodingError.dataCorrupted(context) {
-            throw CLIPLoadError(file: "config.json", "is not valid JSON (\(context.debugDescription))")
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw CLIPLoadError(file: "config.json", "field \(path) has the wrong type (\(context.debugDescription))")
+        } catch let error as DecodingError {
+            throw CLIPLoadError(file: "config.json", Self.describe(error, data: data))
         } catch {
             throw CLIPLoadError(file: "config.json", "cannot be decoded (\(error))")
         }
         try config.validate()
         return config
+    }
+
+    /// One line for a decoding failure of config.json: the field at fault when there is one, "not valid JSON" only
+    /// when the bytes do not parse as JSON at all.
+    static func describe(_ error: DecodingError, data: Data) -> String {
+        let context: DecodingError.Context
+        switch error {
+        case .dataCorrupted(let c), .typeMismatch(_, let c), .valueNotFound(_, let c), .keyNotFound(_, let c): context = c
+        @unknown default: return "cannot be decoded (\(error))"
+        }
+        let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+        guard let json = try? JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed) else {
+            return "is not valid JSON (\(context.debugDescription)); re-download the checkpoint's config.json"
+        }
+        guard json is [String: Any] else {
+            return "must be a JSON object of hyperparameters at the top level; re-download the checkpoint's config.json"
+        }
+        let supported = Activation.allCases.map(\.rawValue).joined(separator: ", ")
+        let hint = path.hasSuffix("hidden_act") ? " (supported: \(supported))" : ""
+        guard !path.isEmpty else {
+            // Foundation reports a number that does not fit an integer field (`"hidden_size": 64.5`) as "not valid
+            // JSON" without a coding path: find the field ourselves.
+            if let (field, value) = firstNonWholeNumber(in: json, path: "") {
+                return "field \(field) is \(value), expected a whole number"
+            }
+            return "has a value of the wrong type (\(context.debugDescription)); sizes and ids are whole numbers"
+        }
+        if case .dataCorrupted = error { return "field \(path): \(context.debugDescription)\(hint)" }
+        return "field \(path) has the wrong type (\(context.debugDescription))"
+    }
+
+    /// The integer hyperparameters of config.json (at any depth).
+    static let integerKeys: Set<String> = [
+        "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_channels", "image_size",
+        "patch_size", "vocab_size", "max_position_embeddings", "projection_dim", "bos_token_id", "eos_token_id",
+        "pad_token_id",
+    ]
+
+    /// The first integer hyperparameter whose value is a fraction or out of `Int`'s range, with its dotted path.
+    static func firstNonWholeNumber(in json: Any, path: String) -> (String, String)? {
+        guard let object = json as? [String: Any] else { return nil }
+        for key in object.keys.sorted() {
+            let field = path.isEmpty ? key : "\(path).\(key)"
+            let values = (object[key] as? [Any]) ?? [object[key] as Any]
+            if integerKeys.contains(key) {
+                for case let number as NSNumber in values where Int(exactly: number.doubleValue) == nil {
+                    return (field, "\(number)")
+                }
+            }
+            if let found = firstNonWholeNumber(in: object[key] as Any, path: field) { return found }
+        }
+        return nil
     }
 
     /// Checks that the hyperparameters describe a model this implementation can run.
@@ -122,6 +166,18 @@ extension CLIPConfig {
                 throw fail("vision_config.vision_use_head is false; SigLIP embeddings need the attention-pooling head")
             }
             if projectionDim != vision.hiddenSize { throw fail("projection_dim must equal the image tower's width") }
+        }
+        // Token ids are compared with Int32 token sequences; eps is added under a square root.
+        for (name, id) in [("text_config.eos_token_id", text.eosTokenID), ("text_config.bos_token_id", text.bosTokenID)]
+        where id < 0 || id > Int(Int32.max) {
+            throw fail("\(name) is \(id), expected a token id in 0…\(Int32.max)")
+        }
+        for (name, eps) in [("text_config.layer_norm_eps", text.layerNormEps), ("vision_config.layer_norm_eps", vision.layerNormEps)]
+        where !(eps > 0 && eps.isFinite) {
+            throw fail("\(name) is \(eps), expected a small positive number such as 1e-05")
+        }
+        if !logitScaleInitValue.isFinite {
+            throw fail("logit_scale_init_value is \(logitScaleInitValue), expected a finite number such as 2.6592")
         }
     }
 }

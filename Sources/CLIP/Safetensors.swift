@@ -137,19 +137,34 @@ public final class SafetensorsFile: Sendable {
                     file: name,
                     "tensor \(key) spans bytes \(begin)..<\(end) but the data section has \(dataLength) (truncated?)")
             }
-            let (elements, overflow) = shape.reduce((1, false)) { acc, d in
-                let (p, o) = acc.0.multipliedReportingOverflow(by: d)
-                return (p, acc.1 || o)
-            }
-            guard !overflow, elements * dtype.size == end - begin else {
+            // The element count and byte size are computed with overflow checks: a hostile shape such as [2^61]
+            // or [2^31, 2^31] must be refused, not trap.
+            guard let bytes = Self.byteCount(shape: shape, elementSize: dtype.size) else {
                 throw CLIPLoadError(
                     file: name,
-                    "tensor \(key) of shape \(shape) and dtype \(dtypeName) needs \(elements * dtype.size) bytes, "
+                    "tensor \(key) of shape \(shape) and dtype \(dtypeName) is larger than any file can hold "
+                        + "(corrupt header; re-download the checkpoint)")
+            }
+            guard bytes == end - begin else {
+                throw CLIPLoadError(
+                    file: name,
+                    "tensor \(key) of shape \(shape) and dtype \(dtypeName) needs \(bytes) bytes, "
                         + "its byte range holds \(end - begin)")
             }
             entries[key] = Entry(dtype: dtype, shape: shape, range: begin..<end)
         }
         return (entries, dataStart)
+    }
+
+    /// The bytes a tensor of `shape` takes, or nil when the product overflows `Int`.
+    static func byteCount(shape: [Int], elementSize: Int) -> Int? {
+        var total = elementSize
+        for extent in shape {
+            let (product, overflow) = total.multipliedReportingOverflow(by: extent)
+            guard !overflow else { return nil }
+            total = product
+        }
+        return total
     }
 }
 

@@ -36,6 +36,9 @@ public final class BeamSearchCaptioner: Captioner {
         case size(Int)
     }
 
+    /// The widest beam (wider ones cost time and change nothing for vocabularies of this size).
+    public static let maxBeamWidth = 4096
+
     /// A captioner over `store`'s text encoder.
     public init(
         vocabulary: CaptionVocabulary, store: TextEmbeddingStore, beamWidth: Int = 8,
@@ -43,7 +46,8 @@ public final class BeamSearchCaptioner: Captioner {
     ) {
         self.vocabulary = vocabulary
         self.store = store
-        let width = max(1, beamWidth)
+        // Clamped so the shortlist arithmetic cannot overflow (`--caption-beam 9223372036854775807`).
+        let width = min(max(1, beamWidth), Self.maxBeamWidth)
         self.beamWidth = width
         switch shortlist {
         case .automatic: self.shortlist = 3 * width

@@ -28,11 +28,18 @@ public struct CaptionOptions: Sendable, Equatable {
     public func validate() throws {
         func bad(_ detail: String) -> CaptionError { .invalidOption(detail) }
         guard beamWidth >= 1 else { throw bad("caption beam width must be at least 1 (try 8)") }
-        guard rolling.window > 0 else { throw bad("caption window must be positive seconds (try 2)") }
+        guard beamWidth <= BeamSearchCaptioner.maxBeamWidth else {
+            throw bad("caption beam width must be at most \(BeamSearchCaptioner.maxBeamWidth) (try 8)")
+        }
+        guard rolling.window > 0, rolling.window <= 86_400 else {
+            throw bad("caption window must be positive seconds, at most 86400 (try 2)")
+        }
         guard (0...2).contains(rolling.drift) else {
             throw bad("caption drift is a cosine distance in 0...2 (try 0.05)")
         }
-        guard rolling.maxInterval > 0, rolling.minInterval >= 0, rolling.minInterval <= rolling.maxInterval else {
+        guard rolling.maxInterval > 0, rolling.maxInterval.isFinite, rolling.minInterval >= 0,
+            rolling.minInterval <= rolling.maxInterval
+        else {
             throw bad("caption intervals need 0 <= min interval <= max interval (try 1 and 10)")
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import VLMCore
 import Yams
 
 /// The words captions are made of: ordered slots (subject, action, place, condition...), each a list of phrases,
@@ -97,9 +98,9 @@ public struct CaptionVocabulary: Sendable, Equatable {
     public static func load(from url: URL) throws -> CaptionVocabulary {
         let text: String
         do {
-            text = try String(contentsOf: url, encoding: .utf8)
+            text = try TextFile.read(url)
         } catch {
-            throw CaptionError.unreadableVocabulary(path: url.path, reason: (error as NSError).localizedDescription)
+            throw CaptionError.unreadableVocabulary(path: url.path, reason: error.description)
         }
         return try parse(yaml: text, source: url.path)
     }

@@ -63,7 +63,11 @@ public final class SubtitleWriter: ResultSink {
     }
 
     private static func write(_ text: String, to url: URL) throws {
-        try Data(text.utf8).write(to: url, options: .atomic)
+        // Atomic (a new file renamed over the old) only for regular files: renaming over `/dev/stdout` or a fifo
+        // would replace the device node or pipe with a plain file.
+        var info = stat()
+        let special = stat(url.path, &info) == 0 && info.st_mode & S_IFMT != S_IFREG
+        try Data(text.utf8).write(to: url, options: special ? [] : .atomic)
     }
 
     // MARK: - Rendering

@@ -13,11 +13,15 @@ public struct GraphOptions: Sendable {
     /// Seconds `stop()` gives the graph to drain before `wait` gives up.
     public var drainTimeout: Double
 
+    /// The largest batch and in-flight count (far above what any machine holds; keeps derived sizes in range).
+    public static let limit = 1 << 20
+
     /// Defaults: batches of 8, 50 ms budget, 2 batches in flight per worker, 5 s to drain.
     public init(maxBatch: Int = 8, latencyBudget: Double = 0.05, maxInFlight: Int? = nil, drainTimeout: Double = 5) {
-        self.maxBatch = max(1, maxBatch)
+        // Clamped so the queue capacities derived from them (`4 * maxInFlight` ...) cannot overflow.
+        self.maxBatch = min(max(1, maxBatch), Self.limit)
         self.latencyBudget = latencyBudget
-        self.maxInFlight = maxInFlight ?? 2 * self.maxBatch
+        self.maxInFlight = min(maxInFlight ?? 2 * self.maxBatch, Self.limit)
         self.drainTimeout = drainTimeout
     }
 }
@@ -112,7 +116,8 @@ public final class StageGraph: Sendable {
     ) {
         precondition(!encoders.isEmpty, "StageGraph needs at least one encoder")
         var options = options
-        options.maxInFlight = max(options.maxInFlight, options.maxBatch * encoders.count)
+        options.maxBatch = min(max(1, options.maxBatch), GraphOptions.limit)
+        options.maxInFlight = min(max(options.maxInFlight, options.maxBatch * encoders.count), GraphOptions.limit)
         let queueNames = sources.map { "source:\($0.source.stream)" } + ["encode", "results"]
         let metrics = metrics ?? PipelineMetrics(queues: queueNames)
         self.sources = sources

@@ -48,21 +48,23 @@ extension EmbeddingMatrix {
 
     private func moments(scores: [Float], _ options: SearchOptions) -> [Moment] {
         guard options.top > 0 else { return [] }
+        // No more moments than frames: `--top 9223372036854775807` must not overflow the pool arithmetic.
+        let top = min(options.top, count)
         var covered = [Bool](repeating: false, count: count)
         var moments: [Moment] = []
         // Most candidates fall inside moments already found; widen the candidate pool until enough moments exist.
-        var pool = min(count, max(64, options.top * 8))
+        var pool = min(count, max(64, top.multipliedReportingOverflow(by: 8).overflow ? count : top * 8))
         var examined = 0
-        while moments.count < options.top {
+        while moments.count < top {
             let candidates = scores.withUnsafeBufferPointer { TopK.select($0, k: pool) }
             for candidate in candidates.dropFirst(examined) where !covered[candidate.index] {
                 if let floor = options.minScore, candidate.score < floor { return moments }
                 moments.append(grow(candidate, scores: scores, covered: &covered, margin: options.mergeMargin))
-                if moments.count == options.top { break }
+                if moments.count == top { break }
             }
             examined = candidates.count
             if pool == count { break }
-            pool = min(count, pool * 4)
+            pool = pool > count / 4 ? count : pool * 4
         }
         return moments
     }

@@ -16,7 +16,7 @@ public enum TopK {
     public static func select(_ scores: UnsafeBufferPointer<Float>, k: Int) -> [Entry] {
         guard k > 0 else { return [] }
         var heap: [Entry] = []
-        heap.reserveCapacity(k)
+        heap.reserveCapacity(min(k, scores.count))
         for i in 0..<scores.count {
             let s = scores[i]
             if heap.count < k {

@@ -32,12 +32,48 @@ public struct VideoFingerprint: Sendable, Equatable, Codable {
 
     /// Reads `url` and computes its fingerprint.
     public init(of url: URL, mode: Mode = .ends) throws {
-        let handle: FileHandle
+        try Self.requireRegularFile(url.path)
         do {
-            handle = try FileHandle(forReadingFrom: url)
+            try self.init(reading: url, mode: mode)
+        } catch let error as IndexError {
+            throw error
         } catch {
-            throw IndexError.unreadableVideo(path: url.path, reason: error.localizedDescription)
+            throw IndexError.unreadableVideo(path: url.path, reason: Self.reason(error))
         }
+    }
+
+    /// Refuses what is not a regular file before opening it: opening a fifo with no writer would block, and a
+    /// directory or device has no bytes to checksum (Foundation's own errors say `Code=256 "(null)"`).
+    static func requireRegularFile(_ path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw IndexError.unreadableVideo(path: path, reason: String(cString: strerror(errno)))
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return
+        case S_IFDIR:
+            throw IndexError.unreadableVideo(
+                path: path, reason: "it is a directory, not a video file; name the files inside it")
+        default:
+            throw IndexError.unreadableVideo(
+                path: path,
+                reason: "it is a pipe or device, not a regular file; index needs a file it can checksum and resume, "
+                    + "so save the stream to a file first")
+        }
+    }
+
+    /// The POSIX reason inside a Foundation error, or its description.
+    static func reason(_ error: any Error) -> String {
+        let ns = error as NSError
+        if let posix = ns.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(posix.code)))
+        }
+        if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+        return ns.localizedFailureReason ?? ns.localizedDescription
+    }
+
+    private init(reading url: URL, mode: Mode) throws {
+        let handle = try FileHandle(forReadingFrom: url)
         defer { try? handle.close() }
         let size = Int64(try handle.seekToEnd())
         var hash = SHA256()

@@ -45,15 +45,18 @@ extension VideoIndex {
     /// Every stored frame of one video in pts order, embeddings widened to fp32 (empty when `embeddings` is false).
     public func frames(videoID: Int64, embeddings: Bool = true) throws -> [IndexedFrame] {
         try read { db in
-            guard let dimension = try Self.model(db)?.dimension else { return [] }
+            guard let dimension = try Self.model(db, path: path)?.dimension else { return [] }
             var out: [IndexedFrame] = []
             let rows = try Row.fetchCursor(
                 db, sql: "SELECT frame_count, pts, embeddings FROM chunk WHERE video_id = ? ORDER BY first_pts",
                 arguments: [videoID])
             while let row = try rows.next() {
                 let n: Int = row[0]
+                guard n >= 0, let ptsBytes = Self.bytes(n, 8), Self.bytes(n, dimension * 2) != nil else {
+                    throw corruptChunk(videoID)
+                }
                 let pts: [Double] = try row.withUnsafeData(atIndex: 1) { data in
-                    guard let data, data.count == n * 8 else { throw corruptChunk(videoID) }
+                    guard let data, data.count == ptsBytes else { throw corruptChunk(videoID) }
                     return data.withUnsafeBytes { raw in
                         (0..<n).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self) }
                     }
@@ -94,6 +97,35 @@ extension VideoIndex {
 
     // MARK: - Matrix
 
+    /// `n · size`, or nil when it overflows.
+    static func bytes(_ n: Int, _ size: Int) -> Int? {
+        let (product, overflow) = n.multipliedReportingOverflow(by: size)
+        return overflow ? nil : product
+    }
+
+    /// The frames of complete videos, checked against the bytes actually stored before anything is allocated: a
+    /// chunk whose `frame_count` says 10^9 (or is negative) is damage, not a reason to allocate terabytes.
+    static func checkedFrameTotal(_ db: Database, dimension: Int, path: String) throws -> Int {
+        let row = try Row.fetchOne(
+            db,
+            sql: """
+                SELECT coalesce(sum(c.frame_count), 0), coalesce(min(c.frame_count), 0),
+                       coalesce(sum(length(c.pts)), 0), coalesce(sum(length(c.embeddings)), 0)
+                FROM chunk c JOIN video v ON v.id = c.video_id WHERE v.complete = 1
+                """)
+        let damaged = IndexError.notAnIndex(path: path, reason: "frame counts disagree with stored chunks")
+        guard let row else { return 0 }
+        // SUM of integers raises an SQLite overflow error rather than wrapping; a huge count fails the checks below.
+        let total: Int = row[0]
+        let smallest: Int = row[1]
+        let ptsBytes: Int = row[2]
+        let embeddingBytes: Int = row[3]
+        guard smallest >= 0, total >= 0, bytes(total, 8) == ptsBytes,
+            let perFrame = bytes(dimension, 2), bytes(total, perFrame) == embeddingBytes
+        else { throw damaged }
+        return total
+    }
+
     /// All frames of complete videos as one fp32 matrix, cached in memory until the index's revision changes.
     public func matrix() throws -> EmbeddingMatrix {
         let current = try revision()
@@ -105,9 +137,9 @@ extension VideoIndex {
 
     private func loadMatrix(_ db: Database) throws -> EmbeddingMatrix {
         let revision = try Self.revision(db)
-        guard let (model, dimension) = try Self.model(db) else { throw IndexError.empty(path: path) }
+        guard let (model, dimension) = try Self.model(db, path: path) else { throw IndexError.empty(path: path) }
         let videos = try Self.videos(db, completeOnly: true)
-        let total = videos.reduce(0) { $0 + $1.frameCount }
+        let total = try Self.checkedFrameTotal(db, dimension: dimension, path: path)
         guard total > 0 else { throw IndexError.empty(path: path) }
         let slot = Dictionary(uniqueKeysWithValues: videos.enumerated().map { ($1.id, Int32($0)) })
 
@@ -124,7 +156,7 @@ extension VideoIndex {
             while let row = try chunks.next() {
                 let videoID: Int64 = row[0]
                 let n: Int = row[1]
-                guard let video = slot[videoID], filled + n <= total else {
+                guard let video = slot[videoID], n >= 0, n <= total - filled else {
                     throw IndexError.notAnIndex(path: path, reason: "frame counts disagree with stored chunks")
                 }
                 try row.withUnsafeData(atIndex: 2) { data in

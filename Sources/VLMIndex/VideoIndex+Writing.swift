@@ -47,14 +47,21 @@ extension VideoIndex {
 
     /// The encoder identity and embedding size this index was built with (`nil` for an empty index).
     public func model() throws -> (identity: String, dimension: Int)? {
-        try read { db in try Self.model(db) }
+        try read { db in try Self.model(db, path: path) }
     }
 
-    static func model(_ db: Database) throws -> (identity: String, dimension: Int)? {
+    static func model(_ db: Database, path: String) throws -> (identity: String, dimension: Int)? {
         let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM index_info WHERE key IN ('model', 'dimension')")
-        var info: [String: String] = [:]
-        for row in rows { info[row["key"]] = row["value"] }
-        guard let identity = info["model"], let dimension = info["dimension"].flatMap({ Int($0) }) else { return nil }
+        var info: [String: String?] = [:]
+        for row in rows { info[row["key"]] = row["value"] as String? }
+        if info.isEmpty { return nil }
+        // One of the two present, or a dimension that is not a sane embedding length, is damage, not "empty".
+        guard let identity = info["model"] ?? nil, !identity.isEmpty,
+            let dimension = (info["dimension"] ?? nil).flatMap({ Int($0) }), (1...65_536).contains(dimension)
+        else {
+            throw IndexError.notAnIndex(
+                path: path, reason: "its index_info table is damaged (model or dimension missing or invalid)")
+        }
         return (identity, dimension)
     }
 
@@ -91,13 +98,13 @@ extension VideoIndex {
             // (An index built before precisions were recorded holds fp32 frames.)
             let known =
                 try recorded.map { $0.split(separator: ",").map(String.init) }
-                ?? (Self.model(db) != nil ? ["fp32"] : [])
+                ?? (Self.model(db, path: path) != nil ? ["fp32"] : [])
             if !known.contains(precision) {
                 try db.execute(
                     sql: "INSERT OR REPLACE INTO index_info (key, value) VALUES ('precision', ?)",
                     arguments: [(known + [precision]).joined(separator: ",")])
             }
-            if let bound = try Self.model(db) {
+            if let bound = try Self.model(db, path: path) {
                 guard bound.identity == model else {
                     throw IndexError.modelMismatch(path: self.path, indexed: bound.identity, requested: model)
                 }
@@ -161,7 +168,7 @@ extension VideoIndex {
         let ptsBlob = pts.withUnsafeBytes { Data($0) }  // little-endian on every supported platform
         let embeddingBlob = halves.withUnsafeBytes { Data($0) }
         try write { db in
-            if let dimension = try Self.model(db)?.dimension, dimension != first.embedding.count {
+            if let dimension = try Self.model(db, path: path)?.dimension, dimension != first.embedding.count {
                 throw IndexError.dimensionMismatch(path: self.path, indexed: dimension, given: first.embedding.count)
             }
             try db.execute(

@@ -35,6 +35,9 @@ public final class VideoIndex: Sendable {
         config.busyMode = .timeout(30)
         config.foreignKeysEnabled = true
         config.label = "vlm-index"
+        // Opening a pool switches the file to WAL; look at an existing file read-only first, so another program's
+        // database (or a file that is not SQLite) is refused byte-for-byte unchanged.
+        try Self.checkExistingFile(path: path)
         do {
             pool = try DatabasePool(path: path, configuration: config)
         } catch {
@@ -42,6 +45,32 @@ public final class VideoIndex: Sendable {
         }
         try checkIdentity()
         try migrate()
+    }
+
+    /// Reads the `application_id` and table count of an existing, non-empty file through a read-only connection
+    /// and refuses anything that is not a vlm-stream index (or an empty SQLite file) before it is written to.
+    static func checkExistingFile(path: String) throws {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+        guard let size, size > 0 else { return }
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(30)
+        config.label = "vlm-index-check"
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            defer { try? queue.close() }
+            let (appID, tables) = try queue.read { db in
+                (
+                    try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0
+                )
+            }
+            guard appID == applicationID || (appID == 0 && tables == 0) else {
+                throw IndexError.foreignDatabase(path: path)
+            }
+        } catch {
+            throw translate(error, path: path)
+        }
     }
 
     /// Refuses SQLite files of other programs; stamps a new empty file as ours. Reads first, so opening an

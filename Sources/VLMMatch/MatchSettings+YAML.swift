@@ -1,4 +1,5 @@
 import Foundation
+import VLMCore
 import Yams
 
 extension MatchSettings {
@@ -9,9 +10,9 @@ extension MatchSettings {
     public static func load(from url: URL, over base: MatchSettings = MatchSettings()) throws -> MatchSettings {
         let text: String
         do {
-            text = try String(contentsOf: url, encoding: .utf8)
+            text = try TextFile.read(url)
         } catch {
-            throw MatchError.invalidConfig(path: url.path, reason: "cannot read the file; check the path")
+            throw MatchError.invalidConfig(path: url.path, reason: error.description)
         }
         let settings = try parse(yaml: text, path: url.path, over: base)
         do {
@@ -20,6 +21,17 @@ extension MatchSettings {
             throw MatchError.invalidConfig(path: url.path, reason: error.description)
         }
         return settings
+    }
+
+    /// `validate()` names settings by their flags (`--enter`); a settings file names them by its keys (`enter`).
+    public static func withFileKeys(_ message: String, prefix: String = "") -> String {
+        let keys = [
+            ("--min-duration", "min_duration"), ("--update-interval", "update_interval"), ("--baseline", "baseline"),
+            ("--enter", "enter"), ("--exit", "exit"), ("--gap", "gap"), ("baseline_margin", "baseline_margin"),
+        ]
+        var text = message
+        for (flag, key) in keys { text = text.replacingOccurrences(of: flag, with: prefix + key) }
+        return text
     }
 
     /// Parses YAML text; keys it lacks keep their value in `base`. Does not validate.

@@ -6,6 +6,8 @@ public enum PipelineError: UserFacingError, Equatable {
     case cannotWrite(String)
     /// The graph did not drain within the deadline after a stop request.
     case drainTimeout(Double)
+    /// Results could not be written to an output (a full disk, `/dev/full`, a closed pipe); later ones were lost.
+    case writeFailed(String, String)
     /// The metrics port could not be bound.
     case metricsPort(Int, String)
 
@@ -14,6 +16,8 @@ public enum PipelineError: UserFacingError, Equatable {
         switch self {
         case .cannotWrite(let path):
             return "cannot write '\(path)': check that its directory exists and is writable"
+        case .writeFailed(let name, let reason):
+            return "cannot write results to \(name) (\(reason)): free space or choose another output; results were lost"
         case .drainTimeout(let seconds):
             return "the pipeline did not drain within \(seconds) s after the stop request; results may be incomplete"
         case .metricsPort(let port, let reason):

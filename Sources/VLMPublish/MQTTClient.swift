@@ -178,6 +178,25 @@ public final class MQTTClient: Sendable {
         mosquitto_loop_stop(handle.pointer, false)
     }
 
+    /// Drops the connection and connects again at once, keeping the session: libmosquitto then resends every
+    /// QoS≥1 message it holds (with DUP) after the CONNACK. For a message in flight on a live connection whose
+    /// acknowledgement never comes (MQTT 3.1.1 has no retry on a live connection, so it would wait forever).
+    /// Call from any thread but libmosquitto's network thread (it joins that thread). False when stopped.
+    @discardableResult
+    public func reconnect() -> Bool {
+        let running = state.withLock { s in s.loopRunning && !s.stopped }
+        guard running else { return false }
+        mosquitto_disconnect(handle.pointer)
+        mosquitto_loop_stop(handle.pointer, false)
+        let rc = mosquitto_reconnect_async(handle.pointer)
+        let started = state.withLock { s -> Bool in
+            guard !s.stopped else { return false }
+            return mosquitto_loop_start(handle.pointer) == MOSQ_ERR_SUCCESS.rawValue
+        }
+        if !started { state.withLock { $0.loopRunning = false } }
+        return rc == MOSQ_ERR_SUCCESS.rawValue && started
+    }
+
     private func connectAsync() -> Int32 {
         let broker = configuration.broker
         return mosquitto_connect_async(

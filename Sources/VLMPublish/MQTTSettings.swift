@@ -71,6 +71,9 @@ public struct MQTTSettings: Sendable, Equatable {
     public var maxInflight: Int
     /// Seconds `finish()` waits for the outbox to drain before giving up (what is left stays on disk).
     public var flushDeadline: Double
+    /// Seconds a QoS≥1 message may stay unacknowledged on a live connection before the connection is dropped and
+    /// made again, so libmosquitto resends it (MQTT 3.1.1 never retries on a live connection). Not a file key.
+    public var ackTimeout: Double = 30
 
     /// Settings with the documented defaults.
     public init(
@@ -120,6 +123,7 @@ public struct MQTTSettings: Sendable, Equatable {
         guard statsInterval >= 0, statsInterval.isFinite else {
             throw bad("stats_interval", "\(statsInterval) must be 0 (off) or more seconds")
         }
+        guard ackTimeout > 0, ackTimeout.isFinite else { throw bad("ack_timeout", "\(ackTimeout) must be positive seconds") }
         guard flushDeadline >= 0, flushDeadline.isFinite else {
             throw bad("flush_deadline", "\(flushDeadline) must be 0 or more seconds")
         }

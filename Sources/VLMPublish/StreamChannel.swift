@@ -29,6 +29,11 @@ final class StreamChannel: Sendable {
         var ticks = 0
         /// libmosquitto's last error line (shown when the broker is not reachable).
         var lastProblem: String?
+        /// When the in-flight window last moved (a message handed over into an empty window, an acknowledgement,
+        /// a connect): the acknowledgement watchdog measures from here.
+        var ackProgress = Date()
+        /// Reconnects forced by the acknowledgement watchdog.
+        var ackTimeouts = 0
     }
 
     /// Weak link from libmosquitto's callbacks back to the channel (set once, before the client starts).
@@ -113,6 +118,7 @@ final class StreamChannel: Sendable {
                 return s.ticks
             }
             if statsEvery > 0 && tick % statsEvery == 0 { self.publishStats() }
+            self.checkAcknowledgements()
         }
         source.resume()
         timer.withLock { $0 = source }
@@ -158,6 +164,7 @@ final class StreamChannel: Sendable {
         while s.inflight.count < settings.maxInflight, let entry = s.outbox.popNext() {
             let result = client.publish(entry.message)
             if result.accepted {
+                if s.inflight.isEmpty { s.ackProgress = Date() }
                 s.inflight[result.mid] = entry
                 if result.code == MOSQ_ERR_NO_CONN.rawValue {
                     // libmosquitto queued it and resends it on reconnect, ahead of anything we send later.
@@ -189,6 +196,7 @@ final class StreamChannel: Sendable {
             }
             s.everConnected = true
             s.connected = true
+            s.ackProgress = Date()
             s.loggedDown = false
             s.barrier = !s.inflight.isEmpty
             return s.controller
@@ -224,6 +232,7 @@ final class StreamChannel: Sendable {
     func acknowledged(_ mid: Int32) {
         state.withLock { s in
             guard let entry = s.inflight.removeValue(forKey: mid) else { return }
+            s.ackProgress = Date()
             s.outbox.acknowledge(entry)
             s.stats.published += 1
             if entry.id == s.offlineEntry { s.offlineAcked = true }
@@ -257,6 +266,26 @@ final class StreamChannel: Sendable {
     static func topicSafe(_ name: String) -> String {
         let cleaned = String(name.map { "/+#\u{0}".contains($0) ? "_" : $0 })
         return cleaned.isEmpty ? "_" : cleaned
+    }
+
+    /// The acknowledgement watchdog (timer queue): a message in flight on a live connection with no
+    /// acknowledgement for `settings.ackTimeout` seconds makes the client reconnect, so libmosquitto resends it;
+    /// without this, one lost PUBACK (or a message libmosquitto never wrote) stopped QoS≥1 output for good.
+    func checkAcknowledgements() {
+        let stalled = state.withLock { s -> Int? in
+            guard s.connected, !s.finishing, !s.inflight.isEmpty,
+                Date().timeIntervalSince(s.ackProgress) > settings.ackTimeout
+            else { return nil }
+            s.ackProgress = Date()
+            s.ackTimeouts += 1
+            return s.inflight.count
+        }
+        guard let stalled else { return }
+        let line =
+            "MQTT: \(stalled) message(s) unacknowledged for \(settings.ackTimeout) s on a live connection; "
+            + "reconnecting so they are sent again"
+        logger.warning("\(line)", metadata: ["stream": "\(stream)"])
+        client.reconnect()
     }
 
     func stopTimer() {

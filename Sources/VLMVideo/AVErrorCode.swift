@@ -23,6 +23,9 @@ struct AVErrorCode: RawRepresentable, Hashable, Sendable, Error, CustomStringCon
     static let decoderNotFound = AVErrorCode(rawValue: cffmpeg_averror_decoder_not_found())
     /// `AVERROR(ENOENT)`: no such file.
     static let noSuchFile = AVErrorCode(rawValue: cffmpeg_averror_enoent())
+    /// `AVERROR(ENOMEM)` (ENOMEM is 12 on Linux and macOS): what the MP4 demuxer returns for a corrupt `moov` whose
+    /// sizes ask for absurd allocations, so for a file it means damage far more often than a short machine.
+    static let outOfMemory = AVErrorCode(rawValue: -12)
     /// `AVERROR(ETIMEDOUT)`: a network operation timed out.
     static let timedOut = AVErrorCode(rawValue: cffmpeg_averror_etimedout())
 

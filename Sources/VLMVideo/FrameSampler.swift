@@ -22,9 +22,13 @@ public struct FrameSampler: Sendable {
             return isKeyframe
         case .fps(let fps):
             guard fps > 0, seconds.isFinite else { return true }
-            // A millisecond of slack so 0.49999 (rounding in the time base) counts as slot 1 at 2 fps.
-            let slot = Int64(((seconds + 1e-3) * fps).rounded(.down))
-            if let last = lastSlot, slot <= last, slot >= last - Int64(fps.rounded(.up)) * 2 {
+            // A millisecond of slack so 0.49999 (rounding in the time base) counts as slot 1 at 2 fps. A slot
+            // that does not fit Int64 (fps 1e308, or a time near the end of the Int64 range) means every frame
+            // gets its own slot: sample it, never trap.
+            guard let slot = Int64(exactly: ((seconds + 1e-3) * fps).rounded(.down)),
+                let window = Int64(exactly: fps.rounded(.up)), window <= Int64.max / 4
+            else { return true }
+            if let last = lastSlot, slot <= last, slot >= last &- window * 2 {
                 return false
             }
             lastSlot = slot

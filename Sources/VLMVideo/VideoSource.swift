@@ -128,6 +128,13 @@ public final class VideoSource: @unchecked Sendable {
         return decodedCount
     }
 
+    /// Packets the decoder refused so far (damaged data it skipped): a file with some is only partly decoded.
+    public var undecodablePacketCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return corruptPackets
+    }
+
     /// Interrupts a blocked read or backoff wait; ``next()`` then returns nil. Safe from any thread.
     public func cancel() {
         interrupt.cancel()

@@ -84,7 +84,10 @@ public struct TileGrid: Sendable, Hashable, CustomStringConvertible {
     /// Parses `2x2`, `3x2` (columns x rows); nil if malformed.
     public init?(parsing text: String) {
         let parts = text.lowercased().split(separator: "x")
-        guard parts.count == 2, let c = Int(parts[0]), let r = Int(parts[1]), c > 0, r > 0, c * r <= 64 else {
+        // Each side is bounded before the product, so `3037000500x3037000500` cannot overflow.
+        guard parts.count == 2, let c = Int(parts[0]), let r = Int(parts[1]), (1...64).contains(c),
+            (1...64).contains(r), c * r <= 64
+        else {
             return nil
         }
         self.init(columns: c, rows: r)

@@ -50,7 +50,7 @@ struct AskCommand: AsyncParsableCommand {
                 try checkpoint.model.generate(pixelValues: $0, images: inputs, prompt: prompt, settings: settings)
             }
             let (answer, ids) = checkpoint.answer(generated.first ?? [])
-            JSONLine.emit(
+            try JSONLine.emit(
                 #"{"image": \#(JSONText.string(image)), "question": \#(JSONText.string(question)), "#
                     + #""answer": \#(JSONText.string(answer)), "ids": \#(JSONLine.array(ids))}"#)
         }

@@ -48,7 +48,7 @@ struct CaptionCommand: AsyncParsableCommand {
                 for (index, ids) in generated.enumerated() {
                     let (caption, kept) = checkpoint.answer(ids)
                     let image = inputs == group.count ? group[index] : group[0]
-                    JSONLine.emit(
+                    try JSONLine.emit(
                         #"{"image": \#(JSONText.string(image)), "caption": \#(JSONText.string(caption)), "#
                             + #""ids": \#(JSONLine.array(kept))}"#)
                 }

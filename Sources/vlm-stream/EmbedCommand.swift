@@ -49,7 +49,7 @@ struct EmbedCommand: AsyncParsableCommand {
                     }
                     let embeddings = try clip.encode(stills: decoded.map(\.1))
                     for ((file, _), embedding) in zip(decoded, embeddings) {
-                        JSONLine.emit(
+                        try JSONLine.emit(
                             #"{"input": \#(JSONText.string(file)), "embedding": \#(JSONLine.array(embedding.values))}"#)
                     }
                     start += group.count
@@ -76,7 +76,7 @@ struct EmbedCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let clip = try model.load()
                 for (text, embedding) in zip(texts, try clip.encode(texts: texts)) {
-                    JSONLine.emit(
+                    try JSONLine.emit(
                         #"{"input": \#(JSONText.string(text)), "embedding": \#(JSONLine.array(embedding.values))}"#)
                 }
             }

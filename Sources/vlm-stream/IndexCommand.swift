@@ -44,9 +44,7 @@ struct IndexCommand: AsyncParsableCommand {
     @OptionGroup var model: ModelOptions
 
     func validate() throws {
-        guard fps > 0 else { throw ValidationError("--fps must be a positive number of frames per second.") }
-        guard chunk >= 1 else { throw ValidationError("--chunk must be at least 1 frame.") }
-        guard prefetch >= 0 else { throw ValidationError("--prefetch must be 0 or more frames.") }
+        if let problem = spec.problem { throw ValidationError("\(problem).") }
         guard !inputs.isEmpty else { throw ValidationError("Name at least one video file to index.") }
     }
 
@@ -109,6 +107,12 @@ final class IndexTerminal: Sendable {
             if replaced { notes.append("replaced the changed file's old entry") }
             let suffix = notes.isEmpty ? "" : " (" + notes.joined(separator: ", ") + ")"
             print("\(name): \(stored) frames indexed, \(encoded) encoded in \(seconds)\(suffix)")
+        case .success(.partial(let encoded, let stored, let reason)):
+            print("\(name): \(stored) frames indexed, \(encoded) encoded in \(seconds) (partial)")
+            let message =
+                "warning: \(name) was indexed only partially: \(reason); the frames that decoded are searchable\n"
+            FileHandle.standardError.write(Data(message.utf8))
+            state.withLock { $0.failures += 1 }
         case .success(.interrupted(let stored)):
             let message =
                 "interrupted: \(name) has \(stored) frames committed; run the same command again to resume\n"

@@ -48,7 +48,12 @@ struct ModelOptions: ParsableArguments {
 /// with status 1 (ArgumentParser's own errors pass through unchanged).
 func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
     do {
-        return try await body()
+        let value = try await body()
+        // print() buffers: a full disk or /dev/full shows only when the buffer is flushed.
+        if fflush(nil) != 0 {
+            throw StandardOutputError(reason: String(cString: strerror(errno)))
+        }
+        return value
     } catch let error as UserFacingError {
         FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
         throw ExitCode.failure
@@ -67,8 +72,21 @@ enum JSONLine {
         "[" + values.map { $0.isFinite ? "\($0)" : "null" }.joined(separator: ",") + "]"
     }
 
-    /// Writes one line to standard output.
-    static func emit(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    /// Writes one line to standard output; throws when it cannot be written (a full disk, `/dev/full`).
+    static func emit(_ line: String) throws {
+        fflush(nil)
+        do {
+            try FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8))
+        } catch {
+            throw StandardOutputError(reason: (error as NSError).localizedDescription)
+        }
+    }
+}
+
+/// Standard output could not be written: results were lost, so the command fails.
+struct StandardOutputError: UserFacingError {
+    var reason: String
+    var description: String {
+        "cannot write results to standard output (\(reason)): free space or redirect the output elsewhere"
     }
 }

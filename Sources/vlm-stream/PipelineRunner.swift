@@ -65,6 +65,8 @@ struct PipelineRunner {
             if let error = error as? UserFacingError { throw error }
             throw PipelineRunError(description: "\(error)")
         }
+        // Results that could not be written (a full disk, /dev/full) are a failed run, not exit 0.
+        if let failure = stdout.failure ?? app.built.writeFailure { throw failure }
     }
 }
 

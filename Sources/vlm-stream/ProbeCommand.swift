@@ -62,7 +62,7 @@ struct ProbeCommand: AsyncParsableCommand {
                 let decision = gate?.decide(luma: next.frame.luma, at: time.seconds)
                 if frames {
                     let gateText = decision.map { $0 == .reuse ? "reuse" : "encode" } ?? "encode"
-                    JSONLine.emit(
+                    try JSONLine.emit(
                         #"{"pts": \#(String(format: "%.6f", time.seconds)), "keyframe": \#(next.isKeyframe), "#
                             + #""views": \#(next.frame.views.count), "gate": "\#(gateText)"}"#)
                 }
@@ -80,7 +80,7 @@ struct ProbeCommand: AsyncParsableCommand {
             let decoded = source.decodedFrameCount
             let info = source.info
             let reuse = gate.map { String(format: "%.3f", $0.reuseFraction) } ?? "null"
-            JSONLine.emit(
+            try JSONLine.emit(
                 #"{"input": \#(JSONText.string(source.info.input)), "sampling": "\#(video.sampling)", "#
                     + #""width": \#(info.width), "height": \#(info.height), "#
                     + #""rotation": \#(info.orientation.rotation), "mirrored": \#(info.orientation.mirrored), "#

@@ -71,12 +71,12 @@ struct SearchCommand: AsyncParsableCommand {
                 if !json && labels.count > 1 { print("\(q == 0 ? "" : "\n")\(labels[q]):") }
                 for (rank, moment) in moments.enumerated() {
                     let files = try export.map { directory in
-                        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                        try Self.createExportDirectory(directory)
                         let prefix = labels.count > 1 ? String(format: "q%02d-", q + 1) : ""
                         return try Self.export(moment, name: prefix + String(format: "%02d", rank + 1), to: directory)
                     }
                     if json {
-                        JSONLine.emit(Self.json(moment, query: labels[q], files: files))
+                        try JSONLine.emit(Self.json(moment, query: labels[q], files: files))
                     } else {
                         print(Self.text(moment, rank: rank + 1, files: files))
                     }
@@ -138,7 +138,26 @@ struct SearchCommand: AsyncParsableCommand {
         _ = try ClipExporter.export(
             input: source, from: moment.start, to: max(moment.end, moment.start + 0.04), output: clip)
         let jpeg = try ClipExporter.thumbnail(input: source, at: moment.peak)
-        try jpeg.write(to: thumbnail)
+        do {
+            try jpeg.write(to: thumbnail)
+        } catch {
+            throw OptionError(
+                "cannot write \(thumbnail.path) (\(FileError.reason(error))): choose a writable --export directory")
+        }
         return (clip.path, thumbnail.path)
+    }
+
+    /// Creates `--export`'s directory, or says in one line why it cannot be (Foundation's own error reads
+    /// `Code=256 "(null)"` for `/proc/x`).
+    static func createExportDirectory(_ directory: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            // Foundation's error may carry no reason (`/proc/x`); mkdir(2) says which.
+            let reason = mkdir(directory, 0o755) == 0 ? FileError.reason(error) : String(cString: strerror(errno))
+            throw OptionError(
+                "--export \(directory): cannot create the directory (\(reason)); "
+                    + "choose a writable directory")
+        }
     }
 }

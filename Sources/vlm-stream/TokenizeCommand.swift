@@ -24,7 +24,7 @@ struct TokenizeCommand: AsyncParsableCommand {
         try await reportingErrors {
             let tokenizer = try TokenizerLoader.load(directory: try model.directory())
             for text in texts {
-                JSONLine.emit(
+                try JSONLine.emit(
                     #"{"text": \#(JSONText.string(text)), "ids": \#(JSONLine.array(try tokenizer.encode(text)))}"#)
             }
         }

@@ -57,7 +57,7 @@ public final class DelayingProxy: Sendable {
         close(source)
     }
 
-    private static func connect(port: Int) -> Int32? {
+    static func connect(port: Int) -> Int32? {
         #if canImport(Glibc)
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else

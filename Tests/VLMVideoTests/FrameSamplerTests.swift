@@ -83,3 +83,18 @@ struct FrameSamplerTests {
         #expect(ReconnectPolicy().delay(forAttempt: 20) == 30)
     }
 }
+
+@Suite("FrameSampler at hostile rates")
+struct FrameSamplerHostileTests {
+    @Test("fps inf, 1e308 and huge times sample every frame instead of trapping")
+    func hugeRates() {
+        for fps in [Double.infinity, 1e308, 9.3e18] {
+            var sampler = FrameSampler(policy: .fps(fps))
+            let taken = [0, 0.5, 1e300, 1].filter { sampler.shouldSample(seconds: $0, isKeyframe: false) }
+            #expect(taken.count == 4, "\(fps)")
+        }
+        var sampler = FrameSampler(policy: .fps(2))
+        let taken = sampler.shouldSample(seconds: 1e300, isKeyframe: false)
+        #expect(taken)
+    }
+}

@@ -17,6 +17,12 @@ public struct BuiltPipeline: Sendable {
     public var matcher: QueryMatcher?
     /// The sources, for durations and progress.
     public var sources: [any FrameSource]
+    /// The sinks results go to, so a run can report an output that failed.
+    public var sinks: [any ResultSink] = []
+    /// The first output whose writes failed (JSON Lines files and standard output), or nil.
+    public var writeFailure: PipelineError? {
+        sinks.lazy.compactMap { ($0 as? JSONLinesSink)?.failure }.first
+    }
     /// Sum of the file sources' durations (nil when any is live or unknown).
     public var totalDuration: Double? {
         var total = 0.0
@@ -84,7 +90,7 @@ public struct PipelineBuilder: Sendable {
             sinks: sinks, options: options, metrics: PipelineMetrics(factory: metricsFactory, queues: queueNames),
             logger: logger, onProgress: onProgress)
         relay.graph.withLock { $0 = graph }
-        return BuiltPipeline(graph: graph, matcher: matcher, sources: sources.map(\.source))
+        return BuiltPipeline(graph: graph, matcher: matcher, sources: sources.map(\.source), sinks: sinks)
     }
 
     // MARK: - Parts

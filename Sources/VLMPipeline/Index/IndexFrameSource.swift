@@ -15,6 +15,7 @@ final class IndexFrameSource: FrameSource {
     private let video: VideoSource
     private let after: Double?
     private let onDamage: @Sendable (VideoError) -> Void
+    private let damageSeen = Locked<VideoError?>(nil)
 
     /// Opens `url` (throws the `VideoError` of a file that is not a video).
     init(
@@ -40,6 +41,16 @@ final class IndexFrameSource: FrameSource {
     var duration: Double? { video.info.duration }
     /// Frames decoded so far.
     var decodedFrames: Int { video.decodedFrameCount }
+    /// The damage that ended the file early, if any.
+    var damage: VideoError? { damageSeen.current }
+    /// Why only part of the file was indexed (damage that ended it, or packets the decoder refused), or nil.
+    var partialReason: String? {
+        var reasons: [String] = []
+        if let damage { reasons.append(damage.description) }
+        let skipped = video.undecodablePacketCount
+        if skipped > 0 { reasons.append("\(skipped) packet(s) could not be decoded and were skipped") }
+        return reasons.isEmpty ? nil : reasons.joined(separator: "; ")
+    }
 
     func run(emit: (Frame) -> Bool) throws {
         var last = after
@@ -52,6 +63,7 @@ final class IndexFrameSource: FrameSource {
             }
         } catch {
             guard case .damaged = error else { throw error }
+            damageSeen.withLock { $0 = $0 ?? error }
             onDamage(error)
         }
     }

@@ -39,6 +39,7 @@ public final class IndexPipeline: Sendable {
 
     /// Opens (or creates) the index, refuses one built with another model, and prepares the captioner.
     public init(spec: IndexSpec, model: CLIPModel, logger: Logger = Logger(label: "vlm.index")) throws {
+        if let problem = spec.problem { throw PipelineSpecError(file: "command line", problem) }
         self.spec = spec
         self.index = try VideoIndex(path: spec.database, create: true)
         try index.requireModel(model.modelIdentity)
@@ -69,6 +70,14 @@ public final class IndexPipeline: Sendable {
     ) async throws -> IndexOutcome {
         let path = url.path
         let fingerprint = try VideoFingerprint(of: url, mode: spec.checksum)
+        // Another indexer of this database may be on the same video: wait for its turn (see IndexerLock).
+        let turn = IndexerLock(database: spec.database)
+        if let turn {
+            guard await turn.acquire(stopping: { [weak self] in self?.isStopping ?? true }) else {
+                return .interrupted(stored: 0)
+            }
+        }
+        defer { turn?.release() }
         let plan = try index.prepare(
             videoPath: path, fingerprint: fingerprint, model: model.modelIdentity, dimension: model.embeddingSize,
             fps: spec.fps, captions: captioner != nil, precision: model.weights.precision.rawValue)
@@ -140,9 +149,20 @@ public final class IndexPipeline: Sendable {
         if let error = summary.error { throw error }
         if isStopping { return .interrupted(stored: try index.framePTS(videoID: videoID).count) }
         let lastPTS = writer.lastPTS ?? after
+        guard lastPTS != nil else {
+            // Nothing decoded (a truncated file, or one whose every packet is damaged): a failure, not an empty
+            // "complete" video.
+            try? index.remove(videoPath: path)
+            let why = source.damage == nil ? (source.partialReason.map { ": \($0)" } ?? "") : ""
+            throw IndexError.unreadableVideo(
+                path: path, reason: "no frame could be decoded, the file is damaged or truncated\(why)")
+        }
         let end = duration ?? lastPTS.map { $0 + (spec.fps > 0 ? 1 / spec.fps : 0) }
         let stored = try index.complete(
             videoID: videoID, duration: end, captions: captioner == nil ? nil : extendLast(writer.captions, to: end))
+        if let reason = source.partialReason {
+            return .partial(encoded: encoded.current, stored: stored, reason: reason)
+        }
         return .indexed(encoded: encoded.current, stored: stored, resumedAfter: after, replaced: replaced)
     }
 

@@ -34,6 +34,21 @@ public struct IndexSpec: Sendable {
     }
 }
 
+extension IndexSpec {
+    /// The first setting that cannot work, named by the `index` flag that sets it, or nil. Bounds are upper as well
+    /// as lower: `--fps 1e308` must be refused here, not trap where time is divided into slots.
+    public var problem: String? {
+        guard fps > 0 else { return "--fps must be a positive number of frames per second" }
+        guard fps <= SourceSpec.maxFPS else { return "--fps must be at most \(Int(SourceSpec.maxFPS)) frames per second" }
+        guard chunkFrames >= 1 else { return "--chunk must be at least 1 frame" }
+        guard chunkFrames <= 100_000 else { return "--chunk must be at most 100000 frames" }
+        guard decodeAhead >= 0 else { return "--prefetch must be 0 or more frames" }
+        guard decodeAhead <= 10_000 else { return "--prefetch must be at most 10000 frames" }
+        if let problem = encoder.problem { return "encoder \(problem.key) \(problem.requirement)" }
+        return nil
+    }
+}
+
 /// What happened to one video.
 public enum IndexOutcome: Sendable, Equatable {
     /// Unchanged since it was indexed.
@@ -41,6 +56,9 @@ public enum IndexOutcome: Sendable, Equatable {
     /// Indexed (`encoded` frames new in this run, `stored` in all); `resumedAfter` when it continued an
     /// interrupted run, `replaced` when an older version of the file was dropped.
     case indexed(encoded: Int, stored: Int, resumedAfter: Double?, replaced: Bool)
+    /// Indexed, but only part of the file could be decoded (`reason` says why): the frames that decoded are
+    /// searchable, and the run should end with a failure status so the damage is not missed.
+    case partial(encoded: Int, stored: Int, reason: String)
     /// Captions added to an already indexed video from its stored embeddings.
     case captioned(captions: Int)
     /// Stopped by a shutdown; the frames committed so far stay and the next run resumes after them.

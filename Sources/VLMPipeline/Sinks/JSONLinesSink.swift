@@ -22,6 +22,9 @@ public final class JSONLinesSink: ResultSink {
         writer.write(Self.line(for: result))
     }
 
+    /// The first failed write of this sink's output, if any.
+    public var failure: PipelineError? { writer.failure }
+
     /// Closes a file writer; standard output is left open.
     public func finish() {
         writer.close()

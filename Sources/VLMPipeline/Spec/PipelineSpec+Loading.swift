@@ -25,9 +25,9 @@ extension PipelineSpec {
     public static func load(from url: URL) throws -> PipelineSpec {
         let text: String
         do {
-            text = try String(contentsOf: url, encoding: .utf8)
+            text = try TextFile.read(url)
         } catch {
-            throw PipelineSpecError(file: url.path, "cannot be read; check the path")
+            throw PipelineSpecError(file: url.path, error.description)
         }
         return try parse(yaml: text, file: url.path)
     }
@@ -48,7 +48,7 @@ extension PipelineSpec {
             let first = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
             throw PipelineSpecError(file: file, "not valid YAML: \(first)")
         } catch let error as UserFacingError {
-            throw PipelineSpecError(file: file, error.description)
+            throw PipelineSpecError(file: file, Self.withYAMLKeys(error.description))
         } catch {
             throw PipelineSpecError(file: file, "\(error)")
         }

@@ -25,9 +25,11 @@ extension PipelineSpec {
             throw fail("queries: an empty query; remove it or give text such as \"a person crossing\"")
         }
         if let labels, labels.labels.isEmpty { throw fail("labels.labels is empty; list at least one label") }
-        if let top = labels?.top, top < 1 { throw fail("labels.top must be 1 or more") }
+        if let top = labels?.top, !(1...10_000).contains(top) { throw fail("labels.top must be between 1 and 10000") }
         if let problem = encoder.problem { throw fail("encoder.\(problem.key) \(problem.requirement)") }
-        guard drainTimeout > 0 else { throw fail("drain_timeout must be positive seconds") }
+        guard drainTimeout > 0, drainTimeout <= SourceSpec.maxSeconds else {
+            throw fail("drain_timeout must be positive seconds, at most \(Int(SourceSpec.maxSeconds))")
+        }
         if let port = metricsPort, !(0...65535).contains(port) {
             throw fail("metrics_port \(port) is not a TCP port (0-65535)")
         }
@@ -63,14 +65,7 @@ extension PipelineSpec {
 
     /// MatchSettings names its settings by their flags (`--enter`); a spec names them by their keys (`match.enter`).
     static func withYAMLKeys(_ message: String) -> String {
-        let keys = [
-            ("--min-duration", "match.min_duration"), ("--update-interval", "match.update_interval"),
-            ("--baseline", "match.baseline"), ("--enter", "match.enter"), ("--exit", "match.exit"),
-            ("--gap", "match.gap"), ("baseline_margin", "match.baseline_margin"),
-        ]
-        var text = message
-        for (flag, key) in keys { text = text.replacingOccurrences(of: flag, with: key) }
-        return text
+        MatchSettings.withFileKeys(message, prefix: "match.")
     }
 }
 
@@ -92,8 +87,11 @@ extension EncoderSpec {
         guard (1...1024).contains(batch) else { return problem("batch", "must be between 1 and 1024") }
         guard latencyMs >= 0, latencyMs.isFinite else { return problem("latency_ms", "must be 0 or more") }
         guard (1...64).contains(workers) else { return problem("workers", "must be between 1 and 64") }
-        if let threads, threads < 1 { return problem("threads", "must be at least 1") }
-        if let maxInFlight, maxInFlight < 1 { return problem("max_in_flight", "must be at least 1") }
+        guard latencyMs <= 60_000 else { return problem("latency_ms", "must be at most 60000") }
+        if let threads, !(1...1024).contains(threads) { return problem("threads", "must be between 1 and 1024") }
+        if let maxInFlight, !(1...65_536).contains(maxInFlight) {
+            return problem("max_in_flight", "must be between 1 and 65536")
+        }
         return nil
     }
 }

@@ -15,18 +15,37 @@ extension SourceSpec {
         func problem(_ key: String, _ requirement: String) -> SettingProblem {
             SettingProblem(key: key, requirement: requirement)
         }
+        // Every number has an upper bound too: `fps: 1e308` or `inf` must be refused here, not trap where it is
+        // converted to an integer slot.
         if let fps = options.sampling.fps, !(fps > 0) {
             return problem("sampling.fps", "must be a positive number of frames per second")
         }
-        if let every = options.sampling.every, every < 1 { return problem("sampling.every", "must be 1 or more") }
+        if let fps = options.sampling.fps, !(fps <= Self.maxFPS) {
+            return problem("sampling.fps", "must be at most \(Int(Self.maxFPS)) frames per second")
+        }
+        if let every = options.sampling.every, !(1...Self.maxEvery).contains(every) {
+            return problem("sampling.every", "must be between 1 and \(Self.maxEvery)")
+        }
         if let gate {
             guard gate.meanThreshold > 0 else { return problem("gate.threshold", "must be positive") }
+            guard gate.meanThreshold.isFinite else { return problem("gate.threshold", "must be a finite number") }
             guard (gate.maxReuseInterval ?? 1) > 0 else { return problem("gate.max_reuse", "must be positive seconds") }
+            guard (gate.maxReuseInterval ?? 1) <= Self.maxSeconds else {
+                return problem("gate.max_reuse", "must be at most \(Int(Self.maxSeconds)) seconds")
+            }
         }
-        guard live.queue >= 1 else { return problem("live.queue", "must be at least 1") }
+        guard (1...Self.maxQueue).contains(live.queue) else {
+            return problem("live.queue", "must be between 1 and \(Self.maxQueue)")
+        }
         guard options.ioTimeout > 0 else { return problem("live.io_timeout", "must be positive seconds") }
+        guard options.ioTimeout <= Self.maxSeconds else {
+            return problem("live.io_timeout", "must be at most \(Int(Self.maxSeconds)) seconds")
+        }
         guard options.reconnect.maxDelay > 0 else {
             return problem("live.reconnect_max_delay", "must be positive seconds")
+        }
+        guard options.reconnect.maxDelay <= Self.maxSeconds else {
+            return problem("live.reconnect_max_delay", "must be at most \(Int(Self.maxSeconds)) seconds")
         }
         if let attempts = options.reconnect.maxAttempts, attempts < 1 {
             return problem("live.reconnect_attempts", "must be 1 or more (leave it out to retry forever)")
@@ -39,4 +58,13 @@ extension SourceSpec {
         }
         return nil
     }
+
+    /// The most frames per second a source may sample (far above any camera; keeps slot arithmetic in range).
+    public static let maxFPS: Double = 1000
+    /// The largest `every` (one frame in a million).
+    public static let maxEvery = 1_000_000
+    /// The longest timeout or delay, in seconds (a day).
+    public static let maxSeconds: Double = 86_400
+    /// The longest live frame queue.
+    public static let maxQueue = 10_000
 }

@@ -155,6 +155,9 @@ final class Demuxer {
         case (.noSuchFile, .file): return "no such file; check the path"
         case (.noSuchFile, .camera): return "no such device; list cameras with `v4l2-ctl --list-devices`"
         case (.invalidData, _): return "not a video FFmpeg recognises, or the file is corrupt (\(code))"
+        case (.outOfMemory, _) where !input.isLive:
+            return "the container's index (the MP4 `moov` atom) is damaged: FFmpeg could not read it (\(code)); "
+                + "re-download or re-mux the file"
         case (.exit, _), (.timedOut, _): return "timed out; check that the stream is up and reachable"
         default: return code.description.isEmpty ? "error \(code.rawValue)" : code.description
         }

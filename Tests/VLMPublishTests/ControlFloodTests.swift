@@ -1,0 +1,84 @@
+import Foundation
+import TestSupport
+import Testing
+import VLMCore
+import VLMPublish
+
+/// The hang a hostile-input campaign found: a flood of QoS 0 control messages plus multi-megabyte payloads on
+/// `queries/add`, with a subscriber on `errors`, stopped QoS 1 output for good (`inflight: 1` forever on a live
+/// connection). Against a real broker; bounded in time.
+@Suite(.serialized) struct ControlFloodTests {
+    @Test(.timeLimit(.minutes(3)))
+    func qos1OutputKeepsFlowingThroughAControlFlood() throws {
+        let broker = try Mosquitto()
+        defer { withExtendedLifetime(broker) {} }
+        let subscriber = try Subscriber(broker.url, filters: ["vlm/cam/events", "vlm/cam/errors"])
+        #expect(subscriber.waitReady())
+        let publisher = try MQTTPublisher(
+            settings: try testSettings(broker.url, outbox: try Fixtures.temporaryDirectory("outbox")),
+            streams: ["cam"])
+        try publisher.attach(stream: "cam", controller: QueryList(["person"]))
+        #expect(publisher.waitUntilControllable(stream: "cam", timeout: 5))
+
+        let small = try Subscriber(broker.url, filters: [])
+        let large = try Subscriber(broker.url, filters: [])
+        Thread.sleep(forTimeInterval: 0.5)  // both flooders connected
+        let flood = DispatchGroup()
+        DispatchQueue.global().async(group: flood) {
+            for i in 0..<20_000 {
+                small.publish("vlm/cam/queries/add", Array("{\"queries\": [\(i)]}".utf8), qos: 0)
+            }
+        }
+        DispatchQueue.global().async(group: flood) {
+            let huge = [UInt8](repeating: UInt8(ascii: "x"), count: 5 << 20)
+            for _ in 0..<20 { large.publish("vlm/cam/queries/add", huge, qos: 1) }
+        }
+        // Events keep coming for as long as the flood lasts (and a little after), as from a running pipeline.
+        var events = 0
+        let floodDeadline = Date().addingTimeInterval(60)
+        while flood.wait(timeout: .now()) == .timedOut && Date() < floodDeadline {
+            publisher.consume(event(.update, "person", at: Double(events) / 10))
+            events += 1
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        for _ in 0..<50 {
+            publisher.consume(event(.update, "person", at: Double(events) / 10))
+            events += 1
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        #expect(flood.wait(timeout: .now()) == .success)
+        let delivered = publisher.waitUntilDelivered(timeout: 60)
+        let stats = try #require(publisher.statistics(stream: "cam"))
+        #expect(delivered, "QoS 1 output stalled: \(stats)")
+        #expect(stats.inflight == 0 && stats.pending == 0, "\(stats)")
+        let expected = events
+        #expect(subscriber.wait(timeout: 30) { $0.filter { $0.topic.hasSuffix("/events") }.count >= expected })
+        #expect(stats.controlRejected > 0)  // the flood was answered, not silently lost
+        publisher.finish()
+        for client in [subscriber, small, large] { client.stop() }
+    }
+
+    /// The mechanism behind the hang: MQTT 3.1.1 never retries a message on a live connection, so one lost PUBACK
+    /// (or a message the library never wrote) kept `inflight: 1` forever. The acknowledgement watchdog reconnects
+    /// and libmosquitto resends it.
+    @Test(.timeLimit(.minutes(1)))
+    func lostAcknowledgementIsRetried() throws {
+        let broker = try Mosquitto()
+        defer { withExtendedLifetime(broker) {} }
+        let proxy = try AckDroppingProxy(to: broker.port, dropping: 1)
+        let subscriber = try Subscriber(broker.url, filters: ["vlm/cam/events"])
+        #expect(subscriber.waitReady())
+        var settings = try testSettings(
+            "mqtt://127.0.0.1:\(proxy.port)", outbox: try Fixtures.temporaryDirectory("outbox"))
+        settings.ackTimeout = 2
+        let publisher = try MQTTPublisher(settings: settings, streams: ["cam"])
+        for frame in 0..<5 { publisher.consume(event(.update, "person", at: Double(frame))) }
+        let delivered = publisher.waitUntilDelivered(timeout: 20)
+        #expect(proxy.dropped == 1)
+        #expect(delivered, "\(String(describing: publisher.statistics(stream: "cam")))")
+        #expect(subscriber.wait(timeout: 10) { $0.filter { $0.topic.hasSuffix("/events") }.count >= 5 })
+        #expect(publisher.statistics(stream: "cam")?.reconnects ?? 0 >= 1)
+        publisher.finish()
+        subscriber.stop()
+    }
+}
