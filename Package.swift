@@ -100,7 +100,7 @@ let package = Package(
             name: "VLMPipeline",
             dependencies: [
                 "VLMCore", "VLMGraph", "VLMTensor", "VLMVideo", "VLMMatch", "VLMCaption", "VLMPublish", "VLMIndex", "CLIP",
-                "Yams", .product(name: "Logging", package: "swift-log"),
+                "GIT", "Yams", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -13,6 +13,13 @@ public struct CaptionOptions: Sendable, Equatable {
     public var beamWidth: Int
     /// Window, drift and interval settings.
     public var rolling: RollingCaptionSettings
+    /// A GIT checkpoint (directory or hub name) that writes the captions from the frames' pixels instead of the
+    /// vocabulary search; nil keeps the CLIP-vocabulary captioner.
+    public var model: String?
+    /// Beams of the model's search (nil: its generation_config.json, else 1: greedy).
+    public var modelBeams: Int?
+    /// Most tokens the model generates per caption (nil: its generation_config.json).
+    public var maxTokens: Int?
 
     public init(
         vocabulary: String? = nil, cacheDirectory: String? = nil, beamWidth: Int = 8,
@@ -28,6 +35,12 @@ public struct CaptionOptions: Sendable, Equatable {
     public func validate() throws {
         func bad(_ detail: String) -> CaptionError { .invalidOption(detail) }
         guard beamWidth >= 1 else { throw bad("caption beam width must be at least 1 (try 8)") }
+        if let modelBeams, !(1...16).contains(modelBeams) {
+            throw bad("caption model beams must be between 1 and 16 (try 1: greedy)")
+        }
+        if let maxTokens, !(1...512).contains(maxTokens) {
+            throw bad("caption max tokens must be between 1 and 512 (try 20)")
+        }
         guard rolling.window > 0 else { throw bad("caption window must be positive seconds (try 2)") }
         guard (0...2).contains(rolling.drift) else {
             throw bad("caption drift is a cosine distance in 0...2 (try 0.05)")

@@ -68,6 +68,15 @@ struct CaptionRunOptions: ParsableArguments {
     var captionInterval: Double?
     @Option(help: "Seconds that must pass between two captions. Default \(defaults.rolling.minInterval).")
     var captionMinInterval: Double?
+    @Option(
+        help: ArgumentHelp(
+            "A GIT checkpoint (directory or hub name) that writes the captions from the frames (implies --captions).",
+            valueName: "dir|name"))
+    var captionModel: String?
+    @Option(help: "Beams of the caption model's search (default: its generation_config.json, else 1: greedy).")
+    var captionBeams: Int?
+    @Option(help: "Most tokens the caption model generates per caption (default: its generation_config.json).")
+    var captionMaxTokens: Int?
 
     func validate() throws {
         do {
@@ -83,7 +92,8 @@ struct CaptionRunOptions: ParsableArguments {
             ("--caption-vocabulary", captionVocabulary != nil), ("--caption-cache", captionCache != nil),
             ("--caption-beam", captionBeam != nil), ("--caption-window", captionWindow != nil),
             ("--caption-drift", captionDrift != nil), ("--caption-interval", captionInterval != nil),
-            ("--caption-min-interval", captionMinInterval != nil),
+            ("--caption-min-interval", captionMinInterval != nil), ("--caption-model", captionModel != nil),
+            ("--caption-beams", captionBeams != nil), ("--caption-max-tokens", captionMaxTokens != nil),
         ]
         return options.filter(\.1).map(\.0)
     }
@@ -98,6 +108,9 @@ struct CaptionRunOptions: ParsableArguments {
         if let captionDrift { options.rolling.drift = captionDrift }
         if let captionInterval { options.rolling.maxInterval = captionInterval }
         if let captionMinInterval { options.rolling.minInterval = captionMinInterval }
+        if let captionModel { options.model = captionModel }
+        if let captionBeams { options.modelBeams = captionBeams }
+        if let captionMaxTokens { options.maxTokens = captionMaxTokens }
         return options
     }
 
@@ -106,7 +119,7 @@ struct CaptionRunOptions: ParsableArguments {
     func apply(to spec: inout PipelineSpec) throws {
         let names = given
         guard !names.isEmpty else { return }
-        guard let captions = spec.captions else {
+        guard let captions = spec.captions ?? (captionModel != nil ? CaptionOptions() : nil) else {
             throw OptionError(
                 "\(names.joined(separator: ", ")) set\(names.count == 1 ? "s" : "") caption options, but captions are "
                     + "off; add --captions (or a `captions:` section in the pipeline file)")
