@@ -10,7 +10,8 @@ import VLMCore
 /// at once, so a slow caption never stalls frames. While a caption of a stream is in progress, a newer trigger
 /// waits in one slot per stream; a still newer one replaces it (latest wins) and counts as coalesced (`onCoalesce`,
 /// `coalesced`). Finished captions join the timeline as `RollingCaptioner`'s do and are returned with the stream's
-/// next analysed frame, or by `finish`, which waits for the stream's caption in progress.
+/// next analysed frame, or by `finish`, which waits for the stream's caption in progress. Each of `questions` is
+/// answered on the same triggers from the same images, and reported (`.answer`) when its answer changes.
 public final class BackgroundCaptioner: FrameAnalyzer {
     private struct Job: Sendable {
         var pts: Double
@@ -28,6 +29,7 @@ public final class BackgroundCaptioner: FrameAnalyzer {
         var busy = false
         var pending: Job?
         var done: [StreamResult] = []
+        var answers: [String: String] = [:]
     }
 
     /// Makes the sentences.
@@ -36,6 +38,8 @@ public final class BackgroundCaptioner: FrameAnalyzer {
     public let settings: RollingCaptionSettings
     /// Where the sources' caption images wait for their frame's embedding.
     public let images: CaptionImageStore
+    /// Standing questions (`--ask`), answered on every caption trigger.
+    public let questions: [String]
     private let logger: Logger
     private let onCoalesce: @Sendable () -> Void
     private let worker = DispatchQueue(label: "vlm.caption.background")
@@ -45,11 +49,12 @@ public final class BackgroundCaptioner: FrameAnalyzer {
     /// `onCoalesce` is called for each trigger that a newer one replaced while a caption was in progress.
     public init(
         captioner: any ImageCaptioner, settings: RollingCaptionSettings = .init(), images: CaptionImageStore,
-        logger: Logger, onCoalesce: @escaping @Sendable () -> Void = {}
+        questions: [String] = [], logger: Logger, onCoalesce: @escaping @Sendable () -> Void = {}
     ) {
         self.captioner = captioner
         self.settings = settings
         self.images = images
+        self.questions = questions
         self.logger = logger
         self.onCoalesce = onCoalesce
     }
@@ -174,19 +179,32 @@ public final class BackgroundCaptioner: FrameAnalyzer {
         counts.withLock { $0.calls += 1 }
         var frames = job.images
         while frames.count < captioner.framesPerCaption, let first = frames.first { frames.insert(first, at: 0) }
-        let text: String
+        var text = ""
         do {
             text = try captioner.caption(frames).trimmingCharacters(in: .whitespacesAndNewlines)
         } catch {
             logger.warning("no caption for \(stream) at \(MediaTime.format(job.pts)): \(error)")
-            return
         }
-        guard !text.isEmpty else { return }
+        var answers: [(String, String)] = []
+        for question in questions {
+            do {
+                let answer = try captioner.answer(question, images: frames)
+                answers.append((question, answer.trimmingCharacters(in: .whitespacesAndNewlines)))
+            } catch {
+                logger.warning("no answer to \"\(question)\" for \(stream) at \(MediaTime.format(job.pts)): \(error)")
+            }
+        }
         streams.withLock { all in
             guard var state = all[stream] else { return }
-            state.done += RollingCaptioner.merge(
-                text: text, score: 1, open: &state.open, stream: stream,
-                firstPTS: state.firstPTS ?? job.windowStart, windowStart: job.windowStart, pts: job.pts)
+            if !text.isEmpty {
+                state.done += RollingCaptioner.merge(
+                    text: text, score: 1, open: &state.open, stream: stream,
+                    firstPTS: state.firstPTS ?? job.windowStart, windowStart: job.windowStart, pts: job.pts)
+            }
+            for (question, answer) in answers where state.answers[question] != answer {
+                state.answers[question] = answer
+                state.done.append(.answer(Answer(stream: stream, pts: job.pts, question: question, answer: answer)))
+            }
             all[stream] = state
         }
     }

@@ -20,6 +20,8 @@ public struct CaptionOptions: Sendable, Equatable {
     public var modelBeams: Int?
     /// Most tokens the model generates per caption (nil: its generation_config.json).
     public var maxTokens: Int?
+    /// Standing questions the model answers on every caption trigger (`--ask`, `ask:`); they need `model`.
+    public var ask: [String] = []
 
     public init(
         vocabulary: String? = nil, cacheDirectory: String? = nil, beamWidth: Int = 8,
@@ -40,6 +42,12 @@ public struct CaptionOptions: Sendable, Equatable {
         }
         if let maxTokens, !(1...512).contains(maxTokens) {
             throw bad("caption max tokens must be between 1 and 512 (try 20)")
+        }
+        if !ask.isEmpty && model == nil {
+            throw bad("questions (--ask, captions.ask) need a caption model (--caption-model, captions.model)")
+        }
+        if ask.contains(where: { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
+            throw bad("a question (--ask, captions.ask) is empty; ask something, e.g. \"is the door open?\"")
         }
         guard rolling.window > 0 else { throw bad("caption window must be positive seconds (try 2)") }
         guard (0...2).contains(rolling.drift) else {

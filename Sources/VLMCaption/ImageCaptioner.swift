@@ -10,6 +10,8 @@ public protocol ImageCaptioner: Sendable {
     var preprocessing: ImagePreprocessing { get }
     /// The caption of `images` (`framesPerCaption` of them; the oldest is repeated when fewer were sampled).
     func caption(_ images: [RGBImage]) throws -> String
+    /// The answer to `question` about `images` (as `caption`'s).
+    func answer(_ question: String, images: [RGBImage]) throws -> String
 }
 
 /// The last sampled frames' caption images of each stream, from the source tap to the caption stage (which sees

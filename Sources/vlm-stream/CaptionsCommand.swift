@@ -77,6 +77,12 @@ struct CaptionRunOptions: ParsableArguments {
     var captionBeams: Int?
     @Option(help: "Most tokens the caption model generates per caption (default: its generation_config.json).")
     var captionMaxTokens: Int?
+    @Option(
+        name: .customLong("ask"),
+        help: ArgumentHelp(
+            "A question the caption model answers on each caption trigger, reported when the answer changes "
+                + "(repeatable; needs --caption-model)."))
+    var ask: [String] = []
 
     func validate() throws {
         do {
@@ -94,6 +100,7 @@ struct CaptionRunOptions: ParsableArguments {
             ("--caption-drift", captionDrift != nil), ("--caption-interval", captionInterval != nil),
             ("--caption-min-interval", captionMinInterval != nil), ("--caption-model", captionModel != nil),
             ("--caption-beams", captionBeams != nil), ("--caption-max-tokens", captionMaxTokens != nil),
+            ("--ask", !ask.isEmpty),
         ]
         return options.filter(\.1).map(\.0)
     }
@@ -111,6 +118,7 @@ struct CaptionRunOptions: ParsableArguments {
         if let captionModel { options.model = captionModel }
         if let captionBeams { options.modelBeams = captionBeams }
         if let captionMaxTokens { options.maxTokens = captionMaxTokens }
+        if !ask.isEmpty { options.ask = ask }
         return options
     }
 

@@ -25,6 +25,12 @@ final class GatedCaptioner: ImageCaptioner {
         guard let last = images.last else { return "" }
         return "frame \(last.pixels[0])"
     }
+
+    /// "even" or "odd" for the last image's byte.
+    func answer(_ question: String, images: [RGBImage]) throws -> String {
+        guard let last = images.last else { return "" }
+        return "\(question): " + (last.pixels[0] / 4 % 2 == 0 ? "low" : "high")
+    }
 }
 
 @Suite struct BackgroundCaptionerTests {
@@ -99,5 +105,32 @@ final class GatedCaptioner: ImageCaptioner {
         let last = Self.captions(stage.finish(stream: "cam", at: 3))
         #expect(last.map(\.text) == ["frame 2", "frame 2"])
         #expect(last.last.map { ($0.startPTS, $0.endPTS) } ?? (-1, -1) == (0, 3))
+    }
+
+    @Test func questionsAreAnsweredOnTriggersAndReportedWhenTheAnswerChanges() throws {
+        let stage = BackgroundCaptioner(
+            captioner: GatedCaptioner(), settings: RollingCaptionSettings(window: 1, drift: 2, maxInterval: 1),
+            images: CaptionImageStore(), questions: ["q"], logger: logger)
+        var answers: [Answer] = []
+        for i in 0..<12 {
+            let results = feedResults(stage, i)
+            answers += results.compactMap { if case .answer(let a) = $0 { a } else { nil } }
+            while !stage.isIdle("cam") { usleep(1000) }
+        }
+        answers += stage.finish(stream: "cam", at: 12).compactMap { if case .answer(let a) = $0 { a } else { nil } }
+        // Triggers at 1...11: bytes 1-3 low, 4-7 high, 8-11 low: three changes.
+        #expect(answers.map(\.answer) == ["q: low", "q: high", "q: low"])
+        #expect(answers.map(\.pts) == [1, 4, 8])
+        #expect(answers.allSatisfy { $0.question == "q" && $0.stream == "cam" })
+    }
+
+    func feedResults(_ stage: BackgroundCaptioner, _ i: Int) -> [StreamResult] {
+        let image = RGBImage(width: 4, height: 4, pixels: [UInt8](repeating: UInt8(i), count: 48))
+        stage.images.remember(
+            Frame(stream: "cam", sequence: i, time: MediaTime(seconds: Double(i)), views: [], captionImage: image))
+        return stage.analyze(
+            EncodedFrame(
+                stream: "cam", sequence: i, time: MediaTime(seconds: Double(i)), embeddings: [Embedding([1, 0, 0])],
+                boxes: [.full]))
     }
 }

@@ -36,6 +36,20 @@ public struct GITImageCaptioner: ImageCaptioner {
         try generate(images, prompt: [])
     }
 
+    /// As GIT's model card: the prompt is [CLS] + the question's WordPiece ids without the final [SEP]; the answer is
+    /// what is generated after it.
+    public func answer(_ question: String, images: [RGBImage]) throws -> String {
+        let config = checkpoint.model.config
+        let prompt =
+            [Int32(config.bosTokenID)] + checkpoint.tokenizer.encode(question, addSpecialTokens: false).map(Int32.init)
+        guard prompt.count < config.maxPositionEmbeddings else {
+            throw GITInputError(
+                "the question \"\(question.prefix(40))…\" is \(prompt.count) tokens, too long for the model's "
+                    + "\(config.maxPositionEmbeddings) positions")
+        }
+        return try generate(images, prompt: prompt)
+    }
+
     /// The ids generated after `prompt` for `images` (one input: N frames of a video checkpoint, else one image),
     /// decoded without special tokens.
     func generate(_ images: [RGBImage], prompt: [Int32]) throws -> String {

@@ -21,7 +21,7 @@ extension PipelineBuilder {
         }
         logger.info("caption model ready: \(options.model ?? ""), \(captioner.framesPerCaption) frame(s) a caption")
         return BackgroundCaptioner(
-            captioner: captioner, settings: options.rolling, images: CaptionImageStore(),
+            captioner: captioner, settings: options.rolling, images: CaptionImageStore(), questions: options.ask,
             logger: quiet("vlm.caption"), onCoalesce: { metrics.captionCoalesced() })
     }
 
