@@ -60,6 +60,26 @@ import Testing
         #expect(!captions.isEmpty)
     }
 
+    @Test func askedQuestionsAreAnsweredInJSONLines() throws {
+        let run = try CLIRunner.run(
+            [
+                "run", "SampleVideos/plaza.mp4", "--json", "--caption-model", "Tests/Fixtures/tiny-git-vqa",
+                "--caption-max-tokens", "3", "--ask", "is the door open?", "--ask", "what color is the car?",
+            ] + Self.clip)
+        #expect(run.status == 0, "\(run.stderr)")
+        let answers = try Self.objects(run.lines).filter { $0["type"] as? String == "answer" }
+        let questions = Set(answers.compactMap { $0["question"] as? String })
+        #expect(questions == ["is the door open?", "what color is the car?"])
+        for answer in answers {
+            #expect(answer["stream"] as? String == "plaza")
+            #expect(answer["pts"] is Double || answer["pts"] is Int)
+            #expect(answer["answer"] is String)
+        }
+        let noModel = try CLIRunner.run(["run", "SampleVideos/plaza.mp4", "--ask", "is it day?"] + Self.clip)
+        #expect(noModel.status != 0)
+        #expect(noModel.stderr.contains("need a caption model"))
+    }
+
     @Test func badModelOptionsGetOneLine() throws {
         let missing = try CLIRunner.run(
             ["run", "SampleVideos/plaza.mp4", "--caption-model", "Tests/Fixtures/nothing-here"] + Self.clip)
