@@ -113,7 +113,8 @@ public final class BackgroundCaptioner: FrameAnalyzer {
             return start
         }
         if let start { schedule(start, stream: stream) }
-        let state = streams.wait(for: { !($0[stream]?.busy ?? false) }) { all, _ in all.removeValue(forKey: stream) }
+        let state = streams.wait(
+            for: { !($0[stream]?.busy ?? false) }, then: { all, _ in all.removeValue(forKey: stream) })
         images.remove(stream: stream)
         guard var state else { return [] }
         var results = state.done

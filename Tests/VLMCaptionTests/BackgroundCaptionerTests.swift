@@ -20,7 +20,7 @@ final class GatedCaptioner: ImageCaptioner {
     func open() { gate.update { $0 = true } }
 
     func caption(_ images: [RGBImage]) throws -> String {
-        gate.wait(for: { $0 }) { _, _ in }
+        gate.wait(for: { $0 }, then: { _, _ in })
         seen.withLock { $0.append(images.map { $0.pixels[0] }) }
         guard let last = images.last else { return "" }
         return "frame \(last.pixels[0])"
@@ -60,7 +60,8 @@ final class GatedCaptioner: ImageCaptioner {
         let captioner = GatedCaptioner(open: false)
         let coalesced = Locked(0)
         let stage = BackgroundCaptioner(
-            captioner: captioner, settings: RollingCaptionSettings(window: 1, drift: 0.01, maxInterval: 2, minInterval: 1),
+            captioner: captioner,
+            settings: RollingCaptionSettings(window: 1, drift: 0.01, maxInterval: 2, minInterval: 1),
             images: CaptionImageStore(), logger: logger, onCoalesce: { coalesced.withLock { $0 += 1 } })
         // The captioner is blocked: if the stage waited for it, this would never return.
         let early = feed(stage, 0..<20)
