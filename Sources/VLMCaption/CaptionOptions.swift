@@ -43,6 +43,10 @@ public struct CaptionOptions: Sendable, Equatable {
         if let maxTokens, !(1...512).contains(maxTokens) {
             throw bad("caption max tokens must be between 1 and 512 (try 20)")
         }
+        if (modelBeams != nil || maxTokens != nil) && model == nil {
+            throw bad(
+                "caption beams and max tokens set the caption model's search; give --caption-model (captions.model)")
+        }
         if !ask.isEmpty && model == nil {
             throw bad("questions (--ask, captions.ask) need a caption model (--caption-model, captions.model)")
         }

@@ -26,6 +26,15 @@ struct CaptionsCommand: AsyncParsableCommand {
         @Option(help: "Slots to pre-encode completely (2: subjects and subject + action; 3 adds places).")
         var depth = 2
 
+        func validate() throws {
+            let modelOptions = ["--caption-model", "--caption-beams", "--caption-max-tokens", "--ask"]
+            let given = captions.given.filter(modelOptions.contains)
+            guard given.isEmpty else {
+                throw ValidationError(
+                    "captions warm prepares the CLIP vocabulary; \(given.joined(separator: ", ")) apply to run")
+            }
+        }
+
         func run() async throws {
             try await reportingErrors {
                 let encoder = try CLIPModel.load(directory: try model.directory(), logger: quietLogger("vlm.clip"))

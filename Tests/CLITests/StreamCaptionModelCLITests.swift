@@ -90,5 +90,13 @@ import Testing
                 + Self.clip)
         #expect(beams.status != 0)
         #expect(beams.stderr.contains("beams"))
+        // Model settings without a model, and model options where no model runs, are refused, not ignored.
+        let noModel = try CLIRunner.run(
+            ["run", "SampleVideos/plaza.mp4", "--captions", "--caption-beams", "2"] + Self.clip)
+        #expect(noModel.status != 0)
+        #expect(noModel.stderr.contains("--caption-model"))
+        let warm = try CLIRunner.run(["captions", "warm", "--caption-model", "Tests/Fixtures/tiny-git"] + Self.clip)
+        #expect(warm.status != 0)
+        #expect(warm.stderr.contains("apply to run"))
     }
 }
