@@ -102,8 +102,8 @@ let package = Package(
         .target(
             name: "VLMPipeline",
             dependencies: [
-                "VLMCore", "VLMGraph", "VLMTensor", "VLMVideo", "VLMMatch", "VLMCaption", "VLMPublish", "VLMIndex", "CLIP",
-                "Yams", .product(name: "Logging", package: "swift-log"),
+                "VLMCore", "VLMGraph", "VLMTensor", "VLMVideo", "VLMMatch", "VLMCaption", "VLMPublish", "VLMIndex",
+                "CLIP", "GIT", "Yams", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -33,11 +33,13 @@ extension RollingCaptionSettings: Codable {
 extension CaptionOptions: Codable {
     /// `vocabulary`, `beam`, `cache`, beside the rolling settings' keys in one flat mapping.
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case vocabulary, beam, cache
+        case vocabulary, beam, cache, model, beams, ask
+        case maxTokens = "max_tokens"
     }
 
     /// Decodes a pipeline file's `captions:` mapping: `{window: 2, drift: 0.05, max_interval: 10, min_interval: 1,
-    /// vocabulary: FILE, beam: 8, cache: DIR}`; every key optional, unknown keys are errors. Does not validate.
+    /// vocabulary: FILE, beam: 8, cache: DIR, model: M, beams: 1, max_tokens: 20, ask: [Q]}`; every key optional, unknown
+    /// keys are errors. Does not validate.
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(
             known: RollingCaptionSettings.CodingKeys.allCases.map(\.stringValue)
@@ -47,6 +49,10 @@ extension CaptionOptions: Codable {
         vocabulary = try c.decodeIfPresent(String.self, forKey: .vocabulary)
         cacheDirectory = try c.decodeIfPresent(String.self, forKey: .cache)
         beamWidth = try c.decodeIfPresent(Int.self, forKey: .beam) ?? beamWidth
+        model = try c.decodeIfPresent(String.self, forKey: .model)
+        modelBeams = try c.decodeIfPresent(Int.self, forKey: .beams)
+        maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens)
+        ask = try c.decodeIfPresent([String].self, forKey: .ask) ?? []
     }
 
     /// Encodes every key of the flat mapping.
@@ -56,5 +62,9 @@ extension CaptionOptions: Codable {
         try c.encodeIfPresent(vocabulary, forKey: .vocabulary)
         try c.encode(beamWidth, forKey: .beam)
         try c.encodeIfPresent(cacheDirectory, forKey: .cache)
+        try c.encodeIfPresent(model, forKey: .model)
+        try c.encodeIfPresent(modelBeams, forKey: .beams)
+        try c.encodeIfPresent(maxTokens, forKey: .maxTokens)
+        if !ask.isEmpty { try c.encode(ask, forKey: .ask) }
     }
 }

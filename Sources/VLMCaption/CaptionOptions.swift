@@ -13,6 +13,15 @@ public struct CaptionOptions: Sendable, Equatable {
     public var beamWidth: Int
     /// Window, drift and interval settings.
     public var rolling: RollingCaptionSettings
+    /// A GIT checkpoint (directory or hub name) that writes the captions from the frames' pixels instead of the
+    /// vocabulary search; nil keeps the CLIP-vocabulary captioner.
+    public var model: String?
+    /// Beams of the model's search (nil: its generation_config.json, else 1: greedy).
+    public var modelBeams: Int?
+    /// Most tokens the model generates per caption (nil: its generation_config.json).
+    public var maxTokens: Int?
+    /// Standing questions the model answers on every caption trigger (`--ask`, `ask:`); they need `model`.
+    public var ask: [String] = []
 
     public init(
         vocabulary: String? = nil, cacheDirectory: String? = nil, beamWidth: Int = 8,
@@ -33,6 +42,22 @@ public struct CaptionOptions: Sendable, Equatable {
         }
         guard rolling.window > 0, rolling.window <= 86_400 else {
             throw bad("caption window must be positive seconds, at most 86400 (try 2)")
+        }
+        if let modelBeams, !(1...16).contains(modelBeams) {
+            throw bad("caption model beams must be between 1 and 16 (try 1: greedy)")
+        }
+        if let maxTokens, !(1...512).contains(maxTokens) {
+            throw bad("caption max tokens must be between 1 and 512 (try 20)")
+        }
+        if (modelBeams != nil || maxTokens != nil) && model == nil {
+            throw bad(
+                "caption beams and max tokens set the caption model's search; give --caption-model (captions.model)")
+        }
+        if !ask.isEmpty && model == nil {
+            throw bad("questions (--ask, captions.ask) need a caption model (--caption-model, captions.model)")
+        }
+        if ask.contains(where: { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
+            throw bad("a question (--ask, captions.ask) is empty; ask something, e.g. \"is the door open?\"")
         }
         guard (0...2).contains(rolling.drift) else {
             throw bad("caption drift is a cosine distance in 0...2 (try 0.05)")

@@ -116,26 +116,41 @@ public final class RollingCaptioner: FrameAnalyzer {
             logger.warning("no caption for \(stream) at \(MediaTime.format(pts)): \(error)")
             return []
         }
+        return Self.merge(
+            text: best.text, score: best.cosine ?? best.score, open: &state.open, stream: stream,
+            firstPTS: state.firstPTS ?? window.startPTS, windowStart: window.startPTS, pts: pts)
+    }
+}
+
+// MARK: - Timeline
+
+extension RollingCaptioner {
+    /// Folds a new sentence for the window `windowStart...pts` into the open caption: the same text extends it, a
+    /// new text closes it at the window's start and opens the next (the first caption starts at `firstPTS`).
+    /// Returns the captions to emit (opened or changed).
+    static func merge(
+        text: String, score: Double, open: inout Caption?, stream: String, firstPTS: Double, windowStart: Double,
+        pts: Double
+    ) -> [StreamResult] {
         var results: [StreamResult] = []
-        var start = state.firstPTS ?? window.startPTS
-        if var open = state.open {
-            if open.text == best.text {
+        var start = firstPTS
+        if var current = open {
+            if current.text == text {
                 // Same sentence: merge by extending the open caption.
-                open.endPTS = pts
-                open.score = max(open.score, best.cosine ?? best.score)
-                state.open = open
-                return [.caption(open)]
+                current.endPTS = pts
+                current.score = max(current.score, score)
+                open = current
+                return [.caption(current)]
             }
             // A new sentence: the open caption lasted until the new window began.
-            start = max(open.endPTS, window.startPTS)
-            if start > open.endPTS {
-                open.endPTS = start
-                results.append(.caption(open))
+            start = max(current.endPTS, windowStart)
+            if start > current.endPTS {
+                current.endPTS = start
+                results.append(.caption(current))
             }
         }
-        let caption = Caption(
-            stream: stream, startPTS: start, endPTS: pts, text: best.text, score: best.cosine ?? best.score)
-        state.open = caption
+        let caption = Caption(stream: stream, startPTS: start, endPTS: pts, text: text, score: score)
+        open = caption
         results.append(.caption(caption))
         return results
     }

@@ -22,12 +22,18 @@ public struct Frame: Sendable {
     public var views: [View]
     /// A small grey thumbnail (e.g. 32×32 luma) for the scene-change gate; empty when no gate runs.
     public var luma: [UInt8]
+    /// The whole frame at a caption model's own preprocessing (its preprocessor_config.json's resize and crop),
+    /// made in the same decode as `views` when a caption model is configured; never encoded by the graph.
+    public var captionImage: RGBImage?
 
-    public init(stream: String, sequence: Int, time: MediaTime, views: [View], luma: [UInt8] = []) {
+    public init(
+        stream: String, sequence: Int, time: MediaTime, views: [View], luma: [UInt8] = [], captionImage: RGBImage? = nil
+    ) {
         self.stream = stream
         self.sequence = sequence
         self.time = time
         self.views = views
         self.luma = luma
+        self.captionImage = captionImage
     }
 }

@@ -23,6 +23,25 @@ public enum StreamResult: Sendable {
     case labels(FrameLabels)
     /// The stream's status changed (online, reconnecting, ended...).
     case status(stream: String, state: String, detail: String?)
+    /// A caption model's answer to a standing question (`--ask`), reported when it changes.
+    case answer(Answer)
+}
+
+/// A model's answer to a question about a stream's frame at `pts`.
+public struct Answer: Sendable, Codable, Equatable {
+    public var stream: String
+    public var pts: Double
+    public var question: String
+    public var answer: String
+
+    enum CodingKeys: String, CodingKey { case stream, pts, question, answer }
+
+    public init(stream: String, pts: Double, question: String, answer: String) {
+        self.stream = stream
+        self.pts = pts
+        self.question = question
+        self.answer = answer
+    }
 }
 
 /// One frame's score for one query.
@@ -188,6 +207,16 @@ extension Caption {
     }
 }
 
+extension Answer {
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(stream, forKey: .stream)
+        try c.encode(ResultJSON.number(pts), forKey: .pts)
+        try c.encode(question, forKey: .question)
+        try c.encode(answer, forKey: .answer)
+    }
+}
+
 extension FrameLabels.Label {
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -216,6 +245,7 @@ extension StreamResult: Encodable {
         case .caption: "caption"
         case .labels: "labels"
         case .status: "status"
+        case .answer: "answer"
         }
     }
 
@@ -237,6 +267,9 @@ extension StreamResult: Encodable {
         case .status(let stream, let state, let detail):
             try c.encode(type, forKey: .type)
             try StreamStatus(stream: stream, state: state, detail: detail).encode(to: encoder)
+        case .answer(let answer):
+            try c.encode(type, forKey: .type)
+            try answer.encode(to: encoder)
         }
     }
 }

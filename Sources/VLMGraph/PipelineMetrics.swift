@@ -46,12 +46,15 @@ public final class PipelineMetrics: Sendable {
         public var analyzed = 0
         /// Results handed to the sinks, by their JSON `type` (`score`, `start`, `caption`, `status` …).
         public var results: [String: Int] = [:]
+        /// Caption triggers replaced by a newer one while a model caption was in progress (latest wins).
+        public var captionsCoalesced = 0
     }
 
     private let stages: [Stage: StageMetrics]
     private let depths: [String: Gauge]
     private let frameLatencyTimer: CoreMetrics.Timer
     private let reusedCounter: Counter
+    private let coalescedCounter: Counter
     private let counts = Locked(Counts())
 
     /// Creates every metric now, with the queue names of this graph as the only variable dimension.
@@ -74,6 +77,7 @@ public final class PipelineMetrics: Sendable {
         self.depths = depths
         self.frameLatencyTimer = CoreMetrics.Timer(label: "vlm_frame_latency_seconds", factory: factory)
         self.reusedCounter = Counter(label: "vlm_frames_reused_total", factory: factory)
+        self.coalescedCounter = Counter(label: "vlm_captions_coalesced_total", factory: factory)
     }
 
     // MARK: - Recording
@@ -104,6 +108,12 @@ public final class PipelineMetrics: Sendable {
     public func reused() {
         reusedCounter.increment()
         counts.withLock { $0.reused += 1 }
+    }
+
+    /// A caption trigger was replaced by a newer one while the caption model was busy.
+    public func captionCoalesced() {
+        coalescedCounter.increment()
+        counts.withLock { $0.captionsCoalesced += 1 }
     }
 
     /// `stage` took `nanoseconds` for one frame (or one batch).

@@ -58,6 +58,7 @@ public final class MQTTPublisher: ResultSink {
         case .caption(let c): stream = c.stream
         case .labels(let l): stream = l.stream
         case .status(let name, _, _): stream = name
+        case .answer(let a): stream = a.stream
         }
         do {
             try channel(stream).publish(result)

@@ -39,6 +39,10 @@ extension StreamChannel {
                 s.streamState = value
                 s.streamDetail = detail.map { String($0.unicodeScalars.prefix(1000)) }
                 announceStatus(front: false, &s)
+            case .answer(let a):
+                enqueue(
+                    "answers", qos: settings.qos, durable: true, &s,
+                    payload: PayloadEncoder.encode(header("answer", &s), a))
             }
         }
     }

@@ -164,6 +164,12 @@ extension VideoSource {
                 views.append(Frame.View(box: region.box(frameWidth: width, frameHeight: height), image: image))
             }
         }
+        var captionImage: RGBImage? = nil
+        if let caption = options.captionPreprocessing {
+            captionImage =
+                caption == options.preprocessing
+                ? views[0].image : try view(of: whole, frameWidth: width, frameHeight: height, as: caption)
+        }
         var luma: [UInt8] = []
         if options.lumaSize > 0 {
             luma = try converter.view(
@@ -181,16 +187,18 @@ extension VideoSource {
         }
         let frame = Frame(
             stream: streamName, sequence: sequence, time: MediaTime(seconds: seconds, wallClock: wallClock),
-            views: views, luma: luma)
+            views: views, luma: luma, captionImage: captionImage)
         return SampledFrame(
             frame: frame, preview: preview, isKeyframe: isKeyframe, sourceWidth: width, sourceHeight: height)
     }
 
     /// One encoder view of `region` (displayed coordinates) of the decoded frame: resized and cropped as
     /// ``VideoSourceOptions/preprocessing`` says for a picture of the region's size, in one swscale pass of the
-    /// stored region, then turned upright.
-    private func view(of region: PixelRegion, frameWidth: Int, frameHeight: Int) throws(VideoError) -> RGBImage {
-        let preprocessing = options.preprocessing
+    /// stored region, then turned upright. `as` replaces the views' preprocessing (the caption model's image).
+    private func view(
+        of region: PixelRegion, frameWidth: Int, frameHeight: Int, as other: ImagePreprocessing? = nil
+    ) throws(VideoError) -> RGBImage {
+        let preprocessing = other ?? options.preprocessing
         let g = preprocessing.geometry(width: region.width, height: region.height)
         let whole = region == PixelRegion(x: 0, y: 0, width: frameWidth, height: frameHeight)
         let stored = orientation.storedSize(width: g.resizedWidth, height: g.resizedHeight)

@@ -85,6 +85,7 @@ public final class VideoSource: @unchecked Sendable {
         self.interrupt = cancellation.state
         FFmpegLog.install()
         try Self.validate(options.preprocessing)
+        if let caption = options.captionPreprocessing { try Self.validate(caption) }
         self.input = input
         self.options = options
         self.streamName = options.streamName ?? input.defaultStreamName

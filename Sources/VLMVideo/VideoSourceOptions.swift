@@ -15,6 +15,9 @@ public struct VideoSourceOptions: Sendable, Equatable {
         get { preprocessing.hasFixedOutputSize ? preprocessing.outputSize.width : 0 }
         set { preprocessing = .clip(side: newValue) }
     }
+    /// A caption model's preprocessing: each sampled frame also gets ``Frame/captionImage``, the whole frame
+    /// resized and cropped as this says (the same one the views use when they are equal); nil for none.
+    public var captionPreprocessing: ImagePreprocessing?
     /// Optional grid of extra views (tiles) besides the whole frame.
     public var tiles: TileGrid?
     /// Side of the square grey thumbnail for the scene-change gate; 0 for none.

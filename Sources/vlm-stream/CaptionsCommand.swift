@@ -26,6 +26,15 @@ struct CaptionsCommand: AsyncParsableCommand {
         @Option(help: "Slots to pre-encode completely (2: subjects and subject + action; 3 adds places).")
         var depth = 2
 
+        func validate() throws {
+            let modelOptions = ["--caption-model", "--caption-beams", "--caption-max-tokens", "--ask"]
+            let given = captions.given.filter(modelOptions.contains)
+            guard given.isEmpty else {
+                throw ValidationError(
+                    "captions warm prepares the CLIP vocabulary; \(given.joined(separator: ", ")) apply to run")
+            }
+        }
+
         func run() async throws {
             try await reportingErrors {
                 let encoder = try CLIPModel.load(directory: try model.directory(), logger: quietLogger("vlm.clip"))
@@ -68,6 +77,21 @@ struct CaptionRunOptions: ParsableArguments {
     var captionInterval: Double?
     @Option(help: "Seconds that must pass between two captions. Default \(defaults.rolling.minInterval).")
     var captionMinInterval: Double?
+    @Option(
+        help: ArgumentHelp(
+            "A GIT checkpoint (directory or hub name) that writes the captions from the frames (implies --captions).",
+            valueName: "dir|name"))
+    var captionModel: String?
+    @Option(help: "Beams of the caption model's search (default: its generation_config.json, else 1: greedy).")
+    var captionBeams: Int?
+    @Option(help: "Most tokens the caption model generates per caption (default: its generation_config.json).")
+    var captionMaxTokens: Int?
+    @Option(
+        name: .customLong("ask"),
+        help: ArgumentHelp(
+            "A question the caption model answers on each caption trigger, reported when the answer changes "
+                + "(repeatable; needs --caption-model)."))
+    var ask: [String] = []
 
     func validate() throws {
         do {
@@ -83,7 +107,9 @@ struct CaptionRunOptions: ParsableArguments {
             ("--caption-vocabulary", captionVocabulary != nil), ("--caption-cache", captionCache != nil),
             ("--caption-beam", captionBeam != nil), ("--caption-window", captionWindow != nil),
             ("--caption-drift", captionDrift != nil), ("--caption-interval", captionInterval != nil),
-            ("--caption-min-interval", captionMinInterval != nil),
+            ("--caption-min-interval", captionMinInterval != nil), ("--caption-model", captionModel != nil),
+            ("--caption-beams", captionBeams != nil), ("--caption-max-tokens", captionMaxTokens != nil),
+            ("--ask", !ask.isEmpty),
         ]
         return options.filter(\.1).map(\.0)
     }
@@ -98,6 +124,10 @@ struct CaptionRunOptions: ParsableArguments {
         if let captionDrift { options.rolling.drift = captionDrift }
         if let captionInterval { options.rolling.maxInterval = captionInterval }
         if let captionMinInterval { options.rolling.minInterval = captionMinInterval }
+        if let captionModel { options.model = captionModel }
+        if let captionBeams { options.modelBeams = captionBeams }
+        if let captionMaxTokens { options.maxTokens = captionMaxTokens }
+        if !ask.isEmpty { options.ask = ask }
         return options
     }
 
@@ -106,7 +136,7 @@ struct CaptionRunOptions: ParsableArguments {
     func apply(to spec: inout PipelineSpec) throws {
         let names = given
         guard !names.isEmpty else { return }
-        guard let captions = spec.captions else {
+        guard let captions = spec.captions ?? (captionModel != nil ? CaptionOptions() : nil) else {
             throw OptionError(
                 "\(names.joined(separator: ", ")) set\(names.count == 1 ? "s" : "") caption options, but captions are "
                     + "off; add --captions (or a `captions:` section in the pipeline file)")

@@ -85,6 +85,7 @@ struct SummaryLine: Encodable {
         case dropped = "frames_dropped"
         case analyzed = "frames_analyzed"
         case wall = "wall_s"
+        case captionsCoalesced = "captions_coalesced"
     }
 
     func encode(to encoder: Encoder) throws {
@@ -101,6 +102,7 @@ struct SummaryLine: Encodable {
         try c.encode(ResultJSON.number(summary.wallSeconds), forKey: .wall)
         try c.encode(interrupted, forKey: .interrupted)
         try c.encode(c0.results, forKey: .results)
+        try c.encode(c0.captionsCoalesced, forKey: .captionsCoalesced)
         try c.encodeIfPresent(mqtt, forKey: .mqtt)
     }
 }

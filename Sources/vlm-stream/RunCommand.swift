@@ -112,7 +112,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("Give an INPUT (file, URL, /dev/videoN or -) or --pipeline FILE.")
         }
         if pipeline == nil && query.isEmpty && match.labels == nil && !captions && srt == nil && vtt == nil
-            && mqtt.url == nil
+            && mqtt.url == nil && captionOptions.captionModel == nil
         {
             throw ValidationError(
                 "Give at least one --query TEXT (or --labels / --captions, or --mqtt to send queries).")

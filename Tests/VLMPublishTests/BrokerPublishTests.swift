@@ -54,6 +54,27 @@ import VLMPublish
         subscriber.stop()
     }
 
+    @Test func answersArePublishedOnTheirTopicAndMatchTheirSchema() throws {
+        let broker = try Mosquitto()
+        defer { withExtendedLifetime(broker) {} }
+        let subscriber = try Subscriber(broker.url, filters: ["vlm/+/answers"])
+        #expect(subscriber.waitReady())
+        let publisher = try MQTTPublisher(
+            settings: try testSettings(broker.url, outbox: try Fixtures.temporaryDirectory("outbox")),
+            streams: ["cam"])
+        publisher.consume(.answer(Answer(stream: "cam", pts: 2.5, question: "is the door open?", answer: "no")))
+        #expect(subscriber.wait { m in !m.isEmpty })
+        publisher.finish()
+        let message = try #require(subscriber.messages("answers").first)
+        #expect(message.topic == "vlm/cam/answers")
+        let payload = try JSONValue.parse(message.payload)
+        #expect(try JSONSchema.load("answer").failures(payload).isEmpty, "\(message.text)")
+        #expect(payload["question"]?.string == "is the door open?")
+        #expect(payload["answer"]?.string == "no")
+        #expect(payload["schema"]?.string == "vlm-stream.answer.v2")
+        subscriber.stop()
+    }
+
     @Test func retainedStatusAndQueriesReachLateSubscribers() throws {
         let broker = try Mosquitto()
         defer { withExtendedLifetime(broker) {} }  // the broker lives until the test ends

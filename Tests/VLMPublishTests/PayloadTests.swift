@@ -23,10 +23,12 @@ import VLMCore
             peakPTS: 2, box: Box(x: 0.5, y: 0, width: 0.5, height: 1 / 3))
         let caption = Caption(stream: "cam", startPTS: 0, endPTS: 4, text: "a dog on a street", score: 0.3)
         let labels = FrameLabels(stream: "cam", pts: 1.5, labels: [.init(label: "dog", probability: 0.7)])
+        let answer = Answer(stream: "cam", pts: 2, question: "is the door open?", answer: "no")
         let cases: [(kind: String, result: StreamResult, payload: [UInt8])] = [
             ("event", .event(event), PayloadEncoder.encode(header, Payload.Event(event: event))),
             ("caption", .caption(caption), PayloadEncoder.encode(header, caption)),
             ("labels", .labels(labels), PayloadEncoder.encode(header, labels)),
+            ("answer", .answer(answer), PayloadEncoder.encode(header, answer)),
         ]
         for (kind, result, payload) in cases {
             let line = try JSONValue.parse(ResultJSON.line(result))

@@ -111,7 +111,7 @@ func event(_ type: QueryEvent.Kind, _ query: String, stream: String = "cam", at 
 func schemaKind(of topic: String) -> String? {
     let kinds = [
         "events": "event", "captions": "caption", "labels": "labels", "status": "status",
-        "queries": "queries", "stats": "stats", "errors": "error",
+        "queries": "queries", "stats": "stats", "errors": "error", "answers": "answer",
     ]
     return topic.split(separator: "/").last.flatMap { kinds[String($0)] }
 }

@@ -78,26 +78,33 @@ public struct PipelineBuilder: Sendable {
         let model = try model ?? loadModel()
 
         let relay = StatusRelay()
-        let sources = try spec.sources.map { try openSource($0, preprocessing: model.preprocessing, relay: relay) }
-        let (analyzers, matcher) = try makeAnalyzers(model: model)
+        let queueNames = spec.sources.map { "source:\($0.streamName)" } + ["encode", "results"]
+        let metrics = PipelineMetrics(factory: metricsFactory, queues: queueNames)
+        let modelCaptions = try makeModelCaptions(metrics: metrics)
+        let sources = try spec.sources.map {
+            try openSource(
+                $0, preprocessing: model.preprocessing, captions: modelCaptions.map(Self.captionTap), relay: relay)
+        }
+        let (analyzers, matcher) = try makeAnalyzers(model: model, modelCaptions: modelCaptions)
         let sinks = try makeSinks(stdout: stdout) + extraSinks
         let options = GraphOptions(
             maxBatch: spec.encoder.batch, latencyBudget: spec.encoder.latencyMs / 1000,
             maxInFlight: spec.encoder.maxInFlight)
-        let queueNames = sources.map { "source:\($0.source.stream)" } + ["encode", "results"]
         let graph = StageGraph(
             sources: sources, encoders: EncoderWorkers.make(model, spec.encoder), analyzers: analyzers,
-            sinks: sinks, options: options, metrics: PipelineMetrics(factory: metricsFactory, queues: queueNames),
-            logger: logger, onProgress: onProgress)
+            sinks: sinks, options: options, metrics: metrics, logger: logger, onProgress: onProgress)
         relay.graph.withLock { $0 = graph }
         return BuiltPipeline(graph: graph, matcher: matcher, sources: sources.map(\.source), sinks: sinks)
     }
 
     // MARK: - Parts
 
-    func openSource(_ source: SourceSpec, preprocessing: ImagePreprocessing, relay: StatusRelay) throws -> GraphSource {
+    func openSource(
+        _ source: SourceSpec, preprocessing: ImagePreprocessing, captions: CaptionTap? = nil, relay: StatusRelay
+    ) throws -> GraphSource {
         var options = source.options
         options.preprocessing = preprocessing
+        options.captionPreprocessing = captions?.preprocessing
         options.lumaSize = source.gate == nil ? 0 : options.lumaSize
         options.streamName = source.streamName
         let stream = source.streamName
@@ -105,14 +112,18 @@ public struct PipelineBuilder: Sendable {
             VideoInput(parsing: source.url), options: options, logger: quiet("vlm.video"),
             onEvent: { event in relay.forward(event, stream: stream) })
         let gate = source.gate.map { SceneGate(configuration: $0) }
+        let taps = [frameTap, captions?.remember].compactMap { $0 }
         let frames: any FrameSource =
-            frameTap.map { TappedFrameSource(VideoFrameSource(video), tap: $0) }
-            ?? VideoFrameSource(video)
+            taps.isEmpty
+            ? VideoFrameSource(video)
+            : TappedFrameSource(VideoFrameSource(video), tap: { frame in for tap in taps { tap(frame) } })
         return GraphSource(
             source: frames, gate: gate, policy: source.live.policy, queueCapacity: source.live.queue)
     }
 
-    func makeAnalyzers(model: CLIPModel) throws -> ([any FrameAnalyzer], QueryMatcher?) {
+    func makeAnalyzers(
+        model: CLIPModel, modelCaptions: BackgroundCaptioner? = nil
+    ) throws -> ([any FrameAnalyzer], QueryMatcher?) {
         var analyzers: [any FrameAnalyzer] = []
         var matcher: QueryMatcher?
         var prompts: PromptEncoder?
@@ -127,7 +138,9 @@ public struct PipelineBuilder: Sendable {
             let encoder = try prompts ?? QueryMatcher(encoder: model, settings: spec.match).prompts
             analyzers.append(try LabelClassifier(labels: labels.labels, prompts: encoder, top: labels.top))
         }
-        if let captions = spec.captions {
+        if let modelCaptions {
+            analyzers.append(modelCaptions)
+        } else if let captions = spec.captions {
             analyzers.append(try captions.makeAnalyzer(encoder: model, logger: quiet("vlm.caption")))
         }
         return (analyzers, matcher)
@@ -150,7 +163,7 @@ public struct PipelineBuilder: Sendable {
         return sinks
     }
 
-    private func quiet(_ label: String) -> Logger {
+    func quiet(_ label: String) -> Logger {
         var l = logger
         l[metadataKey: "part"] = "\(label)"
         return l

@@ -53,6 +53,9 @@ public final class TerminalSink: ResultSink {
         case .status(let stream, let state, let detail):
             flushScores()
             writer.write("\(stream): \(state)" + (detail.map { " (\($0))" } ?? ""))
+        case .answer(let a):
+            flushScores()
+            writer.write("\(MediaTime.format(a.pts))  \(a.stream)  \(a.question) → “\(a.answer)”")
         }
     }
 
