@@ -27,6 +27,8 @@ extension QueryTuner {
 
     /// The calibrated score of each row under `p`: the softmax of the query against the negative prompts at the
     /// logit scale, after the adapter (`ScoreCalibrator` with the baseline off), or σ(s·c + b) for a sigmoid model.
+    /// Without negative prompts a softmax model's score would be 1 for every frame; the ranking then uses
+    /// (1 + c)/2, the cosine mapped into 0...1.
     public func scores(_ p: TuneParameters, images: [Double], logitBias: Double? = nil) -> [Double] {
         let adapter = TunedAdapter(parameters: p)
         let calibrator = ScoreCalibrator(logitScale: Foundation.exp(p.logScale), logitBias: logitBias)
@@ -35,7 +37,9 @@ extension QueryTuner {
         return (0..<(images.count / d)).map { i in
             let u = adapter.apply(images, start: i * d)
             let negatives = (0..<k).map { dot(u, 0, prompts, $0 * d, d) }
-            return calibrator.score(cosine: dot(u, 0, adapter.query, 0, d), negatives: negatives, baseline: nil)
+            let cosine = dot(u, 0, adapter.query, 0, d)
+            if k == 0 && logitBias == nil { return (1 + cosine) / 2 }
+            return calibrator.score(cosine: cosine, negatives: negatives, baseline: nil)
         }
     }
 
