@@ -12,6 +12,7 @@ struct BenchCommand: AsyncParsableCommand {
         subcommands: [
             BenchEncoderCommand.self, BenchSearchCommand.self, BenchPreprocessCommand.self, BenchMQTTCommand.self,
             BenchCaptionsCommand.self, BenchCaptionCommand.self, BenchMatchCommand.self, BenchPipelineCommand.self,
+            BenchTuneCommand.self,
         ]
     )
 }
