@@ -125,7 +125,9 @@ public struct ContrastiveObjective: Sendable {
             let weight = 0.5 / Double(counted)
             if positive[i] {
                 loss -= weight * (row[0] - lse)
-                for c in 0..<columns { g[i * columns + c] += weight * (Foundation.exp(row[c] - lse) - (c == 0 ? 1 : 0)) }
+                for c in 0..<columns {
+                    g[i * columns + c] += weight * (Foundation.exp(row[c] - lse) - (c == 0 ? 1 : 0))
+                }
             } else {
                 let others = logSumExp(Array(row[1...]))
                 loss -= weight * (others - lse)

@@ -23,7 +23,8 @@ extension QueryMatcher {
     private func checked(_ label: String, _ embedding: Embedding) throws -> Embedding {
         let size = prompts.encoder.embeddingSize
         guard embedding.count == size else {
-            throw MatchError.invalidQuery(label, reason: "an embedding of size \(embedding.count); this model's is \(size)")
+            throw MatchError.invalidQuery(
+                label, reason: "an embedding of size \(embedding.count); this model's is \(size)")
         }
         guard embedding.values.allSatisfy(\.isFinite) else {
             throw MatchError.invalidQuery(label, reason: "its embedding holds non-finite numbers")

@@ -52,7 +52,9 @@ extension QueryTuner {
         var fold = [Int](repeating: 0, count: examples.count)
         for cls in [true, false] {
             var groups: [Int: [Int]] = [:]
-            for i in 0..<examples.count where examples.positive[i] == cls { groups[examples.group[i], default: []].append(i) }
+            for i in 0..<examples.count where examples.positive[i] == cls {
+                groups[examples.group[i], default: []].append(i)
+            }
             let ordered = groups.keys.sorted().map { groups[$0]! }
             let pieces = ordered.isEmpty ? 1 : max(1, (k + ordered.count - 1) / ordered.count)
             var unit = 0
@@ -78,7 +80,9 @@ extension QueryTuner {
             let test = (0..<examples.count).filter { fold[$0] == f }
             let rest = (0..<examples.count).filter { fold[$0] != f }
             guard !test.isEmpty, rest.contains(where: { examples.positive[$0] }) else {
-                for i in test { held[i] = scores(initial, images: examples.subset([i]).images, logitBias: logitBias)[0] }
+                for i in test {
+                    held[i] = scores(initial, images: examples.subset([i]).images, logitBias: logitBias)[0]
+                }
                 continue
             }
             let tuned = train(examples, rows: rest).parameters

@@ -100,8 +100,11 @@ public struct TunedQuery: Sendable, Codable, Equatable {
     public static let formatName = "vlm-stream.query"
 
     enum CodingKeys: String, CodingKey {
-        case format, version, label, model, embedding, rank, logitScale = "logit_scale", thresholds, untuned
-        case adapterU = "adapter_u", adapterV = "adapter_v"
+        case format, version, label, model, embedding, rank
+        case logitScale = "logit_scale"
+        case thresholds, untuned
+        case adapterU = "adapter_u"
+        case adapterV = "adapter_v"
     }
 
     /// A query file from tuned parameters.

@@ -29,7 +29,8 @@ struct BenchTuneCommand: ParsableCommand {
         guard dimension >= 2, prompts >= 0, steps >= 1, folds >= 2 else {
             throw ValidationError("--dimension ≥ 2, --prompts ≥ 0, --steps ≥ 1 and --folds ≥ 2.")
         }
-        guard !MatchOptions.split(frames).isEmpty, MatchOptions.split(frames).allSatisfy({ (Int($0) ?? 0) >= 10 }) else {
+        guard !MatchOptions.split(frames).isEmpty, MatchOptions.split(frames).allSatisfy({ (Int($0) ?? 0) >= 10 })
+        else {
             throw ValidationError("--frames: comma-separated counts of 10 or more")
         }
     }
@@ -62,7 +63,8 @@ struct BenchTuneCommand: ParsableCommand {
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
             print(
                 String(
-                    format: "%6d  %3d  %5d  %5d  %7.2f  %8.0f  %9.3f  %8.3f", n, dimension, steps, report.folds, seconds,
+                    format: "%6d  %3d  %5d  %5d  %7.2f  %8.0f  %9.3f  %8.3f", n, dimension, steps, report.folds,
+                    seconds,
                     Double(n) / seconds, report.before.averagePrecision, report.after.averagePrecision))
         }
     }

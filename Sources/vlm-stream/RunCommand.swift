@@ -117,7 +117,8 @@ struct RunCommand: AsyncParsableCommand {
         guard input != nil || pipeline != nil else {
             throw ValidationError("Give an INPUT (file, URL, /dev/videoN or -) or --pipeline FILE.")
         }
-        if pipeline == nil && query.isEmpty && queryFile.isEmpty && queryImage.isEmpty && match.labels == nil && !captions && srt == nil && vtt == nil
+        if pipeline == nil && query.isEmpty && queryFile.isEmpty && queryImage.isEmpty && match.labels == nil
+            && !captions && srt == nil && vtt == nil
             && mqtt.url == nil
         {
             throw ValidationError(

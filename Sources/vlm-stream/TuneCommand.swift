@@ -60,7 +60,9 @@ struct TuneCommand: AsyncParsableCommand {
     @OptionGroup var model: ModelOptions
 
     func validate() throws {
-        guard query != nil || !queryImage.isEmpty else { throw ValidationError("Give --query TEXT or --query-image FILE.") }
+        guard query != nil || !queryImage.isEmpty else {
+            throw ValidationError("Give --query TEXT or --query-image FILE.")
+        }
         guard folds >= 2 else { throw ValidationError("--folds must be at least 2.") }
         guard steps >= 1, rank >= 1, decay >= 0, decay.isFinite else {
             throw ValidationError("--steps and --rank must be at least 1, --decay 0 or more.")
@@ -71,19 +73,24 @@ struct TuneCommand: AsyncParsableCommand {
         try await reportingErrors {
             let clock = ContinuousClock.now
             guard !positive.isEmpty else {
-                throw OptionError("no positives: mark at least one moment the query should match with --positive VIDEO@START-END")
+                throw OptionError(
+                    "no positives: mark at least one moment the query should match with --positive VIDEO@START-END")
             }
             let index = try VideoIndex(path: db, create: false)
             guard try index.model() != nil else { throw IndexError.empty(path: db) }
             let encoder = try model.load()
             try index.requireModel(encoder.modelIdentity)
             let matrix = try index.matrix()
-            let marks = try positive.map { try Mark.parse($0, positive: true) } + negative.map {
-                try Mark.parse($0, positive: false)
-            }
+            let marks =
+                try positive.map { try Mark.parse($0, positive: true) }
+                + negative.map {
+                    try Mark.parse($0, positive: false)
+                }
             let examples = try Self.examples(marks, in: matrix)
             var settings = MatchSettings()
-            if let matchConfig { settings = try MatchSettings.load(from: URL(fileURLWithPath: matchConfig), over: settings) }
+            if let matchConfig {
+                settings = try MatchSettings.load(from: URL(fileURLWithPath: matchConfig), over: settings)
+            }
             if let negatives { settings.prompts.negatives = MatchOptions.split(negatives) }
             let prompts = PromptEncoder(encoder: encoder, templates: settings.prompts.templates)
             let start = try startEmbedding(encoder: encoder, prompts: prompts)
@@ -107,10 +114,22 @@ struct TuneCommand: AsyncParsableCommand {
             let elapsed = ContinuousClock.now - clock
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
             let positives = examples.positive.filter { $0 }.count
-            print("tune \"\(label)\": \(examples.count) frames (\(positives) positive, \(examples.count - positives) negative) from \(marks.count) intervals, \(report.folds)-fold")
-            print(String(format: "  held-out average precision  before %.3f  after %.3f", report.before.averagePrecision, report.after.averagePrecision))
-            print(String(format: "  suggested thresholds  --enter %.3f --exit %.3f  (untuned: %.3f / %.3f)", report.after.enter, report.after.exit, report.before.enter, report.before.exit))
-            print(String(format: "  logit scale %.2f → %.2f; wrote %@ in %.2f s", prompts.logitScale, file.logitScale, out, seconds))
+            print(
+                "tune \"\(label)\": \(examples.count) frames (\(positives) positive, "
+                    + "\(examples.count - positives) negative) from \(marks.count) intervals, \(report.folds)-fold"
+            )
+            print(
+                String(
+                    format: "  held-out average precision  before %.3f  after %.3f", report.before.averagePrecision,
+                    report.after.averagePrecision))
+            print(
+                String(
+                    format: "  suggested thresholds  --enter %.3f --exit %.3f  (untuned: %.3f / %.3f)",
+                    report.after.enter, report.after.exit, report.before.enter, report.before.exit))
+            print(
+                String(
+                    format: "  logit scale %.2f → %.2f; wrote %@ in %.2f s", prompts.logitScale, file.logitScale, out,
+                    seconds))
         }
     }
 
@@ -129,13 +148,18 @@ struct TuneCommand: AsyncParsableCommand {
             let video = try mark.video(in: matrix.videos)
             let v = try require0(matrix.videos.firstIndex(of: video))
             if let duration = video.duration, mark.end > duration + 0.05 {
-                throw OptionError("\(mark.text): the interval ends after the video (\(MediaTime.format(duration)) long); mark a time inside it")
+                throw OptionError(
+                    "\(mark.text): the interval ends after the video (\(MediaTime.format(duration)) long); "
+                        + "mark a time inside it"
+                )
             }
             let rows = (0..<matrix.count).filter {
                 matrix.videoOfRow[$0] == Int32(v) && matrix.pts[$0] >= mark.start && matrix.pts[$0] <= mark.end
             }
             guard !rows.isEmpty else {
-                throw OptionError("\(mark.text): no indexed frame lies in this interval; mark a longer one or index at a higher --fps")
+                throw OptionError(
+                    "\(mark.text): no indexed frame lies in this interval; mark a longer one or index at a higher --fps"
+                )
             }
             for row in rows {
                 images += matrix.values[(row * matrix.dimension)..<((row + 1) * matrix.dimension)]
