@@ -85,25 +85,35 @@ public struct ContrastiveObjective: Sendable {
         var unit = [Double](repeating: 0, count: rows * d)
         var zNorm = [Double](repeating: 0, count: rows)
         var logits = [Double](repeating: 0, count: rows * columns)
-        for i in 0..<rows {
-            let x = i * d
-            for a in 0..<r {
-                var sum = 0.0
-                for j in 0..<d { sum += p.v[j * r + a] * images[x + j] }  // h_i = Vᵀ x_i
-                h[i * r + a] = sum
+        images.withUnsafeBufferPointer { X in
+            p.u.withUnsafeBufferPointer { U in
+                p.v.withUnsafeBufferPointer { V in
+                    prompts.withUnsafeBufferPointer { N in
+                        for i in 0..<rows {
+                            let x = i * d
+                            for a in 0..<r {
+                                var sum = 0.0
+                                for j in 0..<d { sum += V[j * r + a] * X[x + j] }  // h_i = Vᵀ x_i
+                                h[i * r + a] = sum
+                            }
+                            var squared = 0.0
+                            for j in 0..<d {
+                                var z = X[x + j]  // z_i = x_i + U h_i
+                                for a in 0..<r { z += U[j * r + a] * h[i * r + a] }
+                                unit[x + j] = z
+                                squared += z * z
+                            }
+                            let n = max(squared.squareRoot(), 1e-12)
+                            zNorm[i] = n
+                            for j in 0..<d { unit[x + j] /= n }
+                            logits[i * columns] = s * dot(unit, x, qHat, 0, d)  // l_i0 = s u_i·q̂
+                            for c in 0..<k {  // l_ik = s u_i·n_k
+                                logits[i * columns + 1 + c] = s * dot(unit, x, prompts, c * d, d)
+                            }
+                        }
+                    }
+                }
             }
-            var squared = 0.0
-            for j in 0..<d {
-                var z = images[x + j]  // z_i = x_i + U h_i
-                for a in 0..<r { z += p.u[j * r + a] * h[i * r + a] }
-                unit[x + j] = z
-                squared += z * z
-            }
-            let n = max(squared.squareRoot(), 1e-12)
-            zNorm[i] = n
-            for j in 0..<d { unit[x + j] /= n }
-            logits[i * columns] = s * dot(unit, x, qHat, 0, d)  // l_i0 = s u_i·q̂
-            for c in 0..<k { logits[i * columns + 1 + c] = s * dot(unit, x, prompts, c * d, d) }  // l_ik = s u_i·n_k
         }
         // dL/dl (rows×columns), both cross-entropies.
         var g = [Double](repeating: 0, count: rows * columns)
@@ -146,26 +156,36 @@ public struct ContrastiveObjective: Sendable {
         var dv = [Double](repeating: 0, count: d * r)
         var dz = [Double](repeating: 0, count: d)
         var dh = [Double](repeating: 0, count: r)
-        for i in 0..<rows {
-            let x = i * d
-            let g0 = g[i * columns]
-            for j in 0..<d {
-                dqHat[j] += s * g0 * unit[x + j]  // ∂L/∂q̂ = s Σ_i G_i0 u_i
-                var sum = g0 * qHat[j]
-                for c in 0..<k { sum += g[i * columns + 1 + c] * prompts[c * d + j] }
-                dz[j] = s * sum  // ∂L/∂u_i = s (G_i0 q̂ + Σ_k G_ik n_k)
-            }
-            let radial = dot(dz, 0, unit, x, d)
-            for j in 0..<d { dz[j] = (dz[j] - unit[x + j] * radial) / zNorm[i] }  // through u = z/‖z‖
-            for a in 0..<r { dh[a] = 0 }
-            for j in 0..<d {
-                for a in 0..<r {
-                    du[j * r + a] += dz[j] * h[i * r + a]  // ∂L/∂U = Σ_i ∂z_i h_iᵀ
-                    dh[a] += p.u[j * r + a] * dz[j]  // ∂L/∂h_i = Uᵀ ∂z_i
+        images.withUnsafeBufferPointer { X in
+            p.u.withUnsafeBufferPointer { U in
+                p.v.withUnsafeBufferPointer { V in
+                    prompts.withUnsafeBufferPointer { N in
+                        for i in 0..<rows {
+                            let x = i * d
+                            let g0 = g[i * columns]
+                            for j in 0..<d {
+                                dqHat[j] += s * g0 * unit[x + j]  // ∂L/∂q̂ = s Σ_i G_i0 u_i
+                                var sum = g0 * qHat[j]
+                                for c in 0..<k { sum += g[i * columns + 1 + c] * N[c * d + j] }
+                                dz[j] = s * sum  // ∂L/∂u_i = s (G_i0 q̂ + Σ_k G_ik n_k)
+                            }
+                            let radial = dot(dz, 0, unit, x, d)
+                            for j in 0..<d {  // through u = z/‖z‖
+                                dz[j] = (dz[j] - unit[x + j] * radial) / zNorm[i]
+                            }
+                            for a in 0..<r { dh[a] = 0 }
+                            for j in 0..<d {
+                                for a in 0..<r {
+                                    du[j * r + a] += dz[j] * h[i * r + a]  // ∂L/∂U = Σ_i ∂z_i h_iᵀ
+                                    dh[a] += U[j * r + a] * dz[j]  // ∂L/∂h_i = Uᵀ ∂z_i
+                                }
+                            }
+                            for j in 0..<d {
+                                for a in 0..<r { dv[j * r + a] += X[x + j] * dh[a] }  // ∂L/∂V = Σ_i x_i ∂h_iᵀ
+                            }
+                        }
+                    }
                 }
-            }
-            for j in 0..<d {
-                for a in 0..<r { dv[j * r + a] += images[x + j] * dh[a] }  // ∂L/∂V = Σ_i x_i ∂h_iᵀ
             }
         }
         let radial = dot(dqHat, 0, qHat, 0, d)
