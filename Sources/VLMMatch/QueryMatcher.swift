@@ -18,16 +18,20 @@ public final class QueryMatcher: FrameAnalyzer, QueryControlling {
     struct Query: Sendable {
         var text: String
         var embedding: Embedding
+        /// A tuned query's frame adapter (`vlm-stream tune`); nil for text and example queries.
+        var adapter: TunedAdapter? = nil
+        /// A tuned query's own logit scale; nil: the model's.
+        var logitScale: Double? = nil
     }
 
     /// The settings this matcher was made with (validated).
     public let settings: MatchSettings
     /// The ensemble encoder, shared with other stages that embed text (labels).
     public let prompts: PromptEncoder
-    private let negatives: [Embedding]
+    let negatives: [Embedding]
     private let calibrator: ScoreCalibrator
     private let rules: EventRules
-    private let queries = Locked<[Query]>([])
+    let queries = Locked<[Query]>([])
     let streams = Locked<[String: StreamMatchState]>([:])
     let history = Locked<MatchHistory>(MatchHistory())
 
@@ -106,7 +110,7 @@ public final class QueryMatcher: FrameAnalyzer, QueryControlling {
             var state = states.removeValue(forKey: frame.stream) ?? StreamMatchState()  // no copy-on-write
             let results = state.analyze(
                 frame, queries: snapshot, negativeCosines: negativeCosines, calibrator: calibrator, rules: rules,
-                settings: settings)
+                settings: settings, negatives: negatives)
             states[frame.stream] = state
             return results
         }

@@ -14,7 +14,7 @@ struct StreamMatchState: Sendable {
     /// Scores one frame (see `QueryMatcher.analyze`); returns scores and events.
     mutating func analyze(
         _ frame: EncodedFrame, queries: [QueryMatcher.Query], negativeCosines: [[Double]],
-        calibrator: ScoreCalibrator, rules: EventRules, settings: MatchSettings
+        calibrator: ScoreCalibrator, rules: EventRules, settings: MatchSettings, negatives: [Embedding] = []
     ) -> [StreamResult] {
         var results: [StreamResult] = []
         let pts = frame.time.seconds
@@ -33,8 +33,16 @@ struct StreamMatchState: Sendable {
                 state.baselines = Array(repeating: RollingBaseline(window: settings.baselineWindow), count: views)
             }
             var best = (score: -1.0, cosine: 0.0, view: 0)
+            var calibrator = calibrator
+            if let scale = query.logitScale { calibrator.logitScale = scale }
             for v in 0..<views {
-                let c = Double(frame.embeddings[v].similarity(query.embedding))
+                var c = Double(frame.embeddings[v].similarity(query.embedding))
+                var negativeCosines = negativeCosines
+                if let adapter = query.adapter {  // a tuned query scores the adapted frame, negatives included
+                    let adapted = adapter.apply(frame.embeddings[v])
+                    c = adapted.cosine
+                    negativeCosines[v] = negatives.map { n in adapted.cosine(with: n) }
+                }
                 guard c.isFinite else {  // a broken view scores 0 and stays out of the baseline
                     if best.score < 0 { best = (0, 0, v) }
                     continue

@@ -12,7 +12,7 @@ struct BenchCommand: AsyncParsableCommand {
         subcommands: [
             BenchEncoderCommand.self, BenchSearchCommand.self, BenchPreprocessCommand.self, BenchMQTTCommand.self,
             BenchCaptionsCommand.self, BenchCaptionCommand.self, BenchMatchCommand.self, BenchPipelineCommand.self,
-            BenchServeCommand.self,
+            BenchServeCommand.self, BenchTuneCommand.self,
         ]
     )
 }

@@ -39,6 +39,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A query to match (repeatable).")
     var query: [String] = []
 
+    @Option(name: .customLong("query-file"), help: "A query tuned by `vlm-stream tune` (repeatable).")
+    var queryFile: [String] = []
+
+    @Option(name: .customLong("query-image"), help: "An example image of what to match (repeatable: averaged).")
+    var queryImage: [String] = []
+
     @Option(help: "A pipeline YAML file describing sources, model, queries and outputs (see Pipelines/).")
     var pipeline: String?
 
@@ -111,8 +117,8 @@ struct RunCommand: AsyncParsableCommand {
         guard input != nil || pipeline != nil else {
             throw ValidationError("Give an INPUT (file, URL, /dev/videoN or -) or --pipeline FILE.")
         }
-        if pipeline == nil && query.isEmpty && match.labels == nil && !captions && srt == nil && vtt == nil
-            && mqtt.url == nil && captionOptions.captionModel == nil
+        if pipeline == nil && query.isEmpty && queryFile.isEmpty && queryImage.isEmpty && match.labels == nil
+            && !captions && srt == nil && vtt == nil && mqtt.url == nil && captionOptions.captionModel == nil
         {
             throw ValidationError(
                 "Give at least one --query TEXT (or --labels / --captions, or --mqtt to send queries).")
@@ -173,6 +179,8 @@ struct RunCommand: AsyncParsableCommand {
             spec.sources[0].live.policy = livePolicy
         }
         spec.queries += query.filter { !spec.queries.contains($0) }
+        spec.queryFiles += queryFile.filter { !spec.queryFiles.contains($0) }
+        if !queryImage.isEmpty { spec.queryImages = queryImage }
         try match.apply(to: &spec)
         if captions || srt != nil || vtt != nil, spec.captions == nil { spec.captions = CaptionOptions() }
         try captionOptions.apply(to: &spec)

@@ -10,7 +10,8 @@ struct VLMStream: AsyncParsableCommand {
         subcommands: [
             RunCommand.self,
             EmbedCommand.self, TokenizeCommand.self, ModelsCommand.self, ProbeCommand.self, IndexCommand.self,
-            SearchCommand.self, ServeCommand.self, BenchCommand.self, CaptionsCommand.self, CaptionCommand.self,
+            SearchCommand.self, ServeCommand.self, TuneCommand.self, BenchCommand.self, CaptionsCommand.self,
+            CaptionCommand.self,
             AskCommand.self,
         ],
         defaultSubcommand: RunCommand.self

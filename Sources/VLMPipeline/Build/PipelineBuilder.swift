@@ -128,8 +128,9 @@ public struct PipelineBuilder: Sendable {
         var matcher: QueryMatcher?
         var prompts: PromptEncoder?
         // With MQTT, queries (robot commands) may arrive only later as control messages: keep a matcher ready.
-        if !spec.queries.isEmpty || spec.outputs.mqtt != nil {
+        if !spec.queries.isEmpty || !spec.queryFiles.isEmpty || !spec.queryImages.isEmpty || spec.outputs.mqtt != nil {
             let m = try QueryMatcher(encoder: model, settings: spec.match, queries: spec.queries)
+            try addExampleQueries(to: m, model: model)
             analyzers.append(m)
             matcher = m
             prompts = m.prompts

@@ -15,6 +15,8 @@ extension PipelineSpec: Codable {
         case metricsPort = "metrics_port"
         case metricsHost = "metrics_host"
         case drainTimeout = "drain_timeout"
+        case queryFiles = "query_files"
+        case queryImages = "query_images"
     }
 
     /// Decodes a pipeline file's top-level mapping.
@@ -33,6 +35,8 @@ extension PipelineSpec: Codable {
             metricsPort: try c.decodeIfPresent(Int.self, forKey: .metricsPort))
         metricsHost = try c.decodeIfPresent(String.self, forKey: .metricsHost) ?? metricsHost
         drainTimeout = try c.decodeIfPresent(Double.self, forKey: .drainTimeout) ?? drainTimeout
+        queryFiles = try c.decodeIfPresent([String].self, forKey: .queryFiles) ?? []
+        queryImages = try c.decodeIfPresent([String].self, forKey: .queryImages) ?? []
     }
 
     /// Writes the whole spec as a pipeline file's mapping.
@@ -49,6 +53,8 @@ extension PipelineSpec: Codable {
         try c.encodeIfPresent(metricsPort, forKey: .metricsPort)
         try c.encode(metricsHost, forKey: .metricsHost)
         try c.encode(drainTimeout, forKey: .drainTimeout)
+        if !queryFiles.isEmpty { try c.encode(queryFiles, forKey: .queryFiles) }
+        if !queryImages.isEmpty { try c.encode(queryImages, forKey: .queryImages) }
     }
 }
 

@@ -49,7 +49,9 @@ extension PipelineSpec {
         if (outputs.srt != nil || outputs.vtt != nil) && captions == nil {
             throw fail("outputs.srt/vtt write captions: add a `captions:` section (or remove the subtitle output)")
         }
-        if queries.isEmpty && labels == nil && captions == nil && outputs.mqtt == nil {
+        if queries.isEmpty && queryFiles.isEmpty && queryImages.isEmpty && labels == nil && captions == nil
+            && outputs.mqtt == nil
+        {
             throw fail("nothing to compute: give at least one query (--query TEXT), labels, captions or MQTT control")
         }
     }

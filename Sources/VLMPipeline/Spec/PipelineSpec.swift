@@ -16,6 +16,10 @@ public struct PipelineSpec: Sendable, Equatable {
     public var sources: [SourceSpec]
     /// Natural-language queries matched on every sampled frame.
     public var queries: [String]
+    /// Tuned query files (`vlm-stream tune`, `query_files:`), each matched like a text query.
+    public var queryFiles: [String] = []
+    /// Example images of one thing (`query_images:`), averaged into one query named by their file names.
+    public var queryImages: [String] = []
     /// Matching thresholds and prompts (VLMMatch's settings; the `match:` section).
     public var match: MatchSettings
     /// Zero-shot labels per frame, if wanted.
