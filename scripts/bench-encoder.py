@@ -4,7 +4,7 @@ the same random-weight checkpoint, interleaved so machine noise hits all alike.
 
     swift build -c release --product vlm-stream
     $PYTHON scripts/bench-encoder.py [--arch vit-b32|siglip-b16-224|siglip-b32-256] [--batches 1,8] [--images 32]
-                                     [--reps 3] [--threads 2] [--no-int8]
+                                     [--reps 3] [--threads 2] [--no-int8] [--kernels native,avx2]
 
 `--arch` picks the shape: CLIP ViT-B/32 (default), or SigLIP base at patch 16 / 224 px or patch 32 / 256 px
 (transformers' SiglipModel: no class token, attention-pooling head, gelu_pytorch_tanh). Unless `--no-int8`,
@@ -14,7 +14,8 @@ Needs torch + transformers (to make the checkpoint and the ONNX export) and onnx
 written once as a Hugging Face directory (config.json + model.safetensors) that `vlm-stream bench encoder --model`
 loads, and its vision tower + projection are exported to ONNX. With int8 (the default), vlm-stream also runs
 `--precision int8` and ONNX Runtime its own dynamic int8 (`quantize_dynamic`, per-channel int8 weights, on the same
-export). Prints per-run images/s, then medians and ratios.
+export). `--kernels` adds vlm-stream runs on other kernel code beside the native one (`avx2`: AVX2+FMA where the
+CPU prefers AVX-512; `portable`). Prints per-run images/s, then medians and ratios.
 """
 
 import argparse
@@ -98,10 +99,11 @@ def time_batches(run, batch: int, images: int) -> float:
     return calls * batch / (time.perf_counter() - start)
 
 
-def bench_ours(binary: str, directory: Path, batch: int, images: int, threads: int, precision: str = "fp32"):
+def bench_ours(binary: str, directory: Path, batch: int, images: int, threads: int, precision: str = "fp32",
+               kernels: str = "native"):
     out = subprocess.run(
         [binary, "bench", "encoder", "--model", str(directory), "--batch", str(batch), "--images", str(images),
-         "--threads", str(threads), "--precision", precision],
+         "--threads", str(threads), "--precision", precision, "--kernels", kernels],
         check=True, capture_output=True, text=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -118,6 +120,7 @@ def main():
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--no-int8", action="store_true", help="skip vlm-stream int8 and ONNX Runtime int8")
+    parser.add_argument("--kernels", default="native", help="vlm-stream fp32 kernel choices, the first is 'ours'")
     args = parser.parse_args()
 
     workdir = Path(args.workdir or os.path.join(tempfile.gettempdir(), f"vlm-stream-bench-{args.arch}"))
@@ -152,14 +155,20 @@ def main():
     probe_embedding = session.run(None, {"pixel_values": probe.reshape(1, 3, side, side)})[0][0]
 
     batches = [int(b) for b in args.batches.split(",")]
-    results = {b: {"ours": [], "onnxruntime": [], "torch": [], "ours_int8": [], "onnxruntime_int8": []} for b in batches}
+    kernels = args.kernels.split(",")
+    other_kernels = kernels[1:]
+    results = {b: {"ours": [], "onnxruntime": [], "torch": [], "ours_int8": [], "onnxruntime_int8": [],
+                   **{f"ours_{k}": [] for k in other_kernels}} for b in batches}
     extra = {}
     rng = np.random.default_rng(0)
     for rep in range(args.reps):
         for b in batches:
             pixels = rng.standard_normal((b, 3, side, side)).astype(np.float32)
-            ours = bench_ours(args.binary, workdir, b, args.images, args.threads)
+            ours = bench_ours(args.binary, workdir, b, args.images, args.threads, kernels=kernels[0])
             results[b]["ours"].append(ours["images_per_s"])
+            for k in other_kernels:
+                results[b][f"ours_{k}"].append(
+                    bench_ours(args.binary, workdir, b, args.images, args.threads, kernels=k)["images_per_s"])
             if b == 1:
                 parity = float(np.max(np.abs(np.asarray(ours["probe_embedding"]) - probe_embedding)))
                 extra["parity"] = parity

@@ -1,15 +1,17 @@
 // y = x·wᵀ (+ bias) (+ y) with w in PyTorch's (out, in) layout, read in place.
 //
 // Every output is a dot product of a row of x with a row of w, both contiguous along k, so a memory-mapped
-// checkpoint is used as it is: no repacked copy of the weights, ever. The AVX2+FMA micro-kernel keeps a 3×4 tile of
-// 8-lane partial sums in registers (12 ymm) and folds each tile's lanes with one horizontal-add tree at the end; it
-// issues 3 + 4 loads per 12 FMAs, so it is FMA-bound. (A 4×6 AVX-512 tile measured slower on the 2-core Zen 4
-// machine, whose 512-bit FMAs have the throughput of two 256-bit ones, and a 4×3 AVX2 tile spills registers.)
+// checkpoint is used as it is: no repacked copy of the weights, ever. A micro-kernel keeps a tile of MR × NR vector
+// partial sums in registers and folds each tile's lanes with one horizontal-add tree at the end:
+// - AVX2+FMA: a 3×4 tile of 8 lanes (12 ymm), 3 + 4 loads per 12 FMAs, FMA-bound. A 4×3 tile spills registers.
+// - AVX-512: a 4×6 tile of 16 lanes (24 zmm), 4 + 6 loads per 24 FMAs. It runs where 512-bit FMAs have twice the
+//   throughput of 256-bit ones (Zen 5, Intel's AVX-512 cores). Zen 4 executes a 512-bit FMA as two 256-bit halves,
+//   and there this tile measured slower than the AVX2 one, so Zen 4 runs AVX2.
 //
 // Blocking: k is taken in blocks of at most kMaxDepth. Each block of x is copied once into tiles of MR rows
-// interleaved by vector ([kc/8][MR][8], k zero-padded), so a tile is one contiguous stream, and the copy is shared by
-// the threads that split the columns. Rows go in chunks whose packed slice stays in L2; within a chunk each group of
-// NR weight rows (NR × kc, in L1) meets every tile in turn, while the next group is prefetched from DRAM.
+// interleaved by vector ([kc/LANES][MR][LANES], k zero-padded), so a tile is one contiguous stream, and the copy is
+// shared by the threads that split the columns. Rows go in chunks whose packed slice stays in L2; within a chunk each
+// group of NR weight rows (NR × kc, in L1) meets every tile in turn, while the next group is prefetched from DRAM.
 #include "vlm_kernels.h"
 #include "dispatch.h"
 
@@ -18,9 +20,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/// The register tile (MR rows of x × NR rows of w) and the vector width LANES; the portable kernel uses the same
-/// packed layout.
+/// The register tile (MR rows of x × NR rows of w) and the vector width LANES of the AVX2 kernel; the portable
+/// kernel uses the same packed layout.
 enum { MR = 3, NR = 4, LANES = 8 };
+
+/// A kernel's tile and packed layout.
+typedef struct {
+    int mr, nr, lanes;
+} Shape;
+static const Shape kShape8 = {MR, NR, LANES};
+static const Shape kShape16 = {4, 6, 16};
 
 /// A chunk of rows of packed x (rows × kc floats) should stay within this many bytes of L2,
 static const ptrdiff_t kL2Budget = 512 * 1024;
@@ -49,22 +58,25 @@ float *vlm_thread_scratch(size_t count) {
 }
 
 /// Floats of one packed k-block of m rows: whole tiles, k padded to whole vectors.
-static ptrdiff_t padded_depth(ptrdiff_t kc) { return (kc + LANES - 1) / LANES * LANES; }
-static ptrdiff_t block_floats(ptrdiff_t m, ptrdiff_t kc) { return (m + MR - 1) / MR * MR * padded_depth(kc); }
+static ptrdiff_t padded_depth(ptrdiff_t kc, Shape s) { return (kc + s.lanes - 1) / s.lanes * s.lanes; }
+static ptrdiff_t block_floats(ptrdiff_t m, ptrdiff_t kc, Shape s) {
+    return (m + s.mr - 1) / s.mr * s.mr * padded_depth(kc, s);
+}
 
-/// Copies x[0..m, 0..kc] into tiles of MR rows, each stored as [kc/8][rows][8] with k zero-padded to a multiple of
-/// 8. The tile of rows i… starts at i·padded_depth(kc).
-static void pack_rows(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t kc, float *packed) {
-    const ptrdiff_t whole = kc / LANES * LANES, padded = padded_depth(kc);
-    for (ptrdiff_t i = 0; i < m; i += MR) {
-        const ptrdiff_t rows = m - i < MR ? m - i : MR;
+/// Copies x[0..m, 0..kc] into tiles of s.mr rows, each stored as [kc/lanes][rows][lanes] with k zero-padded to whole
+/// vectors. The tile of rows i… starts at i·padded_depth(kc).
+static void pack_rows(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t kc, float *packed, Shape s) {
+    const int lanes = s.lanes;
+    const ptrdiff_t whole = kc / lanes * lanes, padded = padded_depth(kc, s);
+    for (ptrdiff_t i = 0; i < m; i += s.mr) {
+        const ptrdiff_t rows = m - i < s.mr ? m - i : s.mr;
         for (ptrdiff_t r = 0; r < rows; r++) {
             const float *src = x + (i + r) * ldx;
-            float *dst = packed + i * padded + r * LANES;
-            for (ptrdiff_t p = 0; p < whole; p += LANES, src += LANES, dst += rows * LANES)
-                for (int q = 0; q < LANES; q++) dst[q] = src[q];
+            float *dst = packed + i * padded + r * lanes;
+            for (ptrdiff_t p = 0; p < whole; p += lanes, src += lanes, dst += rows * lanes)
+                memcpy(dst, src, (size_t)lanes * sizeof(float));
             if (whole < kc)
-                for (int q = 0; q < LANES; q++) dst[q] = whole + q < kc ? src[q] : 0;
+                for (int q = 0; q < lanes; q++) dst[q] = whole + q < kc ? src[q] : 0;
         }
     }
 }
@@ -171,63 +183,137 @@ static const TileFn kTilesAVX2[MR * NR] = {
     tile_avx2_2x3, tile_avx2_2x4, tile_avx2_3x1, tile_avx2_3x2, tile_avx2_3x3, tile_avx2_3x4,
 };
 
+// MARK: - AVX-512 kernel
+
+#define VLM_INLINE_AVX512 __attribute__((target("avx512f,avx2,fma"), always_inline)) static inline
+
+/// The two 256-bit halves of v added.
+VLM_INLINE_AVX512 __m256 fold512(__m512 v) {
+    return _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+}
+
+/// One mr×nr tile (mr ≤ 4, nr ≤ 6, constants after inlining) over kc steps of k, x packed 16 lanes wide.
+VLM_INLINE_AVX512 void tile_avx512(const int mr, const int nr, const float *x, const float *w, ptrdiff_t ldw,
+                                   ptrdiff_t kc, float *y, ptrdiff_t ldy, const float *bias, int add) {
+    __m512 acc[4][6];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 6; j++) acc[i][j] = _mm512_setzero_ps();
+    ptrdiff_t p = 0;
+    for (; p + 16 <= kc; p += 16, x += 16 * mr) {
+        __m512 xv[4];
+        for (int i = 0; i < mr; i++) xv[i] = _mm512_loadu_ps(x + i * 16);
+        for (int j = 0; j < nr; j++) {
+            __m512 wv = _mm512_loadu_ps(w + j * ldw + p);
+            for (int i = 0; i < mr; i++) acc[i][j] = _mm512_fmadd_ps(xv[i], wv, acc[i][j]);
+        }
+    }
+    if (p < kc) {  // x is zero-padded; only the weights need a mask
+        const __mmask16 mask = (__mmask16)((1u << (kc - p)) - 1);
+        __m512 xv[4];
+        for (int i = 0; i < mr; i++) xv[i] = _mm512_loadu_ps(x + i * 16);
+        for (int j = 0; j < nr; j++) {
+            __m512 wv = _mm512_maskz_loadu_ps(mask, w + j * ldw + p);
+            for (int i = 0; i < mr; i++) acc[i][j] = _mm512_fmadd_ps(xv[i], wv, acc[i][j]);
+        }
+    }
+    for (int i = 0; i < mr; i++) {
+        float s[8];
+        _mm_storeu_ps(s, sum4_avx2(fold512(acc[i][0]), fold512(acc[i][1]), fold512(acc[i][2]), fold512(acc[i][3])));
+        if (nr > 4) {
+            const __m256 zero = _mm256_setzero_ps();
+            _mm_storeu_ps(s + 4, sum4_avx2(fold512(acc[i][4]), fold512(acc[i][5]), zero, zero));
+        }
+        store_row(y + i * ldy, s, nr, bias, add);
+    }
+}
+
+#define VLM_TILE_AVX512(MRC, NRC)                                                                                   \
+    __attribute__((target("avx512f,avx2,fma"))) static void tile_avx512_##MRC##x##NRC(                             \
+        const float *x, const float *w, ptrdiff_t ldw, ptrdiff_t kc, float *y, ptrdiff_t ldy, const float *bias,   \
+        int add) {                                                                                                  \
+        tile_avx512(MRC, NRC, x, w, ldw, kc, y, ldy, bias, add);                                                    \
+    }
+#define VLM_TILE_ROW_AVX512(MRC)                                                                                    \
+    VLM_TILE_AVX512(MRC, 1) VLM_TILE_AVX512(MRC, 2) VLM_TILE_AVX512(MRC, 3) VLM_TILE_AVX512(MRC, 4)                 \
+    VLM_TILE_AVX512(MRC, 5) VLM_TILE_AVX512(MRC, 6)
+VLM_TILE_ROW_AVX512(1) VLM_TILE_ROW_AVX512(2) VLM_TILE_ROW_AVX512(3) VLM_TILE_ROW_AVX512(4)
+
+static const TileFn kTilesAVX512[4 * 6] = {
+    tile_avx512_1x1, tile_avx512_1x2, tile_avx512_1x3, tile_avx512_1x4, tile_avx512_1x5, tile_avx512_1x6,
+    tile_avx512_2x1, tile_avx512_2x2, tile_avx512_2x3, tile_avx512_2x4, tile_avx512_2x5, tile_avx512_2x6,
+    tile_avx512_3x1, tile_avx512_3x2, tile_avx512_3x3, tile_avx512_3x4, tile_avx512_3x5, tile_avx512_3x6,
+    tile_avx512_4x1, tile_avx512_4x2, tile_avx512_4x3, tile_avx512_4x4, tile_avx512_4x5, tile_avx512_4x6,
+};
+
+#endif
+
 // MARK: - Dispatch
 
-typedef enum { ISA_PORTABLE, ISA_AVX2 } Isa;
+typedef enum { ISA_PORTABLE, ISA_AVX2, ISA_AVX512 } Isa;
 
-/// AVX2 and FMA present (a property of the CPU, detected once).
-static int cpu_has_avx2(void) {
+/// The best fp32 kernel this CPU has (detected once): AVX-512 where its 512-bit FMAs are full width, else AVX2+FMA
+/// where present. Zen 4 (AMD family 19h) has AVX-512 but runs it in two 256-bit halves: it gets AVX2.
+static Isa cpu_isa(void) {
+#if defined(__x86_64__) || defined(__i386__)
     static atomic_int cached = -1;
     int value = atomic_load_explicit(&cached, memory_order_relaxed);
     if (value < 0) {
         __builtin_cpu_init();
-        value = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        value = ISA_PORTABLE;
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+            value = ISA_AVX2;
+            unsigned eax, ebx, ecx, edx;
+            __asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(1), "c"(0));
+            const unsigned base = (eax >> 8) & 0xf;
+            const unsigned family = base + (base == 0xf ? (eax >> 20) & 0xff : 0);
+            const int zen4 = __builtin_cpu_is("amd") && family == 0x19;
+            if (__builtin_cpu_supports("avx512f") && !zen4) value = ISA_AVX512;
+        }
         atomic_store_explicit(&cached, value, memory_order_relaxed);
     }
-    return value;
-}
+    return (Isa)value;
 #else
-typedef enum { ISA_PORTABLE } Isa;
-static int cpu_has_avx2(void) { return 0; }
+    return ISA_PORTABLE;
 #endif
+}
 
 /// The calling thread's choice (set by its caller for itself and the regions it starts; see vlm_kernels.h).
-static _Thread_local int thread_portable;
+static _Thread_local int thread_choice = VLM_KERNELS_NATIVE;
 
-int vlm_kernels_set_portable(int portable) {
-    const int previous = thread_portable;
-    thread_portable = portable != 0;
+int vlm_kernels_set_choice(int choice) {
+    const int previous = thread_choice;
+    thread_choice = choice;
     return previous;
 }
 
 static Isa detect_isa(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    if (!thread_portable && cpu_has_avx2()) return ISA_AVX2;
-#endif
-    return ISA_PORTABLE;
+    const Isa best = cpu_isa();
+    switch (thread_choice) {
+    case VLM_KERNELS_PORTABLE: return ISA_PORTABLE;
+    case VLM_KERNELS_AVX2: return best > ISA_AVX2 ? ISA_AVX2 : best;
+    default: return best;
+    }
 }
 
-int vlm_use_avx2(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    return detect_isa() == ISA_AVX2;
-#else
-    return 0;
-#endif
-}
+int vlm_use_avx2(void) { return detect_isa() >= ISA_AVX2; }
 
 const char *vlm_kernels_isa(void) {
     switch (detect_isa()) {
-#if defined(__x86_64__) || defined(__i386__)
+    case ISA_AVX512: return "avx512f";
     case ISA_AVX2: return "avx2+fma";
-#endif
     default: return "portable";
     }
 }
 
-/// The AVX2 tiles, indexed [(mr − 1)·NR + nr − 1], or NULL for the portable kernel.
-static const TileFn *avx2_tiles(void) {
+/// The calling thread's tiles, indexed [(mr − 1)·nr + nr − 1] of its shape, or NULL for the portable kernel.
+static const TileFn *thread_tiles(Shape *shape) {
+    *shape = kShape8;
 #if defined(__x86_64__) || defined(__i386__)
-    if (detect_isa() == ISA_AVX2) return kTilesAVX2;
+    switch (detect_isa()) {
+    case ISA_AVX512: *shape = kShape16; return kTilesAVX512;
+    case ISA_AVX2: return kTilesAVX2;
+    default: break;
+    }
 #endif
     return NULL;
 }
@@ -235,53 +321,63 @@ static const TileFn *avx2_tiles(void) {
 // MARK: - Driver
 
 size_t vlm_packed_count(ptrdiff_t m, ptrdiff_t k) {
+    Shape shape;
+    thread_tiles(&shape);
     const ptrdiff_t depth = vlm_linear_block_depth(k);
     size_t total = 0;
-    for (ptrdiff_t kb = 0; kb < k; kb += depth) total += (size_t)block_floats(m, k - kb < depth ? k - kb : depth);
+    for (ptrdiff_t kb = 0; kb < k; kb += depth)
+        total += (size_t)block_floats(m, k - kb < depth ? k - kb : depth, shape);
     return total;
 }
 
-int vlm_pack_tile_rows(void) { return MR; }
+int vlm_pack_tile_rows(void) {
+    Shape shape;
+    thread_tiles(&shape);
+    return shape.mr;
+}
 
 void vlm_pack(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdiff_t row0, ptrdiff_t row1,
               float *packed) {
+    Shape shape;
+    thread_tiles(&shape);
     const ptrdiff_t depth = vlm_linear_block_depth(k);
     row1 = row1 < m ? row1 : m;
     if (row0 >= row1) return;
     for (ptrdiff_t kb = 0; kb < k; kb += depth) {
         const ptrdiff_t kc = k - kb < depth ? k - kb : depth;
         // rows row0 ..< row1 of this block (row0 is a whole number of tiles)
-        pack_rows(x + row0 * ldx + kb, ldx, row1 - row0, kc, packed + row0 * padded_depth(kc));
-        packed += block_floats(m, kc);
+        pack_rows(x + row0 * ldx + kb, ldx, row1 - row0, kc, packed + row0 * padded_depth(kc, shape), shape);
+        packed += block_floats(m, kc, shape);
     }
 }
 
 /// Columns [n0, n1) of rows [i0, i1) (whole tiles) for one k-block.
-static void linear_chunk(const TileFn *tiles, const float *packed, ptrdiff_t m, ptrdiff_t i0, ptrdiff_t i1,
-                         ptrdiff_t kc, const float *w, ptrdiff_t ldw, const float *bias, float *y, ptrdiff_t ldy,
-                         ptrdiff_t n0, ptrdiff_t n1, int add) {
-    const ptrdiff_t padded = padded_depth(kc);
-    const ptrdiff_t tile_count = (i1 - i0 + MR - 1) / MR;
+static void linear_chunk(const TileFn *tiles, Shape shape, const float *packed, ptrdiff_t m, ptrdiff_t i0,
+                         ptrdiff_t i1, ptrdiff_t kc, const float *w, ptrdiff_t ldw, const float *bias, float *y,
+                         ptrdiff_t ldy, ptrdiff_t n0, ptrdiff_t n1, int add) {
+    const int MRS = shape.mr, NRS = shape.nr;
+    const ptrdiff_t padded = padded_depth(kc, shape);
+    const ptrdiff_t tile_count = (i1 - i0 + MRS - 1) / MRS;
     const ptrdiff_t row_lines = (kc + 15) / 16;  // 64-byte lines per weight row of this block
-    for (ptrdiff_t j = n0; j < n1; j += NR) {
-        const int nr = n1 - j < NR ? (int)(n1 - j) : NR;
+    for (ptrdiff_t j = n0; j < n1; j += NRS) {
+        const int nr = n1 - j < NRS ? (int)(n1 - j) : NRS;
         const float *wj = w + j * ldw;
         const float *bj = bias ? bias + j : NULL;
         // The next group of weight rows comes from DRAM (a checkpoint is far larger than the caches): its lines are
         // prefetched into L2, a few per tile, while this group computes. Without it the kernel ran ~15 % slower at
         // m = 50 and ~5 % at m = 400.
-        const ptrdiff_t next_rows = n1 - (j + nr) < NR ? n1 - (j + nr) : NR;
+        const ptrdiff_t next_rows = n1 - (j + nr) < NRS ? n1 - (j + nr) : NRS;
         const ptrdiff_t per_tile = (next_rows * row_lines + tile_count - 1) / tile_count;
         const float *next = wj + (ptrdiff_t)nr * ldw;
         ptrdiff_t row = 0, line = 0;
-        for (ptrdiff_t i = i0; i < i1; i += MR) {
+        for (ptrdiff_t i = i0; i < i1; i += MRS) {
             for (ptrdiff_t q = 0; q < per_tile && row < next_rows; q++) {
                 __builtin_prefetch(next + row * ldw + line * 16, 0, 2);
                 if (++line == row_lines) line = 0, row++;
             }
-            const int mr = m - i < MR ? (int)(m - i) : MR;
+            const int mr = m - i < MRS ? (int)(m - i) : MRS;
             if (tiles) {
-                tiles[(mr - 1) * NR + (nr - 1)](packed + i * padded, wj, ldw, kc, y + i * ldy + j, ldy, bj, add);
+                tiles[(mr - 1) * NRS + (nr - 1)](packed + i * padded, wj, ldw, kc, y + i * ldy + j, ldy, bj, add);
             } else {
                 tile_portable(mr, nr, packed + i * padded, wj, ldw, kc, y + i * ldy + j, ldy, bj, add);
             }
@@ -300,18 +396,19 @@ void vlm_linear_packed(const float *packed, ptrdiff_t m, ptrdiff_t k, const floa
             }
         return;
     }
-    const TileFn *tiles = avx2_tiles();
+    Shape shape;
+    const TileFn *tiles = thread_tiles(&shape);
     const ptrdiff_t depth = vlm_linear_block_depth(k);
     for (ptrdiff_t kb = 0; kb < k; kb += depth) {
         const ptrdiff_t kc = k - kb < depth ? k - kb : depth;
         // Rows in equal chunks of whole tiles whose packed slice stays in L2; the weights are re-read per chunk,
         // from L3 after the first.
-        const ptrdiff_t budget_rows = kL2Budget / (ptrdiff_t)(sizeof(float) * padded_depth(kc));
-        const ptrdiff_t chunks = (m + budget_rows - 1) / (budget_rows > MR ? budget_rows : MR);
-        const ptrdiff_t chunk = ((m + chunks - 1) / chunks + MR - 1) / MR * MR;
+        const ptrdiff_t budget_rows = kL2Budget / (ptrdiff_t)(sizeof(float) * padded_depth(kc, shape));
+        const ptrdiff_t chunks = (m + budget_rows - 1) / (budget_rows > shape.mr ? budget_rows : shape.mr);
+        const ptrdiff_t chunk = ((m + chunks - 1) / chunks + shape.mr - 1) / shape.mr * shape.mr;
         for (ptrdiff_t i0 = 0; i0 < m; i0 += chunk)
-            linear_chunk(tiles, packed, m, i0, i0 + chunk < m ? i0 + chunk : m, kc, w + kb, ldw,
+            linear_chunk(tiles, shape, packed, m, i0, i0 + chunk < m ? i0 + chunk : m, kc, w + kb, ldw,
                          kb == 0 ? bias : NULL, y, ldy, n0, n1, accumulate || kb > 0);
-        packed += block_floats(m, kc);
+        packed += block_floats(m, kc, shape);
     }
 }

@@ -8,10 +8,22 @@ import CVLMKernels
 public struct ComputeOptions: Sendable, Equatable {
     /// Which kernel code runs.
     public enum Kernels: String, Sendable, Equatable, CaseIterable {
-        /// AVX2+FMA where the CPU has it, else the portable C.
+        /// The best for this CPU: AVX-512 where its 512-bit FMAs run at full width, else AVX2+FMA where the CPU has
+        /// it, else the portable C.
         case native
         /// The portable C on every CPU (for comparisons: results agree within float rounding).
         case portable
+        /// AVX2+FMA even where AVX-512 is the native choice (for comparisons); the portable C without AVX2.
+        case avx2
+
+        /// The C kernels' value for this choice (`vlm_kernels_set_choice`).
+        var choice: Int32 {
+            switch self {
+            case .native: Int32(VLM_KERNELS_NATIVE)
+            case .portable: Int32(VLM_KERNELS_PORTABLE)
+            case .avx2: Int32(VLM_KERNELS_AVX2)
+            }
+        }
     }
 
     /// Threads a parallel region started by the caller may use (1: everything on the calling thread).
@@ -28,15 +40,15 @@ public struct ComputeOptions: Sendable, Equatable {
     /// Runs `body` on the calling thread with these options; regions it starts use them on every thread.
     public func run<R>(_ body: () throws -> R) rethrows -> R {
         let previous = Parallel.setThreads(threads)
-        let previousPortable = vlm_kernels_set_portable(kernels == .portable ? 1 : 0)
+        let previousChoice = vlm_kernels_set_choice(kernels.choice)
         defer {
-            vlm_kernels_set_portable(previousPortable)
+            vlm_kernels_set_choice(previousChoice)
             Parallel.setThreads(previous)
         }
         return try body()
     }
 
-    /// The instruction set these options run on this CPU: "avx2+fma" or "portable".
+    /// The instruction set these options' fp32 `linear` runs on this CPU: "avx512f", "avx2+fma" or "portable".
     public var isa: String { run { String(cString: vlm_kernels_isa()) } }
 
     /// The int8 kernel these options run on this CPU: "avx512-vnni", "avx-vnni", "avx2" or "portable".

@@ -100,14 +100,15 @@ public enum GEMM {
                 vlm_pack(
                     px.base + kb, ldx, rows, kc, range.lowerBound * tileRows, range.upperBound * tileRows, pp.base)
             }
-            // Block b of output o covers columns [n·b/B, n·(b+1)/B) rounded down to multiples of 4 (the kernel's
-            // tile); the bias goes in with the first slice, the activation after the last.
+            // Block b of output o covers columns [n·b/B, n·(b+1)/B) rounded down to multiples of 12 (whole tiles of
+            // 4 and of 6 columns, the AVX2 and AVX-512 kernels' widths); the bias goes in with the first slice, the
+            // activation after the last.
             Parallel.forEachIndex(outputs.count * blocksPerOutput) { index in
                 let output = outputs[index / blocksPerOutput]
                 let block = index % blocksPerOutput
                 let n = output.outFeatures
-                let lower = block == 0 ? 0 : (n * block / blocksPerOutput) & ~3
-                let upper = block == blocksPerOutput - 1 ? n : (n * (block + 1) / blocksPerOutput) & ~3
+                let lower = block == 0 ? 0 : n * block / blocksPerOutput / 12 * 12
+                let upper = block == blocksPerOutput - 1 ? n : n * (block + 1) / blocksPerOutput / 12 * 12
                 guard lower < upper else { return }
                 vlm_linear_packed(
                     pp.base, rows, kc, output.weight + kb, inFeatures, first ? output.bias : nil, output.y,

@@ -73,27 +73,27 @@ public enum Parallel {
     /// The closure a region's threads call and the caller's kernel choice, passed to C by address.
     private struct Task {
         let body: (Int) -> Void
-        let portable: Int32
+        let choice: Int32
     }
 
     /// On the pool; while another thread's region holds it, on libdispatch's threads instead.
     private static func run(_ count: Int, workers: Int, _ body: @Sendable (Int) -> Void) {
         // The caller's kernel choice (read by setting it back unchanged), applied on every thread of the region.
-        let portable = vlm_kernels_set_portable(0)
-        vlm_kernels_set_portable(portable)
+        let choice = vlm_kernels_set_choice(0)
+        vlm_kernels_set_choice(choice)
         let ran = withoutActuallyEscaping(body) { body in
-            var task = Task(body: body, portable: portable)
+            var task = Task(body: body, choice: choice)
             return withUnsafeMutablePointer(to: &task) { pointer in
                 vlm_parallel_for(
                     count, Int32(min(workers, 64)),
                     { context, index in
                         let task = context!.assumingMemoryBound(to: Task.self)
-                        Parallel.nested(portable: task.pointee.portable) { task.pointee.body(index) }
+                        Parallel.nested(choice: task.pointee.choice) { task.pointee.body(index) }
                     }, pointer)
             }
         }
         if ran == 0 {
-            DispatchQueue.concurrentPerform(iterations: count) { i in nested(portable: portable) { body(i) } }
+            DispatchQueue.concurrentPerform(iterations: count) { i in nested(choice: choice) { body(i) } }
         }
     }
 
@@ -102,13 +102,13 @@ public enum Parallel {
 
     /// Runs `body` marked as inside a region with the region's kernel choice, restoring both after (the caller's
     /// thread runs iterations too).
-    fileprivate static func nested(portable: Int32, _ body: () -> Void) {
+    fileprivate static func nested(choice: Int32, _ body: () -> Void) {
         let previous = pthread_getspecific(nestingKey)
-        let previousPortable = vlm_kernels_set_portable(portable)
+        let previousChoice = vlm_kernels_set_choice(choice)
         pthread_setspecific(nestingKey, UnsafeRawPointer(bitPattern: 1))  // any non-nil value
         body()
         pthread_setspecific(nestingKey, previous)
-        vlm_kernels_set_portable(previousPortable)
+        vlm_kernels_set_choice(previousChoice)
     }
 
     private static let threadsKey: pthread_key_t = {

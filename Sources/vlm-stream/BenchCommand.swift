@@ -50,7 +50,11 @@ struct BenchEncoderCommand: AsyncParsableCommand {
     @Option(help: "Threads for the matrix products, attention and element-wise kernels (default: all cores).")
     var threads: Int?
 
-    @Option(help: "Kernel code: native (AVX2+FMA where the CPU has it) or portable (plain C, for comparison).")
+    @Option(
+        help: """
+            Kernel code: native (the best for this CPU: AVX-512, AVX2+FMA or plain C), avx2 (AVX2+FMA even where \
+            AVX-512 is native) or portable (plain C), for comparisons.
+            """)
     var kernels: ComputeOptions.Kernels = .native
 
     @Option(help: "Precision of the blocks' linear layers: fp32, or int8 (quantized at load unless already int8).")

@@ -40,6 +40,7 @@ struct ComputeOptionsTests {
         }
         #expect(seen.current["portable"] == ["portable"])
         #expect(seen.current["native"] == [native])
+        #expect(seen.current["avx2"] == [native == "portable" ? "portable" : "avx2+fma"])
         #expect(Kernels.isa == native)
         #expect(ComputeOptions(kernels: .portable).isa == "portable")
     }

@@ -2,15 +2,16 @@ import Testing
 
 @testable import VLMTensor
 
-/// The CVLMKernels code paths (AVX2+FMA where the CPU has it, and the portable C) against the naive references,
-/// on shapes that hit every edge: partial 3×4 tiles, k tails, several k-blocks, k-slices, strided rows.
-/// `Kernels.usingPortable` applies to the calling thread and the regions it starts (see ComputeOptionsTests).
+/// The CVLMKernels code paths (native: AVX-512 or AVX2+FMA, whichever this CPU prefers; AVX2+FMA; the portable C)
+/// against the naive references, on shapes that hit every edge: partial 3×4 and 4×6 tiles, k tails, several k-blocks,
+/// k-slices, strided rows. A `ComputeOptions` choice applies to the calling thread and the regions it starts (see
+/// ComputeOptionsTests).
 @Suite("Native and portable kernels match the references", .serialized)
 struct NativeKernelTests {
-    static let variants = ["native", "portable"]
+    static let variants = ComputeOptions.Kernels.allCases.map(\.rawValue)
 
     func run(_ variant: String, _ body: () -> Void) {
-        if variant == "portable" { Kernels.usingPortable(body) } else { body() }
+        ComputeOptions(kernels: ComputeOptions.Kernels(rawValue: variant) ?? .native).run(body)
     }
 
     /// x (rows × k) stored with row stride k + 3, y with row stride n + 2; the gaps must stay untouched.

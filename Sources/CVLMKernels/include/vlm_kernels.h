@@ -16,7 +16,8 @@ extern "C" {
 /// place: a memory-mapped checkpoint needs no copy. It runs in two steps so that several threads can share one
 /// packed copy of x: `vlm_pack` copies rows [row0, row1) of x (m × k, row stride ldx; row0 a multiple of
 /// `vlm_pack_tile_rows()`) into `packed`, which holds `vlm_packed_count(m, k)` floats; then each thread calls
-/// `vlm_linear_packed` for its own columns [n0, n1). Single-threaded each; AVX2+FMA when the CPU has it.
+/// `vlm_linear_packed` for its own columns [n0, n1). Single-threaded each, on the thread's kernel choice
+/// (`vlm_kernels_set_choice`): the packed layout depends on it, so pack and multiply under the same choice.
 size_t vlm_packed_count(ptrdiff_t m, ptrdiff_t k);
 int vlm_pack_tile_rows(void);
 void vlm_pack(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdiff_t row0, ptrdiff_t row1, float *packed);
@@ -71,11 +72,13 @@ void vlm_attention_head(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t
 enum { VLM_QUICK_GELU = 0, VLM_GELU = 1, VLM_GELU_TANH = 2 };
 void vlm_activation(float *x, ptrdiff_t count, int kind);
 
-/// Runs the portable kernels (1) or the best the CPU has (0) on the calling thread from now on; returns the
-/// thread's previous setting. There is no process-wide setting: a caller that splits work over other threads
-/// (`vlm_parallel_for`'s workers) sets the same value on them for the duration of its region, as VLMTensor's
-/// `Parallel` does. Both give the same results within float rounding.
-int vlm_kernels_set_portable(int portable);
+/// Which fp32 kernels the calling thread runs from now on: VLM_KERNELS_NATIVE (the best for this CPU: AVX-512,
+/// AVX2+FMA or portable C), VLM_KERNELS_PORTABLE, or VLM_KERNELS_AVX2 (AVX2+FMA even where AVX-512 is preferred, for
+/// comparisons); returns the thread's previous choice. There is no process-wide setting: a caller that splits work
+/// over other threads (`vlm_parallel_for`'s workers) sets the same value on them for the duration of its region, as
+/// VLMTensor's `Parallel` does. All give the same results within float rounding.
+enum { VLM_KERNELS_NATIVE = 0, VLM_KERNELS_PORTABLE = 1, VLM_KERNELS_AVX2 = 2 };
+int vlm_kernels_set_choice(int choice);
 
 /// Runs fn(context, i) for every i in [0, count) on the calling thread and up to threads − 1 pool workers, which
 /// claim indices dynamically, and returns 1 when all have run. The pool runs one region at a time: when another
@@ -84,8 +87,9 @@ int vlm_kernels_set_portable(int portable);
 typedef void (*vlm_task_fn)(void *context, ptrdiff_t index);
 int vlm_parallel_for(ptrdiff_t count, int threads, vlm_task_fn fn, void *context);
 
-/// The instruction set the kernels run on the calling thread: "avx2+fma", or "portable" (no AVX2+FMA, or the
-/// thread asked for the portable kernels with vlm_kernels_set_portable).
+/// The instruction set the fp32 `linear` kernel runs on the calling thread: "avx512f", "avx2+fma", or "portable" (no
+/// AVX2+FMA, or the thread chose the portable kernels with vlm_kernels_set_choice). Attention and activations run
+/// AVX2+FMA under both vector choices.
 const char *vlm_kernels_isa(void);
 
 #ifdef __cplusplus
