@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /// The register tile (MR rows of x × NR rows of w) and the vector width LANES of the AVX2 kernel; the portable
 /// kernel uses the same packed layout.
@@ -31,11 +32,24 @@ typedef struct {
 static const Shape kShape8 = {MR, NR, LANES};
 static const Shape kShape16 = {4, 6, 16};
 
-/// A chunk of rows of packed x (rows × kc floats) should stay within this many bytes of L2,
-static const ptrdiff_t kL2Budget = 512 * 1024;
-/// and a group of weight rows (NR × kc floats) within L1 beside a tile of x. Measured best on Zen 4 among
+/// A group of weight rows (NR × kc floats) should stay within L1 beside a tile of x (a chunk of rows of packed x
+/// stays within `vlm_linear_l2_budget()` bytes of L2). Measured best on Zen 4 among
 /// 768…3072 (a longer block amortises the tile's horizontal sums, a shorter one keeps the weights in L1).
 static const ptrdiff_t kMaxDepth = 768;
+
+size_t vlm_linear_l2_budget(void) {
+    static atomic_long cached = 0;
+    long budget = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (budget == 0) {
+        // Half the core's L2 (the other half holds the weight rows streaming through and the outputs), as the C
+        // library reads it from CPUID; 256 KB if it cannot say. 1 MB L2 (Zen 4/5): 512 KB; 512 KB L2 (Zen 2/3): 256 KB.
+        const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+        budget = l2 > 0 ? l2 / 2 : 256 * 1024;
+        budget = budget < 128 * 1024 ? 128 * 1024 : (budget > 2048 * 1024 ? 2048 * 1024 : budget);
+        atomic_store_explicit(&cached, budget, memory_order_relaxed);
+    }
+    return (size_t)budget;
+}
 
 /// The k-block length: all of k up to kMaxDepth, else equal blocks rounded up to whole vectors.
 ptrdiff_t vlm_linear_block_depth(ptrdiff_t k) {
@@ -403,7 +417,8 @@ void vlm_linear_packed(const float *packed, ptrdiff_t m, ptrdiff_t k, const floa
         const ptrdiff_t kc = k - kb < depth ? k - kb : depth;
         // Rows in equal chunks of whole tiles whose packed slice stays in L2; the weights are re-read per chunk,
         // from L3 after the first.
-        const ptrdiff_t budget_rows = kL2Budget / (ptrdiff_t)(sizeof(float) * padded_depth(kc, shape));
+        const ptrdiff_t budget_rows =
+            (ptrdiff_t)vlm_linear_l2_budget() / (ptrdiff_t)(sizeof(float) * padded_depth(kc, shape));
         const ptrdiff_t chunks = (m + budget_rows - 1) / (budget_rows > shape.mr ? budget_rows : shape.mr);
         const ptrdiff_t chunk = ((m + chunks - 1) / chunks + shape.mr - 1) / shape.mr * shape.mr;
         for (ptrdiff_t i0 = 0; i0 < m; i0 += chunk)

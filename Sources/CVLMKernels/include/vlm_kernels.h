@@ -26,6 +26,8 @@ void vlm_linear_packed(const float *packed, ptrdiff_t m, ptrdiff_t k, const floa
 /// The longest slice of k the kernel computes in one pass; callers that pack a slice at a time
 /// (`vlm_pack(x + kb, …, kc, …)`, then `vlm_linear_packed(…, w + kb, …)`) use slices this long.
 ptrdiff_t vlm_linear_block_depth(ptrdiff_t k);
+/// Bytes of packed x a chunk of rows keeps in L2: half this CPU's L2 per core (from sysconf), read once.
+size_t vlm_linear_l2_budget(void);
 /// A buffer of at least `count` floats owned by the calling thread and kept for its next call (NULL if out of
 /// memory), for the packed x.
 float *vlm_thread_scratch(size_t count);
