@@ -210,3 +210,28 @@ public final class BackgroundCaptioner: FrameAnalyzer {
         }
     }
 }
+
+// MARK: - One-off questions
+
+extension BackgroundCaptioner: LatestFrameAnswering {
+    /// A stream that has no analysed frame yet (or has ended).
+    public struct NoFrameYet: Error, CustomStringConvertible {
+        public var stream: String
+        public var description: String { "stream '\(stream)' has no frame to answer about yet" }
+    }
+
+    /// Answers from the stream's latest caption images, on the caption worker after the caption in progress, so
+    /// the model runs one thing at a time.
+    public func answerLatest(_ question: String, stream: String) throws -> (pts: Double, answer: String) {
+        let n = captioner.framesPerCaption
+        let latest: (pts: Double, images: [RGBImage])? = streams.withLock { all in
+            guard let state = all[stream], let last = state.frames.last else { return nil }
+            return (last.pts, images.latest(n, stream: stream, through: state.lastSequence))
+        }
+        guard let latest, let first = latest.images.first else { throw NoFrameYet(stream: stream) }
+        var frames = latest.images
+        while frames.count < n { frames.insert(first, at: 0) }
+        let answer = try worker.sync { try captioner.answer(question, images: frames) }
+        return (latest.pts, answer.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}

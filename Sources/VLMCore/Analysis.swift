@@ -39,3 +39,10 @@ public protocol QueryControlling: AnyObject, Sendable {
     func addQueries(_ queries: [String]) throws
     func removeQueries(_ queries: [String])
 }
+
+/// Answers a one-off question about a running stream's latest frame (a robot asking over MQTT).
+public protocol LatestFrameAnswering: AnyObject, Sendable {
+    /// The answer about the latest frame of `stream` the answerer has seen, and that frame's time in seconds.
+    /// Blocks while the model runs; throws when the stream has no frame yet or the question is refused.
+    func answerLatest(_ question: String, stream: String) throws -> (pts: Double, answer: String)
+}

@@ -12,13 +12,22 @@ public struct MQTTMessage: Sendable, Equatable {
     public var qos: Int
     /// Kept by the broker as the topic's last value.
     public var retained: Bool
+    /// MQTT 5's Response Topic property: where the sender wants a reply (nil in MQTT 3.1.1).
+    public var responseTopic: String?
+    /// MQTT 5's Correlation Data property: opaque bytes a reply carries back (nil in MQTT 3.1.1).
+    public var correlationData: [UInt8]?
 
-    /// A message for `topic`.
-    public init(topic: String, payload: [UInt8], qos: Int, retained: Bool = false) {
+    /// A message for `topic`; the MQTT 5 properties are sent only by a client configured for MQTT 5.
+    public init(
+        topic: String, payload: [UInt8], qos: Int, retained: Bool = false, responseTopic: String? = nil,
+        correlationData: [UInt8]? = nil
+    ) {
         self.topic = topic
         self.payload = payload
         self.qos = qos
         self.retained = retained
+        self.responseTopic = responseTopic
+        self.correlationData = correlationData
     }
 
     /// The payload as UTF-8 text (lossy), for logs and tests.
@@ -33,6 +42,12 @@ public struct MQTTMessage: Sendable, Equatable {
 public final class MQTTClient: Sendable {
     /// How to connect.
     public struct Configuration: Sendable {
+        /// The protocol spoken. MQTT 5 carries request/response properties; the persistent sessions vlm-stream's
+        /// outbox relies on stay on 3.1.1 (libmosquitto 2.0 reconnects a 5 session with an expiry of 0).
+        public enum ProtocolVersion: Sendable {
+            case v311, v5
+        }
+
         /// Fixed client id; with `cleanSession` false the broker keeps the session under it.
         public var clientID: String
         /// `false` keeps the session (subscriptions, queued QoS≥1 messages) on the broker across reconnects.
@@ -51,13 +66,17 @@ public final class MQTTClient: Sendable {
         public var reconnectDelayMin: UInt32
         /// Longest reconnect delay in seconds.
         public var reconnectDelayMax: UInt32
+        /// MQTT 3.1.1 (the default) or 5.
+        public var protocolVersion: ProtocolVersion
 
         /// A configuration; defaults suit a loopback or LAN broker.
         public init(
             clientID: String, cleanSession: Bool, broker: MQTTSettings.Broker,
             tlsFiles: MQTTSettings.TLSFiles = MQTTSettings.TLSFiles(), keepalive: Int = 10, will: MQTTMessage? = nil,
-            maxInflight: Int = 20, reconnectDelayMin: UInt32 = 1, reconnectDelayMax: UInt32 = 30
+            maxInflight: Int = 20, reconnectDelayMin: UInt32 = 1, reconnectDelayMax: UInt32 = 30,
+            protocolVersion: ProtocolVersion = .v311
         ) {
+            self.protocolVersion = protocolVersion
             self.clientID = clientID
             self.cleanSession = cleanSession
             self.broker = broker
@@ -230,13 +249,27 @@ public final class MQTTClient: Sendable {
 
     // MARK: - Messages
 
-    /// Hands a message to libmosquitto. See `PublishResult.accepted`.
+    /// Hands a message to libmosquitto. See `PublishResult.accepted`. A client on MQTT 5 sends the message's
+    /// response topic and correlation data as properties.
     public func publish(_ message: MQTTMessage) -> PublishResult {
         var mid: Int32 = 0
+        var properties: OpaquePointer? = nil
+        defer { mosquitto_property_free_all(&properties) }
+        if configuration.protocolVersion == .v5 {
+            if let topic = message.responseTopic {
+                mosquitto_property_add_string(&properties, Int32(MQTT_PROP_RESPONSE_TOPIC.rawValue), topic)
+            }
+            if let data = message.correlationData {
+                data.withUnsafeBytes {
+                    _ = mosquitto_property_add_binary(
+                        &properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), $0.baseAddress, UInt16($0.count))
+                }
+            }
+        }
         let rc = message.payload.withUnsafeBytes { bytes in
-            mosquitto_publish(
+            mosquitto_publish_v5(
                 handle.pointer, &mid, message.topic, Int32(bytes.count), bytes.baseAddress, Int32(message.qos),
-                message.retained)
+                message.retained, properties)
         }
         return PublishResult(mid: mid, code: rc)
     }
@@ -252,7 +285,8 @@ public final class MQTTClient: Sendable {
     // MARK: - Setup
 
     private func configure(_ pointer: OpaquePointer, _ c: Configuration) throws {
-        try check(mosquitto_int_option(pointer, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311), "protocol option")
+        let version = c.protocolVersion == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
+        try check(mosquitto_int_option(pointer, MOSQ_OPT_PROTOCOL_VERSION, version), "protocol option")
         try check(mosquitto_max_inflight_messages_set(pointer, UInt32(c.maxInflight)), "max_inflight_messages_set")
         try check(
             mosquitto_reconnect_delay_set(pointer, c.reconnectDelayMin, c.reconnectDelayMax, true),
@@ -298,14 +332,32 @@ public final class MQTTClient: Sendable {
             guard level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING) != 0, let text else { return }
             MQTTClient.from(object)?.handlers.problem(String(cString: text))
         }
-        mosquitto_message_callback_set(pointer) { _, object, message in
+        mosquitto_message_v5_callback_set(pointer) { _, object, message, properties in
             guard let client = MQTTClient.from(object), let m = message?.pointee else { return }
             let topic = m.topic.map { String(cString: $0) } ?? ""
             var payload: [UInt8] = []
             if let bytes = m.payload, m.payloadlen > 0 {
                 payload = Array(UnsafeRawBufferPointer(start: bytes, count: Int(m.payloadlen)))
             }
-            client.handlers.message(MQTTMessage(topic: topic, payload: payload, qos: Int(m.qos), retained: m.retain))
+            var received = MQTTMessage(topic: topic, payload: payload, qos: Int(m.qos), retained: m.retain)
+            if let properties {
+                var text: UnsafeMutablePointer<CChar>?
+                if mosquitto_property_read_string(properties, Int32(MQTT_PROP_RESPONSE_TOPIC.rawValue), &text, false)
+                    != nil, let text
+                {
+                    received.responseTopic = String(cString: text)
+                    free(text)
+                }
+                var data: UnsafeMutableRawPointer?
+                var length: UInt16 = 0
+                if mosquitto_property_read_binary(
+                    properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), &data, &length, false) != nil
+                {
+                    received.correlationData = data.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(length))) }
+                    free(data)
+                }
+            }
+            client.handlers.message(received)
         }
     }
 

@@ -19,7 +19,8 @@ public final class MQTTPublisher: ResultSink {
     public let settings: MQTTSettings
     /// Names this run in every payload (`session`), so subscribers can tell runs apart.
     public let session: String
-    private let logger: Logger
+    /// Where the publisher logs (a service beside it, such as `MQTTAskService`, logs there too).
+    public let logger: Logger
     private let thumbnails: (any ThumbnailProviding)?
     private let channels = Locked<[String: StreamChannel]>([:])
     private let finished = Locked(false)

@@ -66,6 +66,20 @@ enum Payload {
         var queries: [String]
     }
 
+    /// A reply on the requester's topic to a question from `<prefix>/<stream>/ask`: `pts` and `answer`, or `error`.
+    struct AskReply: Encodable {
+        var question: String?
+        var requestID: String?
+        var pts: Double?
+        var answer: String?
+        var error: String?
+
+        enum CodingKeys: String, CodingKey {
+            case question, pts, answer, error
+            case requestID = "request_id"
+        }
+    }
+
     struct ControlError: Encodable {
         var topic: String
         var error: String

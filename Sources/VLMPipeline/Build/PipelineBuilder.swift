@@ -19,6 +19,8 @@ public struct BuiltPipeline: Sendable {
     public var sources: [any FrameSource]
     /// The sinks results go to, so a run can report an output that failed.
     public var sinks: [any ResultSink] = []
+    /// Answers one-off questions about a stream's latest frame (MQTT `ask`), when a caption model is configured.
+    public var answerer: (any LatestFrameAnswering)?
     /// The first output whose writes failed (JSON Lines files and standard output), or nil.
     public var writeFailure: PipelineError? {
         sinks.lazy.compactMap { ($0 as? JSONLinesSink)?.failure }.first
@@ -94,7 +96,8 @@ public struct PipelineBuilder: Sendable {
             sources: sources, encoders: EncoderWorkers.make(model, spec.encoder), analyzers: analyzers,
             sinks: sinks, options: options, metrics: metrics, logger: logger, onProgress: onProgress)
         relay.graph.withLock { $0 = graph }
-        return BuiltPipeline(graph: graph, matcher: matcher, sources: sources.map(\.source), sinks: sinks)
+        return BuiltPipeline(
+            graph: graph, matcher: matcher, sources: sources.map(\.source), sinks: sinks, answerer: modelCaptions)
     }
 
     // MARK: - Parts

@@ -8,7 +8,8 @@ import VLMPublish
 ///
 /// - `sink` is what the graph delivers results to; the graph's own `finish()` does not close the broker
 ///   connection, so the drain order is the service group's: graph drained → outbox flushed → broker closed.
-/// - `attach(_:)` puts every stream's queries under MQTT control.
+/// - `attach(_:)` puts every stream's queries under MQTT control, and with a caption model answers one-off
+///   questions on `<prefix>/<stream>/ask` (`MQTTAskService`).
 /// - `run()` waits for the graceful shutdown, then flushes every stream's outbox (up to the settings' flush
 ///   deadline), publishes `offline` and disconnects.
 public struct MQTTService: Service {
@@ -16,6 +17,8 @@ public struct MQTTService: Service {
     public let publisher: MQTTPublisher
     /// The graph's sink (results go to `publisher`; `finish()` is left to this service).
     public let sink: any ResultSink
+    /// One-off questions, once `attach(_:)` found a caption model.
+    private let ask = Locked<MQTTAskService?>(nil)
 
     /// Connects (waiting up to 2 s, then warning once and buffering) for `streams`.
     public init(
@@ -25,14 +28,22 @@ public struct MQTTService: Service {
         sink = Forwarding(publisher)
     }
 
-    /// Puts every stream's queries under `<prefix>/<stream>/queries/set|add|remove`.
+    /// Puts every stream's queries under `<prefix>/<stream>/queries/set|add|remove`, and answers
+    /// `<prefix>/<stream>/ask` when the pipeline has a caption model.
     public func attach(_ built: BuiltPipeline) throws {
+        if let answerer = built.answerer {
+            let service = try MQTTAskService(
+                settings: publisher.settings, session: publisher.session, answerer: answerer,
+                logger: publisher.logger)
+            ask.withLock { $0 = service }
+        }
         guard let matcher = built.matcher else { return }
         for source in built.sources { try publisher.attach(stream: source.stream, controller: matcher) }
     }
 
     public func run() async throws {
         try? await gracefulShutdown()
+        ask.current?.stop()
         let publisher = publisher
         await blocking { publisher.finish() }
     }
