@@ -7,6 +7,8 @@ enum LiveAssets {
 
     static let style = """
         .bar .status { margin-left: auto; }
+        .search input[type=text] { flex: 1 1 420px; font: inherit; padding: .55rem .8rem;
+               border: 1px solid var(--line); border-radius: 8px; }
         .bar .status.on { color: #067647; }
         .queries { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .4rem; margin: .8rem 0; }
         .queries li { background: #fff; border: 1px solid var(--line); border-radius: 999px; padding: .15rem .3rem .15rem
@@ -92,7 +94,8 @@ enum LiveAssets {
         function addEvent(event) {
           const li = make('li', event.type);
           li.dataset.stream = event.stream;
-          li.append(make('span', 'when', seconds(event.type === 'end' ? event.end_pts : event.start_pts)));
+          const when = event.type === 'start' ? event.start_pts : (event.end_pts ?? event.start_pts);
+          li.append(make('span', 'when', seconds(when)));
           li.append(`${event.stream}: ${event.query} ${event.type} (peak ${event.peak_score.toFixed(2)} at `
             + `${seconds(event.peak_pts)})`);
           prepend($('#events'), li);
@@ -139,7 +142,11 @@ enum LiveAssets {
           if (!view.element) return;
           const svg = $('.chart', view.element);
           const ns = 'http://www.w3.org/2000/svg';
-          const start = view.latest - windowSeconds;
+          // The x axis grows with the data until it spans the whole window (at least 10 s).
+          let earliest = view.latest;
+          for (const points of view.scores.values()) if (points.length) earliest = Math.min(earliest, points[0][0]);
+          const start = Math.max(view.latest - windowSeconds, earliest);
+          const span = Math.max(view.latest - start, 10);
           const children = [];
           for (const level of [0.25, 0.5, 0.75]) {
             const line = document.createElementNS(ns, 'line');
@@ -154,7 +161,7 @@ enum LiveAssets {
             if (!queries.includes(query) || !points.length) continue;
             const line = document.createElementNS(ns, 'polyline');
             line.setAttribute('points', points.map(([t, s]) =>
-              `${(600 * (t - start) / windowSeconds).toFixed(1)},${(150 * (1 - s)).toFixed(1)}`).join(' '));
+              `${(600 * (t - start) / span).toFixed(1)},${(150 * (1 - s)).toFixed(1)}`).join(' '));
             line.setAttribute('stroke', colour(query));
             line.dataset.query = query;
             children.push(line);
