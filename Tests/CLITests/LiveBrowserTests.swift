@@ -37,7 +37,9 @@ struct LiveBrowserTests {
         _ = try browser.evaluate(
             "document.querySelector('#query').value = 'a red car'; "
                 + "document.querySelector('#query-form').requestSubmit(); true")
-        #expect(try browser.wait(until: "document.querySelector('#queries li[data-query=\"a red car\"]') !== null", timeout: 20))
+        #expect(
+            try browser.wait(
+                until: "document.querySelector('#queries li[data-query=\"a red car\"]') !== null", timeout: 20))
         #expect(
             try browser.wait(
                 until: "document.querySelector('.chart polyline[data-query=\"a red car\"]') !== null", timeout: 30))
@@ -53,7 +55,9 @@ struct LiveBrowserTests {
         // Removing it with its button.
         _ = try browser.evaluate(
             "document.querySelector('#queries li[data-query=\"a red car\"] button.remove').click(); true")
-        #expect(try browser.wait(until: "document.querySelector('#queries li[data-query=\"a red car\"]') === null", timeout: 20))
+        #expect(
+            try browser.wait(
+                until: "document.querySelector('#queries li[data-query=\"a red car\"]') === null", timeout: 20))
         #expect(live.interrupt() == 0)
     }
 }

@@ -42,7 +42,9 @@ struct LiveHTTPCLITests {
         #expect((chart?.count ?? 0) >= 2 && chart?.allSatisfy { $0.count == 2 && (0...1).contains($0[1]) } == true)
         #expect(state["queries"] as? [String] == ["a person"])
         let recent = try #require(state["recent"] as? [[String: Any]])
-        #expect(recent.contains { $0["kind"] as? String == "event" } && recent.contains { $0["kind"] as? String == "caption" })
+        #expect(
+            recent.contains { $0["kind"] as? String == "event" }
+                && recent.contains { $0["kind"] as? String == "caption" })
         let last = try #require(state["last_event_id"] as? Int)
 
         // A reconnecting client gets only what is newer than its Last-Event-ID.
@@ -55,7 +57,8 @@ struct LiveHTTPCLITests {
         let jpeg = try await live.http.request("GET", "/api/live/thumbnail?stream=stdin")
         #expect(jpeg.status == 200 && jpeg.headers["content-type"] == "image/jpeg")
         #expect(jpeg.body.starts(with: [0xFF, 0xD8]) && jpeg.body.count <= 64 << 10)
-        for target in ["/api/live/thumbnail?stream=..%2F..%2Fetc%2Fpasswd", "/api/live/thumbnail", "/api/live/nothing"] {
+        for target in ["/api/live/thumbnail?stream=..%2F..%2Fetc%2Fpasswd", "/api/live/thumbnail", "/api/live/nothing"]
+        {
             #expect(try await live.http.request("GET", target).status == 404, "\(target)")
         }
 
@@ -69,11 +72,7 @@ struct LiveHTTPCLITests {
 
         // SIGINT: the graph drains, the open event streams end, the run exits 0.
         #expect(live.interrupt() == 0, "\(live.stderr.text.suffix(800))")
-        var ended = false
-        for _ in 0..<50 where !ended {
-            ended = try sse.next(timeout: 0.2) == nil && sse.ended
-        }
-        #expect(ended, "the event stream stayed open after the run stopped")
+        #expect(try sse.waitForEnd(timeout: 60), "the event stream stayed open after the run stopped")
     }
 
     @Test("queries added and removed over HTTP change what is matched; hostile bodies get 4xx; the token is required")
@@ -114,7 +113,8 @@ struct LiveHTTPCLITests {
         let left = try removed.json()["queries"] as? [String]
         #expect(removed.status == 200 && left == ["a red car"])
         let ended = try sse.collect(timeout: 60) { event in
-            event.name == "event" && event.json["type"] as? String == "end" && event.json["query"] as? String == "a person"
+            event.name == "event" && event.json["type"] as? String == "end"
+                && event.json["query"] as? String == "a person"
         }
         #expect(ended.stopped, "no end event for the removed query")
         var after: [[String: Any]] = []
@@ -126,21 +126,28 @@ struct LiveHTTPCLITests {
         // Hostile or malformed requests: a clear 4xx, and the set is unchanged.
         let cases: [(String, [String: String], [UInt8], Int, String)] = [
             ("/api/queries/add", json, Array(repeating: UInt8(ascii: " "), count: 9000), 413, "larger than 8192"),
-            ("/api/queries/add", auth.merging(["Content-Type": "text/plain"]) { a, _ in a },
-             Array(#"{"queries": ["x"]}"#.utf8), 415, "application/json"),
+            (
+                "/api/queries/add", auth.merging(["Content-Type": "text/plain"]) { a, _ in a },
+                Array(#"{"queries": ["x"]}"#.utf8), 415, "application/json"
+            ),
             ("/api/queries/add", json, Array(#"{"queries": [1]}"#.utf8), 400, "queries[0] is not a string"),
             ("/api/queries/add", json, Array(#"{"queries": ["x"], "more": 1}"#.utf8), 400, "unknown field 'more'"),
             ("/api/queries/add", json, Array(#"{"queries": ["a\u0007b"]}"#.utf8), 400, "control characters"),
             ("/api/queries/add", json, Array(#"{"queries": [[[["deep"]]]]}"#.utf8), 400, "nests deeper"),
-            ("/api/queries/add", json, Array(("{\"queries\": [\"" + String(repeating: "é", count: 201) + "\"]}").utf8),
-             400, "longer than 200"),
+            (
+                "/api/queries/add", json,
+                Array(("{\"queries\": [\"" + String(repeating: "é", count: 201) + "\"]}").utf8),
+                400, "longer than 200"
+            ),
             ("/api/queries/add", json, Array("not json".utf8), 400, "not valid JSON"),
             ("/api/queries/add", json, [0xFF, 0xFE], 400, "UTF-8"),
             ("/api/queries/remove", json, Array(#"{"queries": []}"#.utf8), 400, "send at least one"),
             ("/api/queries/drop", json, Array(#"{"queries": ["x"]}"#.utf8), 404, "no such action"),
-            ("/api/queries/add", json,
-             Array(("{\"queries\": [" + (0..<32).map { "\"q\($0)\"" }.joined(separator: ",") + "]}").utf8), 422,
-             "at most 32"),
+            (
+                "/api/queries/add", json,
+                Array(("{\"queries\": [" + (0..<32).map { "\"q\($0)\"" }.joined(separator: ",") + "]}").utf8), 422,
+                "at most 32"
+            ),
         ]
         for (target, headers, body, status, message) in cases {
             let reply = try await live.http.request("POST", target, headers: headers, body: body)
@@ -149,6 +156,41 @@ struct LiveHTTPCLITests {
         }
         let unchanged = try await live.http.request("GET", "/api/queries", headers: auth).json()
         #expect(unchanged["queries"] as? [String] == ["a red car"])
+        #expect(live.interrupt() == 0, "\(live.stderr.text.suffix(800))")
+    }
+
+    @Test(
+        "the page and MQTT change one query set: a change over HTTP is announced on MQTT, one over MQTT is served",
+        .enabled(if: Mosquitto.executable != nil, "needs the mosquitto broker (scripts/install-deps)"))
+    func sharedWithMQTT() async throws {
+        let broker = try Mosquitto()
+        let directory = try Fixtures.temporaryDirectory("live-mqtt")
+        let watcher = try MQTTRunCLITests.Watcher(port: broker.port, directory: directory, topic: "vlm/stdin/queries")
+        defer { watcher.process.terminate() }
+        let live = try LiveRun(["--query", "a person", "--mqtt", broker.url] + Self.eager)
+        #expect(watcher.wait(timeout: 30) { $0.contains { $0.payload.contains("a person") } })
+        let added = try await live.http.request(
+            "POST", "/api/queries/add", headers: ["Content-Type": "application/json"],
+            body: Array(#"{"queries": ["a red car"]}"#.utf8))
+        #expect(added.status == 200)
+        #expect(
+            watcher.wait(timeout: 30) {
+                $0.contains { $0.payload.contains("a person") && $0.payload.contains("a red car") }
+            },
+            "\(watcher.messages)")
+        let publish = try ChildProcess(
+            "/usr/bin/mosquitto_pub",
+            [
+                "-h", "127.0.0.1", "-p", "\(broker.port)", "-q", "1", "-t", "vlm/stdin/queries/remove",
+                "-m", #"{"queries": ["a person"]}"#,
+            ])
+        publish.wait(timeout: 10)
+        var queries: [String] = []
+        for _ in 0..<100 where queries != ["a red car"] {
+            queries = try await live.http.request("GET", "/api/queries").json()["queries"] as? [String] ?? []
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(queries == ["a red car"])
         #expect(live.interrupt() == 0, "\(live.stderr.text.suffix(800))")
     }
 

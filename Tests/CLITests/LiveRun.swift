@@ -57,7 +57,7 @@ final class LiveRun: Sendable {
 
     /// SIGINT, then waits up to `timeout` seconds; returns the exit status (nil if still running).
     @discardableResult
-    func interrupt(timeout: Double = 15) -> Int32? {
+    func interrupt(timeout: Double = 60) -> Int32? {
         kill(run.processIdentifier, SIGINT)
         for _ in 0..<Int(timeout * 10) where run.isRunning { Thread.sleep(forTimeInterval: 0.1) }
         feeder.terminate()

@@ -70,7 +70,8 @@ public final class EventStreamClient: @unchecked Sendable {
         status = Int(lines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         if headers["transfer-encoding"]?.lowercased() == "chunked" { chunked = true }
     }
@@ -101,6 +102,13 @@ public final class EventStreamClient: @unchecked Sendable {
             if stop(event) { return (events, true) }
         }
         return (events, false)
+    }
+
+    /// Reads (and drops) events until the server ends the stream; false if it is still open after `timeout`.
+    public func waitForEnd(timeout: Double) throws -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !ended && Date() < deadline { _ = try next(timeout: deadline.timeIntervalSinceNow) }
+        return ended
     }
 
     private func fill(until deadline: Date) throws -> Bool {

@@ -37,6 +37,10 @@ struct LiveFeedTests {
         // The chart keeps scoreWindow seconds of stream time.
         let points = feed.chart(stream: "cam", query: "a dog")
         #expect(points.first?.pts == 20 && points.last?.pts == 30 && points.count == 11)
+        // A query no longer scored leaves the chart once its last point is out of the window.
+        feed.record(scores: [QueryScore(stream: "cam", pts: 41, query: "a cat", score: 0.5, cosine: 0.2)])
+        #expect(
+            feed.chart(stream: "cam", query: "a dog").isEmpty && feed.chart(stream: "cam", query: "a cat").count == 1)
         // An open event is kept until its end.
         #expect(feed.openEvents(stream: "cam").map(\.query) == ["a dog"])
         feed.consume(Self.event(.end, "a dog", at: 5))
@@ -117,12 +121,11 @@ struct LiveFeedTests {
         #expect(script.status == 200 && script.headers["content-type"]?.hasPrefix("text/javascript") == true)
 
         // Graceful shutdown ends an open event stream, so the server can stop.
-        let sse = try EventStreamClient(port: port, target: "/api/live/events")
+        // Blocking socket reads stay off the cooperative pool the in-process server's handlers run on.
+        let sse = try await blocking { try EventStreamClient(port: port, target: "/api/live/events") }
         #expect(sse.status == 200)
         await group.triggerGracefulShutdown()
-        var ended = false
-        for _ in 0..<100 where !ended { ended = try sse.next(timeout: 0.1) == nil && sse.ended }
-        #expect(ended)
+        #expect(try await blocking { try sse.waitForEnd(timeout: 60) }, "the event stream stayed open after shutdown")
         try await running.value
     }
 

@@ -40,22 +40,25 @@ public final class PipelineApplication: Sendable {
 
     /// Builds everything `spec` names: the graph (results for standard output through `stdout`), the MQTT publisher
     /// (with `mqtt` settings), the HTTP server: with `http` the live view and `/metrics`, else with
-    /// `spec.metricsPort` `/metrics` alone (the same server, on `spec.metricsHost`). `onProgress(stream, pts)` sees each finished frame; `onListening(port)` is
-    /// called once the HTTP server listens.
+    /// `spec.metricsPort` `/metrics` alone (the same server, on `spec.metricsHost`). `onProgress(stream, pts)` sees
+    /// each finished frame; `onListening(port)` is called once the HTTP server listens.
     public init(
         spec: PipelineSpec, mqtt settings: MQTTSettings?, http: ServeOptions? = nil, drainTimeout: Double,
-        stdout: LineWriter = .stdout, logger: Logger, onProgress: @escaping @Sendable (String, Double) -> Void = { _, _ in },
+        stdout: LineWriter = .stdout, logger: Logger,
+        onProgress: @escaping @Sendable (String, Double) -> Void = { _, _ in },
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws {
         let registry = PrometheusCollectorRegistry()
         var builder = PipelineBuilder(
             spec: spec, logger: logger, metricsFactory: PrometheusMetricsFactory(registry: registry))
-        let httpOptions = http ?? spec.metricsPort.map { port in
-            var options = ServeOptions()
-            options.host = spec.metricsHost
-            options.port = port
-            return options
-        }
+        let httpOptions =
+            http
+            ?? spec.metricsPort.map { port in
+                var options = ServeOptions()
+                options.host = spec.metricsHost
+                options.port = port
+                return options
+            }
         // One cache of recent frames serves MQTT event thumbnails and the live page's latest frame.
         var thumbnails: FrameThumbnailCache?
         if settings?.thumbnails == true || http != nil {

@@ -11,8 +11,8 @@ enum LiveAssets {
                border: 1px solid var(--line); border-radius: 8px; }
         .bar .status.on { color: #067647; }
         .queries { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .4rem; margin: .8rem 0; }
-        .queries li { background: #fff; border: 1px solid var(--line); border-radius: 999px; padding: .15rem .3rem .15rem
-               .8rem; display: flex; align-items: center; gap: .3rem; }
+        .queries li { background: #fff; border: 1px solid var(--line); border-radius: 999px;
+               padding: .15rem .3rem .15rem .8rem; display: flex; align-items: center; gap: .3rem; }
         .queries .remove { background: none; color: var(--muted); padding: 0 .4rem; font-size: 1.1rem; }
         .streams { display: flex; flex-direction: column; gap: 1rem; }
         .stream { display: flex; gap: 1rem; background: #fff; border: 1px solid var(--line); border-radius: 10px;

@@ -149,6 +149,8 @@ public final class LiveFeed: ResultSink {
                 if points.count > scorePointLimit { points = Self.thinned(points) }
                 series[score.query] = points
             }
+            // A removed query's series is dropped once it has left the window (a long run sees many queries).
+            series = series.filter { ($0.value.last?.pts ?? -Double.infinity) >= first.pts - scoreWindow }
             s.scores[first.stream] = series
             publish(.scores(frame), &s, replay: false)
         }

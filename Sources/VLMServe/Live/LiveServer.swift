@@ -73,8 +73,10 @@ public struct LiveServer: Service {
             } onGracefulShutdown: {
                 feed?.close()
             }
-        } catch where !listening.current {
-            throw LiveServerError(address: address, reason: "\(error)")
+        } catch {
+            // Before it listened, the failure is the address (in use, not an address of this machine).
+            guard listening.current else { throw LiveServerError(address: address, reason: "\(error)") }
+            throw error
         }
         feed?.close()
     }
