@@ -194,13 +194,24 @@ struct LiveHTTPCLITests {
         #expect(live.interrupt() == 0, "\(live.stderr.text.suffix(800))")
     }
 
-    @Test("--metrics-port alone serves /metrics only; --http with it, or a bad address, is refused")
+    @Test("--http with --metrics-port, a bad address, a taken port, or --token without --http: one error line")
     func metricsOnlyAndFlags() throws {
         let both = try CLIRunner.run(
             ["Tests/Fixtures/not_a_video.mp4", "--query", "x", "--http", "127.0.0.1:0", "--metrics-port", "0"])
         #expect(both.status != 0 && both.stderr.contains("--http serves /metrics too"))
         let bad = try CLIRunner.run(["Tests/Fixtures/not_a_video.mp4", "--query", "x", "--http", "8080"])
         #expect(bad.status != 0 && bad.stderr.contains("--http must be host:port"))
+        // A port already taken: one line naming the address, before any input is read.
+        let (taken, port) = try LoopbackSocket.listen()
+        defer { close(taken) }
+        let busy = try CLIRunner.run(
+            [
+                "SampleVideos/plaza.mp4", "--query", "x", "--json", "--http", "127.0.0.1:\(port)", "--model",
+                "Tests/Fixtures/tiny-clip",
+            ])
+        #expect(
+            busy.status == 1 && busy.stderr.contains("error: cannot serve HTTP on 127.0.0.1:\(port)"), "\(busy.stderr)")
+        #expect(!busy.stdout.contains("\"type\":\"score\""), "the input was processed: \(busy.stdout.prefix(300))")
         let token = try CLIRunner.run(["Tests/Fixtures/not_a_video.mp4", "--query", "x", "--token", "t"])
         #expect(token.status != 0 && token.stderr.contains("add --http"), "\(token.stderr)")
     }

@@ -117,9 +117,11 @@ public final class PipelineApplication: Sendable {
             services.append(
                 Configuration(service: mqtt, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "mqtt"))
         }
+        // The graph starts once the HTTP server listens (a taken port fails the run before any input is read).
+        let graphService: any Service = server.map { AfterListening(graph, after: $0) } ?? graph
         services.append(
             Configuration(
-                service: graph, successTerminationBehavior: .gracefullyShutdownGroup,
+                service: graphService, successTerminationBehavior: .gracefullyShutdownGroup,
                 failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "graph"))
         self.built = built
         self.graph = graph

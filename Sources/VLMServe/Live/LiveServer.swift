@@ -41,7 +41,8 @@ public struct LiveServer: Service {
     let app: Application<RouterResponder<BasicRequestContext>>
     let feed: LiveFeed?
     let address: String
-    let listening = Locked(false)
+    /// nil while starting, true once listening, false once it failed or stopped.
+    let listening = Locked<Bool?>(nil)
 
     /// A server on `options.host:options.port` (0 picks a free port, passed to `onListening`) for `metrics`
     /// (Prometheus' text exposition format 0.0.4) and, when given, the live view of `live`.
@@ -75,10 +76,46 @@ public struct LiveServer: Service {
             }
         } catch {
             // Before it listened, the failure is the address (in use, not an address of this machine).
-            guard listening.current else { throw LiveServerError(address: address, reason: "\(error)") }
+            let listened = listening.withLock { state -> Bool in
+                defer { state = false }
+                return state == true
+            }
+            guard listened else { throw LiveServerError(address: address, reason: "\(error)") }
             throw error
         }
+        listening.withLock { $0 = false }
         feed?.close()
+    }
+
+    /// Returns true once the server listens, false if it failed first (or a graceful shutdown began).
+    public func waitUntilListening() async -> Bool {
+        while true {
+            switch listening.current {
+            case true?: return true
+            case false?: return false
+            case nil:
+                if Task.isShuttingDownGracefully || Task.isCancelled { return false }
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+    }
+}
+
+/// Runs `service` once `server` listens, not at all when it cannot: a run whose `--http` address is taken fails
+/// at once with the address's error instead of processing its input first.
+public struct AfterListening<Wrapped: Service>: Service {
+    let server: LiveServer
+    let service: Wrapped
+
+    /// `service`, started once `server` listens.
+    public init(_ service: Wrapped, after server: LiveServer) {
+        self.server = server
+        self.service = service
+    }
+
+    public func run() async throws {
+        guard await server.waitUntilListening() else { return }
+        try await service.run()
     }
 }
 
@@ -87,6 +124,6 @@ public struct LiveServerError: Error, CustomStringConvertible, UserFacingError {
     public var address: String
     public var reason: String
     public var description: String {
-        "cannot serve HTTP on \(address): \(reason); is another server using the port? Choose another with --http"
+        "cannot serve HTTP on \(address): \(reason); is another server using the port? Choose another one"
     }
 }
