@@ -102,10 +102,11 @@ struct LiveHTTPCLITests {
             "POST", "/api/queries/add", headers: json, body: Array(#"{"queries": [" a red car "]}"#.utf8))
         #expect(added.status == 200, "\(added.text)")
         #expect(try added.json()["queries"] as? [String] == ["a person", "a red car"])
-        let scored = try sse.collect(timeout: 60) { event in
+        let scored = try sse.collect(timeout: 60) { event -> Bool in
             event.name == "scores" && (event.json["scores"] as? [String: Any])?["a red car"] != nil
         }
-        #expect(scored.stopped, "no frame scored for the added query: \(scored.events.map(\.name))")
+        let scoredAdded = scored.stopped
+        #expect(scoredAdded, "no frame scored for the added query in \(scored.events.count) events")
 
         // Remove: its open match ends, and later frames are no longer scored for it.
         let removed = try await live.http.request(
@@ -116,7 +117,8 @@ struct LiveHTTPCLITests {
             event.name == "event" && event.json["type"] as? String == "end"
                 && event.json["query"] as? String == "a person"
         }
-        #expect(ended.stopped, "no end event for the removed query")
+        let endedRemoved = ended.stopped
+        #expect(endedRemoved, "no end event for the removed query in \(ended.events.count) events")
         var after: [[String: Any]] = []
         while after.count < 4, let event = try sse.next(timeout: 30) {
             if event.name == "scores" { after.append(event.json["scores"] as? [String: Any] ?? [:]) }
