@@ -33,8 +33,8 @@ struct RunCommand: AsyncParsableCommand {
             {"type":"query_summary",...}, and a final {"type":"summary",...}.
             SIGINT/SIGTERM drain the graph and exit 0.
 
-            --http serves the Live page (open http://HOST:PORT/), its API and /metrics on one port; beyond
-            loopback give --token or --token-file.
+            --http serves the Live page (open http://HOST:PORT/), its API and /metrics
+            on one port; beyond loopback give --token or --token-file.
             """
     )
 
