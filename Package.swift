@@ -103,7 +103,7 @@ let package = Package(
             name: "VLMPipeline",
             dependencies: [
                 "VLMCore", "VLMGraph", "VLMTensor", "VLMVideo", "VLMMatch", "VLMCaption", "VLMPublish", "VLMIndex",
-                "CLIP", "GIT", "Yams", .product(name: "Logging", package: "swift-log"),
+                "CLIP", "GIT", "Yams", "VLMServe", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -111,13 +111,16 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
-        // The web server: the archive (search, thumbnails, videos) over HTTP, pages rendered with Mustache.
+        // The web server: the archive (search, thumbnails, videos) and a running pipeline's live view and metrics
+        // over HTTP, pages rendered with Mustache.
         .target(
             name: "VLMServe",
             dependencies: [
                 "VLMCore", "VLMIndex", "VLMVideo", "CLIP", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"), "VLMPublish",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -154,7 +157,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "VLMServeTests", dependencies: ["VLMServe", "VLMIndex", "VLMCore", "CLIP", "TestSupport"]),
+        .testTarget(
+            name: "VLMServeTests",
+            dependencies: [
+                "VLMServe", "VLMIndex", "VLMCore", "CLIP", "TestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "CLITests", dependencies: ["VLMCore", "VLMIndex", "VLMPipeline", "TestSupport"]),
     ],
     cxxLanguageStandard: .cxx17

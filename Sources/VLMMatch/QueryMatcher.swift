@@ -34,6 +34,7 @@ public final class QueryMatcher: FrameAnalyzer, QueryControlling {
     let queries = Locked<[Query]>([])
     let streams = Locked<[String: StreamMatchState]>([:])
     let history = Locked<MatchHistory>(MatchHistory())
+    private let scoreObservers = Locked<[@Sendable ([QueryScore]) -> Void]>([])
 
     /// A matcher with `queries` active; embeds the negatives and queries now (throws on a bad setting or query).
     public convenience init(encoder: any TextEncoding, settings: MatchSettings, queries: [String] = []) throws {
@@ -116,6 +117,13 @@ public final class QueryMatcher: FrameAnalyzer, QueryControlling {
         }
         history.withLock { $0.noteQueries(snapshot.map(\.text), stream: frame.stream) }
         record(results)
+        let observers = scoreObservers.current
+        if !observers.isEmpty {
+            let scores = results.compactMap { result -> QueryScore? in
+                if case .score(let score) = result { score } else { nil }
+            }
+            for observer in observers { observer(scores) }
+        }
         return settings.emitScores ? results : results.filter { if case .score = $0 { false } else { true } }
     }
 
@@ -133,6 +141,13 @@ public final class QueryMatcher: FrameAnalyzer, QueryControlling {
     /// Every matched interval so far, per stream and query (closed matches only; call after `finish`).
     public func summary() -> MatchSummary {
         history.withLock { $0.summary() }
+    }
+
+    /// Calls `observer` with every analysed frame's scores (one call per frame, one score per active query, empty
+    /// when no query is active), whether or not `emitScores` passes them on as results: the live page's chart.
+    /// Called on the stream's pipeline thread; keep it quick.
+    public func observeScores(_ observer: @escaping @Sendable ([QueryScore]) -> Void) {
+        scoreObservers.withLock { $0.append(observer) }
     }
 
     private func record(_ results: [StreamResult]) {

@@ -8,8 +8,6 @@ public enum PipelineError: UserFacingError, Equatable {
     case drainTimeout(Double)
     /// Results could not be written to an output (a full disk, `/dev/full`, a closed pipe); later ones were lost.
     case writeFailed(String, String)
-    /// The metrics port could not be bound.
-    case metricsPort(Int, String)
 
     /// One line for the terminal.
     public var description: String {
@@ -20,8 +18,6 @@ public enum PipelineError: UserFacingError, Equatable {
             return "cannot write results to \(name) (\(reason)): free space or choose another output; results were lost"
         case .drainTimeout(let seconds):
             return "the pipeline did not drain within \(seconds) s after the stop request; results may be incomplete"
-        case .metricsPort(let port, let reason):
-            return "cannot serve metrics on port \(port): \(reason); choose another --metrics-port"
         }
     }
 }

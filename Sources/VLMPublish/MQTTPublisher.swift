@@ -88,6 +88,12 @@ public final class MQTTPublisher: ResultSink {
         try channel(stream).attach(controller)
     }
 
+    /// The queries changed by another route (the live web page): republish every attached stream's retained
+    /// `queries` topic, as an MQTT control message would have.
+    public func announce(queries: [String]) {
+        for channel in channels.withLock({ Array($0.values) }) { channel.queriesChanged(queries) }
+    }
+
     // MARK: - Inspection
 
     /// Counters of one stream's channel (nil for a stream never seen).

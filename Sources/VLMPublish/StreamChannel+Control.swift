@@ -57,30 +57,26 @@ extension StreamChannel {
             reject(message, reason: "\(error)")
             return
         }
+        let active: [String]
         do {
-            switch request.action {
-            case .set:
-                try controller.setQueries(request.queries)
-            case .add:
-                let total = Set(controller.activeQueries + request.queries).count
-                let limit = ControlRequest.Limits().maxQueries
-                guard total <= limit else {
-                    throw ControlRequest.Rejection.tooManyQueries(count: total, limit: limit)
-                }
-                try controller.addQueries(request.queries)
-            case .remove:
-                controller.removeQueries(request.queries)
-            }
+            active = try request.apply(to: controller)
         } catch {
             reject(message, reason: "\(error)")
             return
         }
-        let active = controller.activeQueries
         logger.info(
             "MQTT control: queries \(request.action.rawValue) → \(active.count) active",
             metadata: ["stream": "\(stream)"])
         state.withLock { s in
             s.stats.controlAccepted += 1
+            announceQueries(active, front: false, &s)
+        }
+    }
+
+    /// The set changed elsewhere (the live page): announce it if this stream is under control.
+    func queriesChanged(_ active: [String]) {
+        state.withLock { s in
+            guard s.controller != nil else { return }
             announceQueries(active, front: false, &s)
         }
     }

@@ -72,15 +72,7 @@ struct Pages: Sendable {
 
     /// `GET /login?token=`: sets the cookie the auth middleware accepts and goes to the search page.
     func login(_ request: Request) -> Response {
-        guard let expected = options.token else { return Response.redirect(to: "/search") }
-        let given = request.uri.queryParameters["token"].map(String.init) ?? ""
-        guard ConstantTime.equal(given, expected) else {
-            return APIError.response(.unauthorized, "wrong token")
-        }
-        var response = Response.redirect(to: "/search")
-        response.headers[.setCookie] =
-            "\(TokenAuthMiddleware<BasicRequestContext>.cookie)=\(given); Path=/; HttpOnly; SameSite=Strict"
-        return response
+        Login.response(request, token: options.token, home: "/search")
     }
 
     // MARK: - Rendering

@@ -5,6 +5,7 @@ import VLMCore
 import VLMGraph
 import VLMPipeline
 import VLMPublish
+import VLMServe
 
 /// Runs a `PipelineSpec` from the terminal: the composition (`PipelineApplication`: graph, MQTT, metrics as
 /// services with graceful shutdown on SIGINT/SIGTERM) plus what the terminal shows: the progress bar, the match
@@ -12,6 +13,8 @@ import VLMPublish
 struct PipelineRunner {
     var spec: PipelineSpec
     var mqtt: MQTTSettings?
+    /// The live view's server (`--http`), or nil.
+    var http: ServeOptions?
     var json: Bool
     var drainTimeout: Double
 
@@ -23,10 +26,18 @@ struct PipelineRunner {
         let bar = ProgressBar(enabled: !json && isatty(STDOUT_FILENO) == 1 && isatty(STDERR_FILENO) == 1)
         let stdout = LineWriter(handle: .standardOutput, ownsHandle: false, progress: bar)
         let progress = Locked<FrameProgress?>(nil)
+        // Where the HTTP server listens, once it does (port 0 picks one): the live page and the metrics.
+        let host = http?.host ?? spec.metricsHost
+        let shown = host.contains(":") ? "[\(host)]" : host
+        let live = http != nil
         let app = try PipelineApplication(
-            spec: spec, mqtt: mqtt, drainTimeout: drainTimeout, stdout: stdout, logger: logger,
-            onProgress: { _, pts in progress.current?.advance(to: pts) })
-        if let url = app.metricsURL { FileHandle.standardError.write(Data("metrics: \(url)\n".utf8)) }
+            spec: spec, mqtt: mqtt, http: http, drainTimeout: drainTimeout, stdout: stdout, logger: logger,
+            onProgress: { _, pts in progress.current?.advance(to: pts) },
+            onListening: { port in
+                var lines = "metrics: http://\(shown):\(port)/metrics\n"
+                if live { lines = "live: http://\(shown):\(port)/live\n" + lines }
+                FileHandle.standardError.write(Data(lines.utf8))
+            })
         if let duration = app.built.totalDuration, duration > 0 {
             progress.withLock { $0 = FrameProgress(bar: bar, duration: duration) }
         }

@@ -8,6 +8,7 @@ import VLMCore
 import VLMGraph
 import VLMPipeline
 import VLMPublish
+import VLMServe
 import VLMVideo
 
 /// `vlm-stream INPUT --query TEXT …` (the default subcommand): decode, encode sampled frames, match queries, print
@@ -20,6 +21,7 @@ struct RunCommand: AsyncParsableCommand {
             Examples:
               vlm-stream camera.mp4 --query "person crossing" --query "red car"
               vlm-stream rtsp://cam/stream --query "a dog" --json --metrics-port 9464
+              vlm-stream rtsp://cam/stream --query "a dog" --http 127.0.0.1:8080
               vlm-stream run --pipeline Pipelines/plaza-queries.yaml --fps 4 --enter 0.7
 
             Every flag applies on top of --pipeline FILE (--query adds to its queries).
@@ -30,6 +32,9 @@ struct RunCommand: AsyncParsableCommand {
             match events {"type":"start"|"update"|"end",...}, per query
             {"type":"query_summary",...}, and a final {"type":"summary",...}.
             SIGINT/SIGTERM drain the graph and exit 0.
+
+            --http serves the Live page (open http://HOST:PORT/), its API and /metrics
+            on one port; beyond loopback give --token or --token-file.
             """
     )
 
@@ -61,6 +66,18 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(help: "Address the metrics endpoint binds: 127.0.0.1 (default) or 0.0.0.0 to expose it.")
     var metricsHost: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Serve the Live page, its JSON API and /metrics on this address (port 0 picks a free one).",
+            valueName: "host:port"))
+    var http: String?
+
+    @Option(help: "Require this token on the HTTP server (bearer header or the cookie /login?token= sets).")
+    var token: String?
+
+    @Option(help: "Read the HTTP server's token from this file (first line).")
+    var tokenFile: String?
 
     @Option(parsing: .unconditional, help: "Images per encoder forward pass. Default \(EncoderSpec().batch).")
     var batch: Int?
@@ -119,9 +136,19 @@ struct RunCommand: AsyncParsableCommand {
         }
         if pipeline == nil && query.isEmpty && queryFile.isEmpty && queryImage.isEmpty && match.labels == nil
             && !captions && srt == nil && vtt == nil && mqtt.url == nil && captionOptions.captionModel == nil
+            && http == nil
         {
             throw ValidationError(
-                "Give at least one --query TEXT (or --labels / --captions, or --mqtt to send queries).")
+                "Give at least one --query TEXT (or --labels / --captions, or --mqtt / --http to send queries).")
+        }
+        if token != nil && tokenFile != nil { throw ValidationError("Give --token or --token-file, not both.") }
+        if let http {
+            guard (try? HTTPAccess.address(http, flag: "--http")) != nil else {
+                throw ValidationError("--http must be host:port, e.g. 127.0.0.1:8080 (got '\(http)').")
+            }
+            if metricsPort != nil || metricsHost != nil {
+                throw ValidationError("--http serves /metrics too: drop --metrics-port/--metrics-host.")
+            }
         }
         var encoder = EncoderSpec()
         apply(to: &encoder)
@@ -149,7 +176,8 @@ struct RunCommand: AsyncParsableCommand {
                 return
             }
             try await PipelineRunner(
-                spec: spec, mqtt: spec.outputs.mqtt, json: json, drainTimeout: spec.drainTimeout
+                spec: spec, mqtt: spec.outputs.mqtt, http: try httpOptions(spec), json: json,
+                drainTimeout: spec.drainTimeout
             ).run()
         }
     }
@@ -194,6 +222,23 @@ struct RunCommand: AsyncParsableCommand {
         try mqtt.apply(to: &spec)
         // JSON consumers get every sampled frame's score; humans get events unless --scores.
         if spec.outputs.json != nil { spec.match.emitScores = true }
+    }
+
+    /// The live view's server (`--http`, `--token`), or nil; warns when it listens beyond loopback without a token.
+    func httpOptions(_ spec: PipelineSpec) throws -> ServeOptions? {
+        let token = try HTTPAccess.token(token, file: tokenFile)
+        guard let http else {
+            if token != nil { throw OptionError("--token and --token-file protect the --http server; add --http") }
+            return nil
+        }
+        guard spec.metricsPort == nil else {
+            throw OptionError("--http serves /metrics too: remove metrics_port from the pipeline file")
+        }
+        var options = ServeOptions()
+        (options.host, options.port) = try HTTPAccess.address(http, flag: "--http")
+        options.token = token
+        HTTPAccess.warnIfOpen(options, exposes: "watch the streams and change the queries")
+        return options
     }
 
     /// Sets the encoder flags given.

@@ -51,15 +51,10 @@ struct ServeCommand: AsyncParsableCommand {
         try await reportingErrors {
             var options = ServeOptions()
             (options.host, options.port) = try Self.address(listen)
-            options.token = try resolvedToken()
+            options.token = try HTTPAccess.token(token, file: tokenFile)
             options.uploadLimit = uploadLimit << 20
             options.requestTimeout = .milliseconds(Int(requestTimeout * 1000))
-            if !options.isLoopback && options.token == nil {
-                FileHandle.standardError.write(
-                    Data(
-                        ("warning: listening on \(options.host) without a token: anyone who can reach this port can "
-                            + "search the index and download its videos. Add --token or --token-file.\n").utf8))
-            }
+            HTTPAccess.warnIfOpen(options, exposes: "search the index and download its videos")
             let index = try VideoIndex(path: db, create: false)
             let archive = try Archive(index: index, encoder: try model.load())
             _ = try index.matrix()  // load once before the first request
@@ -79,32 +74,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    func resolvedToken() throws -> String? {
-        if let token {
-            guard !token.isEmpty else { throw OptionError("--token is empty") }
-            return token
-        }
-        guard let tokenFile else { return nil }
-        guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
-            throw OptionError("cannot read --token-file \(tokenFile); check the path and permissions")
-        }
-        let token =
-            text.split(whereSeparator: \.isNewline).first.map(String.init)?
-            .trimmingCharacters(in: .whitespaces) ?? ""
-        guard !token.isEmpty else {
-            throw OptionError("--token-file \(tokenFile) is empty; put the token on its first line")
-        }
-        return token
-    }
-
     /// `host:port` (IPv6 as `[::1]:8080`).
     static func address(_ text: String) throws -> (String, Int) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (0...65535).contains(port)
-        else { throw OptionError("--listen must be host:port") }
-        var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { throw OptionError("--listen must be host:port") }
-        return (host, port)
+        try HTTPAccess.address(text)
     }
 }

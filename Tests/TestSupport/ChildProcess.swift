@@ -16,8 +16,11 @@ public final class ChildProcess: Sendable {
     /// The raw wait status once reaped.
     private let status = Locked<Int32?>(nil)
 
-    /// Starts `executable` with `arguments`; stdout and stderr go to `output` (or /dev/null).
-    public init(_ executable: String, _ arguments: [String], output: URL? = nil) throws {
+    /// Starts `executable` with `arguments`; stdout and stderr go to `output` (or /dev/null). `descriptors` maps a
+    /// descriptor number in the child to one of ours (e.g. Chromium's `--remote-debugging-pipe` reads 3, writes 4).
+    public init(_ executable: String, _ arguments: [String], output: URL? = nil, descriptors: [Int32: Int32] = [:])
+        throws
+    {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -25,6 +28,9 @@ public final class ChildProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        for (child, ours) in descriptors.sorted(by: { $0.key < $1.key }) {
+            posix_spawn_file_actions_adddup2(&actions, ours, child)
+        }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

@@ -49,6 +49,8 @@ public struct PipelineBuilder: Sendable {
     public var extraSinks: [any ResultSink]
     /// Sees every sampled frame before the graph does (e.g. `FrameThumbnailCache.remember` for MQTT thumbnails).
     public var frameTap: (@Sendable (Frame) -> Void)?
+    /// Keep a query matcher even when the spec names no query: queries may arrive later (the live page).
+    public var keepsMatcher = false
 
     /// A builder for `spec`.
     public init(
@@ -131,7 +133,9 @@ public struct PipelineBuilder: Sendable {
         var matcher: QueryMatcher?
         var prompts: PromptEncoder?
         // With MQTT, queries (robot commands) may arrive only later as control messages: keep a matcher ready.
-        if !spec.queries.isEmpty || !spec.queryFiles.isEmpty || !spec.queryImages.isEmpty || spec.outputs.mqtt != nil {
+        if !spec.queries.isEmpty || !spec.queryFiles.isEmpty || !spec.queryImages.isEmpty || spec.outputs.mqtt != nil
+            || keepsMatcher
+        {
             let m = try QueryMatcher(encoder: model, settings: spec.match, queries: spec.queries)
             try addExampleQueries(to: m, model: model)
             analyzers.append(m)

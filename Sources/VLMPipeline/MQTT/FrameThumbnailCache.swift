@@ -42,6 +42,12 @@ public final class FrameThumbnailCache: ThumbnailProviding {
         return Thumbnail(jpeg: bytes, width: size.0, height: size.1, pts: nearest.pts)
     }
 
+    /// The newest held frame of `stream` as JPEG of at most `maxBytes` (the live page's thumbnail), or nil.
+    public func latest(stream: String, maxBytes: Int) -> Thumbnail? {
+        guard let pts = frames.withLock({ $0[stream]?.last?.pts }) else { return nil }
+        return thumbnail(stream: stream, pts: pts, maxBytes: maxBytes)
+    }
+
     /// Width and height from a JPEG's start-of-frame (SOF0...SOF2) segment.
     static func jpegSize(_ bytes: [UInt8]) -> (Int, Int)? {
         var i = 2

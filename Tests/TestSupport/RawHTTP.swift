@@ -7,22 +7,25 @@ import Foundation
 /// A deliberately plain HTTP/1.1 client over a loopback socket (`Connection: close`, read to EOF), so the tests see
 /// exactly what the server sends: the request target is written byte for byte (no URL normalisation, so `..` and
 /// percent-encodings reach the server as given).
-struct RawHTTP: Sendable {
-    struct Reply: Sendable {
-        var status: Int
-        var headers: [String: String]
-        var body: [UInt8]
-        var text: String { String(decoding: body, as: UTF8.self) }
-        func json() throws -> [String: Any] {
+public struct RawHTTP: Sendable {
+    public struct Reply: Sendable {
+        public var status: Int
+        public var headers: [String: String]
+        public var body: [UInt8]
+        public var text: String { String(decoding: body, as: UTF8.self) }
+        public func json() throws -> [String: Any] {
             try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] ?? [:]
         }
     }
 
-    let port: Int
+    public let port: Int
+
+    /// A client of `127.0.0.1:port`.
+    public init(port: Int) { self.port = port }
 
     /// `requestBlocking` on a Dispatch thread: the test's own threads stay free for the in-process server (its
     /// handlers run on the same cooperative pool as the tests).
-    func request(
+    public func request(
         _ method: String = "GET", _ target: String, headers: [String: String] = [:], body: [UInt8] = [],
         chunked: Bool = false
     ) async throws -> Reply {
@@ -38,7 +41,7 @@ struct RawHTTP: Sendable {
 
     /// Sends one request. `bodyBytes` goes after the headers (with its Content-Length unless `headers` sets one);
     /// a body the server refuses early may be cut short, so send errors after the headers are ignored.
-    func requestBlocking(
+    public func requestBlocking(
         _ method: String = "GET", _ target: String, headers: [String: String] = [:], body bodyBytes: [UInt8] = [],
         chunked: Bool = false
     ) throws -> Reply {

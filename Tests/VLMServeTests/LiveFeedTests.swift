@@ -1,0 +1,156 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import TestSupport
+import Testing
+import VLMCore
+import VLMServe
+
+/// The live view's parts without a pipeline: the feed's replay, ids, charts and shutdown, and the live router's
+/// routes against its OpenAPI document. (The whole thing on a real run: CLITests' `run --http` suites.)
+@Suite("live feed and router")
+struct LiveFeedTests {
+    static func event(_ kind: QueryEvent.Kind, _ query: String, at pts: Double) -> StreamResult {
+        .event(
+            QueryEvent(
+                type: kind, stream: "cam", query: query, startPTS: pts, endPTS: kind == .end ? pts + 1 : nil,
+                peakScore: 0.8, peakPTS: pts))
+    }
+
+    @Test("events, captions, answers and status are replayed by id; scores are charted, not replayed")
+    func replay() async throws {
+        let feed = LiveFeed(streams: ["cam"], recentLimit: 3, scoreWindow: 10)
+        feed.consume(Self.event(.start, "a dog", at: 1))
+        feed.consume(.caption(Caption(stream: "cam", startPTS: 0, endPTS: 2, text: "a dog on grass", score: 0.3)))
+        feed.consume(.answer(Answer(stream: "cam", pts: 2, question: "what animal?", answer: "a dog")))
+        feed.consume(.status(stream: "cam", state: "reconnecting", detail: "attempt 1"))
+        for pts in stride(from: 0.0, through: 30, by: 1) {
+            feed.record(scores: [QueryScore(stream: "cam", pts: pts, query: "a dog", score: pts / 30, cosine: 0.2)])
+        }
+        let (replay, _) = feed.subscribe()
+        // Only the last three kept (recentLimit), in order; scores are not among them.
+        #expect(replay.map(\.kind) == ["caption", "answer", "status"])
+        #expect(replay.map(\.id) == [2, 3, 4])
+        #expect(replay[1].json == #"{"answer":"a dog","pts":2,"question":"what animal?","stream":"cam"}"#)
+        #expect(replay[2].wire.hasPrefix("id: 4\nevent: status\ndata: {") && replay[2].wire.hasSuffix("}\n\n"))
+        #expect(feed.subscribe(after: 3).replay.map(\.id) == [4])
+        // The chart keeps scoreWindow seconds of stream time.
+        let points = feed.chart(stream: "cam", query: "a dog")
+        #expect(points.first?.pts == 20 && points.last?.pts == 30 && points.count == 11)
+        // A query no longer scored leaves the chart once its last point is out of the window.
+        feed.record(scores: [QueryScore(stream: "cam", pts: 41, query: "a cat", score: 0.5, cosine: 0.2)])
+        #expect(
+            feed.chart(stream: "cam", query: "a dog").isEmpty && feed.chart(stream: "cam", query: "a cat").count == 1)
+        // An open event is kept until its end.
+        #expect(feed.openEvents(stream: "cam").map(\.query) == ["a dog"])
+        feed.consume(Self.event(.end, "a dog", at: 5))
+        #expect(feed.openEvents(stream: "cam").isEmpty)
+    }
+
+    @Test("a subscriber gets new messages in order; close() ends every subscription")
+    func subscribeAndClose() async throws {
+        let feed = LiveFeed(streams: ["cam"])
+        let (_, live) = feed.subscribe()
+        #expect(feed.subscriberCount == 1)
+        feed.consume(Self.event(.start, "a", at: 1))
+        feed.record(scores: [QueryScore(stream: "cam", pts: 1, query: "a", score: 0.7, cosine: 0.3)])
+        feed.close()
+        var kinds: [String] = []
+        for await message in live { kinds.append(message.kind) }
+        #expect(kinds == ["event", "scores"])
+        #expect(feed.subscriberCount == 0)
+        // After close nothing more is sent and new subscriptions end at once.
+        let (replay, late) = feed.subscribe()
+        var count = 0
+        for await _ in late { count += 1 }
+        #expect(count == 0 && replay.isEmpty)
+    }
+
+    @Test("a full score series is thinned, keeping the newest point")
+    func thinning() {
+        let feed = LiveFeed(streams: ["cam"], scoreWindow: 1e6, scorePointLimit: 10)
+        for i in 0..<100 {
+            feed.record(scores: [QueryScore(stream: "cam", pts: Double(i), query: "q", score: 0.5, cosine: 0)])
+        }
+        let points = feed.chart(stream: "cam", query: "q")
+        #expect(points.count <= 10 && points.last?.pts == 99)
+        #expect(points.map(\.pts) == points.map(\.pts).sorted())
+    }
+
+    @Test("/api/openapi.json of the live server lists every route of the live router with its method")
+    func openAPI() async throws {
+        let feed = LiveFeed(streams: ["cam"])
+        let sources = LiveSources(feed: feed, queries: nil)
+        var options = ServeOptions()
+        options.port = 0
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "vlm.live.test")
+        logger.logLevel = .warning
+        let server = LiveServer(live: sources, metrics: { Array("m 1\n".utf8) }, options: options, logger: logger) {
+            continuation.yield($0)
+        }
+        let group = ServiceGroup(services: [server], logger: logger)
+        let running = Task { try await group.run() }
+        defer { running.cancel() }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+        let http = RawHTTP(port: port)
+        let document = try await http.request("GET", "/api/openapi.json").json()
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        let router = buildLiveRouter(live: sources, metrics: { [] }, options: options)
+        let routes = router.routes.map { route in
+            let path = route.path.description.split(separator: "/").map { part in
+                part.hasPrefix(":") ? "{\(part.dropFirst())}" : String(part)
+            }
+            return ("/" + path.joined(separator: "/"), route.method.rawValue.lowercased())
+        }
+        #expect(routes.count == 11)
+        for (path, method) in routes {
+            #expect(paths[path]?[method] != nil, "\(method.uppercased()) \(path) is missing from openapi.json")
+        }
+        let served = Set(routes.map { "\($0.1) \($0.0)" })
+        for (path, operations) in paths {
+            for method in operations.keys { #expect(served.contains("\(method) \(path)"), "\(method) \(path)") }
+        }
+        // Without a matcher, query control says so; /metrics is served; the page renders with its stream.
+        #expect(try await http.request("GET", "/api/queries").status == 409)
+        #expect(try await http.request("GET", "/metrics").text == "m 1\n")
+        let page = try await http.request("GET", "/live")
+        #expect(page.status == 200 && page.text.contains("data-stream=\"cam\"") && !page.text.contains("query-form"))
+        let script = try await http.request("GET", "/static/live.js")
+        #expect(script.status == 200 && script.headers["content-type"]?.hasPrefix("text/javascript") == true)
+
+        // Graceful shutdown ends an open event stream, so the server can stop.
+        // Blocking socket reads stay off the cooperative pool the in-process server's handlers run on.
+        let sse = try await blocking { try EventStreamClient(port: port, target: "/api/live/events") }
+        #expect(sse.status == 200)
+        await group.triggerGracefulShutdown()
+        #expect(try await blocking { try sse.waitForEnd(timeout: 60) }, "the event stream stayed open after shutdown")
+        try await running.value
+    }
+
+    @Test("--metrics-port alone: /metrics and / serve the metrics, nothing else is there")
+    func metricsOnly() async throws {
+        var options = ServeOptions()
+        options.port = 0
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "vlm.live.test")
+        logger.logLevel = .warning
+        let server = LiveServer(live: nil, metrics: { Array("m 2\n".utf8) }, options: options, logger: logger) {
+            continuation.yield($0)
+        }
+        let group = ServiceGroup(services: [server], logger: logger)
+        let running = Task { try await group.run() }
+        var iterator = ports.makeAsyncIterator()
+        let http = RawHTTP(port: try #require(await iterator.next()))
+        for target in ["/metrics", "/"] {
+            let reply = try await http.request("GET", target)
+            #expect(reply.status == 200 && reply.text == "m 2\n")
+            #expect(reply.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
+        }
+        #expect(try await http.request("GET", "/live").status == 404)
+        #expect(try await http.request("POST", "/api/queries/add").status != 200)
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+}
