@@ -165,7 +165,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "CLITests", dependencies: ["VLMCore", "VLMIndex", "VLMPipeline", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["VLMCore", "VLMIndex", "VLMPipeline", "VLMPublish", "TestSupport"]),
     ],
     cxxLanguageStandard: .cxx17
 )
