@@ -21,29 +21,34 @@ public final class MQTTAskService: Sendable {
 
     private let settings: MQTTSettings
     private let session: String
+    /// The stream each `<prefix>/<stream>/ask` topic belongs to (names may contain '/', so topics are not split).
+    private let streams: [String: String]
     private let answerer: any LatestFrameAnswering
     private let logger: Logger
     private let client: Locked<MQTTClient?> = Locked(nil)
     private let queue = DispatchQueue(label: "vlm.mqtt.ask")
     private let state = Locked((waiting: 0, sequence: [String: Int](), answered: 0, refused: 0))
 
-    /// Answers `<prefix>/+/ask` for this run's streams (`session` as the publisher's) with `answerer`.
+    /// Answers `<prefix>/<stream>/ask` for each of `streams` (`session` as the publisher's) with `answerer`.
     public init(
-        settings: MQTTSettings, session: String, answerer: any LatestFrameAnswering, logger: Logger
+        settings: MQTTSettings, streams: [String], session: String, answerer: any LatestFrameAnswering, logger: Logger
     ) throws {
         self.settings = settings
         self.session = session
+        let topics = Dictionary(streams.map { ("\(settings.prefix)/\($0)/ask", $0) }, uniquingKeysWith: { a, _ in a })
+        self.streams = topics
         self.answerer = answerer
         self.logger = logger
         let link = Locked(WeakService())
         var handlers = MQTTClient.Handlers()
-        let filter = "\(settings.prefix)/+/ask"
         handlers.connected = { code in
             guard code == 0, let service = link.current.service else { return }
-            do {
-                _ = try service.client.current?.subscribe(filter, qos: 1)
-            } catch {
-                service.logger.warning("MQTT ask: cannot subscribe to \(filter): \(error)")
+            for topic in topics.keys.sorted() {
+                do {
+                    _ = try service.client.current?.subscribe(topic, qos: 1)
+                } catch {
+                    service.logger.warning("MQTT ask: cannot subscribe to \(topic): \(error)")
+                }
             }
         }
         handlers.message = { message in link.current.service?.received(message) }
@@ -69,9 +74,7 @@ public final class MQTTAskService: Sendable {
 
     /// A question arrived (network thread): validate it, then answer it on the service's queue.
     private func received(_ message: MQTTMessage) {
-        let parts = message.topic.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count >= 2, parts.last == "ask" else { return }
-        let stream = String(parts[parts.count - 2])
+        guard let stream = streams[message.topic] else { return }
         let request: AskRequest
         do {
             if let topic = message.responseTopic, topic.hasPrefix("\(settings.prefix)/") {

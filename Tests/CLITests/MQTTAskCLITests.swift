@@ -41,7 +41,8 @@ struct MQTTAskCLITests {
                 _ = client.publish(message)
                 for _ in 0..<200 where received.current.count == before { Thread.sleep(forTimeInterval: 0.05) }
                 for reply in received.current.dropFirst(before) {
-                    let json = try #require(try JSONSerialization.jsonObject(with: Data(reply.payload)) as? [String: Any])
+                    let object = try JSONSerialization.jsonObject(with: Data(reply.payload))
+                    let json = try #require(object as? [String: Any])
                     if json["answer"] != nil { return (reply, json) }
                 }
                 Thread.sleep(forTimeInterval: 0.5)
@@ -96,9 +97,8 @@ struct MQTTAskCLITests {
         let live = try Self.run(broker: broker)
         defer { live.interrupt() }
         let robot = try Requester(port: broker.port, version: .v311, subscribe: "vlm/stdin/ask/reply")
-        let question = MQTTMessage(
-            topic: "vlm/stdin/ask", payload: Array(#"{"question": "what color is the car?", "request_id": "r-42"}"#.utf8),
-            qos: 1)
+        let payload = #"{"question": "what color is the car?", "request_id": "r-42"}"#
+        let question = MQTTMessage(topic: "vlm/stdin/ask", payload: Array(payload.utf8), qos: 1)
         let reply = try #require(try robot.ask(question), "no answer; stderr: \(live.stderr.text.suffix(600))")
         #expect(reply.message.topic == "vlm/stdin/ask/reply")
         #expect(reply.json["request_id"] as? String == "r-42")

@@ -33,8 +33,8 @@ public struct MQTTService: Service {
     public func attach(_ built: BuiltPipeline) throws {
         if let answerer = built.answerer {
             let service = try MQTTAskService(
-                settings: publisher.settings, session: publisher.session, answerer: answerer,
-                logger: publisher.logger)
+                settings: publisher.settings, streams: built.sources.map(\.stream), session: publisher.session,
+                answerer: answerer, logger: publisher.logger)
             ask.withLock { $0 = service }
         }
         guard let matcher = built.matcher else { return }
