@@ -62,12 +62,17 @@ extension StreamChannel {
             case .set:
                 try controller.setQueries(request.queries)
             case .add:
-                let total = Set(controller.activeQueries + request.queries).count
+                let added = request.image.map { [$0.label] } ?? request.queries
+                let total = Set(controller.activeQueries + added).count
                 let limit = ControlRequest.Limits().maxQueries
                 guard total <= limit else {
                     throw ControlRequest.Rejection.tooManyQueries(count: total, limit: limit)
                 }
-                try controller.addQueries(request.queries)
+                if let image = request.image {
+                    try controller.addImageQuery(label: image.label, images: image.images)
+                } else {
+                    try controller.addQueries(request.queries)
+                }
             case .remove:
                 controller.removeQueries(request.queries)
             }

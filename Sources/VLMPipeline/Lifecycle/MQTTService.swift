@@ -27,8 +27,9 @@ public struct MQTTService: Service {
 
     /// Puts every stream's queries under `<prefix>/<stream>/queries/set|add|remove`.
     public func attach(_ built: BuiltPipeline) throws {
-        guard let matcher = built.matcher else { return }
-        for source in built.sources { try publisher.attach(stream: source.stream, controller: matcher) }
+        let control: (any QueryControlling)? = built.controller ?? built.matcher
+        guard let controller = control else { return }
+        for source in built.sources { try publisher.attach(stream: source.stream, controller: controller) }
     }
 
     public func run() async throws {
