@@ -58,12 +58,20 @@ struct QueryMomentCLITests {
 
     @Test("bad moments: one clear line and a non-zero exit each")
     func badMoments() throws {
+        // Another checkpoint: the tiny model's files with a different config.json (identity hashes the config).
+        let otherModel = URL(fileURLWithPath: db).deletingLastPathComponent().appendingPathComponent("other-clip")
+        try? FileManager.default.removeItem(at: otherModel)
+        try FileManager.default.copyItem(at: Fixtures.url("tiny-clip"), to: otherModel)
+        let config = otherModel.appendingPathComponent("config.json")
+        let text = try String(contentsOf: config, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"initializer_factor\": 1.0", with: "\"initializer_factor\": 0.5")
+            .write(to: config, atomically: true, encoding: .utf8)
         let cases: [([String], String)] = [
             (["--query-moment", "/nowhere/i.sqlite:plaza.mp4@3"], "no index at /nowhere/i.sqlite"),
             (["--query-moment", "\(db):static_tree.mp4@1"], "no video static_tree.mp4 in \(db)"),
             (["--query-moment", "\(db):plaza.mp4@60"], "the video is 00:10.000 long; give a time inside it"),
             (
-                ["--query-moment", "\(db):plaza.mp4@3", "--model", "Tests/Fixtures/tiny-clip-gelu"],
+                ["--query-moment", "\(db):plaza.mp4@3", "--model", otherModel.path],
                 "was built with model"
             ),
         ]
