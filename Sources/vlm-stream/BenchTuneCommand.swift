@@ -45,7 +45,7 @@ struct BenchTuneCommand: ParsableCommand {
         func unit() -> [Float] { (0..<dimension).map { _ in Float(rng.nextUnitDouble() - 0.5) } }
         let centre = unit()
         let negatives = (0..<prompts).map { _ in unit() }
-        print("frames  dim  steps  folds  runs  median s  min s  max s  frames/s  AP before  AP after")
+        print("frames  dim  steps  folds  runs  median s  min s  max s  cpu s  frames/s  AP before  AP after")
         for n in MatchOptions.split(frames).compactMap({ Int($0) }) {
             var images = [Float]()
             var positive = [Bool]()
@@ -63,22 +63,34 @@ struct BenchTuneCommand: ParsableCommand {
             settings.folds = folds
             let tuner = QueryTuner(settings: settings, start: unit(), logitScale: 100, prompts: negatives)
             var times: [Double] = []
+            var cpu: [Double] = []
             var last: TuneReport?
             for _ in 0..<runs {
                 let clock = ContinuousClock.now
+                let cpuStart = Self.processCPUSeconds()
                 last = tuner.evaluate(examples)
+                cpu.append(Self.processCPUSeconds() - cpuStart)
                 let elapsed = ContinuousClock.now - clock
                 times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
             }
+            cpu.sort()
             guard let report = last else { continue }
             times.sort()
             let middle = times.count / 2
             let median = times.count % 2 == 1 ? times[middle] : (times[middle - 1] + times[middle]) / 2
             print(
                 String(
-                    format: "%6d  %3d  %5d  %5d  %4d  %8.2f  %5.2f  %5.2f  %8.0f  %9.3f  %8.3f", n, dimension, steps,
-                    report.folds, runs, median, times[0], times[times.count - 1], Double(n) / median,
+                    format: "%6d  %3d  %5d  %5d  %4d  %8.2f  %5.2f  %5.2f  %5.2f  %8.0f  %9.3f  %8.3f", n, dimension,
+                    steps, report.folds, runs, median, times[0], times[times.count - 1], cpu[cpu.count / 2],
+                    Double(n) / median,
                     report.before.averagePrecision, report.after.averagePrecision))
         }
+    }
+
+    /// CPU seconds this process has used (all threads): on a shared machine the wall clock also counts waiting.
+    static func processCPUSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
     }
 }
