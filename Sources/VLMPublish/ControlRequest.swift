@@ -22,6 +22,8 @@ public struct ControlRequest: Sendable, Equatable {
         public var maxImagePayloadBytes = 1 << 20
         /// Most images in one image query.
         public var maxImages = 4
+        /// Largest picture, in pixels, by its PNG or JPEG header: 4096 × 4096.
+        public var maxImagePixels = 4096 * 4096
         /// Most queries in one message and in the active set.
         public var maxQueries = 32
         /// Longest query, in Unicode code points (as JSON Schema's maxLength counts).
@@ -60,6 +62,7 @@ public struct ControlRequest: Sendable, Equatable {
         case imageNotAString(index: Int)
         case badBase64(index: Int)
         case notAnImage(index: Int)
+        case imageTooLarge(index: Int, width: Int, height: Int, limit: Int)
 
         /// The reason as published on `errors`.
         public var description: String {
@@ -90,6 +93,8 @@ public struct ControlRequest: Sendable, Equatable {
             case .imageNotAString(let i): return "images[\(i)] is not a string"
             case .badBase64(let i): return "images[\(i)] is not valid base64"
             case .notAnImage(let i): return "images[\(i)] is not a JPEG or PNG file"
+            case .imageTooLarge(let i, let width, let height, let limit):
+                return "images[\(i)] is \(width)x\(height), more than \(limit) pixels; send a smaller picture"
             }
         }
     }

@@ -58,13 +58,46 @@ import VLMPublish
         #expect(throws: ControlRequest.Rejection.tooLarge(bytes: big.utf8.count, limit: 1 << 20)) {
             try ControlRequest.parse(Array(big.utf8), action: .add)
         }
-        let jpegish = "/9j/" + String(repeating: "A", count: 100_000)
+        let jpegish = Data(Self.jpegHeader(width: 64, height: 48) + [UInt8](repeating: 0, count: 75_000))
         let request = try ControlRequest.parse(
-            Array("{\"label\": \"m\", \"images\": [\"\(jpegish)\"]}".utf8), action: .add)
-        #expect(request.image?.images.first?.count == 75_003)
+            Array("{\"label\": \"m\", \"images\": [\"\(jpegish.base64EncodedString())\"]}".utf8), action: .add)
+        #expect(request.image?.images.first?.count == 75_011)
         let text = "{\"queries\": [\"" + String(repeating: "a", count: 10_000) + "\"]}"
         #expect(throws: ControlRequest.Rejection.tooLarge(bytes: text.utf8.count, limit: 8192)) {
             try ControlRequest.parse(Array(text.utf8), action: .add)
+        }
+    }
+
+    /// SOI and a baseline start-of-frame header (`FF C0`, length 17, precision 8, height, width).
+    static func jpegHeader(width: Int, height: Int) -> [UInt8] {
+        [0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 0x08, UInt8(height >> 8), UInt8(height & 0xFF), UInt8(width >> 8)]
+            + [UInt8(width & 0xFF)]
+    }
+
+    @Test("the picture's size is read from its PNG or JPEG header before FFmpeg sees it; too large is refused")
+    func pictureSizeFromTheHeader() throws {
+        #expect(ControlRequest.pictureSize([UInt8](Self.jpeg)).map { [$0.width, $0.height] } == [120, 80])
+        #expect(ControlRequest.pictureSize([UInt8](Self.png)).map { [$0.width, $0.height] } == [96, 64])
+        // A JPEG whose frame header follows an APP0 segment and fill bytes.
+        let app0: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x4A, 0x46, 0xFF, 0xFF]
+        let sof = Array(Self.jpegHeader(width: 300, height: 200).dropFirst(2))
+        #expect(ControlRequest.pictureSize(app0 + sof).map { [$0.width, $0.height] } == [300, 200])
+        // Scan data before any frame header, a zero segment length, and a cut header: no size.
+        #expect(ControlRequest.pictureSize([0xFF, 0xD8, 0xFF, 0xDA, 0, 8, 0, 0, 0, 0, 0, 0]) == nil)
+        #expect(ControlRequest.pictureSize([0xFF, 0xD8, 0xFF, 0xE0, 0, 0, 0, 0, 0, 0, 0, 0]) == nil)
+        #expect(ControlRequest.pictureSize([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0]) == nil)
+        var png = [UInt8](Self.png.prefix(33))
+        png.replaceSubrange(16..<24, with: [0, 0, 0x3E, 0x80, 0, 0, 0x3E, 0x80])  // 16000 × 16000
+        let huge: [(String, String)] = [
+            (Data(png).base64EncodedString(), "images[0] is 16000x16000, more than 16777216 pixels"),
+            (Data(Self.jpegHeader(width: 8000, height: 4000)).base64EncodedString(), "is 8000x4000, more than"),
+        ]
+        for (image, expected) in huge {
+            #expect {
+                _ = try ControlRequest.parse(Array("{\"label\": \"m\", \"images\": [\"\(image)\"]}".utf8), action: .add)
+            } throws: { error in
+                "\(error)".contains(expected)
+            }
         }
     }
 }
