@@ -38,6 +38,22 @@ public protocol QueryControlling: AnyObject, Sendable {
     func setQueries(_ queries: [String]) throws
     func addQueries(_ queries: [String]) throws
     func removeQueries(_ queries: [String])
+    /// Adds (or replaces) one query made of example images, given as JPEG or PNG file bytes (an MQTT image query);
+    /// averaged like `--query-image`. Throws a one-line error for a picture that cannot be decoded.
+    func addImageQuery(label: String, images: [[UInt8]]) throws
+}
+
+extension QueryControlling {
+    /// Controllers that cannot embed pictures refuse image queries.
+    public func addImageQuery(label: String, images: [[UInt8]]) throws {
+        throw ImageQueriesUnsupported()
+    }
+}
+
+/// An image query sent to a controller without an image encoder.
+public struct ImageQueriesUnsupported: UserFacingError {
+    public init() {}
+    public var description: String { "this stream cannot embed images; send text queries" }
 }
 
 /// Answers a one-off question about a running stream's latest frame (a robot asking over MQTT).

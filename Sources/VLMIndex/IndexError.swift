@@ -20,6 +20,8 @@ public enum IndexError: UserFacingError, Equatable {
     case unreadableVideo(path: String, reason: String)
     /// SQLite failed in a way the cases above do not cover.
     case database(path: String, reason: String)
+    /// A moment (`INDEX:VIDEO@SECONDS`) that is malformed or names no stored frame.
+    case badMoment(moment: String, reason: String)
 
     public var description: String {
         switch self {
@@ -42,6 +44,8 @@ public enum IndexError: UserFacingError, Equatable {
             "cannot read video \(path) (\(reason)): check the path and permissions"
         case .database(let path, let reason):
             "index \(path) failed: \(reason)"
+        case .badMoment(let moment, let reason):
+            "query moment \(moment): \(reason)"
         }
     }
 }

@@ -1,7 +1,8 @@
 import VLMCore
 
 extension ControlRequest {
-    /// Applies this request to `controller`: the one place a validated control request changes a live query set,
+    /// Applies this request to `controller`: the one place a validated control request (text queries, or an image
+    /// query on `add`) changes a live query set,
     /// whether it came from MQTT (`<prefix>/<stream>/queries/set|add|remove`) or the live web page
     /// (`POST /api/queries/{action}`). Returns the active queries afterwards.
     ///
@@ -13,11 +14,16 @@ extension ControlRequest {
         case .set:
             try controller.setQueries(queries)
         case .add:
-            let total = Set(controller.activeQueries + queries).count
+            let added = image.map { [$0.label] } ?? queries
+            let total = Set(controller.activeQueries + added).count
             guard total <= limits.maxQueries else {
                 throw Rejection.tooManyQueries(count: total, limit: limits.maxQueries)
             }
-            try controller.addQueries(queries)
+            if let image {
+                try controller.addImageQuery(label: image.label, images: image.images)
+            } else {
+                try controller.addQueries(queries)
+            }
         case .remove:
             controller.removeQueries(queries)
         }

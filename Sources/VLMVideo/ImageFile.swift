@@ -10,28 +10,52 @@ public enum ImageFile {
     /// Decodes the first picture of `url` into packed RGB24 at its own size.
     ///
     /// Throws ``VideoError/badImage(input:reason:)`` naming the file for a missing, unreadable, truncated or
-    /// non-image file.
-    public static func decode(_ url: URL) throws(VideoError) -> RGBImage {
+    /// non-image file, and for a picture of more than `maxPixels` pixels (checked on its header, before decoding).
+    public static func decode(_ url: URL, maxPixels: Int? = nil) throws(VideoError) -> RGBImage {
+        try decode(url, name: url.path, maxPixels: maxPixels)
+    }
+
+    /// Decodes an image held in memory (an upload, a control message) from a private temporary file; errors name
+    /// it `name`.
+    public static func decode(bytes: [UInt8], name: String, maxPixels: Int? = nil) throws(VideoError) -> RGBImage {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("vlm-image-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: file) }
+        guard
+            FileManager.default.createFile(
+                atPath: file.path, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+        else {
+            throw .badImage(
+                input: name, reason: "could not write a temporary file in \(file.deletingLastPathComponent().path)")
+        }
+        return try decode(file, name: name, maxPixels: maxPixels)
+    }
+
+    private static func decode(_ url: URL, name: String, maxPixels: Int?) throws(VideoError) -> RGBImage {
         FFmpegLog.install()
         let path = url.path
+        let input = name
         guard FileManager.default.fileExists(atPath: path) else {
-            throw .badImage(input: path, reason: "no such file; check the path")
+            throw .badImage(input: input, reason: "no such file; check the path")
         }
         let demuxer: Demuxer
         do {
             demuxer = try Demuxer(input: .file(path))
         } catch {
-            throw .badImage(input: path, reason: "not an image FFmpeg recognises")
+            throw .badImage(input: input, reason: "not an image FFmpeg recognises")
         }
         guard let index = demuxer.bestStream(AVMEDIA_TYPE_VIDEO) else {
-            throw .badImage(input: path, reason: "no picture in the file")
+            throw .badImage(input: input, reason: "no picture in the file")
+        }
+        if let maxPixels {
+            let header = demuxer.stream(index).pointee.codecpar.pointee
+            try checkSize(Int(header.width), Int(header.height), maxPixels: maxPixels, input: input)
         }
         let decoder: Decoder
         do {
             decoder = try Decoder(
                 stream: demuxer.stream(index), threads: 1, keyframesOnly: false, strict: true, input: path)
         } catch {
-            throw .badImage(input: path, reason: "\(error)")
+            throw .badImage(input: input, reason: "\(error)")
         }
         let packet = av_packet_alloc()!
         var frame: UnsafeMutablePointer<AVFrame>? = av_frame_alloc()!
@@ -47,7 +71,7 @@ public enum ImageFile {
             let received = decoder.receive(frame!)
             if received >= 0 { break }
             guard AVErrorCode(rawValue: received) == .tryAgain else {
-                throw .badImage(input: path, reason: sawPacket ? "truncated or corrupt (\(failure))" : failure)
+                throw .badImage(input: input, reason: sawPacket ? "truncated or corrupt (\(failure))" : failure)
             }
             if let end = demuxer.read(into: packet) {
                 if end != .endOfFile { failure = end.description }
@@ -62,12 +86,21 @@ public enum ImageFile {
         }
         // The mjpeg decoder conceals a truncated file with grey; the flag tells us.
         if frame!.pointee.decode_error_flags != 0 || frame!.pointee.flags & AV_FRAME_FLAG_CORRUPT != 0 {
-            throw .badImage(input: path, reason: "truncated or corrupt image data")
+            throw .badImage(input: input, reason: "truncated or corrupt image data")
         }
         let width = Int(frame!.pointee.width)
         let height = Int(frame!.pointee.height)
-        guard width > 0, height > 0 else { throw .badImage(input: path, reason: "empty picture") }
+        guard width > 0, height > 0 else { throw .badImage(input: input, reason: "empty picture") }
+        if let maxPixels { try checkSize(width, height, maxPixels: maxPixels, input: input) }
         let pixels = try FrameConverter().convert(frame!, to: width, height, format: AV_PIX_FMT_RGB24)
         return RGBImage(width: width, height: height, pixels: pixels)
+    }
+
+    private static func checkSize(_ width: Int, _ height: Int, maxPixels: Int, input: String) throws(VideoError) {
+        let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+        guard !overflow, pixels <= maxPixels else {
+            throw .badImage(
+                input: input, reason: "\(width)x\(height) is more than \(maxPixels) pixels; send a smaller picture")
+        }
     }
 }

@@ -4,7 +4,9 @@ import VLMCore
 import VLMMatch
 
 /// `vlm-stream bench tune`: how long `tune` takes (k-fold estimate plus the final fit) for growing numbers of marked
-/// frames, on synthetic embeddings of the size of a real model's (no model or index needed).
+/// frames, on synthetic embeddings of the size of a real model's (no model or index needed). Each size runs `--runs`
+/// times in a row and the median, fastest and slowest are printed side by side (`scripts/bench-tune` builds release
+/// first: a debug build is about ten times slower).
 struct BenchTuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tune",
@@ -25,9 +27,12 @@ struct BenchTuneCommand: ParsableCommand {
     @Option(help: "Folds.")
     var folds: Int = 5
 
+    @Option(help: "Timed runs per size (the median is reported).")
+    var runs: Int = 5
+
     func validate() throws {
-        guard dimension >= 2, prompts >= 0, steps >= 1, folds >= 2 else {
-            throw ValidationError("--dimension ≥ 2, --prompts ≥ 0, --steps ≥ 1 and --folds ≥ 2.")
+        guard dimension >= 2, prompts >= 0, steps >= 1, folds >= 2, (1...100).contains(runs) else {
+            throw ValidationError("--dimension ≥ 2, --prompts ≥ 0, --steps ≥ 1, --folds ≥ 2 and --runs 1-100.")
         }
         guard !MatchOptions.split(frames).isEmpty, MatchOptions.split(frames).allSatisfy({ (Int($0) ?? 0) >= 10 })
         else {
@@ -40,7 +45,7 @@ struct BenchTuneCommand: ParsableCommand {
         func unit() -> [Float] { (0..<dimension).map { _ in Float(rng.nextUnitDouble() - 0.5) } }
         let centre = unit()
         let negatives = (0..<prompts).map { _ in unit() }
-        print("frames  dim  steps  folds  seconds  frames/s  AP before  AP after")
+        print("frames  dim  steps  folds  runs  median s  min s  max s  cpu s  frames/s  AP before  AP after")
         for n in MatchOptions.split(frames).compactMap({ Int($0) }) {
             var images = [Float]()
             var positive = [Bool]()
@@ -57,15 +62,35 @@ struct BenchTuneCommand: ParsableCommand {
             settings.steps = steps
             settings.folds = folds
             let tuner = QueryTuner(settings: settings, start: unit(), logitScale: 100, prompts: negatives)
-            let clock = ContinuousClock.now
-            let report = tuner.evaluate(examples)
-            let elapsed = ContinuousClock.now - clock
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            var times: [Double] = []
+            var cpu: [Double] = []
+            var last: TuneReport?
+            for _ in 0..<runs {
+                let clock = ContinuousClock.now
+                let cpuStart = Self.processCPUSeconds()
+                last = tuner.evaluate(examples)
+                cpu.append(Self.processCPUSeconds() - cpuStart)
+                let elapsed = ContinuousClock.now - clock
+                times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+            }
+            cpu.sort()
+            guard let report = last else { continue }
+            times.sort()
+            let middle = times.count / 2
+            let median = times.count % 2 == 1 ? times[middle] : (times[middle - 1] + times[middle]) / 2
             print(
                 String(
-                    format: "%6d  %3d  %5d  %5d  %7.2f  %8.0f  %9.3f  %8.3f", n, dimension, steps, report.folds,
-                    seconds,
-                    Double(n) / seconds, report.before.averagePrecision, report.after.averagePrecision))
+                    format: "%6d  %3d  %5d  %5d  %4d  %8.2f  %5.2f  %5.2f  %5.2f  %8.0f  %9.3f  %8.3f", n, dimension,
+                    steps, report.folds, runs, median, times[0], times[times.count - 1], cpu[cpu.count / 2],
+                    Double(n) / median,
+                    report.before.averagePrecision, report.after.averagePrecision))
         }
+    }
+
+    /// CPU seconds this process has used (all threads): on a shared machine the wall clock also counts waiting.
+    static func processCPUSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
     }
 }

@@ -6,6 +6,7 @@ import Prometheus
 import VLMCaption
 import VLMCore
 import VLMGraph
+import VLMIndex
 import VLMPipeline
 import VLMPublish
 import VLMServe
@@ -49,6 +50,18 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("query-image"), help: "An example image of what to match (repeatable: averaged).")
     var queryImage: [String] = []
+
+    @Flag(
+        name: .customLong("query-image-crops"),
+        help: "Also average the mirror image and five ¾ crops of each --query-image into its query.")
+    var queryImageCrops = false
+
+    @Option(
+        name: .customLong("query-moment"),
+        help: ArgumentHelp(
+            "A moment of an index as a query: its stored frame nearest that time (repeatable).",
+            valueName: "index:video@seconds"))
+    var queryMoment: [String] = []
 
     @Option(help: "A pipeline YAML file describing sources, model, queries and outputs (see Pipelines/).")
     var pipeline: String?
@@ -134,7 +147,20 @@ struct RunCommand: AsyncParsableCommand {
         guard input != nil || pipeline != nil else {
             throw ValidationError("Give an INPUT (file, URL, /dev/videoN or -) or --pipeline FILE.")
         }
-        if pipeline == nil && query.isEmpty && queryFile.isEmpty && queryImage.isEmpty && match.labels == nil
+        for moment in queryMoment {
+            do {
+                _ = try IndexMoment(parsing: moment)
+            } catch .badMoment(_, let reason) {
+                throw ValidationError("--query-moment \(moment): \(reason)")
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+        if queryImageCrops && queryImage.isEmpty && pipeline == nil {
+            throw ValidationError("--query-image-crops crops example images: give --query-image FILE too.")
+        }
+        if pipeline == nil && query.isEmpty && queryFile.isEmpty && queryImage.isEmpty && queryMoment.isEmpty
+            && match.labels == nil
             && !captions && srt == nil && vtt == nil && mqtt.url == nil && captionOptions.captionModel == nil
             && http == nil
         {
@@ -209,6 +235,8 @@ struct RunCommand: AsyncParsableCommand {
         spec.queries += query.filter { !spec.queries.contains($0) }
         spec.queryFiles += queryFile.filter { !spec.queryFiles.contains($0) }
         if !queryImage.isEmpty { spec.queryImages = queryImage }
+        if queryImageCrops { spec.queryImageCrops = true }
+        spec.queryMoments += queryMoment.filter { !spec.queryMoments.contains($0) }
         try match.apply(to: &spec)
         if captions || srt != nil || vtt != nil, spec.captions == nil { spec.captions = CaptionOptions() }
         try captionOptions.apply(to: &spec)

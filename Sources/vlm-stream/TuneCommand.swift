@@ -202,10 +202,7 @@ struct Mark: Sendable {
 
     /// The indexed video this mark names: by absolute path, else by a unique file name.
     func video(in videos: [IndexedVideo]) throws -> IndexedVideo {
-        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
-        if let v = videos.first(where: { $0.path == absolute || $0.path == path }) { return v }
-        let named = videos.filter { URL(fileURLWithPath: $0.path).lastPathComponent == path }
-        if named.count == 1 { return named[0] }
+        if let v = IndexedVideo.named(path, in: videos) { return v }
         throw OptionError("\(text): no video \(path) in the index; give a path as `vlm-stream index` was given it")
     }
 }

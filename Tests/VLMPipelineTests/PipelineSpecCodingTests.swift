@@ -82,6 +82,23 @@ struct PipelineSpecCodingTests {
         #expect(try PipelineSpec.parse(yaml: try spec.yaml(), file: "written.yaml") == spec)
     }
 
+    @Test("query_moments and query_image_crops read, write back and read back equal")
+    func exampleQueryKeysRoundTrip() throws {
+        let yaml = """
+            sources: [{url: a.mp4}]
+            query_images: [a.jpg, b.png]
+            query_image_crops: true
+            query_moments: ['videos.sqlite:plaza.mp4@3.5', 'other.sqlite:/v/a:b.mp4@0']
+            """
+        let spec = try PipelineSpec.parse(yaml: yaml, file: "p.yaml")
+        #expect(spec.queryImageCrops && spec.queryImages == ["a.jpg", "b.png"])
+        #expect(spec.queryMoments == ["videos.sqlite:plaza.mp4@3.5", "other.sqlite:/v/a:b.mp4@0"])
+        #expect(try PipelineSpec.parse(yaml: try spec.yaml(), file: "written.yaml") == spec)
+        let plain = try PipelineSpec.parse(yaml: "sources: [{url: a.mp4}]\nqueries: [x]\n", file: "p.yaml")
+        #expect(!plain.queryImageCrops && plain.queryMoments.isEmpty)
+        #expect(!(try plain.yaml()).contains("query_"))
+    }
+
     @Test("absent keys take the library types' defaults")
     func defaultsComeFromTheLibraries() throws {
         let spec = try PipelineSpec.parse(
@@ -110,6 +127,12 @@ struct PipelineSpecCodingTests {
             ("sources: [{url: a.mp4, gate: {treshold: 3}}]", "sources[0].gate.treshold: unknown key 'treshold'"),
             ("sources: [{url: a.mp4}]\ncaptions: {beem: 4}", "captions.beem: unknown key 'beem'"),
             ("sources: [{url: a.mp4}]\ndrain_timeout: 0", "drain_timeout must be positive seconds"),
+            (
+                "sources: [{url: a.mp4}]\nquery_moments: ['videos.sqlite@3']",
+                "query_moments[0]: query moment videos.sqlite@3: write INDEX:VIDEO@SECONDS"
+            ),
+            ("sources: [{url: a.mp4}]\nquery_moments: ['v.sqlite:a.mp4@-1']", "the time must be 0 or more seconds"),
+            ("sources: [{url: a.mp4}]\nquery_image_crops: true", "query_image_crops crops example images"),
             ("sources: [{url: a.mp4, stdin_spool_limit_mb: -5}]", "sources[0].stdin_spool_limit_mb must be at least 1"),
             ("sources: [{url: a.mp4}]\nencoder: {batch: 0}", "encoder.batch must be between 1 and 1024"),
             ("sources: [{url: a.mp4, live: {io_timeout: -3}}]", "sources[0].live.io_timeout must be positive seconds"),

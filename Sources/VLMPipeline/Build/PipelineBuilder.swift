@@ -15,6 +15,8 @@ public struct BuiltPipeline: Sendable {
     public var graph: StageGraph
     /// The query matcher (for MQTT control and the summary), when queries were given.
     public var matcher: QueryMatcher?
+    /// The matcher's queries under MQTT control, images included (nil without a matcher).
+    public var controller: ImageQueryController?
     /// The sources, for durations and progress.
     public var sources: [any FrameSource]
     /// The sinks results go to, so a run can report an output that failed.
@@ -99,7 +101,9 @@ public struct PipelineBuilder: Sendable {
             sinks: sinks, options: options, metrics: metrics, logger: logger, onProgress: onProgress)
         relay.graph.withLock { $0 = graph }
         return BuiltPipeline(
-            graph: graph, matcher: matcher, sources: sources.map(\.source), sinks: sinks, answerer: modelCaptions)
+            graph: graph, matcher: matcher,
+            controller: matcher.map { ImageQueryController(matcher: $0, model: model, crops: spec.queryImageCrops) },
+            sources: sources.map(\.source), sinks: sinks, answerer: modelCaptions)
     }
 
     // MARK: - Parts
@@ -133,9 +137,7 @@ public struct PipelineBuilder: Sendable {
         var matcher: QueryMatcher?
         var prompts: PromptEncoder?
         // With MQTT, queries (robot commands) may arrive only later as control messages: keep a matcher ready.
-        if !spec.queries.isEmpty || !spec.queryFiles.isEmpty || !spec.queryImages.isEmpty || spec.outputs.mqtt != nil
-            || keepsMatcher
-        {
+        if spec.hasQueries || spec.outputs.mqtt != nil || keepsMatcher {
             let m = try QueryMatcher(encoder: model, settings: spec.match, queries: spec.queries)
             try addExampleQueries(to: m, model: model)
             analyzers.append(m)

@@ -37,8 +37,9 @@ public struct MQTTService: Service {
                 answerer: answerer, logger: publisher.logger)
             ask.withLock { $0 = service }
         }
-        guard let matcher = built.matcher else { return }
-        for source in built.sources { try publisher.attach(stream: source.stream, controller: matcher) }
+        let control: (any QueryControlling)? = built.controller ?? built.matcher
+        guard let controller = control else { return }
+        for source in built.sources { try publisher.attach(stream: source.stream, controller: controller) }
     }
 
     public func run() async throws {

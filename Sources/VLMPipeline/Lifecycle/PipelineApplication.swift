@@ -90,7 +90,7 @@ public final class PipelineApplication: Sendable {
                 let publisher = mqtt?.publisher
                 let frames = thumbnails
                 sources = LiveSources(
-                    feed: feed, queries: built.matcher,
+                    feed: feed, queries: built.controller ?? built.matcher,
                     thumbnail: { stream, maxBytes in frames?.latest(stream: stream, maxBytes: maxBytes)?.jpeg },
                     onQueriesChanged: { publisher?.announce(queries: $0) })
             }

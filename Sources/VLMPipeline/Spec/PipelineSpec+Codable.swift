@@ -17,6 +17,8 @@ extension PipelineSpec: Codable {
         case drainTimeout = "drain_timeout"
         case queryFiles = "query_files"
         case queryImages = "query_images"
+        case queryImageCrops = "query_image_crops"
+        case queryMoments = "query_moments"
     }
 
     /// Decodes a pipeline file's top-level mapping.
@@ -37,6 +39,8 @@ extension PipelineSpec: Codable {
         drainTimeout = try c.decodeIfPresent(Double.self, forKey: .drainTimeout) ?? drainTimeout
         queryFiles = try c.decodeIfPresent([String].self, forKey: .queryFiles) ?? []
         queryImages = try c.decodeIfPresent([String].self, forKey: .queryImages) ?? []
+        queryImageCrops = try c.decodeIfPresent(Bool.self, forKey: .queryImageCrops) ?? false
+        queryMoments = try c.decodeIfPresent([String].self, forKey: .queryMoments) ?? []
     }
 
     /// Writes the whole spec as a pipeline file's mapping.
@@ -55,6 +59,8 @@ extension PipelineSpec: Codable {
         try c.encode(drainTimeout, forKey: .drainTimeout)
         if !queryFiles.isEmpty { try c.encode(queryFiles, forKey: .queryFiles) }
         if !queryImages.isEmpty { try c.encode(queryImages, forKey: .queryImages) }
+        if queryImageCrops { try c.encode(queryImageCrops, forKey: .queryImageCrops) }
+        if !queryMoments.isEmpty { try c.encode(queryMoments, forKey: .queryMoments) }
     }
 }
 

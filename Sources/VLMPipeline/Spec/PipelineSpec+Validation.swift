@@ -1,6 +1,7 @@
 import Foundation
 import VLMCore
 import VLMGraph
+import VLMIndex
 import VLMMatch
 import VLMPublish
 import VLMVideo
@@ -49,11 +50,24 @@ extension PipelineSpec {
         if (outputs.srt != nil || outputs.vtt != nil) && captions == nil {
             throw fail("outputs.srt/vtt write captions: add a `captions:` section (or remove the subtitle output)")
         }
-        if queries.isEmpty && queryFiles.isEmpty && queryImages.isEmpty && labels == nil && captions == nil
-            && outputs.mqtt == nil
-        {
+        for (i, moment) in queryMoments.enumerated() {
+            do {
+                _ = try IndexMoment(parsing: moment)
+            } catch {
+                throw fail("query_moments[\(i)]: \(error)")
+            }
+        }
+        if queryImageCrops && queryImages.isEmpty {
+            throw fail("query_image_crops crops example images: give query_images (--query-image FILE) too")
+        }
+        if !hasQueries && labels == nil && captions == nil && outputs.mqtt == nil {
             throw fail("nothing to compute: give at least one query (--query TEXT), labels, captions or MQTT control")
         }
+    }
+
+    /// True when any kind of query is given: text, query files, example images or index moments.
+    public var hasQueries: Bool {
+        !queries.isEmpty || !queryFiles.isEmpty || !queryImages.isEmpty || !queryMoments.isEmpty
     }
 
     /// `outputs.mqtt`, checked by `MQTTSettings.validate()` and named by its file keys.

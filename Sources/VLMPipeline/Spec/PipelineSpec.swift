@@ -20,6 +20,10 @@ public struct PipelineSpec: Sendable, Equatable {
     public var queryFiles: [String] = []
     /// Example images of one thing (`query_images:`), averaged into one query named by their file names.
     public var queryImages: [String] = []
+    /// Also embed crops and the mirror image of each example image and average them in (`query_image_crops:`).
+    public var queryImageCrops = false
+    /// Moments of an index, `INDEX:VIDEO@SECONDS` (`query_moments:`): each the query of its stored frame embedding.
+    public var queryMoments: [String] = []
     /// Matching thresholds and prompts (VLMMatch's settings; the `match:` section).
     public var match: MatchSettings
     /// Zero-shot labels per frame, if wanted.

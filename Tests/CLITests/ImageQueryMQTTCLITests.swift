@@ -1,0 +1,65 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// An image query sent over MQTT to a running `vlm-stream run --mqtt` (a real mosquitto): a base64 JPEG on
+/// `queries/add` becomes a query that fires; bad base64, a file that is not a picture and a corrupt JPEG are each
+/// answered on `errors` and the run goes on.
+@Suite(.serialized, .enabled(if: Mosquitto.executable != nil, "needs the mosquitto broker (scripts/install-deps)"))
+struct ImageQueryMQTTCLITests {
+    /// Publishes the file's contents on `topic` (QoS 1) with mosquitto_pub.
+    static func publish(_ file: URL, topic: String, port: Int) throws {
+        let publish = try ChildProcess(
+            "/usr/bin/mosquitto_pub", ["-h", "127.0.0.1", "-p", "\(port)", "-q", "1", "-t", topic, "-f", file.path])
+        #expect(publish.wait(timeout: 10) == 0)
+    }
+
+    @Test func aBase64JPEGOnQueriesAddBecomesAQueryAndBadImagesAreAnsweredOnErrors() throws {
+        let broker = try Mosquitto()
+        let directory = try Fixtures.temporaryDirectory("image-mqtt-cli")
+        let frame = directory.appendingPathComponent("plaza-3.jpg")
+        let ffmpeg = Process()
+        ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        ffmpeg.arguments = [
+            "ffmpeg", "-v", "error", "-y", "-ss", "3", "-i", Fixtures.sampleVideo("plaza.mp4").path, "-frames:v", "1",
+            frame.path,
+        ]
+        try ffmpeg.run()
+        ffmpeg.waitUntilExit()
+        let jpeg = try Data(contentsOf: frame)
+        let truncated = try Data(contentsOf: Fixtures.url("truncated.jpg"))
+        let payloads: [(String, [String: Any])] = [
+            ("bad-base64", ["label": "broken", "images": ["@@@ not base64 @@@"]]),
+            ("not-image", ["label": "text", "images": [Data("hello, world".utf8).base64EncodedString()]]),
+            ("corrupt", ["label": "corrupt", "images": [truncated.base64EncodedString()]]),
+            ("good", ["label": "plaza frame", "images": [jpeg.base64EncodedString()]]),
+        ]
+        let watcher = try MQTTRunCLITests.Watcher(port: broker.port, directory: directory)
+        Thread.sleep(forTimeInterval: 0.3)
+        let child = try MQTTRunCLITests.run(["--no-gate"], port: broker.port, directory: directory)
+        #expect(watcher.wait(timeout: 60) { $0.contains { $0.topic == "vlm/plaza/queries" } })
+        for (name, object) in payloads {
+            let file = directory.appendingPathComponent("\(name).json")
+            try JSONSerialization.data(withJSONObject: object).write(to: file)
+            try Self.publish(file, topic: "vlm/plaza/queries/add", port: broker.port)
+        }
+        let finished = child.wait(timeout: 120)
+        let log = (try? String(contentsOf: directory.appendingPathComponent("run.log"), encoding: .utf8)) ?? ""
+        #expect(finished.map { $0 & 0x7F == 0 && ($0 >> 8) & 0xFF == 0 } == true, "run log: \(log)")
+        #expect(watcher.wait(timeout: 10) { $0.contains { $0.topic == "vlm/plaza/events" } })
+        let errors = watcher.messages.filter { $0.topic == "vlm/plaza/errors" }
+            .compactMap { try? JSONValue.parse($0.payload)["error"]?.string }
+        for expected in [
+            "images[0] is not valid base64", "images[0] is not a JPEG or PNG file", "cannot read image 'images[0]'",
+        ] {
+            #expect(errors.contains { $0.contains(expected) }, "\(expected) in \(errors)")
+        }
+        let echoed = watcher.messages.filter { $0.topic == "vlm/plaza/queries" }.map(\.payload)
+        #expect(echoed.last?.contains("plaza frame") == true, "\(echoed)")
+        #expect(!echoed.contains { $0.contains("broken") || $0.contains("corrupt") })
+        let events = watcher.messages.filter { $0.topic == "vlm/plaza/events" }
+            .compactMap { try? JSONValue.parse($0.payload) }
+        #expect(events.contains { $0["query"]?.string == "plaza frame" && $0["type"]?.string == "start" })
+        watcher.process.terminate()
+    }
+}

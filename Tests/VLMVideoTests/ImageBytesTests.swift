@@ -1,0 +1,43 @@
+import Foundation
+import TestSupport
+import Testing
+import VLMCore
+
+@testable import VLMVideo
+
+/// Pictures held in memory (MQTT image queries) and the pixel bound checked before decoding.
+@Suite("ImageFile from bytes")
+struct ImageBytesTests {
+    @Test("bytes decode to the same pixels as the file; errors name the given name, not the temporary file")
+    func bytesMatchTheFile() throws {
+        let url = Fixtures.url("still.jpg")
+        let fromFile = try ImageFile.decode(url)
+        let fromBytes = try ImageFile.decode(bytes: [UInt8](try Data(contentsOf: url)), name: "images[0]")
+        #expect(fromBytes == fromFile)
+        let truncated = [UInt8](try Data(contentsOf: Fixtures.url("truncated.jpg")))
+        #expect {
+            _ = try ImageFile.decode(bytes: truncated, name: "images[1]")
+        } throws: { error in
+            "\(error)".hasPrefix("cannot read image 'images[1]'") && !"\(error)".contains("vlm-image-")
+        }
+        #expect(throws: VideoError.self) { _ = try ImageFile.decode(bytes: Array("not a picture".utf8), name: "x") }
+    }
+
+    @Test("a picture larger than maxPixels is refused by its header size, one pixel under is decoded")
+    func maxPixels() throws {
+        let url = Fixtures.url("still.jpg")  // 120 × 80 = 9600 pixels
+        #expect(try ImageFile.decode(url, maxPixels: 9600).width == 120)
+        #expect {
+            _ = try ImageFile.decode(url, maxPixels: 9599)
+        } throws: { error in
+            "\(error)".contains("120x80 is more than 9599 pixels")
+        }
+        let temporary = FileManager.default.temporaryDirectory.path
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: temporary).filter {
+            $0.hasPrefix("vlm-image-")
+        }
+        _ = try? ImageFile.decode(bytes: [UInt8](try Data(contentsOf: url)), name: "a", maxPixels: 10)
+        let after = try FileManager.default.contentsOfDirectory(atPath: temporary).filter { $0.hasPrefix("vlm-image-") }
+        #expect(after.count <= leftovers.count, "the temporary file is removed after a refusal")
+    }
+}
