@@ -68,8 +68,7 @@ public final class BackgroundCaptioner: FrameAnalyzer {
         self.logger = logger
         self.onCoalesce = onCoalesce
         self.onFailure = onFailure
-        worker = DispatchQueue(
-            label: "vlm.caption.background", attributes: maxInFlight > 1 ? [.concurrent] : [])
+        worker = DispatchQueue(label: "vlm.caption.background")
     }
 
     /// How many captions were started (for tests and benchmarks).
@@ -176,8 +175,11 @@ public final class BackgroundCaptioner: FrameAnalyzer {
     }
 
     /// Runs `first`, then the stream's waiting jobs one after another on the worker, then marks the stream idle.
+    /// With `maxInFlight` > 1 each stream's run gets a serial queue of its own: those get their own threads, where
+    /// a concurrent queue's blocked work (waiting for a slot or a server) would hold Dispatch's few global threads.
     private func schedule(_ first: Job, stream: String) {
-        worker.async { [self] in
+        let queue = maxInFlight > 1 ? DispatchQueue(label: "vlm.caption.background.\(stream)") : worker
+        queue.async { [self] in
             run(first, stream: stream)
             while let job = streams.withLock({ all -> Job? in
                 let job = all[stream]?.pending

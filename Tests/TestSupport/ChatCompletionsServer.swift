@@ -123,10 +123,11 @@ public final class ChatCompletionsServer: Sendable {
     }
 }
 
-/// Runs blocking work (a synchronous HTTP exchange, a child process) on a Dispatch thread, so a test never holds one
-/// of Swift concurrency's few cooperative threads while a server in the same process needs them.
+/// Runs blocking work (a synchronous HTTP exchange, a child process) on a serial Dispatch queue of its own (its own
+/// thread), so a test never holds one of Swift concurrency's few cooperative threads, nor one of Dispatch's global
+/// ones, while a server in the same process needs them.
 public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+        DispatchQueue(label: "test.off-pool").async { continuation.resume(with: Result { try body() }) }
     }
 }

@@ -44,9 +44,11 @@ public final class EndpointCaptioner: ImageCaptioner {
         self.apiKey = apiKey
         self.maxTokens = maxTokens
         self.backoff = backoff
+        // The deadline is ``exchange``'s own: FoundationNetworking on Linux ends sub-second timeouts at once, so its
+        // timeouts are only a backstop past ours.
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = options.timeout
-        configuration.timeoutIntervalForResource = options.timeout
+        configuration.timeoutIntervalForRequest = options.timeout + 5
+        configuration.timeoutIntervalForResource = options.timeout + 5
         configuration.httpMaximumConnectionsPerHost = options.maxInFlight
         session = URLSession(configuration: configuration)
     }
@@ -103,7 +105,8 @@ public final class EndpointCaptioner: ImageCaptioner {
 
     /// One POST with a hard deadline: the task is cancelled when `timeout` passes, whatever the server does.
     func exchange(_ body: Data) -> Result<String, EndpointFailure> {
-        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: options.timeout)
+        var request = URLRequest(
+            url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: options.timeout + 5)
         request.httpMethod = "POST"
         request.httpBody = body
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
@@ -116,11 +119,14 @@ public final class EndpointCaptioner: ImageCaptioner {
         }
         defer { inFlight.withLock { $0.now -= 1 } }
         let outcome = Locked<Result<String, EndpointFailure>?>(nil)
+        let timeout = options.timeout
+        // The handler must not hold `self`: the last reference released on the session's queue would invalidate
+        // the session from inside its own callback.
         let task = session.dataTask(with: request) { data, response, error in
             let result: Result<String, EndpointFailure>
             if let error {
                 let timedOut = (error as? URLError)?.code == .timedOut
-                result = .failure(timedOut ? .timedOut(self.options.timeout) : .transport(error.localizedDescription))
+                result = .failure(timedOut ? .timedOut(timeout) : .transport(error.localizedDescription))
             } else if let http = response as? HTTPURLResponse, http.statusCode != 200 {
                 result = .failure(.status(http.statusCode, EndpointFailure.excerpt(data ?? Data())))
             } else if let text = ChatCompletionResponse.text(of: data ?? Data()) {
