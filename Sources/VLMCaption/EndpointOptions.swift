@@ -34,7 +34,8 @@ public struct EndpointOptions: Sendable, Equatable {
             scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
         else { return nil }
         if !components.path.hasSuffix("/chat/completions") {
-            components.path = (components.path.hasSuffix("/") ? String(components.path.dropLast()) : components.path)
+            components.path =
+                (components.path.hasSuffix("/") ? String(components.path.dropLast()) : components.path)
                 + "/chat/completions"
         }
         return components.url

@@ -27,9 +27,9 @@ struct CaptionsCommand: AsyncParsableCommand {
         var depth = 2
 
         func validate() throws {
-            let modelOptions = [
-                "--caption-model", "--caption-beams", "--caption-max-tokens", "--ask",
-            ] + CaptionRunOptions.endpointFlags
+            let modelOptions =
+                ["--caption-model", "--caption-beams", "--caption-max-tokens", "--ask"]
+                + CaptionRunOptions.endpointFlags
             let given = captions.given.filter(modelOptions.contains)
             guard given.isEmpty else {
                 throw ValidationError(

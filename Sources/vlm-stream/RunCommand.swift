@@ -147,7 +147,9 @@ struct RunCommand: AsyncParsableCommand {
                 var shown = spec
                 if shown.outputs.mqtt?.broker.password != nil { shown.outputs.mqtt?.broker.password = "***" }
                 // The endpoint's API key is never in the spec (only its variable's name); a password in the URL is.
-                if let url = shown.captions?.endpoint?.url { shown.captions?.endpoint?.url = EndpointOptions.redact(url) }
+                if let url = shown.captions?.endpoint?.url {
+                    shown.captions?.endpoint?.url = EndpointOptions.redact(url)
+                }
                 FileHandle.standardOutput.write(Data(try shown.yaml().utf8))
                 return
             }

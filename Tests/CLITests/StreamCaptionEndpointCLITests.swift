@@ -32,7 +32,10 @@ import Testing
         let objects = try Self.objects(run.lines)
         let captions = objects.filter { $0["type"] as? String == "caption" }
         #expect(!captions.isEmpty)
-        #expect(captions.allSatisfy { $0["text"] as? String == "people cross a plaza" && $0["stream"] as? String == "plaza" })
+        #expect(
+            captions.allSatisfy {
+                $0["text"] as? String == "people cross a plaza" && $0["stream"] as? String == "plaza"
+            })
         let answers = objects.filter { $0["type"] as? String == "answer" }
         #expect(answers.count == 1)
         #expect(answers.first?["question"] as? String == "is anyone there?")
@@ -57,7 +60,8 @@ import Testing
         (ChatCompletionsServer.Behaviour.garbage, "the answer is not a chat completion"),
         (ChatCompletionsServer.Behaviour.sleep(4), "no answer within 0.3 s (2 attempts)"),
     ])
-    func aBrokenEndpointCostsCaptionsNotFrames(behaviour: ChatCompletionsServer.Behaviour, reason: String) async throws {
+    func aBrokenEndpointCostsCaptionsNotFrames(behaviour: ChatCompletionsServer.Behaviour, reason: String) async throws
+    {
         let server = try await ChatCompletionsServer.start(behaviour)
         defer { server.stop() }
         let run = try await Self.run(
@@ -97,9 +101,10 @@ import Testing
         let shown = try await Self.run(
             ["run", "--pipeline", file.path, "--print-pipeline"] + Self.clip, environment: ["MY_VLM_KEY": "sk-secret"])
         #expect(shown.status == 0, "\(shown.stderr)")
-        for key in ["endpoint_model: llava:7b", "endpoint_key_env: MY_VLM_KEY", "endpoint_attempts: 4",
-            "endpoint_max_in_flight: 3", "127.0.0.1:9/v1"]
-        {
+        for key in [
+            "endpoint_model: llava:7b", "endpoint_key_env: MY_VLM_KEY", "endpoint_attempts: 4",
+            "endpoint_max_in_flight: 3", "127.0.0.1:9/v1",
+        ] {
             #expect(shown.stdout.contains(key), "\(key) in \(shown.stdout)")
         }
         #expect(!shown.stdout.contains("hunter2") && !shown.stdout.contains("bob"))
@@ -107,8 +112,10 @@ import Testing
 
         // The flags override the file's values.
         let flags = try await Self.run(
-            ["run", "--pipeline", file.path, "--print-pipeline", "--caption-endpoint-model", "qwen2-vl",
-            "--caption-endpoint-timeout", "7"] + Self.clip)
+            [
+                "run", "--pipeline", file.path, "--print-pipeline", "--caption-endpoint-model", "qwen2-vl",
+                "--caption-endpoint-timeout", "7",
+            ] + Self.clip)
         #expect(flags.stdout.contains("endpoint_model: qwen2-vl") && flags.stdout.contains("endpoint_timeout: 7"))
 
         // A named key variable that is not set stops the run with one line naming it.
@@ -137,7 +144,9 @@ import Testing
         #expect(orphan.status != 0)
         #expect(orphan.stderr.contains("give --caption-endpoint URL"), "\(orphan.stderr)")
         let beams = try await Self.run(
-            video + ["--caption-endpoint", "http://127.0.0.1:9/v1", "--caption-endpoint-model", "m", "--caption-beams", "2"])
+            video + [
+                "--caption-endpoint", "http://127.0.0.1:9/v1", "--caption-endpoint-model", "m", "--caption-beams", "2",
+            ])
         #expect(beams.status != 0)
         #expect(beams.stderr.contains("--caption-model"), "\(beams.stderr)")
         let file = try Fixtures.temporaryDirectory("vlm-caption-endpoint-bad").appendingPathComponent("p.yaml")

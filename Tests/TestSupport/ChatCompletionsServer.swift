@@ -82,7 +82,8 @@ public final class ChatCompletionsServer: Sendable {
             case .garbage:
                 return Self.response(.ok, Data("<html>not a chat completion</html>".utf8), type: "text/html")
             case .status(let code):
-                return Self.response(.init(code: code), Data("{\"error\":\"overloaded\"}".utf8), type: "application/json")
+                return Self.response(
+                    .init(code: code), Data("{\"error\":\"overloaded\"}".utf8), type: "application/json")
             case .sleep:
                 return Self.response(.internalServerError, Data(), type: "text/plain")
             }

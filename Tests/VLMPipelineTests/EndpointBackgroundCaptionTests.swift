@@ -43,7 +43,8 @@ import VLMCore
         options.maxInFlight = 2
         let captioner = try EndpointCaptioner(options: options, apiKey: "k", backoff: 0.01)
         let stage = BackgroundCaptioner(
-            captioner: captioner, settings: RollingCaptionSettings(window: 1, drift: 0.01, maxInterval: 1, minInterval: 0),
+            captioner: captioner,
+            settings: RollingCaptionSettings(window: 1, drift: 0.01, maxInterval: 1, minInterval: 0),
             images: CaptionImageStore(), questions: ["is anyone there?"], maxInFlight: options.maxInFlight,
             logger: Logger(label: "test.endpoint.background"))
         return (stage, captioner)
