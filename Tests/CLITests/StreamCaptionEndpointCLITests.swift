@@ -56,17 +56,20 @@ import Testing
         #expect(!run.stderr.contains("sk-cli-test") && !run.stdout.contains("sk-cli-test"))
     }
 
+    /// The garbage server answers at once (a generous timeout, so a busy machine still gets its answer); the slow
+    /// one sleeps far past a 0.3 s timeout.
     @Test(arguments: [
-        (ChatCompletionsServer.Behaviour.garbage, "the answer is not a chat completion"),
-        (ChatCompletionsServer.Behaviour.sleep(4), "no answer within 0.3 s (2 attempts)"),
+        (ChatCompletionsServer.Behaviour.garbage, "20", "the answer is not a chat completion"),
+        (ChatCompletionsServer.Behaviour.sleep(30), "0.3", "no answer within 0.3 s (2 attempts)"),
     ])
-    func aBrokenEndpointCostsCaptionsNotFrames(behaviour: ChatCompletionsServer.Behaviour, reason: String) async throws
-    {
+    func aBrokenEndpointCostsCaptionsNotFrames(
+        behaviour: ChatCompletionsServer.Behaviour, timeout: String, reason: String
+    ) async throws {
         let server = try await ChatCompletionsServer.start(behaviour)
         defer { server.stop() }
         let run = try await Self.run(
             Self.base(server) + [
-                "--caption-endpoint-timeout", "0.3", "--caption-endpoint-attempts", "2", "--ask", "is it day?",
+                "--caption-endpoint-timeout", timeout, "--caption-endpoint-attempts", "2", "--ask", "is it day?",
             ])
         #expect(run.status == 0, "\(run.stderr)")
         let line = "caption endpoint \(server.baseURL)/chat/completions: \(reason)"

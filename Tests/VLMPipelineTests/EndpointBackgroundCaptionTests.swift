@@ -51,12 +51,12 @@ import VLMCore
     }
 
     @Test func slowCaptionsArriveAndAtMostTheBoundIsInFlight() async throws {
-        let server = try await ChatCompletionsServer.start(.sleep(0.3))
+        let server = try await ChatCompletionsServer.start(.sleep(0.5))
         defer { server.stop() }
         let (stage, captioner) = try Self.stage(server, timeout: 10)
         let (results, frames) = Self.feed(stage, count: 6)
         #expect(frames == 24)
-        // Every frame went through before the server (0.3 s a request) answered once: frames never wait for it.
+        // Every frame went through before the server (0.5 s a request) answered once: frames never wait for it.
         #expect(results.allSatisfy { if case .caption = $0 { false } else { true } })
         var all = results
         for stream in Self.streams { all += try await offPool { stage.finish(stream: stream, at: 6) } }
