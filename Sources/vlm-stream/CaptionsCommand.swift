@@ -107,11 +107,16 @@ struct CaptionRunOptions: ParsableArguments {
             "The environment variable holding the endpoint's API key (default \(EndpointOptions.defaultKeyVariable); "
                 + "a named variable must be set).", valueName: "var"))
     var captionEndpointKeyEnv: String?
-    @Option(help: "Seconds one endpoint request may take. Default 30.")
+    @Option(help: ArgumentHelp("Seconds one endpoint request may take. Default 30.", valueName: "seconds"))
     var captionEndpointTimeout: Double?
-    @Option(help: "Requests per caption or answer before it is given up (retries back off 0.5 s, 1 s, …). Default 3.")
+    @Option(
+        help: ArgumentHelp(
+            "Requests per caption or answer before it is given up (retries back off 0.5 s, 1 s, …). Default 3.",
+            valueName: "n"))
     var captionEndpointAttempts: Int?
-    @Option(help: "Endpoint requests in progress at once; later triggers wait and coalesce. Default 2.")
+    @Option(
+        help: ArgumentHelp(
+            "Endpoint requests in progress at once; later triggers wait and coalesce. Default 2.", valueName: "n"))
     var captionEndpointMaxInFlight: Int?
 
     /// The endpoint options, which apply only to `run`.

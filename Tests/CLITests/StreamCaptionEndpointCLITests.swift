@@ -26,7 +26,10 @@ import Testing
         let server = try await ChatCompletionsServer.start(.reply(caption: "people cross a plaza", answer: "yes"))
         defer { server.stop() }
         let run = try await Self.run(
-            Self.base(server) + ["--ask", "is anyone there?", "--caption-max-tokens", "24"],
+            // A generous timeout: the test server shares a busy machine with the rest of the suite.
+            Self.base(server) + [
+                "--ask", "is anyone there?", "--caption-max-tokens", "24", "--caption-endpoint-timeout", "300",
+            ],
             environment: ["VLM_STREAM_API_KEY": "sk-cli-test"])
         #expect(run.status == 0, "\(run.stderr)")
         let objects = try Self.objects(run.lines)

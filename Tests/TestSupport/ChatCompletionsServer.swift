@@ -13,6 +13,8 @@ public final class ChatCompletionsServer: Sendable {
         case reply(caption: String, answer: String)
         /// Waits this many seconds, then replies as `.reply`.
         case sleep(Double)
+        /// Holds every request until ``release()``, then replies as `.reply`.
+        case held
         /// 200 with a body that is not a chat completion.
         case garbage
         /// This status with a short body.
@@ -32,6 +34,7 @@ public final class ChatCompletionsServer: Sendable {
     private let behaviour: Locked<Behaviour>
     private let log: Locked<[Recorded]>
     private let inFlight: Locked<(now: Int, peak: Int)>
+    private let released: Locked<Bool>
     private let task: Task<Void, any Error>
 
     /// The base URL (`http://127.0.0.1:PORT/v1`), as `--caption-endpoint` takes it.
@@ -46,6 +49,7 @@ public final class ChatCompletionsServer: Sendable {
         let state = Locked(behaviour)
         let log = Locked([Recorded]())
         let inFlight = Locked((now: 0, peak: 0))
+        let released = Locked(false)
         let router = Router()
         router.post("/v1/chat/completions") { request, _ -> Response in
             inFlight.withLock {
@@ -71,6 +75,10 @@ public final class ChatCompletionsServer: Sendable {
                 try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
                 current = .reply(caption: "a slow caption", answer: "slow")
             }
+            if current == .held {
+                while !released.current { try await Task.sleep(for: .milliseconds(20)) }
+                current = .reply(caption: "a held caption", answer: "held")
+            }
             switch current {
             case .reply(let caption, let answer):
                 let text = (recorded.text ?? "").hasPrefix("Describe") ? caption : answer
@@ -84,7 +92,7 @@ public final class ChatCompletionsServer: Sendable {
             case .status(let code):
                 return Self.response(
                     .init(code: code), Data("{\"error\":\"overloaded\"}".utf8), type: "application/json")
-            case .sleep:
+            case .sleep, .held:
                 return Self.response(.internalServerError, Data(), type: "text/plain")
             }
         }
@@ -97,13 +105,15 @@ public final class ChatCompletionsServer: Sendable {
         let task = Task { try await app.runService(gracefulShutdownSignals: []) }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else { throw POSIXError(.EADDRNOTAVAIL) }
-        return ChatCompletionsServer(port: port, behaviour: state, log: log, inFlight: inFlight, task: task)
+        return ChatCompletionsServer(
+            port: port, behaviour: state, log: log, inFlight: inFlight, released: released, task: task)
     }
 
     private init(
         port: Int, behaviour: Locked<Behaviour>, log: Locked<[Recorded]>, inFlight: Locked<(now: Int, peak: Int)>,
-        task: Task<Void, any Error>
+        released: Locked<Bool>, task: Task<Void, any Error>
     ) {
+        self.released = released
         self.port = port
         self.behaviour = behaviour
         self.log = log
@@ -114,8 +124,17 @@ public final class ChatCompletionsServer: Sendable {
     /// Changes how later requests are answered.
     public func set(_ behaviour: Behaviour) { self.behaviour.withLock { $0 = behaviour } }
 
-    /// Stops the server.
-    public func stop() { task.cancel() }
+    /// Lets held requests (`.held`) answer.
+    public func release() { released.withLock { $0 = true } }
+
+    /// Requests in progress now.
+    public var requestsInProgress: Int { inFlight.current.now }
+
+    /// Stops the server (held requests are released first).
+    public func stop() {
+        release()
+        task.cancel()
+    }
 
     private static func response(_ status: HTTPResponse.Status, _ body: Data, type: String) -> Response {
         Response(

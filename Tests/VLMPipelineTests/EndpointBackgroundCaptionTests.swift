@@ -51,19 +51,26 @@ import VLMCore
     }
 
     @Test func slowCaptionsArriveAndAtMostTheBoundIsInFlight() async throws {
-        let server = try await ChatCompletionsServer.start(.sleep(0.5))
+        // The server holds every request until released: no timing, and the frames must not wait for it.
+        let server = try await ChatCompletionsServer.start(.held)
         defer { server.stop() }
-        let (stage, captioner) = try Self.stage(server, timeout: 10)
+        let (stage, captioner) = try Self.stage(server, timeout: 300)
         let (results, frames) = Self.feed(stage, count: 6)
         #expect(frames == 24)
-        // Every frame went through before the server (0.5 s a request) answered once: frames never wait for it.
         #expect(results.allSatisfy { if case .caption = $0 { false } else { true } })
+        // Four streams triggered; two requests reach the server and the rest wait for a slot.
+        let deadline = Date().addingTimeInterval(120)
+        while server.requestsInProgress < 2, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(server.requestsInProgress == 2)
+        #expect(captioner.requestsInFlight.now == 2)
+        server.release()
         var all = results
         for stream in Self.streams { all += try await offPool { stage.finish(stream: stream, at: 6) } }
         let captions = all.compactMap { if case .caption(let c) = $0 { c } else { nil } }
         let answers = all.compactMap { if case .answer(let a) = $0 { a } else { nil } }
         #expect(Set(captions.map(\.stream)) == Set(Self.streams))
-        #expect(captions.allSatisfy { $0.text == "a slow caption" })
+        #expect(captions.allSatisfy { $0.text == "a held caption" })
         #expect(Set(answers.map(\.stream)) == Set(Self.streams))
         #expect(stage.failed == 0)
         // Four streams trigger together; two requests at a time, never more.
@@ -74,7 +81,7 @@ import VLMCore
     }
 
     @Test func aServerPastTheTimeoutCostsCaptionsNotFrames() async throws {
-        let server = try await ChatCompletionsServer.start(.sleep(3))
+        let server = try await ChatCompletionsServer.start(.held)
         defer { server.stop() }
         let (stage, captioner) = try Self.stage(server, timeout: 0.3, attempts: 2)
         let (results, frames) = Self.feed(stage, count: 8)

@@ -90,7 +90,7 @@ import VLMVideo
     }
 
     @Test func aSlowServerTimesOutWithOneLineNamingTheEndpoint() async throws {
-        let server = try await ChatCompletionsServer.start(.sleep(30))
+        let server = try await ChatCompletionsServer.start(.held)
         defer { server.stop() }
         let captioner = try EndpointCaptioner(
             options: Self.options(server) {
@@ -104,10 +104,10 @@ import VLMVideo
         let line = "\(error.map(String.init(describing:)) ?? "")"
         #expect(line == "caption endpoint \(server.baseURL)/chat/completions: no answer within 0.4 s (2 attempts)")
         #expect(!line.contains("\n"))
-        // Two attempts of 0.4 s each (the deadline is the timeout, not sooner) and one backoff; far less than the
-        // server's 30 s.
+        // Two attempts of 0.4 s each (the deadline is the timeout, not sooner) and one backoff, while the server
+        // never answers.
         let elapsed = Date().timeIntervalSince(start)
-        #expect(elapsed >= 0.8 && elapsed < 10, "\(elapsed) s")
+        #expect(elapsed >= 0.8, "\(elapsed) s")
         // (On a busy machine the server may not have read a request before the client gave up on it.)
         #expect(server.requests.count <= 2)
         #expect(server.requests.allSatisfy { $0.authorization == nil })
