@@ -134,7 +134,11 @@ let package = Package(
         ),
 
         // MARK: - Tests (fixtures live in Tests/Fixtures; TestSupport finds them and runs helpers)
-        .target(name: "TestSupport", dependencies: ["VLMCore"], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport",
+            dependencies: ["VLMCore", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(name: "VLMTensorTests", dependencies: ["VLMTensor", "VLMCore", "TestSupport"]),
         .testTarget(
             name: "CLIPTests",

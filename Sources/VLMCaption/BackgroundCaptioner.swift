@@ -11,7 +11,10 @@ import VLMCore
 /// waits in one slot per stream; a still newer one replaces it (latest wins) and counts as coalesced (`onCoalesce`,
 /// `coalesced`). Finished captions join the timeline as `RollingCaptioner`'s do and are returned with the stream's
 /// next analysed frame, or by `finish`, which waits for the stream's caption in progress. Each of `questions` is
-/// answered on the same triggers from the same images, and reported (`.answer`) when its answer changes.
+/// answered on the same triggers from the same images, and reported (`.answer`) when its answer changes. A caption
+/// that fails (a remote endpoint timed out or answered garbage) is one warning line, skips that trigger's questions
+/// and counts in `failed` (`onFailure`); the stream goes on. Captions of different streams run at most
+/// `maxInFlight` at a time (1: one worker for all streams, as a local model wants).
 public final class BackgroundCaptioner: FrameAnalyzer {
     private struct Job: Sendable {
         var pts: Double
@@ -41,28 +44,39 @@ public final class BackgroundCaptioner: FrameAnalyzer {
     /// Standing questions (`--ask`), answered on every caption trigger.
     public let questions: [String]
     private let logger: Logger
+    /// Captions (with their questions) of different streams in progress at once, at most.
+    public let maxInFlight: Int
     private let onCoalesce: @Sendable () -> Void
-    private let worker = DispatchQueue(label: "vlm.caption.background")
+    private let onFailure: @Sendable () -> Void
+    private let worker: DispatchQueue
     private let streams = Locked([String: StreamState]())
-    private let counts = Locked((calls: 0, coalesced: 0))
+    private let counts = Locked((calls: 0, coalesced: 0, failed: 0))
+    private let running = Locked(0)
 
-    /// `onCoalesce` is called for each trigger that a newer one replaced while a caption was in progress.
+    /// `onCoalesce` is called for each trigger that a newer one replaced while a caption was in progress,
+    /// `onFailure` for each caption that failed.
     public init(
         captioner: any ImageCaptioner, settings: RollingCaptionSettings = .init(), images: CaptionImageStore,
-        questions: [String] = [], logger: Logger, onCoalesce: @escaping @Sendable () -> Void = {}
+        questions: [String] = [], maxInFlight: Int = 1, logger: Logger,
+        onCoalesce: @escaping @Sendable () -> Void = {}, onFailure: @escaping @Sendable () -> Void = {}
     ) {
         self.captioner = captioner
         self.settings = settings
         self.images = images
         self.questions = questions
+        self.maxInFlight = max(1, maxInFlight)
         self.logger = logger
         self.onCoalesce = onCoalesce
+        self.onFailure = onFailure
+        worker = DispatchQueue(label: "vlm.caption.background")
     }
 
     /// How many captions were started (for tests and benchmarks).
     public var captionerCalls: Int { counts.withLock { $0.calls } }
     /// How many triggers were coalesced away while a caption was in progress.
     public var coalesced: Int { counts.withLock { $0.coalesced } }
+    /// How many captions failed (their trigger got no caption and no answers).
+    public var failed: Int { counts.withLock { $0.failed } }
 
     /// Whether no caption of `stream` is in progress or waiting (for tests).
     func isIdle(_ stream: String) -> Bool { streams.withLock { !($0[stream]?.busy ?? false) } }
@@ -161,8 +175,11 @@ public final class BackgroundCaptioner: FrameAnalyzer {
     }
 
     /// Runs `first`, then the stream's waiting jobs one after another on the worker, then marks the stream idle.
+    /// With `maxInFlight` > 1 each stream's run gets a serial queue of its own: those get their own threads, where
+    /// a concurrent queue's blocked work (waiting for a slot or a server) would hold Dispatch's few global threads.
     private func schedule(_ first: Job, stream: String) {
-        worker.async { [self] in
+        let queue = maxInFlight > 1 ? DispatchQueue(label: "vlm.caption.background.\(stream)") : worker
+        queue.async { [self] in
             run(first, stream: stream)
             while let job = streams.withLock({ all -> Job? in
                 let job = all[stream]?.pending
@@ -176,7 +193,10 @@ public final class BackgroundCaptioner: FrameAnalyzer {
         }
     }
 
+    /// Runs `job` once one of the `maxInFlight` slots is free.
     private func run(_ job: Job, stream: String) {
+        running.wait(for: { $0 < maxInFlight }, then: { count, _ in count += 1 })
+        defer { running.update { $0 -= 1 } }
         counts.withLock { $0.calls += 1 }
         var frames = job.images
         while frames.count < captioner.framesPerCaption, let first = frames.first { frames.insert(first, at: 0) }
@@ -184,7 +204,11 @@ public final class BackgroundCaptioner: FrameAnalyzer {
         do {
             text = try captioner.caption(frames).trimmingCharacters(in: .whitespacesAndNewlines)
         } catch {
+            // One line per failed trigger: its questions would fail the same way, so they wait for the next one.
+            counts.withLock { $0.failed += 1 }
+            onFailure()
             logger.warning("no caption for \(stream) at \(MediaTime.format(job.pts)): \(error)")
+            return
         }
         var answers: [(String, String)] = []
         for question in questions {

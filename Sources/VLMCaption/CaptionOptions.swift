@@ -20,8 +20,11 @@ public struct CaptionOptions: Sendable, Equatable {
     public var modelBeams: Int?
     /// Most tokens the model generates per caption (nil: its generation_config.json).
     public var maxTokens: Int?
-    /// Standing questions the model answers on every caption trigger (`--ask`, `ask:`); they need `model`.
+    /// Standing questions the model answers on every caption trigger (`--ask`, `ask:`); they need `model` or
+    /// `endpoint`.
     public var ask: [String] = []
+    /// A remote vision-language model that writes the captions and answers instead of `model`.
+    public var endpoint: EndpointOptions?
 
     public init(
         vocabulary: String? = nil, cacheDirectory: String? = nil, beamWidth: Int = 8,
@@ -49,13 +52,25 @@ public struct CaptionOptions: Sendable, Equatable {
         if let maxTokens, !(1...512).contains(maxTokens) {
             throw bad("caption max tokens must be between 1 and 512 (try 20)")
         }
-        if (modelBeams != nil || maxTokens != nil) && model == nil {
+        if model != nil && endpoint != nil {
             throw bad(
-                "caption beams and max tokens set the caption model's search; give --caption-model (captions.model)")
+                "give either a caption model (--caption-model, captions.model) or a caption endpoint "
+                    + "(--caption-endpoint, captions.endpoint), not both")
         }
-        if !ask.isEmpty && model == nil {
-            throw bad("questions (--ask, captions.ask) need a caption model (--caption-model, captions.model)")
+        if modelBeams != nil && model == nil {
+            throw bad("caption beams set the caption model's search; give --caption-model (captions.model)")
         }
+        if maxTokens != nil && model == nil && endpoint == nil {
+            throw bad(
+                "caption max tokens set the caption model's search; give --caption-model (captions.model) or "
+                    + "--caption-endpoint (captions.endpoint)")
+        }
+        if !ask.isEmpty && model == nil && endpoint == nil {
+            throw bad(
+                "questions (--ask, captions.ask) need a caption model (--caption-model, captions.model) or a caption "
+                    + "endpoint (--caption-endpoint, captions.endpoint)")
+        }
+        try endpoint?.validate()
         if ask.contains(where: { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
             throw bad("a question (--ask, captions.ask) is empty; ask something, e.g. \"is the door open?\"")
         }

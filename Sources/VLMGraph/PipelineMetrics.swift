@@ -48,6 +48,8 @@ public final class PipelineMetrics: Sendable {
         public var results: [String: Int] = [:]
         /// Caption triggers replaced by a newer one while a model caption was in progress (latest wins).
         public var captionsCoalesced = 0
+        /// Model captions that failed (a remote endpoint timed out or answered garbage): the trigger got none.
+        public var captionsFailed = 0
     }
 
     private let stages: [Stage: StageMetrics]
@@ -55,6 +57,7 @@ public final class PipelineMetrics: Sendable {
     private let frameLatencyTimer: CoreMetrics.Timer
     private let reusedCounter: Counter
     private let coalescedCounter: Counter
+    private let failedCounter: Counter
     private let counts = Locked(Counts())
 
     /// Creates every metric now, with the queue names of this graph as the only variable dimension.
@@ -78,6 +81,7 @@ public final class PipelineMetrics: Sendable {
         self.frameLatencyTimer = CoreMetrics.Timer(label: "vlm_frame_latency_seconds", factory: factory)
         self.reusedCounter = Counter(label: "vlm_frames_reused_total", factory: factory)
         self.coalescedCounter = Counter(label: "vlm_captions_coalesced_total", factory: factory)
+        self.failedCounter = Counter(label: "vlm_captions_failed_total", factory: factory)
     }
 
     // MARK: - Recording
@@ -114,6 +118,12 @@ public final class PipelineMetrics: Sendable {
     public func captionCoalesced() {
         coalescedCounter.increment()
         counts.withLock { $0.captionsCoalesced += 1 }
+    }
+
+    /// A model caption failed (the stream went on without it).
+    public func captionFailed() {
+        failedCounter.increment()
+        counts.withLock { $0.captionsFailed += 1 }
     }
 
     /// `stage` took `nanoseconds` for one frame (or one batch).

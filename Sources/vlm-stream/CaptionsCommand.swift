@@ -27,7 +27,9 @@ struct CaptionsCommand: AsyncParsableCommand {
         var depth = 2
 
         func validate() throws {
-            let modelOptions = ["--caption-model", "--caption-beams", "--caption-max-tokens", "--ask"]
+            let modelOptions =
+                ["--caption-model", "--caption-beams", "--caption-max-tokens", "--ask"]
+                + CaptionRunOptions.endpointFlags
             let given = captions.given.filter(modelOptions.contains)
             guard given.isEmpty else {
                 throw ValidationError(
@@ -90,12 +92,45 @@ struct CaptionRunOptions: ParsableArguments {
         name: .customLong("ask"),
         help: ArgumentHelp(
             "A question the caption model answers on each caption trigger, reported when the answer changes "
-                + "(repeatable; needs --caption-model)."))
+                + "(repeatable; needs --caption-model or --caption-endpoint)."))
     var ask: [String] = []
+    @Option(
+        help: ArgumentHelp(
+            "An OpenAI-compatible chat-completions endpoint whose vision model writes the captions and answers "
+                + "(the base URL, e.g. http://127.0.0.1:11434/v1, or the full .../chat/completions URL; implies "
+                + "--captions). API key: $\(EndpointOptions.defaultKeyVariable).", valueName: "url"))
+    var captionEndpoint: String?
+    @Option(help: ArgumentHelp("The model name sent to --caption-endpoint (required with it).", valueName: "name"))
+    var captionEndpointModel: String?
+    @Option(
+        help: ArgumentHelp(
+            "The environment variable holding the endpoint's API key (default \(EndpointOptions.defaultKeyVariable); "
+                + "a named variable must be set).", valueName: "var"))
+    var captionEndpointKeyEnv: String?
+    @Option(help: ArgumentHelp("Seconds one endpoint request may take. Default 30.", valueName: "seconds"))
+    var captionEndpointTimeout: Double?
+    @Option(
+        help: ArgumentHelp(
+            "Requests per caption or answer before it is given up (retries back off 0.5 s, 1 s, …). Default 3.",
+            valueName: "n"))
+    var captionEndpointAttempts: Int?
+    @Option(
+        help: ArgumentHelp(
+            "Endpoint requests in progress at once; later triggers wait and coalesce. Default 2.", valueName: "n"))
+    var captionEndpointMaxInFlight: Int?
+
+    /// The endpoint options, which apply only to `run`.
+    static let endpointFlags = [
+        "--caption-endpoint", "--caption-endpoint-model", "--caption-endpoint-key-env", "--caption-endpoint-timeout",
+        "--caption-endpoint-attempts", "--caption-endpoint-max-in-flight",
+    ]
 
     func validate() throws {
         do {
-            try options().validate()
+            var options = options()
+            // The endpoint's model may come from the pipeline file: the merged spec checks it.
+            if options.endpoint?.model.isEmpty == true, captionEndpointModel == nil { options.endpoint?.model = "-" }
+            try options.validate()
         } catch let error as UserFacingError {
             throw ValidationError(error.description)
         }
@@ -109,7 +144,12 @@ struct CaptionRunOptions: ParsableArguments {
             ("--caption-drift", captionDrift != nil), ("--caption-interval", captionInterval != nil),
             ("--caption-min-interval", captionMinInterval != nil), ("--caption-model", captionModel != nil),
             ("--caption-beams", captionBeams != nil), ("--caption-max-tokens", captionMaxTokens != nil),
-            ("--ask", !ask.isEmpty),
+            ("--ask", !ask.isEmpty), ("--caption-endpoint", captionEndpoint != nil),
+            ("--caption-endpoint-model", captionEndpointModel != nil),
+            ("--caption-endpoint-key-env", captionEndpointKeyEnv != nil),
+            ("--caption-endpoint-timeout", captionEndpointTimeout != nil),
+            ("--caption-endpoint-attempts", captionEndpointAttempts != nil),
+            ("--caption-endpoint-max-in-flight", captionEndpointMaxInFlight != nil),
         ]
         return options.filter(\.1).map(\.0)
     }
@@ -128,7 +168,28 @@ struct CaptionRunOptions: ParsableArguments {
         if let captionBeams { options.modelBeams = captionBeams }
         if let captionMaxTokens { options.maxTokens = captionMaxTokens }
         if !ask.isEmpty { options.ask = ask }
+        if let captionEndpoint {
+            // Over a pipeline file's endpoint, only the URL changes (its model and settings stay).
+            if options.endpoint == nil { options.endpoint = EndpointOptions(url: captionEndpoint, model: "") }
+            options.endpoint?.url = captionEndpoint
+        }
+        if options.endpoint != nil {
+            if let captionEndpointModel { options.endpoint?.model = captionEndpointModel }
+            if let captionEndpointKeyEnv { options.endpoint?.keyVariable = captionEndpointKeyEnv }
+            if let captionEndpointTimeout { options.endpoint?.timeout = captionEndpointTimeout }
+            if let captionEndpointAttempts { options.endpoint?.attempts = captionEndpointAttempts }
+            if let captionEndpointMaxInFlight { options.endpoint?.maxInFlight = captionEndpointMaxInFlight }
+        }
         return options
+    }
+
+    /// Endpoint settings given without an endpoint (here or in the pipeline file) are refused, not ignored.
+    func checkEndpointSettings(over base: CaptionOptions?) throws {
+        let settings = given.filter { Self.endpointFlags.dropFirst().contains($0) }
+        guard !settings.isEmpty, captionEndpoint == nil, base?.endpoint == nil else { return }
+        throw OptionError(
+            "\(settings.joined(separator: ", ")) set\(settings.count == 1 ? "s" : "") the caption endpoint; give "
+                + "--caption-endpoint URL (or captions.endpoint in the pipeline file)")
     }
 
     /// Sets the given options on the spec's captions; they need captions on (`--captions`, `--srt`, `--vtt` or a
@@ -136,7 +197,9 @@ struct CaptionRunOptions: ParsableArguments {
     func apply(to spec: inout PipelineSpec) throws {
         let names = given
         guard !names.isEmpty else { return }
-        guard let captions = spec.captions ?? (captionModel != nil ? CaptionOptions() : nil) else {
+        try checkEndpointSettings(over: spec.captions)
+        let implied = captionModel != nil || captionEndpoint != nil
+        guard let captions = spec.captions ?? (implied ? CaptionOptions() : nil) else {
             throw OptionError(
                 "\(names.joined(separator: ", ")) set\(names.count == 1 ? "s" : "") caption options, but captions are "
                     + "off; add --captions (or a `captions:` section in the pipeline file)")

@@ -97,6 +97,7 @@ struct SummaryLine: Encodable {
         case analyzed = "frames_analyzed"
         case wall = "wall_s"
         case captionsCoalesced = "captions_coalesced"
+        case captionsFailed = "captions_failed"
     }
 
     func encode(to encoder: Encoder) throws {
@@ -114,6 +115,7 @@ struct SummaryLine: Encodable {
         try c.encode(interrupted, forKey: .interrupted)
         try c.encode(c0.results, forKey: .results)
         try c.encode(c0.captionsCoalesced, forKey: .captionsCoalesced)
+        try c.encode(c0.captionsFailed, forKey: .captionsFailed)
         try c.encodeIfPresent(mqtt, forKey: .mqtt)
     }
 }

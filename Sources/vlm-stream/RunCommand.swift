@@ -162,7 +162,7 @@ struct RunCommand: AsyncParsableCommand {
         if pipeline == nil && query.isEmpty && queryFile.isEmpty && queryImage.isEmpty && queryMoment.isEmpty
             && match.labels == nil
             && !captions && srt == nil && vtt == nil && mqtt.url == nil && captionOptions.captionModel == nil
-            && http == nil
+            && captionOptions.captionEndpoint == nil && http == nil
         {
             throw ValidationError(
                 "Give at least one --query TEXT (or --labels / --captions, or --mqtt / --http to send queries).")
@@ -198,6 +198,10 @@ struct RunCommand: AsyncParsableCommand {
                 // The merged pipeline is for reading and sharing: a broker password never leaves in it.
                 var shown = spec
                 if shown.outputs.mqtt?.broker.password != nil { shown.outputs.mqtt?.broker.password = "***" }
+                // The endpoint's API key is never in the spec (only its variable's name); a password in the URL is.
+                if let url = shown.captions?.endpoint?.url {
+                    shown.captions?.endpoint?.url = EndpointOptions.redact(url)
+                }
                 FileHandle.standardOutput.write(Data(try shown.yaml().utf8))
                 return
             }

@@ -10,19 +10,33 @@ struct CaptionTap: Sendable {
 }
 
 extension PipelineBuilder {
-    /// The background caption stage when the spec's captions name a model (`--caption-model`, `captions.model`):
-    /// the GIT checkpoint loaded now, its coalesced triggers counted in `metrics`. Nil without a model (the
-    /// CLIP-vocabulary captioner runs then).
+    /// The background caption stage when the spec's captions name a model (`--caption-model`, `captions.model`)
+    /// or a remote endpoint (`--caption-endpoint`, `captions.endpoint`): the GIT checkpoint loaded now, or the
+    /// endpoint's captioner with its API key read from the environment; coalesced triggers and failed captions
+    /// counted in `metrics`. Nil without either (the CLIP-vocabulary captioner runs then).
     func makeModelCaptions(metrics: PipelineMetrics) throws -> BackgroundCaptioner? {
-        guard let options = spec.captions, options.model != nil else { return nil }
+        guard let options = spec.captions, options.model != nil || options.endpoint != nil else { return nil }
         try options.validate()
-        guard let captioner = try GITImageCaptioner.load(options: options, logger: quiet("vlm.git")) else {
-            return nil
+        let captioner: any ImageCaptioner
+        var maxInFlight = 1
+        if let endpoint = options.endpoint {
+            captioner = try EndpointCaptioner(
+                options: endpoint, apiKey: try endpoint.apiKey(), maxTokens: options.maxTokens)
+            maxInFlight = endpoint.maxInFlight
+            logger.info(
+                """
+                caption endpoint: \(endpoint.redactedURL), model \(endpoint.model), timeout \(endpoint.timeout) s, \
+                \(endpoint.attempts) attempt(s), \(endpoint.maxInFlight) in flight at most
+                """)
+        } else {
+            guard let git = try GITImageCaptioner.load(options: options, logger: quiet("vlm.git")) else { return nil }
+            captioner = git
+            logger.info("caption model ready: \(options.model ?? ""), \(git.framesPerCaption) frame(s) a caption")
         }
-        logger.info("caption model ready: \(options.model ?? ""), \(captioner.framesPerCaption) frame(s) a caption")
         return BackgroundCaptioner(
             captioner: captioner, settings: options.rolling, images: CaptionImageStore(), questions: options.ask,
-            logger: quiet("vlm.caption"), onCoalesce: { metrics.captionCoalesced() })
+            maxInFlight: maxInFlight, logger: quiet("vlm.caption"), onCoalesce: { metrics.captionCoalesced() },
+            onFailure: { metrics.captionFailed() })
     }
 
     /// The source side of `stage`: make its images, leave them in its store.
