@@ -69,7 +69,7 @@ let package = Package(
             name: "VLMVideo",
             dependencies: ["CFFmpeg", "VLMCore", .product(name: "Logging", package: "swift-log")]
         ),
-        .target(name: "VLMMatch", dependencies: ["VLMCore", "Yams"]),
+        .target(name: "VLMMatch", dependencies: ["VLMCore", "VLMTensor", "Yams"]),
         .target(
             name: "VLMCaption",
             dependencies: ["VLMCore", "Yams", .product(name: "Logging", package: "swift-log")]

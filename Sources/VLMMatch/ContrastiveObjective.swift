@@ -1,4 +1,5 @@
 import Foundation
+import VLMTensor
 
 /// What a tuned query learns: its embedding, a low-rank residual adapter on frame embeddings, and the logit scale.
 ///
@@ -71,6 +72,9 @@ public struct ContrastiveObjective: Sendable {
     }
 
     /// The loss at `p` and its gradient with respect to every parameter (same shapes as `p`).
+    ///
+    /// The products over all frames are float64 matrix products (`GEMM.multiply`, OpenBLAS): H = X·V, Z = X + H·Uᵀ,
+    /// logits = s·Û·Cᵀ with C = [q̂; n_1…n_K], and on the way back ∂Û = s·G·C, ∂U = ∂Zᵀ·H, ∂H = ∂Z·U, ∂V = Xᵀ·∂H.
     public func lossAndGradient(_ p: TuneParameters) -> (loss: Double, gradient: TuneParameters) {
         let d = p.dimension
         let r = p.rank
@@ -80,41 +84,28 @@ public struct ContrastiveObjective: Sendable {
         let s = Foundation.exp(p.logScale)
         let qNorm = max(norm(p.query), 1e-12)
         let qHat = p.query.map { $0 / qNorm }
+        let targets = qHat + prompts  // C: columns × D, the query then the prompts
         // Forward: h (rows×r), u (rows×D), ‖z‖, logits (rows×columns).
         var h = [Double](repeating: 0, count: rows * r)
-        var unit = [Double](repeating: 0, count: rows * d)
+        var unit = images  // becomes z, then u
         var zNorm = [Double](repeating: 0, count: rows)
         var logits = [Double](repeating: 0, count: rows * columns)
-        images.withUnsafeBufferPointer { X in
-            p.u.withUnsafeBufferPointer { U in
-                p.v.withUnsafeBufferPointer { V in
-                    prompts.withUnsafeBufferPointer { N in
-                        for i in 0..<rows {
-                            let x = i * d
-                            for a in 0..<r {
-                                var sum = 0.0
-                                for j in 0..<d { sum += V[j * r + a] * X[x + j] }  // h_i = Vᵀ x_i
-                                h[i * r + a] = sum
-                            }
-                            var squared = 0.0
-                            for j in 0..<d {
-                                var z = X[x + j]  // z_i = x_i + U h_i
-                                for a in 0..<r { z += U[j * r + a] * h[i * r + a] }
-                                unit[x + j] = z
-                                squared += z * z
-                            }
-                            let n = max(squared.squareRoot(), 1e-12)
-                            zNorm[i] = n
-                            for j in 0..<d { unit[x + j] /= n }
-                            logits[i * columns] = s * dot(unit, x, qHat, 0, d)  // l_i0 = s u_i·q̂
-                            for c in 0..<k {  // l_ik = s u_i·n_k
-                                logits[i * columns + 1 + c] = s * dot(unit, x, prompts, c * d, d)
-                            }
-                        }
-                    }
-                }
+        GEMM.multiply(m: rows, n: r, k: d, a: images, lda: d, b: p.v, ldb: r, c: &h, ldc: r)  // H = X·V
+        GEMM.multiply(  // Z = X + H·Uᵀ
+            m: rows, n: d, k: r, a: h, lda: r, b: p.u, ldb: r, transposeB: true, c: &unit, ldc: d, beta: 1)
+        unit.withUnsafeMutableBufferPointer { z in
+            for i in 0..<rows {
+                let row = UnsafeMutableBufferPointer(rebasing: z[(i * d)..<((i + 1) * d)])
+                var squared = 0.0
+                for j in 0..<d { squared += row[j] * row[j] }
+                let n = max(squared.squareRoot(), 1e-12)
+                zNorm[i] = n
+                for j in 0..<d { row[j] /= n }  // u_i = z_i / ‖z_i‖
             }
         }
+        GEMM.multiply(  // l_ij = s u_i·c_j
+            m: rows, n: columns, k: d, a: unit, lda: d, b: targets, ldb: d, transposeB: true, c: &logits,
+            ldc: columns, alpha: s)
         // dL/dl (rows×columns), both cross-entropies.
         var g = [Double](repeating: 0, count: rows * columns)
         let positives = positive.filter { $0 }.count
@@ -151,43 +142,28 @@ public struct ContrastiveObjective: Sendable {
         // Backward.
         var dLogScale = 0.0
         for i in 0..<(rows * columns) { dLogScale += g[i] * logits[i] }  // ∂l/∂t = l
+        // ∂L/∂u_i = s (G_i0 q̂ + Σ_k G_ik n_k), rows × D; ∂L/∂q̂ = s Σ_i G_i0 u_i.
+        var dz = [Double](repeating: 0, count: rows * d)
+        GEMM.multiply(m: rows, n: d, k: columns, a: g, lda: columns, b: targets, ldb: d, c: &dz, ldc: d, alpha: s)
         var dqHat = [Double](repeating: 0, count: d)
-        var du = [Double](repeating: 0, count: d * r)
-        var dv = [Double](repeating: 0, count: d * r)
-        var dz = [Double](repeating: 0, count: d)
-        var dh = [Double](repeating: 0, count: r)
-        images.withUnsafeBufferPointer { X in
-            p.u.withUnsafeBufferPointer { U in
-                p.v.withUnsafeBufferPointer { V in
-                    prompts.withUnsafeBufferPointer { N in
-                        for i in 0..<rows {
-                            let x = i * d
-                            let g0 = g[i * columns]
-                            for j in 0..<d {
-                                dqHat[j] += s * g0 * unit[x + j]  // ∂L/∂q̂ = s Σ_i G_i0 u_i
-                                var sum = g0 * qHat[j]
-                                for c in 0..<k { sum += g[i * columns + 1 + c] * N[c * d + j] }
-                                dz[j] = s * sum  // ∂L/∂u_i = s (G_i0 q̂ + Σ_k G_ik n_k)
-                            }
-                            let radial = dot(dz, 0, unit, x, d)
-                            for j in 0..<d {  // through u = z/‖z‖
-                                dz[j] = (dz[j] - unit[x + j] * radial) / zNorm[i]
-                            }
-                            for a in 0..<r { dh[a] = 0 }
-                            for j in 0..<d {
-                                for a in 0..<r {
-                                    du[j * r + a] += dz[j] * h[i * r + a]  // ∂L/∂U = Σ_i ∂z_i h_iᵀ
-                                    dh[a] += U[j * r + a] * dz[j]  // ∂L/∂h_i = Uᵀ ∂z_i
-                                }
-                            }
-                            for j in 0..<d {
-                                for a in 0..<r { dv[j * r + a] += X[x + j] * dh[a] }  // ∂L/∂V = Σ_i x_i ∂h_iᵀ
-                            }
-                        }
-                    }
+        GEMM.multiply(
+            m: 1, n: d, k: rows, a: g, lda: columns, transposeA: true, b: unit, ldb: d, c: &dqHat, ldc: d, alpha: s)
+        dz.withUnsafeMutableBufferPointer { dz in
+            unit.withUnsafeBufferPointer { u in
+                for i in 0..<rows {  // through u = z/‖z‖: ∂z_i = (∂u_i − u_i (∂u_i·u_i)) / ‖z_i‖
+                    let x = i * d
+                    var radial = 0.0
+                    for j in 0..<d { radial += dz[x + j] * u[x + j] }
+                    for j in 0..<d { dz[x + j] = (dz[x + j] - u[x + j] * radial) / zNorm[i] }
                 }
             }
         }
+        var du = [Double](repeating: 0, count: d * r)
+        GEMM.multiply(m: d, n: r, k: rows, a: dz, lda: d, transposeA: true, b: h, ldb: r, c: &du, ldc: r)  // Σ ∂z hᵀ
+        var dh = [Double](repeating: 0, count: rows * r)
+        GEMM.multiply(m: rows, n: r, k: d, a: dz, lda: d, b: p.u, ldb: r, c: &dh, ldc: r)  // ∂h_i = Uᵀ ∂z_i
+        var dv = [Double](repeating: 0, count: d * r)
+        GEMM.multiply(m: d, n: r, k: rows, a: images, lda: d, transposeA: true, b: dh, ldb: r, c: &dv, ldc: r)
         let radial = dot(dqHat, 0, qHat, 0, d)
         var dq = (0..<d).map { (dqHat[$0] - qHat[$0] * radial) / qNorm }  // through q̂ = q/‖q‖
         // Decay toward the start.

@@ -18,6 +18,21 @@ public enum GEMM {
             blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }
 
+    /// The same product in float64 (`cblas_dgemm`), for small objectives whose gradients are checked against
+    /// float64 references (query tuning).
+    @inlinable
+    public static func multiply(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Double>, lda: Int, transposeA: Bool = false,
+        b: UnsafePointer<Double>, ldb: Int, transposeB: Bool = false,
+        c: UnsafeMutablePointer<Double>, ldc: Int,
+        alpha: Double = 1, beta: Double = 0
+    ) {
+        cblas_dgemm(
+            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+            blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+    }
+
     /// One weight applied by `linear(_:rows:inFeatures:ldx:outputs:)`: `y = act(x·Wᵀ + b)`, or `y += x·Wᵀ + b` when
     /// `accumulate` (a residual add fused into the product). `weight` is (outFeatures, inFeatures) row-major, as
     /// PyTorch stores it; it is read in place, so a memory-mapped checkpoint is never copied.
