@@ -11,7 +11,7 @@ import VLMVideo
 struct IndexCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
-        abstract: "Index video files (frame embeddings, optional captions) into an SQLite database for search.",
+        abstract: "Index video files (frame embeddings, optional captions) into an SQLite or PostgreSQL index for search.",
         discussion: """
             Each video is identified by its path and a checksum (SHA-256 of its size and first and last MiB; \
             --full-checksum hashes every byte). An unchanged video is skipped, a changed one replaced. Frames are \
@@ -23,7 +23,7 @@ struct IndexCommand: AsyncParsableCommand {
     @Argument(help: "Video files to index.")
     var inputs: [String]
 
-    @Option(help: "The index database (created if missing).")
+    @Option(help: "The index: an SQLite file (created if missing) or postgres://user:password@host:port/db?sslmode=….")
     var db: String
 
     @Option(parsing: .unconditional, help: "Frames embedded per second of video, chosen by timestamp.")
