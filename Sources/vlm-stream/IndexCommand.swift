@@ -26,6 +26,9 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(help: "The index: an SQLite file (created if missing) or postgres://user:password@host:port/db?sslmode=….")
     var db: String
 
+    @Flag(help: "Add the inputs as jobs for `vlm-stream worker`s (PostgreSQL --db only) and return at once.")
+    var enqueue = false
+
     @Option(parsing: .unconditional, help: "Frames embedded per second of video, chosen by timestamp.")
     var fps: Double = 2
 
@@ -59,6 +62,13 @@ struct IndexCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            if enqueue {
+                // Paths become absolute (every worker must read them at the same path); URLs stay as given.
+                let jobs = inputs.map { $0.contains("://") ? $0 : URL(fileURLWithPath: $0).standardizedFileURL.path }
+                let queued = try JobQueue(url: db).enqueue(jobs)
+                print("\(queued) of \(jobs.count) inputs queued (running ones are left as they are)")
+                return
+            }
             let pipeline = try IndexPipeline(spec: spec, model: try model.load(), logger: quietLogger("vlm.index"))
             let bar = ProgressBar()
             let terminal = IndexTerminal(bar: bar)

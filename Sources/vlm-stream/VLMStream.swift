@@ -9,7 +9,7 @@ struct VLMStream: AsyncParsableCommand {
         abstract: "Streaming video and robotics scene understanding with CLIP.",
         subcommands: [
             RunCommand.self,
-            EmbedCommand.self, TokenizeCommand.self, ModelsCommand.self, ProbeCommand.self, IndexCommand.self,
+            EmbedCommand.self, TokenizeCommand.self, ModelsCommand.self, ProbeCommand.self, IndexCommand.self, WorkerCommand.self, JobsCommand.self,
             SearchCommand.self, BenchCommand.self, CaptionsCommand.self,
         ],
         defaultSubcommand: RunCommand.self

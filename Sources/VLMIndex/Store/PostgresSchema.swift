@@ -45,7 +45,24 @@ enum PostgresSchema {
         );
         CREATE INDEX caption_video ON caption(video_id, start);
         INSERT INTO index_info (key, value) VALUES ('revision', '0')
+        """,
+        // v2: the job queue of `index --enqueue` / `worker` (PostgreSQL only: one machine needs no queue).
         """
+        CREATE TABLE job (
+            id bigserial PRIMARY KEY,
+            input text NOT NULL UNIQUE,
+            state text NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done', 'failed')),
+            worker text,
+            lease_until timestamptz,
+            attempts integer NOT NULL DEFAULT 0,
+            last_error text,
+            started_at timestamptz,
+            updated_at timestamptz NOT NULL DEFAULT now(),
+            frames bigint NOT NULL DEFAULT 0,
+            fps double precision NOT NULL DEFAULT 0
+        );
+        CREATE INDEX job_claim ON job(state, id)
+        """,
     ]
 
     /// Brings the database to the newest schema; refuses a database of another program or a newer vlm-stream.

@@ -78,6 +78,16 @@ final class PostgresStore: IndexStore {
         try read { tx in try (tx as? PostgresTransaction)?.databaseBytes() ?? 0 }
     }
 
+    /// Runs `body` in one write transaction with PostgreSQL's own statements (the job queue).
+    func postgres<T>(_ body: (PostgresTransaction) throws -> T) throws -> T {
+        try transaction("BEGIN") { tx in
+            guard let pg = tx as? PostgresTransaction else {
+                throw IndexError.database(path: url.display, reason: "not a PostgreSQL transaction")
+            }
+            return try body(pg)
+        }
+    }
+
     private func transaction<T>(_ begin: String, _ body: (any IndexTransaction) throws -> T) throws -> T {
         try connection.withLock { c in
             let conn: PostgresConnection
