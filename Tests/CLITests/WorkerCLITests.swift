@@ -151,4 +151,31 @@ final class WorkerCLITests {
         #expect(try JobQueue(url: db).jobs().allSatisfy { $0.state == "done" })
         try expectEqual(after, reference(inputs))
     }
+
+    @Test("an input no worker can open fails after --max-attempts with its error; jobs shows it (text and --json)")
+    func unreadableInput() throws {
+        let db = try server.createDatabase("bad")
+        let good = try clips(1)
+        let missing = dir.appendingPathComponent("missing.mp4").path
+        _ = try CLIRunner.run(["index", "--enqueue", missing] + good + ["--db", db])
+        let binary = try #require(CLIRunner.executable, "vlm-stream is not built")
+        let w = try ChildProcess(
+            binary.path,
+            ["worker", "--db", db, "--name", "b1", "--max-attempts", "2", "--exit-when-done"] + common,
+            output: dir.appendingPathComponent("b1.log"))
+        #expect(w.wait(timeout: 120) == 0, "\(log("b1"))")
+        let jobs = try JobQueue(url: db).jobs()
+        let failed = try #require(jobs.first { $0.input == missing })
+        #expect(failed.state == "failed" && failed.attempts == 2 && (failed.lastError ?? "").contains(missing))
+        #expect(jobs.first { $0.input == good[0] }?.state == "done")
+        let text = try CLIRunner.run(["jobs", "--db", db])
+        #expect(text.stdout.contains("done: 1") && text.stdout.contains("failed: 1") && text.stdout.contains(missing))
+        let json = try CLIRunner.run(["jobs", "--db", db, "--json"])
+        let states = try json.lines.map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])["state"] as? String
+        }
+        #expect(states.sorted { ($0 ?? "") < ($1 ?? "") } == ["done", "failed"])
+        let sqlite = try CLIRunner.run(["jobs", "--db", dir.appendingPathComponent("x.sqlite").path])
+        #expect(sqlite.status != 0 && sqlite.stderr.split(separator: "\n").count == 1, "\(sqlite.stderr)")
+    }
 }
