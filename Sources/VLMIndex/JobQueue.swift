@@ -43,6 +43,11 @@ public final class JobQueue: Sendable {
         path = pg.display
     }
 
+    /// Calls `wake` whenever a job is queued or released (LISTEN on `channel`, a connection of its own).
+    public func onWake(_ wake: @escaping @Sendable () -> Void) throws {
+        try store.listen(channel: Self.channel, wake)
+    }
+
     /// Adds (or re-queues, unless running) jobs for `inputs`; returns how many were queued. Wakes idle workers.
     @discardableResult
     public func enqueue(_ inputs: [String]) throws -> Int {

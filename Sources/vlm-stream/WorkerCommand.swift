@@ -36,6 +36,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Runs after which a failing video is marked failed.")
     var maxAttempts: Int = 3
 
+    @Option(help: "Seconds between polls of an idle queue for expired leases (new jobs wake workers by NOTIFY).")
+    var poll: Double = 5
+
     @Option(help: "This worker's name in `vlm-stream jobs` (default: host:pid).")
     var name: String?
 
@@ -48,6 +51,7 @@ struct WorkerCommand: AsyncParsableCommand {
         guard fps > 0 else { throw ValidationError("--fps must be a positive number of frames per second.") }
         guard chunk >= 1 else { throw ValidationError("--chunk must be at least 1 frame.") }
         guard lease >= 1 else { throw ValidationError("--lease must be at least 1 second.") }
+        guard poll > 0 else { throw ValidationError("--poll must be a positive number of seconds.") }
         guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1.") }
     }
 
@@ -59,7 +63,9 @@ struct WorkerCommand: AsyncParsableCommand {
             let workerName = name ?? "\(ProcessInfo.processInfo.hostName):\(getpid())"
             let service = IndexWorkerService(
                 pipeline: pipeline, queue: queue,
-                options: .init(name: workerName, lease: lease, maxAttempts: maxAttempts, exitWhenDrained: exitWhenDone),
+                options: .init(
+                    name: workerName, lease: lease, maxAttempts: maxAttempts, idlePoll: poll,
+                    exitWhenDrained: exitWhenDone),
                 log: { line in FileHandle.standardError.write(Data("\(workerName): \(line)\n".utf8)) })
             try await service.runWithSignals(logger: quietLogger("vlm.lifecycle"))
         }

@@ -17,6 +17,8 @@ final class PostgresStore: IndexStore {
     let url: PostgresURL
     private let connection = Locked<PostgresConnection?>(nil)
     private let logger: Logger
+    /// A second connection that only LISTENs (so a long transaction never delays a wake-up).
+    private let listener = Locked<PostgresConnection?>(nil)
 
     /// Connects to `url`, creating or migrating the schema (under an advisory lock, so workers that start together
     /// migrate once).
@@ -34,7 +36,30 @@ final class PostgresStore: IndexStore {
 
     deinit { close() }
 
+    /// Calls `onNotify` for every NOTIFY on `channel` (a constant name), on a dedicated connection. Best effort:
+    /// when that connection drops, callers fall back to polling.
+    func listen(channel: String, _ onNotify: @escaping @Sendable () -> Void) throws {
+        let conn = try connect()
+        conn.addListener(channel: channel) { _, _ in onNotify() }
+        do {
+            _ = try conn.query(PostgresQuery(unsafeSQL: "LISTEN \(channel)"), logger: logger).wait()
+        } catch {
+            _ = try? conn.close().wait()
+            throw Self.translate(error, location: url.display)
+        }
+        let old = listener.withLock { l -> PostgresConnection? in
+            defer { l = conn }
+            return l
+        }
+        _ = try? old?.close().wait()
+    }
+
     func close() {
+        let listening = listener.withLock { l -> PostgresConnection? in
+            defer { l = nil }
+            return l
+        }
+        _ = try? listening?.close().wait()
         let conn = connection.withLock { c -> PostgresConnection? in
             defer { c = nil }
             return c

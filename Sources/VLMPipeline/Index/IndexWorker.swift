@@ -21,12 +21,12 @@ public struct IndexWorkerService: Service {
         public var lease: Double
         /// Runs after which a failing job is marked failed.
         public var maxAttempts: Int
-        /// Seconds between polls of an empty queue.
+        /// Seconds between polls of an empty queue (NOTIFY wakes an idle worker sooner).
         public var idlePoll: Double
         /// Exit once no job is queued or running (tests, batch runs).
         public var exitWhenDrained: Bool
 
-        public init(name: String, lease: Double = 30, maxAttempts: Int = 3, idlePoll: Double = 1, exitWhenDrained: Bool = false) {
+        public init(name: String, lease: Double = 30, maxAttempts: Int = 3, idlePoll: Double = 5, exitWhenDrained: Bool = false) {
             self.name = name
             self.lease = lease
             self.maxAttempts = maxAttempts
@@ -57,6 +57,12 @@ public struct IndexWorkerService: Service {
     }
 
     private func loop() async {
+        let woken = Locked(false)
+        do {
+            try queue.onWake { woken.withLock { $0 = true } }
+        } catch {
+            log("no LISTEN connection, polling every \(options.idlePoll) s: \(Self.describe(error))")
+        }
         var backoff = 0.25
         while !pipeline.isStopping {
             let job: IndexJob?
@@ -71,7 +77,9 @@ public struct IndexWorkerService: Service {
             }
             guard let job else {
                 if options.exitWhenDrained, (try? queue.isDrained()) == true { return }
-                await pause(options.idlePoll)
+                // Expired leases are noticed by polling; new and released jobs by NOTIFY.
+                woken.withLock { $0 = false }
+                await pause(options.idlePoll) { woken.current }
                 continue
             }
             if await index(job) == .stop { return }
@@ -144,10 +152,10 @@ public struct IndexWorkerService: Service {
         }
     }
 
-    /// Sleeps `seconds`, waking early when the worker stops.
-    private func pause(_ seconds: Double) async {
+    /// Sleeps `seconds`, waking early when the worker stops or `wake` turns true.
+    private func pause(_ seconds: Double, wake: () -> Bool = { false }) async {
         let until = Date().addingTimeInterval(seconds)
-        while Date() < until, !pipeline.isStopping { try? await Task.sleep(for: .milliseconds(50)) }
+        while Date() < until, !pipeline.isStopping, !wake() { try? await Task.sleep(for: .milliseconds(50)) }
     }
 
     static func describe(_ error: any Error) -> String {
