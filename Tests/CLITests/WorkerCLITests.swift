@@ -12,7 +12,7 @@ final class WorkerCLITests {
     let dir: URL
     let server: PostgresServer
     let model = Fixtures.url("tiny-clip").path
-    var common: [String] { ["--fps", "4", "--chunk", "4", "--model", model] }
+    var common: [String] { ["--fps", "12", "--chunk", "4", "--model", model] }
 
     init() throws {
         dir = try Fixtures.temporaryDirectory("vlm-workers")
