@@ -31,6 +31,13 @@ struct BenchSearchCommand: ParsableCommand {
     @Option(help: "Queries per sgemm in the batched measurement.")
     var batch: Int = 16
 
+    @Option(
+        help: """
+            Store the synthetic index in this empty PostgreSQL database (postgres://…) instead of temporary SQLite \
+            files; sizes accumulate (each --frames value adds the frames up to it).
+            """)
+    var db: String?
+
     @Option(help: "Directory for the temporary index files (default: the system temporary directory).")
     var dir: String?
 
@@ -47,6 +54,15 @@ struct BenchSearchCommand: ParsableCommand {
                 + "batches of \(batch) for sgemm, OpenBLAS threads \(BLASThreads.count)")
         print(widenThroughput())
         print(Row.header)
+        if let db {
+            let index = try VideoIndex(path: db, create: true)
+            var stored = try index.videos().reduce(0) { $0 + $1.frameCount }
+            for n in frames.sorted() where n > stored {
+                print(try measure(frames: n, index: index, adding: n - stored, seed: UInt64(n)).line)
+                stored = n
+            }
+            return
+        }
         for n in frames {
             let path = directory.appendingPathComponent("vlm-bench-search-\(n)-\(getpid()).sqlite").path
             defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
@@ -55,9 +71,12 @@ struct BenchSearchCommand: ParsableCommand {
     }
 
     private func measure(frames n: Int, path: String) throws -> Row {
+        try measure(frames: n, index: try VideoIndex(path: path, create: true), adding: n, seed: 1)
+    }
+
+    private func measure(frames n: Int, index: VideoIndex, adding: Int, seed: UInt64) throws -> Row {
         var row = Row(frames: n)
-        let index = try VideoIndex(path: path, create: true)
-        row.write = try seconds { try SyntheticIndex.populate(index, frames: n, dimension: dim) }
+        row.write = try seconds { try SyntheticIndex.populate(index, frames: adding, dimension: dim, seed: seed) }
         row.bytesPerFrame = Double(try index.checkpoint()) / Double(n)
         var matrix: EmbeddingMatrix?
         row.load = try seconds { matrix = try index.matrix() }
