@@ -38,6 +38,8 @@ struct RequestTimedOut: Error {}
 /// request's deadline, whichever comes first.
 func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     let deadline = RequestDeadline.current
+    // A request already past its deadline starts no work (the timer below would race a quick body).
+    if let deadline, deadline <= ContinuousClock.now { throw RequestTimedOut() }
     return try await withCheckedThrowingContinuation { continuation in
         let resumed = Locked(false)
         let finish: @Sendable (Result<T, any Error>) -> Void = { result in

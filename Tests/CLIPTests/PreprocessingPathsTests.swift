@@ -102,16 +102,21 @@ import VLMVideo
         #expect(wrong.mean >= 5, "cropped view vs squeezed still: mean \(wrong.mean)")
     }
 
-    @Test("tiny-clip with shortest_edge 40 and crop 32: the embedding of a video frame matches the still's")
-    func embeddingsMatch() throws {
-        let dir = try Fixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+    /// tiny-clip copied into `dir` with preprocess/tiny-shortest40-crop32.json as its preprocessor_config.json.
+    static func tinyClipShortest40Crop32(in dir: URL) throws -> CLIPModel {
         let model = dir.appendingPathComponent("tiny-clip")
         try FileManager.default.copyItem(at: Fixtures.url("tiny-clip"), to: model)
         let config = model.appendingPathComponent("preprocessor_config.json")
         try FileManager.default.removeItem(at: config)
         try FileManager.default.copyItem(at: Fixtures.url("preprocess/tiny-shortest40-crop32.json"), to: config)
-        let clip = try CLIPModel.load(directory: model)
+        return try CLIPModel.load(directory: model)
+    }
+
+    @Test("tiny-clip with shortest_edge 40 and crop 32: the embedding of a video frame matches the still's")
+    func embeddingsMatch() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let clip = try Self.tinyClipShortest40Crop32(in: dir)
         #expect(clip.preprocessing.size == .shortestEdge(40) && clip.preprocessing.outputSize == (32, 32))
         let video = try Self.videoView(clip.preprocessing)
         let embeddings = try clip.encode(images: [video, try Self.still()])
@@ -123,12 +128,7 @@ import VLMVideo
     func stillAtCropSizeIsPreprocessed() throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let model = dir.appendingPathComponent("tiny-clip")
-        try FileManager.default.copyItem(at: Fixtures.url("tiny-clip"), to: model)
-        let config = model.appendingPathComponent("preprocessor_config.json")
-        try FileManager.default.removeItem(at: config)
-        try FileManager.default.copyItem(at: Fixtures.url("preprocess/tiny-shortest40-crop32.json"), to: config)
-        let clip = try CLIPModel.load(directory: model)
+        let clip = try Self.tinyClipShortest40Crop32(in: dir)
         // A 32×32 picture: transformers resizes it to 40×40 and crops the middle 32×32.
         var rng = SplitMix64(seed: 3)
         let pixels = (0..<(32 * 32 * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }

@@ -43,6 +43,9 @@ struct TestServer: Sendable {
         var options = ServeOptions()
         options.host = "127.0.0.1"
         options.port = 0
+        // The tests share 2 cores with the rest of the suite: a search that takes seconds there is slow, not hung
+        // (the timeout test sets its own limit).
+        options.requestTimeout = .seconds(120)
         configure(&options)
         let index = try VideoIndex(path: db.path, create: false)
         let encoder = try CLIPModel.load(directory: model)
