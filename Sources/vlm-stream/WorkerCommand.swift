@@ -57,16 +57,24 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let queue = try JobQueue(url: db)
-            let spec = IndexSpec(database: db, fps: fps, captions: captions ? CaptionOptions() : nil, chunkFrames: chunk)
-            let pipeline = try IndexPipeline(spec: spec, model: try model.load(), logger: quietLogger("vlm.index"))
             let workerName = name ?? "\(ProcessInfo.processInfo.hostName):\(getpid())"
+            let log: @Sendable (String) -> Void = { line in
+                FileHandle.standardError.write(Data("\(workerName): \(line)\n".utf8))
+            }
+            _ = try IndexLocation(db)  // a malformed URL is one line at once, not a retry
+            let spec = IndexSpec(database: db, fps: fps, captions: captions ? CaptionOptions() : nil, chunkFrames: chunk)
+            let encoder = try model.load()
+            // A database that is down when the worker starts is waited for, as one that goes away later is.
+            let queue = try await IndexWorkerService.opening(log: log) { try JobQueue(url: db) }
+            let pipeline = try await IndexWorkerService.opening(log: log) {
+                try IndexPipeline(spec: spec, model: encoder, logger: quietLogger("vlm.index"))
+            }
             let service = IndexWorkerService(
                 pipeline: pipeline, queue: queue,
                 options: .init(
                     name: workerName, lease: lease, maxAttempts: maxAttempts, idlePoll: poll,
                     exitWhenDrained: exitWhenDone),
-                log: { line in FileHandle.standardError.write(Data("\(workerName): \(line)\n".utf8)) })
+                log: log)
             try await service.runWithSignals(logger: quietLogger("vlm.lifecycle"))
         }
     }

@@ -69,7 +69,9 @@ enum PostgresSchema {
     static func migrate(_ connection: PostgresConnection, logger: Logger, location: String) throws {
         func run(_ query: PostgresQuery) throws -> [PostgresRandomAccessRow] {
             do {
-                return try connection.query(query, logger: logger).wait().rows.map { $0.makeRandomAccess() }
+                return try PostgresWait.value(connection.query(query, logger: logger)).rows.map {
+                    $0.makeRandomAccess()
+                }
             } catch {
                 throw PostgresStore.translate(error, location: location)
             }

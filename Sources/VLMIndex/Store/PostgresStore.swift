@@ -42,16 +42,16 @@ final class PostgresStore: IndexStore {
         let conn = try connect()
         conn.addListener(channel: channel) { _, _ in onNotify() }
         do {
-            _ = try conn.query(PostgresQuery(unsafeSQL: "LISTEN \(channel)"), logger: logger).wait()
+            _ = try PostgresWait.value(conn.query(PostgresQuery(unsafeSQL: "LISTEN \(channel)"), logger: logger))
         } catch {
-            _ = try? conn.close().wait()
+            _ = try? PostgresWait.value(conn.close(), seconds: 5)
             throw Self.translate(error, location: url.display)
         }
         let old = listener.withLock { l -> PostgresConnection? in
             defer { l = conn }
             return l
         }
-        _ = try? old?.close().wait()
+        _ = old.map { try? PostgresWait.value($0.close(), seconds: 5) }
     }
 
     func close() {
@@ -59,12 +59,12 @@ final class PostgresStore: IndexStore {
             defer { l = nil }
             return l
         }
-        _ = try? listening?.close().wait()
+        _ = listening.map { try? PostgresWait.value($0.close(), seconds: 5) }
         let conn = connection.withLock { c -> PostgresConnection? in
             defer { c = nil }
             return c
         }
-        _ = try? conn?.close().wait()
+        _ = conn.map { try? PostgresWait.value($0.close(), seconds: 5) }
     }
 
     private func connect() throws -> PostgresConnection {
@@ -73,9 +73,9 @@ final class PostgresStore: IndexStore {
             tls: try tls())
         configuration.options.connectTimeout = .seconds(5)
         do {
-            return try PostgresConnection.connect(
-                on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 1, logger: logger
-            ).wait()
+            return try PostgresWait.value(
+                PostgresConnection.connect(
+                    on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 1, logger: logger))
         } catch {
             throw IndexError.unreachable(path: url.display, reason: Self.reason(error))
         }
@@ -131,8 +131,9 @@ final class PostgresStore: IndexStore {
             } catch {
                 if conn.isClosed {
                     c = nil
-                } else if (try? tx.run("ROLLBACK")) == nil {
-                    _ = try? conn.close().wait()
+                } else if error is PostgresWait.NoAnswer || (try? tx.run("ROLLBACK")) == nil {
+                    // A connection that stopped answering is dropped without waiting on it again.
+                    conn.close().whenComplete { _ in }
                     c = nil
                 }
                 throw Self.translate(error, location: url.display)
@@ -144,8 +145,16 @@ final class PostgresStore: IndexStore {
 
     static func translate(_ error: any Error, location: String) -> any Error {
         if error is IndexError { return error }
-        if let psql = error as? PSQLError, psql.serverInfo == nil {
-            return IndexError.unreachable(path: location, reason: reason(error))
+        if let silent = error as? PostgresWait.NoAnswer {
+            return IndexError.unreachable(path: location, reason: silent.description)
+        }
+        if let psql = error as? PSQLError {
+            // No answer from the server, or the server ending the connection (class 08 connection exception, class
+            // 57 operator intervention: shutdown, crash, starting up) is an outage, not a failed statement.
+            let state = psql.serverInfo?[.sqlState] ?? ""
+            if psql.serverInfo == nil || state.hasPrefix("08") || state.hasPrefix("57") {
+                return IndexError.unreachable(path: location, reason: reason(error))
+            }
         }
         return IndexError.database(path: location, reason: reason(error))
     }

@@ -14,7 +14,9 @@ struct PostgresTransaction: IndexTransaction {
 
     @discardableResult
     func run(_ query: PostgresQuery) throws -> [PostgresRandomAccessRow] {
-        try connection.query(query, logger: logger).wait().rows.map { $0.makeRandomAccess() }
+        try PostgresWait.value(connection.query(query, logger: logger), closed: { connection.isClosed }).rows.map {
+            $0.makeRandomAccess()
+        }
     }
 
     func info() throws -> [String: String] {

@@ -164,6 +164,23 @@ public struct IndexWorkerService: Service {
 }
 
 extension IndexWorkerService {
+    /// Opens what a worker needs (`open`: the queue, the index), retrying with the worker's backoff (doubling to
+    /// 10 s) while the database is unreachable, so a worker started before its database, or during an outage,
+    /// waits for it instead of exiting. Any other error (a bad URL, a foreign database) is thrown at once.
+    public static func opening<T>(log: (String) -> Void, _ open: () throws -> T) async throws -> T {
+        var backoff = 0.25
+        while true {
+            do {
+                return try open()
+            } catch let error as IndexError {
+                guard case .unreachable = error else { throw error }
+                log("database unavailable, retrying in \(backoff) s: \(describe(error))")
+                try await Task.sleep(for: .seconds(backoff))
+                backoff = min(backoff * 2, 10)
+            }
+        }
+    }
+
     /// Runs the worker in a `ServiceGroup` that turns SIGINT/SIGTERM into a graceful shutdown (exit 0 after the lease
     /// is released), and exits with status 130 at once on a second signal.
     public func runWithSignals(logger: Logger) async throws {
