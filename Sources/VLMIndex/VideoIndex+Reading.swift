@@ -71,13 +71,26 @@ extension VideoIndex {
     }
 
     /// All frames of complete videos as one fp32 matrix, cached in memory until the index's revision changes.
+    ///
+    /// A PostgreSQL index with a `localCopies` directory is searched from its local, memory-mapped copy, caught up
+    /// by chunk id first (`LocalEmbeddingCopy`); otherwise every chunk is read.
     public func matrix() throws -> EmbeddingMatrix {
         let current = try revision()
         if let cached = cache.get(), cached.revision == current { return cached }
-        let loaded = try read { tx in try loadMatrix(tx) }
+        let loaded: EmbeddingMatrix
+        if isShared, let localCopies {
+            let (matrix, report) = try loadFromLocalCopy(directory: localCopies)
+            lastRefreshState.withLock { $0 = report }
+            loaded = matrix
+        } else {
+            loaded = try read { tx in try loadMatrix(tx) }
+        }
         cache.set(loaded)
         return loaded
     }
+
+    /// What the last catch-up of the local copy read (nil before one, and for SQLite).
+    public var lastRefresh: LocalCopyRefresh? { lastRefreshState.current }
 
     private func loadMatrix(_ tx: any IndexTransaction) throws -> EmbeddingMatrix {
         let revision = try Self.revision(tx)
@@ -136,7 +149,7 @@ extension VideoIndex {
             captions: captions, revision: revision, model: model)
     }
 
-    private func corruptChunk(_ videoID: Int64) -> IndexError {
+    func corruptChunk(_ videoID: Int64) -> IndexError {
         IndexError.notAnIndex(path: path, reason: "a frame chunk of video \(videoID) has the wrong size")
     }
 }

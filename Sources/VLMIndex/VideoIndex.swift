@@ -28,20 +28,25 @@ public final class VideoIndex: Sendable {
     public let location: IndexLocation
     let store: any IndexStore
     let cache = MatrixCache()
+    /// Where local copies of a PostgreSQL index's embeddings live (nil: search reads every chunk each time).
+    public let localCopies: URL?
+    let lastRefreshState = Locked<LocalCopyRefresh?>(nil)
 
     // MARK: - Opening
 
     /// Opens the index at `path`: an SQLite file, or a `postgres://` URL. With `create`, a missing SQLite file
     /// becomes a new empty index; without, it is `IndexError.missing`. Corrupt or foreign databases are refused,
     /// an unreachable server is `IndexError.unreachable`; a PostgreSQL database gets the schema when it has none.
-    public convenience init(path: String, create: Bool) throws {
-        try self.init(location: try IndexLocation(path), create: create)
+    /// `localCopies` is where a PostgreSQL index's embeddings are copied for search (`defaultLocalCopies()`).
+    public convenience init(path: String, create: Bool, localCopies: URL? = VideoIndex.defaultLocalCopies()) throws {
+        try self.init(location: try IndexLocation(path), create: create, localCopies: localCopies)
     }
 
     /// Opens the index at `location` (see `init(path:create:)`).
-    public init(location: IndexLocation, create: Bool) throws {
+    public init(location: IndexLocation, create: Bool, localCopies: URL? = VideoIndex.defaultLocalCopies()) throws {
         self.location = location
         self.path = location.display
+        self.localCopies = localCopies
         switch location {
         case .sqlite(let file):
             store = try SQLiteStore(path: file, create: create)
@@ -54,6 +59,15 @@ public final class VideoIndex: Sendable {
     public var isShared: Bool {
         if case .postgres = location { return true }
         return false
+    }
+
+    /// `$XDG_CACHE_HOME/vlm-stream`, else `~/.cache/vlm-stream` (local copies go in its `index-copies`).
+    public static func defaultLocalCopies(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
+        if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") {
+            return URL(fileURLWithPath: xdg).appendingPathComponent("vlm-stream")
+        }
+        let home = environment["HOME"].map { URL(fileURLWithPath: $0) } ?? FileManager.default.homeDirectoryForCurrentUser
+        return home.appendingPathComponent(".cache/vlm-stream")
     }
 
     // MARK: - Transactions

@@ -88,6 +88,11 @@ protocol IndexTransaction {
     /// Chunks in (video, pts) order: of one video, or of every complete video when `videoID` is nil; only chunks
     /// with an id above `afterID` (the incremental refresh of a local copy).
     func chunks(videoID: Int64?, afterID: Int64, _ each: (StoredChunk) throws -> Void) throws
+    /// Up to `limit` chunks of any video (complete or not) with an id above `afterID`, in id order: how a local
+    /// copy of the embeddings catches up (`LocalEmbeddingCopy`).
+    func chunks(afterID: Int64, limit: Int) throws -> [StoredChunk]
+    /// The largest chunk id (0 when there is none).
+    func maxChunkID() throws -> Int64
     /// Captions of one video, or of every complete video when `videoID` is nil, in (video, start) order.
     func captions(videoID: Int64?) throws -> [(videoID: Int64, caption: IndexedCaption)]
 }

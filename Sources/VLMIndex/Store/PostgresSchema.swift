@@ -63,6 +63,12 @@ enum PostgresSchema {
         );
         CREATE INDEX job_claim ON job(state, id)
         """,
+        // v3: a random identity of this database, so a local copy of its embeddings is never taken for the copy
+        // of another database reached by the same URL (dropped and created again).
+        """
+        INSERT INTO index_info (key, value) VALUES ('instance', md5(random()::text || clock_timestamp()::text))
+        ON CONFLICT (key) DO NOTHING
+        """,
     ]
 
     /// Brings the database to the newest schema; refuses a database of another program or a newer vlm-stream.

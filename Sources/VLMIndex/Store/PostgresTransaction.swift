@@ -163,6 +163,24 @@ struct PostgresTransaction: IndexTransaction {
         }
     }
 
+    func chunks(afterID: Int64, limit: Int) throws -> [StoredChunk] {
+        try run(
+            """
+            SELECT id, video_id, frame_count, pts, embeddings FROM chunk WHERE id > \(afterID)
+            ORDER BY id LIMIT \(Int64(limit))
+            """
+        ).map { row in
+            StoredChunk(
+                id: try row[0].decode(Int64.self), videoID: try row[1].decode(Int64.self),
+                frameCount: Int(try row[2].decode(Int32.self)), pts: try row[3].decode(Data.self),
+                embeddings: try row[4].decode(Data.self))
+        }
+    }
+
+    func maxChunkID() throws -> Int64 {
+        try run("SELECT coalesce(max(id), 0)::bigint FROM chunk").first?[0].decode(Int64.self) ?? 0
+    }
+
     func captions(videoID: Int64?) throws -> [(videoID: Int64, caption: IndexedCaption)] {
         let rows: [PostgresRandomAccessRow]
         if let videoID {

@@ -132,6 +132,20 @@ struct SQLiteTransaction: IndexTransaction {
         }
     }
 
+    func chunks(afterID: Int64, limit: Int) throws -> [StoredChunk] {
+        try Row.fetchAll(
+            db, sql: "SELECT id, video_id, frame_count, pts, embeddings FROM chunk WHERE id > ? ORDER BY id LIMIT ?",
+            arguments: [afterID, limit]
+        ).map { row in
+            StoredChunk(
+                id: row[0], videoID: row[1], frameCount: row[2], pts: row[3] ?? Data(), embeddings: row[4] ?? Data())
+        }
+    }
+
+    func maxChunkID() throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM chunk") ?? 0
+    }
+
     func captions(videoID: Int64?) throws -> [(videoID: Int64, caption: IndexedCaption)] {
         let rows: [Row]
         if let videoID {
