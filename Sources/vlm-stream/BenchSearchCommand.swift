@@ -13,6 +13,11 @@ struct BenchSearchCommand: ParsableCommand {
             For each size, writes an index of random unit vectors (fp16 chunks, 10,000-frame videos at 1 fps) to a
             temporary SQLite file, loads it into an fp32 matrix, then times queries with random unit vectors.
             Prints medians and 90th percentiles over --queries queries. Build with `-c release`.
+
+            With --db postgres://…, the index is in PostgreSQL and search runs from a local memory-mapped copy of
+            its embeddings (in --dir, removed afterwards): "load" is the first copy of everything new, and a second
+            line per size shows what a later `search` pays: reopening the caught-up copy, and catching up after one
+            new 256-frame video.
             """
     )
 
@@ -55,11 +60,14 @@ struct BenchSearchCommand: ParsableCommand {
         print(widenThroughput())
         print(Row.header)
         if let db {
-            let index = try VideoIndex(path: db, create: true)
+            let copies = directory.appendingPathComponent("vlm-bench-copies-\(getpid())")
+            defer { try? FileManager.default.removeItem(at: copies) }
+            let index = try VideoIndex(path: db, create: true, localCopies: copies)
             var stored = try index.videos().reduce(0) { $0 + $1.frameCount }
             for n in frames.sorted() where n > stored {
                 print(try measure(frames: n, index: index, adding: n - stored, seed: UInt64(n)).line)
-                stored = n
+                print(try measureCopy(db: db, copies: copies, frames: n, seed: UInt64(n)))
+                stored = n + 256
             }
             return
         }
@@ -107,6 +115,29 @@ struct BenchSearchCommand: ParsableCommand {
         row.search = Stats(total)
         row.bandwidth = Double(n * dim * 4) / row.gemv.median / 1e9
         return row
+    }
+
+    /// What a later search process pays with the local copy: reopening it when it is caught up, and catching up
+    /// after one new 256-frame video (medians of 5 reopenings; one catch-up).
+    private func measureCopy(db: String, copies: URL, frames n: Int, seed: UInt64) throws -> String {
+        let reopen = try (0..<5).map { _ in
+            try seconds { _ = try VideoIndex(path: db, create: false, localCopies: copies).matrix() }
+        }.sorted()[2]
+        let writer = try VideoIndex(path: db, create: false, localCopies: nil)
+        try SyntheticIndex.populate(writer, frames: 256, dimension: dim, framesPerVideo: 256, seed: seed + 1)
+        let reader = try VideoIndex(path: db, create: false, localCopies: copies)
+        var matrix: EmbeddingMatrix?
+        let refresh = try seconds { matrix = try reader.matrix() }
+        var rng = SplitMix64(seed: 98)
+        let q = SyntheticIndex.randomUnitVector(dim, &rng)
+        _ = matrix?.search(q, options: SearchOptions(top: top))
+        let first = seconds { _ = matrix?.search(q, options: SearchOptions(top: top)) }
+        let report = reader.lastRefresh
+        return String(
+            format: "%9d   local copy: reopen %.3f s (median of 5) | one new video: %d chunk(s), %d frames read, "
+                + "catch-up %.3f s, then a query %.1f ms | copy %d rows, %d searchable",
+            n, reopen, report?.chunksRead ?? 0, report?.framesRead ?? 0, refresh, first * 1e3, report?.rows ?? 0,
+            report?.searchable ?? 0)
     }
 
     /// fp16 → fp32 widening speed (`Half.widen`, the load path) over 32 Mi values, median of 5.

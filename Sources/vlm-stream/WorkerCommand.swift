@@ -62,7 +62,8 @@ struct WorkerCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("\(workerName): \(line)\n".utf8))
             }
             _ = try IndexLocation(db)  // a malformed URL is one line at once, not a retry
-            let spec = IndexSpec(database: db, fps: fps, captions: captions ? CaptionOptions() : nil, chunkFrames: chunk)
+            let spec = IndexSpec(
+                database: db, fps: fps, captions: captions ? CaptionOptions() : nil, chunkFrames: chunk)
             let encoder = try model.load()
             // A database that is down when the worker starts is waited for, as one that goes away later is.
             let queue = try await IndexWorkerService.opening(log: log) { try JobQueue(url: db) }
@@ -83,7 +84,8 @@ struct WorkerCommand: AsyncParsableCommand {
 /// `vlm-stream jobs`: the queue of a PostgreSQL index.
 struct JobsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "jobs", abstract: "Show a PostgreSQL index's jobs: queued, running (worker, since, progress), done, failed.")
+        commandName: "jobs",
+        abstract: "Show a PostgreSQL index's jobs: queued, running (worker, since, progress), done, failed.")
 
     @Option(help: "The index: postgres://user:password@host:port/db?sslmode=….")
     var db: String
@@ -120,7 +122,9 @@ struct JobsCommand: AsyncParsableCommand {
             let running = jobs.filter { $0.state == "running" }
             if !running.isEmpty {
                 print("frames/s per worker:")
-                for (worker, group) in Dictionary(grouping: running, by: { $0.worker ?? "?" }).sorted(by: { $0.key < $1.key }) {
+                for (worker, group) in Dictionary(grouping: running, by: { $0.worker ?? "?" }).sorted(by: {
+                    $0.key < $1.key
+                }) {
                     print(String(format: "  %@ %.1f", worker, group.reduce(0) { $0 + $1.fps }))
                 }
             }

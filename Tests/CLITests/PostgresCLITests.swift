@@ -33,7 +33,8 @@ final class PostgresCLITests {
     func frame(of video: URL, at seconds: Double) throws -> String {
         let out = dir.appendingPathComponent("\(video.deletingPathExtension().lastPathComponent)-\(seconds).png").path
         let ffmpeg = try ChildProcess(
-            "/usr/bin/env", ["ffmpeg", "-v", "error", "-y", "-ss", "\(seconds)", "-i", video.path, "-frames:v", "1", out])
+            "/usr/bin/env",
+            ["ffmpeg", "-v", "error", "-y", "-ss", "\(seconds)", "-i", video.path, "-frames:v", "1", out])
         #expect(ffmpeg.wait(timeout: 60) == 0)
         return out
     }
@@ -44,8 +45,11 @@ final class PostgresCLITests {
         let sqlite = dir.appendingPathComponent("index.sqlite").path
         let postgres = try server.createDatabase("cli")
         for db in [sqlite, postgres] {
-            let indexed = try vlm(["index"] + videos.map(\.path) + ["--db", db, "--fps", "2", "--captions"] + Self.model)
-            #expect(indexed.lines.count == 2 && indexed.lines.allSatisfy { $0.contains("frames indexed") }, "\(indexed.stdout)")
+            let indexed = try vlm(
+                ["index"] + videos.map(\.path) + ["--db", db, "--fps", "2", "--captions"] + Self.model)
+            #expect(
+                indexed.lines.count == 2 && indexed.lines.allSatisfy { $0.contains("frames indexed") },
+                "\(indexed.stdout)")
         }
         let again = try vlm(["index"] + videos.map(\.path) + ["--db", postgres, "--fps", "2"] + Self.model)
         #expect(again.lines.allSatisfy { $0.contains("unchanged, skipped") } && again.lines.count == 2)

@@ -57,7 +57,9 @@ final class WorkerCLITests {
     func runningWithFrames(_ db: String, worker: String) throws -> IndexJob? {
         let index = try VideoIndex(path: db, create: false)
         let partial = Set(try index.videos().filter { !$0.complete && $0.frameCount >= 4 }.map(\.path))
-        return try JobQueue(url: db).jobs().first { $0.state == "running" && $0.worker == worker && partial.contains($0.input) }
+        return try JobQueue(url: db).jobs().first {
+            $0.state == "running" && $0.worker == worker && partial.contains($0.input)
+        }
     }
 
     /// Indexes `inputs` in one process into a new SQLite file.
@@ -140,7 +142,8 @@ final class WorkerCLITests {
         let workers = try (1...2).map { try worker(db, name: "o\($0)", lease: 3) }
         try #require(try wait(60) { try runningWithFrames(db, worker: "o1") != nil }, "\(log("o1"))")
         let before = try VideoIndex(path: db, create: false)
-        let committed = try Dictionary(uniqueKeysWithValues: before.videos().map { ($0.path, try before.framePTS(videoID: $0.id)) })
+        let committed = try Dictionary(
+            uniqueKeysWithValues: before.videos().map { ($0.path, try before.framePTS(videoID: $0.id)) })
         server.stop()
         Thread.sleep(forTimeInterval: 10)
         try server.start()

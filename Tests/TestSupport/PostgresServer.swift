@@ -15,7 +15,8 @@ public final class PostgresServer: Sendable {
     /// Debian's server binaries (`postgresql-15`), or a `pg_ctl` on PATH.
     public static var binDirectory: URL? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-        let debian = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql"))?.sorted(by: >)
+        let debian =
+            (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql"))?.sorted(by: >)
             .map { "/usr/lib/postgresql/\($0)/bin" } ?? []
         return (debian + path.split(separator: ":").map(String.init))
             .map { URL(fileURLWithPath: $0) }

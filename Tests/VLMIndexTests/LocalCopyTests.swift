@@ -23,7 +23,9 @@ final class LocalCopyTests {
 
     /// Frames `first..<first+n` of a video at 2 fps with random unit embeddings.
     func frames(_ first: Int, _ n: Int, _ rng: inout SplitMix64) -> [IndexedFrame] {
-        (first..<first + n).map { IndexedFrame(pts: Double($0) / 2, embedding: SyntheticIndex.randomUnitVector(dimension, &rng)) }
+        (first..<first + n).map {
+            IndexedFrame(pts: Double($0) / 2, embedding: SyntheticIndex.randomUnitVector(dimension, &rng))
+        }
     }
 
     func start(_ index: VideoIndex, _ path: String) throws -> Int64 {
@@ -39,7 +41,8 @@ final class LocalCopyTests {
         var rng = SplitMix64(seed: 5)
         let matrix = try index.matrix()
         return (0..<12).map { _ in
-            matrix.search(SyntheticIndex.randomUnitVector(dimension, &rng), options: SearchOptions(top: 5, mergeMargin: 0.2))
+            matrix.search(
+                SyntheticIndex.randomUnitVector(dimension, &rng), options: SearchOptions(top: 5, mergeMargin: 0.2))
         }
     }
 

@@ -22,10 +22,15 @@ struct PostgresIndexTests {
 
     /// Runs plans, appends (one twice: idempotent), captions, completion, replacement and removal; returns what a
     /// reader sees at the end.
-    func exercise(_ index: VideoIndex) throws -> (videos: [IndexedVideo], frames: [[IndexedFrame]], captions: [[IndexedCaption]], matrix: EmbeddingMatrix) {
-        let frames = (0..<6).map { IndexedFrame(pts: Double($0) * 0.5, embedding: unitVector(8, axis: $0, wobble: 0.1)) }
-        guard case .fresh(let a, false) = try index.prepare(
-            videoPath: "/v/a.mp4", fingerprint: fingerprintA, model: "m1", dimension: 8, fps: 2)
+    func exercise(_ index: VideoIndex) throws -> (
+        videos: [IndexedVideo], frames: [[IndexedFrame]], captions: [[IndexedCaption]], matrix: EmbeddingMatrix
+    ) {
+        let frames = (0..<6).map {
+            IndexedFrame(pts: Double($0) * 0.5, embedding: unitVector(8, axis: $0, wobble: 0.1))
+        }
+        guard
+            case .fresh(let a, false) = try index.prepare(
+                videoPath: "/v/a.mp4", fingerprint: fingerprintA, model: "m1", dimension: 8, fps: 2)
         else { throw IndexError.database(path: index.path, reason: "expected a fresh plan") }
         try index.append(videoID: a, frames: Array(frames[0..<3]))
         try index.append(videoID: a, frames: Array(frames[0..<3]))  // a retried commit: stored once
@@ -43,19 +48,22 @@ struct PostgresIndexTests {
             try index.prepare(videoPath: "/v/c.mp4", fingerprint: fingerprintA, model: "m2", dimension: 8, fps: 2)
         }
         // b is indexed, then changed on disk: replaced.
-        guard case .fresh(let b, false) = try index.prepare(
-            videoPath: "/v/b.mp4", fingerprint: fingerprintA, model: "m1", dimension: 8, fps: 2)
+        guard
+            case .fresh(let b, false) = try index.prepare(
+                videoPath: "/v/b.mp4", fingerprint: fingerprintA, model: "m1", dimension: 8, fps: 2)
         else { throw IndexError.database(path: index.path, reason: "expected a fresh plan") }
         try index.append(videoID: b, frames: Array(frames[0..<2]))
         try index.complete(videoID: b, duration: 1)
-        guard case .fresh(let b2, true) = try index.prepare(
-            videoPath: "/v/b.mp4", fingerprint: fingerprintB, model: "m1", dimension: 8, fps: 2, captions: true)
+        guard
+            case .fresh(let b2, true) = try index.prepare(
+                videoPath: "/v/b.mp4", fingerprint: fingerprintB, model: "m1", dimension: 8, fps: 2, captions: true)
         else { throw IndexError.database(path: index.path, reason: "expected a replacing plan") }
         try index.append(videoID: b2, frames: Array(frames[2..<5]))
         try index.complete(videoID: b2, duration: 2, captions: [.init(start: 1, end: 2, text: "a dog", score: 0.25)])
         let videos = try index.videos()
         return (
-            videos, try videos.map { try index.frames(videoID: $0.id) }, try videos.map { try index.captions(videoID: $0.id) },
+            videos, try videos.map { try index.frames(videoID: $0.id) },
+            try videos.map { try index.captions(videoID: $0.id) },
             try index.matrix()
         )
     }

@@ -47,7 +47,8 @@ final class LocalEmbeddingCopy {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
             throw IndexError.database(
-                path: directory.path, reason: "cannot create the local copy of the index: \(error.localizedDescription)")
+                path: directory.path, reason: "cannot create the local copy of the index: \(error.localizedDescription)"
+            )
         }
         let fd = open(directory.appendingPathComponent("lock").path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
@@ -141,7 +142,8 @@ final class LocalEmbeddingCopy {
             try handle.seek(toOffset: UInt64(offset))
             try handle.write(contentsOf: data)
         } catch {
-            throw IndexError.database(path: url.path, reason: "cannot write the local copy: \(error.localizedDescription)")
+            throw IndexError.database(
+                path: url.path, reason: "cannot write the local copy: \(error.localizedDescription)")
         }
     }
 
@@ -157,7 +159,8 @@ final class LocalEmbeddingCopy {
         do {
             try JSONEncoder().encode(state).write(to: url, options: .atomic)
         } catch {
-            throw IndexError.database(path: url.path, reason: "cannot save the local copy's state: \(error.localizedDescription)")
+            throw IndexError.database(
+                path: url.path, reason: "cannot save the local copy's state: \(error.localizedDescription)")
         }
     }
 
@@ -172,7 +175,8 @@ final class LocalEmbeddingCopy {
             defer { try? handle.close() }
             data = try handle.read(upToCount: n * Self.rowRecord) ?? Data()
         } catch {
-            throw IndexError.database(path: rowsURL.path, reason: "cannot read the local copy: \(error.localizedDescription)")
+            throw IndexError.database(
+                path: rowsURL.path, reason: "cannot read the local copy: \(error.localizedDescription)")
         }
         guard data.count == n * Self.rowRecord else {
             throw IndexError.notAnIndex(path: rowsURL.path, reason: "the local copy is shorter than its state")

@@ -36,7 +36,8 @@ final class MatrixStorage: @unchecked Sendable {
             throw IndexError.notAnIndex(path: path, reason: "the local copy's embedding file is shorter than its state")
         }
         guard let mapped = mmap(nil, bytes, PROT_READ, MAP_SHARED, descriptor, 0), mapped != MAP_FAILED else {
-            throw IndexError.database(path: path, reason: "cannot map the local copy: \(String(cString: strerror(errno)))")
+            throw IndexError.database(
+                path: path, reason: "cannot map the local copy: \(String(cString: strerror(errno)))")
         }
         base = UnsafePointer(mapped.assumingMemoryBound(to: Float.self))
         mappedBytes = bytes

@@ -75,7 +75,8 @@ final class PostgresStore: IndexStore {
         do {
             return try PostgresWait.value(
                 PostgresConnection.connect(
-                    on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 1, logger: logger))
+                    on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 1, logger: logger
+                ))
         } catch {
             throw IndexError.unreachable(path: url.display, reason: Self.reason(error))
         }

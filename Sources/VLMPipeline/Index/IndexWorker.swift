@@ -26,7 +26,9 @@ public struct IndexWorkerService: Service {
         /// Exit once no job is queued or running (tests, batch runs).
         public var exitWhenDrained: Bool
 
-        public init(name: String, lease: Double = 30, maxAttempts: Int = 3, idlePoll: Double = 5, exitWhenDrained: Bool = false) {
+        public init(
+            name: String, lease: Double = 30, maxAttempts: Int = 3, idlePoll: Double = 5, exitWhenDrained: Bool = false
+        ) {
             self.name = name
             self.lease = lease
             self.maxAttempts = maxAttempts
@@ -103,7 +105,9 @@ public struct IndexWorkerService: Service {
             }
         }
         defer { beat.cancel() }
-        let url = job.input.contains("://") ? (URL(string: job.input) ?? URL(fileURLWithPath: job.input))
+        let url =
+            job.input.contains("://")
+            ? (URL(string: job.input) ?? URL(fileURLWithPath: job.input))
             : URL(fileURLWithPath: job.input)
         let outcome: Result<IndexOutcome, any Error>
         do {
@@ -131,7 +135,9 @@ public struct IndexWorkerService: Service {
                 return .next
             }
             let reason = Self.describe(error)
-            await retrying { try queue.fail(job: job.id, worker: options.name, error: reason, maxAttempts: options.maxAttempts) }
+            await retrying {
+                try queue.fail(job: job.id, worker: options.name, error: reason, maxAttempts: options.maxAttempts)
+            }
             log("failed \(job.input): \(reason)")
             return .next
         }
