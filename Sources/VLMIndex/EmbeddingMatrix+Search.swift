@@ -64,7 +64,12 @@ extension EmbeddingMatrix {
         var pool = min(count, max(64, top.multipliedReportingOverflow(by: 8).overflow ? count : top * 8))
         var examined = 0
         while moments.count < top {
-            let candidates = scores.withUnsafeBufferPointer { TopK.select($0, k: pool) }
+            let candidates = scores.withUnsafeBufferPointer { all in
+                if let rank {
+                    return rank.withUnsafeBufferPointer { TopK.select(all, k: pool, rank: $0) }
+                }
+                return TopK.select(all, k: pool)
+            }
             for candidate in candidates.dropFirst(examined) where !covered[candidate.index] {
                 if videoOfRow[candidate.index] < 0 { return moments }  // only unsearchable rows are left
                 if let floor = options.minScore, candidate.score < floor { return moments }

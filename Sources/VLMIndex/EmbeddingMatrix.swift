@@ -55,6 +55,9 @@ public final class EmbeddingMatrix: Sendable {
     /// The row before / after each row in its video's pts order (-1 at the video's ends and for unsearchable rows).
     let previous: [Int32]
     let next: [Int32]
+    /// Each row's position in (video, pts) order, which breaks ties between equal scores (nil: the row order is that
+    /// order already), so equal frames rank the same whether rows are stored in that order or in commit order.
+    let rank: [Int32]?
     /// Rows that are searchable.
     public let searchableCount: Int
     /// The complete videos, in row order.
@@ -84,13 +87,14 @@ public final class EmbeddingMatrix: Sendable {
         }
         self.init(
             dimension: dimension, storage: MatrixStorage(values), pts: pts, videoOfRow: videoOfRow,
-            previous: previous, next: next, videos: videos, captions: captions, revision: revision, model: model)
+            previous: previous, next: next, rank: nil, videos: videos, captions: captions, revision: revision,
+            model: model)
     }
 
     /// A matrix over `storage` with explicit pts-order links (a local copy's interleaved rows).
     init(
         dimension: Int, storage: MatrixStorage, pts: [Double], videoOfRow: [Int32], previous: [Int32], next: [Int32],
-        videos: [IndexedVideo], captions: [[IndexedCaption]], revision: Int, model: String
+        rank: [Int32]?, videos: [IndexedVideo], captions: [[IndexedCaption]], revision: Int, model: String
     ) {
         precondition(
             storage.count == pts.count * dimension && videoOfRow.count == pts.count && previous.count == pts.count
@@ -101,6 +105,7 @@ public final class EmbeddingMatrix: Sendable {
         self.videoOfRow = videoOfRow
         self.previous = previous
         self.next = next
+        self.rank = rank
         self.searchableCount = videoOfRow.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
         self.videos = videos
         self.captions = captions

@@ -144,6 +144,8 @@ extension VideoIndex {
         for row in 0..<n where videoOfRow[row] >= 0 { rowsOfVideo[Int(videoOfRow[row])].append(Int32(row)) }
         var previous = [Int32](repeating: -1, count: n)
         var next = [Int32](repeating: -1, count: n)
+        var rank = [Int32](repeating: .max, count: n)
+        var position: Int32 = 0
         for (i, var rows) in rowsOfVideo.enumerated() {
             guard rows.count == videos[i].frameCount else {
                 throw IndexError.notAnIndex(path: path, reason: "frame counts disagree with stored chunks")
@@ -155,6 +157,10 @@ extension VideoIndex {
                 next[Int(a)] = b
                 previous[Int(b)] = a
             }
+            for row in rows {
+                rank[Int(row)] = position
+                position += 1
+            }
         }
         guard videos.contains(where: { $0.frameCount > 0 }) else { throw IndexError.empty(path: path) }
 
@@ -165,7 +171,8 @@ extension VideoIndex {
         }
         let matrix = EmbeddingMatrix(
             dimension: copy.state.dimension, storage: try copy.mapEmbeddings(), pts: pts, videoOfRow: videoOfRow,
-            previous: previous, next: next, videos: videos, captions: captions, revision: revision, model: model)
+            previous: previous, next: next, rank: rank, videos: videos, captions: captions, revision: revision,
+            model: model)
         return (matrix, dead)
     }
 }
