@@ -18,8 +18,8 @@ extension EmbeddingMatrix {
     }
 
     private func scores(packed: [Float], count q: Int) -> [Float] {
-        [Float](unsafeUninitializedCapacity: q * count) { out, initialized in
-            values.withUnsafeBufferPointer { m in
+        var scores = [Float](unsafeUninitializedCapacity: q * count) { out, initialized in
+            withValues { m in
                 packed.withUnsafeBufferPointer { qs in
                     GEMV.scoreRows(
                         m.baseAddress!, rows: count, cols: dimension, queries: qs.baseAddress!, count: q,
@@ -28,6 +28,13 @@ extension EmbeddingMatrix {
             }
             initialized = q * count
         }
+        // Rows that are not searchable never rank (a local copy's incomplete, replaced or duplicate frames).
+        if searchableCount < count {
+            for row in 0..<count where videoOfRow[row] < 0 {
+                for i in 0..<q { scores[i * count + row] = -.infinity }
+            }
+        }
+        return scores
     }
 
     // MARK: - Moments
@@ -49,15 +56,22 @@ extension EmbeddingMatrix {
     private func moments(scores: [Float], _ options: SearchOptions) -> [Moment] {
         guard options.top > 0 else { return [] }
         // No more moments than frames: `--top 9223372036854775807` must not overflow the pool arithmetic.
-        let top = min(options.top, count)
+        let top = min(options.top, searchableCount)
+        guard top > 0 else { return [] }
         var covered = [Bool](repeating: false, count: count)
         var moments: [Moment] = []
         // Most candidates fall inside moments already found; widen the candidate pool until enough moments exist.
         var pool = min(count, max(64, top.multipliedReportingOverflow(by: 8).overflow ? count : top * 8))
         var examined = 0
         while moments.count < top {
-            let candidates = scores.withUnsafeBufferPointer { TopK.select($0, k: pool) }
+            let candidates = scores.withUnsafeBufferPointer { all in
+                if let rank {
+                    return rank.withUnsafeBufferPointer { TopK.select(all, k: pool, rank: $0) }
+                }
+                return TopK.select(all, k: pool)
+            }
             for candidate in candidates.dropFirst(examined) where !covered[candidate.index] {
+                if videoOfRow[candidate.index] < 0 { return moments }  // only unsearchable rows are left
                 if let floor = options.minScore, candidate.score < floor { return moments }
                 moments.append(grow(candidate, scores: scores, covered: &covered, margin: options.mergeMargin))
                 if moments.count == top { break }
@@ -74,9 +88,18 @@ extension EmbeddingMatrix {
         let threshold = peak.score - margin
         var lo = peak.index
         var hi = peak.index
-        while lo > 0, videoOfRow[lo - 1] == video, !covered[lo - 1], scores[lo - 1] >= threshold { lo -= 1 }
-        while hi + 1 < count, videoOfRow[hi + 1] == video, !covered[hi + 1], scores[hi + 1] >= threshold { hi += 1 }
-        for r in lo...hi { covered[r] = true }
+        var frames = 1
+        covered[peak.index] = true
+        while case let before = Int(previous[lo]), before >= 0, !covered[before], scores[before] >= threshold {
+            lo = before
+            covered[lo] = true
+            frames += 1
+        }
+        while case let after = Int(next[hi]), after >= 0, !covered[after], scores[after] >= threshold {
+            hi = after
+            covered[hi] = true
+            frames += 1
+        }
 
         let info = videos[Int(video)]
         var end = pts[hi] + samplingInterval(row: hi, video: info)
@@ -84,15 +107,15 @@ extension EmbeddingMatrix {
         let peakPTS = pts[peak.index]
         let caption = captions[Int(video)].last { $0.start <= peakPTS && peakPTS <= $0.end }?.text
         return Moment(
-            video: info.path, start: pts[lo], end: end, peak: peakPTS, score: Double(peak.score), frames: hi - lo + 1,
+            video: info.path, start: pts[lo], end: end, peak: peakPTS, score: Double(peak.score), frames: frames,
             caption: caption)
     }
 
     /// The time one sampled frame stands for: 1/fps, or the gap to the next frame when every frame was kept.
     private func samplingInterval(row: Int, video: IndexedVideo) -> Double {
         if video.fps > 0 { return 1 / video.fps }
-        if row + 1 < count, videoOfRow[row + 1] == videoOfRow[row] { return pts[row + 1] - pts[row] }
-        if row > 0, videoOfRow[row - 1] == videoOfRow[row] { return pts[row] - pts[row - 1] }
+        if next[row] >= 0 { return pts[Int(next[row])] - pts[row] }
+        if previous[row] >= 0 { return pts[row] - pts[Int(previous[row])] }
         return 0
     }
 }

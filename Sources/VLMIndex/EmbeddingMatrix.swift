@@ -37,18 +37,29 @@ public struct IndexedVideo: Sendable, Equatable, Codable {
     }
 }
 
-/// Every searchable frame of an index in memory: a contiguous row-major `count × dimension` fp32 matrix (ready for
-/// sgemv/sgemm), with each row's video and pts. Rows of one video are contiguous and in pts order, so "adjacent
-/// frames" are adjacent rows.
+/// Every searchable frame of an index: a contiguous row-major `count × dimension` fp32 matrix (ready for
+/// sgemv/sgemm; in memory, or mapped from a local copy of a PostgreSQL index), with each row's video and pts.
+///
+/// Rows of one video are linked in pts order (`previous`/`next`), so "adjacent frames" are found the same way whether
+/// a video's rows are contiguous (an index read in (video, pts) order) or interleaved (a local copy appended in
+/// commit order). A row whose video is not searchable (`videoOfRow` -1: incomplete, replaced or a duplicate in a
+/// local copy) is never a result.
 public final class EmbeddingMatrix: Sendable {
     /// Embedding length (columns).
     public let dimension: Int
-    /// `count × dimension` values, row-major.
-    public let values: [Float]
+    let storage: MatrixStorage
     /// Presentation time of each row.
     public let pts: [Double]
-    /// Index into `videos` of each row.
+    /// Index into `videos` of each row; -1 for a row that is not searchable.
     public let videoOfRow: [Int32]
+    /// The row before / after each row in its video's pts order (-1 at the video's ends and for unsearchable rows).
+    let previous: [Int32]
+    let next: [Int32]
+    /// Each row's position in (video, pts) order, which breaks ties between equal scores (nil: the row order is that
+    /// order already), so equal frames rank the same whether rows are stored in that order or in commit order.
+    let rank: [Int32]?
+    /// Rows that are searchable.
+    public let searchableCount: Int
     /// The complete videos, in row order.
     public let videos: [IndexedVideo]
     /// Captions per video (same order as `videos`), sorted by start.
@@ -58,27 +69,57 @@ public final class EmbeddingMatrix: Sendable {
     /// Encoder identity of the embeddings.
     public let model: String
 
-    /// Number of frames (rows).
+    /// Number of rows (including unsearchable rows of a local copy).
     public var count: Int { pts.count }
 
-    /// A matrix from its parts; `values.count == pts.count * dimension`.
-    public init(
+    /// A matrix from its parts; `values.count == pts.count * dimension`, rows of one video contiguous and in pts order.
+    public convenience init(
         dimension: Int, values: [Float], pts: [Double], videoOfRow: [Int32], videos: [IndexedVideo],
         captions: [[IndexedCaption]], revision: Int, model: String
     ) {
         precondition(values.count == pts.count * dimension && videoOfRow.count == pts.count, "EmbeddingMatrix shape")
+        let n = pts.count
+        var previous = [Int32](repeating: -1, count: n)
+        var next = [Int32](repeating: -1, count: n)
+        for row in 1..<max(n, 1) where videoOfRow[row] == videoOfRow[row - 1] && videoOfRow[row] >= 0 {
+            previous[row] = Int32(row - 1)
+            next[row - 1] = Int32(row)
+        }
+        self.init(
+            dimension: dimension, storage: MatrixStorage(values), pts: pts, videoOfRow: videoOfRow,
+            previous: previous, next: next, rank: nil, videos: videos, captions: captions, revision: revision,
+            model: model)
+    }
+
+    /// A matrix over `storage` with explicit pts-order links (a local copy's interleaved rows).
+    init(
+        dimension: Int, storage: MatrixStorage, pts: [Double], videoOfRow: [Int32], previous: [Int32], next: [Int32],
+        rank: [Int32]?, videos: [IndexedVideo], captions: [[IndexedCaption]], revision: Int, model: String
+    ) {
+        precondition(
+            storage.count == pts.count * dimension && videoOfRow.count == pts.count && previous.count == pts.count
+                && next.count == pts.count, "EmbeddingMatrix shape")
         self.dimension = dimension
-        self.values = values
+        self.storage = storage
         self.pts = pts
         self.videoOfRow = videoOfRow
+        self.previous = previous
+        self.next = next
+        self.rank = rank
+        self.searchableCount = videoOfRow.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
         self.videos = videos
         self.captions = captions
         self.revision = revision
         self.model = model
     }
 
-    /// Row `row` as an array (tests and debugging).
+    /// Runs `body` over the `count × dimension` values, row-major.
+    public func withValues<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        try storage.withUnsafeBufferPointer(body)
+    }
+
+    /// Row `row` as an array.
     public func row(_ row: Int) -> [Float] {
-        Array(values[row * dimension..<(row + 1) * dimension])
+        withValues { Array($0[row * dimension..<(row + 1) * dimension]) }
     }
 }

@@ -18,6 +18,10 @@ public enum IndexError: UserFacingError, Equatable {
     case empty(path: String)
     /// A video file could not be read for its checksum.
     case unreadableVideo(path: String, reason: String)
+    /// A `--db` URL that cannot be used.
+    case badURL(url: String, reason: String)
+    /// The PostgreSQL server could not be reached or refused the login.
+    case unreachable(path: String, reason: String)
     /// SQLite failed in a way the cases above do not cover.
     case database(path: String, reason: String)
     /// A moment (`INDEX:VIDEO@SECONDS`) that is malformed or names no stored frame.
@@ -42,6 +46,12 @@ public enum IndexError: UserFacingError, Equatable {
             "index \(path) has no completely indexed video yet: run `vlm-stream index VIDEO... --db \(path)` first"
         case .unreadableVideo(let path, let reason):
             "cannot read video \(path) (\(reason)): check the path and permissions"
+        case .badURL(let url, let reason):
+            "--db \(url) is not a usable PostgreSQL URL (\(reason)): "
+                + "use postgres://user:password@host:port/database?sslmode=disable|prefer|require"
+        case .unreachable(let path, let reason):
+            "cannot reach the index database \(path) (\(reason)): check that PostgreSQL runs there and the URL's "
+                + "user, password and database"
         case .database(let path, let reason):
             "index \(path) failed: \(reason)"
         case .badMoment(let moment, let reason):

@@ -13,7 +13,7 @@ public enum SyntheticIndex {
         var remaining = frames
         while remaining > 0 {
             let n = min(remaining, framesPerVideo)
-            let path = "/synthetic/video-\(videoNumber).mp4"
+            let path = seed == 1 ? "/synthetic/video-\(videoNumber).mp4" : "/synthetic/\(seed)/video-\(videoNumber).mp4"
             let fingerprint = VideoFingerprint(size: Int64(n), checksum: "synthetic:\(seed):\(videoNumber)")
             let plan = try index.prepare(
                 videoPath: path, fingerprint: fingerprint, model: model, dimension: dimension, fps: fps)

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// One sampled frame to store: its presentation time and its (L2-normalised) embedding.
 public struct IndexedFrame: Sendable, Equatable {
@@ -47,17 +46,16 @@ extension VideoIndex {
 
     /// The encoder identity and embedding size this index was built with (`nil` for an empty index).
     public func model() throws -> (identity: String, dimension: Int)? {
-        try read { db in try Self.model(db, path: path) }
+        try read { tx in try Self.model(tx, path: path) }
     }
 
-    static func model(_ db: Database, path: String) throws -> (identity: String, dimension: Int)? {
-        let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM index_info WHERE key IN ('model', 'dimension')")
-        var info: [String: String?] = [:]
-        for row in rows { info[row["key"]] = row["value"] as String? }
-        if info.isEmpty { return nil }
+    static func model(_ tx: any IndexTransaction, path: String) throws -> (identity: String, dimension: Int)? {
+        let info = try tx.info()
+        let (identity, dimensionText) = (info["model"], info["dimension"])
+        if identity == nil && dimensionText == nil { return nil }
         // One of the two present, or a dimension that is not a sane embedding length, is damage, not "empty".
-        guard let identity = info["model"] ?? nil, !identity.isEmpty,
-            let dimension = (info["dimension"] ?? nil).flatMap({ Int($0) }), (1...65_536).contains(dimension)
+        guard let identity, !identity.isEmpty, let dimension = dimensionText.flatMap({ Int($0) }),
+            (1...65_536).contains(dimension)
         else {
             throw IndexError.notAnIndex(
                 path: path, reason: "its index_info table is damaged (model or dimension missing or invalid)")
@@ -69,10 +67,7 @@ extension VideoIndex {
     /// built before precisions were recorded). Queries of any precision search any index: the embeddings differ by
     /// int8's error (docs/encoder.md), not by kind.
     public func precisions() throws -> [String] {
-        try read { db in
-            let value = try String.fetchOne(db, sql: "SELECT value FROM index_info WHERE key = 'precision'")
-            return (value ?? "fp32").split(separator: ",").map(String.init)
-        }
+        try read { tx in (try tx.info()["precision"] ?? "fp32").split(separator: ",").map(String.init) }
     }
 
     /// Throws `IndexError.modelMismatch` unless the index is empty or was built with `identity`.
@@ -92,68 +87,52 @@ extension VideoIndex {
         videoPath: String, fingerprint: VideoFingerprint, model: String, dimension: Int, fps: Double,
         captions: Bool = false, precision: String = "fp32"
     ) throws -> IndexPlan {
-        try write { db in
+        try write { tx in
             // The precisions the index holds frames of, each once, in the order first used.
-            let recorded = try String.fetchOne(db, sql: "SELECT value FROM index_info WHERE key = 'precision'")
+            let recorded = try tx.info()["precision"]
             // (An index built before precisions were recorded holds fp32 frames.)
             let known =
                 try recorded.map { $0.split(separator: ",").map(String.init) }
-                ?? (Self.model(db, path: path) != nil ? ["fp32"] : [])
+                ?? (Self.model(tx, path: path) != nil ? ["fp32"] : [])
             if !known.contains(precision) {
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO index_info (key, value) VALUES ('precision', ?)",
-                    arguments: [(known + [precision]).joined(separator: ",")])
+                try tx.setInfo("precision", (known + [precision]).joined(separator: ","))
             }
-            if let bound = try Self.model(db, path: path) {
+            if let bound = try Self.model(tx, path: path) {
                 guard bound.identity == model else {
                     throw IndexError.modelMismatch(path: self.path, indexed: bound.identity, requested: model)
                 }
             } else {
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO index_info (key, value) VALUES ('model', ?), ('dimension', ?)",
-                    arguments: [model, String(dimension)])
+                try tx.setInfo("model", model)
+                try tx.setInfo("dimension", String(dimension))
             }
             var replaced = false
-            if let row = try Row.fetchOne(
-                db, sql: "SELECT id, size, checksum, model, fps, complete, captioned FROM video WHERE path = ?",
-                arguments: [videoPath])
-            {
-                let id: Int64 = row["id"]
+            if let row = try tx.video(path: videoPath) {
                 let same =
-                    row["size"] == fingerprint.size && row["checksum"] == fingerprint.checksum
-                    && row["model"] == model && row["fps"] == fps
-                if same && row["complete"] == true {
-                    return captions && row["captioned"] == false ? .caption(videoID: id) : .skip
+                    row.size == fingerprint.size && row.checksum == fingerprint.checksum && row.model == model
+                    && row.fps == fps
+                if same && row.complete {
+                    return captions && !row.captioned ? .caption(videoID: row.id) : .skip
                 }
                 if same {
-                    let stored = try Row.fetchOne(
-                        db, sql: "SELECT max(last_pts) AS last, sum(frame_count) AS n FROM chunk WHERE video_id = ?",
-                        arguments: [id])
-                    let last: Double? = stored?["last"]
-                    let count: Int? = stored?["n"]
-                    return .resume(videoID: id, afterPTS: last ?? -.infinity, storedFrames: count ?? 0)
+                    let stored = try tx.chunkExtent(videoID: row.id)
+                    return .resume(videoID: row.id, afterPTS: stored.last ?? -.infinity, storedFrames: stored.frames)
                 }
-                if row["complete"] == true { try Self.bumpRevision(db) }
-                try db.execute(sql: "DELETE FROM video WHERE id = ?", arguments: [id])
+                if row.complete { try tx.bumpRevision() }
+                try tx.deleteVideo(id: row.id)
                 replaced = true
             }
-            try db.execute(
-                sql: """
-                    INSERT INTO video (path, size, checksum, model, fps, indexed_at) VALUES (?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    videoPath, fingerprint.size, fingerprint.checksum, model, fps, Date().timeIntervalSince1970,
-                ])
-            return .fresh(videoID: db.lastInsertedRowID, replaced: replaced)
+            let id = try tx.insertVideo(path: videoPath, fingerprint: fingerprint, model: model, fps: fps)
+            return .fresh(videoID: id, replaced: replaced)
         }
     }
 
     // MARK: - Frames
 
     /// Commits `frames` (in pts order, all after the video's stored frames) and `captions` in one transaction.
+    /// A chunk already stored (same video and first pts: a retried or resumed commit) is not stored twice.
     public func append(videoID: Int64, frames: [IndexedFrame], captions: [IndexedCaption] = []) throws {
         guard let first = frames.first, let last = frames.last else {
-            if !captions.isEmpty { try write { db in try Self.insert(captions, videoID: videoID, db) } }
+            if !captions.isEmpty { try write { tx in try Self.insert(captions, videoID: videoID, tx) } }
             return
         }
         var pts: [Double] = []
@@ -167,75 +146,54 @@ extension VideoIndex {
         }
         let ptsBlob = pts.withUnsafeBytes { Data($0) }  // little-endian on every supported platform
         let embeddingBlob = halves.withUnsafeBytes { Data($0) }
-        try write { db in
-            if let dimension = try Self.model(db, path: path)?.dimension, dimension != first.embedding.count {
+        try write { tx in
+            if let dimension = try Self.model(tx, path: path)?.dimension, dimension != first.embedding.count {
                 throw IndexError.dimensionMismatch(path: self.path, indexed: dimension, given: first.embedding.count)
             }
-            try db.execute(
-                sql: """
-                    INSERT INTO chunk (video_id, first_pts, last_pts, frame_count, pts, embeddings)
-                    VALUES (?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [videoID, first.pts, last.pts, frames.count, ptsBlob, embeddingBlob])
-            try Self.insert(captions, videoID: videoID, db)
+            try tx.insertChunk(
+                videoID: videoID, firstPTS: first.pts, lastPTS: last.pts, frameCount: frames.count, pts: ptsBlob,
+                embeddings: embeddingBlob)
+            try Self.insert(captions, videoID: videoID, tx)
         }
     }
 
-    private static func insert(_ captions: [IndexedCaption], videoID: Int64, _ db: Database) throws {
-        for caption in captions {
-            try db.execute(
-                sql: "INSERT INTO caption (video_id, start, \"end\", text, score) VALUES (?, ?, ?, ?, ?)",
-                arguments: [videoID, caption.start, caption.end, caption.text, caption.score])
-        }
+    private static func insert(_ captions: [IndexedCaption], videoID: Int64, _ tx: any IndexTransaction) throws {
+        for caption in captions { try tx.insertCaption(videoID: videoID, caption) }
     }
 
     /// Marks the video complete (searchable) with its duration, storing `captions` when given (replacing any);
     /// returns its stored frame count.
     @discardableResult
     public func complete(videoID: Int64, duration: Double?, captions: [IndexedCaption]? = nil) throws -> Int {
-        try write { db in
-            let count =
-                try Int.fetchOne(
-                    db, sql: "SELECT coalesce(sum(frame_count), 0) FROM chunk WHERE video_id = ?", arguments: [videoID])
-                ?? 0
-            try db.execute(
-                sql: "UPDATE video SET complete = 1, frame_count = ?, duration = ?, indexed_at = ? WHERE id = ?",
-                arguments: [count, duration, Date().timeIntervalSince1970, videoID])
+        try write { tx in
+            let count = try tx.chunkExtent(videoID: videoID).frames
+            try tx.completeVideo(id: videoID, frames: count, duration: duration)
             if let captions {
-                try db.execute(sql: "DELETE FROM caption WHERE video_id = ?", arguments: [videoID])
-                try Self.insert(captions, videoID: videoID, db)
-                try db.execute(sql: "UPDATE video SET captioned = 1 WHERE id = ?", arguments: [videoID])
+                try tx.deleteCaptions(videoID: videoID)
+                try Self.insert(captions, videoID: videoID, tx)
+                try tx.markCaptioned(id: videoID)
             }
-            try Self.bumpRevision(db)
+            try tx.bumpRevision()
             return count
         }
     }
 
     /// Deletes a video and everything stored for it.
     public func remove(videoPath: String) throws {
-        try write { db in
-            try db.execute(sql: "DELETE FROM video WHERE path = ?", arguments: [videoPath])
-            try Self.bumpRevision(db)
+        try write { tx in
+            _ = try tx.deleteVideo(path: videoPath)
+            try tx.bumpRevision()
         }
-    }
-
-    static func bumpRevision(_ db: Database) throws {
-        try db.execute(sql: "UPDATE index_info SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
     }
 }
 
 extension VideoIndex {
     // MARK: - Maintenance
 
-    /// Moves the write-ahead log into the main file (`PRAGMA wal_checkpoint(TRUNCATE)`); returns the file's bytes.
+    /// SQLite: moves the write-ahead log into the main file (`PRAGMA wal_checkpoint(TRUNCATE)`) and returns the
+    /// file's bytes. PostgreSQL: the database's size.
     @discardableResult
     public func checkpoint() throws -> Int64 {
-        do {
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-        } catch {
-            throw Self.translate(error, path: path)
-        }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        return (attributes?[.size] as? NSNumber)?.int64Value ?? 0
+        try store.checkpoint()
     }
 }

@@ -13,6 +13,11 @@ struct BenchSearchCommand: ParsableCommand {
             For each size, writes an index of random unit vectors (fp16 chunks, 10,000-frame videos at 1 fps) to a
             temporary SQLite file, loads it into an fp32 matrix, then times queries with random unit vectors.
             Prints medians and 90th percentiles over --queries queries. Build with `-c release`.
+
+            With --db postgres://…, the index is in PostgreSQL and search runs from a local memory-mapped copy of
+            its embeddings (in --dir, removed afterwards): "load" is the first copy of everything new, and a second
+            line per size shows what a later `search` pays: reopening the caught-up copy, and catching up after one
+            new 256-frame video.
             """
     )
 
@@ -31,6 +36,13 @@ struct BenchSearchCommand: ParsableCommand {
     @Option(help: "Queries per sgemm in the batched measurement.")
     var batch: Int = 16
 
+    @Option(
+        help: """
+            Store the synthetic index in this empty PostgreSQL database (postgres://…) instead of temporary SQLite \
+            files; sizes accumulate (each --frames value adds the frames up to it).
+            """)
+    var db: String?
+
     @Option(help: "Directory for the temporary index files (default: the system temporary directory).")
     var dir: String?
 
@@ -47,6 +59,18 @@ struct BenchSearchCommand: ParsableCommand {
                 + "batches of \(batch) for sgemm, OpenBLAS threads \(BLASThreads.count)")
         print(widenThroughput())
         print(Row.header)
+        if let db {
+            let copies = directory.appendingPathComponent("vlm-bench-copies-\(getpid())")
+            defer { try? FileManager.default.removeItem(at: copies) }
+            let index = try VideoIndex(path: db, create: true, localCopies: copies)
+            var stored = try index.videos().reduce(0) { $0 + $1.frameCount }
+            for n in frames.sorted() where n > stored {
+                print(try measure(frames: n, index: index, adding: n - stored, seed: UInt64(n)).line)
+                print(try measureCopy(db: db, copies: copies, frames: n, seed: UInt64(n)))
+                stored = n + 256
+            }
+            return
+        }
         for n in frames {
             let path = directory.appendingPathComponent("vlm-bench-search-\(n)-\(getpid()).sqlite").path
             defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
@@ -55,9 +79,12 @@ struct BenchSearchCommand: ParsableCommand {
     }
 
     private func measure(frames n: Int, path: String) throws -> Row {
+        try measure(frames: n, index: try VideoIndex(path: path, create: true), adding: n, seed: 1)
+    }
+
+    private func measure(frames n: Int, index: VideoIndex, adding: Int, seed: UInt64) throws -> Row {
         var row = Row(frames: n)
-        let index = try VideoIndex(path: path, create: true)
-        row.write = try seconds { try SyntheticIndex.populate(index, frames: n, dimension: dim) }
+        row.write = try seconds { try SyntheticIndex.populate(index, frames: adding, dimension: dim, seed: seed) }
         row.bytesPerFrame = Double(try index.checkpoint()) / Double(n)
         var matrix: EmbeddingMatrix?
         row.load = try seconds { matrix = try index.matrix() }
@@ -88,6 +115,29 @@ struct BenchSearchCommand: ParsableCommand {
         row.search = Stats(total)
         row.bandwidth = Double(n * dim * 4) / row.gemv.median / 1e9
         return row
+    }
+
+    /// What a later search process pays with the local copy: reopening it when it is caught up, and catching up
+    /// after one new 256-frame video (medians of 5 reopenings; one catch-up).
+    private func measureCopy(db: String, copies: URL, frames n: Int, seed: UInt64) throws -> String {
+        let reopen = try (0..<5).map { _ in
+            try seconds { _ = try VideoIndex(path: db, create: false, localCopies: copies).matrix() }
+        }.sorted()[2]
+        let writer = try VideoIndex(path: db, create: false, localCopies: nil)
+        try SyntheticIndex.populate(writer, frames: 256, dimension: dim, framesPerVideo: 256, seed: seed + 1)
+        let reader = try VideoIndex(path: db, create: false, localCopies: copies)
+        var matrix: EmbeddingMatrix?
+        let refresh = try seconds { matrix = try reader.matrix() }
+        var rng = SplitMix64(seed: 98)
+        let q = SyntheticIndex.randomUnitVector(dim, &rng)
+        _ = matrix?.search(q, options: SearchOptions(top: top))
+        let first = seconds { _ = matrix?.search(q, options: SearchOptions(top: top)) }
+        let report = reader.lastRefresh
+        return String(
+            format: "%9d   local copy: reopen %.3f s (median of 5) | one new video: %d chunk(s), %d frames read, "
+                + "catch-up %.3f s, then a query %.1f ms | copy %d rows, %d searchable",
+            n, reopen, report?.chunksRead ?? 0, report?.framesRead ?? 0, refresh, first * 1e3, report?.rows ?? 0,
+            report?.searchable ?? 0)
     }
 
     /// fp16 → fp32 widening speed (`Half.widen`, the load path) over 32 Mi values, median of 5.

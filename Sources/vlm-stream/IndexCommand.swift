@@ -11,7 +11,7 @@ import VLMVideo
 struct IndexCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
-        abstract: "Index video files (frame embeddings, optional captions) into an SQLite database for search.",
+        abstract: "Index video files (frame embeddings, optional captions) into an SQLite or PostgreSQL index for search.",
         discussion: """
             Each video is identified by its path and a checksum (SHA-256 of its size and first and last MiB; \
             --full-checksum hashes every byte). An unchanged video is skipped, a changed one replaced. Frames are \
@@ -23,8 +23,11 @@ struct IndexCommand: AsyncParsableCommand {
     @Argument(help: "Video files to index.")
     var inputs: [String]
 
-    @Option(help: "The index database (created if missing).")
+    @Option(help: "The index: an SQLite file (created if missing) or postgres://user:password@host:port/db?sslmode=….")
     var db: String
+
+    @Flag(help: "Add the inputs as jobs for `vlm-stream worker`s (PostgreSQL --db only) and return at once.")
+    var enqueue = false
 
     @Option(parsing: .unconditional, help: "Frames embedded per second of video, chosen by timestamp.")
     var fps: Double = 2
@@ -57,6 +60,13 @@ struct IndexCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            if enqueue {
+                // Paths become absolute (every worker must read them at the same path); URLs stay as given.
+                let jobs = inputs.map { $0.contains("://") ? $0 : URL(fileURLWithPath: $0).standardizedFileURL.path }
+                let queued = try JobQueue(url: db).enqueue(jobs)
+                print("\(queued) of \(jobs.count) inputs queued (running ones are left as they are)")
+                return
+            }
             let pipeline = try IndexPipeline(spec: spec, model: try model.load(), logger: quietLogger("vlm.index"))
             let bar = ProgressBar()
             let terminal = IndexTerminal(bar: bar)

@@ -16,7 +16,7 @@ struct SearchCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "The index database.")
+    @Option(help: "The index: an SQLite file or postgres://user:password@host:port/db?sslmode=….")
     var db: String
 
     @Option(help: "Find frames matching this text (repeatable: all queries are scored in one pass).")

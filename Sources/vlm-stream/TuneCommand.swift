@@ -162,7 +162,7 @@ struct TuneCommand: AsyncParsableCommand {
                 )
             }
             for row in rows {
-                images += matrix.values[(row * matrix.dimension)..<((row + 1) * matrix.dimension)]
+                images += matrix.row(row)
                 positive.append(mark.positive)
                 group.append(g)
             }

@@ -10,6 +10,8 @@ struct VLMStream: AsyncParsableCommand {
         subcommands: [
             RunCommand.self,
             EmbedCommand.self, TokenizeCommand.self, ModelsCommand.self, ProbeCommand.self, IndexCommand.self,
+            WorkerCommand.self,
+            JobsCommand.self,
             SearchCommand.self, ServeCommand.self, TuneCommand.self, BenchCommand.self, CaptionsCommand.self,
             CaptionCommand.self,
             AskCommand.self,

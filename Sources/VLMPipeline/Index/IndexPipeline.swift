@@ -70,8 +70,9 @@ public final class IndexPipeline: Sendable {
     ) async throws -> IndexOutcome {
         let path = url.path
         let fingerprint = try VideoFingerprint(of: url, mode: spec.checksum)
-        // Another indexer of this database may be on the same video: wait for its turn (see IndexerLock).
-        let turn = IndexerLock(database: spec.database)
+        // Another indexer of this SQLite file may be on the same video: wait for its turn (see IndexerLock). A
+        // PostgreSQL index has no lock file: its workers take turns by the job queue's leases.
+        let turn = index.isShared ? nil : IndexerLock(database: spec.database)
         if let turn {
             guard await turn.acquire(stopping: { [weak self] in self?.isStopping ?? true }) else {
                 return .interrupted(stored: 0)
