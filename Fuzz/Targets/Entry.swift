@@ -14,6 +14,7 @@ func runFuzzerDriver(
 @_cdecl("vlm_fuzz_main")
 func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
     _ = FuzzTargets.selected
+    if FuzzTargets.selectedName.hasSuffix("-tokenizer") { loadTokenizerFixtures() }
     var argc = argc
     var argv = argv
     return runFuzzerDriver(&argc, &argv, fuzzOneInput)

@@ -21,10 +21,12 @@ enum FuzzTargets {
         "wordpiece-tokenizer": fuzzWordPiece,
     ]
 
+    /// `VLM_FUZZ_TARGET`.
+    static let selectedName = ProcessInfo.processInfo.environment["VLM_FUZZ_TARGET"] ?? ""
+
     /// The target named by `VLM_FUZZ_TARGET`; exits with the list when it names none.
     static let selected: @Sendable ([UInt8]) -> Void = {
-        let name = ProcessInfo.processInfo.environment["VLM_FUZZ_TARGET"] ?? ""
-        guard let run = all[name] else {
+        guard let run = all[selectedName] else {
             let names = all.keys.sorted().joined(separator: " ")
             FileHandle.standardError.write(Data("vlm-fuzz: set VLM_FUZZ_TARGET to one of: \(names)\n".utf8))
             exit(2)

@@ -11,6 +11,11 @@ private enum Loaded {
     static let gemma = try? SentencePieceTokenizer(directory: fixture("tiny-siglip2"))
 }
 
+/// Loads the fixture tokenizers before libFuzzer starts its clock (their loading is not an input's work).
+func loadTokenizerFixtures() {
+    _ = (Loaded.bpe, Loaded.wordPiece, Loaded.sigLIP, Loaded.gemma)
+}
+
 /// CLIP's BPE: an even first byte encodes the rest as text with the fixture vocabulary; an odd one loads
 /// `vocab.json` NUL `merges.txt` NUL text from the input and encodes the text with it.
 func fuzzBPETokenizer(_ bytes: [UInt8]) {
