@@ -14,7 +14,9 @@ func runFuzzerDriver(
 @_cdecl("vlm_fuzz_main")
 func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
     _ = FuzzTargets.selected
+    // Fixtures load before libFuzzer starts its clock (their loading is not an input's work).
     if FuzzTargets.selectedName.hasSuffix("-tokenizer") { loadTokenizerFixtures() }
+    if ["image-file", "video-container"].contains(FuzzTargets.selectedName) { loadMediaFixtures() }
     var argc = argc
     var argv = argv
     return runFuzzerDriver(&argc, &argv, fuzzOneInput)

@@ -20,10 +20,13 @@ extension VideoIndex {
                 FROM video v \(filter) ORDER BY v.id
                 """
         ).map { row in
-            IndexedVideo(
-                id: row["id"], path: row["path"], size: row["size"], checksum: row["checksum"],
-                duration: row["duration"], model: row["model"], fps: row["fps"], frameCount: row["frames"],
-                complete: row["complete"], captioned: row["captioned"])
+            // Throwing decodes: a damaged row (NULL or wrong type) is an error, never a trap.
+            try IndexedVideo(
+                id: row.decode(forColumn: "id"), path: row.decode(forColumn: "path"),
+                size: row.decode(forColumn: "size"), checksum: row.decode(forColumn: "checksum"),
+                duration: row.decode(forColumn: "duration"), model: row.decode(forColumn: "model"),
+                fps: row.decode(forColumn: "fps"), frameCount: row.decode(forColumn: "frames"),
+                complete: row.decode(forColumn: "complete"), captioned: row.decode(forColumn: "captioned"))
         }
     }
 
@@ -38,7 +41,11 @@ extension VideoIndex {
             try Row.fetchAll(
                 db, sql: "SELECT start, \"end\", text, score FROM caption WHERE video_id = ? ORDER BY start",
                 arguments: [videoID]
-            ).map { IndexedCaption(start: $0[0], end: $0[1], text: $0[2], score: $0[3]) }
+            ).map {
+                try IndexedCaption(
+                    start: $0.decode(atIndex: 0), end: $0.decode(atIndex: 1), text: $0.decode(atIndex: 2),
+                    score: $0.decode(atIndex: 3))
+            }
         }
     }
 
@@ -51,7 +58,7 @@ extension VideoIndex {
                 db, sql: "SELECT frame_count, pts, embeddings FROM chunk WHERE video_id = ? ORDER BY first_pts",
                 arguments: [videoID])
             while let row = try rows.next() {
-                let n: Int = row[0]
+                let n: Int = try row.decode(atIndex: 0)
                 guard n >= 0, let ptsBytes = Self.bytes(n, 8), Self.bytes(n, dimension * 2) != nil else {
                     throw corruptChunk(videoID)
                 }
@@ -116,10 +123,10 @@ extension VideoIndex {
         let damaged = IndexError.notAnIndex(path: path, reason: "frame counts disagree with stored chunks")
         guard let row else { return 0 }
         // SUM of integers raises an SQLite overflow error rather than wrapping; a huge count fails the checks below.
-        let total: Int = row[0]
-        let smallest: Int = row[1]
-        let ptsBytes: Int = row[2]
-        let embeddingBytes: Int = row[3]
+        let total: Int = try row.decode(atIndex: 0)
+        let smallest: Int = try row.decode(atIndex: 1)
+        let ptsBytes: Int = try row.decode(atIndex: 2)
+        let embeddingBytes: Int = try row.decode(atIndex: 3)
         guard smallest >= 0, total >= 0, bytes(total, 8) == ptsBytes,
             let perFrame = bytes(dimension, 2), bytes(total, perFrame) == embeddingBytes
         else { throw damaged }
@@ -154,8 +161,8 @@ extension VideoIndex {
                     JOIN video v ON v.id = c.video_id WHERE v.complete = 1 ORDER BY c.video_id, c.first_pts
                     """)
             while let row = try chunks.next() {
-                let videoID: Int64 = row[0]
-                let n: Int = row[1]
+                let videoID: Int64 = try row.decode(atIndex: 0)
+                let n: Int = try row.decode(atIndex: 1)
                 guard let video = slot[videoID], n >= 0, n <= total - filled else {
                     throw IndexError.notAnIndex(path: path, reason: "frame counts disagree with stored chunks")
                 }
@@ -201,8 +208,11 @@ extension VideoIndex {
                 JOIN video v ON v.id = c.video_id WHERE v.complete = 1 ORDER BY c.video_id, c.start
                 """)
         for row in rows {
-            guard let video = slot[row[0]] else { continue }
-            captions[Int(video)].append(IndexedCaption(start: row[1], end: row[2], text: row[3], score: row[4]))
+            guard let video = slot[try row.decode(atIndex: 0) as Int64] else { continue }
+            captions[Int(video)].append(
+                try IndexedCaption(
+                    start: row.decode(atIndex: 1), end: row.decode(atIndex: 2), text: row.decode(atIndex: 3),
+                    score: row.decode(atIndex: 4)))
         }
         return EmbeddingMatrix(
             dimension: dimension, values: values, pts: pts, videoOfRow: videoOfRow, videos: videos,

@@ -53,7 +53,7 @@ extension VideoIndex {
     static func model(_ db: Database, path: String) throws -> (identity: String, dimension: Int)? {
         let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM index_info WHERE key IN ('model', 'dimension')")
         var info: [String: String?] = [:]
-        for row in rows { info[row["key"]] = row["value"] as String? }
+        for row in rows { info[try row.decode(forColumn: "key")] = try row.decode(String?.self, forColumn: "value") }
         if info.isEmpty { return nil }
         // One of the two present, or a dimension that is not a sane embedding length, is damage, not "empty".
         guard let identity = info["model"] ?? nil, !identity.isEmpty,
