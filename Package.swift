@@ -178,3 +178,34 @@ let package = Package(
     ],
     cxxLanguageStandard: .cxx17
 )
+
+// MARK: - Fuzz targets (scripts/fuzz sets VLM_FUZZ=1; a normal build never compiles them)
+// One libFuzzer executable, vlm-fuzz, holds every target in Fuzz/Targets (VLM_FUZZ_TARGET picks one). The
+// project's own modules (Swift and C) are built with coverage and AddressSanitizer; the dependencies are not
+// instrumented, so a fuzz build after a normal one recompiles only this package. lld links it (gold fails on the
+// sanitizer runtime's debug info).
+if Context.environment["VLM_FUZZ"] == "1" {
+    let sanitize = ["-sanitize=fuzzer,address"]
+    let cTargets: Set = ["CVLMKernels", "CSentencePieceShim"]
+    for target in package.targets where target.type == .regular && target.name != "TestSupport" {
+        if cTargets.contains(target.name) {
+            let flags = ["-fsanitize=fuzzer-no-link,address"]
+            target.cSettings = (target.cSettings ?? []) + [.unsafeFlags(flags)]
+            target.cxxSettings = (target.cxxSettings ?? []) + [.unsafeFlags(flags)]
+        } else {
+            target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(sanitize)]
+        }
+    }
+    package.targets.append(
+        .executableTarget(
+            name: "vlm-fuzz",
+            dependencies: [
+                "VLMCore", "CLIP", "GIT", "SentencePiece", "VLMVideo", "VLMCaption", "VLMPublish", "VLMIndex",
+                "VLMPipeline", "VLMServe", .product(name: "HummingbirdCore", package: "hummingbird"),
+            ],
+            path: "Fuzz/Targets",
+            swiftSettings: [.unsafeFlags(sanitize + ["-parse-as-library"])],
+            linkerSettings: [.unsafeFlags(sanitize + ["-use-ld=lld"])]
+        )
+    )
+}

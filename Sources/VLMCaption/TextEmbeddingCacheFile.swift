@@ -59,6 +59,11 @@ struct TextEmbeddingCacheFile {
         let identity = try reader.string(count: Int(try reader.uint32()))
         let dimension = Int(try reader.uint32())
         let count = Int(try reader.uint32())
+        // Each entry takes at least its length field and its floats: a count the remaining bytes cannot hold is
+        // refused before anything is reserved for it.
+        guard count <= reader.remaining / (4 + 4 * dimension) else {
+            throw FormatError(description: "says \(count) entries of dimension \(dimension), the file is too short")
+        }
         var entries: [String: Embedding] = [:]
         entries.reserveCapacity(count)
         for _ in 0..<count {
@@ -77,6 +82,9 @@ private struct ByteReader {
     let bytes: [UInt8]
     var offset: Int
     var end: Int
+
+    /// Bytes left before `end`.
+    var remaining: Int { end - offset }
 
     init(bytes: [UInt8], offset: Int, end: Int? = nil) {
         self.bytes = bytes

@@ -105,12 +105,16 @@ public func buildArchiveRouter(archive: Archive, options: ServeOptions) -> Route
 extension Archive {
     /// The complete video whose index id is `parameter` (a decimal id, never a path), or nil.
     func video(parameter: String?) async throws -> IndexedVideo? {
-        guard let parameter, parameter.count <= 18, parameter.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-            let id = Int64(parameter)
-        else {
+        guard let id = Self.videoID(parameter: parameter) else { return nil }
+        return try await offload { try self.video(id: id) }
+    }
+
+    /// The index id a path or query `parameter` names: 1 to 18 decimal digits, nothing else.
+    static func videoID(parameter: String?) -> Int64? {
+        guard let parameter, parameter.count <= 18, parameter.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
             return nil
         }
-        return try await offload { try self.video(id: id) }
+        return Int64(parameter)
     }
 }
 

@@ -91,4 +91,21 @@ import VLMCore
         let home = TextEmbeddingStore.defaultCacheDirectory(environment: ["HOME": "/h"])
         #expect(home.path == "/h/.cache/vlm-stream")
     }
+
+    /// Found by the text-embedding-cache fuzz target: a checksummed file whose entry count says 2^32 - 1 reserved
+    /// dictionary space for all of them (gigabytes) before reading the first; it is refused as too short instead.
+    @Test func entryCountBeyondTheFileIsRefused() throws {
+        var bytes = Array("VLMTXTE1".utf8)
+        bytes += [1, 0, 0, 0] + Array("m".utf8)  // identity
+        bytes += [4, 0, 0, 0] + [0xFF, 0xFF, 0xFF, 0xFF]  // dimension 4, count 2^32 - 1
+        let hash = FNV1a64.hash(bytes)
+        bytes += (0..<8).map { UInt8(truncatingIfNeeded: hash >> (8 * UInt64($0))) }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("vlm-cache-count-\(UUID()).bin")
+        try Data(bytes).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let error = try #require(throws: TextEmbeddingCacheFile.FormatError.self) {
+            try TextEmbeddingCacheFile.read(from: url)
+        }
+        #expect(error.description.contains("4294967295 entries"))
+    }
 }

@@ -52,6 +52,16 @@ struct HostileIndexTests {
         #expect(!error.description.contains("no completely indexed video"))
     }
 
+    /// Found by the index-database fuzz target: a NULL in a NOT NULL column of a damaged file trapped in GRDB's
+    /// non-throwing row subscript, and so does text where a number must be; every read column is decoded throwing.
+    @Test("text where a number must be is reported as damage, not a trap")
+    func wrongTypeColumn() throws {
+        try tamper("UPDATE video SET size = 'big'")
+        let index = try VideoIndex(path: dbPath, create: false)
+        let error = try #require(throws: IndexError.self) { try index.videos() }
+        #expect(error.description.contains("damaged"), "\(error)")
+    }
+
     @Test("search --top Int.max returns every moment without overflowing")
     func hugeTop() throws {
         let matrix = try VideoIndex(path: dbPath, create: false).matrix()

@@ -112,6 +112,9 @@ final class SQLiteStore: IndexStore {
 
     static func translate(_ error: any Error, path: String) -> any Error {
         if error is IndexError { return error }
+        if error is RowDecodingError {
+            return IndexError.notAnIndex(path: path, reason: "a stored value is damaged (\(error))")
+        }
         guard let dbError = error as? DatabaseError else { return IndexError.database(path: path, reason: "\(error)") }
         let reason = dbError.message ?? "\(dbError.resultCode)"
         switch dbError.resultCode {

@@ -8,7 +8,9 @@ struct SQLiteTransaction: IndexTransaction {
 
     func info() throws -> [String: String] {
         var info: [String: String] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT key, value FROM index_info") { info[row["key"]] = row["value"] }
+        for row in try Row.fetchAll(db, sql: "SELECT key, value FROM index_info") {
+            info[try row.decode(forColumn: "key")] = try row.decode(String?.self, forColumn: "value")
+        }
         return info
     }
 
@@ -25,9 +27,11 @@ struct SQLiteTransaction: IndexTransaction {
             db, sql: "SELECT id, size, checksum, model, fps, complete, captioned FROM video WHERE path = ?",
             arguments: [path]
         ).map { row in
-            StoredVideo(
-                id: row["id"], size: row["size"], checksum: row["checksum"], model: row["model"], fps: row["fps"],
-                complete: row["complete"], captioned: row["captioned"])
+            try StoredVideo(
+                id: row.decode(forColumn: "id"), size: row.decode(forColumn: "size"),
+                checksum: row.decode(forColumn: "checksum"), model: row.decode(forColumn: "model"),
+                fps: row.decode(forColumn: "fps"), complete: row.decode(forColumn: "complete"),
+                captioned: row.decode(forColumn: "captioned"))
         }
     }
 
@@ -35,8 +39,8 @@ struct SQLiteTransaction: IndexTransaction {
         let row = try Row.fetchOne(
             db, sql: "SELECT max(last_pts) AS last, sum(frame_count) AS n FROM chunk WHERE video_id = ?",
             arguments: [videoID])
-        let last: Double? = row?["last"]
-        let count: Int? = row?["n"]
+        let last: Double? = try row?.decode(Double?.self, forColumn: "last")
+        let count: Int? = try row?.decode(Int?.self, forColumn: "n")
         return (last, count ?? 0)
     }
 
@@ -97,10 +101,13 @@ struct SQLiteTransaction: IndexTransaction {
                 """,
             arguments: [completeOnly]
         ).map { row in
-            IndexedVideo(
-                id: row["id"], path: row["path"], size: row["size"], checksum: row["checksum"],
-                duration: row["duration"], model: row["model"], fps: row["fps"], frameCount: row["frames"],
-                complete: row["complete"], captioned: row["captioned"])
+            // Throwing decodes: a damaged row (NULL or wrong type) is an error, never a trap.
+            try IndexedVideo(
+                id: row.decode(forColumn: "id"), path: row.decode(forColumn: "path"),
+                size: row.decode(forColumn: "size"), checksum: row.decode(forColumn: "checksum"),
+                duration: row.decode(forColumn: "duration"), model: row.decode(forColumn: "model"),
+                fps: row.decode(forColumn: "fps"), frameCount: row.decode(forColumn: "frames"),
+                complete: row.decode(forColumn: "complete"), captioned: row.decode(forColumn: "captioned"))
         }
     }
 
@@ -124,22 +131,14 @@ struct SQLiteTransaction: IndexTransaction {
                     """,
                 arguments: [afterID])
         }
-        while let row = try rows.next() {
-            try each(
-                StoredChunk(
-                    id: row[0], videoID: row[1], frameCount: row[2], pts: row[3] ?? Data(),
-                    embeddings: row[4] ?? Data()))
-        }
+        while let row = try rows.next() { try each(try Self.chunk(row)) }
     }
 
     func chunks(afterID: Int64, limit: Int) throws -> [StoredChunk] {
         try Row.fetchAll(
             db, sql: "SELECT id, video_id, frame_count, pts, embeddings FROM chunk WHERE id > ? ORDER BY id LIMIT ?",
             arguments: [afterID, limit]
-        ).map { row in
-            StoredChunk(
-                id: row[0], videoID: row[1], frameCount: row[2], pts: row[3] ?? Data(), embeddings: row[4] ?? Data())
-        }
+        ).map(Self.chunk)
     }
 
     func maxChunkID() throws -> Int64 {
@@ -160,8 +159,20 @@ struct SQLiteTransaction: IndexTransaction {
                     JOIN video v ON v.id = c.video_id WHERE v.complete = 1 ORDER BY c.video_id, c.start
                     """)
         }
-        return rows.map { row in
-            (row[0], IndexedCaption(start: row[1], end: row[2], text: row[3], score: row[4]))
+        return try rows.map { row in
+            try (
+                row.decode(atIndex: 0),
+                IndexedCaption(
+                    start: row.decode(atIndex: 1), end: row.decode(atIndex: 2), text: row.decode(atIndex: 3),
+                    score: row.decode(atIndex: 4))
+            )
         }
+    }
+
+    /// A `chunk` row (id, video_id, frame_count, pts, embeddings), decoded with throwing decodes.
+    private static func chunk(_ row: Row) throws -> StoredChunk {
+        try StoredChunk(
+            id: row.decode(atIndex: 0), videoID: row.decode(atIndex: 1), frameCount: row.decode(atIndex: 2),
+            pts: row.decode(Data?.self, atIndex: 3) ?? Data(), embeddings: row.decode(Data?.self, atIndex: 4) ?? Data())
     }
 }

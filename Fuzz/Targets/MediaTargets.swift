@@ -1,0 +1,37 @@
+import CLIP
+import Foundation
+import VLMCore
+import VLMVideo
+
+/// tiny-clip's preprocessing (32 px crop): the same resize, crop and normalisation code as CLIP's 224 px, at a cost
+/// that leaves each input's time to the decoding (224 px takes about a second per picture in the sanitised build).
+private enum Tiny {
+    static let preprocessing: ImagePreprocessing? = try? CLIPImagePreprocessor(
+        configFile: fixture("tiny-clip/preprocessor_config.json"))
+}
+
+/// Loads the media targets' fixture before libFuzzer starts its clock.
+func loadMediaFixtures() {
+    guard Tiny.preprocessing != nil else { fatalError("cannot load Tests/Fixtures/tiny-clip/preprocessor_config.json") }
+}
+
+/// A picture through `embed image`'s path: `ImageFile.decode`, then CLIP preprocessing of the result.
+func fuzzImageFile(_ bytes: [UInt8]) {
+    guard let image = try? ImageFile.decode(Scratch.file("image", bytes)) else { return }
+    _ = Tiny.preprocessing?.pixelValues(image)
+}
+
+/// A video container through `VideoSource` (our demuxing, decoding, sampling and conversion around FFmpeg): up to
+/// 8 sampled frames, one decoder thread.
+func fuzzVideoContainer(_ bytes: [UInt8]) {
+    var options = VideoSourceOptions()
+    options.sampling = .every(1)
+    options.decoderThreads = 1
+    options.reconnect.maxAttempts = 0
+    if let tiny = Tiny.preprocessing { options.preprocessing = tiny }
+    guard let source = try? VideoSource(.file(Scratch.file("video", bytes).path), options: options) else { return }
+    for _ in 0..<8 {
+        guard let frame = try? source.next() else { break }
+        _ = frame
+    }
+}
