@@ -29,7 +29,12 @@ import VLMVideo
     @Test func theRequestCarriesTheModelTheFrameAsJPEGAndTheKey() async throws {
         let server = try await ChatCompletionsServer.start(.reply(caption: "a red and blue square", answer: "yes"))
         defer { server.stop() }
-        let options = Self.options(server)
+        // One attempt with a long deadline: this test is about what a request carries, and on a loaded machine a
+        // reply slower than the default 30 s would otherwise be retried (a third request).
+        let options = Self.options(server) {
+            $0.timeout = 600
+            $0.attempts = 1
+        }
         let key = try options.apiKey(environment: ["VLM_STREAM_API_KEY": "sk-test-123"])
         let captioner = try EndpointCaptioner(options: options, apiKey: key, maxTokens: 12)
         #expect(captioner.url.absoluteString == "\(server.baseURL)/chat/completions")

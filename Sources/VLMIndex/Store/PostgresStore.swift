@@ -105,6 +105,7 @@ final class PostgresStore: IndexStore {
     }
 
     /// Runs `body` in one write transaction with PostgreSQL's own statements (the job queue).
+    @discardableResult
     func postgres<T>(_ body: (PostgresTransaction) throws -> T) throws -> T {
         try transaction("BEGIN") { tx in
             guard let pg = tx as? PostgresTransaction else {
