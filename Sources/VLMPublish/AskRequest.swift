@@ -47,12 +47,7 @@ public struct AskRequest: Sendable, Equatable {
         guard payload.count <= maxPayloadBytes else { throw Rejection.tooLarge(bytes: payload.count) }
         guard String(bytes: payload, encoding: .utf8) != nil else { throw Rejection.invalidUTF8 }
         guard ControlRequest.nestingDepth(payload) <= 1 else { throw Rejection.notAnObject }
-        let document: Any
-        do {
-            document = try JSONSerialization.jsonObject(with: Data(payload), options: [.fragmentsAllowed])
-        } catch {
-            throw Rejection.notJSON
-        }
+        guard let document = ControlRequest.json(payload) else { throw Rejection.notJSON }
         guard let object = document as? [String: Any] else { throw Rejection.notAnObject }
         if let unknown = object.keys.sorted().first(where: { $0 != "question" && $0 != "request_id" }) {
             throw Rejection.unknownField(String(unknown.prefix(40)))

@@ -124,12 +124,7 @@ public struct ControlRequest: Sendable, Equatable {
         guard !payload.isEmpty else { throw Rejection.empty }
         guard String(bytes: payload, encoding: .utf8) != nil else { throw Rejection.invalidUTF8 }
         guard nestingDepth(payload) <= limits.maxDepth else { throw Rejection.tooDeep(limit: limits.maxDepth) }
-        let document: Any
-        do {
-            document = try JSONSerialization.jsonObject(with: Data(payload), options: [.fragmentsAllowed])
-        } catch {
-            throw Rejection.notJSON
-        }
+        guard let document = json(payload) else { throw Rejection.notJSON }
         guard let object = document as? [String: Any] else { throw Rejection.notAnObject }
         if object["images"] != nil || object["label"] != nil {
             guard action == .add else { throw Rejection.imagesOnlyOnAdd }
@@ -162,6 +157,12 @@ public struct ControlRequest: Sendable, Equatable {
         }
         if action != .set && queries.isEmpty { throw Rejection.noQueries }
         return ControlRequest(action: action, queries: queries)
+    }
+
+    /// The payload parsed as JSON (any value), or nil when it is not JSON. Callers check size, UTF-8 and nesting
+    /// first, so the parser never sees input over those limits.
+    static func json(_ payload: [UInt8]) -> Any? {
+        try? JSONSerialization.jsonObject(with: Data(payload), options: [.fragmentsAllowed])
     }
 
     /// The deepest nesting of `[`/`{` outside JSON strings (a pre-parse guard: the parser never sees deep input).

@@ -190,16 +190,6 @@ extension IndexWorkerService {
     /// Runs the worker in a `ServiceGroup` that turns SIGINT/SIGTERM into a graceful shutdown (exit 0 after the lease
     /// is released), and exits with status 130 at once on a second signal.
     public func runWithSignals(logger: Logger) async throws {
-        typealias Configuration = ServiceGroupConfiguration.ServiceConfiguration
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [
-                    Configuration(service: ShutdownEscalation(status: 130), serviceName: "signals"),
-                    Configuration(
-                        service: self, successTerminationBehavior: .gracefullyShutdownGroup,
-                        failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "worker"),
-                ],
-                gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
-        try await group.run()
+        try await runWithSignals(named: "worker", logger: logger)
     }
 }

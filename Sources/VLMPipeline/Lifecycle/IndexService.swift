@@ -66,16 +66,6 @@ extension IndexService {
     /// Runs this worker in a `ServiceGroup` that turns SIGINT/SIGTERM into a graceful shutdown (the current video's
     /// frames are committed) and exits with status 130 at once on a second signal (every committed chunk stays).
     public func runWithSignals(logger: Logger) async throws {
-        typealias Configuration = ServiceGroupConfiguration.ServiceConfiguration
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [
-                    Configuration(service: ShutdownEscalation(status: 130), serviceName: "signals"),
-                    Configuration(
-                        service: self, successTerminationBehavior: .gracefullyShutdownGroup,
-                        failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "index"),
-                ],
-                gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
-        try await group.run()
+        try await runWithSignals(named: "index", logger: logger)
     }
 }
