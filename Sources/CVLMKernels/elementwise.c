@@ -102,84 +102,130 @@ VLM_INLINE_AVX2 __m256 first_lanes(ptrdiff_t n) {
     return _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(kLaneMask + 8 - n)));
 }
 
-/// One head: kᵀ is laid out (head_dim, seq rounded up to 8) so each query's scores are whole vectors of keys.
+/// scores[r][j] = Σ_c q_r[c]·scale · kᵀ[c, j] for the R query rows q_r (R = 1 or 2, a constant after inlining) and
+/// the first key_vectors keys, 32 keys at a time: R × 4 accumulators, so two rows keep both FMA pipes busy and share
+/// each load of kᵀ.
+VLM_INLINE_AVX2 void attention_scores_avx2(const int R, const float *const *qr, float scale, const float *keys_t,
+                                           ptrdiff_t padded, ptrdiff_t key_vectors, ptrdiff_t head_dim,
+                                           float *const *scores) {
+    for (ptrdiff_t j0 = 0; j0 < key_vectors; j0 += 32) {
+        __m256 acc[2][4];
+        for (int r = 0; r < 2; r++)
+            for (int t = 0; t < 4; t++) acc[r][t] = _mm256_setzero_ps();
+        const ptrdiff_t width = key_vectors - j0 < 32 ? key_vectors - j0 : 32;
+        const int vectors = (int)(width / 8);
+        for (ptrdiff_t c = 0; c < head_dim; c++) {
+            const float *row = keys_t + c * padded + j0;
+            __m256 qc[2];
+            for (int r = 0; r < R; r++) qc[r] = _mm256_set1_ps(qr[r][c] * scale);
+            for (int t = 0; t < 4; t++) {
+                if (t >= vectors) break;
+                const __m256 kv = _mm256_loadu_ps(row + 8 * t);
+                for (int r = 0; r < R; r++) acc[r][t] = _mm256_fmadd_ps(qc[r], kv, acc[r][t]);
+            }
+        }
+        for (int r = 0; r < R; r++)
+            for (int t = 0; t < vectors; t++) _mm256_storeu_ps(scores[r] + j0 + 8 * t, acc[r][t]);
+    }
+}
+
+/// Softmax numerators of one row of scores in place (lanes past `keys` zeroed); returns 1 / their sum.
+VLM_INLINE_AVX2 float attention_softmax_avx2(float *scores, ptrdiff_t keys) {
+    const ptrdiff_t key_vectors = (keys + 7) & ~(ptrdiff_t)7;
+    __m256 max_vector = _mm256_set1_ps(-INFINITY);
+    for (ptrdiff_t j = 0; j < key_vectors; j += 8) {
+        __m256 s = _mm256_loadu_ps(scores + j);
+        if (j + 8 > keys) {  // lanes past the last key must not win
+            s = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), s, first_lanes(keys - j));
+        }
+        max_vector = _mm256_max_ps(max_vector, s);
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(max_vector), _mm256_extractf128_ps(max_vector, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const __m256 max_score = _mm256_set1_ps(_mm_cvtss_f32(m4));
+    __m256 sum_vector = _mm256_setzero_ps();
+    for (ptrdiff_t j = 0; j < key_vectors; j += 8) {
+        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + j), max_score));
+        if (j + 8 > keys) e = _mm256_and_ps(e, first_lanes(keys - j));
+        _mm256_storeu_ps(scores + j, e);
+        sum_vector = _mm256_add_ps(sum_vector, e);
+    }
+    return 1.0f / hsum8(sum_vector);
+}
+
+/// out_r = inverse_r · Σ_{j < keys_r} p_r[j] · v_j for R rows (R = 1 or 2), 32 output columns at a time: R × 4
+/// accumulators sharing each load of v. A causal pair's second row has one key more: it finishes alone, so each
+/// row's sum is the same sequence of FMAs as one row on its own.
+VLM_INLINE_AVX2 void attention_values_avx2(const int R, float *const *p, const ptrdiff_t *keys, const float *inverse,
+                                           const float *v, ptrdiff_t ldv, float *const *out, ptrdiff_t head_dim) {
+    const ptrdiff_t shared = R == 2 && keys[1] < keys[0] ? keys[1] : keys[0];
+    const ptrdiff_t dim_vectors = head_dim & ~(ptrdiff_t)7;
+    ptrdiff_t c0 = 0;
+    for (; c0 + 32 <= dim_vectors; c0 += 32) {
+        __m256 o[2][4];
+        for (int r = 0; r < 2; r++)
+            for (int t = 0; t < 4; t++) o[r][t] = _mm256_setzero_ps();
+        for (ptrdiff_t j = 0; j < shared; j++) {
+            const float *vj = v + j * ldv + c0;
+            __m256 pj[2];
+            for (int r = 0; r < R; r++) pj[r] = _mm256_set1_ps(p[r][j]);
+            for (int t = 0; t < 4; t++) {
+                const __m256 vv = _mm256_loadu_ps(vj + 8 * t);
+                for (int r = 0; r < R; r++) o[r][t] = _mm256_fmadd_ps(pj[r], vv, o[r][t]);
+            }
+        }
+        for (int r = 0; r < R; r++)
+            for (ptrdiff_t j = shared; j < keys[r]; j++) {
+                const __m256 pj = _mm256_set1_ps(p[r][j]);
+                const float *vj = v + j * ldv + c0;
+                for (int t = 0; t < 4; t++) o[r][t] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 8 * t), o[r][t]);
+            }
+        for (int r = 0; r < R; r++) {
+            const __m256 scale = _mm256_set1_ps(inverse[r]);
+            for (int t = 0; t < 4; t++) _mm256_storeu_ps(out[r] + c0 + 8 * t, _mm256_mul_ps(o[r][t], scale));
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (ptrdiff_t c = c0; c < head_dim; c++) {
+            float sum = 0;
+            for (ptrdiff_t j = 0; j < keys[r]; j++) sum += p[r][j] * v[j * ldv + c];
+            out[r][c] = sum * inverse[r];
+        }
+}
+
+/// One head: kᵀ is laid out (head_dim, seq rounded up to 8) so each query's scores are whole vectors of keys. Query
+/// rows go in pairs (scores, softmax, values), the last one alone when seq is odd.
 VLM_AVX2 static void attention_head_avx2(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v,
                                          ptrdiff_t ldv, float *out, ptrdiff_t ldo, ptrdiff_t seq, ptrdiff_t head_dim,
                                          int causal, float *scratch) {
     const float scale = 1.0f / sqrtf((float)head_dim);
     const ptrdiff_t padded = (seq + 7) & ~(ptrdiff_t)7;
-    float *keys_t = scratch, *scores = scratch + head_dim * padded;
+    float *keys_t = scratch;
+    float *scores[2] = {scratch + head_dim * padded, scratch + (head_dim + 1) * padded};
     for (ptrdiff_t c = 0; c < head_dim; c++) {
         float *row = keys_t + c * padded;
         for (ptrdiff_t j = 0; j < seq; j++) row[j] = k[j * ldk + c];
         for (ptrdiff_t j = seq; j < padded; j++) row[j] = 0;
     }
-    const ptrdiff_t dim_vectors = head_dim & ~(ptrdiff_t)7;
-    for (ptrdiff_t i = 0; i < seq; i++) {
-        const float *qi = q + i * ldq;
-        const ptrdiff_t keys = causal ? i + 1 : seq;
-        const ptrdiff_t key_vectors = (keys + 7) & ~(ptrdiff_t)7;
-        // scores[j] = Σ_c q[i, c]/√d · kᵀ[c, j], four vectors of keys at a time held in registers
-        for (ptrdiff_t j0 = 0; j0 < key_vectors; j0 += 32) {
-            __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-            const ptrdiff_t width = key_vectors - j0 < 32 ? key_vectors - j0 : 32;
-            for (ptrdiff_t c = 0; c < head_dim; c++) {
-                const __m256 qc = _mm256_set1_ps(qi[c] * scale);
-                const float *row = keys_t + c * padded + j0;
-                acc0 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(row), acc0);
-                if (width > 8) acc1 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(row + 8), acc1);
-                if (width > 16) acc2 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(row + 16), acc2);
-                if (width > 24) acc3 = _mm256_fmadd_ps(qc, _mm256_loadu_ps(row + 24), acc3);
-            }
-            _mm256_storeu_ps(scores + j0, acc0);
-            if (width > 8) _mm256_storeu_ps(scores + j0 + 8, acc1);
-            if (width > 16) _mm256_storeu_ps(scores + j0 + 16, acc2);
-            if (width > 24) _mm256_storeu_ps(scores + j0 + 24, acc3);
+    for (ptrdiff_t i = 0; i < seq; i += 2) {
+        const int rows = i + 1 < seq ? 2 : 1;
+        const float *qr[2] = {q + i * ldq, q + (i + rows - 1) * ldq};
+        float *outs[2] = {out + i * ldo, out + (i + rows - 1) * ldo};
+        ptrdiff_t keys[2];
+        float inverse[2];
+        for (int r = 0; r < rows; r++) keys[r] = causal ? i + r + 1 : seq;
+        const ptrdiff_t key_vectors = (keys[rows - 1] + 7) & ~(ptrdiff_t)7;
+        if (rows == 2) {
+            attention_scores_avx2(2, qr, scale, keys_t, padded, key_vectors, head_dim, scores);
+        } else {
+            attention_scores_avx2(1, qr, scale, keys_t, padded, key_vectors, head_dim, scores);
         }
-        __m256 max_vector = _mm256_set1_ps(-INFINITY);
-        for (ptrdiff_t j = 0; j < key_vectors; j += 8) {
-            __m256 s = _mm256_loadu_ps(scores + j);
-            if (j + 8 > keys) {  // lanes past the last key must not win
-                s = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), s, first_lanes(keys - j));
-            }
-            max_vector = _mm256_max_ps(max_vector, s);
-        }
-        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(max_vector), _mm256_extractf128_ps(max_vector, 1));
-        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-        const __m256 max_score = _mm256_set1_ps(_mm_cvtss_f32(m4));
-        // softmax numerators; lanes past `keys` are zeroed
-        __m256 sum_vector = _mm256_setzero_ps();
-        for (ptrdiff_t j = 0; j < key_vectors; j += 8) {
-            __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + j), max_score));
-            if (j + 8 > keys) e = _mm256_and_ps(e, first_lanes(keys - j));
-            _mm256_storeu_ps(scores + j, e);
-            sum_vector = _mm256_add_ps(sum_vector, e);
-        }
-        const float inverse_sum = 1.0f / hsum8(sum_vector);
-        // out_i = Σ_j p_j · v_j, 32 output columns at a time held in registers
-        float *oi = out + i * ldo;
-        ptrdiff_t c0 = 0;
-        for (; c0 + 32 <= dim_vectors; c0 += 32) {
-            __m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
-            for (ptrdiff_t j = 0; j < keys; j++) {
-                const __m256 p = _mm256_set1_ps(scores[j]);
-                const float *vj = v + j * ldv + c0;
-                o0 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj), o0);
-                o1 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 8), o1);
-                o2 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 16), o2);
-                o3 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 24), o3);
-            }
-            const __m256 inverse = _mm256_set1_ps(inverse_sum);
-            _mm256_storeu_ps(oi + c0, _mm256_mul_ps(o0, inverse));
-            _mm256_storeu_ps(oi + c0 + 8, _mm256_mul_ps(o1, inverse));
-            _mm256_storeu_ps(oi + c0 + 16, _mm256_mul_ps(o2, inverse));
-            _mm256_storeu_ps(oi + c0 + 24, _mm256_mul_ps(o3, inverse));
-        }
-        for (ptrdiff_t c = c0; c < head_dim; c++) {
-            float o = 0;
-            for (ptrdiff_t j = 0; j < keys; j++) o += scores[j] * v[j * ldv + c];
-            oi[c] = o * inverse_sum;
+        for (int r = 0; r < rows; r++) inverse[r] = attention_softmax_avx2(scores[r], keys[r]);
+        if (rows == 2) {
+            attention_values_avx2(2, scores, keys, inverse, v, ldv, outs, head_dim);
+        } else {
+            attention_values_avx2(1, scores, keys, inverse, v, ldv, outs, head_dim);
         }
     }
 }
@@ -208,7 +254,7 @@ VLM_AVX2 static void activation_avx2(float *x, ptrdiff_t count, int kind) {
 
 size_t vlm_attention_scratch_count(ptrdiff_t seq, ptrdiff_t head_dim) {
     const ptrdiff_t padded = (seq + 7) & ~(ptrdiff_t)7;
-    return (size_t)((head_dim + 1) * padded);
+    return (size_t)((head_dim + 2) * padded);  // kᵀ and two rows of scores
 }
 
 void vlm_attention_head(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v, ptrdiff_t ldv,
