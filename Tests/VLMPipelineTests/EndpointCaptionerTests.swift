@@ -121,7 +121,10 @@ import VLMVideo
     @Test func garbageIsNotRetriedAndServerErrorsAre() async throws {
         let server = try await ChatCompletionsServer.start(.garbage)
         defer { server.stop() }
-        let captioner = try EndpointCaptioner(options: Self.options(server), apiKey: nil, backoff: 0.01)
+        // A long deadline: the request counts below are about which answers are retried, and on a loaded machine a
+        // reply slower than the default 30 s would be retried as a timeout.
+        let options = Self.options(server) { $0.timeout = 600 }
+        let captioner = try EndpointCaptioner(options: options, apiKey: nil, backoff: 0.01)
         let garbage = await #expect(throws: EndpointError.self) {
             try await offPool { try captioner.caption([Self.frame]) }
         }
