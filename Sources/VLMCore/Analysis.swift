@@ -41,6 +41,9 @@ public protocol QueryControlling: AnyObject, Sendable {
     /// Adds (or replaces) one query made of example images, given as JPEG or PNG file bytes (an MQTT image query);
     /// averaged like `--query-image`. Throws a one-line error for a picture that cannot be decoded.
     func addImageQuery(label: String, images: [[UInt8]]) throws
+    /// Adds (or replaces) a query tuned by `vlm-stream tune`, given as its file's JSON (an MQTT tuned query). Throws
+    /// a one-line error for a file that is not one or was tuned for another model.
+    func addTunedQuery(json: [UInt8]) throws
 }
 
 extension QueryControlling {
@@ -48,12 +51,17 @@ extension QueryControlling {
     public func addImageQuery(label: String, images: [[UInt8]]) throws {
         throw ImageQueriesUnsupported()
     }
+
+    /// Controllers without the model refuse tuned queries.
+    public func addTunedQuery(json: [UInt8]) throws {
+        throw ImageQueriesUnsupported()
+    }
 }
 
 /// An image query sent to a controller without an image encoder.
 public struct ImageQueriesUnsupported: UserFacingError {
     public init() {}
-    public var description: String { "this stream cannot embed images; send text queries" }
+    public var description: String { "this stream cannot embed images or load tuned queries; send text queries" }
 }
 
 /// Answers a one-off question about a running stream's latest frame (a robot asking over MQTT).

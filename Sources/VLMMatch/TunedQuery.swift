@@ -134,10 +134,20 @@ public struct TunedQuery: Sendable, Codable, Equatable {
 
     /// Reads and checks a query file; with `model`, refuses one tuned for another model.
     public static func load(_ url: URL, model: String? = nil) throws(QueryFileError) -> TunedQuery {
-        let path = url.path
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw .notAQueryFile(path: url.path, reason: "cannot read it: \(error.localizedDescription)")
+        }
+        return try decode(data, path: url.path, model: model)
+    }
+
+    /// Checks a query file's bytes (`path` names them in errors); with `model`, refuses one tuned for another model.
+    public static func decode(_ data: Data, path: String, model: String? = nil) throws(QueryFileError) -> TunedQuery {
         let query: TunedQuery
         do {
-            query = try JSONDecoder().decode(TunedQuery.self, from: Data(contentsOf: url))
+            query = try JSONDecoder().decode(TunedQuery.self, from: data)
         } catch let error as DecodingError {
             throw .notAQueryFile(path: path, reason: Self.reason(error))
         } catch {

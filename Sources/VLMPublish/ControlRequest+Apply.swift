@@ -14,13 +14,15 @@ extension ControlRequest {
         case .set:
             try controller.setQueries(queries)
         case .add:
-            let added = image.map { [$0.label] } ?? queries
+            let added = image.map { [$0.label] } ?? queryFile.map { [$0.label] } ?? queries
             let total = Set(controller.activeQueries + added).count
             guard total <= limits.maxQueries else {
                 throw Rejection.tooManyQueries(count: total, limit: limits.maxQueries)
             }
             if let image {
                 try controller.addImageQuery(label: image.label, images: image.images)
+            } else if let queryFile {
+                try controller.addTunedQuery(json: queryFile.json)
             } else {
                 try controller.addQueries(queries)
             }

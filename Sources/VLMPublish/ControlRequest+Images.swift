@@ -1,6 +1,7 @@
 import Foundation
 
-/// Image queries on `queries/add`: `{"label": "our mug", "images": ["<base64 JPEG or PNG>", ...]}`.
+/// Image queries on `queries/add`: `{"label": "our mug", "images": ["<base64 JPEG or PNG>", ...]}`, and tuned
+/// queries: `{"query_file": {…the file `vlm-stream tune` writes…}}`.
 extension ControlRequest {
     /// Validates an image query's fields: only `label` and `images`; a label like a text query; 1 to `maxImages`
     /// strings of strict base64 whose bytes start like a JPEG (`FF D8 FF`) or PNG (`89 50 4E 47 0D 0A 1A 0A`).
@@ -86,5 +87,26 @@ extension ControlRequest {
     /// True when `text` holds a Unicode control character.
     static func hasControlCharacters(_ text: String) -> Bool {
         text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+
+    /// Validates a tuned query's envelope: only `query_file`, a JSON object with a `label` like a text query. The
+    /// file's own checks (format, shapes, finite numbers, the model) are the controller's (`TunedQuery`).
+    static func queryFile(_ object: [String: Any]) throws -> QueryFile {
+        if let unknown = object.keys.sorted().first(where: { $0 != "query_file" }) {
+            throw Rejection.unknownField(String(unknown.prefix(40)))
+        }
+        guard let file = object["query_file"] as? [String: Any] else {
+            throw Rejection.badQueryFile("must be the JSON object `vlm-stream tune` writes")
+        }
+        guard let raw = file["label"], let text = raw as? String, !(raw is NSNumber) else {
+            throw Rejection.badQueryFile("has no label")
+        }
+        let label = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !label.isEmpty, label.unicodeScalars.count <= Limits().maxQueryCharacters, !hasControlCharacters(label)
+        else { throw Rejection.badQueryFile("has a label that is not a query name") }
+        guard let json = try? JSONSerialization.data(withJSONObject: file) else {
+            throw Rejection.badQueryFile("cannot be read back as JSON")
+        }
+        return QueryFile(label: label, json: Array(json))
     }
 }

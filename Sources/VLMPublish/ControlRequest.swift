@@ -63,6 +63,8 @@ public struct ControlRequest: Sendable, Equatable {
         case badBase64(index: Int)
         case notAnImage(index: Int)
         case imageTooLarge(index: Int, width: Int, height: Int, limit: Int)
+        case queryFileOnlyOnAdd
+        case badQueryFile(String)
 
         /// The reason as published on `errors`.
         public var description: String {
@@ -93,6 +95,8 @@ public struct ControlRequest: Sendable, Equatable {
             case .imageNotAString(let i): return "images[\(i)] is not a string"
             case .badBase64(let i): return "images[\(i)] is not valid base64"
             case .notAnImage(let i): return "images[\(i)] is not a JPEG or PNG file"
+            case .queryFileOnlyOnAdd: return "query files are accepted on queries/add only"
+            case .badQueryFile(let reason): return "'query_file' \(reason)"
             case .imageTooLarge(let i, let width, let height, let limit):
                 return "images[\(i)] is \(width)x\(height), more than \(limit) pixels; send a smaller picture"
             }
@@ -105,6 +109,16 @@ public struct ControlRequest: Sendable, Equatable {
     public var queries: [String]
     /// An image query (`queries/add` with `label` and `images`), or nil.
     public var image: ImageQuery? = nil
+    /// A tuned query file (`queries/add` with `query_file`, the JSON object `vlm-stream tune` writes), or nil.
+    public var queryFile: QueryFile? = nil
+
+    /// A tuned query sent over MQTT: its label and the file's JSON (checked by the controller, which knows the model).
+    public struct QueryFile: Sendable, Equatable {
+        /// The query's name in events (the file's `label`).
+        public var label: String
+        /// The `query_file` object, serialized again.
+        public var json: [UInt8]
+    }
 
     /// A query made of example images sent over MQTT: their bytes (JPEG or PNG, not yet decoded) and its name.
     public struct ImageQuery: Sendable, Equatable {
@@ -123,9 +137,17 @@ public struct ControlRequest: Sendable, Equatable {
         }
         guard !payload.isEmpty else { throw Rejection.empty }
         guard String(bytes: payload, encoding: .utf8) != nil else { throw Rejection.invalidUTF8 }
-        guard nestingDepth(payload) <= limits.maxDepth else { throw Rejection.tooDeep(limit: limits.maxDepth) }
+        // A query file (an object of arrays) inside `{"query_file": …}` nests one level deeper than the rest.
+        let depth = nestingDepth(payload)
+        let depthLimit = action == .add ? max(limits.maxDepth, 3) : limits.maxDepth
+        guard depth <= depthLimit else { throw Rejection.tooDeep(limit: depthLimit) }
         guard let document = json(payload) else { throw Rejection.notJSON }
         guard let object = document as? [String: Any] else { throw Rejection.notAnObject }
+        if object["query_file"] != nil {
+            guard action == .add else { throw Rejection.queryFileOnlyOnAdd }
+            return ControlRequest(action: action, queries: [], queryFile: try queryFile(object))
+        }
+        guard depth <= limits.maxDepth else { throw Rejection.tooDeep(limit: limits.maxDepth) }
         if object["images"] != nil || object["label"] != nil {
             guard action == .add else { throw Rejection.imagesOnlyOnAdd }
             return ControlRequest(action: action, queries: [], image: try imageQuery(object, limits: limits))

@@ -1,3 +1,4 @@
+import Foundation
 import CLIP
 import VLMCore
 import VLMMatch
@@ -37,5 +38,11 @@ public final class ImageQueryController: QueryControlling {
             pictures.append(try ImageFile.decode(bytes: bytes, name: "images[\(i)]", maxPixels: Self.maxPixels))
         }
         try matcher.addQuery(label: label, embedding: ExampleImages.embedding(pictures, encoder: model, crops: crops))
+    }
+
+    /// Checks the tuned query file like `--query-file` does (format, shapes, finite numbers, this pipeline's model)
+    /// and adds it, replacing a query of its label.
+    public func addTunedQuery(json: [UInt8]) throws {
+        try matcher.addQuery(TunedQuery.decode(Data(json), path: "query_file", model: model.modelIdentity))
     }
 }
