@@ -59,10 +59,10 @@ import Testing
         #expect(!run.stderr.contains("sk-cli-test") && !run.stdout.contains("sk-cli-test"))
     }
 
-    /// The garbage server answers at once (a generous timeout, so a busy machine still gets its answer); the slow
+    /// The garbage server answers at once (a 600 s timeout: a loaded CI machine took over 20 s to answer); the slow
     /// one sleeps far past a 0.3 s timeout.
     @Test(arguments: [
-        (ChatCompletionsServer.Behaviour.garbage, "20", "the answer is not a chat completion"),
+        (ChatCompletionsServer.Behaviour.garbage, "600", "the answer is not a chat completion"),
         (ChatCompletionsServer.Behaviour.sleep(30), "0.3", "no answer within 0.3 s (2 attempts)"),
     ])
     func aBrokenEndpointCostsCaptionsNotFrames(

@@ -20,13 +20,25 @@ final class SQLiteStore: IndexStore {
         // Opening a pool switches the file to WAL; look at an existing file read-only first, so another program's
         // database (or a file that is not SQLite) is refused byte-for-byte unchanged.
         try Self.checkExistingFile(path: path)
-        do {
-            pool = try DatabasePool(path: path, configuration: config)
-        } catch {
-            throw Self.translate(error, path: path)
+        // Two processes that open a new index at the same moment can meet SQLITE_BUSY where SQLite does not wait
+        // (switching a new file to WAL, stamping it, creating the schema): the open is tried again, up to ~10 s.
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let pool = try DatabasePool(path: path, configuration: config)
+                try Self.checkIdentity(pool, path: path)
+                try SQLiteSchema.migrate(pool, path: path)
+                self.pool = pool
+                return
+            } catch let error as DatabaseError
+                where [.SQLITE_BUSY, .SQLITE_LOCKED].contains(error.resultCode.primaryResultCode) && attempt < 40
+            {
+                Thread.sleep(forTimeInterval: min(0.5, 0.05 * Double(attempt)))
+            } catch {
+                throw Self.translate(error, path: path)
+            }
         }
-        try checkIdentity()
-        try SQLiteSchema.migrate(pool, path: path)
     }
 
     /// Reads the `application_id` and table count of an existing, non-empty file through a read-only connection
@@ -57,16 +69,16 @@ final class SQLiteStore: IndexStore {
 
     /// Refuses SQLite files of other programs; stamps a new empty file as ours. Reads first, so opening an
     /// existing index never waits for a running indexer's write lock.
-    private func checkIdentity() throws {
-        let (appID, tables) = try rawRead { db in
+    private static func checkIdentity(_ pool: DatabasePool, path: String) throws {
+        let (appID, tables) = try pool.read { db in
             (
                 try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0
             )
         }
-        if appID == Self.applicationID { return }
+        if appID == applicationID { return }
         guard appID == 0 && tables == 0 else { throw IndexError.foreignDatabase(path: path) }
-        try rawWrite { db in try db.execute(sql: "PRAGMA application_id = \(Self.applicationID)") }
+        try pool.write { db in try db.execute(sql: "PRAGMA application_id = \(applicationID)") }
     }
 
     // MARK: - IndexStore
@@ -169,18 +181,32 @@ enum SQLiteSchema {
                     INSERT INTO index_info (key, value) VALUES ('revision', '0');
                     """)
         }
-        let upToDate: Bool
-        do {
-            upToDate = try pool.read { db in
-                if try migrator.hasBeenSuperseded(db) {
-                    throw IndexError.newerSchema(path: path, version: try migrator.appliedIdentifiers(db).count)
-                }
-                return try migrator.hasCompletedMigrations(db)
+        let upToDate = try pool.read { db in
+            if try migrator.hasBeenSuperseded(db) {
+                throw IndexError.newerSchema(path: path, version: try migrator.appliedIdentifiers(db).count)
             }
-            if upToDate { return }
-            try migrator.migrate(pool)
-        } catch {
-            throw SQLiteStore.translate(error, path: path)
+            return try migrator.hasCompletedMigrations(db)
+        }
+        if upToDate { return }
+        try migrate(migrator, pool)
+    }
+
+    /// (Errors are the caller's to translate: `SQLiteStore.init` tries again on SQLITE_BUSY.)
+    /// Two processes that create the same new index at once both find it unmigrated; the second one's CREATE TABLE
+    /// then fails with "already exists" once the first has committed (each migration and its record are one
+    /// transaction). Trying again finds the migration applied and does nothing.
+    private static func migrate(_ migrator: DatabaseMigrator, _ pool: DatabasePool) throws {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try migrator.migrate(pool)
+            } catch let error as DatabaseError
+                where error.resultCode == .SQLITE_ERROR && error.message?.contains("already exists") == true
+                && attempt < 20
+            {
+                Thread.sleep(forTimeInterval: 0.05 * Double(attempt))
+            }
         }
     }
 }
