@@ -30,7 +30,8 @@ struct MQTTAskCLITests {
                 handlers: handlers)
             link.withLock { $0 = client }
             try client.start()
-            for _ in 0..<100 where !subscribed.current { Thread.sleep(forTimeInterval: 0.05) }
+            // Generous waits throughout: they end as soon as the condition holds, and a loaded CI machine is slow.
+            for _ in 0..<1200 where !subscribed.current { Thread.sleep(forTimeInterval: 0.05) }
         }
 
         /// Publishes `question` until a reply that is an answer arrives (the run may have no frame yet); returns it.
@@ -86,7 +87,7 @@ struct MQTTAskCLITests {
             MQTTMessage(
                 topic: "vlm/stdin/ask", payload: Array(#"{"question": "what is here?"}"#.utf8), qos: 1,
                 responseTopic: "vlm/stdin/events"))
-        for _ in 0..<200 where watcher.received.current.isEmpty { Thread.sleep(forTimeInterval: 0.05) }
+        for _ in 0..<1200 where watcher.received.current.isEmpty { Thread.sleep(forTimeInterval: 0.05) }
         let refused = try JSONValue.parse(try #require(watcher.received.current.first).text)
         #expect(refused["error"]?.string?.contains("response topic under 'vlm/'") == true)
         #expect(refused["answer"] == nil)
@@ -117,7 +118,7 @@ struct MQTTAskCLITests {
         for (payload, reason) in bad {
             let before = robot.received.current.count
             _ = robot.client.publish(MQTTMessage(topic: "vlm/stdin/ask", payload: Array(payload.utf8), qos: 1))
-            for _ in 0..<200 where robot.received.current.count == before { Thread.sleep(forTimeInterval: 0.05) }
+            for _ in 0..<1200 where robot.received.current.count == before { Thread.sleep(forTimeInterval: 0.05) }
             let answer = try JSONValue.parse(try #require(robot.received.current.last, "no reply to \(payload)").text)
             #expect(answer["error"]?.string?.contains(reason) == true, "\(payload) → \(answer)")
         }
