@@ -27,7 +27,7 @@ public final class MQTTAskService: Sendable {
     private let logger: Logger
     private let client: Locked<MQTTClient?> = Locked(nil)
     private let queue = DispatchQueue(label: "vlm.mqtt.ask")
-    private let state = Locked((waiting: 0, sequence: [String: Int](), answered: 0, refused: 0))
+    private let state = Locked((waiting: 0, sequence: [String: Int]()))
 
     /// Answers `<prefix>/<stream>/ask` for each of `streams` (`session` as the publisher's) with `answerer`.
     public init(
@@ -61,9 +61,6 @@ public final class MQTTAskService: Sendable {
         link.withLock { $0.service = self }
         try client.start()
     }
-
-    /// Questions answered and refused so far (for tests and stats).
-    public var counts: (answered: Int, refused: Int) { state.withLock { ($0.answered, $0.refused) } }
 
     /// Disconnects; questions still waiting are dropped.
     public func stop() {
@@ -131,10 +128,6 @@ public final class MQTTAskService: Sendable {
         outcome: Result<(pts: Double, answer: String), any Error>
     ) {
         let (seq, topic) = state.withLock { s -> (Int, String) in
-            switch outcome {
-            case .success: s.answered += 1
-            case .failure: s.refused += 1
-            }
             let seq = (s.sequence[stream] ?? 0) + 1
             s.sequence[stream] = seq
             return (seq, destination(message, stream: stream))
