@@ -48,7 +48,7 @@ final class WorkerCLITests {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if try ready() { return true }
-            Thread.sleep(forTimeInterval: 0.2)
+            Thread.sleep(forTimeInterval: 0.05)
         }
         return false
     }
@@ -123,7 +123,8 @@ final class WorkerCLITests {
     @Test("SIGTERM: the worker commits its chunk, releases its lease at once and exits 0")
     func terminatedWorker() throws {
         let db = try server.createDatabase("term")
-        let inputs = try clips(2)
+        // Six clips, so the worker is still mid-video when the poll looks (with two it sometimes finished first).
+        let inputs = try clips(6)
         _ = try CLIRunner.run(["index", "--enqueue"] + inputs + ["--db", db])
         let w = try worker(db, name: "t1", lease: 300)
         try #require(try wait(90) { try runningWithFrames(db, worker: "t1") != nil }, "\(log("t1"))")
