@@ -143,14 +143,9 @@ public final class BackgroundCaptioner: FrameAnalyzer {
     // MARK: - Triggers
 
     private func shouldCaption(_ state: StreamState, at pts: Double) -> Bool {
-        guard let lastTrigger = state.lastTriggerPTS, let lastCaptioned = state.lastCaptioned else {
-            return pts - (state.firstPTS ?? pts) >= settings.window
-        }
-        let elapsed = pts - lastTrigger
-        guard elapsed >= settings.minInterval else { return false }
-        if elapsed >= settings.maxInterval { return true }
-        let mean = CaptionWindow.mean(of: state.frames.map(\.embedding))
-        return 1 - Double(mean.dot(lastCaptioned)) > settings.drift
+        settings.shouldCaption(
+            at: pts, firstPTS: state.firstPTS, lastTriggerPTS: state.lastTriggerPTS, lastCaptioned: state.lastCaptioned,
+            window: state.frames.map(\.embedding))
     }
 
     // MARK: - Work

@@ -90,15 +90,9 @@ public final class RollingCaptioner: FrameAnalyzer {
     // MARK: - Triggers
 
     private func shouldCaption(_ state: StreamState, at pts: Double) -> Bool {
-        guard let lastTrigger = state.lastTriggerPTS, let lastCaptioned = state.lastCaptioned else {
-            // First caption: once the window has filled.
-            return pts - (state.firstPTS ?? pts) >= settings.window
-        }
-        let elapsed = pts - lastTrigger
-        guard elapsed >= settings.minInterval else { return false }
-        if elapsed >= settings.maxInterval { return true }
-        let mean = CaptionWindow.mean(of: state.frames.map(\.embedding))
-        return 1 - Double(mean.dot(lastCaptioned)) > settings.drift
+        settings.shouldCaption(
+            at: pts, firstPTS: state.firstPTS, lastTriggerPTS: state.lastTriggerPTS, lastCaptioned: state.lastCaptioned,
+            window: state.frames.map(\.embedding))
     }
 
     private func caption(_ state: inout StreamState, stream: String, at pts: Double) -> [StreamResult] {
@@ -153,5 +147,20 @@ extension RollingCaptioner {
         open = caption
         results.append(.caption(caption))
         return results
+    }
+}
+
+extension RollingCaptionSettings {
+    /// The caption triggers (one rule for `RollingCaptioner` and `BackgroundCaptioner`): the first caption once the
+    /// window has filled; then never closer than `minInterval`, always after `maxInterval`, and in between when the
+    /// mean of the window's embeddings drifted more than `drift` from the last captioned one.
+    func shouldCaption(
+        at pts: Double, firstPTS: Double?, lastTriggerPTS: Double?, lastCaptioned: Embedding?, window: [Embedding]
+    ) -> Bool {
+        guard let lastTrigger = lastTriggerPTS, let lastCaptioned else { return pts - (firstPTS ?? pts) >= self.window }
+        let elapsed = pts - lastTrigger
+        guard elapsed >= minInterval else { return false }
+        if elapsed >= maxInterval { return true }
+        return 1 - Double(CaptionWindow.mean(of: window).dot(lastCaptioned)) > drift
     }
 }
