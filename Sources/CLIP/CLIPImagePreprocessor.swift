@@ -15,12 +15,17 @@ public typealias CLIPImagePreprocessor = ImagePreprocessing
 extension ImagePreprocessing {
     // MARK: - Pipeline
 
-    /// Resize then centre-crop, in uint8 (what the encoder sees before normalisation).
+    /// Resize then centre-crop, in uint8 (what the encoder sees before normalisation). Only the resized pixels
+    /// inside the crop window are computed (the same pixels), so the cost follows the crop, not the resized size.
     public func resizeAndCrop(_ image: RGBImage) -> RGBImage {
         let g = geometry(width: image.width, height: image.height)
         var image = image
         if doResize {
-            image = PILResampler.resize(image, width: g.resizedWidth, height: g.resizedHeight, filter: resample)
+            // The crop window clipped to the resized picture; where the crop is larger, centerCrop pads it.
+            let rows = max(0, g.cropY)..<min(g.resizedHeight, g.cropY + g.cropHeight)
+            let columns = max(0, g.cropX)..<min(g.resizedWidth, g.cropX + g.cropWidth)
+            image = PILResampler.resize(
+                image, width: g.resizedWidth, height: g.resizedHeight, filter: resample, rows: rows, columns: columns)
         }
         if doCenterCrop { image = Self.centerCrop(image, height: cropHeight, width: cropWidth) }
         return image

@@ -31,25 +31,29 @@ enum PILResampler {
         }
     }
 
-    /// Per output pixel: first input index and fixed-point weights (`precompute_coeffs` +
-    /// `normalize_coeffs_8bpc`).
+    /// Per output pixel of a window: first input index and fixed-point weights (`precompute_coeffs` +
+    /// `normalize_coeffs_8bpc`); entry `i` is output pixel `window.lowerBound + i`.
     struct Coefficients {
         var bounds: [(start: Int, count: Int)]
         var weights: [Int32]  // `kernelSize` per output pixel
         var kernelSize: Int
     }
 
-    static func coefficients(inSize: Int, outSize: Int, filter: ImagePreprocessing.Resample) -> Coefficients {
+    /// The coefficients of the output pixels in `window` (all `outSize` by default).
+    static func coefficients(
+        inSize: Int, outSize: Int, filter: ImagePreprocessing.Resample, window: Range<Int>? = nil
+    ) -> Coefficients {
+        let window = window ?? 0..<outSize
         let scale = Double(inSize) / Double(outSize)
         let filterScale = max(scale, 1)
         let support = support(filter) * filterScale
         let kernelSize = Int(support.rounded(.up)) * 2 + 1
         var bounds: [(Int, Int)] = []
-        bounds.reserveCapacity(outSize)
-        var weights = [Int32](repeating: 0, count: outSize * kernelSize)
+        bounds.reserveCapacity(window.count)
+        var weights = [Int32](repeating: 0, count: window.count * kernelSize)
         var k = [Double](repeating: 0, count: kernelSize)
         let inverse = 1 / filterScale
-        for xx in 0..<outSize {
+        for (i, xx) in window.enumerated() {
             let center = (Double(xx) + 0.5) * scale
             let xmin = max(Int(center - support + 0.5), 0)  // C (int) truncation; arguments are > -1 here
             let xmax = min(Int(center + support + 0.5), inSize) - xmin
@@ -62,7 +66,7 @@ enum PILResampler {
             for x in 0..<xmax {
                 let w = total != 0 ? k[x] / total : k[x]
                 let scaled = w * Double(1 << precisionBits)
-                weights[xx * kernelSize + x] = Int32(w < 0 ? (-0.5 + scaled) : (0.5 + scaled))
+                weights[i * kernelSize + x] = Int32(w < 0 ? (-0.5 + scaled) : (0.5 + scaled))
             }
             bounds.append((xmin, xmax))
         }
@@ -75,30 +79,63 @@ enum PILResampler {
         return UInt8(clamping: shifted)
     }
 
-    /// Pillow's `Image.resize((width, height), filter)` on an RGB image.
+    /// Pillow's `Image.resize((width, height), filter)` on an RGB image, computing only the output pixels in
+    /// `rows` × `columns` (all of them by default). Each output pixel depends on its own coefficients alone, so a
+    /// window is exactly the same pixels as cropping the whole result, at the window's cost: a centre crop of a
+    /// 1 × 60000 picture resized to a 224 px shortest edge computes 224 × 224 pixels, not 224 × 13 million.
     static func resize(
-        _ image: RGBImage, width: Int, height: Int, filter: ImagePreprocessing.Resample
+        _ image: RGBImage, width: Int, height: Int, filter: ImagePreprocessing.Resample,
+        rows: Range<Int>? = nil, columns: Range<Int>? = nil
     ) -> RGBImage {
-        if image.width == width && image.height == height { return image }
-        if filter == .nearest { return nearest(image, width: width, height: height) }
-        var current = image
-        if width != image.width { current = horizontal(current, width: width, filter: filter) }
-        if height != image.height { current = vertical(current, height: height, filter: filter) }
-        return current
+        let rows = rows ?? 0..<height
+        let columns = columns ?? 0..<width
+        guard !rows.isEmpty, !columns.isEmpty else { return RGBImage(width: columns.count, height: rows.count) }
+        if filter == .nearest { return nearest(image, width: width, height: height, rows: rows, columns: columns) }
+        // The vertical pass reads these source rows (Pillow's ybox_first / ybox_last); the horizontal pass makes
+        // only them.
+        let vertical =
+            height == image.height
+            ? nil : coefficients(inSize: image.height, outSize: height, filter: filter, window: rows)
+        var sourceRows = rows
+        if let vertical, let first = vertical.bounds.first, let last = vertical.bounds.last {
+            sourceRows = first.start..<(last.start + last.count)
+        }
+        let horizontal =
+            width == image.width
+            ? window(image, rows: sourceRows, columns: columns)
+            : horizontal(image, width: width, filter: filter, rows: sourceRows, columns: columns)
+        guard let vertical else { return horizontal }
+        return Self.vertical(horizontal, coefficients: vertical, firstSourceRow: sourceRows.lowerBound)
+    }
+
+    /// The pixels of `image` in `rows` × `columns`.
+    static func window(_ image: RGBImage, rows: Range<Int>, columns: Range<Int>) -> RGBImage {
+        if rows == 0..<image.height && columns == 0..<image.width { return image }
+        var out = [UInt8]()
+        out.reserveCapacity(rows.count * columns.count * 3)
+        for y in rows {
+            let start = (y * image.width + columns.lowerBound) * 3
+            out.append(contentsOf: image.pixels[start..<start + columns.count * 3])
+        }
+        return RGBImage(width: columns.count, height: rows.count, pixels: out)
     }
 
     // MARK: - Passes
 
-    static func horizontal(_ image: RGBImage, width: Int, filter: ImagePreprocessing.Resample) -> RGBImage {
-        let c = coefficients(inSize: image.width, outSize: width, filter: filter)
-        var out = [UInt8](repeating: 0, count: width * image.height * 3)
+    /// The horizontal pass to `width` columns, of source `rows` and output `columns` only.
+    static func horizontal(
+        _ image: RGBImage, width: Int, filter: ImagePreprocessing.Resample, rows: Range<Int>, columns: Range<Int>
+    ) -> RGBImage {
+        let c = coefficients(inSize: image.width, outSize: width, filter: filter, window: columns)
+        let outWidth = columns.count
+        var out = [UInt8](repeating: 0, count: outWidth * rows.count * 3)
         let half = Int32(1 << (precisionBits - 1))
         image.pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 c.weights.withUnsafeBufferPointer { w in
-                    for y in 0..<image.height {
+                    for (yo, y) in rows.enumerated() {
                         let row = y * image.width * 3
-                        for xx in 0..<width {
+                        for xx in 0..<outWidth {
                             let (start, count) = c.bounds[xx]
                             let kw = xx * c.kernelSize
                             var r = half
@@ -111,7 +148,7 @@ enum PILResampler {
                                 g &+= Int32(src[p + 1]) &* k
                                 b &+= Int32(src[p + 2]) &* k
                             }
-                            let o = (y * width + xx) * 3
+                            let o = (yo * outWidth + xx) * 3
                             dst[o] = clip8(r)
                             dst[o + 1] = clip8(g)
                             dst[o + 2] = clip8(b)
@@ -120,11 +157,13 @@ enum PILResampler {
                 }
             }
         }
-        return RGBImage(width: width, height: image.height, pixels: out)
+        return RGBImage(width: outWidth, height: rows.count, pixels: out)
     }
 
-    static func vertical(_ image: RGBImage, height: Int, filter: ImagePreprocessing.Resample) -> RGBImage {
-        let c = coefficients(inSize: image.height, outSize: height, filter: filter)
+    /// The vertical pass with `coefficients` (one entry per output row), over an image whose first row is source
+    /// row `firstSourceRow`.
+    static func vertical(_ image: RGBImage, coefficients c: Coefficients, firstSourceRow: Int) -> RGBImage {
+        let height = c.bounds.count
         let rowBytes = image.width * 3
         var out = [UInt8](repeating: 0, count: rowBytes * height)
         let half = Int32(1 << (precisionBits - 1))
@@ -139,7 +178,7 @@ enum PILResampler {
                             // Row-wise accumulation keeps the inner loop contiguous (same sums as Pillow's order).
                             for y in 0..<count {
                                 let k = w[yy * c.kernelSize + y]
-                                let row = (start + y) * rowBytes
+                                let row = (start - firstSourceRow + y) * rowBytes
                                 for i in 0..<rowBytes { acc[i] &+= Int32(src[row + i]) &* k }
                             }
                             let o = yy * rowBytes
@@ -152,22 +191,25 @@ enum PILResampler {
         return RGBImage(width: image.width, height: height, pixels: out)
     }
 
-    /// Pillow's NEAREST: source pixel at floor((x + 0.5) * scale).
-    static func nearest(_ image: RGBImage, width: Int, height: Int) -> RGBImage {
-        var out = [UInt8](repeating: 0, count: width * height * 3)
+    /// Pillow's NEAREST: source pixel at floor((x + 0.5) * scale), for output `rows` × `columns`.
+    static func nearest(
+        _ image: RGBImage, width: Int, height: Int, rows: Range<Int>, columns: Range<Int>
+    ) -> RGBImage {
+        var out = [UInt8](repeating: 0, count: rows.count * columns.count * 3)
         let sx = Double(image.width) / Double(width)
         let sy = Double(image.height) / Double(height)
-        for y in 0..<height {
+        var d = 0
+        for y in rows {
             let srcY = min(Int((Double(y) + 0.5) * sy), image.height - 1)
-            for x in 0..<width {
+            for x in columns {
                 let srcX = min(Int((Double(x) + 0.5) * sx), image.width - 1)
                 let s = (srcY * image.width + srcX) * 3
-                let d = (y * width + x) * 3
                 out[d] = image.pixels[s]
                 out[d + 1] = image.pixels[s + 1]
                 out[d + 2] = image.pixels[s + 2]
+                d += 3
             }
         }
-        return RGBImage(width: width, height: height, pixels: out)
+        return RGBImage(width: columns.count, height: rows.count, pixels: out)
     }
 }

@@ -1,4 +1,4 @@
-import CLIP
+@testable import CLIP
 import Foundation
 import TestSupport
 import Testing
@@ -73,6 +73,33 @@ import VLMCore
             let maxDiff = zip(got, want).map { abs($0 - $1) }.max() ?? .infinity
             #expect(maxDiff < 1e-5, "\(image.file): max |Δ| \(maxDiff)")
         }
+    }
+
+    /// Only the crop window of the resized picture is computed; it must be exactly the same pixels as resizing the
+    /// whole picture and cropping it, for every filter, both orientations, upscaling, downscaling and padding.
+    @Test(arguments: [ImagePreprocessing.Resample.bicubic, .bilinear, .nearest])
+    func windowedResizeEqualsFullResizeThenCrop(filter: ImagePreprocessing.Resample) throws {
+        var pre = try Self.preprocessor("tiny")
+        pre.resample = filter
+        var generator = SplitMix64(seed: 7)
+        for (width, height) in [(40, 30), (30, 40), (7, 300), (300, 7), (1, 90), (90, 1), (20, 20), (5, 3), (33, 32)] {
+            let pixels = (0..<width * height * 3).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let image = RGBImage(width: width, height: height, pixels: pixels)
+            let g = pre.geometry(width: width, height: height)
+            let full = PILResampler.resize(image, width: g.resizedWidth, height: g.resizedHeight, filter: filter)
+            let want = CLIPImagePreprocessor.centerCrop(full, height: pre.cropHeight, width: pre.cropWidth)
+            #expect(pre.resizeAndCrop(image) == want, "\(width)x\(height) \(filter)")
+        }
+    }
+
+    /// Found by the image-file fuzz target: a 1-pixel-high picture resized to a 32 px shortest edge is 32 × 32 × its
+    /// width; resizing all of it before the crop took seconds and hundreds of MB.
+    @Test func extremeAspectRatioCostsOnlyTheCrop() throws {
+        let pre = try Self.preprocessor("tiny")
+        let image = RGBImage(width: 60_000, height: 1, pixels: [UInt8](repeating: 200, count: 60_000 * 3))
+        let crop = pre.resizeAndCrop(image)
+        #expect(crop.width == pre.cropWidth && crop.height == pre.cropHeight)
+        #expect(crop.pixels.allSatisfy { $0 == 200 })
     }
 
     @Test func configFormsAndSizes() throws {

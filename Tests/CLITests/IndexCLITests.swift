@@ -199,7 +199,7 @@ struct IndexCLITests {
         try vlm(["index", plaza.path, "--db", db, "--fps", "2"] + Self.model)
         let query = try frame(of: plaza, at: 3)
         let child = Process()
-        child.executableURL = try #require(CLIRunner.executable)
+        child.executableURL = CLIRunner.executable
         // Two clips, so the writer is still busy while a search (a whole process) runs.
         child.arguments =
             [

@@ -62,6 +62,15 @@ struct HostileIndexTests {
         #expect(error.description.contains("damaged"), "\(error)")
     }
 
+    /// Found by the index-database fuzz target: with its tables present but their schema record gone, the open
+    /// took each "already exists" for a concurrent indexer's migration, and tried again for ~10 s before failing.
+    @Test("an index whose tables exist without their schema record is refused at once")
+    func missingSchemaRecord() throws {
+        try tamper("DROP TABLE grdb_migrations")
+        let error = try #require(throws: IndexError.self) { try VideoIndex(path: dbPath, create: false) }
+        #expect(error.description.contains("schema record"), "\(error)")
+    }
+
     @Test("search --top Int.max returns every moment without overflowing")
     func hugeTop() throws {
         let matrix = try VideoIndex(path: dbPath, create: false).matrix()

@@ -188,24 +188,27 @@ enum SQLiteSchema {
             return try migrator.hasCompletedMigrations(db)
         }
         if upToDate { return }
-        try migrate(migrator, pool)
+        try migrate(migrator, pool, path: path)
     }
 
     /// (Errors are the caller's to translate: `SQLiteStore.init` tries again on SQLITE_BUSY.)
     /// Two processes that create the same new index at once both find it unmigrated; the second one's CREATE TABLE
     /// then fails with "already exists" once the first has committed (each migration and its record are one
-    /// transaction). Trying again finds the migration applied and does nothing.
-    private static func migrate(_ migrator: DatabaseMigrator, _ pool: DatabasePool) throws {
-        var attempt = 0
+    /// transaction, so the record is committed too). It is tried again only when the applied migrations did grow
+    /// meanwhile; a file whose tables exist without their record (damaged, or not made by us) is refused at once.
+    private static func migrate(_ migrator: DatabaseMigrator, _ pool: DatabasePool, path: String) throws {
+        var applied = try pool.read { db in try migrator.appliedIdentifiers(db) }
         while true {
-            attempt += 1
             do {
                 return try migrator.migrate(pool)
             } catch let error as DatabaseError
                 where error.resultCode == .SQLITE_ERROR && error.message?.contains("already exists") == true
-                && attempt < 20
             {
-                Thread.sleep(forTimeInterval: 0.05 * Double(attempt))
+                let now = try pool.read { db in try migrator.appliedIdentifiers(db) }
+                guard now.count > applied.count else {
+                    throw IndexError.notAnIndex(path: path, reason: "its tables exist without their schema record")
+                }
+                applied = now
             }
         }
     }
