@@ -92,11 +92,15 @@ public final class SentencePieceTokenizer: TextTokenizing {
     /// `padding="max_length", max_length=64, truncation=True`; always `contextLength` ids.
     public func encode(_ text: String) throws -> [Int32] {
         var ids: [Int32] = []
+        let room = contextLength - (bos == nil ? 0 : 1) - (eos == nil ? 0 : 1)
         switch flavor {
         case .siglip:
             let segments = Self.split("▁" + text.replacingOccurrences(of: "▁", with: " "), on: specials, strip: true)
             var pieces: [(id: Int32, special: Bool)] = []
-            for segment in segments {
+            // Only the first `room` ids are kept; later segments cannot change them once two more exist (the rules
+            // below drop at most a leading "▁" and a final </s>), so a long prompt full of special tokens costs
+            // `room` segments, not thousands of processor calls.
+            for segment in segments where pieces.count < room + 2 {
                 switch segment {
                 case .special(let id): pieces.append((id, true))
                 case .text(let part):
@@ -113,14 +117,13 @@ public final class SentencePieceTokenizer: TextTokenizing {
             }
             ids = pieces.map(\.id)
         case .gemma:
-            for segment in Self.split(text, on: specials, strip: false) {
+            for segment in Self.split(text, on: specials, strip: false) where ids.count < room {
                 switch segment {
                 case .special(let id): ids.append(id)
                 case .text(let part): ids += try processor.encode(lowercase ? Self.lowercased(part) : part)
                 }
             }
         }
-        let room = contextLength - (bos == nil ? 0 : 1) - (eos == nil ? 0 : 1)
         if flavor == .siglip, let eos, ids.last == eos {
             ids.removeLast()  // SiglipTokenizer adds </s> only when it is not already there
         }

@@ -123,6 +123,24 @@ struct SigLIPParityTests {
         }
         Self.report("tokenizer \(model): \(corpus.count - mismatches)/\(corpus.count) identical")
     }
+
+    /// Found by the sentencepiece-tokenizer fuzz target: an 8.5 KB prompt with hundreds of special tokens took
+    /// seconds (one processor call per segment); encoding now stops once the kept 64 ids are settled, and the ids
+    /// are still transformers' (scripts/golden/make_special_prompt_goldens.py).
+    @Test("prompts crowded with special tokens give transformers' ids", arguments: models)
+    func crowdedPrompts(model: String) throws {
+        let tokenizer = try SentencePieceTokenizer(directory: Fixtures.url(model), contextLength: 64)
+        let data = try Data(contentsOf: Fixtures.url("special-prompt-goldens.json"))
+        let all = try #require(try JSONSerialization.jsonObject(with: data) as? [String: [[String: Any]]])
+        let cases = try #require(all[model])
+        #expect(cases.count == 6)
+        for entry in cases {
+            let text = try #require(entry["text"] as? String)
+            let expected = try #require(entry["ids"] as? [Int]).map(Int32.init)
+            let ours = try tokenizer.encode(text)
+            #expect(ours == expected, "\(model): \(text.count) characters: \(ours) vs \(expected)")
+        }
+    }
 }
 
 /// tokenizer_config.json's `padding_side`: "left" pads in front (as transformers does); absent means right.
