@@ -3,26 +3,27 @@ import VLMTensor
 extension EmbeddingMatrix {
     // MARK: - Scoring
 
-    /// Cosine similarity of every row with `query` (length `dimension`): `sgemv` over the whole matrix, rows split
-    /// over the cores (`GEMV.scoreRows`).
+    /// Cosine similarity of every row with `query` (length `dimension`): one pass over the fp16 matrix that widens
+    /// while it multiplies, rows split over the cores (`GEMV.scoreRows(halves:…)`).
     public func scores(_ query: [Float]) -> [Float] {
         precondition(query.count == dimension, "EmbeddingMatrix.scores: query has \(query.count) values")
         return scores(packed: query, count: 1)
     }
 
-    /// Scores of every row for each of `queries`, as `queries.count` contiguous rows of `count` scores: `sgemm`
-    /// (Q · Mᵀ) reads the matrix once for the whole batch.
+    /// Scores of every row for each of `queries`, as `queries.count` contiguous rows of `count` scores: blocks of
+    /// rows widened once, then `sgemm` (Q · Mᵀ), so the matrix is read once for the whole batch.
     public func scores(batch queries: [[Float]]) -> [Float] {
         precondition(queries.allSatisfy { $0.count == dimension }, "EmbeddingMatrix.scores: query sizes differ")
         return scores(packed: queries.flatMap { $0 }, count: queries.count)
     }
 
     private func scores(packed: [Float], count q: Int) -> [Float] {
+        guard count > 0, q > 0 else { return [] }
         var scores = [Float](unsafeUninitializedCapacity: q * count) { out, initialized in
-            withValues { m in
+            withHalves { m in
                 packed.withUnsafeBufferPointer { qs in
                     GEMV.scoreRows(
-                        m.baseAddress!, rows: count, cols: dimension, queries: qs.baseAddress!, count: q,
+                        halves: m.baseAddress!, rows: count, cols: dimension, queries: qs.baseAddress!, count: q,
                         into: out.baseAddress!)
                 }
             }
@@ -39,7 +40,7 @@ extension EmbeddingMatrix {
 
     // MARK: - Moments
 
-    /// `search` for several queries at once, scored with one `sgemm` (faster per query than one `sgemv` each).
+    /// `search` for several queries at once, scored in one pass over the matrix (faster per query than one each).
     public func search(batch queries: [[Float]], options: SearchOptions = SearchOptions()) -> [[Moment]] {
         guard count > 0, !queries.isEmpty else { return queries.map { _ in [] } }
         let all = scores(batch: queries)

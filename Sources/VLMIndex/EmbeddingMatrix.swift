@@ -37,8 +37,8 @@ public struct IndexedVideo: Sendable, Equatable, Codable {
     }
 }
 
-/// Every searchable frame of an index: a contiguous row-major `count × dimension` fp32 matrix (ready for
-/// sgemv/sgemm; in memory, or mapped from a local copy of a PostgreSQL index), with each row's video and pts.
+/// Every searchable frame of an index: a contiguous row-major `count × dimension` matrix of the stored fp16 values (in
+/// memory, or mapped from a local copy of a PostgreSQL index), with each row's video and pts.
 ///
 /// Rows of one video are linked in pts order (`previous`/`next`), so "adjacent frames" are found the same way whether
 /// a video's rows are contiguous (an index read in (video, pts) order) or interleaved (a local copy appended in
@@ -72,12 +72,13 @@ public final class EmbeddingMatrix: Sendable {
     /// Number of rows (including unsearchable rows of a local copy).
     public var count: Int { pts.count }
 
-    /// A matrix from its parts; `values.count == pts.count * dimension`, rows of one video contiguous and in pts order.
+    /// A matrix from its parts; `halves.count == pts.count * dimension` (fp16 bit patterns, the stored form), rows of
+    /// one video contiguous and in pts order.
     public convenience init(
-        dimension: Int, values: [Float], pts: [Double], videoOfRow: [Int32], videos: [IndexedVideo],
+        dimension: Int, halves: [UInt16], pts: [Double], videoOfRow: [Int32], videos: [IndexedVideo],
         captions: [[IndexedCaption]], revision: Int, model: String
     ) {
-        precondition(values.count == pts.count * dimension && videoOfRow.count == pts.count, "EmbeddingMatrix shape")
+        precondition(halves.count == pts.count * dimension && videoOfRow.count == pts.count, "EmbeddingMatrix shape")
         let n = pts.count
         var previous = [Int32](repeating: -1, count: n)
         var next = [Int32](repeating: -1, count: n)
@@ -86,9 +87,19 @@ public final class EmbeddingMatrix: Sendable {
             next[row - 1] = Int32(row)
         }
         self.init(
-            dimension: dimension, storage: MatrixStorage(values), pts: pts, videoOfRow: videoOfRow,
+            dimension: dimension, storage: MatrixStorage(halves), pts: pts, videoOfRow: videoOfRow,
             previous: previous, next: next, rank: nil, videos: videos, captions: captions, revision: revision,
             model: model)
+    }
+
+    /// A matrix of fp32 `values`, stored as fp16 as the index stores them (round to nearest even).
+    public convenience init(
+        dimension: Int, values: [Float], pts: [Double], videoOfRow: [Int32], videos: [IndexedVideo],
+        captions: [[IndexedCaption]], revision: Int, model: String
+    ) {
+        self.init(
+            dimension: dimension, halves: values.map(Half.bits), pts: pts, videoOfRow: videoOfRow, videos: videos,
+            captions: captions, revision: revision, model: model)
     }
 
     /// A matrix over `storage` with explicit pts-order links (a local copy's interleaved rows).
@@ -113,13 +124,18 @@ public final class EmbeddingMatrix: Sendable {
         self.model = model
     }
 
-    /// Runs `body` over the `count × dimension` values, row-major.
-    public func withValues<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+    /// Runs `body` over the `count × dimension` fp16 bit patterns, row-major.
+    func withHalves<R>(_ body: (UnsafeBufferPointer<UInt16>) throws -> R) rethrows -> R {
         try storage.withUnsafeBufferPointer(body)
     }
 
-    /// Row `row` as an array.
+    /// Row `row`, widened to fp32 (exact).
     public func row(_ row: Int) -> [Float] {
-        withValues { Array($0[row * dimension..<(row + 1) * dimension]) }
+        withHalves { all in
+            [Float](unsafeUninitializedCapacity: dimension) { out, initialized in
+                Half.widen(UnsafeBufferPointer(rebasing: all[row * dimension..<(row + 1) * dimension]), into: out)
+                initialized = dimension
+            }
+        }
     }
 }

@@ -108,7 +108,7 @@ extension VideoIndex {
         let slot = Dictionary(uniqueKeysWithValues: videos.enumerated().map { ($1.id, Int32($0)) })
 
         var pts: [Double] = []
-        var values: [Float] = []
+        var halves: [UInt16] = []
         var videoOfRow: [Int32] = []
         try tx.chunks(videoID: nil, afterID: 0) { chunk in
             let n = chunk.frameCount
@@ -119,20 +119,12 @@ extension VideoIndex {
             chunk.pts.withUnsafeBytes { raw in
                 pts += (0..<n).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self) }
             }
-            let start = values.count
-            values += repeatElement(0, count: n * dimension)
-            values.withUnsafeMutableBufferPointer { buffer in
-                let destination = UnsafeMutableBufferPointer(rebasing: buffer[start..<start + n * dimension])
-                chunk.embeddings.withUnsafeBytes { raw in
-                    if Int(bitPattern: raw.baseAddress) % 2 == 0 {
-                        Half.widen(raw.assumingMemoryBound(to: UInt16.self), into: destination)
-                    } else {
-                        let aligned = [UInt16](unsafeUninitializedCapacity: n * dimension) { halves, count in
-                            UnsafeMutableRawBufferPointer(halves).copyMemory(from: raw)
-                            count = n * dimension
-                        }
-                        aligned.withUnsafeBufferPointer { Half.widen($0, into: destination) }
-                    }
+            chunk.embeddings.withUnsafeBytes { raw in
+                let start = halves.count
+                halves += repeatElement(0, count: n * dimension)
+                halves.withUnsafeMutableBytes {
+                    UnsafeMutableRawBufferPointer(rebasing: $0[start * 2..<(start + n * dimension) * 2]).copyMemory(
+                        from: raw)
                 }
             }
             videoOfRow += repeatElement(video, count: n)
@@ -145,7 +137,7 @@ extension VideoIndex {
             captions[Int(video)].append(caption)
         }
         return EmbeddingMatrix(
-            dimension: dimension, values: values, pts: pts, videoOfRow: videoOfRow, videos: videos,
+            dimension: dimension, halves: halves, pts: pts, videoOfRow: videoOfRow, videos: videos,
             captions: captions, revision: revision, model: model)
     }
 

@@ -1,6 +1,7 @@
 import COpenBLAS
+import CVLMKernels
 
-/// Matrix–vector products on OpenBLAS `cblas_sgemv` (row-major): the exact-search kernel of VLMIndex.
+/// Matrix–vector products: OpenBLAS `cblas_sgemv` (row-major), and the exact-search scoring of VLMIndex.
 public enum GEMV {
     /// `y(M) = alpha · A(M,N) · x(N) + beta · y`, row-major `A` with row stride `lda`, on the calling thread's
     /// OpenBLAS configuration.
@@ -15,15 +16,16 @@ public enum GEMV {
             CblasRowMajor, CblasNoTrans, blasint(rows), blasint(cols), alpha, a, blasint(lda), x, 1, beta, y, 1)
     }
 
-    /// Scores every row of a large matrix against `count` query vectors:
-    /// `y(Q, rows) = X(Q, cols) · A(rows, cols)ᵀ` (for one query, `y = A · x`). Rows are split into blocks pulled
-    /// dynamically by the caller's `Parallel.workers` threads, each running a single-threaded `sgemv` (one query) or `sgemm`
-    /// (several) — like `GEMM.linear`, a descheduled worker only delays its own block, and the work stays parallel
-    /// whatever OpenBLAS's thread count is.
+    /// Scores every row of a large matrix of fp16 bit patterns (IEEE binary16, an index's stored form) against
+    /// `count` fp32 query vectors: `y(Q, rows) = X(Q, cols) · A(rows, cols)ᵀ`, widening A while it is read. One query
+    /// runs `vlm_score_rows_f16` (AVX2+F16C; bandwidth-bound, on half the bytes of fp32); several widen each block
+    /// of 128 rows once into a buffer that stays in L2 and multiply it with a single-threaded `sgemm`. Rows are
+    /// split into blocks pulled dynamically by the caller's `Parallel.workers` threads — like `GEMM.linear`, a
+    /// descheduled worker only delays its own block, and the work stays parallel whatever OpenBLAS's thread count is.
     ///
-    /// Naive reference: `y[q*rows + i] = Σ_j A[i*cols + j] * X[q*cols + j]`.
+    /// Naive reference: `y[q*rows + i] = Σ_j float(A[i*cols + j]) * X[q*cols + j]`.
     public static func scoreRows(
-        _ a: UnsafePointer<Float>, rows: Int, cols: Int, queries x: UnsafePointer<Float>, count q: Int,
+        halves a: UnsafePointer<UInt16>, rows: Int, cols: Int, queries x: UnsafePointer<Float>, count q: Int,
         into y: UnsafeMutablePointer<Float>
     ) {
         let workers = Parallel.available
@@ -44,16 +46,22 @@ public enum GEMV {
 
     /// Rows `range` of `scoreRows`.
     private static func scoreBlock(
-        _ a: UnsafePointer<Float>, rows range: Range<Int>, total: Int, cols: Int, x: UnsafePointer<Float>, q: Int,
+        _ a: UnsafePointer<UInt16>, rows range: Range<Int>, total: Int, cols: Int, x: UnsafePointer<Float>, q: Int,
         y: UnsafeMutablePointer<Float>
     ) {
-        let block = a + range.lowerBound * cols
         if q == 1 {
-            multiply(rows: range.count, cols: cols, a: block, lda: cols, x: x, y: y + range.lowerBound)
-        } else {
+            vlm_score_rows_f16(a + range.lowerBound * cols, range.count, cols, x, y + range.lowerBound)
+            return
+        }
+        let step = 128
+        let widened = UnsafeMutablePointer<Float>.allocate(capacity: step * cols)
+        defer { widened.deallocate() }
+        for lower in stride(from: range.lowerBound, to: range.upperBound, by: step) {
+            let n = min(step, range.upperBound - lower)
+            vlm_f16_widen(a + lower * cols, widened, n * cols)
             GEMM.multiply(
-                m: q, n: range.count, k: cols, a: x, lda: cols, b: block, ldb: cols, transposeB: true,
-                c: y + range.lowerBound, ldc: total)
+                m: q, n: n, k: cols, a: x, lda: cols, b: widened, ldb: cols, transposeB: true, c: y + lower,
+                ldc: total)
         }
     }
 

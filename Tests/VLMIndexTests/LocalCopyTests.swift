@@ -109,10 +109,30 @@ final class LocalCopyTests {
         let directory = copies.appendingPathComponent(
             try #require(try FileManager.default.contentsOfDirectory(atPath: copies.path).first))
         let file = try #require(
-            try FileManager.default.contentsOfDirectory(atPath: directory.path).first { $0.hasSuffix(".f32") })
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).first { $0.hasSuffix(".f16") })
         try FileHandle(forWritingTo: directory.appendingPathComponent(file)).truncate(atOffset: 100)
         let again = try VideoIndex(path: db, create: false, localCopies: cache)
         #expect(try moments(again) == expected)
         #expect(again.lastRefresh?.rebuilt == true && again.lastRefresh?.chunksRead == 4)
+    }
+
+    @Test("a copy in the previous (fp32) format is rebuilt as fp16")
+    func previousFormat() throws {
+        let db = try server.createDatabase("format1")
+        let writer = try VideoIndex(path: db, create: true, localCopies: nil)
+        try SyntheticIndex.populate(
+            writer, frames: 32, dimension: dimension, model: "m", framesPerVideo: 32, chunkFrames: 16)
+        let expected = try moments(try VideoIndex(path: db, create: false, localCopies: cache))
+        let copies = cache.appendingPathComponent("index-copies")
+        let directory = copies.appendingPathComponent(
+            try #require(try FileManager.default.contentsOfDirectory(atPath: copies.path).first))
+        let stateURL = directory.appendingPathComponent("state.json")
+        var state = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: stateURL)) as? [String: Any])
+        #expect(state["format"] as? Int == 2)
+        state["format"] = 1
+        try JSONSerialization.data(withJSONObject: state).write(to: stateURL)
+        let again = try VideoIndex(path: db, create: false, localCopies: cache)
+        #expect(try moments(again) == expected)
+        #expect(again.lastRefresh?.rebuilt == true && again.lastRefresh?.chunksRead == 2)
     }
 }

@@ -74,6 +74,12 @@ void vlm_attention_head(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t
 enum { VLM_QUICK_GELU = 0, VLM_GELU = 1, VLM_GELU_TANH = 2 };
 void vlm_activation(float *x, ptrdiff_t count, int kind);
 
+/// Exact-search scores over fp16 rows (IEEE binary16 bit patterns, the index's stored form): for i < rows,
+/// y[i] = Σ_j float(a[i·cols + j]) · x[j]. AVX2+F16C widens while it multiplies; the portable C gives the same
+/// values within float rounding. `vlm_f16_widen` converts `count` values exactly.
+void vlm_score_rows_f16(const uint16_t *a, ptrdiff_t rows, ptrdiff_t cols, const float *x, float *y);
+void vlm_f16_widen(const uint16_t *src, float *dst, ptrdiff_t count);
+
 /// Which fp32 kernels the calling thread runs from now on: VLM_KERNELS_NATIVE (the best for this CPU: AVX-512,
 /// AVX2+FMA or portable C), VLM_KERNELS_PORTABLE, or VLM_KERNELS_AVX2 (AVX2+FMA even where AVX-512 is preferred, for
 /// comparisons); returns the thread's previous choice. There is no process-wide setting: a caller that splits work

@@ -5,8 +5,8 @@ import Foundation
 /// every embedding over the network.
 ///
 /// Layout of one copy's directory (`<cache>/index-copies/<hash of the URL and the database's instance>/`):
-/// - `embeddings-G.f32`: `rows × dimension` little-endian fp32 values (widened once from the stored fp16), appended in
-///   chunk-id order and mapped read-only for sgemv;
+/// - `embeddings-G.f16`: `rows × dimension` little-endian fp16 values, the stored bytes as they are, appended in
+///   chunk-id order and mapped read-only for search (which widens them while it multiplies);
 /// - `rows-G.bin`: per row its pts (Float64), video id (Int64) and chunk id (Int64), 24 bytes;
 /// - `state.json`: the generation G, dimension, model, committed `rows` and the last chunk id copied;
 /// - `lock`: an exclusive `flock` while a process refreshes the copy.
@@ -16,7 +16,8 @@ import Foundation
 /// starts generation G+1 in new files and unlinks the old ones, which other processes may still have mapped.
 final class LocalEmbeddingCopy {
     struct State: Codable, Equatable {
-        var format = 1
+        /// 2: fp16 embeddings (1, fp32, is rebuilt on open).
+        var format = 2
         var generation = 0
         var dimension = 0
         var model = ""
@@ -67,7 +68,7 @@ final class LocalEmbeddingCopy {
 
     deinit { close(lockDescriptor) }
 
-    var embeddingsURL: URL { directory.appendingPathComponent("embeddings-\(state.generation).f32") }
+    var embeddingsURL: URL { directory.appendingPathComponent("embeddings-\(state.generation).f16") }
     var rowsURL: URL { directory.appendingPathComponent("rows-\(state.generation).bin") }
 
     /// True when both files hold at least the committed rows (a copy cut short by a crash or a full disk is rebuilt).
@@ -75,7 +76,7 @@ final class LocalEmbeddingCopy {
         let sizes = [embeddingsURL, rowsURL].map {
             ((try? FileManager.default.attributesOfItem(atPath: $0.path))?[.size] as? Int) ?? -1
         }
-        return state.format == 1 && state.rows >= 0 && sizes[0] >= state.rows * state.dimension * 4
+        return state.format == 2 && state.rows >= 0 && sizes[0] >= state.rows * state.dimension * 2
             && sizes[1] >= state.rows * Self.rowRecord
     }
 
@@ -99,22 +100,12 @@ final class LocalEmbeddingCopy {
         let dimension = state.dimension
         let n = chunks.reduce(0) { $0 + $1.frameCount }
         guard n > 0 else { return }
-        var values = [Float](repeating: 0, count: n * dimension)
+        var values = Data(capacity: n * dimension * 2)
         var rows = Data(count: n * Self.rowRecord)
         var at = 0
         for chunk in chunks {
             let m = chunk.frameCount
-            values.withUnsafeMutableBufferPointer { all in
-                let dst = UnsafeMutableBufferPointer(rebasing: all[at * dimension..<(at + m) * dimension])
-                chunk.embeddings.withUnsafeBytes { raw in
-                    let halves = [UInt16](unsafeUninitializedCapacity: m * dimension) { out, count in
-                        UnsafeMutableRawBufferPointer(out).copyMemory(
-                            from: UnsafeRawBufferPointer(rebasing: raw[0..<m * dimension * 2]))
-                        count = m * dimension
-                    }
-                    halves.withUnsafeBufferPointer { Half.widen($0, into: dst) }
-                }
-            }
+            values.append(chunk.embeddings.prefix(m * dimension * 2))
             rows.withUnsafeMutableBytes { out in
                 chunk.pts.withUnsafeBytes { pts in
                     for i in 0..<m {
@@ -130,7 +121,7 @@ final class LocalEmbeddingCopy {
             at += m
         }
         let row = state.rows + pending
-        try write(values.withUnsafeBytes { Data($0) }, to: embeddingsURL, at: row * dimension * 4)
+        try write(values, to: embeddingsURL, at: row * dimension * 2)
         try write(rows, to: rowsURL, at: row * Self.rowRecord)
         pending += n
     }

@@ -1,27 +1,30 @@
 import Foundation
 
-/// The fp32 values behind an `EmbeddingMatrix`: an array in memory, or a read-only mapping of a local copy's file
-/// (`LocalEmbeddingCopy`), so searching a large shared index reads the page cache instead of the network.
+/// The values behind an `EmbeddingMatrix`, in the index's stored form: fp16 bit patterns (IEEE binary16), either in
+/// memory or a read-only mapping of a local copy's file (`LocalEmbeddingCopy`), so searching a large shared index
+/// reads the page cache instead of the network, and 10⁷ 512-d frames take 10 GB instead of fp32's 20 GB. Search
+/// widens them while it multiplies (`GEMV.scoreRows(halves:…)`): the scores are those of the stored values, on both
+/// stores.
 ///
 /// Immutable once made; the mapping is released with the last matrix that uses it.
 final class MatrixStorage: @unchecked Sendable {
     // @unchecked: `base` is never written through and lives exactly as long as this object (array or mapping).
-    private let base: UnsafePointer<Float>?
+    private let base: UnsafePointer<UInt16>?
     /// Number of values.
     let count: Int
     /// Bytes mapped (0: the values were allocated).
     private let mappedBytes: Int
 
     /// Values held in memory.
-    init(_ values: [Float]) {
-        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(values.count, 1))
-        _ = buffer.initialize(from: values)
+    init(_ halves: [UInt16]) {
+        let buffer = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: max(halves.count, 1))
+        _ = buffer.initialize(from: halves)
         base = UnsafePointer(buffer.baseAddress)
-        count = values.count
+        count = halves.count
         mappedBytes = 0
     }
 
-    /// The first `count` fp32 values of the file `descriptor`, mapped read-only (the descriptor may be closed
+    /// The first `count` fp16 values of the file `descriptor`, mapped read-only (the descriptor may be closed
     /// afterwards). Throws when the file is shorter or cannot be mapped.
     init(mapping descriptor: Int32, count: Int, path: String) throws {
         self.count = count
@@ -30,7 +33,7 @@ final class MatrixStorage: @unchecked Sendable {
             mappedBytes = 0
             return
         }
-        let bytes = count * MemoryLayout<Float>.stride
+        let bytes = count * MemoryLayout<UInt16>.stride
         var info = stat()
         guard fstat(descriptor, &info) == 0, Int(info.st_size) >= bytes else {
             throw IndexError.notAnIndex(path: path, reason: "the local copy's embedding file is shorter than its state")
@@ -39,7 +42,7 @@ final class MatrixStorage: @unchecked Sendable {
             throw IndexError.database(
                 path: path, reason: "cannot map the local copy: \(String(cString: strerror(errno)))")
         }
-        base = UnsafePointer(mapped.assumingMemoryBound(to: Float.self))
+        base = UnsafePointer(mapped.assumingMemoryBound(to: UInt16.self))
         mappedBytes = bytes
     }
 
@@ -52,8 +55,8 @@ final class MatrixStorage: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` over the values.
-    func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+    /// Runs `body` over the fp16 bit patterns.
+    func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<UInt16>) throws -> R) rethrows -> R {
         try body(UnsafeBufferPointer(start: base, count: count))
     }
 }
