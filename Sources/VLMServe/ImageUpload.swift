@@ -4,8 +4,8 @@ import Hummingbird
 import VLMCore
 import VLMVideo
 
-/// `POST /api/search/image`: a picture in `multipart/form-data` (or a raw `image/*` body), decoded by FFmpeg from a
-/// private temporary file, embedded, searched.
+/// `POST /api/search/image`: a picture in `multipart/form-data` (or a raw `image/*` body) of at most
+/// `ImageFile.untrustedMaxPixels`, decoded by FFmpeg from a private temporary file, embedded, searched.
 enum ImageUpload {
     static func handle(
         _ request: Request, context: BasicRequestContext, archive: Archive, options: ServeOptions,
@@ -34,18 +34,15 @@ enum ImageUpload {
         guard let image, !image.isEmpty else {
             return APIError.response(.badRequest, "no file in the upload; send the picture as a form field")
         }
-        let picture = try await offload { () -> RGBImage? in
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("vlm-upload-\(UUID().uuidString)")
-            defer { try? FileManager.default.removeItem(at: file) }
-            do {
-                try Data(image).write(to: file, options: [.atomic])
-                return try ImageFile.decode(file)
-            } catch {
-                return nil
+        let decoded = try await offload { () -> Result<RGBImage, VideoError> in
+            Result { () throws(VideoError) in
+                try ImageFile.decode(bytes: image, name: "upload", maxPixels: ImageFile.untrustedMaxPixels)
             }
         }
-        guard let picture else {
-            return APIError.response(.unprocessableContent, "the upload is not a picture FFmpeg can decode")
+        let picture: RGBImage
+        switch decoded {
+        case .success(let decodedPicture): picture = decodedPicture
+        case .failure(let error): return APIError.response(.unprocessableContent, error.description)
         }
         let moments = try await offload { try archive.search(image: picture, top: page.top, offset: page.offset) }
         return Response.json(

@@ -7,6 +7,11 @@ import VLMCore
 /// Like PIL's `Image.open(...).convert("RGB")` in the CLIP reference, EXIF orientation is not applied and alpha
 /// is dropped; CLIP preprocessing (resize, crop, normalise) is the caller's job.
 public enum ImageFile {
+    /// Largest picture accepted from the network (web uploads, MQTT image queries): 4096 × 4096 pixels, 48 MiB of
+    /// RGB, checked on the header before decoding. A few hundred bytes of WebP or PNG can declare 16383 × 16383
+    /// pixels, which would take 800 MB and seconds to decode and resize.
+    public static let untrustedMaxPixels = 4096 * 4096
+
     /// Decodes the first picture of `url` into packed RGB24 at its own size.
     ///
     /// Throws ``VideoError/badImage(input:reason:)`` naming the file for a missing, unreadable, truncated or

@@ -5,14 +5,11 @@ import VLMMatch
 import VLMVideo
 
 /// A running pipeline's query set as MQTT control sees it: text queries go to the matcher as they are; an image
-/// query's pictures are decoded (at most `maxPixels` each, checked on the header before decoding), embedded with
+/// query's pictures are decoded (at most `ImageFile.untrustedMaxPixels` each, checked on the header before decoding), embedded with
 /// the pipeline's model and averaged like `--query-image` (with the spec's crops), then added as one query.
 ///
 /// Runs on the stream's control queue, beside the encoder workers: the model's weights are shared read-only.
 public final class ImageQueryController: QueryControlling {
-    /// Largest picture accepted: 4096 × 4096 pixels (48 MiB of RGB).
-    public static let maxPixels = 4096 * 4096
-
     /// The matching stage whose queries this controls.
     public let matcher: QueryMatcher
     let model: CLIPModel
@@ -35,7 +32,7 @@ public final class ImageQueryController: QueryControlling {
     public func addImageQuery(label: String, images: [[UInt8]]) throws {
         var pictures: [RGBImage] = []
         for (i, bytes) in images.enumerated() {
-            pictures.append(try ImageFile.decode(bytes: bytes, name: "images[\(i)]", maxPixels: Self.maxPixels))
+            pictures.append(try ImageFile.decode(bytes: bytes, name: "images[\(i)]", maxPixels: ImageFile.untrustedMaxPixels))
         }
         try matcher.addQuery(label: label, embedding: ExampleImages.embedding(pictures, encoder: model, crops: crops))
     }
