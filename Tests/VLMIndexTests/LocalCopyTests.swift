@@ -131,8 +131,15 @@ final class LocalCopyTests {
         #expect(state["format"] as? Int == 2)
         state["format"] = 1
         try JSONSerialization.data(withJSONObject: state).write(to: stateURL)
+        let f16 = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).first { $0.hasSuffix(".f16") })
+        let f32 = String(f16.dropLast(4)) + ".f32"  // format 1's name
+        try FileManager.default.moveItem(
+            at: directory.appendingPathComponent(f16), to: directory.appendingPathComponent(f32))
         let again = try VideoIndex(path: db, create: false, localCopies: cache)
         #expect(try moments(again) == expected)
         #expect(again.lastRefresh?.rebuilt == true && again.lastRefresh?.chunksRead == 2)
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(!files.contains(f32), "the fp32 copy is removed: \(files)")
     }
 }

@@ -82,7 +82,8 @@ final class LocalEmbeddingCopy {
 
     /// Starts a new, empty generation for `dimension`/`model`, unlinking the old files.
     func reset(dimension: Int, model: String) throws {
-        let old = [embeddingsURL, rowsURL]
+        // (format 1 named its fp32 embeddings `.f32`)
+        let old = [embeddingsURL, rowsURL, directory.appendingPathComponent("embeddings-\(state.generation).f32")]
         state = State(generation: state.generation + 1, dimension: dimension, model: model)
         for url in old { try? FileManager.default.removeItem(at: url) }
         for url in [embeddingsURL, rowsURL] {
