@@ -95,26 +95,30 @@ public final class BackgroundCaptioner: FrameAnalyzer {
         let n = captioner.framesPerCaption
         var start: Job?
         // Without coalescing, the frame waits here until its stream's waiting slot is free (the worker took it).
-        let done: [StreamResult] = streams.wait(for: { coalesces || $0[frame.stream]?.pending == nil }) { all, _ in
-            var state = all[frame.stream] ?? StreamState()
-            // Frames after `pts` mean the source's clock jumped back (a reconnect): they leave the window.
-            state.frames.removeAll { $0.pts > pts || $0.pts < pts - settings.window }
-            state.frames.append((pts, embedding.normalized()))
-            state.lastSequence = frame.sequence
-            if state.firstPTS == nil { state.firstPTS = pts }
-            if shouldCaption(state, at: pts) {
-                state.lastTriggerPTS = pts
-                state.lastCaptioned = CaptionWindow.mean(of: state.frames.map(\.embedding))
-                let job = Job(
-                    pts: pts, windowStart: state.frames.first?.pts ?? pts,
-                    images: images.latest(n, stream: frame.stream, through: frame.sequence))
-                start = enqueue(job, into: &state)
-            }
-            let done = state.done
-            state.done = []
-            all[frame.stream] = state
-            return done
-        }
+        let coalesces = self.coalesces
+        let ready: ([String: StreamState]) -> Bool = { coalesces || $0[frame.stream]?.pending == nil }
+        let done: [StreamResult] = streams.wait(
+            for: ready,
+            then: { all, _ in
+                var state = all[frame.stream] ?? StreamState()
+                // Frames after `pts` mean the source's clock jumped back (a reconnect): they leave the window.
+                state.frames.removeAll { $0.pts > pts || $0.pts < pts - settings.window }
+                state.frames.append((pts, embedding.normalized()))
+                state.lastSequence = frame.sequence
+                if state.firstPTS == nil { state.firstPTS = pts }
+                if shouldCaption(state, at: pts) {
+                    state.lastTriggerPTS = pts
+                    state.lastCaptioned = CaptionWindow.mean(of: state.frames.map(\.embedding))
+                    let job = Job(
+                        pts: pts, windowStart: state.frames.first?.pts ?? pts,
+                        images: images.latest(n, stream: frame.stream, through: frame.sequence))
+                    start = enqueue(job, into: &state)
+                }
+                let done = state.done
+                state.done = []
+                all[frame.stream] = state
+                return done
+            })
         images.release(stream: frame.stream, through: frame.sequence, keeping: n)
         if let start { schedule(start, stream: frame.stream) }
         return done

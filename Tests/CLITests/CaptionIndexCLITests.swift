@@ -107,7 +107,9 @@ struct CaptionIndexCLITests {
         // A word of a caption (WordPiece output of random weights: pick one of letters only, 4+ long).
         let words = captions.flatMap { $0.text.split(separator: " ").map(String.init) }
         let word = try #require(words.first { $0.count >= 4 && $0.allSatisfy(\.isLetter) }, "\(captions)")
-        let withWord = captions.filter { CaptionWords.matches(query: CaptionWords.contentStems(word), caption: $0.text) }
+        let withWord = captions.filter {
+            CaptionWords.matches(query: CaptionWords.contentStems(word), caption: $0.text)
+        }
 
         let byWords = try hits(vlm(["search", "--db", index, "--text", word, "--json", "--top", "50"] + Self.clip))
         let captionHits = byWords.filter { $0["match"] as? String == "caption_words" }

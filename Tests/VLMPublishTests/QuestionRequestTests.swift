@@ -33,8 +33,10 @@ import VLMPublish
             (#"{"questions": ["a\u0007b"]}"#, .add, .controlCharacter(index: 0)),
             (#"{"questions": []}"#, .remove, .noQuestions),
             ("{\"questions\": [\"\(String(repeating: "é", count: 301))\"]}", .add, .tooLong(index: 0, limit: 300)),
-            ("{\"questions\": [\(Array(repeating: "\"a\"", count: 9).joined(separator: ","))]}", .set,
-             .tooMany(count: 9, limit: 8)),
+            (
+                "{\"questions\": [\(Array(repeating: "\"a\"", count: 9).joined(separator: ","))]}", .set,
+                .tooMany(count: 9, limit: 8)
+            ),
             (#"{"questions": [["a"]]}"#, .add, .tooDeep),
             (#"{"questions": [{"a": 1}]}"#, .add, .tooDeep),
         ]
