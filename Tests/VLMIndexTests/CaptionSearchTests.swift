@@ -69,6 +69,37 @@ struct CaptionSearchTests {
             matrix.search(text: "box", query: query, options: framesOnly) == matrix.search(query, options: framesOnly))
     }
 
+    @Test("an index made before schema v2 is migrated: old captions count as the vocabulary's and match by words")
+    func fromVersion1() throws {
+        let index = try index()
+        // Back to v1 as an older vlm-stream left it: no captioner, no caption embeddings, v2 not applied.
+        let queue = try DatabaseQueue(path: index.path)
+        try queue.write { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE caption DROP COLUMN embedding;
+                    ALTER TABLE video DROP COLUMN captioner;
+                    DELETE FROM grdb_migrations WHERE identifier = 'v2';
+                    """)
+        }
+        try queue.close()
+        let reopened = try VideoIndex(path: index.path, create: false)
+        let video = try #require(try reopened.videos().first)
+        #expect(video.captioned && video.captioner == nil)
+        #expect(try reopened.captions(videoID: video.id).allSatisfy { $0.embedding == nil })
+        let hits = try reopened.matrix().search(
+            text: "a box", query: unitVector(8, axis: 5), options: SearchOptions(top: 2, captionMinSimilarity: -1))
+        #expect(hits.map(\.match) == [.captionWords, .frame])
+        func plan(_ captioner: String?) throws -> IndexPlan {
+            try reopened.prepare(
+                videoPath: "/v/a.mp4", fingerprint: fingerprintA, model: "m1", dimension: 8, fps: 1,
+                captioner: captioner)
+        }
+        #expect(try plan("clip-vocabulary") == .skip)
+        #expect(try plan(nil) == .skip)
+        #expect(try plan("git m") == .caption(videoID: video.id))
+    }
+
     @Test("a stored caption embedding of odd length is damage, one line")
     func damagedEmbedding() throws {
         let index = try index()
