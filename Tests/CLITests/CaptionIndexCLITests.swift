@@ -192,6 +192,12 @@ struct CaptionIndexCLITests {
         #expect(liteHits.contains { $0["match"] as? String == "caption_words" })
         #expect(pgHits.map { $0["caption"] as? String } == liteHits.map { $0["caption"] as? String })
         #expect(pgHits.map { $0["match"] as? String } == liteHits.map { $0["match"] as? String })
+        // A worker of the job queue takes the same caption flags and stores the same captions.
+        let queued = try server.createDatabase("queued")
+        try vlm(["index", "--enqueue", plaza, "--db", queued])
+        try vlm(["worker", "--db", queued, "--exit-when-done", "--fps", "2", "--poll", "0.5"] + Self.git + Self.clip)
+        let (queuedVideo, fromWorker) = try stored(queued)
+        #expect(queuedVideo.captioner == liteVideo.captioner && fromWorker == lite)
         let recaption = try vlm(
             ["index", plaza, "--db", postgres, "--fps", "2", "--caption-model", "Tests/Fixtures/tiny-git-vqa"]
                 + Self.clip)
