@@ -9,7 +9,9 @@ import VLMCore
 /// (the last `framesPerCaption` sampled frames, from the `CaptionImageStore`) to one background worker and returns
 /// at once, so a slow caption never stalls frames. While a caption of a stream is in progress, a newer trigger
 /// waits in one slot per stream; a still newer one replaces it (latest wins) and counts as coalesced (`onCoalesce`,
-/// `coalesced`). Finished captions join the timeline as `RollingCaptioner`'s do and are returned with the stream's
+/// `coalesced`). With `coalesces` false (a file being indexed, which is never live) a trigger that finds the slot
+/// taken waits for it instead, so the frame path slows to the captioner's pace and no trigger is lost; still at most
+/// one caption runs and one waits per stream. Finished captions join the timeline as `RollingCaptioner`'s do and are returned with the stream's
 /// next analysed frame, or by `finish`, which waits for the stream's caption in progress. Each of `questions` is
 /// answered on the same triggers from the same images, and reported (`.answer`) when its answer changes. A caption
 /// that fails (a remote endpoint timed out or answered garbage) is one warning line, skips that trigger's questions
@@ -41,11 +43,14 @@ public final class BackgroundCaptioner: FrameAnalyzer {
     public let settings: RollingCaptionSettings
     /// Where the sources' caption images wait for their frame's embedding.
     public let images: CaptionImageStore
-    /// Standing questions (`--ask`), answered on every caption trigger.
-    public let questions: [String]
+    /// Standing questions (`--ask`, MQTT `questions/…`), answered on every caption trigger.
+    public var questions: [String] { questionList.current }
+    private let questionList: Locked<[String]>
     private let logger: Logger
     /// Captions (with their questions) of different streams in progress at once, at most.
     public let maxInFlight: Int
+    /// Whether a newer trigger replaces a waiting one (live streams) or waits for the slot (files).
+    public let coalesces: Bool
     private let onCoalesce: @Sendable () -> Void
     private let onFailure: @Sendable () -> Void
     private let worker: DispatchQueue
@@ -57,14 +62,15 @@ public final class BackgroundCaptioner: FrameAnalyzer {
     /// `onFailure` for each caption that failed.
     public init(
         captioner: any ImageCaptioner, settings: RollingCaptionSettings = .init(), images: CaptionImageStore,
-        questions: [String] = [], maxInFlight: Int = 1, logger: Logger,
+        questions: [String] = [], maxInFlight: Int = 1, coalesces: Bool = true, logger: Logger,
         onCoalesce: @escaping @Sendable () -> Void = {}, onFailure: @escaping @Sendable () -> Void = {}
     ) {
         self.captioner = captioner
         self.settings = settings
         self.images = images
-        self.questions = questions
+        self.questionList = Locked(questions)
         self.maxInFlight = max(1, maxInFlight)
+        self.coalesces = coalesces
         self.logger = logger
         self.onCoalesce = onCoalesce
         self.onFailure = onFailure
@@ -88,26 +94,31 @@ public final class BackgroundCaptioner: FrameAnalyzer {
         let pts = frame.time.seconds
         let n = captioner.framesPerCaption
         var start: Job?
-        let done: [StreamResult] = streams.withLock { all in
-            var state = all[frame.stream] ?? StreamState()
-            // Frames after `pts` mean the source's clock jumped back (a reconnect): they leave the window.
-            state.frames.removeAll { $0.pts > pts || $0.pts < pts - settings.window }
-            state.frames.append((pts, embedding.normalized()))
-            state.lastSequence = frame.sequence
-            if state.firstPTS == nil { state.firstPTS = pts }
-            if shouldCaption(state, at: pts) {
-                state.lastTriggerPTS = pts
-                state.lastCaptioned = CaptionWindow.mean(of: state.frames.map(\.embedding))
-                let job = Job(
-                    pts: pts, windowStart: state.frames.first?.pts ?? pts,
-                    images: images.latest(n, stream: frame.stream, through: frame.sequence))
-                start = enqueue(job, into: &state)
-            }
-            let done = state.done
-            state.done = []
-            all[frame.stream] = state
-            return done
-        }
+        // Without coalescing, the frame waits here until its stream's waiting slot is free (the worker took it).
+        let coalesces = self.coalesces
+        let ready: ([String: StreamState]) -> Bool = { coalesces || $0[frame.stream]?.pending == nil }
+        let done: [StreamResult] = streams.wait(
+            for: ready,
+            then: { all, _ in
+                var state = all[frame.stream] ?? StreamState()
+                // Frames after `pts` mean the source's clock jumped back (a reconnect): they leave the window.
+                state.frames.removeAll { $0.pts > pts || $0.pts < pts - settings.window }
+                state.frames.append((pts, embedding.normalized()))
+                state.lastSequence = frame.sequence
+                if state.firstPTS == nil { state.firstPTS = pts }
+                if shouldCaption(state, at: pts) {
+                    state.lastTriggerPTS = pts
+                    state.lastCaptioned = CaptionWindow.mean(of: state.frames.map(\.embedding))
+                    let job = Job(
+                        pts: pts, windowStart: state.frames.first?.pts ?? pts,
+                        images: images.latest(n, stream: frame.stream, through: frame.sequence))
+                    start = enqueue(job, into: &state)
+                }
+                let done = state.done
+                state.done = []
+                all[frame.stream] = state
+                return done
+            })
         images.release(stream: frame.stream, through: frame.sequence, keeping: n)
         if let start { schedule(start, stream: frame.stream) }
         return done
@@ -176,7 +187,7 @@ public final class BackgroundCaptioner: FrameAnalyzer {
         let queue = maxInFlight > 1 ? DispatchQueue(label: "vlm.caption.background.\(stream)") : worker
         queue.async { [self] in
             run(first, stream: stream)
-            while let job = streams.withLock({ all -> Job? in
+            while let job = streams.update({ all -> Job? in
                 let job = all[stream]?.pending
                 all[stream]?.pending = nil
                 if job == nil { all[stream]?.busy = false }
@@ -226,6 +237,26 @@ public final class BackgroundCaptioner: FrameAnalyzer {
                 state.done.append(.answer(Answer(stream: stream, pts: job.pts, question: question, answer: answer)))
             }
             all[stream] = state
+        }
+    }
+}
+
+// MARK: - Standing questions
+
+extension BackgroundCaptioner: QuestionControlling {
+    public var activeQuestions: [String] { questions }
+
+    /// Replaces the standing questions from the next caption trigger on; each must be one the captioner can take
+    /// (`ImageCaptioner.check(question:)`), else nothing changes. A question asked again is reported afresh.
+    public func setQuestions(_ questions: [String]) throws {
+        for question in questions { try captioner.check(question: question) }
+        questionList.withLock { $0 = questions }
+        streams.withLock { all in
+            for stream in Array(all.keys) {
+                guard var state = all[stream] else { continue }
+                state.answers = state.answers.filter { questions.contains($0.key) }
+                all[stream] = state
+            }
         }
     }
 }

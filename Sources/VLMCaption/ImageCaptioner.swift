@@ -1,3 +1,4 @@
+import Foundation
 import VLMCore
 
 /// Writes a sentence for pixels: a generative model (GIT) or a remote vision-language model. Unlike `Captioner`,
@@ -12,6 +13,17 @@ public protocol ImageCaptioner: Sendable {
     func caption(_ images: [RGBImage]) throws -> String
     /// The answer to `question` about `images` (as `caption`'s).
     func answer(_ question: String, images: [RGBImage]) throws -> String
+    /// Throws a one-line error when `question` cannot be asked at all (empty, too long for the model). Default:
+    /// refuses only an empty question.
+    func check(question: String) throws
+}
+
+extension ImageCaptioner {
+    public func check(question: String) throws {
+        guard !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw CaptionError.invalidOption("a question is empty; ask something, e.g. \"is the door open?\"")
+        }
+    }
 }
 
 /// The last sampled frames' caption images of each stream, from the source tap to the caption stage (which sees

@@ -70,3 +70,11 @@ public protocol LatestFrameAnswering: AnyObject, Sendable {
     /// Blocks while the model runs; throws when the stream has no frame yet or the question is refused.
     func answerLatest(_ question: String, stream: String) throws -> (pts: Double, answer: String)
 }
+
+/// The standing questions of a caption stage (`--ask`), changed while it runs (MQTT `questions/set|add|remove`).
+public protocol QuestionControlling: AnyObject, Sendable {
+    /// The standing questions, in the order they were asked.
+    var activeQuestions: [String] { get }
+    /// Replaces them; throws a one-line error for a question the model cannot take (nothing changes then).
+    func setQuestions(_ questions: [String]) throws
+}

@@ -54,7 +54,7 @@ extension EmbeddingMatrix {
         return moments(scores: scores(query), options)
     }
 
-    private func moments(scores: [Float], _ options: SearchOptions) -> [Moment] {
+    func moments(scores: [Float], _ options: SearchOptions) -> [Moment] {
         guard options.top > 0 else { return [] }
         // No more moments than frames: `--top 9223372036854775807` must not overflow the pool arithmetic.
         let top = min(options.top, searchableCount)
@@ -109,7 +109,7 @@ extension EmbeddingMatrix {
         let caption = captions[Int(video)].last { $0.start <= peakPTS && peakPTS <= $0.end }?.text
         return Moment(
             video: info.path, start: pts[lo], end: end, peak: peakPTS, score: Double(peak.score), frames: frames,
-            caption: caption)
+            caption: caption, match: .frame)
     }
 
     /// The time one sampled frame stands for: 1/fps, or the gap to the next frame when every frame was kept.

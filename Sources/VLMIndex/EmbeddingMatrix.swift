@@ -18,11 +18,14 @@ public struct IndexedVideo: Sendable, Equatable, Codable {
     public var complete: Bool
     /// True when captions were stored.
     public var captioned: Bool
+    /// Which captioner wrote them (`CaptionOptions.captionerIdentity`: `git <model>`, `endpoint <model> at <url>`,
+    /// `clip-vocabulary`); nil when none was recorded (captions stored before it was).
+    public var captioner: String?
 
     /// A video record.
     public init(
         id: Int64, path: String, size: Int64, checksum: String, duration: Double?, model: String, fps: Double,
-        frameCount: Int, complete: Bool, captioned: Bool = false
+        frameCount: Int, complete: Bool, captioned: Bool = false, captioner: String? = nil
     ) {
         self.id = id
         self.path = path
@@ -34,6 +37,7 @@ public struct IndexedVideo: Sendable, Equatable, Codable {
         self.frameCount = frameCount
         self.complete = complete
         self.captioned = captioned
+        self.captioner = captioner
     }
 }
 

@@ -14,14 +14,27 @@ public struct Moment: Sendable, Equatable, Codable {
     public var score: Double
     /// Sampled frames merged into the moment.
     public var frames: Int
-    /// The stored caption covering the best frame, when captions were indexed.
+    /// The stored caption covering the best frame, when captions were indexed (a caption hit's own caption).
     public var caption: String?
+    /// Why it matched: its frames (`frame`) or a stored caption's words or text similarity (nil: not said).
+    public var match: Match?
 
-    enum CodingKeys: String, CodingKey { case video, start, end, peak, score, frames, caption }
+    /// Why a moment matched the query.
+    public enum Match: String, Sendable, Codable {
+        /// Its frames' embeddings scored high against the query (`score` is the best frame's cosine).
+        case frame
+        /// Every content word of the text query occurs in its caption (`score` is the caption's text cosine).
+        case captionWords = "caption_words"
+        /// Its caption's text embedding is close to the text query's (`score` is that cosine).
+        case captionSimilarity = "caption_similarity"
+    }
+
+    enum CodingKeys: String, CodingKey { case video, start, end, peak, score, frames, caption, match }
 
     /// A moment.
     public init(
-        video: String, start: Double, end: Double, peak: Double, score: Double, frames: Int, caption: String? = nil
+        video: String, start: Double, end: Double, peak: Double, score: Double, frames: Int, caption: String? = nil,
+        match: Match? = nil
     ) {
         self.video = video
         self.start = start
@@ -30,11 +43,13 @@ public struct Moment: Sendable, Equatable, Codable {
         self.score = score
         self.frames = frames
         self.caption = caption
+        self.match = match
     }
 }
 
 extension Moment {
-    /// The one result encoding (`ResultJSON`): `{"caption"?, "end", "frames", "peak", "score", "start", "video"}`.
+    /// The one result encoding (`ResultJSON`):
+    /// `{"caption"?, "end", "frames", "match"?, "peak", "score", "start", "video"}`.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(video, forKey: .video)
@@ -44,6 +59,7 @@ extension Moment {
         try c.encode(ResultJSON.number(score), forKey: .score)
         try c.encode(frames, forKey: .frames)
         try c.encodeIfPresent(caption, forKey: .caption)
+        try c.encodeIfPresent(match, forKey: .match)
     }
 }
 
@@ -55,11 +71,21 @@ public struct SearchOptions: Sendable, Equatable {
     public var mergeMargin: Float
     /// Frames scoring below this are never returned (cosine); `nil` for no floor.
     public var minScore: Float?
+    /// A text search's captions whose text embedding has at least this cosine with the query's match it (those
+    /// containing all its content words match anyway); `nil` leaves captions out (`search --frames-only`).
+    public var captionMinSimilarity: Float?
+
+    /// The default `captionMinSimilarity`: text-to-text cosines of CLIP sit far higher than image-to-text ones.
+    public static let defaultCaptionMinSimilarity: Float = 0.9
 
     /// Options; the defaults suit CLIP ViT-B/32 cosine scores.
-    public init(top: Int = 10, mergeMargin: Float = 0.02, minScore: Float? = nil) {
+    public init(
+        top: Int = 10, mergeMargin: Float = 0.02, minScore: Float? = nil,
+        captionMinSimilarity: Float? = SearchOptions.defaultCaptionMinSimilarity
+    ) {
         self.top = top
         self.mergeMargin = mergeMargin
         self.minScore = minScore
+        self.captionMinSimilarity = captionMinSimilarity
     }
 }

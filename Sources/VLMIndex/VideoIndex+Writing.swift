@@ -19,13 +19,35 @@ public struct IndexedCaption: Sendable, Equatable, Codable {
     public var end: Double
     public var text: String
     public var score: Double
+    /// The text's embedding by the index model's text tower (L2-normalised, stored as fp16), which `search --text`
+    /// compares with the query's; nil for captions stored before caption embeddings were.
+    public var embedding: [Float]?
 
     /// A caption to store.
-    public init(start: Double, end: Double, text: String, score: Double) {
+    public init(start: Double, end: Double, text: String, score: Double, embedding: [Float]? = nil) {
         self.start = start
         self.end = end
         self.text = text
         self.score = score
+        self.embedding = embedding
+    }
+
+    /// The embedding as the stores keep it: little-endian fp16.
+    var embeddingBlob: Data? {
+        guard let embedding, !embedding.isEmpty else { return nil }
+        var halves: [UInt16] = []
+        Half.narrow(embedding, appendingTo: &halves)
+        return halves.withUnsafeBytes { Data($0) }
+    }
+
+    /// `embeddingBlob` read back; a blob of odd length is damage.
+    static func embedding(blob: Data?, path: String) throws -> [Float]? {
+        guard let blob, !blob.isEmpty else { return nil }
+        guard blob.count % 2 == 0 else {
+            throw IndexError.notAnIndex(path: path, reason: "a stored caption embedding is damaged (odd length)")
+        }
+        let halves = blob.withUnsafeBytes { Array($0.bindMemory(to: UInt16.self)) }
+        return halves.map(Half.float)
     }
 }
 
@@ -33,7 +55,7 @@ public struct IndexedCaption: Sendable, Equatable, Codable {
 public enum IndexPlan: Sendable, Equatable {
     /// Already indexed completely with the same content, model and sampling (and captions, when asked for).
     case skip
-    /// Indexed completely but without captions, which were asked for: caption the stored embeddings.
+    /// Indexed completely but without captions, which were asked for, or with another captioner's: caption it.
     case caption(videoID: Int64)
     /// Index from scratch into the (new, empty) video row; `replaced` when an older version was deleted.
     case fresh(videoID: Int64, replaced: Bool)
@@ -83,9 +105,11 @@ extension VideoIndex {
     ///
     /// Binds an empty index to `model`/`dimension`; an index of another model throws `IndexError.modelMismatch`.
     /// A stored video whose fingerprint, model or fps differs is deleted (with its frames and captions).
+    /// `captioner` names the captioner asked for (`CaptionOptions.captionerIdentity`), nil for no captions: a
+    /// complete video captioned by another one (or by none) is planned `.caption`.
     public func prepare(
         videoPath: String, fingerprint: VideoFingerprint, model: String, dimension: Int, fps: Double,
-        captions: Bool = false, precision: String = "fp32"
+        captioner: String? = nil, precision: String = "fp32"
     ) throws -> IndexPlan {
         try write { tx in
             // The precisions the index holds frames of, each once, in the order first used.
@@ -111,7 +135,9 @@ extension VideoIndex {
                     row.size == fingerprint.size && row.checksum == fingerprint.checksum && row.model == model
                     && row.fps == fps
                 if same && row.complete {
-                    return captions && !row.captioned ? .caption(videoID: row.id) : .skip
+                    // Rows captioned before captioners were recorded were captioned by the CLIP vocabulary.
+                    let stored = row.captioned ? row.captioner ?? "clip-vocabulary" : nil
+                    return captioner != nil && stored != captioner ? .caption(videoID: row.id) : .skip
                 }
                 if same {
                     let stored = try tx.chunkExtent(videoID: row.id)
@@ -161,17 +187,19 @@ extension VideoIndex {
         for caption in captions { try tx.insertCaption(videoID: videoID, caption) }
     }
 
-    /// Marks the video complete (searchable) with its duration, storing `captions` when given (replacing any);
-    /// returns its stored frame count.
+    /// Marks the video complete (searchable) with its duration, storing `captions` when given (replacing any) with
+    /// the `captioner` that wrote them; returns its stored frame count.
     @discardableResult
-    public func complete(videoID: Int64, duration: Double?, captions: [IndexedCaption]? = nil) throws -> Int {
+    public func complete(
+        videoID: Int64, duration: Double?, captions: [IndexedCaption]? = nil, captioner: String = "clip-vocabulary"
+    ) throws -> Int {
         try write { tx in
             let count = try tx.chunkExtent(videoID: videoID).frames
             try tx.completeVideo(id: videoID, frames: count, duration: duration)
             if let captions {
                 try tx.deleteCaptions(videoID: videoID)
                 try Self.insert(captions, videoID: videoID, tx)
-                try tx.markCaptioned(id: videoID)
+                try tx.markCaptioned(id: videoID, captioner: captioner)
             }
             try tx.bumpRevision()
             return count

@@ -88,6 +88,12 @@ public final class MQTTPublisher: ResultSink {
         try channel(stream).attach(controller)
     }
 
+    /// Lets `<prefix>/<stream>/questions/set|add|remove` change the caption stage's standing questions, and keeps
+    /// the retained `questions` topic equal to them.
+    public func attach(stream: String, questions: any QuestionControlling) throws {
+        try channel(stream).attach(questions: questions)
+    }
+
     /// The queries changed by another route (the live web page): republish every attached stream's retained
     /// `queries` topic, as an MQTT control message would have.
     public func announce(queries: [String]) {

@@ -66,6 +66,11 @@ enum Payload {
         var queries: [String]
     }
 
+    /// The standing questions (retained `questions` topic).
+    struct Questions: Encodable {
+        var questions: [String]
+    }
+
     /// A reply on the requester's topic to a question from `<prefix>/<stream>/ask`: `pts` and `answer`, or `error`.
     struct AskReply: Encodable {
         var question: String?

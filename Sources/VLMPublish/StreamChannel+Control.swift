@@ -29,8 +29,11 @@ extension StreamChannel {
     /// A control message arrived (network thread): queue it for the control queue, refusing floods outright.
     func received(_ message: MQTTMessage) {
         let prefix = "\(topic)/queries/"
-        guard message.topic.hasPrefix(prefix),
-            let action = ControlRequest.Action(rawValue: String(message.topic.dropFirst(prefix.count)))
+        let questionPrefix = "\(topic)/questions/"
+        let isQuestion = message.topic.hasPrefix(questionPrefix)
+        guard message.topic.hasPrefix(prefix) || isQuestion,
+            let action = ControlRequest.Action(
+                rawValue: String(message.topic.dropFirst(isQuestion ? questionPrefix.count : prefix.count)))
         else { return }
         let accepted = state.withLock { s -> Bool in
             guard s.controlBacklog < StreamChannel.controlBacklogLimit else { return false }
@@ -43,7 +46,11 @@ extension StreamChannel {
         }
         controlQueue.async { [self] in
             defer { state.withLock { $0.controlBacklog -= 1 } }
-            handle(message, action: action)
+            if isQuestion {
+                handleQuestions(message, action: action)
+            } else {
+                handle(message, action: action)
+            }
         }
     }
 
@@ -82,7 +89,7 @@ extension StreamChannel {
     }
 
     /// Answers a refused control message on `errors` (QoS 0, so hostile input cannot fill the outbox).
-    private func reject(_ message: MQTTMessage, reason: String) {
+    func reject(_ message: MQTTMessage, reason: String) {
         state.withLock { s in
             s.stats.controlRejected += 1
             let body = Payload.ControlError(

@@ -22,6 +22,8 @@ final class StreamChannel: Sendable {
         var streamState = "online"
         var streamDetail: String?
         var controller: QueryControlling?
+        /// The caption stage's standing questions, under `questions/set|add|remove` (nil: no caption model).
+        var questions: (any QuestionControlling)?
         var controlBacklog = 0
         var offlineEntry: UInt64?
         var offlineAcked = false
@@ -189,7 +191,7 @@ final class StreamChannel: Sendable {
             logger.warning("MQTT broker \(settings.broker.redacted) refused the connection: \(reason)")
             return
         }
-        let controller = state.withLock { s -> QueryControlling? in
+        let (controller, questions) = state.withLock { s -> (QueryControlling?, (any QuestionControlling)?) in
             if s.everConnected {
                 s.stats.reconnects += 1
                 logger.info("MQTT reconnected to \(settings.broker.redacted)", metadata: ["stream": "\(stream)"])
@@ -199,15 +201,19 @@ final class StreamChannel: Sendable {
             s.ackProgress = Date()
             s.loggedDown = false
             s.barrier = !s.inflight.isEmpty
-            return s.controller
+            return (s.controller, s.questions)
         }
         if controller != nil { subscribeControl() }
+        if questions != nil { subscribeQuestions() }
         state.withLock { s in
             // Retained state first (ahead of any backlog), so the broker shows us online as soon as possible: the
             // states still waiting move to the front in order (each keeps its `seq`; the last is the current one),
             // or, when none is waiting, the current state is announced again (the Last Will may have replaced it).
             if let controller, !s.outbox.moveToFront(topic: "\(topic)/queries") {
                 announceQueries(controller.activeQueries, front: true, &s)
+            }
+            if let questions, !s.outbox.moveToFront(topic: "\(topic)/questions") {
+                announceQuestions(questions.activeQuestions, front: true, &s)
             }
             if !s.outbox.moveToFront(topic: "\(topic)/status") { announceStatus(front: true, &s) }
             pump(&s)

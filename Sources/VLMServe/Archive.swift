@@ -32,7 +32,8 @@ public final class Archive: Sendable {
 
     // MARK: - Search
 
-    /// The moments best matching `text`, ranks `offset..<offset+top`.
+    /// The moments best matching `text`, ranks `offset..<offset+top`: frames and stored captions, ranked as
+    /// `search --text` ranks them (`EmbeddingMatrix.search(text:query:options:)`).
     public func search(text: String, top: Int, offset: Int) throws -> [Moment] {
         let query: [Float]
         if let cached = textEmbeddings.get(text) {
@@ -41,7 +42,7 @@ public final class Archive: Sendable {
             query = try encoder.withLock { try $0.embed(text: text) }
             textEmbeddings.set(text, query)
         }
-        return try search(query, top: top, offset: offset)
+        return try search(query, text: text, top: top, offset: offset)
     }
 
     /// The moments best matching an example picture, ranks `offset..<offset+top`.
@@ -50,12 +51,15 @@ public final class Archive: Sendable {
         return try search(query, top: top, offset: offset)
     }
 
-    private func search(_ query: [Float], top: Int, offset: Int) throws -> [Moment] {
+    private func search(_ query: [Float], text: String? = nil, top: Int, offset: Int) throws -> [Moment] {
         let matrix = try index.matrix()
         guard query.count == matrix.dimension else {
             throw IndexError.dimensionMismatch(path: index.path, indexed: matrix.dimension, given: query.count)
         }
-        let moments = matrix.search(query, options: SearchOptions(top: offset + top))
+        let options = SearchOptions(top: offset + top)
+        let moments =
+            text.map { matrix.search(text: $0, query: query, options: options) }
+            ?? matrix.search(query, options: options)
         return Array(moments.dropFirst(offset))
     }
 

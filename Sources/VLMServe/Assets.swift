@@ -46,6 +46,7 @@ enum Assets {
         .range { font-variant-numeric: tabular-nums; color: var(--muted); }
         .score { float: right; font-variant-numeric: tabular-nums; font-weight: 600; }
         .caption { font-style: italic; }
+        .why { font-size: .8rem; padding: 0 .3rem; border-radius: .2rem; background: #e8eefc; }
         .more { height: 1px; }
         .videos { display: flex; flex-direction: column; gap: 1rem; }
         .video { display: flex; gap: 1rem; background: #fff; border: 1px solid var(--line); border-radius: 10px;
@@ -124,6 +125,12 @@ enum Assets {
           score.className = 'score';
           score.textContent = m.score.toFixed(3);
           line.append(range, ' ', score);
+          if (m.match && m.match !== 'frame') {
+            const why = document.createElement('span');
+            why.className = 'why';
+            why.textContent = m.match === 'caption_words' ? 'caption words' : 'caption similarity';
+            line.append(' ', why);
+          }
           meta.append(title, line);
           if (m.caption) {
             const caption = document.createElement('p');

@@ -35,9 +35,12 @@ enum OpenAPI {
                   "start": {"type": "number", "description": "Seconds."},
                   "end": {"type": "number", "description": "Seconds."},
                   "peak": {"type": "number", "description": "Seconds: the best frame."},
-                  "score": {"type": "number", "description": "Cosine similarity of the best frame."},
+                  "score": {"type": "number",
+                            "description": "Cosine similarity of the best frame (frame), or of the caption's text and the query (caption_*)."},
                   "frames": {"type": "integer"},
                   "caption": {"type": "string"},
+                  "match": {"type": "string", "enum": ["frame", "caption_words", "caption_similarity"],
+                            "description": "Why it matched: its frames, all the query's words in its caption, or its caption's text similarity."},
                   "thumbnail": {"type": "string", "description": "URL of a JPEG of the best frame."},
                   "file": {"type": "string", "description": "URL of the video file (Range requests)."}
                 }

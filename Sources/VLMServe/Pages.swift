@@ -84,6 +84,11 @@ struct Pages: Sendable {
             "score": String(format: "%.3f", m.moment.score), "thumbnail": m.thumbnail ?? "", "file": m.file ?? "",
         ]
         if let caption = m.moment.caption { card["caption"] = caption }
+        switch m.moment.match {
+        case .captionWords: card["why"] = "caption words"
+        case .captionSimilarity: card["why"] = "caption similarity"
+        case .frame, nil: break
+        }
         return card
     }
 

@@ -55,7 +55,7 @@ enum Templates {
             <img src="{{thumbnail}}" alt="{{name}} at {{range}}" width="320" height="180">
             <div class="meta">
               <h3>{{name}}</h3>
-              <p><span class="range">{{range}}</span> <span class="score">{{score}}</span></p>
+              <p><span class="range">{{range}}</span> <span class="score">{{score}}</span>{{#why}} <span class="why">{{why}}</span>{{/why}}</p>
               {{#caption}}<p class="caption">{{caption}}</p>{{/caption}}
             </div>
           </article>

@@ -16,7 +16,10 @@ struct IndexCommand: AsyncParsableCommand {
             Each video is identified by its path and a checksum (SHA-256 of its size and first and last MiB; \
             --full-checksum hashes every byte). An unchanged video is skipped, a changed one replaced. Frames are \
             committed in chunks; a video becomes searchable only when complete. After an interruption (Ctrl-C, \
-            kill) run the same command again: it resumes each video after its last stored frame.
+            kill) run the same command again: it resumes each video after its last stored frame. \
+            --captions stores rolling captions; --caption-model (a GIT checkpoint) or --caption-endpoint (a remote \
+            vision-language model) writes them from the decoded frames. A video captioned before by another \
+            captioner (or by none) is captioned again without encoding its frames again.
             """
     )
 
@@ -32,8 +35,10 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Frames embedded per second of video, chosen by timestamp.")
     var fps: Double = 2
 
-    @Flag(help: "Also store rolling captions (searchable output shows them).")
+    @Flag(help: "Also store rolling captions (search shows them and matches --text against them).")
     var captions = false
+
+    @OptionGroup var captionOptions: CaptionRunOptions
 
     @Flag(help: "Checksum whole files instead of their size and first and last MiB.")
     var fullChecksum = false
@@ -49,12 +54,14 @@ struct IndexCommand: AsyncParsableCommand {
     func validate() throws {
         if let problem = spec.problem { throw ValidationError("\(problem).") }
         guard !inputs.isEmpty else { throw ValidationError("Name at least one video file to index.") }
+        _ = try captionOptions.indexCaptions(captions)
     }
 
     /// The flags as an `IndexSpec`.
     var spec: IndexSpec {
         IndexSpec(
-            database: db, fps: fps, captions: captions ? CaptionOptions() : nil,
+            database: db, fps: fps,
+            captions: try? captionOptions.indexCaptions(captions),
             checksum: fullChecksum ? .full : .ends, chunkFrames: chunk, decodeAhead: prefetch)
     }
 
@@ -69,7 +76,10 @@ struct IndexCommand: AsyncParsableCommand {
             }
             let pipeline = try IndexPipeline(spec: spec, model: try model.load(), logger: quietLogger("vlm.index"))
             let bar = ProgressBar()
-            let terminal = IndexTerminal(bar: bar)
+            let terminal = IndexTerminal(
+                bar: bar,
+                captionedFrom: spec.captions?.usesImageCaptioner == true
+                    ? "by the caption model from the decoded frames" : "from stored embeddings")
             let service = IndexService(
                 pipeline: pipeline, inputs: inputs.map { URL(fileURLWithPath: $0).standardizedFileURL },
                 report: { terminal.report($0) },
@@ -96,9 +106,14 @@ final class IndexTerminal: Sendable {
     }
 
     private let bar: ProgressBar
+    private let captionedFrom: String
     private let state = Locked(State())
 
-    init(bar: ProgressBar) { self.bar = bar }
+    /// `captionedFrom` says where added captions came from ("from stored embeddings").
+    init(bar: ProgressBar, captionedFrom: String = "from stored embeddings") {
+        self.bar = bar
+        self.captionedFrom = captionedFrom
+    }
 
     /// One line per video on stdout (errors and the interruption on stderr); false stops the run.
     func report(_ report: IndexService.Report) -> Bool {
@@ -110,7 +125,7 @@ final class IndexTerminal: Sendable {
         case .success(.skipped):
             print("\(name): unchanged, skipped")
         case .success(.captioned(let count)):
-            print("\(name): \(count) captions added from stored embeddings in \(seconds)")
+            print("\(name): \(count) captions added \(captionedFrom) in \(seconds)")
         case .success(.indexed(let encoded, let stored, let resumedAfter, let replaced)):
             var notes: [String] = []
             if let resumedAfter { notes.append("resumed after \(MediaTime.format(resumedAfter))") }
@@ -165,4 +180,26 @@ func quietLogger(_ label: String) -> Logger {
     var logger = Logger(label: label)
     logger.logLevel = .warning
     return logger
+}
+
+extension CaptionRunOptions {
+    /// The captions `index` and `worker` store: nil without `--captions`, `--caption-model` or
+    /// `--caption-endpoint`; other caption options need one of those; `--ask` is refused (an index keeps no answers).
+    func indexCaptions(_ captions: Bool) throws -> CaptionOptions? {
+        if !ask.isEmpty {
+            throw ValidationError("--ask: an index stores captions, not answers; leave it out (use `run --ask`).")
+        }
+        let implied = captionModel != nil || captionEndpoint != nil
+        if !given.isEmpty && !captions && !implied {
+            throw ValidationError(
+                "\(given.joined(separator: ", ")) set\(given.count == 1 ? "s" : "") caption options, but captions are "
+                    + "off; add --captions")
+        }
+        do {
+            try checkEndpointSettings(over: nil)
+        } catch let error as UserFacingError {
+            throw ValidationError(error.description)
+        }
+        return captions || implied ? options() : nil
+    }
 }

@@ -12,7 +12,11 @@ struct SearchCommand: AsyncParsableCommand {
         discussion: """
             Scores every stored frame exactly (one BLAS matrix-vector product over the stored embeddings), takes the \
             best with a heap, and merges adjacent frames of one video scoring within --merge-margin of the best \
-            into a moment. --json prints one object per moment: video, start, end, score, peak, frames, caption.
+            into a moment. A --text query also matches the stored captions (`index --captions`): a caption containing \
+            all its content words, or whose text embedding has at least --caption-min-similarity cosine with the \
+            query's, is a hit spanning the caption; caption hits are listed before frame moments (docs/index.md). \
+            --json prints one object per moment: video, start, end, score, peak, frames, caption, and match \
+            (frame, caption_words or caption_similarity).
             """
     )
 
@@ -34,6 +38,17 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: "Leave out frames whose cosine similarity is below this.")
     var minScore: Float?
 
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "A --text query matches a caption whose text embedding has at least this cosine with its own "
+                + "(captions with all its content words match anyway). Default "
+                + "\(SearchOptions.defaultCaptionMinSimilarity).", valueName: "cosine"))
+    var captionMinSimilarity: Float = SearchOptions.defaultCaptionMinSimilarity
+
+    @Flag(help: "Match frames only: leave the stored captions out of --text queries.")
+    var framesOnly = false
+
     @Flag(help: "One JSON object per line.")
     var json = false
 
@@ -46,6 +61,9 @@ struct SearchCommand: AsyncParsableCommand {
         guard !text.isEmpty || !image.isEmpty else { throw ValidationError("Give a query: --text or --image.") }
         guard top >= 1 else { throw ValidationError("--top must be at least 1.") }
         guard mergeMargin >= 0 else { throw ValidationError("--merge-margin must be 0 or more.") }
+        guard (-1...1).contains(captionMinSimilarity) else {
+            throw ValidationError("--caption-min-similarity is a cosine in -1...1 (try 0.9).")
+        }
     }
 
     func run() async throws {
@@ -62,11 +80,17 @@ struct SearchCommand: AsyncParsableCommand {
                 throw IndexError.dimensionMismatch(path: db, indexed: stored.dimension, given: query.count)
             }
             let matrix = try index.matrix()
-            let options = SearchOptions(top: top, mergeMargin: mergeMargin, minScore: minScore)
+            let options = SearchOptions(
+                top: top, mergeMargin: mergeMargin, minScore: minScore,
+                captionMinSimilarity: framesOnly ? nil : captionMinSimilarity)
+            // Text queries one at a time (each also reads the captions); images in one batch (one sgemm).
+            let texts = zip(text, queries).map { matrix.search(text: $0, query: $1.values, options: options) }
+            let images = Array(queries.dropFirst(text.count))
             let results =
-                queries.count == 1
-                ? [matrix.search(queries[0].values, options: options)]
-                : matrix.search(batch: queries.map(\.values), options: options)
+                texts
+                + (images.count == 1
+                    ? [matrix.search(images[0].values, options: options)]
+                    : matrix.search(batch: images.map(\.values), options: options))
             for (q, moments) in results.enumerated() {
                 if !json && labels.count > 1 { print("\(q == 0 ? "" : "\n")\(labels[q]):") }
                 for (rank, moment) in moments.enumerated() {
@@ -116,6 +140,11 @@ struct SearchCommand: AsyncParsableCommand {
             String(format: "%2d. %.3f  ", rank, m.score) + URL(fileURLWithPath: m.video).lastPathComponent
             + "  \(MediaTime.format(m.start))–\(MediaTime.format(m.end))  (best at \(MediaTime.format(m.peak)))"
         if let caption = m.caption { line += "  \"\(caption)\"" }
+        switch m.match {
+        case .captionWords: line += "  [caption words]"
+        case .captionSimilarity: line += "  [caption similarity]"
+        case .frame, nil: break
+        }
         if let files { line += "\n    \(files.clip)\n    \(files.thumbnail)" }
         return line
     }

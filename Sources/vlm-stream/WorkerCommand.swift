@@ -27,6 +27,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Also store rolling captions.")
     var captions = false
 
+    @OptionGroup var captionOptions: CaptionRunOptions
+
     @Option(help: "Frames per committed chunk.")
     var chunk: Int = 64
 
@@ -53,6 +55,7 @@ struct WorkerCommand: AsyncParsableCommand {
         guard lease >= 1 else { throw ValidationError("--lease must be at least 1 second.") }
         guard poll > 0 else { throw ValidationError("--poll must be a positive number of seconds.") }
         guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1.") }
+        _ = try captionOptions.indexCaptions(captions)
     }
 
     func run() async throws {
@@ -63,7 +66,7 @@ struct WorkerCommand: AsyncParsableCommand {
             }
             _ = try IndexLocation(db)  // a malformed URL is one line at once, not a retry
             let spec = IndexSpec(
-                database: db, fps: fps, captions: captions ? CaptionOptions() : nil, chunkFrames: chunk)
+                database: db, fps: fps, captions: try captionOptions.indexCaptions(captions), chunkFrames: chunk)
             let encoder = try model.load()
             // A database that is down when the worker starts is waited for, as one that goes away later is.
             let queue = try await IndexWorkerService.opening(log: log) { try JobQueue(url: db) }

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+import VLMIndex
 
 /// `run --caption-endpoint`: a remote VLM (a real chat-completions server on a loopback port) writes the stream's
 /// captions and answers; a slow or broken one costs captions, not frames.
@@ -20,6 +21,28 @@ import Testing
             "run", "SampleVideos/plaza.mp4", "--json", "--query", "a person", "--caption-endpoint", server.baseURL,
             "--caption-endpoint-model", "test-vlm",
         ] + clip
+    }
+
+    @Test func indexStoresTheEndpointsCaptionsAndSearchFindsThem() async throws {
+        let server = try await ChatCompletionsServer.start(.reply(caption: "a man carrying a box", answer: "yes"))
+        defer { server.stop() }
+        let db = try Fixtures.temporaryDirectory("vlm-endpoint-index").appendingPathComponent("i.sqlite").path
+        let endpoint = [
+            "--caption-endpoint", server.baseURL, "--caption-endpoint-model", "test-vlm",
+            "--caption-endpoint-timeout", "300",
+        ]
+        let indexed = try await Self.run(["index", "SampleVideos/plaza.mp4", "--db", db] + endpoint + Self.clip)
+        #expect(indexed.status == 0 && indexed.stdout.contains("20 frames indexed"), "\(indexed.stderr)")
+        #expect(!server.requests.isEmpty && server.requests.allSatisfy { $0.model == "test-vlm" })
+        let search = try await Self.run(
+            ["search", "--db", db, "--text", "when did someone carry a box?", "--json"] + Self.clip)
+        let hits = try Self.objects(search.lines)
+        #expect(hits.first?["match"] as? String == "caption_words", "\(search.stdout)")
+        #expect(hits.first?["caption"] as? String == "a man carrying a box")
+        #expect(hits.first?["start"] as? Double == 0 && hits.first?["end"] as? Double == 10)
+        // The index records the endpoint (without credentials) as the captioner.
+        let index = try VideoIndex(path: db, create: false)
+        #expect(try index.videos().first?.captioner == "endpoint test-vlm at \(server.baseURL)/chat/completions")
     }
 
     @Test func captionsAndAnswersFromTheEndpointInJSONLines() async throws {

@@ -56,7 +56,8 @@ struct PostgresIndexTests {
         try index.complete(videoID: b, duration: 1)
         guard
             case .fresh(let b2, true) = try index.prepare(
-                videoPath: "/v/b.mp4", fingerprint: fingerprintB, model: "m1", dimension: 8, fps: 2, captions: true)
+                videoPath: "/v/b.mp4", fingerprint: fingerprintB, model: "m1", dimension: 8, fps: 2,
+                captioner: "clip-vocabulary")
         else { throw IndexError.database(path: index.path, reason: "expected a replacing plan") }
         try index.append(videoID: b2, frames: Array(frames[2..<5]))
         try index.complete(videoID: b2, duration: 2, captions: [.init(start: 1, end: 2, text: "a dog", score: 0.25)])

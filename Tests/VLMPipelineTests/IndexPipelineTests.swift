@@ -108,6 +108,36 @@ struct IndexPipelineTests {
         let stored = try captioned.index.captions(videoID: video.id)
         #expect(count > 0 && stored.count == count)
     }
+
+    @Test("a video stopped while a caption model captions it resumes, then is captioned whole as if never stopped")
+    func modelCaptionsAfterResume() async throws {
+        let plaza = Fixtures.sampleVideo("plaza.mp4")
+        var captions = CaptionOptions()
+        captions.model = Fixtures.url("tiny-git").path
+        captions.maxTokens = 4
+        captions.rolling.maxInterval = 1
+        func spec(_ name: String) -> IndexSpec {
+            IndexSpec(database: dir.appendingPathComponent(name).path, fps: 8, captions: captions, chunkFrames: 2)
+        }
+        let first = try IndexPipeline(spec: spec("model-resume.sqlite"), model: model)
+        let outcome = try await first.index(
+            plaza, onProgress: { progress in if progress.encoded == 5 { first.stop() } })
+        let stored = try #require(outcome.interruptedStored, "expected .interrupted, got \(outcome)")
+        let video = try #require(try first.index.videos().first)
+        #expect(!video.complete && !video.captioned && stored >= 5)
+
+        let second = try IndexPipeline(spec: spec("model-resume.sqlite"), model: model)
+        let resumed = try await second.index(plaza)
+        #expect(resumed.indexed?.after != nil, "expected a resumed .indexed, got \(resumed)")
+        let clean = try IndexPipeline(spec: spec("model-clean.sqlite"), model: model)
+        _ = try await clean.index(plaza)
+        let want = try clean.index.captions(videoID: try #require(try clean.index.videos().first).id)
+        let got = try second.index.captions(videoID: video.id)
+        #expect(want.count > 1 && got == want, "\(want.map(\.text)) vs \(got.map(\.text))")
+        let after = try #require(try second.index.videos().first)
+        #expect(after.complete && after.captioned && after.captioner == "git \(Fixtures.url("tiny-git").path)")
+        #expect(try await second.index(plaza) == .skipped)
+    }
 }
 
 extension IndexOutcome {

@@ -3,7 +3,9 @@ import TestSupport
 import Testing
 
 @Suite struct SchemaTests {
-    static let kinds = ["event", "caption", "labels", "status", "queries", "stats", "error", "control"]
+    static let kinds = [
+        "event", "caption", "labels", "status", "queries", "stats", "error", "control", "questions", "question-control",
+    ]
 
     @Test(arguments: kinds) func schemaFilesLoadWithOnlyCheckedKeywords(kind: String) throws {
         _ = try JSONSchema.load(kind)

@@ -55,6 +55,25 @@ struct APITests {
         #expect(try page.json()["offset"] as? Int == 1)
     }
 
+    @Test("a text search also matches stored captions, ranks them first and says why, on the API and the page")
+    func captionHits() async throws {
+        let server = try await TestServer.shared.value
+        let id = try #require(try server.videoIDs()["plaza.mp4"])
+        let video = try await server.http.request("GET", "/api/videos/\(id)")
+        let captions = try #require(try video.json()["captions"] as? [[String: Any]])
+        let text = try #require(captions.first?["text"] as? String)
+        let query = try #require(text.addingPercentEncoding(withAllowedCharacters: .alphanumerics))
+        let reply = try await server.http.request("GET", "/api/search?text=\(query)&top=40")
+        let moments = try #require(try reply.json()["moments"] as? [[String: Any]])
+        // Every caption with this text is a word hit (all its words are there), listed before any frame moment.
+        let same = captions.filter { $0["text"] as? String == text }.count
+        let hits = moments.prefix { $0["match"] as? String == "caption_words" }
+        #expect(hits.count >= same && hits.contains { $0["caption"] as? String == text }, "\(moments)")
+        #expect(moments.dropFirst(hits.count).allSatisfy { ($0["match"] as? String)?.hasPrefix("caption") == false })
+        let page = try await server.http.request("GET", "/search?text=\(query)")
+        #expect(page.text.contains("<span class=\"why\">caption words</span>"))
+    }
+
     @Test(
         "queries are validated as on the MQTT control topic",
         arguments: [

@@ -38,6 +38,8 @@ struct StoredVideo: Sendable {
     var fps: Double
     var complete: Bool
     var captioned: Bool
+    /// Which captioner wrote its captions (nil: stored before captioners were recorded).
+    var captioner: String?
 }
 
 /// One committed chunk: `frameCount` frames, `pts` as little-endian Float64s, `embeddings` as little-endian fp16.
@@ -72,8 +74,8 @@ protocol IndexTransaction {
     func deleteVideo(path: String) throws -> Bool
     /// Marks a video complete with its frame count and duration.
     func completeVideo(id: Int64, frames: Int, duration: Double?) throws
-    /// Marks a video's captions stored.
-    func markCaptioned(id: Int64) throws
+    /// Marks a video's captions stored, written by `captioner`.
+    func markCaptioned(id: Int64, captioner: String) throws
 
     /// Stores a chunk unless one with the same video and first pts is stored already (idempotent).
     func insertChunk(videoID: Int64, firstPTS: Double, lastPTS: Double, frameCount: Int, pts: Data, embeddings: Data)

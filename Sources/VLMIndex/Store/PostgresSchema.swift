@@ -69,6 +69,11 @@ enum PostgresSchema {
         INSERT INTO index_info (key, value) VALUES ('instance', md5(random()::text || clock_timestamp()::text))
         ON CONFLICT (key) DO NOTHING
         """,
+        // v4: which captioner wrote a video's captions, and each caption's text embedding (fp16) for search.
+        """
+        ALTER TABLE video ADD COLUMN captioner text;
+        ALTER TABLE caption ADD COLUMN embedding bytea
+        """,
     ]
 
     /// Brings the database to the newest schema; refuses a database of another program or a newer vlm-stream.

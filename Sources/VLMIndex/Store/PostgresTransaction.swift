@@ -41,13 +41,13 @@ struct PostgresTransaction: IndexTransaction {
 
     func video(path: String) throws -> StoredVideo? {
         try run(
-            "SELECT id, size, checksum, model, fps, complete, captioned FROM video WHERE path = \(path)"
+            "SELECT id, size, checksum, model, fps, complete, captioned, captioner FROM video WHERE path = \(path)"
         ).first.map { row in
             StoredVideo(
                 id: try row[0].decode(Int64.self), size: try row[1].decode(Int64.self),
                 checksum: try row[2].decode(String.self), model: try row[3].decode(String.self),
                 fps: try row[4].decode(Double.self), complete: try row[5].decode(Bool.self),
-                captioned: try row[6].decode(Bool.self))
+                captioned: try row[6].decode(Bool.self), captioner: try row[7].decode(String?.self))
         }
     }
 
@@ -86,8 +86,8 @@ struct PostgresTransaction: IndexTransaction {
             """)
     }
 
-    func markCaptioned(id: Int64) throws {
-        try run("UPDATE video SET captioned = true WHERE id = \(id)")
+    func markCaptioned(id: Int64, captioner: String) throws {
+        try run("UPDATE video SET captioned = true, captioner = \(captioner) WHERE id = \(id)")
     }
 
     func insertChunk(
@@ -104,8 +104,9 @@ struct PostgresTransaction: IndexTransaction {
     func insertCaption(videoID: Int64, _ caption: IndexedCaption) throws {
         try run(
             """
-            INSERT INTO caption (video_id, start, "end", text, score)
-            VALUES (\(videoID), \(caption.start), \(caption.end), \(caption.text), \(caption.score))
+            INSERT INTO caption (video_id, start, "end", text, score, embedding)
+            VALUES (\(videoID), \(caption.start), \(caption.end), \(caption.text), \(caption.score),
+                    \(caption.embeddingBlob))
             """)
     }
 
@@ -117,7 +118,7 @@ struct PostgresTransaction: IndexTransaction {
         try run(
             """
             SELECT v.id, v.path, v.size, v.checksum, v.duration, v.model, v.fps, v.complete, v.captioned,
-                   (SELECT coalesce(sum(frame_count), 0)::bigint FROM chunk WHERE video_id = v.id)
+                   (SELECT coalesce(sum(frame_count), 0)::bigint FROM chunk WHERE video_id = v.id), v.captioner
             FROM video v WHERE v.complete OR NOT \(completeOnly) ORDER BY v.id
             """
         ).map { row in
@@ -126,7 +127,8 @@ struct PostgresTransaction: IndexTransaction {
                 size: try row[2].decode(Int64.self), checksum: try row[3].decode(String.self),
                 duration: try row[4].decode(Double?.self), model: try row[5].decode(String.self),
                 fps: try row[6].decode(Double.self), frameCount: Int(try row[9].decode(Int64.self)),
-                complete: try row[7].decode(Bool.self), captioned: try row[8].decode(Bool.self))
+                complete: try row[7].decode(Bool.self), captioned: try row[8].decode(Bool.self),
+                captioner: try row[10].decode(String?.self))
         }
     }
 
@@ -186,12 +188,13 @@ struct PostgresTransaction: IndexTransaction {
         if let videoID {
             rows = try run(
                 """
-                SELECT video_id, start, "end", text, score FROM caption WHERE video_id = \(videoID) ORDER BY start
+                SELECT video_id, start, "end", text, score, embedding FROM caption WHERE video_id = \(videoID)
+                ORDER BY start
                 """)
         } else {
             rows = try run(
                 """
-                SELECT c.video_id, c.start, c."end", c.text, c.score FROM caption c
+                SELECT c.video_id, c.start, c."end", c.text, c.score, c.embedding FROM caption c
                 JOIN video v ON v.id = c.video_id WHERE v.complete ORDER BY c.video_id, c.start
                 """)
         }
@@ -200,7 +203,8 @@ struct PostgresTransaction: IndexTransaction {
                 try row[0].decode(Int64.self),
                 IndexedCaption(
                     start: try row[1].decode(Double.self), end: try row[2].decode(Double.self),
-                    text: try row[3].decode(String.self), score: try row[4].decode(Double.self))
+                    text: try row[3].decode(String.self), score: try row[4].decode(Double.self),
+                    embedding: try IndexedCaption.embedding(blob: row[5].decode(Data?.self), path: location))
             )
         }
     }

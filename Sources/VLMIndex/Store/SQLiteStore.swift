@@ -181,6 +181,14 @@ enum SQLiteSchema {
                     INSERT INTO index_info (key, value) VALUES ('revision', '0');
                     """)
         }
+        // v2: which captioner wrote a video's captions, and each caption's text embedding (fp16) for search.
+        migrator.registerMigration("v2") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE video ADD COLUMN captioner TEXT;
+                    ALTER TABLE caption ADD COLUMN embedding BLOB;
+                    """)
+        }
         let upToDate = try pool.read { db in
             if try migrator.hasBeenSuperseded(db) {
                 throw IndexError.newerSchema(path: path, version: try migrator.appliedIdentifiers(db).count)

@@ -24,14 +24,14 @@ struct SQLiteTransaction: IndexTransaction {
 
     func video(path: String) throws -> StoredVideo? {
         try Row.fetchOne(
-            db, sql: "SELECT id, size, checksum, model, fps, complete, captioned FROM video WHERE path = ?",
+            db, sql: "SELECT id, size, checksum, model, fps, complete, captioned, captioner FROM video WHERE path = ?",
             arguments: [path]
         ).map { row in
             try StoredVideo(
                 id: row.decode(forColumn: "id"), size: row.decode(forColumn: "size"),
                 checksum: row.decode(forColumn: "checksum"), model: row.decode(forColumn: "model"),
                 fps: row.decode(forColumn: "fps"), complete: row.decode(forColumn: "complete"),
-                captioned: row.decode(forColumn: "captioned"))
+                captioned: row.decode(forColumn: "captioned"), captioner: row.decode(forColumn: "captioner"))
         }
     }
 
@@ -66,8 +66,8 @@ struct SQLiteTransaction: IndexTransaction {
             arguments: [frames, duration, Date().timeIntervalSince1970, id])
     }
 
-    func markCaptioned(id: Int64) throws {
-        try db.execute(sql: "UPDATE video SET captioned = 1 WHERE id = ?", arguments: [id])
+    func markCaptioned(id: Int64, captioner: String) throws {
+        try db.execute(sql: "UPDATE video SET captioned = 1, captioner = ? WHERE id = ?", arguments: [captioner, id])
     }
 
     func insertChunk(
@@ -83,8 +83,8 @@ struct SQLiteTransaction: IndexTransaction {
 
     func insertCaption(videoID: Int64, _ caption: IndexedCaption) throws {
         try db.execute(
-            sql: "INSERT INTO caption (video_id, start, \"end\", text, score) VALUES (?, ?, ?, ?, ?)",
-            arguments: [videoID, caption.start, caption.end, caption.text, caption.score])
+            sql: "INSERT INTO caption (video_id, start, \"end\", text, score, embedding) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [videoID, caption.start, caption.end, caption.text, caption.score, caption.embeddingBlob])
     }
 
     func deleteCaptions(videoID: Int64) throws {
@@ -95,7 +95,7 @@ struct SQLiteTransaction: IndexTransaction {
         try Row.fetchAll(
             db,
             sql: """
-                SELECT v.id, v.path, v.size, v.checksum, v.duration, v.model, v.fps, v.complete, v.captioned,
+                SELECT v.id, v.path, v.size, v.checksum, v.duration, v.model, v.fps, v.complete, v.captioned, v.captioner,
                        (SELECT coalesce(sum(frame_count), 0) FROM chunk WHERE video_id = v.id) AS frames
                 FROM video v WHERE v.complete = 1 OR NOT ? ORDER BY v.id
                 """,
@@ -107,7 +107,8 @@ struct SQLiteTransaction: IndexTransaction {
                 size: row.decode(forColumn: "size"), checksum: row.decode(forColumn: "checksum"),
                 duration: row.decode(forColumn: "duration"), model: row.decode(forColumn: "model"),
                 fps: row.decode(forColumn: "fps"), frameCount: row.decode(forColumn: "frames"),
-                complete: row.decode(forColumn: "complete"), captioned: row.decode(forColumn: "captioned"))
+                complete: row.decode(forColumn: "complete"), captioned: row.decode(forColumn: "captioned"),
+                captioner: row.decode(forColumn: "captioner"))
         }
     }
 
@@ -149,13 +150,17 @@ struct SQLiteTransaction: IndexTransaction {
         let rows: [Row]
         if let videoID {
             rows = try Row.fetchAll(
-                db, sql: "SELECT video_id, start, \"end\", text, score FROM caption WHERE video_id = ? ORDER BY start",
+                db,
+                sql: """
+                    SELECT video_id, start, "end", text, score, embedding FROM caption WHERE video_id = ?
+                    ORDER BY start
+                    """,
                 arguments: [videoID])
         } else {
             rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT c.video_id, c.start, c."end", c.text, c.score FROM caption c
+                    SELECT c.video_id, c.start, c."end", c.text, c.score, c.embedding FROM caption c
                     JOIN video v ON v.id = c.video_id WHERE v.complete = 1 ORDER BY c.video_id, c.start
                     """)
         }
@@ -164,7 +169,8 @@ struct SQLiteTransaction: IndexTransaction {
                 row.decode(atIndex: 0),
                 IndexedCaption(
                     start: row.decode(atIndex: 1), end: row.decode(atIndex: 2), text: row.decode(atIndex: 3),
-                    score: row.decode(atIndex: 4))
+                    score: row.decode(atIndex: 4),
+                    embedding: IndexedCaption.embedding(blob: row.decode(Data?.self, atIndex: 5), path: path))
             )
         }
     }

@@ -23,6 +23,8 @@ public struct BuiltPipeline: Sendable {
     public var sinks: [any ResultSink] = []
     /// Answers one-off questions about a stream's latest frame (MQTT `ask`), when a caption model is configured.
     public var answerer: (any LatestFrameAnswering)?
+    /// The caption stage's standing questions (`--ask`; MQTT `questions/…`), when a caption model is configured.
+    public var questions: (any QuestionControlling)?
     /// The first output whose writes failed (JSON Lines files and standard output), or nil.
     public var writeFailure: PipelineError? {
         sinks.lazy.compactMap { ($0 as? JSONLinesSink)?.failure }.first
@@ -103,7 +105,7 @@ public struct PipelineBuilder: Sendable {
         return BuiltPipeline(
             graph: graph, matcher: matcher,
             controller: matcher.map { ImageQueryController(matcher: $0, model: model, crops: spec.queryImageCrops) },
-            sources: sources.map(\.source), sinks: sinks, answerer: modelCaptions)
+            sources: sources.map(\.source), sinks: sinks, answerer: modelCaptions, questions: modelCaptions)
     }
 
     // MARK: - Parts

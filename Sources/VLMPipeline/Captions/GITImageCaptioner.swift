@@ -39,6 +39,19 @@ public struct GITImageCaptioner: ImageCaptioner {
     /// As GIT's model card: the prompt is [CLS] + the question's WordPiece ids without the final [SEP]; the answer is
     /// what is generated after it.
     public func answer(_ question: String, images: [RGBImage]) throws -> String {
+        try generate(images, prompt: try prompt(question))
+    }
+
+    /// Refuses an empty question, and one whose prompt leaves no position for an answer.
+    public func check(question: String) throws {
+        guard !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw GITInputError("a question is empty; ask something, e.g. \"is the door open?\"")
+        }
+        _ = try prompt(question)
+    }
+
+    /// [CLS] + the question's ids without [SEP], when it fits the model's positions.
+    private func prompt(_ question: String) throws -> [Int32] {
         let config = checkpoint.model.config
         let prompt =
             [Int32(config.bosTokenID)] + checkpoint.tokenizer.encode(question, addSpecialTokens: false).map(Int32.init)
@@ -47,7 +60,7 @@ public struct GITImageCaptioner: ImageCaptioner {
                 "the question \"\(question.prefix(40))…\" is \(prompt.count) tokens, too long for the model's "
                     + "\(config.maxPositionEmbeddings) positions")
         }
-        return try generate(images, prompt: prompt)
+        return prompt
     }
 
     /// The ids generated after `prompt` for `images` (one input: N frames of a video checkpoint, else one image),

@@ -1,3 +1,4 @@
+import Logging
 import VLMCaption
 import VLMCore
 import VLMGraph
@@ -9,33 +10,58 @@ struct CaptionTap: Sendable {
     var remember: @Sendable (Frame) -> Void
 }
 
-extension PipelineBuilder {
-    /// The background caption stage when the spec's captions name a model (`--caption-model`, `captions.model`)
-    /// or a remote endpoint (`--caption-endpoint`, `captions.endpoint`): the GIT checkpoint loaded now, or the
-    /// endpoint's captioner with its API key read from the environment; coalesced triggers and failed captions
-    /// counted in `metrics`. Nil without either (the CLIP-vocabulary captioner runs then).
-    func makeModelCaptions(metrics: PipelineMetrics) throws -> BackgroundCaptioner? {
-        guard let options = spec.captions, options.model != nil || options.endpoint != nil else { return nil }
+/// The captioner that caption options name, for `run` and `index` alike: a GIT checkpoint or a remote endpoint.
+enum ModelCaptioner {
+    /// The GIT checkpoint loaded now, or the endpoint's captioner with its API key read from the environment, with
+    /// how many captions may run at once; nil when the options name neither (the CLIP-vocabulary captioner runs).
+    static func make(
+        _ options: CaptionOptions, logger: Logger, gitLogger: Logger
+    ) throws -> (captioner: any ImageCaptioner, maxInFlight: Int)? {
+        guard options.model != nil || options.endpoint != nil else { return nil }
         try options.validate()
-        let captioner: any ImageCaptioner
-        var maxInFlight = 1
         if let endpoint = options.endpoint {
-            captioner = try EndpointCaptioner(
+            let captioner = try EndpointCaptioner(
                 options: endpoint, apiKey: try endpoint.apiKey(), maxTokens: options.maxTokens)
-            maxInFlight = endpoint.maxInFlight
             logger.info(
                 """
                 caption endpoint: \(endpoint.redactedURL), model \(endpoint.model), timeout \(endpoint.timeout) s, \
                 \(endpoint.attempts) attempt(s), \(endpoint.maxInFlight) in flight at most
                 """)
-        } else {
-            guard let git = try GITImageCaptioner.load(options: options, logger: quiet("vlm.git")) else { return nil }
-            captioner = git
-            logger.info("caption model ready: \(options.model ?? ""), \(git.framesPerCaption) frame(s) a caption")
+            return (captioner, endpoint.maxInFlight)
         }
+        guard let git = try GITImageCaptioner.load(options: options, logger: gitLogger) else { return nil }
+        // A standing question the model cannot take is refused now, not once per trigger.
+        for question in options.ask { try git.check(question: question) }
+        logger.info("caption model ready: \(options.model ?? ""), \(git.framesPerCaption) frame(s) a caption")
+        return (git, 1)
+    }
+}
+
+extension CaptionOptions {
+    /// Which captioner these options make, as an index records it beside a video's captions (`video.captioner`):
+    /// `git <model>`, `endpoint <model> at <url without credentials>`, or `clip-vocabulary` (with the vocabulary
+    /// file when one is given). A video captioned by another captioner is captioned again.
+    public var captionerIdentity: String {
+        if let model { return "git \(model)" }
+        if let endpoint { return "endpoint \(endpoint.model) at \(endpoint.redactedURL)" }
+        return vocabulary.map { "clip-vocabulary \($0)" } ?? "clip-vocabulary"
+    }
+
+    /// Whether a model or an endpoint writes the captions from pixels (else the CLIP vocabulary ranks sentences).
+    public var usesImageCaptioner: Bool { model != nil || endpoint != nil }
+}
+
+extension PipelineBuilder {
+    /// The background caption stage when the spec's captions name a model (`--caption-model`, `captions.model`)
+    /// or a remote endpoint (`--caption-endpoint`, `captions.endpoint`) (see `ModelCaptioner.make`); coalesced
+    /// triggers and failed captions counted in `metrics`. Nil without either (the CLIP-vocabulary captioner runs).
+    func makeModelCaptions(metrics: PipelineMetrics) throws -> BackgroundCaptioner? {
+        guard let options = spec.captions,
+            let made = try ModelCaptioner.make(options, logger: logger, gitLogger: quiet("vlm.git"))
+        else { return nil }
         return BackgroundCaptioner(
-            captioner: captioner, settings: options.rolling, images: CaptionImageStore(), questions: options.ask,
-            maxInFlight: maxInFlight, logger: quiet("vlm.caption"), onCoalesce: { metrics.captionCoalesced() },
+            captioner: made.captioner, settings: options.rolling, images: CaptionImageStore(), questions: options.ask,
+            maxInFlight: made.maxInFlight, logger: quiet("vlm.caption"), onCoalesce: { metrics.captionCoalesced() },
             onFailure: { metrics.captionFailed() })
     }
 

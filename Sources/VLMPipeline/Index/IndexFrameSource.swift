@@ -15,12 +15,14 @@ final class IndexFrameSource: FrameSource {
     private let video: VideoSource
     private let after: Double?
     private let onDamage: @Sendable (VideoError) -> Void
+    private let tap: (@Sendable (Frame) -> Void)?
     private let damageSeen = Locked<VideoError?>(nil)
 
-    /// Opens `url` (throws the `VideoError` of a file that is not a video).
+    /// Opens `url` (throws the `VideoError` of a file that is not a video). With `captions` (a caption model's
+    /// preprocessing) each frame also gets its caption image, and `tap` sees each emitted frame first.
     init(
-        url: URL, fps: Double, imageSize: Int, after: Double?, logger: Logger,
-        onDamage: @escaping @Sendable (VideoError) -> Void
+        url: URL, fps: Double, imageSize: Int, after: Double?, captions: ImagePreprocessing? = nil, logger: Logger,
+        onDamage: @escaping @Sendable (VideoError) -> Void, tap: (@Sendable (Frame) -> Void)? = nil
     ) throws {
         var options = VideoSourceOptions()
         options.sampling = .fps(fps)
@@ -28,9 +30,11 @@ final class IndexFrameSource: FrameSource {
         options.lumaSize = 0
         options.reconnect.enabled = false
         options.streamName = url.path
+        options.captionPreprocessing = captions
         self.video = try VideoSource(.file(url.path), options: options, logger: logger)
         self.after = after
         self.onDamage = onDamage
+        self.tap = tap
     }
 
     /// The file's path.
@@ -59,6 +63,7 @@ final class IndexFrameSource: FrameSource {
                 let pts = sampled.frame.time.seconds
                 if let last, pts <= last + 1e-9 { continue }
                 last = pts
+                tap?(sampled.frame)
                 if !emit(sampled.frame) { return }
             }
         } catch {

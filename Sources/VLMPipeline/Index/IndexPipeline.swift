@@ -12,24 +12,33 @@ import VLMVideo
 /// analyzer (when captions are asked for) and an `IndexWriter` as its index analyzer and sink:
 ///
 /// ```
-///   IndexFrameSource (file, fps sampling, frames after the resume point)
+///   IndexFrameSource (file, fps sampling, frames after the resume point; caption images for a caption model)
 ///        │ decode thread ─► [queue: block, decodeAhead frames] ─► flow limiter ─► batcher ─► encoder workers
 ///        ▼
 ///   results thread (pts order) ─► RollingCaptioner ─► IndexWriter: frames → chunks (one transaction each)
-///                                      └── captions ──► IndexWriter (sink) → stored when the video completes
+///                                 or BackgroundCaptioner (GIT, endpoint)
+///                                      └── captions ──► IndexWriter (sink) → stored when the video completes,
+///                                                       each with its text embedding (search --text reads them)
 /// ```
 ///
 /// VLMIndex decides per video what to do (skip an unchanged file, replace a changed one, resume after the last
-/// committed frame, or caption stored embeddings); a video becomes searchable in the transaction after its last
-/// chunk. `stop()` drains the graph, which commits what is encoded, and the video reports `.interrupted`.
+/// committed frame, or caption a stored video captioned by no or another captioner); a video becomes searchable in
+/// the transaction after its last chunk. `stop()` drains the graph, which commits what is encoded, and the video
+/// reports `.interrupted`. A caption model (`captions.model`, `captions.endpoint`) reads the decoded frames at its
+/// own preprocessing; it never coalesces here (a file is not live): the graph waits for it instead. Captioning a
+/// stored video, or finishing one that was resumed, decodes the file again for the model's images and pairs each
+/// frame with its stored embedding (the triggers' input); nothing is encoded again.
 public final class IndexPipeline: Sendable {
     /// What to run.
     public let spec: IndexSpec
     /// The open index.
     public let index: VideoIndex
-    private let model: CLIPModel
-    private let captioner: RollingCaptioner?
-    private let logger: Logger
+    let model: CLIPModel
+    /// The CLIP-vocabulary captioner (captions without a model).
+    let captioner: RollingCaptioner?
+    /// The caption model's stage (`captions.model` or `captions.endpoint`).
+    let modelCaptions: BackgroundCaptioner?
+    let logger: Logger
     private let state = Locked(RunState())
 
     private struct RunState {
@@ -45,7 +54,27 @@ public final class IndexPipeline: Sendable {
         try index.requireModel(model.modelIdentity)
         self.model = model
         self.logger = logger
-        self.captioner = try spec.captions.map { try $0.makeAnalyzer(encoder: model, logger: logger) }
+        if let options = spec.captions, options.usesImageCaptioner {
+            guard options.ask.isEmpty else {
+                throw PipelineSpecError(
+                    file: "command line", "an index stores captions, not answers: leave out --ask (captions.ask)")
+            }
+            let made = try ModelCaptioner.make(options, logger: logger, gitLogger: Self.quiet("vlm.git"))
+            self.modelCaptions = made.map {
+                BackgroundCaptioner(
+                    captioner: $0.captioner, settings: options.rolling, images: CaptionImageStore(),
+                    maxInFlight: $0.maxInFlight, coalesces: false, logger: Self.quiet("vlm.caption"))
+            }
+            self.captioner = nil
+        } else {
+            self.captioner = try spec.captions.map { try $0.makeAnalyzer(encoder: model, logger: logger) }
+            self.modelCaptions = nil
+        }
+    }
+
+    /// The captioner asked for, as the index records it (nil: no captions).
+    var captionerIdentity: String? {
+        captioner == nil && modelCaptions == nil ? nil : spec.captions?.captionerIdentity
     }
 
     /// True once `stop()` was called.
@@ -81,12 +110,18 @@ public final class IndexPipeline: Sendable {
         defer { turn?.release() }
         let plan = try index.prepare(
             videoPath: path, fingerprint: fingerprint, model: model.modelIdentity, dimension: model.embeddingSize,
-            fps: spec.fps, captions: captioner != nil, precision: model.weights.precision.rawValue)
+            fps: spec.fps, captioner: captionerIdentity, precision: model.weights.precision.rawValue)
         switch plan {
         case .skip:
             logger.info("unchanged, skipped", metadata: ["video": "\(path)"])
             return .skipped
         case .caption(let id):
+            if let modelCaptions {
+                guard let count = try captionDecoded(url, videoID: id, stage: modelCaptions) else {
+                    return .interrupted(stored: try index.framePTS(videoID: id).count)
+                }
+                return .captioned(captions: count)
+            }
             guard captioner != nil else { return .skipped }
             return .captioned(captions: try captionStored(videoID: id, path: path))
         case .fresh(let id, let replaced):
@@ -105,10 +140,15 @@ public final class IndexPipeline: Sendable {
     ) async throws -> IndexOutcome {
         let path = url.path
         let source: IndexFrameSource
+        // A resumed video's model captions come from a pass over the whole file once its frames are stored.
+        let modelCaptions = after == nil ? self.modelCaptions : nil
+        var tap: (@Sendable (Frame) -> Void)?
+        if let store = modelCaptions?.images { tap = { store.remember($0) } }
         do {
             source = try IndexFrameSource(
-                url: url, fps: spec.fps, imageSize: model.imageSize, after: after, logger: quiet("vlm.video"),
-                onDamage: onDamage)
+                url: url, fps: spec.fps, imageSize: model.imageSize, after: after,
+                captions: modelCaptions?.captioner.preprocessing, logger: Self.quiet("vlm.video"), onDamage: onDamage,
+                tap: tap)
         } catch {
             // A file that cannot even be opened leaves no empty row behind.
             if after == nil { try? index.remove(videoPath: path) }
@@ -125,6 +165,7 @@ public final class IndexPipeline: Sendable {
         let duration = source.duration
         var analyzers: [any FrameAnalyzer] = []
         if let captioner { analyzers.append(captioner) }
+        if let modelCaptions { analyzers.append(modelCaptions) }
         analyzers.append(writer)
         let graph = StageGraph(
             sources: [GraphSource(source: source, policy: .block, queueCapacity: max(1, spec.decodeAhead))],
@@ -159,8 +200,16 @@ public final class IndexPipeline: Sendable {
                 path: path, reason: "no frame could be decoded, the file is damaged or truncated\(why)")
         }
         let end = duration ?? lastPTS.map { $0 + (spec.fps > 0 ? 1 / spec.fps : 0) }
+        let captions = captioner != nil || modelCaptions != nil ? extendLast(writer.captions, to: end) : nil
         let stored = try index.complete(
-            videoID: videoID, duration: end, captions: captioner == nil ? nil : extendLast(writer.captions, to: end))
+            videoID: videoID, duration: end, captions: try captions.map(embedded),
+            captioner: captionerIdentity ?? "")
+        if modelCaptions == nil, let stage = self.modelCaptions {
+            // Resumed: caption the whole video now (an interruption leaves it complete but uncaptioned).
+            if try captionDecoded(url, videoID: videoID, stage: stage) == nil {
+                return .interrupted(stored: stored)
+            }
+        }
         if let reason = source.partialReason {
             return .partial(encoded: encoded.current, stored: stored, reason: reason)
         }
@@ -177,7 +226,9 @@ public final class IndexPipeline: Sendable {
         let duration = try index.videos().first { $0.id == videoID }?.duration
         let end = duration ?? stored.last?.pts ?? 0
         for result in captioner.finish(stream: path, at: end) { writer.consume(result) }
-        try index.complete(videoID: videoID, duration: duration, captions: writer.captions)
+        try index.complete(
+            videoID: videoID, duration: duration, captions: try embedded(writer.captions),
+            captioner: captionerIdentity ?? "")
         return writer.captions.count
     }
 
@@ -204,7 +255,7 @@ public final class IndexPipeline: Sendable {
         return Array(captions.dropLast()) + [last]
     }
 
-    private func quiet(_ label: String) -> Logger {
+    static func quiet(_ label: String) -> Logger {
         var l = Logger(label: label)
         l.logLevel = .warning
         return l

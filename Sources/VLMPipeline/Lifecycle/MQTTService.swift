@@ -28,14 +28,18 @@ public struct MQTTService: Service {
         sink = Forwarding(publisher)
     }
 
-    /// Puts every stream's queries under `<prefix>/<stream>/queries/set|add|remove`, and answers
-    /// `<prefix>/<stream>/ask` when the pipeline has a caption model.
+    /// Puts every stream's queries under `<prefix>/<stream>/queries/set|add|remove`, and, when the pipeline has a
+    /// caption model, answers `<prefix>/<stream>/ask` and puts its standing questions under
+    /// `<prefix>/<stream>/questions/set|add|remove`.
     public func attach(_ built: BuiltPipeline) throws {
         if let answerer = built.answerer {
             let service = try MQTTAskService(
                 settings: publisher.settings, streams: built.sources.map(\.stream), session: publisher.session,
                 answerer: answerer, logger: publisher.logger)
             ask.withLock { $0 = service }
+        }
+        if let questions = built.questions {
+            for source in built.sources { try publisher.attach(stream: source.stream, questions: questions) }
         }
         let control: (any QueryControlling)? = built.controller ?? built.matcher
         guard let controller = control else { return }
