@@ -64,11 +64,11 @@ def transformers_round(model, tokens: int, reps: int):
     return statistics.median(encodes[1:]), statistics.median(captions[1:])
 
 
-def swift_round(directory: Path, tokens: int, reps: int, threads: int):
+def swift_round(directory: Path, tokens: int, reps: int, threads: int, kernels: str):
     binary = ROOT / ".build" / "release" / "vlm-stream"
     out = subprocess.run(
         [str(binary), "bench", "caption", "--model", str(directory), "--tokens", str(tokens), "--reps", str(reps),
-         "--threads", str(threads)], check=True, capture_output=True, text=True).stdout
+         "--threads", str(threads), "--kernels", kernels], check=True, capture_output=True, text=True).stdout
     print("\n".join("    " + line for line in out.strip().splitlines()[:-1]))
     return json.loads(out.strip().splitlines()[-1])
 
@@ -79,6 +79,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--kernels", default="native", help="vlm-stream's kernels: native, avx2 or portable")
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "vlm-bench-git-base")
     args = parser.parse_args()
 
@@ -91,7 +92,7 @@ def main():
     model = GitForCausalLM.from_pretrained(args.dir).eval()
     swift, python = [], []
     for round_ in range(args.rounds):
-        s = swift_round(args.dir, args.tokens, args.reps, args.threads)
+        s = swift_round(args.dir, args.tokens, args.reps, args.threads, args.kernels)
         encode, caption = transformers_round(model, args.tokens, args.reps)
         swift.append(s)
         python.append((encode, caption))

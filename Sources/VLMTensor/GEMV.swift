@@ -17,9 +17,9 @@ public enum GEMV {
     }
 
     /// Scores every row of a large matrix of fp16 bit patterns (IEEE binary16, an index's stored form) against
-    /// `count` fp32 query vectors: `y(Q, rows) = X(Q, cols) · A(rows, cols)ᵀ`, widening A while it is read. One query
-    /// runs `vlm_score_rows_f16` (AVX2+F16C; bandwidth-bound, on half the bytes of fp32); several widen each block
-    /// of 128 rows once into a buffer that stays in L2 and multiply it with a single-threaded `sgemm`. Rows are
+    /// `count` fp32 query vectors: `y(Q, rows) = X(Q, cols) · A(rows, cols)ᵀ`, widening A while it is read. One
+    /// query runs `vlm_score_rows_f16` (AVX2+F16C; bandwidth-bound, on half the bytes of fp32); several widen each
+    /// block of 128 rows once into a buffer that stays in L2 and multiply it with a single-threaded `sgemm`. Rows are
     /// split into blocks pulled dynamically by the caller's `Parallel.workers` threads — like `GEMM.linear`, a
     /// descheduled worker only delays its own block, and the work stays parallel whatever OpenBLAS's thread count is.
     ///

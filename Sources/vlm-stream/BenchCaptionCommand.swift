@@ -29,6 +29,9 @@ struct BenchCaptionCommand: AsyncParsableCommand {
     @Option(help: "Worker threads (default: the active cores).")
     var threads: Int?
 
+    @Option(help: "Kernels: native (the best this CPU has), avx2 (even where AVX-512 is chosen) or portable.")
+    var kernels: ComputeOptions.Kernels = .native
+
     func validate() throws {
         guard (2...500).contains(tokens) else { throw ValidationError("--tokens must be between 2 and 500.") }
         guard (1...1000).contains(reps) else { throw ValidationError("--reps must be between 1 and 1000.") }
@@ -37,7 +40,7 @@ struct BenchCaptionCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             // The benchmark's thread count and kernels apply to its own work only (no process-wide setting).
-            let compute = ComputeOptions(threads: threads ?? System.activeProcessorCount)
+            let compute = ComputeOptions(threads: threads ?? System.activeProcessorCount, kernels: kernels)
             try compute.run {
                 let baseline = ProcessMemory.read()
                 let loadStart = DispatchTime.now()

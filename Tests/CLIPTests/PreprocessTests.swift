@@ -1,8 +1,9 @@
-@testable import CLIP
 import Foundation
 import TestSupport
 import Testing
 import VLMCore
+
+@testable import CLIP
 
 /// `CLIPImagePreprocessor` against transformers' CLIPImageProcessorPil
 /// (scripts/golden/make_preprocess_goldens.py), on the same decoded RGB bytes.

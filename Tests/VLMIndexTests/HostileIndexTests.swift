@@ -84,7 +84,8 @@ struct HostileIndexTests {
         let foreign = try Fixtures.temporaryDirectory("vlm-index-foreign").appendingPathComponent("app.db").path
         let queue = try DatabaseQueue(path: foreign)
         try queue.write { db in
-            try db.execute(sql: "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes VALUES (1, 'x')")
+            try db.execute(
+                sql: "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes VALUES (1, 'x')")
         }
         try queue.close()
         let before = try Data(contentsOf: URL(fileURLWithPath: foreign))

@@ -66,7 +66,9 @@ struct BatchedSearchTests {
             for (a, b) in zip(moments, single) {
                 #expect(abs(a.score - b.score) < 1e-5)
                 // The same moment, unless two frames tie within the products' rounding (the stored values are fp16).
-                let tie = moments.contains { ($0.video, $0.peak) != (a.video, a.peak) && abs($0.score - a.score) < 1e-5 }
+                let tie = moments.contains {
+                    ($0.video, $0.peak) != (a.video, a.peak) && abs($0.score - a.score) < 1e-5
+                }
                 #expect((a.video == b.video && a.peak == b.peak) || tie, "\(a) vs \(b)")
             }
         }

@@ -65,7 +65,9 @@ struct HalfScoreTests {
             switch exponent {
             case 0: #expect(value == sign * mantissa * 0x1p-24)
             case 31: #expect(mantissa == 0 ? value == sign * .infinity : value.isNaN)
-            default: #expect(value == sign * (1 + mantissa / 1024) * Float(sign: .plus, exponent: exponent - 15, significand: 1))
+            default:
+                #expect(
+                    value == sign * (1 + mantissa / 1024) * Float(sign: .plus, exponent: exponent - 15, significand: 1))
             }
         }
     }

@@ -1,12 +1,13 @@
-import Foundation
 import CLIP
+import Foundation
 import VLMCore
 import VLMMatch
 import VLMVideo
 
 /// A running pipeline's query set as MQTT control sees it: text queries go to the matcher as they are; an image
-/// query's pictures are decoded (at most `ImageFile.untrustedMaxPixels` each, checked on the header before decoding), embedded with
-/// the pipeline's model and averaged like `--query-image` (with the spec's crops), then added as one query.
+/// query's pictures are decoded (at most `ImageFile.untrustedMaxPixels` each, checked on the header before
+/// decoding), embedded with the pipeline's model and averaged like `--query-image` (with the spec's crops), then
+/// added as one query.
 ///
 /// Runs on the stream's control queue, beside the encoder workers: the model's weights are shared read-only.
 public final class ImageQueryController: QueryControlling {
@@ -32,7 +33,8 @@ public final class ImageQueryController: QueryControlling {
     public func addImageQuery(label: String, images: [[UInt8]]) throws {
         var pictures: [RGBImage] = []
         for (i, bytes) in images.enumerated() {
-            pictures.append(try ImageFile.decode(bytes: bytes, name: "images[\(i)]", maxPixels: ImageFile.untrustedMaxPixels))
+            pictures.append(
+                try ImageFile.decode(bytes: bytes, name: "images[\(i)]", maxPixels: ImageFile.untrustedMaxPixels))
         }
         try matcher.addQuery(label: label, embedding: ExampleImages.embedding(pictures, encoder: model, crops: crops))
     }
