@@ -5,6 +5,9 @@
 //   - activation row i: s_x[i] = max_p |x[i, p]| / 127, q[i, p] = round(x[i, p] / s_x[i]) ∈ [−127, 127], stored as the
 //     unsigned byte u = q + 128 ∈ [1, 255], so that it can be the unsigned operand of `vpdpbusd`;
 //   - Σ_p q·w = Σ_p u·w − 128 · Σ_p w, with Σ_p w[j, p] precomputed once per weight row (`w_sums`).
+//   - or, asymmetric (`vlm_q8_pack_zp`): the row's range [lo, hi] (holding 0) in 255 steps, s_x = (hi − lo)/255,
+//     u = round(x/s_x) + z ∈ [0, 255] with the row's zero point z = round(−lo/s_x), and Σ_p (u − z)·w exact likewise:
+//     one more bit for a one-sided row such as GELU's output.
 //   - y[i, j] = s_x[i] · s_w[j] · (Σ_p u·w − 128 · w_sums[j]) (+ bias[j]) (+ y[i, j]).
 // Every product u·w lies in [−32640, 32385], so `vpmaddubsw`'s saturating 16-bit pair sums (up to ±65280) could
 // overflow: the kernels never use it. With VNNI (`vpdpbusd`, AVX-VNNI or AVX512-VNNI + VL) four products are summed
@@ -56,6 +59,39 @@ void vlm_q8_pack(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdif
                     long v = lrintf(src[p + q] * inverse);  // round half to even, |v| ≤ 127
                     v = v > 127 ? 127 : (v < -127 ? -127 : v);
                     dst[q] = (uint8_t)(v + 128);
+                } else {
+                    dst[q] = 0;
+                }
+            }
+        }
+    }
+}
+
+void vlm_q8_pack_zp(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdiff_t row0, ptrdiff_t row1,
+                    uint8_t *packed, float *row_scales, int32_t *row_zero) {
+    const ptrdiff_t padded = q8_padded_depth(k);
+    row1 = row1 < m ? row1 : m;
+    for (ptrdiff_t i = row0; i < row1; i++) {
+        const float *src = x + i * ldx;
+        float lo = 0, hi = 0;  // the range always holds 0, so the zero point is in [0, 255]
+        for (ptrdiff_t p = 0; p < k; p++) {
+            lo = fminf(lo, src[p]);
+            hi = fmaxf(hi, src[p]);
+        }
+        const float scale = (hi - lo) / 255.0f;
+        const float inverse = scale > 0 ? 1.0f / scale : 0;
+        long zero = scale > 0 ? lrintf(-lo * inverse) : 128;
+        zero = zero < 0 ? 0 : (zero > 255 ? 255 : zero);
+        row_scales[i] = scale;
+        row_zero[i] = (int32_t)zero;
+        const ptrdiff_t tile = i / QMR * QMR;
+        const ptrdiff_t rows = m - tile < QMR ? m - tile : QMR;
+        uint8_t *dst = packed + tile * padded + (i - tile) * QLANES;
+        for (ptrdiff_t p = 0; p < padded; p += QLANES, dst += rows * QLANES) {
+            for (int q = 0; q < QLANES; q++) {
+                if (p + q < k) {
+                    long v = lrintf(src[p + q] * inverse) + zero;  // round half to even
+                    dst[q] = (uint8_t)(v > 255 ? 255 : (v < 0 ? 0 : v));
                 } else {
                     dst[q] = 0;
                 }
@@ -244,7 +280,8 @@ const char *vlm_q8_isa(void) {
 
 void vlm_linear_q8_packed(const uint8_t *packed, const float *row_scales, ptrdiff_t m, ptrdiff_t k, const int8_t *w,
                           ptrdiff_t ldw, const float *w_scales, const int32_t *w_sums, const float *bias, float *y,
-                          int32_t *exact, ptrdiff_t ldy, ptrdiff_t n0, ptrdiff_t n1, int accumulate) {
+                          const int32_t *row_zero, int32_t *exact, ptrdiff_t ldy, ptrdiff_t n0, ptrdiff_t n1,
+                          int accumulate) {
     if (m <= 0 || n1 <= n0) return;
     const char *name;
     const Q8TileFn *tiles = q8_tiles(&name);
@@ -264,7 +301,8 @@ void vlm_linear_q8_packed(const uint8_t *packed, const float *row_scales, ptrdif
                 else q8_tile_portable(mr, nr, packed + i * padded, wj, ldw, k, s);
                 for (int r = 0; r < mr; r++)
                     for (int c = 0; c < nr; c++) {
-                        const int32_t dot = s[r][c] - 128 * w_sums[j + c];  // Σ q·w, exact
+                        const int32_t zero = row_zero ? row_zero[i + r] : 128;
+                        const int32_t dot = s[r][c] - zero * w_sums[j + c];  // Σ (u − zero)·w, exact
                         if (exact) {
                             exact[(i + r) * ldy + j + c] = dot;
                             continue;
