@@ -29,7 +29,11 @@ extension PipelineBuilder {
                 \(endpoint.attempts) attempt(s), \(endpoint.maxInFlight) in flight at most
                 """)
         } else {
-            guard let git = try GITImageCaptioner.load(options: options, logger: quiet("vlm.git")) else { return nil }
+            // `--precision int8` (encoder.precision) runs the caption model at int8 too.
+            guard
+                let git = try GITImageCaptioner.load(
+                    options: options, precision: spec.encoder.precision ?? .fp32, logger: quiet("vlm.git"))
+            else { return nil }
             captioner = git
             logger.info("caption model ready: \(options.model ?? ""), \(git.framesPerCaption) frame(s) a caption")
         }
