@@ -64,9 +64,9 @@ enum DecoderBlock {
                     weight: layer.intermediateWeight, int8: q8?.intermediate, bias: layer.intermediateBias,
                     y: s.mlp.data, activation: c.hiddenAct)
             ])
-        // x = LayerNorm(m·W_2ᵀ + b_2 + x)  (m, GELU's output, quantized with a zero point)
+        // x = LayerNorm(m·W_2ᵀ + b_2 + x)
         DecoderLinear.run(
-            s.mlp.data, rows: rows, inFeatures: i, zeroPoints: true,
+            s.mlp.data, rows: rows, inFeatures: i,
             [
                 DecoderLinear(
                     weight: layer.outputWeight, int8: q8?.output, bias: layer.outputBias, y: hidden, accumulate: true)

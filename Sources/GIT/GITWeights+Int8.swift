@@ -29,8 +29,7 @@ extension GITWeights {
 
     /// These weights with the image tower's blocks (as `CLIPWeights.converted(to:)`) and every decoder layer's six
     /// linears in int8; embeddings, layer norms, biases, the visual projection and the vocabulary head stay float32
-    /// (the decoder's layer norms follow the residual add, BERT-style, so each linear's input is either a normalized
-    /// row or, for output.dense, GELU's output, which is quantized with a zero point). `self` for `.fp32`.
+    /// (each linear's input quantized per row with a zero point, as the CLIP blocks'). `self` for `.fp32`.
     public func converted(to precision: Precision) -> GITWeights {
         guard precision == .int8, self.precision != .int8 else { return self }
         let quantized = layers.map { layer -> Layer in
@@ -61,9 +60,9 @@ struct DecoderLinear {
     var activation: Activation? = nil
 
     /// Runs `outputs` over the same input x ((rows, inFeatures)) in one parallel region: int8 when all have it
-    /// (x quantized once per row, with a zero point when `zeroPoints`), else float32.
+    /// (x quantized once per row, with a zero point when `zeroPoints`, as the CLIP blocks' default), else float32.
     static func run(
-        _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, zeroPoints: Bool = false, _ outputs: [DecoderLinear]
+        _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, zeroPoints: Bool = true, _ outputs: [DecoderLinear]
     ) {
         let int8 = outputs.compactMap(\.int8)
         if int8.count == outputs.count {

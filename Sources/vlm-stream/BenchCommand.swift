@@ -73,7 +73,7 @@ struct BenchEncoderCommand: AsyncParsableCommand {
     @Option(
         help: """
             For int8 quantized at load: the inputs quantized per row with a zero point (asymmetric) rather than \
-            symmetric: none, fc2 (default: GELU's almost one-sided output) or all.
+            symmetric: none, fc2 (GELU's almost one-sided output) or all (default).
             """)
     var zeroPoints: ZeroPoints = CLIPWeights.defaultZeroPoints
 

@@ -25,7 +25,12 @@ extension ModelsCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let source = try ModelLocator.resolve(model)
+                // A local directory needs only config.json + model.safetensors (the other files are copied if
+                // present); a hub name goes through the cache lookup.
+                let local = URL(fileURLWithPath: model)
+                let source =
+                    FileManager.default.fileExists(atPath: local.appendingPathComponent("config.json").path)
+                    ? local : try ModelLocator.resolve(model)
                 let output = URL(fileURLWithPath: out)
                 let result = try CLIPWeights.quantizeCheckpoint(from: source, to: output)
                 let mb = { (bytes: Int) in String(format: "%.1f MB", Double(bytes) / 1e6) }
