@@ -26,6 +26,19 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
+/// lrintf (round half to even in the default rounding mode) without a library call: `cvtss2si` on x86-64, whose
+/// rounding is the same; |v| stays far below 2^31 here (a NaN gives INT_MIN, which the callers clamp).
+static inline long q8_round(float v) {
+#if defined(__x86_64__)
+    return _mm_cvtss_si32(_mm_set_ss(v));
+#else
+    return lrintf(v);
+#endif
+}
 
 enum { QMR = 3, QNR = 4, QLANES = 32 };
 
@@ -56,7 +69,7 @@ void vlm_q8_pack(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdif
         for (ptrdiff_t p = 0; p < padded; p += QLANES, dst += rows * QLANES) {
             for (int q = 0; q < QLANES; q++) {
                 if (p + q < k) {
-                    long v = lrintf(src[p + q] * inverse);  // round half to even, |v| ≤ 127
+                    long v = q8_round(src[p + q] * inverse);  // round half to even, |v| ≤ 127
                     v = v > 127 ? 127 : (v < -127 ? -127 : v);
                     dst[q] = (uint8_t)(v + 128);
                 } else {
@@ -74,13 +87,13 @@ void vlm_q8_pack_zp(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptr
     for (ptrdiff_t i = row0; i < row1; i++) {
         const float *src = x + i * ldx;
         float lo = 0, hi = 0;  // the range always holds 0, so the zero point is in [0, 255]
-        for (ptrdiff_t p = 0; p < k; p++) {
-            lo = fminf(lo, src[p]);
-            hi = fmaxf(hi, src[p]);
+        for (ptrdiff_t p = 0; p < k; p++) {  // plain compares (not fminf/fmaxf), which vectorize
+            lo = src[p] < lo ? src[p] : lo;
+            hi = src[p] > hi ? src[p] : hi;
         }
         const float scale = (hi - lo) / 255.0f;
         const float inverse = scale > 0 ? 1.0f / scale : 0;
-        long zero = scale > 0 ? lrintf(-lo * inverse) : 128;
+        long zero = scale > 0 ? q8_round(-lo * inverse) : 128;
         zero = zero < 0 ? 0 : (zero > 255 ? 255 : zero);
         row_scales[i] = scale;
         row_zero[i] = (int32_t)zero;
@@ -90,7 +103,7 @@ void vlm_q8_pack_zp(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptr
         for (ptrdiff_t p = 0; p < padded; p += QLANES, dst += rows * QLANES) {
             for (int q = 0; q < QLANES; q++) {
                 if (p + q < k) {
-                    long v = lrintf(src[p + q] * inverse) + zero;  // round half to even
+                    long v = q8_round(src[p + q] * inverse) + zero;  // round half to even
                     dst[q] = (uint8_t)(v > 255 ? 255 : (v < 0 ? 0 : v));
                 } else {
                     dst[q] = 0;
