@@ -53,6 +53,65 @@ size_t vlm_q8_packed_bytes(ptrdiff_t m, ptrdiff_t k) {
 
 int vlm_q8_tile_rows(void) { return QMR; }
 
+/// One row of x into its packed tile: for each group of 32 columns (k zero-padded to `padded`), the bytes
+/// u = clamp(round-half-even(x · inverse) + add, lo, 255) at dst, then dst += step. Zero bytes pad the tail.
+static void q8_row_portable(const float *src, ptrdiff_t k, ptrdiff_t padded, float inverse, int add, int lo,
+                            uint8_t *dst, ptrdiff_t step) {
+    for (ptrdiff_t p = 0; p < padded; p += QLANES, dst += step) {
+        for (int q = 0; q < QLANES; q++) {
+            if (p + q < k) {
+                const long v = q8_round(src[p + q] * inverse) + add;  // a NaN's INT_MIN ends at lo
+                dst[q] = (uint8_t)(v > 255 ? 255 : (v < lo ? lo : v));
+            } else {
+                dst[q] = 0;
+            }
+        }
+    }
+}
+
+/// The most capable int8 code the calling thread may use (3: any; see vlm_q8_limit_kernel); the packing uses AVX2
+/// at 1 and above.
+static _Thread_local int q8_limit = 3;
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/// `q8_row_portable` with AVX2, the same bytes: `vcvtps2dq` rounds half to even as `cvtss2si` does (and gives
+/// INT_MIN for a NaN), the packs saturate to [0, 255] as the clamp does, then max with lo.
+__attribute__((target("avx2"))) static void q8_row_avx2(const float *src, ptrdiff_t k, ptrdiff_t padded,
+                                                       float inverse, int add, int lo, uint8_t *dst,
+                                                       ptrdiff_t step) {
+    const __m256 scale = _mm256_set1_ps(inverse);
+    const __m256i offset = _mm256_set1_epi32(add);
+    const __m256i floor = _mm256_set1_epi8((char)lo);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    ptrdiff_t p = 0;
+    for (; p + QLANES <= k; p += QLANES, dst += step) {
+        __m256i v[4];
+        for (int g = 0; g < 4; g++) {
+            const __m256 x = _mm256_mul_ps(_mm256_loadu_ps(src + p + 8 * g), scale);
+            v[g] = _mm256_add_epi32(_mm256_cvtps_epi32(x), offset);
+        }
+        // packs work per 128-bit lane: the 4-byte groups come out as a0 b0 c0 d0 a1 b1 c1 d1 (x0: elements 0–3 of
+        // x, x1: 4–7); the permutation puts them back in column order.
+        const __m256i bytes = _mm256_packus_epi16(_mm256_packs_epi32(v[0], v[1]), _mm256_packs_epi32(v[2], v[3]));
+        _mm256_storeu_si256((__m256i *)dst, _mm256_max_epu8(_mm256_permutevar8x32_epi32(bytes, order), floor));
+    }
+    if (p < padded) q8_row_portable(src + p, k - p, padded - p, inverse, add, lo, dst, step);
+}
+#endif
+
+static void q8_row(const float *src, ptrdiff_t k, ptrdiff_t padded, float inverse, int add, int lo, uint8_t *dst,
+                   ptrdiff_t step) {
+#if defined(__x86_64__)
+    if (vlm_use_avx2() && q8_limit >= 1) {
+        q8_row_avx2(src, k, padded, inverse, add, lo, dst, step);
+        return;
+    }
+#endif
+    q8_row_portable(src, k, padded, inverse, add, lo, dst, step);
+}
+
 void vlm_q8_pack(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdiff_t row0, ptrdiff_t row1,
                  uint8_t *packed, float *row_scales) {
     const ptrdiff_t padded = q8_padded_depth(k);
@@ -65,18 +124,8 @@ void vlm_q8_pack(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdif
         row_scales[i] = maxabs / 127.0f;
         const ptrdiff_t tile = i / QMR * QMR;
         const ptrdiff_t rows = m - tile < QMR ? m - tile : QMR;
-        uint8_t *dst = packed + tile * padded + (i - tile) * QLANES;
-        for (ptrdiff_t p = 0; p < padded; p += QLANES, dst += rows * QLANES) {
-            for (int q = 0; q < QLANES; q++) {
-                if (p + q < k) {
-                    long v = q8_round(src[p + q] * inverse);  // round half to even, |v| ≤ 127
-                    v = v > 127 ? 127 : (v < -127 ? -127 : v);
-                    dst[q] = (uint8_t)(v + 128);
-                } else {
-                    dst[q] = 0;
-                }
-            }
-        }
+        // u = clamp(round(x / s), −127, 127) + 128 = clamp(round(x / s) + 128, 1, 255)
+        q8_row(src, k, padded, inverse, 128, 1, packed + tile * padded + (i - tile) * QLANES, rows * QLANES);
     }
 }
 
@@ -99,17 +148,7 @@ void vlm_q8_pack_zp(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptr
         row_zero[i] = (int32_t)zero;
         const ptrdiff_t tile = i / QMR * QMR;
         const ptrdiff_t rows = m - tile < QMR ? m - tile : QMR;
-        uint8_t *dst = packed + tile * padded + (i - tile) * QLANES;
-        for (ptrdiff_t p = 0; p < padded; p += QLANES, dst += rows * QLANES) {
-            for (int q = 0; q < QLANES; q++) {
-                if (p + q < k) {
-                    long v = q8_round(src[p + q] * inverse) + zero;  // round half to even
-                    dst[q] = (uint8_t)(v > 255 ? 255 : (v < 0 ? 0 : v));
-                } else {
-                    dst[q] = 0;
-                }
-            }
-        }
+        q8_row(src, k, padded, inverse, (int)zero, 0, packed + tile * padded + (i - tile) * QLANES, rows * QLANES);
     }
 }
 
@@ -252,9 +291,6 @@ static int cpu_vnni(void) {
     return value;
 }
 #endif
-
-/// The most capable int8 kernel the calling thread may use (3: any; see vlm_q8_limit_kernel).
-static _Thread_local int q8_limit = 3;
 
 int vlm_q8_limit_kernel(int level) {
     const int previous = q8_limit;
