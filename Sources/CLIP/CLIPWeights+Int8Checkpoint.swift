@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import VLMTensor
 
 /// An int8 checkpoint (`vlm-stream models quantize`): a `model.safetensors` beside the float32 checkpoint's config,
@@ -128,7 +129,9 @@ extension CLIPWeights {
     /// Quantizes the float32 CLIP or SigLIP checkpoint in `directory` (as `converted(to: .int8)` does at load, so the
     /// int8 checkpoint's embeddings are identical to quantizing at load) and writes an int8 checkpoint into `output`
     /// (created if needed), with the checkpoint's other files (config, preprocessor, tokenizer) copied.
-    public static func quantizeCheckpoint(from directory: URL, to output: URL) throws -> QuantizedCheckpoint {
+    public static func quantizeCheckpoint(
+        from directory: URL, to output: URL, logger: Logger = Logger(label: "vlm.clip")
+    ) throws -> QuantizedCheckpoint {
         let fm = FileManager.default
         let target = output.appendingPathComponent("model.safetensors")
         if output.standardizedFileURL.resolvingSymlinksInPath().path
@@ -139,7 +142,7 @@ extension CLIPWeights {
         if fm.fileExists(atPath: target.path) {
             throw CLIPLoadError(file: target.path, "already exists; choose an empty --out directory or remove it")
         }
-        let fp32 = try load(directory: directory)
+        let fp32 = try load(directory: directory, logger: logger)
         guard fp32.precision == .fp32 else {
             throw CLIPLoadError(
                 file: directory.appendingPathComponent("model.safetensors").path,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLIP
 import Foundation
+import Logging
 
 extension ModelsCommand {
     /// `models quantize MODEL --out DIR`: an int8 checkpoint written once, ahead of time.
@@ -32,11 +33,13 @@ extension ModelsCommand {
                     FileManager.default.fileExists(atPath: local.appendingPathComponent("config.json").path)
                     ? local : try ModelLocator.resolve(model)
                 let output = URL(fileURLWithPath: out)
-                let result = try CLIPWeights.quantizeCheckpoint(from: source, to: output)
+                var logger = Logger(label: "vlm.clip")
+                logger.logLevel = .warning  // the line below says it all
+                let result = try CLIPWeights.quantizeCheckpoint(from: source, to: output, logger: logger)
                 let mb = { (bytes: Int) in String(format: "%.1f MB", Double(bytes) / 1e6) }
                 print(
                     "\(source.path) → \(output.appendingPathComponent("model.safetensors").path): "
-                        + "\(CLIPWeights.int8Scheme), \(mb(result.bytes)) (fp32 \(mb(result.sourceBytes))), "
+                        + "\(CLIPWeights.int8Scheme), \(mb(result.bytes)) (the source: \(mb(result.sourceBytes))), "
                         + "\(result.blocksWithOutliers) of \(result.blocks) blocks with outlier channels in fp32; "
                         + "copied \(result.copied.joined(separator: ", "))")
             }
