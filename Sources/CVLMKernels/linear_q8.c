@@ -348,6 +348,26 @@ void vlm_linear_q8_packed(const uint8_t *packed, const float *row_scales, ptrdif
                 int32_t s[QMR][QNR];
                 if (tiles) tiles[(mr - 1) * QNR + (nr - 1)](packed + i * padded, wj, ldw, k, s);
                 else q8_tile_portable(mr, nr, packed + i * padded, wj, ldw, k, s);
+#if defined(__x86_64__)
+                if (nr == QNR && !exact) {
+                    // The scalar epilogue below, four columns at a time in SSE: the same operations in the same
+                    // order ((s_x · s_w) · dot + bias, then + y), so the same floats.
+                    const __m128 ws = _mm_loadu_ps(w_scales + j);
+                    const __m128 b = bias ? _mm_loadu_ps(bias + j) : _mm_setzero_ps();
+                    for (int r = 0; r < mr; r++) {
+                        const int32_t zero = row_zero ? row_zero[i + r] : 128;
+                        int32_t dots[QNR];
+                        for (int c = 0; c < QNR; c++) dots[c] = s[r][c] - zero * w_sums[j + c];
+                        const __m128 scale = _mm_mul_ps(_mm_set1_ps(row_scales[i + r]), ws);
+                        const __m128 dot = _mm_cvtepi32_ps(_mm_loadu_si128((const __m128i *)dots));
+                        __m128 v = _mm_add_ps(_mm_mul_ps(scale, dot), b);
+                        float *out = y + (i + r) * ldy + j;
+                        if (accumulate) v = _mm_add_ps(_mm_loadu_ps(out), v);
+                        _mm_storeu_ps(out, v);
+                    }
+                    continue;
+                }
+#endif
                 for (int r = 0; r < mr; r++)
                     for (int c = 0; c < nr; c++) {
                         const int32_t zero = row_zero ? row_zero[i + r] : 128;
