@@ -2,12 +2,15 @@ import CLIP
 import Foundation
 @testable import GIT
 
-/// `SafetensorsFile(url:)` (header and tensor table), then every tensor read as the loaders read it.
+/// `SafetensorsFile(url:)` (header, metadata and tensor table), then every tensor read as the loaders read it: as
+/// float32, and as the int8 and int32 tensors of an int8 checkpoint.
 func fuzzSafetensors(_ bytes: [UInt8]) {
     let url = Scratch.file("model.safetensors", bytes)
     guard let file = try? SafetensorsFile(url: url) else { return }
     for (key, entry) in file.entries.prefix(64) {
         _ = try? file.tensor(key, shape: entry.shape)
+        _ = try? file.int8(key, shape: entry.shape)
+        _ = try? file.int32(key, shape: entry.shape)
     }
 }
 

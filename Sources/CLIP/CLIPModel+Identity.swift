@@ -13,7 +13,7 @@ extension CLIPModel {
     /// cache never mixes the two even at one embedding size), where the hex is the start of a SHA-256 over
     /// config.json, preprocessor_config.json, the safetensors header (tensor names, dtypes, shapes, offsets), the
     /// file size, and 64 windows of 64 KiB spread evenly over the tensor data. It does not depend on the directory,
-    /// so a checkpoint copied elsewhere keeps its identity; two checkpoints of the same architecture (a fine-tune and
+    /// so a checkpoint copied elsewhere keeps its identity (and an int8 checkpoint that of its float32 source); two checkpoints of the same architecture (a fine-tune and
     /// its base) differ in the sampled weights; and it reads 4 MiB, not the whole file, so loading stays fast.
     static func identity(of directory: URL, config: CLIPConfig) throws -> String {
         var hasher = SHA256()
@@ -38,6 +38,18 @@ extension CLIPModel {
         guard headerLength < 100_000_000, headerLength + 8 <= size,
             let header = try? handle.read(upToCount: Int(headerLength)), header.count == Int(headerLength)
         else { throw CLIPLoadError(file: weights.path, "truncated or not safetensors") }
+        let v = config.vision
+        let architecture =
+            "\(config.family.rawValue)-vit-p\(v.patchSize)-\(v.imageSize)-w\(v.hiddenSize)-e\(config.embeddingSize):"
+        // An int8 checkpoint (`models quantize`) keeps the identity of the float32 checkpoint it was made from, as
+        // quantizing at load does, so its queries search indexes and caches that checkpoint built.
+        if let object = try? JSONSerialization.jsonObject(with: header) as? [String: Any],
+            let metadata = object["__metadata__"] as? [String: String],
+            let stored = metadata[CLIPWeights.sourceIdentityKey], stored.hasPrefix(architecture),
+            stored.count == architecture.count + 16
+        {
+            return stored
+        }
         hasher.update(data: Data("model.safetensors:\(size):".utf8))
         hasher.update(data: header)
         // Tensor data: bytes [8 + headerLength, size).
@@ -52,9 +64,7 @@ extension CLIPModel {
             }
             hasher.update(data: sample)
         }
-        let v = config.vision
-        return "\(config.family.rawValue)-vit-p\(v.patchSize)-\(v.imageSize)-w\(v.hiddenSize)-e\(config.embeddingSize):"
-            + hasher.finalize().hexString.prefix(16)
+        return architecture + hasher.finalize().hexString.prefix(16)
     }
 }
 

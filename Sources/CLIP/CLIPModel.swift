@@ -28,12 +28,14 @@ public final class CLIPModel: ImageEncoding, TextEncoding, Sendable {
 
     /// Loads config.json, model.safetensors, the tokenizer (vocab.json + merges.txt for CLIP; spiece.model or
     /// tokenizer.model for SigLIP) and preprocessor_config.json from `directory`, with the blocks' linear layers at
-    /// `precision` (int8: quantized at load, see `CLIPWeights.converted(to:)`).
+    /// `precision` (int8: quantized at load, see `CLIPWeights.converted(to:)`; nil: the precision the checkpoint holds,
+    /// int8 for one written by `models quantize`, which cannot run at fp32).
     /// Throws a one-line error naming the first file that is missing or wrong.
     public static func load(
-        directory: URL, maxBatch: Int = 32, precision: Precision = .fp32, logger: Logger = Logger(label: "vlm.clip")
+        directory: URL, maxBatch: Int = 32, precision: Precision? = nil, logger: Logger = Logger(label: "vlm.clip")
     ) throws -> CLIPModel {
-        let weights = try CLIPWeights.load(directory: directory, logger: logger).converted(to: precision)
+        let weights = try CLIPWeights.load(directory: directory, logger: logger).at(
+            precision, file: directory.appendingPathComponent("model.safetensors").path)
         let text = CLIPTextModel(weights: weights)
         let family = weights.config.family
         let tokenizer = try TokenizerLoader.load(

@@ -10,6 +10,18 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
     case int8
 }
 
+/// Which int8 products quantize their input per row asymmetrically, with an integer zero point (the row's range
+/// [min(0, min x), max(0, max x)] in 255 steps), rather than symmetrically (max |x| in 127 steps).
+public enum ZeroPoints: String, Sendable, CaseIterable {
+    /// Every input symmetric.
+    case none
+    /// fc2's input (GELU's output, almost one-sided: a bit more resolution where it matters most).
+    case fc2
+    /// Every input (the default: on the ViT-B/32 outlier fixture, error 0.047 against 0.053 for fc2 alone and 0.058
+    /// for none; docs/encoder.md).
+    case all
+}
+
 extension CLIPWeights {
     /// The int8 weights of one block's six linear layers (PyTorch keys relative to `encoder.layers.{i}.`).
     public struct Int8Linears: Sendable {
@@ -29,6 +41,8 @@ extension CLIPWeights {
         /// them zeroed, so the per-token scale comes from the other channels.
         public internal(set) var outliers1: (channels: [Int], weights: [Tensor])? = nil
         public internal(set) var outliers2: (channels: [Int], weights: [Tensor])? = nil
+        /// Which inputs are quantized per row with a zero point (asymmetric) rather than symmetric.
+        public internal(set) var zeroPoints: ZeroPoints = CLIPWeights.defaultZeroPoints
 
         public init(
             qProj: QuantizedWeight, kProj: QuantizedWeight, vProj: QuantizedWeight, outProj: QuantizedWeight,
@@ -147,6 +161,8 @@ extension CLIPWeights {
         return !layers.isEmpty && layers.allSatisfy { $0.int8 != nil } ? .int8 : .fp32
     }
 
+    /// The inputs quantized with zero points by default (see `ZeroPoints`).
+    public static let defaultZeroPoints: ZeroPoints = .all
     /// The SmoothQuant migration strength `converted(to:)` uses by default (0: none).
     public static let defaultSmoothing: Float = 0.5
     /// A layer-norm channel whose |gain| exceeds this multiple of the median |gain| is an outlier channel.
@@ -156,41 +172,50 @@ extension CLIPWeights {
     /// embeddings, layer norms, biases and projections stay float32. `smoothing` is the SmoothQuant α applied to the
     /// layers fed by a layer norm (0: plain per-row quantization). Returns `self` for `.fp32` or when already int8.
     /// With `keepOutliers`, the outlier channels of each layer norm's output (|γ_c| > `outlierGainRatio` × median)
-    /// go through float32 columns beside the int8 product instead.
+    /// go through float32 columns beside the int8 product instead. `zeroPoints` picks the inputs quantized
+    /// asymmetrically.
     public func converted(
-        to precision: Precision, smoothing: Float = defaultSmoothing, keepOutliers: Bool = true
+        to precision: Precision, smoothing: Float = defaultSmoothing, keepOutliers: Bool = true,
+        zeroPoints: ZeroPoints = defaultZeroPoints
     ) -> CLIPWeights {
         guard precision == .int8, self.precision != .int8 else { return self }
-        func quantize(_ layers: [Layer]) -> [Layer] {
-            layers.map { layer in
-                var copy = layer
-                copy.int8 =
-                    layer.int8 ?? Int8Linears(quantizing: layer, smoothing: smoothing, keepOutliers: keepOutliers)
-                // The float32 linears are not read again: their mapped pages leave the resident set as we go, so
-                // peak RSS holds one layer's float32 weights at a time.
-                for weight in [
-                    layer.qProjWeight, layer.kProjWeight, layer.vProjWeight, layer.outProjWeight,
-                    layer.fc1Weight, layer.fc2Weight,
-                ] {
-                    weight.releaseMappedPages()
-                }
-                return copy
+        return replacingLayers { _, _, layer in
+            var copy = layer
+            copy.int8 = layer.int8 ?? Int8Linears(quantizing: layer, smoothing: smoothing, keepOutliers: keepOutliers)
+            copy.int8?.zeroPoints = zeroPoints
+            // The float32 linears are not read again: their mapped pages leave the resident set as we go, so peak RSS
+            // holds one layer's float32 weights at a time.
+            for weight in [
+                layer.qProjWeight, layer.kProjWeight, layer.vProjWeight, layer.outProjWeight, layer.fc1Weight,
+                layer.fc2Weight,
+            ] {
+                weight.releaseMappedPages()
             }
+            return copy
         }
-        let v = vision
-        let t = text
-        return CLIPWeights(
-            config: config,
-            vision: Vision(
-                classEmbedding: v.classEmbedding, patchEmbedding: v.patchEmbedding,
-                positionEmbedding: v.positionEmbedding, preLayerNormWeight: v.preLayerNormWeight,
-                preLayerNormBias: v.preLayerNormBias, layers: quantize(v.layers),
-                postLayerNormWeight: v.postLayerNormWeight, postLayerNormBias: v.postLayerNormBias,
-                projection: v.projection),
-            text: Text(
-                tokenEmbedding: t.tokenEmbedding, positionEmbedding: t.positionEmbedding, layers: quantize(t.layers),
-                finalLayerNormWeight: t.finalLayerNormWeight, finalLayerNormBias: t.finalLayerNormBias,
-                projection: t.projection),
-            logitScale: logitScale)
+    }
+
+    /// These weights at `precision`, or at the precision they hold when nil: float32 weights are quantized for
+    /// `.int8`; int8 weights (an int8 checkpoint) cannot run at `.fp32`, which throws naming `file`.
+    public func at(_ precision: Precision?, file: String) throws -> CLIPWeights {
+        if precision == .fp32 && self.precision == .int8 {
+            throw CLIPLoadError(
+                file: file,
+                "holds int8 weights (written by `vlm-stream models quantize`), which run only at int8: drop "
+                    + "--precision fp32 (or encoder.precision: fp32), or use the float32 checkpoint")
+        }
+        return converted(to: precision ?? self.precision)
+    }
+
+    /// A copy with every block replaced by `transform(tower, index, layer)` (tower `vision_model` or `text_model`);
+    /// every other tensor and field is shared.
+    func replacingLayers(
+        _ transform: (_ tower: String, _ index: Int, _ layer: Layer) throws -> Layer
+    ) rethrows -> CLIPWeights {
+        var v = vision
+        v.layers = try v.layers.enumerated().map { try transform("vision_model", $0.offset, $0.element) }
+        var t = text
+        t.layers = try t.layers.enumerated().map { try transform("text_model", $0.offset, $0.element) }
+        return CLIPWeights(config: config, vision: v, text: t, logitScale: logitScale, logitBias: logitBias)
     }
 }

@@ -4,7 +4,8 @@ import VLMTensor
 
 extension CLIPWeights {
     /// Loads a Hugging Face CLIP checkpoint directory: `config.json` for the hyperparameters and
-    /// `model.safetensors` (memory-mapped; F32 tensors are used in place, F16/BF16 converted once).
+    /// `model.safetensors` (memory-mapped; F32 tensors are used in place, F16/BF16 converted once). An int8
+    /// checkpoint written by `models quantize` loads with its int8 linears in place (`precision` is `.int8`).
     /// Any missing, malformed or mismatched file throws a one-line `CLIPLoadError` naming it.
     public static func load(directory: URL, logger: Logger = Logger(label: "vlm.clip")) throws -> CLIPWeights {
         let start = DispatchTime.now()
@@ -20,12 +21,16 @@ extension CLIPWeights {
         let file = try SafetensorsFile(url: weightsURL)
         try file.checkLayerCount(prefix: "vision_model.encoder.layers.", expected: config.vision.numHiddenLayers)
         try file.checkLayerCount(prefix: "text_model.encoder.layers.", expected: config.text.numHiddenLayers)
-        let weights = try CLIPWeights(config: config, source: file)
+        // An int8 checkpoint (`models quantize`) is known by its metadata; its int8 linears are borrowed in place.
+        let weights =
+            try storedPrecision(of: file) == .int8
+            ? try loadInt8(config: config, file: file) : try CLIPWeights(config: config, source: file)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         logger.info(
             "loaded CLIP weights",
             metadata: [
                 "directory": "\(directory.path)", "bytes": "\(weights.weightBytes)",
+                "precision": "\(weights.precision.rawValue)",
                 "seconds": "\(String(format: "%.3f", seconds))",
                 "vision": "\(config.vision.numHiddenLayers)x\(config.vision.hiddenSize) p\(config.vision.patchSize)",
             ])
@@ -74,7 +79,8 @@ extension CLIPConfig {
     static func describe(_ error: DecodingError, data: Data) -> String {
         let context: DecodingError.Context
         switch error {
-        case .dataCorrupted(let c), .typeMismatch(_, let c), .valueNotFound(_, let c), .keyNotFound(_, let c): context = c
+        case .dataCorrupted(let c), .typeMismatch(_, let c), .valueNotFound(_, let c), .keyNotFound(_, let c):
+            context = c
         @unknown default: return "cannot be decoded (\(error))"
         }
         let path = context.codingPath.map(\.stringValue).joined(separator: ".")
@@ -168,11 +174,15 @@ extension CLIPConfig {
             if projectionDim != vision.hiddenSize { throw fail("projection_dim must equal the image tower's width") }
         }
         // Token ids are compared with Int32 token sequences; eps is added under a square root.
-        for (name, id) in [("text_config.eos_token_id", text.eosTokenID), ("text_config.bos_token_id", text.bosTokenID)]
+        for (name, id) in [
+            ("text_config.eos_token_id", text.eosTokenID), ("text_config.bos_token_id", text.bosTokenID),
+        ]
         where id < 0 || id > Int(Int32.max) {
             throw fail("\(name) is \(id), expected a token id in 0…\(Int32.max)")
         }
-        for (name, eps) in [("text_config.layer_norm_eps", text.layerNormEps), ("vision_config.layer_norm_eps", vision.layerNormEps)]
+        for (name, eps) in [
+            ("text_config.layer_norm_eps", text.layerNormEps), ("vision_config.layer_norm_eps", vision.layerNormEps),
+        ]
         where !(eps > 0 && eps.isFinite) {
             throw fail("\(name) is \(eps), expected a small positive number such as 1e-05")
         }

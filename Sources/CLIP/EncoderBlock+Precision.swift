@@ -12,6 +12,8 @@ extension EncoderBlock {
         var activation: Activation? = nil
         /// Outlier channels of the input computed in float32: the channels and W[:, channels] (out, channels).
         var outliers: (channels: [Int], weight: Tensor)? = nil
+        /// Quantize the input per row asymmetrically (with a zero point) for the int8 product.
+        var zeroPoints = false
     }
 
     /// Runs `outputs` over the same input `x` ((rows, inFeatures)) in one parallel region: the int8 kernel when every
@@ -21,7 +23,7 @@ extension EncoderBlock {
             linearWithOutliers(x, rows: rows, inFeatures: inFeatures, channels: channels, outputs)
         } else if outputs.allSatisfy({ $0.int8 != nil }) {
             GEMM.linearInt8(
-                x, rows: rows, inFeatures: inFeatures,
+                x, rows: rows, inFeatures: inFeatures, zeroPoints: outputs.contains { $0.zeroPoints },
                 outputs: outputs.map {
                     GEMM.Int8Output(
                         weight: $0.int8!, bias: $0.bias.data, into: $0.y, accumulate: $0.accumulate,
@@ -54,6 +56,7 @@ extension EncoderBlock {
         rest.withUnsafeBufferPointer { restPointer in
             GEMM.linearInt8(
                 restPointer.baseAddress!, rows: rows, inFeatures: inFeatures,
+                zeroPoints: outputs.contains { $0.zeroPoints },
                 outputs: outputs.map {
                     GEMM.Int8Output(weight: $0.int8!, bias: $0.bias.data, into: $0.y, accumulate: $0.accumulate)
                 })

@@ -74,6 +74,8 @@ enum EncoderBlock {
                 (o.channels, o.weights[0]), (o.channels, o.weights[1]), (o.channels, o.weights[2])
             )
         }
+        let zeroPoints = layer.int8?.zeroPoints == .all
+        (q.zeroPoints, k.zeroPoints, v.zeroPoints) = (zeroPoints, zeroPoints, zeroPoints)
         linear(s.norm.data, rows: rows, inFeatures: d, queries ? [q, k, v] : [k, v])
     }
 
@@ -90,7 +92,7 @@ enum EncoderBlock {
             [
                 Linear(
                     weight: layer.outProjWeight, int8: layer.int8?.outProj, bias: layer.outProjBias, y: hidden,
-                    accumulate: true)
+                    accumulate: true, zeroPoints: layer.int8?.zeroPoints == .all)
             ])
         // x = layer_norm2(h)
         LayerNorm.forward(
@@ -103,12 +105,17 @@ enum EncoderBlock {
             [
                 Linear(
                     weight: layer.fc1Weight, int8: layer.int8?.fc1, bias: layer.fc1Bias, y: s.mlp.data,
-                    activation: shape.activation, outliers: layer.int8?.outliers2.map { ($0.channels, $0.weights[0]) })
+                    activation: shape.activation, outliers: layer.int8?.outliers2.map { ($0.channels, $0.weights[0]) },
+                    zeroPoints: layer.int8?.zeroPoints == .all)
             ])
         // h += m·W2ᵀ + b2
         linear(
             s.mlp.data, rows: rows, inFeatures: shape.mlpWidth,
-            [Linear(weight: layer.fc2Weight, int8: layer.int8?.fc2, bias: layer.fc2Bias, y: hidden, accumulate: true)])
+            [
+                Linear(
+                    weight: layer.fc2Weight, int8: layer.int8?.fc2, bias: layer.fc2Bias, y: hidden, accumulate: true,
+                    zeroPoints: (layer.int8?.zeroPoints ?? .none) != .none)
+            ])
     }
 
     /// The last block when only one token per sequence is used afterwards (the class token CLIP's image tower pools,
@@ -134,7 +141,8 @@ enum EncoderBlock {
             [
                 Linear(
                     weight: layer.qProjWeight, int8: layer.int8?.qProj, bias: layer.qProjBias, y: s.q.data,
-                    outliers: layer.int8?.outliers1.map { ($0.channels, $0.weights[0]) })
+                    outliers: layer.int8?.outliers1.map { ($0.channels, $0.weights[0]) },
+                    zeroPoints: layer.int8?.zeroPoints == .all)
             ])
         Attention.pooled(
             q: s.q.data, ldq: d, positions: positions, k: s.k.data, ldk: d, v: s.v.data, ldv: d,

@@ -101,8 +101,10 @@ public struct PrecisionAccuracy: Sendable {
         let vocab = config.text.vocabSize
         let length = config.text.maxPositionEmbeddings
         var generator = SplitMix64(seed: 2024)
-        // The end token is the highest id (eos_token_id 2, older configs) or eos_token_id; the others avoid it.
-        let end = config.text.eosTokenID == 2 ? vocab - 1 : config.text.eosTokenID
+        // The end token is the highest id (eos_token_id 2, older configs, or an id outside the vocabulary, as a
+        // test-size SigLIP's) or eos_token_id; the others avoid it.
+        let eos = config.text.eosTokenID
+        let end = eos == 2 || eos >= vocab ? vocab - 1 : eos
         return (0..<count).map { i in
             let words = min(length - 2, 3 + i % 8)
             let middle = (0..<words).map { _ -> Int32 in

@@ -41,8 +41,10 @@ public final class SafetensorsFile: Sendable {
     public let name: String
     /// Tensor entries by name.
     public let entries: [String: Entry]
-    private let file: MappedFile
-    private let dataStart: Int
+    /// The header's `__metadata__` (string to string; empty when absent).
+    public let metadata: [String: String]
+    let file: MappedFile
+    let dataStart: Int
 
     /// Maps and validates `url`. Throws `CLIPLoadError` naming the file for anything malformed.
     public init(url: URL) throws {
@@ -52,8 +54,9 @@ public final class SafetensorsFile: Sendable {
         } catch let failure as MappedFile.Failure {
             throw CLIPLoadError(file: name, "cannot read (\(failure.reason))")
         }
-        let (entries, dataStart) = try Self.parseHeader(file, name: name)
+        let (entries, metadata, dataStart) = try Self.parseHeader(file, name: name)
         self.entries = entries
+        self.metadata = metadata
         self.dataStart = dataStart
     }
 
@@ -101,7 +104,9 @@ public final class SafetensorsFile: Sendable {
 
     // MARK: - Header
 
-    private static func parseHeader(_ file: MappedFile, name: String) throws -> ([String: Entry], Int) {
+    private static func parseHeader(
+        _ file: MappedFile, name: String
+    ) throws -> ([String: Entry], [String: String], Int) {
         guard file.size >= 8 else {
             throw CLIPLoadError(file: name, "file is \(file.size) bytes, too short for a header")
         }
@@ -118,6 +123,13 @@ public final class SafetensorsFile: Sendable {
         }
         let dataStart = 8 + headerLength
         let dataLength = file.size - dataStart
+        var metadata: [String: String] = [:]
+        if let value = object["__metadata__"] {
+            guard let strings = value as? [String: String] else {
+                throw CLIPLoadError(file: name, "__metadata__ is not an object of strings (corrupt header)")
+            }
+            metadata = strings
+        }
         var entries: [String: Entry] = [:]
         for (key, value) in object where key != "__metadata__" {
             guard let info = value as? [String: Any], let dtypeName = info["dtype"] as? String,
@@ -153,7 +165,7 @@ public final class SafetensorsFile: Sendable {
             }
             entries[key] = Entry(dtype: dtype, shape: shape, range: begin..<end)
         }
-        return (entries, dataStart)
+        return (entries, metadata, dataStart)
     }
 
     /// The bytes a tensor of `shape` takes, or nil when the product overflows `Int`.

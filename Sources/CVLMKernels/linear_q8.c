@@ -5,6 +5,9 @@
 //   - activation row i: s_x[i] = max_p |x[i, p]| / 127, q[i, p] = round(x[i, p] / s_x[i]) ∈ [−127, 127], stored as the
 //     unsigned byte u = q + 128 ∈ [1, 255], so that it can be the unsigned operand of `vpdpbusd`;
 //   - Σ_p q·w = Σ_p u·w − 128 · Σ_p w, with Σ_p w[j, p] precomputed once per weight row (`w_sums`).
+//   - or, asymmetric (`vlm_q8_pack_zp`): the row's range [lo, hi] (holding 0) in 255 steps, s_x = (hi − lo)/255,
+//     u = round(x/s_x) + z ∈ [0, 255] with the row's zero point z = round(−lo/s_x), and Σ_p (u − z)·w exact likewise:
+//     one more bit for a one-sided row such as GELU's output.
 //   - y[i, j] = s_x[i] · s_w[j] · (Σ_p u·w − 128 · w_sums[j]) (+ bias[j]) (+ y[i, j]).
 // Every product u·w lies in [−32640, 32385], so `vpmaddubsw`'s saturating 16-bit pair sums (up to ±65280) could
 // overflow: the kernels never use it. With VNNI (`vpdpbusd`, AVX-VNNI or AVX512-VNNI + VL) four products are summed
@@ -23,6 +26,19 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
+/// lrintf (round half to even in the default rounding mode) without a library call: `cvtss2si` on x86-64, whose
+/// rounding is the same; |v| stays far below 2^31 here (a NaN gives INT_MIN, which the callers clamp).
+static inline long q8_round(float v) {
+#if defined(__x86_64__)
+    return _mm_cvtss_si32(_mm_set_ss(v));
+#else
+    return lrintf(v);
+#endif
+}
 
 enum { QMR = 3, QNR = 4, QLANES = 32 };
 
@@ -37,6 +53,65 @@ size_t vlm_q8_packed_bytes(ptrdiff_t m, ptrdiff_t k) {
 
 int vlm_q8_tile_rows(void) { return QMR; }
 
+/// One row of x into its packed tile: for each group of 32 columns (k zero-padded to `padded`), the bytes
+/// u = clamp(round-half-even(x · inverse) + add, lo, 255) at dst, then dst += step. Zero bytes pad the tail.
+static void q8_row_portable(const float *src, ptrdiff_t k, ptrdiff_t padded, float inverse, int add, int lo,
+                            uint8_t *dst, ptrdiff_t step) {
+    for (ptrdiff_t p = 0; p < padded; p += QLANES, dst += step) {
+        for (int q = 0; q < QLANES; q++) {
+            if (p + q < k) {
+                const long v = q8_round(src[p + q] * inverse) + add;  // a NaN's INT_MIN ends at lo
+                dst[q] = (uint8_t)(v > 255 ? 255 : (v < lo ? lo : v));
+            } else {
+                dst[q] = 0;
+            }
+        }
+    }
+}
+
+/// The most capable int8 code the calling thread may use (3: any; see vlm_q8_limit_kernel); the packing uses AVX2
+/// at 1 and above.
+static _Thread_local int q8_limit = 3;
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/// `q8_row_portable` with AVX2, the same bytes: `vcvtps2dq` rounds half to even as `cvtss2si` does (and gives
+/// INT_MIN for a NaN), the packs saturate to [0, 255] as the clamp does, then max with lo.
+__attribute__((target("avx2"))) static void q8_row_avx2(const float *src, ptrdiff_t k, ptrdiff_t padded,
+                                                       float inverse, int add, int lo, uint8_t *dst,
+                                                       ptrdiff_t step) {
+    const __m256 scale = _mm256_set1_ps(inverse);
+    const __m256i offset = _mm256_set1_epi32(add);
+    const __m256i floor = _mm256_set1_epi8((char)lo);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    ptrdiff_t p = 0;
+    for (; p + QLANES <= k; p += QLANES, dst += step) {
+        __m256i v[4];
+        for (int g = 0; g < 4; g++) {
+            const __m256 x = _mm256_mul_ps(_mm256_loadu_ps(src + p + 8 * g), scale);
+            v[g] = _mm256_add_epi32(_mm256_cvtps_epi32(x), offset);
+        }
+        // packs work per 128-bit lane: the 4-byte groups come out as a0 b0 c0 d0 a1 b1 c1 d1 (x0: elements 0–3 of
+        // x, x1: 4–7); the permutation puts them back in column order.
+        const __m256i bytes = _mm256_packus_epi16(_mm256_packs_epi32(v[0], v[1]), _mm256_packs_epi32(v[2], v[3]));
+        _mm256_storeu_si256((__m256i *)dst, _mm256_max_epu8(_mm256_permutevar8x32_epi32(bytes, order), floor));
+    }
+    if (p < padded) q8_row_portable(src + p, k - p, padded - p, inverse, add, lo, dst, step);
+}
+#endif
+
+static void q8_row(const float *src, ptrdiff_t k, ptrdiff_t padded, float inverse, int add, int lo, uint8_t *dst,
+                   ptrdiff_t step) {
+#if defined(__x86_64__)
+    if (vlm_use_avx2() && q8_limit >= 1) {
+        q8_row_avx2(src, k, padded, inverse, add, lo, dst, step);
+        return;
+    }
+#endif
+    q8_row_portable(src, k, padded, inverse, add, lo, dst, step);
+}
+
 void vlm_q8_pack(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdiff_t row0, ptrdiff_t row1,
                  uint8_t *packed, float *row_scales) {
     const ptrdiff_t padded = q8_padded_depth(k);
@@ -49,18 +124,31 @@ void vlm_q8_pack(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdif
         row_scales[i] = maxabs / 127.0f;
         const ptrdiff_t tile = i / QMR * QMR;
         const ptrdiff_t rows = m - tile < QMR ? m - tile : QMR;
-        uint8_t *dst = packed + tile * padded + (i - tile) * QLANES;
-        for (ptrdiff_t p = 0; p < padded; p += QLANES, dst += rows * QLANES) {
-            for (int q = 0; q < QLANES; q++) {
-                if (p + q < k) {
-                    long v = lrintf(src[p + q] * inverse);  // round half to even, |v| ≤ 127
-                    v = v > 127 ? 127 : (v < -127 ? -127 : v);
-                    dst[q] = (uint8_t)(v + 128);
-                } else {
-                    dst[q] = 0;
-                }
-            }
+        // u = clamp(round(x / s), −127, 127) + 128 = clamp(round(x / s) + 128, 1, 255)
+        q8_row(src, k, padded, inverse, 128, 1, packed + tile * padded + (i - tile) * QLANES, rows * QLANES);
+    }
+}
+
+void vlm_q8_pack_zp(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdiff_t row0, ptrdiff_t row1,
+                    uint8_t *packed, float *row_scales, int32_t *row_zero) {
+    const ptrdiff_t padded = q8_padded_depth(k);
+    row1 = row1 < m ? row1 : m;
+    for (ptrdiff_t i = row0; i < row1; i++) {
+        const float *src = x + i * ldx;
+        float lo = 0, hi = 0;  // the range always holds 0, so the zero point is in [0, 255]
+        for (ptrdiff_t p = 0; p < k; p++) {  // plain compares (not fminf/fmaxf), which vectorize
+            lo = src[p] < lo ? src[p] : lo;
+            hi = src[p] > hi ? src[p] : hi;
         }
+        const float scale = (hi - lo) / 255.0f;
+        const float inverse = scale > 0 ? 1.0f / scale : 0;
+        long zero = scale > 0 ? q8_round(-lo * inverse) : 128;
+        zero = zero < 0 ? 0 : (zero > 255 ? 255 : zero);
+        row_scales[i] = scale;
+        row_zero[i] = (int32_t)zero;
+        const ptrdiff_t tile = i / QMR * QMR;
+        const ptrdiff_t rows = m - tile < QMR ? m - tile : QMR;
+        q8_row(src, k, padded, inverse, (int)zero, 0, packed + tile * padded + (i - tile) * QLANES, rows * QLANES);
     }
 }
 
@@ -204,9 +292,6 @@ static int cpu_vnni(void) {
 }
 #endif
 
-/// The most capable int8 kernel the calling thread may use (3: any; see vlm_q8_limit_kernel).
-static _Thread_local int q8_limit = 3;
-
 int vlm_q8_limit_kernel(int level) {
     const int previous = q8_limit;
     q8_limit = level < 0 ? 0 : (level > 3 ? 3 : level);
@@ -244,7 +329,8 @@ const char *vlm_q8_isa(void) {
 
 void vlm_linear_q8_packed(const uint8_t *packed, const float *row_scales, ptrdiff_t m, ptrdiff_t k, const int8_t *w,
                           ptrdiff_t ldw, const float *w_scales, const int32_t *w_sums, const float *bias, float *y,
-                          int32_t *exact, ptrdiff_t ldy, ptrdiff_t n0, ptrdiff_t n1, int accumulate) {
+                          const int32_t *row_zero, int32_t *exact, ptrdiff_t ldy, ptrdiff_t n0, ptrdiff_t n1,
+                          int accumulate) {
     if (m <= 0 || n1 <= n0) return;
     const char *name;
     const Q8TileFn *tiles = q8_tiles(&name);
@@ -262,9 +348,30 @@ void vlm_linear_q8_packed(const uint8_t *packed, const float *row_scales, ptrdif
                 int32_t s[QMR][QNR];
                 if (tiles) tiles[(mr - 1) * QNR + (nr - 1)](packed + i * padded, wj, ldw, k, s);
                 else q8_tile_portable(mr, nr, packed + i * padded, wj, ldw, k, s);
+#if defined(__x86_64__)
+                if (nr == QNR && !exact) {
+                    // The scalar epilogue below, four columns at a time in SSE: the same operations in the same
+                    // order ((s_x · s_w) · dot + bias, then + y), so the same floats.
+                    const __m128 ws = _mm_loadu_ps(w_scales + j);
+                    const __m128 b = bias ? _mm_loadu_ps(bias + j) : _mm_setzero_ps();
+                    for (int r = 0; r < mr; r++) {
+                        const int32_t zero = row_zero ? row_zero[i + r] : 128;
+                        int32_t dots[QNR];
+                        for (int c = 0; c < QNR; c++) dots[c] = s[r][c] - zero * w_sums[j + c];
+                        const __m128 scale = _mm_mul_ps(_mm_set1_ps(row_scales[i + r]), ws);
+                        const __m128 dot = _mm_cvtepi32_ps(_mm_loadu_si128((const __m128i *)dots));
+                        __m128 v = _mm_add_ps(_mm_mul_ps(scale, dot), b);
+                        float *out = y + (i + r) * ldy + j;
+                        if (accumulate) v = _mm_add_ps(_mm_loadu_ps(out), v);
+                        _mm_storeu_ps(out, v);
+                    }
+                    continue;
+                }
+#endif
                 for (int r = 0; r < mr; r++)
                     for (int c = 0; c < nr; c++) {
-                        const int32_t dot = s[r][c] - 128 * w_sums[j + c];  // Σ q·w, exact
+                        const int32_t zero = row_zero ? row_zero[i + r] : 128;
+                        const int32_t dot = s[r][c] - zero * w_sums[j + c];  // Σ (u − zero)·w, exact
                         if (exact) {
                             exact[(i + r) * ldy + j + c] = dot;
                             continue;

@@ -36,29 +36,41 @@ enum DecoderBlock {
         attend: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
     ) {
         let (d, i) = (c.hiddenSize, c.intermediateSize)
-        GEMM.linear(
+        let q8 = layer.int8
+        DecoderLinear.run(
             hidden, rows: rows, inFeatures: d,
-            outputs: [
-                .init(weight: layer.queryWeight.data, bias: layer.queryBias.data, outFeatures: d, into: s.q.data),
-                .init(weight: layer.keyWeight.data, bias: layer.keyBias.data, outFeatures: d, into: keys),
-                .init(weight: layer.valueWeight.data, bias: layer.valueBias.data, outFeatures: d, into: values),
+            [
+                DecoderLinear(weight: layer.queryWeight, int8: q8?.query, bias: layer.queryBias, y: s.q.data),
+                DecoderLinear(weight: layer.keyWeight, int8: q8?.key, bias: layer.keyBias, y: keys),
+                DecoderLinear(weight: layer.valueWeight, int8: q8?.value, bias: layer.valueBias, y: values),
             ])
         attend(s.q.data, s.attention.data)
         // x = LayerNorm(a·W_oᵀ + b_o + x)
-        GEMM.linear(
-            s.attention.data, rows: rows, inFeatures: d, weight: layer.attentionOutputWeight.data,
-            bias: layer.attentionOutputBias.data, outFeatures: d, into: hidden, accumulate: true)
+        DecoderLinear.run(
+            s.attention.data, rows: rows, inFeatures: d,
+            [
+                DecoderLinear(
+                    weight: layer.attentionOutputWeight, int8: q8?.attentionOutput, bias: layer.attentionOutputBias,
+                    y: hidden, accumulate: true)
+            ])
         LayerNorm.forward(
             hidden, into: hidden, rows: rows, dim: d, gamma: layer.attentionLayerNormWeight.data,
             beta: layer.attentionLayerNormBias.data, eps: c.layerNormEps)
         // m = act(x·W_1ᵀ + b_1)  (rows, I)
-        GEMM.linear(
-            hidden, rows: rows, inFeatures: d, weight: layer.intermediateWeight.data,
-            bias: layer.intermediateBias.data, outFeatures: i, into: s.mlp.data, activation: c.hiddenAct)
+        DecoderLinear.run(
+            hidden, rows: rows, inFeatures: d,
+            [
+                DecoderLinear(
+                    weight: layer.intermediateWeight, int8: q8?.intermediate, bias: layer.intermediateBias,
+                    y: s.mlp.data, activation: c.hiddenAct)
+            ])
         // x = LayerNorm(m·W_2ᵀ + b_2 + x)
-        GEMM.linear(
-            s.mlp.data, rows: rows, inFeatures: i, weight: layer.outputWeight.data, bias: layer.outputBias.data,
-            outFeatures: d, into: hidden, accumulate: true)
+        DecoderLinear.run(
+            s.mlp.data, rows: rows, inFeatures: i,
+            [
+                DecoderLinear(
+                    weight: layer.outputWeight, int8: q8?.output, bias: layer.outputBias, y: hidden, accumulate: true)
+            ])
         LayerNorm.forward(
             hidden, into: hidden, rows: rows, dim: d, gamma: layer.outputLayerNormWeight.data,
             beta: layer.outputLayerNormBias.data, eps: c.layerNormEps)

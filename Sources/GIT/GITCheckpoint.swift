@@ -20,7 +20,10 @@ public struct GITCheckpoint: Sendable {
     /// Loads `directory`: config.json (must say `model_type: git`), model.safetensors (memory-mapped) or else
     /// pytorch_model.bin (restricted reader, never runs code), vocab.txt, preprocessor_config.json and
     /// generation_config.json (optional). Anything missing, malformed or mismatched throws one line naming the file.
-    public static func load(directory: URL, logger: Logger = Logger(label: "vlm.git")) throws -> GITCheckpoint {
+    /// At `precision` int8, the image tower's blocks and the decoder's linears are quantized at load.
+    public static func load(
+        directory: URL, precision: Precision = .fp32, logger: Logger = Logger(label: "vlm.git")
+    ) throws -> GITCheckpoint {
         let config = try GITConfig.load(from: directory.appendingPathComponent("config.json"))
         let safetensors = directory.appendingPathComponent("model.safetensors")
         let bin = directory.appendingPathComponent("pytorch_model.bin")
@@ -57,7 +60,8 @@ public struct GITCheckpoint: Sendable {
             "loaded GIT weights",
             metadata: ["file": "\(weightsFile.path)", "bytes": "\(weights.weightBytes)"])
         return GITCheckpoint(
-            model: GITModel(weights: weights), tokenizer: tokenizer, preprocessor: preprocessor, generation: generation,
+            model: GITModel(weights: weights.converted(to: precision)), tokenizer: tokenizer,
+            preprocessor: preprocessor, generation: generation,
             weightsFile: weightsFile)
     }
 }

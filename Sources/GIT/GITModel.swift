@@ -68,15 +68,15 @@ public final class GITModel: Sendable {
             // The text reads only the last layer's image keys and values, never its image outputs: unless every
             // activation is observed, that layer stops after k, v = x·Wᵀ + b (~1/20 of the image-side work).
             if i == weights.layers.count - 1 && observer == nil {
-                GEMM.linear(
+                DecoderLinear.run(
                     hidden.data, rows: rows, inFeatures: d,
-                    outputs: [
-                        .init(
-                            weight: layer.keyWeight.data, bias: layer.keyBias.data, outFeatures: d,
-                            into: context.keys[i].data),
-                        .init(
-                            weight: layer.valueWeight.data, bias: layer.valueBias.data, outFeatures: d,
-                            into: context.values[i].data),
+                    [
+                        DecoderLinear(
+                            weight: layer.keyWeight, int8: layer.int8?.key, bias: layer.keyBias,
+                            y: context.keys[i].data),
+                        DecoderLinear(
+                            weight: layer.valueWeight, int8: layer.int8?.value, bias: layer.valueBias,
+                            y: context.values[i].data),
                     ])
                 break
             }

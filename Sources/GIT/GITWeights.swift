@@ -56,6 +56,8 @@ public final class GITWeights: Sendable {
         public let outputBias: Tensor  // output.dense.bias (D)
         public let outputLayerNormWeight: Tensor  // output.LayerNorm.weight (D)
         public let outputLayerNormBias: Tensor  // output.LayerNorm.bias (D)
+        /// The six linears in int8 when the decoder runs at `Precision.int8` (GITWeights+Int8.swift).
+        public internal(set) var int8: GITWeights.Int8Linears? = nil
 
         var tensors: [Tensor] {
             [

@@ -27,9 +27,13 @@ extension GEMM {
     }
 
     /// The int8 `nn.Linear`: each row of `x` is quantized to int8 with its own scale (max |x|/127), once, then every
-    /// output's columns are split over the workers in one parallel region (`vlm_linear_q8_packed`).
+    /// output's columns are split over the workers in one parallel region (`vlm_linear_q8_packed`). With
+    /// `zeroPoints`, each row is quantized asymmetrically instead (its range [min(0, min x), max(0, max x)] in 255
+    /// steps with an integer zero point, `vlm_q8_pack_zp`): twice the resolution for a one-sided row such as
+    /// GELU's output.
     public static func linearInt8(
-        _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, ldx: Int? = nil, outputs: [Int8Output]
+        _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, ldx: Int? = nil, zeroPoints: Bool = false,
+        outputs: [Int8Output]
     ) {
         guard rows > 0, !outputs.isEmpty else { return }
         let ldx = ldx ?? inFeatures
@@ -37,20 +41,30 @@ extension GEMM {
             precondition(output.weight.inFeatures == inFeatures, "GEMM: an int8 weight of the wrong width")
         }
         let bytes = Int(vlm_q8_packed_bytes(rows, inFeatures))
-        let words = (bytes + 63) / 4 + rows
+        let paddedRows = (rows + 15) & ~15
+        let words = (bytes + 63) / 4 + 2 * paddedRows
         guard let scratch = vlm_thread_scratch(words) else {
             fatalError("GEMM: out of memory packing a \(rows)×\(inFeatures) input")
         }
+        // [row scales | row zero points | packed x], each 64-byte aligned.
         let rowScales = scratch
-        let packed = UnsafeMutableRawPointer(scratch + ((rows + 15) & ~15)).assumingMemoryBound(to: UInt8.self)
+        let rowZero = UnsafeMutableRawPointer(scratch + paddedRows).assumingMemoryBound(to: Int32.self)
+        let packed = UnsafeMutableRawPointer(scratch + 2 * paddedRows).assumingMemoryBound(to: UInt8.self)
         let tileRows = Int(vlm_q8_tile_rows())
         let tiles = (rows + tileRows - 1) / tileRows
-        let (px, pp, ps) = (SendablePointer(x), SendablePointer(packed), SendablePointer(rowScales))
+        let (px, pp, ps, pz) = (
+            SendablePointer(x), SendablePointer(packed), SendablePointer(rowScales), SendablePointer(rowZero)
+        )
         Parallel.forEachRange(tiles, grain: max(1, (1 << 16) / max(tileRows * inFeatures, 1))) { range in
-            vlm_q8_pack(
-                px.base, ldx, rows, inFeatures, range.lowerBound * tileRows, range.upperBound * tileRows, pp.base,
-                ps.base)
+            let (row0, row1) = (range.lowerBound * tileRows, range.upperBound * tileRows)
+            if zeroPoints {
+                vlm_q8_pack_zp(px.base, ldx, rows, inFeatures, row0, row1, pp.base, ps.base, pz.base)
+            } else {
+                vlm_q8_pack(px.base, ldx, rows, inFeatures, row0, row1, pp.base, ps.base)
+            }
         }
+        let zeros: UnsafePointer<Int32>? = zeroPoints ? UnsafePointer(rowZero) : nil
+        let pzero = zeros.map { SendablePointer($0) }
         let columns = outputs.reduce(0) { $0 + $1.weight.outFeatures }
         let workers = Parallel.available
         let blocksPerOutput = workers == 1 || rows * columns * inFeatures < 1 << 20 ? 1 : workers * 3
@@ -63,7 +77,8 @@ extension GEMM {
             guard lower < upper else { return }
             vlm_linear_q8_packed(
                 pp.base, ps.base, rows, inFeatures, output.weight.data, inFeatures, output.weight.scales.data,
-                output.weight.sums, output.bias, output.y, nil, output.ldy, lower, upper, output.accumulate ? 1 : 0)
+                output.weight.sums, output.bias, output.y, pzero.map { UnsafePointer($0.base) }, nil, output.ldy,
+                lower, upper, output.accumulate ? 1 : 0)
             if let activation = output.activation {
                 for r in 0..<rows { activation.apply(output.y + r * output.ldy + lower, count: upper - lower) }
             }
@@ -72,22 +87,28 @@ extension GEMM {
 
     /// The exact integer products `Σ_p q_x[i, p] · q_w[j, p]` the int8 kernel computes (x quantized per row as in
     /// `linearInt8`), with the row scales: for tests against an integer reference.
+    /// With `zeroPoints`, x is quantized asymmetrically (`vlm_q8_pack_zp`) and the row zero points come back too.
     public static func int8Dots(
-        _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, weight: QuantizedWeight
-    ) -> (dots: [Int32], rowScales: [Float]) {
+        _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, weight: QuantizedWeight, zeroPoints: Bool = false
+    ) -> (dots: [Int32], rowScales: [Float], rowZero: [Int32]) {
         var packed = [UInt8](repeating: 0, count: Int(vlm_q8_packed_bytes(rows, inFeatures)) + 64)
         var rowScales = [Float](repeating: 0, count: rows)
+        var rowZero = [Int32](repeating: 128, count: rows)
         var dots = [Int32](repeating: 0, count: rows * weight.outFeatures)
         packed.withUnsafeMutableBytes { raw in
             // 32-byte aligned start inside the buffer (the kernel uses aligned loads of x).
             let base = raw.baseAddress!
             let offset = (32 - Int(bitPattern: base) % 32) % 32
             let p = (base + offset).assumingMemoryBound(to: UInt8.self)
-            vlm_q8_pack(x, inFeatures, rows, inFeatures, 0, rows, p, &rowScales)
+            if zeroPoints {
+                vlm_q8_pack_zp(x, inFeatures, rows, inFeatures, 0, rows, p, &rowScales, &rowZero)
+            } else {
+                vlm_q8_pack(x, inFeatures, rows, inFeatures, 0, rows, p, &rowScales)
+            }
             vlm_linear_q8_packed(
                 p, rowScales, rows, inFeatures, weight.data, inFeatures, weight.scales.data, weight.sums, nil, nil,
-                &dots, weight.outFeatures, 0, weight.outFeatures, 0)
+                zeroPoints ? rowZero : nil, &dots, weight.outFeatures, 0, weight.outFeatures, 0)
         }
-        return (dots, rowScales)
+        return (dots, rowScales, rowZero)
     }
 }

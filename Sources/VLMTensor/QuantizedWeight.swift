@@ -36,21 +36,31 @@ public final class QuantizedWeight: @unchecked Sendable {
     }
 
     /// A view of int8 values at `pointer` (valid while `owner` lives) with their `scales` ((outFeatures) fp32).
+    /// With `sums` (the row sums stored beside the int8 values, as `models quantize` writes them), the int8 values
+    /// are not read at load, so a tower that never runs never enters the resident set; without, they are computed.
     public init(
         borrowing pointer: UnsafePointer<Int8>, outFeatures: Int, inFeatures: Int, scales: Tensor,
-        owner: AnyObject
+        sums storedSums: [Int32]? = nil, owner: AnyObject
     ) {
         precondition(scales.count == outFeatures, "QuantizedWeight: \(scales.count) scales for \(outFeatures) rows")
+        precondition(storedSums.map { $0.count == outFeatures } ?? true, "QuantizedWeight: one sum per row")
         self.outFeatures = outFeatures
         self.inFeatures = inFeatures
         self.data = pointer
         self.scales = scales
         ownedData = nil
         ownedSums = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, outFeatures))
-        vlm_q8_weight_sums(pointer, inFeatures, outFeatures, inFeatures, ownedSums)
+        if let storedSums {
+            for (j, sum) in storedSums.enumerated() { ownedSums[j] = sum }
+        } else {
+            vlm_q8_weight_sums(pointer, inFeatures, outFeatures, inFeatures, ownedSums)
+        }
         sums = UnsafePointer(ownedSums)
         self.owner = owner
     }
+
+    /// The row sums `Σ_p q[j, p]` as an array (to store them beside the weights).
+    public var rowSums: [Int32] { Array(UnsafeBufferPointer(start: sums, count: outFeatures)) }
 
     deinit {
         ownedData?.deallocate()

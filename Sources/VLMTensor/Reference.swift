@@ -30,13 +30,32 @@ public enum Reference {
         return (q, maxabs / 127)
     }
 
+    /// Per-row asymmetric quantization as `vlm_q8_pack_zp` does it: lo = min(0, min x), hi = max(0, max x),
+    /// scale = (hi − lo)/255, zero = round-half-even(−lo/scale), u = clamp(round-half-even(x/scale) + zero, 0, 255);
+    /// returns q = u − zero (so x ≈ scale · q).
+    public static func quantizeRowZeroPoint(_ row: ArraySlice<Float>) -> (q: [Int], scale: Float, zero: Int) {
+        let lo = row.reduce(Float(0)) { min($0, $1) }
+        let hi = row.reduce(Float(0)) { max($0, $1) }
+        let scale = (hi - lo) / 255
+        let inverse: Float = scale > 0 ? 1 / scale : 0
+        let zero = scale > 0 ? min(255, max(0, Int((-lo * inverse).rounded(.toNearestOrEven)))) : 128
+        let q = row.map { v -> Int in
+            min(255, max(0, Int(((v * inverse) as Float).rounded(.toNearestOrEven)) + zero)) - zero
+        }
+        return (q, scale, zero)
+    }
+
     /// The exact integer products of the int8 linear: dot[i, j] = Σ_p q_x[i, p] · w[j, p] with x quantized per row
-    /// (`quantizeRow`) and `weight` the int8 values (out, in), summed in 64-bit integers.
-    public static func int8Dots(_ x: [Float], rows: Int, inFeatures: Int, weight: [Int8]) -> [Int64] {
+    /// (`quantizeRow`, or `quantizeRowZeroPoint` with `zeroPoints`) and `weight` the int8 values (out, in), summed
+    /// in 64-bit integers.
+    public static func int8Dots(
+        _ x: [Float], rows: Int, inFeatures: Int, weight: [Int8], zeroPoints: Bool = false
+    ) -> [Int64] {
         let outFeatures = weight.count / inFeatures
         var dots = [Int64](repeating: 0, count: rows * outFeatures)
         for r in 0..<rows {
-            let q = quantizeRow(x[(r * inFeatures)..<((r + 1) * inFeatures)]).q
+            let row = x[(r * inFeatures)..<((r + 1) * inFeatures)]
+            let q = zeroPoints ? quantizeRowZeroPoint(row).q : quantizeRow(row).q
             for o in 0..<outFeatures {
                 var s: Int64 = 0
                 for i in 0..<inFeatures { s += Int64(q[i]) * Int64(weight[o * inFeatures + i]) }

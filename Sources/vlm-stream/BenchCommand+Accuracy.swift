@@ -1,5 +1,6 @@
 import CLIP
 import Foundation
+import VLMCore
 import VLMTensor
 
 extension BenchEncoderCommand {
@@ -14,17 +15,25 @@ extension BenchEncoderCommand {
         var lines: [String] = []
         var json: [String] = []
         // The chosen scheme first, then the others for comparison.
-        var variants: [(alpha: Float, keep: Bool)] = [(smoothing, keepOutliers)]
-        for variant in [(smoothing, !keepOutliers), (0, true), (0, false)] as [(Float, Bool)]
-        where !variants.contains(where: { $0.alpha == variant.0 && $0.keep == variant.1 }) {
+        typealias Variant = (alpha: Float, keep: Bool, zeroPoints: ZeroPoints)
+        var variants: [Variant] = [(smoothing, keepOutliers, zeroPoints)]
+        let others: [Variant] = [
+            (smoothing, keepOutliers, .none), (smoothing, keepOutliers, .all), (smoothing, !keepOutliers, zeroPoints),
+            (0, true, zeroPoints), (0, false, .none),
+        ]
+        for variant in others
+        where !variants.contains(where: {
+            $0.alpha == variant.alpha && $0.keep == variant.keep && $0.zeroPoints == variant.zeroPoints
+        }) {
             variants.append(variant)
         }
-        for (alpha, keep) in variants {
-            let candidate = reference.converted(to: .int8, smoothing: alpha, keepOutliers: keep)
+        for (alpha, keep, zeroPoints) in variants {
+            let candidate = reference.converted(
+                to: .int8, smoothing: alpha, keepOutliers: keep, zeroPoints: zeroPoints)
             let result = try compute.run { try PrecisionAccuracy.measure(reference: reference, candidate: candidate) }
             let name =
                 (alpha > 0 ? String(format: "smoothing α %.2f", alpha) : "no smoothing")
-                + (keep ? ", outlier channels fp32" : ", no fp32 channels")
+                + (keep ? ", outlier channels fp32" : ", no fp32 channels") + ", zero points \(zeroPoints.rawValue)"
             lines.append(
                 "accuracy     int8 vs fp32 on \(source), \(name): centered relative error "
                     + String(format: "%.4f", result.centeredRelativeError) + " (bar ≤ 0.05) over \(result.images) "
@@ -32,6 +41,7 @@ extension BenchEncoderCommand {
                     + " (bar ≥ 95 %) over \(result.labels) labels")
             json.append(
                 "{\"smoothing\":\(alpha),\"outlier_channels_fp32\":\(keep),"
+                    + "\"zero_points\":\(JSONText.string(zeroPoints.rawValue)),"
                     + "\"centered_relative_error\":\(String(format: "%.5f", result.centeredRelativeError)),"
                     + "\"zero_shot_agreement\":\(String(format: "%.4f", result.zeroShotAgreement)),"
                     + "\"images\":\(result.images),\"labels\":\(result.labels)}")

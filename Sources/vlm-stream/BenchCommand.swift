@@ -57,14 +57,25 @@ struct BenchEncoderCommand: AsyncParsableCommand {
             """)
     var kernels: ComputeOptions.Kernels = .native
 
-    @Option(help: "Precision of the blocks' linear layers: fp32, or int8 (quantized at load unless already int8).")
-    var precision: Precision = .fp32
+    @Option(
+        help: """
+            Precision of the blocks' linear layers: fp32, or int8 (quantized at load unless already int8). Default: \
+            what the checkpoint holds.
+            """)
+    var precision: Precision?
 
     @Option(help: "SmoothQuant strength α for int8 quantized at load (0: plain per-row quantization).")
     var smoothing: Float = CLIPWeights.defaultSmoothing
 
     @Option(help: "For int8 quantized at load: keep layer-norm outlier channels in float32 (true/false).")
     var keepOutliers: Bool = true
+
+    @Option(
+        help: """
+            For int8 quantized at load: the inputs quantized per row with a zero point (asymmetric) rather than \
+            symmetric: none, fc2 (GELU's almost one-sided output) or all (default).
+            """)
+    var zeroPoints: ZeroPoints = CLIPWeights.defaultZeroPoints
 
     @Flag(
         help: """
@@ -81,7 +92,7 @@ struct BenchEncoderCommand: AsyncParsableCommand {
             throw ValidationError(
                 "--shape \(shape) is not known; use one of \(Self.shapes.keys.sorted().joined(separator: ", "))")
         }
-        if accuracy && precision != .int8 {
+        if accuracy && precision == .fp32 {
             throw ValidationError("--accuracy compares int8 with fp32: add --precision int8.")
         }
         guard smoothing >= 0, smoothing <= 1 else { throw ValidationError("--smoothing must be between 0 and 1.") }
@@ -131,7 +142,17 @@ struct BenchEncoderCommand: AsyncParsableCommand {
                 source = "random \(shape)"
             }
             let reference = weights
-            weights = weights.converted(to: precision, smoothing: smoothing, keepOutliers: keepOutliers)
+            if accuracy && (reference.precision == .int8 || (model == nil && precision == nil)) {
+                throw ValidationError(
+                    "--accuracy compares int8 with fp32: add --precision int8 and give a float32 checkpoint.")
+            }
+            let file = model.map { "\($0)/model.safetensors" } ?? "random weights"
+            weights =
+                precision == .fp32
+                ? try weights.at(.fp32, file: file)  // refuses an int8 checkpoint
+                : weights.converted(
+                    to: precision ?? weights.precision, smoothing: smoothing, keepOutliers: keepOutliers,
+                    zeroPoints: zeroPoints)
             let loadSeconds = seconds(since: loadStart)
             let encoder = CLIPVisionModel(weights: weights)
 
@@ -247,3 +268,4 @@ struct ProcessMemory {
 
 extension ComputeOptions.Kernels: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
+extension ZeroPoints: ExpressibleByArgument {}

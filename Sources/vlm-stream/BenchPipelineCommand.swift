@@ -37,6 +37,9 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     @Option(help: "Images per forward pass.")
     var batch: Int = 8
 
+    @Option(help: "Precision of the encoder's linear layers: fp32 or int8 (default: what the checkpoint holds).")
+    var precision: Precision?
+
     @Option(help: "Kernel threads per encoder worker (default: cores ÷ workers).")
     var threads: Int?
 
@@ -101,7 +104,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     /// The encoders and the preprocessing the video stage scales frames with (the checkpoint's own).
     private func loadModel() throws -> (any ImageEncoding, any TextEncoding, String, ImagePreprocessing) {
         if let model {
-            let clip = try CLIPModel.load(directory: try ModelLocator.resolve(model), maxBatch: batch, logger: quiet)
+            let clip = try CLIPModel.load(
+                directory: try ModelLocator.resolve(model), maxBatch: batch, precision: precision, logger: quiet)
             return (clip, clip, model, clip.preprocessing)
         }
         // Only the image tower runs; the text tower is shrunk to almost nothing (as in `bench encoder`).
@@ -112,10 +116,11 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         config.text.intermediateSize = 8
         config.text.numHiddenLayers = 1
         config.text.numAttentionHeads = 1
-        let weights = try CLIPWeights.random(config: config)
+        let weights = try CLIPWeights.random(config: config).converted(to: precision ?? .fp32)
         let vision = VisionOnlyEncoder(vision: CLIPVisionModel(weights: weights), maxBatch: batch)
         return (
-            vision, PipelineBenchTextEncoder(embeddingSize: vision.embeddingSize), "random ViT-B/32",
+            vision, PipelineBenchTextEncoder(embeddingSize: vision.embeddingSize),
+            "random ViT-B/32, \(weights.precision.rawValue)",
             vision.preprocessor
         )
     }

@@ -15,12 +15,15 @@ struct GITModelOptions: ParsableArguments {
             valueName: "dir|name"))
     var model: String = "microsoft/git-base-coco"
 
+    @Option(help: "Precision of the image tower's and the decoder's linear layers: fp32 or int8 (quantized at load).")
+    var precision: Precision = .fp32
+
     /// Resolves and loads the checkpoint; the library's info logs stay off the terminal.
     func load() throws -> GITCheckpoint {
         let directory = try ModelLocator.resolve(model, requiredFiles: GITCheckpoint.requiredFiles)
         var logger = Logger(label: "vlm.git")
         logger.logLevel = .warning
-        return try GITCheckpoint.load(directory: directory, logger: logger)
+        return try GITCheckpoint.load(directory: directory, precision: precision, logger: logger)
     }
 }
 

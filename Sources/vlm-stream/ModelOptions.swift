@@ -19,7 +19,10 @@ struct ModelOptions: ParsableArguments {
     /// `--precision` as given (nil when absent, so a pipeline file's `encoder.precision` stands).
     @Option(
         name: .customLong("precision"),
-        help: "Precision of the encoder's linear layers: fp32 (default) or int8 (quantized at load).")
+        help: """
+            Precision of the encoder's linear layers: fp32 or int8 (quantized at load). Default: what the checkpoint \
+            holds (int8 for one written by `models quantize`, fp32 otherwise).
+            """)
     var givenPrecision: Precision?
 
     /// The model to use: `--model`, or the default.
@@ -40,7 +43,7 @@ struct ModelOptions: ParsableArguments {
     func load() throws -> CLIPModel {
         var logger = Logger(label: "vlm.clip")
         logger.logLevel = .warning
-        return try CLIPModel.load(directory: try directory(), precision: givenPrecision ?? .fp32, logger: logger)
+        return try CLIPModel.load(directory: try directory(), precision: givenPrecision, logger: logger)
     }
 }
 

@@ -12,12 +12,12 @@ import VLMPipeline
     import Darwin
 #endif
 
-/// `vlm-stream models list|pull`: the CLIP checkpoints in the local Hugging Face cache.
+/// `vlm-stream models list|pull|quantize`: the CLIP checkpoints in the local Hugging Face cache, and int8 copies.
 struct ModelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "List or download CLIP models in the Hugging Face cache.",
-        subcommands: [List.self, Pull.self]
+        abstract: "List or download CLIP models in the Hugging Face cache, or quantize one to int8.",
+        subcommands: [List.self, Pull.self, Quantize.self]
     )
 
     /// `models list`.

@@ -33,17 +33,24 @@ struct Int8PrecisionTests {
     @Test("outlier fixture: int8 close to fp32, smoothing and fp32 outlier channels help")
     func outliers() throws {
         let reference = try CLIPWeights.randomWithOutliers(config: Self.tinyConfig())
-        func measure(_ alpha: Float, _ keep: Bool) throws -> PrecisionAccuracy {
+        func measure(_ alpha: Float, _ keep: Bool, _ zeroPoints: ZeroPoints = .none) throws -> PrecisionAccuracy {
             try PrecisionAccuracy.measure(
-                reference: reference, candidate: reference.converted(to: .int8, smoothing: alpha, keepOutliers: keep),
+                reference: reference,
+                candidate: reference.converted(to: .int8, smoothing: alpha, keepOutliers: keep, zeroPoints: zeroPoints),
                 imageCount: 24)
         }
+        // Symmetric activations (zero points none) for the weight-side remedies, then the default zero points.
         let plain = try measure(0, false)
         let smoothed = try measure(0.5, false)
         let kept = try measure(0.5, true)
-        print("int8 tiny outlier fixture: plain \(plain), smoothed \(smoothed), fp32 outlier channels \(kept)")
+        let keptZeroPoints = try measure(0.5, true, .all)
+        print(
+            "int8 tiny outlier fixture: plain \(plain), smoothed \(smoothed), fp32 outlier channels \(kept), "
+                + "with zero points \(keptZeroPoints)")
         #expect(kept.centeredRelativeError < smoothed.centeredRelativeError)
         #expect(kept.zeroShotAgreement >= 0.9)
+        #expect(keptZeroPoints.centeredRelativeError < kept.centeredRelativeError)
+        #expect(keptZeroPoints.zeroShotAgreement >= 0.9)
         // Measured: plain 0.18 / 62 % agreement, smoothed 0.086 / 100 % (24 images, 20 labels).
         #expect(smoothed.centeredRelativeError < 0.6 * plain.centeredRelativeError)
         #expect(smoothed.centeredRelativeError < 0.12)

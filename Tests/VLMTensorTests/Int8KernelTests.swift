@@ -45,7 +45,7 @@ struct Int8KernelTests {
         let x = KernelTests.random(rows * k, seed: 11, scale: 3)
         let values = Self.randomInt8(out * k, seed: 12)
         let (w, storage) = Self.weight(values, out: out, in: k)
-        let (dots, scales) = Self.capped(kernels) {
+        let (dots, scales, _) = Self.capped(kernels) {
             GEMM.int8Dots(x, rows: rows, inFeatures: k, weight: w)
         }
         withExtendedLifetime(storage) {}
@@ -69,7 +69,7 @@ struct Int8KernelTests {
             [Int8](repeating: -128, count: k) + [Int8](repeating: 127, count: k)
             + (0..<k).map { $0 % 2 == 0 ? -128 : 127 }
         let (w, storage) = Self.weight(values, out: 3, in: k)
-        let (dots, _) = Self.capped(kernels) {
+        let (dots, _, _) = Self.capped(kernels) {
             GEMM.int8Dots(x, rows: rows, inFeatures: k, weight: w)
         }
         withExtendedLifetime(storage) {}
@@ -77,6 +77,50 @@ struct Int8KernelTests {
         #expect(dots.map(Int64.init) == expected)
         #expect(expected[0] == Int64(127 * -128 * k))
         #expect(expected[1 * 3 + 0] == Int64(127 * 128 * k))
+    }
+
+    @Test(
+        "zero points: exact integer sums, scales and zero points as the reference, on every kernel",
+        arguments: [(5, 37, 7), (13, 3072, 5)], kernels)
+    func exactZeroPoints(shape: (Int, Int, Int), kernels: Int32) {
+        let (rows, k, out) = shape
+        // One-sided rows (GELU-like: mostly positive), mixed rows, an all-zero row.
+        var x = KernelTests.random(rows * k, seed: 31, scale: 3)
+        for r in 0..<rows where r % 2 == 0 {
+            for p in 0..<k { x[r * k + p] = max(-0.17, x[r * k + p]) }
+        }
+        for p in 0..<k { x[(rows - 1) * k + p] = 0 }
+        let values = Self.randomInt8(out * k, seed: 32)
+        let (w, storage) = Self.weight(values, out: out, in: k)
+        let (dots, scales, zeros) = Self.capped(kernels) {
+            GEMM.int8Dots(x, rows: rows, inFeatures: k, weight: w, zeroPoints: true)
+        }
+        withExtendedLifetime(storage) {}
+        let expected = Reference.int8Dots(x, rows: rows, inFeatures: k, weight: values, zeroPoints: true)
+        #expect(dots.map(Int64.init) == expected)
+        for r in 0..<rows {
+            let reference = Reference.quantizeRowZeroPoint(x[(r * k)..<((r + 1) * k)])
+            #expect(scales[r] == reference.scale && Int(zeros[r]) == reference.zero)
+        }
+        #expect(zeros[0] < 20)  // a one-sided row spends almost all 255 steps on its positive side
+    }
+
+    /// Bytes 0 and 255 against weights −128 and 127: the extreme products of the asymmetric scheme.
+    @Test("zero points, worst case: bytes 0 / 255 against weights −128 / 127", arguments: kernels)
+    func worstCaseZeroPoints(kernels: Int32) {
+        let k = 3072 + 17
+        // alternating ±1: lo −1, hi 1, zero 127 (1/scale rounds just under 127.5), bytes 0 and 254; all +1 with one
+        // 0: zero 0, bytes 255 against −128
+        let x = (0..<k).map { $0 % 2 == 0 ? Float(1) : -1 } + (0..<k).map { $0 == 3 ? Float(0) : 1 }
+        let values: [Int8] = (0..<k).map { $0 % 2 == 0 ? 127 : -128 } + [Int8](repeating: -128, count: k)
+        let (w, storage) = Self.weight(values, out: 2, in: k)
+        let (dots, _, zeros) = Self.capped(kernels) {
+            GEMM.int8Dots(x, rows: 2, inFeatures: k, weight: w, zeroPoints: true)
+        }
+        withExtendedLifetime(storage) {}
+        #expect(zeros == [127, 0])
+        #expect(dots.map(Int64.init) == Reference.int8Dots(x, rows: 2, inFeatures: k, weight: values, zeroPoints: true))
+        #expect(dots[1 * 2 + 1] == Int32(255 * -128 * (k - 1)))
     }
 
     @Test(

@@ -49,9 +49,16 @@ size_t vlm_q8_packed_bytes(ptrdiff_t m, ptrdiff_t k);
 int vlm_q8_tile_rows(void);
 void vlm_q8_pack(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdiff_t row0, ptrdiff_t row1,
                  uint8_t *packed, float *row_scales);
+/// `vlm_q8_pack_zp` quantizes asymmetrically instead: the row's range [lo, hi] (lo = min(0, min x), hi = max(0,
+/// max x)) in 255 steps, row_scales[i] = (hi − lo)/255, zero point row_zero[i] = round(−lo/row_scale) ∈ [0, 255],
+/// u = clamp(round(x/row_scale) + row_zero[i], 0, 255); `vlm_linear_q8_packed` given `row_zero` (else NULL: 128 for
+/// every row) computes dot[i, j] = Σ_p u·w_q − row_zero[i] · w_sums[j] (exact likewise: |u·w_q| ≤ 255 · 128).
+void vlm_q8_pack_zp(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdiff_t row0, ptrdiff_t row1,
+                    uint8_t *packed, float *row_scales, int32_t *row_zero);
 void vlm_linear_q8_packed(const uint8_t *packed, const float *row_scales, ptrdiff_t m, ptrdiff_t k, const int8_t *w,
                           ptrdiff_t ldw, const float *w_scales, const int32_t *w_sums, const float *bias, float *y,
-                          int32_t *exact, ptrdiff_t ldy, ptrdiff_t n0, ptrdiff_t n1, int accumulate);
+                          const int32_t *row_zero, int32_t *exact, ptrdiff_t ldy, ptrdiff_t n0, ptrdiff_t n1,
+                          int accumulate);
 /// Per-row symmetric quantization of a contiguous (n, k) fp32 weight: q ∈ [−127, 127], scales[j] = max|w[j]|/127.
 void vlm_q8_quantize_weights(const float *w, ptrdiff_t n, ptrdiff_t k, int8_t *q, float *scales);
 /// sums[j] = Σ_p w[j·ldw + p] for j < n, p < k.

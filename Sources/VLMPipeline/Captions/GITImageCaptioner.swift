@@ -21,11 +21,13 @@ public struct GITImageCaptioner: ImageCaptioner {
         self.settings = settings
     }
 
-    /// Resolves `model` (a directory or a cached hub name) and loads it.
-    public static func load(options: CaptionOptions, logger: Logger) throws -> GITImageCaptioner? {
+    /// Resolves `model` (a directory or a cached hub name) and loads it, its linears at `precision`.
+    public static func load(
+        options: CaptionOptions, precision: Precision = .fp32, logger: Logger
+    ) throws -> GITImageCaptioner? {
         guard let model = options.model else { return nil }
         let directory = try ModelLocator.resolve(model, requiredFiles: GITCheckpoint.requiredFiles)
-        let checkpoint = try GITCheckpoint.load(directory: directory, logger: logger)
+        let checkpoint = try GITCheckpoint.load(directory: directory, precision: precision, logger: logger)
         return GITImageCaptioner(checkpoint: checkpoint, beams: options.modelBeams, maxTokens: options.maxTokens)
     }
 

@@ -1,3 +1,4 @@
+import CLIP
 import Logging
 import VLMCaption
 import VLMCore
@@ -12,10 +13,11 @@ struct CaptionTap: Sendable {
 
 /// The captioner that caption options name, for `run` and `index` alike: a GIT checkpoint or a remote endpoint.
 enum ModelCaptioner {
-    /// The GIT checkpoint loaded now, or the endpoint's captioner with its API key read from the environment, with
-    /// how many captions may run at once; nil when the options name neither (the CLIP-vocabulary captioner runs).
+    /// The GIT checkpoint loaded now (its linears at `precision`: `--precision int8` runs the caption model at int8
+    /// too), or the endpoint's captioner with its API key read from the environment, with how many captions may run
+    /// at once; nil when the options name neither (the CLIP-vocabulary captioner runs).
     static func make(
-        _ options: CaptionOptions, logger: Logger, gitLogger: Logger
+        _ options: CaptionOptions, precision: Precision, logger: Logger, gitLogger: Logger
     ) throws -> (captioner: any ImageCaptioner, maxInFlight: Int)? {
         guard options.model != nil || options.endpoint != nil else { return nil }
         try options.validate()
@@ -29,7 +31,9 @@ enum ModelCaptioner {
                 """)
             return (captioner, endpoint.maxInFlight)
         }
-        guard let git = try GITImageCaptioner.load(options: options, logger: gitLogger) else { return nil }
+        guard let git = try GITImageCaptioner.load(options: options, precision: precision, logger: gitLogger) else {
+            return nil
+        }
         // A standing question the model cannot take is refused now, not once per trigger.
         for question in options.ask { try git.check(question: question) }
         logger.info("caption model ready: \(options.model ?? ""), \(git.framesPerCaption) frame(s) a caption")
@@ -57,7 +61,8 @@ extension PipelineBuilder {
     /// triggers and failed captions counted in `metrics`. Nil without either (the CLIP-vocabulary captioner runs).
     func makeModelCaptions(metrics: PipelineMetrics) throws -> BackgroundCaptioner? {
         guard let options = spec.captions,
-            let made = try ModelCaptioner.make(options, logger: logger, gitLogger: quiet("vlm.git"))
+            let made = try ModelCaptioner.make(
+                options, precision: spec.encoder.precision ?? .fp32, logger: logger, gitLogger: quiet("vlm.git"))
         else { return nil }
         return BackgroundCaptioner(
             captioner: made.captioner, settings: options.rolling, images: CaptionImageStore(), questions: options.ask,

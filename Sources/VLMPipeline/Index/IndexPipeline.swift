@@ -59,7 +59,9 @@ public final class IndexPipeline: Sendable {
                 throw PipelineSpecError(
                     file: "command line", "an index stores captions, not answers: leave out --ask (captions.ask)")
             }
-            let made = try ModelCaptioner.make(options, logger: logger, gitLogger: Self.quiet("vlm.git"))
+            // The caption model runs at the encoder's precision (`index --precision int8` quantizes both).
+            let made = try ModelCaptioner.make(
+                options, precision: model.weights.precision, logger: logger, gitLogger: Self.quiet("vlm.git"))
             self.modelCaptions = made.map {
                 BackgroundCaptioner(
                     captioner: $0.captioner, settings: options.rolling, images: CaptionImageStore(),

@@ -191,7 +191,7 @@ extension EncoderSpec: Codable {
         try c.encode(workers, forKey: .workers)
         try c.encodeIfPresent(threads, forKey: .threads)
         try c.encodeIfPresent(maxInFlight, forKey: .maxInFlight)
-        if precision != .fp32 { try c.encode(precision, forKey: .precision) }
+        try c.encodeIfPresent(precision, forKey: .precision)
     }
 }
 

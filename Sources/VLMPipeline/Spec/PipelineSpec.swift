@@ -134,8 +134,9 @@ public struct EncoderSpec: Sendable, Equatable {
     public var threads: Int?
     /// Most frames in flight between the flow limiter and the encoder's end (nil: 2 batches per worker).
     public var maxInFlight: Int?
-    /// Precision of the encoder's linear layers (`precision: int8`; default fp32).
-    public var precision: Precision = .fp32
+    /// Precision of the encoder's linear layers (`precision: int8`); nil: what the checkpoint holds (int8 for one
+    /// written by `models quantize`, else fp32).
+    public var precision: Precision? = nil
 
     /// Defaults: batch 8, 50 ms, `defaultWorkers` workers with one kernel thread each.
     public init(

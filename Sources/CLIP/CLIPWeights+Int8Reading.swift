@@ -1,0 +1,100 @@
+import Foundation
+import VLMTensor
+
+// MARK: - Reading an int8 checkpoint (layout in CLIPWeights+Int8Checkpoint.swift)
+
+extension CLIPWeights {
+    /// The precision `file` holds: int8 when its metadata names `int8Scheme`. Throws for a scheme this version does
+    /// not know, or int8 tensors without the metadata that says how to read them.
+    static func storedPrecision(of file: SafetensorsFile) throws -> Precision {
+        guard let scheme = file.metadata[quantizationKey] else {
+            if let key = file.entries.keys.sorted().first(where: { file.entries[$0]?.dtype == .i8 }) {
+                throw CLIPLoadError(
+                    file: file.name,
+                    "tensor \(key) is int8 but the header has no \(quantizationKey) metadata; quantize the float32 "
+                        + "checkpoint with `vlm-stream models quantize`")
+            }
+            return .fp32
+        }
+        guard scheme == int8Scheme else {
+            throw CLIPLoadError(
+                file: file.name,
+                "quantized with scheme '\(scheme)', which this vlm-stream cannot read (it reads \(int8Scheme)); "
+                    + "quantize the float32 checkpoint again with this version's `vlm-stream models quantize`")
+        }
+        return .int8
+    }
+
+    /// The weights of an int8 checkpoint: every float32 tensor borrowed from the mapping as usual, each block's
+    /// linears as `QuantizedWeight`s borrowing the file's int8 values (the float32 linear fields are empty).
+    static func loadInt8(config: CLIPConfig, file: SafetensorsFile) throws -> CLIPWeights {
+        let skeleton = try CLIPWeights(config: config, source: Int8CheckpointSource(file: file))
+        return try skeleton.replacingLayers { tower, index, layer in
+            var copy = layer
+            copy.int8 = try Int8Linears(
+                file: file, prefix: "\(tower).encoder.layers.\(index).", width: layer.layerNorm1Weight.count,
+                mlpWidth: layer.fc1Bias.count)
+            return copy
+        }
+    }
+}
+
+extension CLIPWeights.Int8Linears {
+    /// One block's int8 linears from an int8 checkpoint, every shape and index checked.
+    init(file: SafetensorsFile, prefix p: String, width d: Int, mlpWidth i: Int) throws {
+        func linear(_ name: String, _ out: Int, _ inputs: Int) throws -> QuantizedWeight {
+            let key = p + name
+            let data = try file.int8(key + ".weight", shape: [out, inputs])
+            let scales = try file.tensor(key + ".weight_scale", shape: [out])
+            let sums = try file.int32(key + ".weight_sum", shape: [out])
+            return QuantizedWeight(
+                borrowing: data, outFeatures: out, inFeatures: inputs, scales: scales, sums: sums, owner: file)
+        }
+        self.init(
+            qProj: try linear("self_attn.q_proj", d, d), kProj: try linear("self_attn.k_proj", d, d),
+            vProj: try linear("self_attn.v_proj", d, d), outProj: try linear("self_attn.out_proj", d, d),
+            fc1: try linear("mlp.fc1", i, d), fc2: try linear("mlp.fc2", d, i))
+        if let channels = try Self.outlierChannels(file: file, key: p + "layer_norm1.outlier_channels", width: d) {
+            outliers1 = (
+                channels,
+                try ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"].map {
+                    try file.tensor(p + $0 + ".outlier_weight", shape: [d, channels.count])
+                }
+            )
+        }
+        if let channels = try Self.outlierChannels(file: file, key: p + "layer_norm2.outlier_channels", width: d) {
+            outliers2 = (channels, [try file.tensor(p + "mlp.fc1.outlier_weight", shape: [i, channels.count])])
+        }
+    }
+
+    /// The outlier channels stored under `key` (nil when absent): between 1 and `width`, each in 0..<width,
+    /// strictly increasing.
+    static func outlierChannels(file: SafetensorsFile, key: String, width: Int) throws -> [Int]? {
+        guard let shape = file.shape(of: key) else { return nil }
+        guard shape.count == 1, (1...width).contains(shape[0]) else {
+            throw CLIPLoadError(file: file.name, "tensor \(key) has shape \(shape), expected (k) with 1 ≤ k ≤ \(width)")
+        }
+        let channels = try file.int32(key, shape: shape).map(Int.init)
+        guard channels.allSatisfy({ (0..<width).contains($0) }), zip(channels, channels.dropFirst()).allSatisfy(<)
+        else {
+            throw CLIPLoadError(
+                file: file.name, "tensor \(key) must list distinct channels in 0..<\(width) in increasing order")
+        }
+        return channels
+    }
+}
+
+/// The float32 tensors of an int8 checkpoint; the blocks' float32 linear weights, which it does not hold, are empty
+/// (0, in) tensors (the int8 ones replace them).
+struct Int8CheckpointSource: TensorSource {
+    let file: SafetensorsFile
+
+    func tensor(_ key: String, shape: [Int]) throws -> Tensor {
+        if let block = CLIPWeights.blockKey(key), shape.count == 2,
+            CLIPWeights.linearNames.contains(where: { block.rest == $0 + ".weight" })
+        {
+            return Tensor(zeros: [0, shape[1]])
+        }
+        return try file.tensor(key, shape: shape)
+    }
+}

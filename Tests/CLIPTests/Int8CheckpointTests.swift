@@ -1,0 +1,215 @@
+import Foundation
+import TestSupport
+import Testing
+import VLMTensor
+
+@testable import CLIP
+
+/// Int8 checkpoints (`models quantize`): written once, loaded by mmap with no flag, identical to quantizing at load,
+/// and refused with one line when damaged.
+@Suite("Int8 checkpoint")
+struct Int8CheckpointTests {
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("int8ckpt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Copies `fixture`'s small files into a new directory and writes its model.safetensors again through
+    /// `transform` (key, dtype, shape, bytes) → replacement, or nil to drop the tensor; `metadata` replaces the
+    /// header's.
+    static func rewrite(
+        _ directory: URL, metadata: [String: String]? = nil,
+        _ transform: (String, SafetensorsFile.DType, [Int], Data) -> (SafetensorsFile.DType, [Int], Data)? = {
+            ($1, $2, $3)
+        }
+    ) throws -> URL {
+        let out = try temporaryDirectory()
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        where name != "model.safetensors" {
+            try FileManager.default.copyItem(
+                at: directory.appendingPathComponent(name), to: out.appendingPathComponent(name))
+        }
+        let url = directory.appendingPathComponent("model.safetensors")
+        let file = try SafetensorsFile(url: url)
+        let bytes = try Data(contentsOf: url)
+        let dataStart = bytes.count - file.dataByteCount
+        var writer = SafetensorsWriter()
+        writer.metadata = metadata ?? file.metadata
+        for (key, entry) in file.entries {
+            let data = bytes.subdata(in: (dataStart + entry.range.lowerBound)..<(dataStart + entry.range.upperBound))
+            guard let (dtype, shape, replaced) = transform(key, entry.dtype, entry.shape, data) else { continue }
+            writer.add(key, shape: shape, .raw(dtype, replaced))
+        }
+        try writer.write(to: out.appendingPathComponent("model.safetensors"))
+        return out
+    }
+
+    /// tiny-clip with the outlier channels trained checkpoints show: in every block's layer_norm1 and layer_norm2,
+    /// channel 3's gain × 20 and channel 10's × 40.
+    static func outlierCheckpoint() throws -> URL {
+        try rewrite(Fixtures.url("tiny-clip")) { key, dtype, shape, data in
+            guard key.hasSuffix("layer_norm1.weight") || key.hasSuffix("layer_norm2.weight") else {
+                return (dtype, shape, data)
+            }
+            var values = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            values[3] *= 20
+            values[10] *= 40
+            return (dtype, shape, values.withUnsafeBytes { Data($0) })
+        }
+    }
+
+    /// Image and text embeddings of `weights` on a few synthetic images and labels.
+    static func embeddings(_ weights: CLIPWeights) throws -> [[Float]] {
+        let side = weights.config.vision.imageSize
+        let pixels = (0..<3).flatMap { PrecisionAccuracy.syntheticImage($0, side: side) }
+        let images = try CLIPVisionModel(weights: weights).encode(pixelValues: pixels, batch: 3).map(\.values)
+        let tokens = PrecisionAccuracy.labelTokens(4, config: weights.config)
+        return images + (try CLIPTextModel(weights: weights).encode(tokenIDs: tokens).map(\.values))
+    }
+
+    @Test("an int8 checkpoint loads as int8 with no flag, borrows its int8 values, equals quantizing at load")
+    func identicalToQuantizingAtLoad() throws {
+        for source in [Fixtures.url("tiny-clip"), try Self.outlierCheckpoint()] {
+            let out = try Self.temporaryDirectory().appendingPathComponent("q")
+            let result = try CLIPWeights.quantizeCheckpoint(from: source, to: out)
+            #expect(result.copied.contains("config.json") && result.copied.contains("vocab.json"))
+            #expect(result.bytes < result.sourceBytes)
+            let file = try SafetensorsFile(url: out.appendingPathComponent("model.safetensors"))
+            #expect(file.metadata[CLIPWeights.quantizationKey] == CLIPWeights.int8Scheme)
+            #expect(file.entries["vision_model.encoder.layers.0.mlp.fc1.weight"]?.dtype == .i8)
+            let loaded = try CLIPWeights.load(directory: out)
+            #expect(loaded.precision == .int8)
+            let atLoad = try CLIPWeights.load(directory: source).converted(to: .int8)
+            #expect(try Self.embeddings(loaded) == Self.embeddings(atLoad))  // bit for bit
+            #expect(try Self.embeddings(loaded) != Self.embeddings(CLIPWeights.load(directory: source)))
+            let layer = try #require(loaded.vision.layers.first?.int8)
+            let reference = try #require(atLoad.vision.layers.first?.int8)
+            #expect(layer.fc2.rowSums == reference.fc2.rowSums)
+            if source != Fixtures.url("tiny-clip") {
+                #expect(result.blocksWithOutliers == result.blocks)
+                #expect(layer.outliers1?.channels == [3, 10] && layer.outliers2?.channels == [3, 10])
+            } else {
+                #expect(result.blocksWithOutliers == 0)
+            }
+            // Its model identity is the float32 checkpoint's.
+            #expect(
+                try CLIPModel.identity(of: out, config: loaded.config)
+                    == CLIPModel.identity(of: source, config: loaded.config))
+            // It runs only at int8.
+            #expect(throws: CLIPLoadError.self) { _ = try loaded.at(.fp32, file: "m") }
+            #expect(try loaded.at(nil, file: "m") === loaded)
+            #expect(try loaded.at(.int8, file: "m") === loaded)
+        }
+    }
+
+    @Test("quantize refuses an int8 source, its own directory and an existing output")
+    func refusals() throws {
+        let out = try Self.temporaryDirectory().appendingPathComponent("q")
+        _ = try CLIPWeights.quantizeCheckpoint(from: Fixtures.url("tiny-clip"), to: out)
+        let again = try Self.message {
+            _ = try CLIPWeights.quantizeCheckpoint(from: Fixtures.url("tiny-clip"), to: out)
+        }
+        #expect(again.contains("already exists"))
+        let int8 = try Self.message {
+            _ = try CLIPWeights.quantizeCheckpoint(from: out, to: out.appendingPathComponent("x"))
+        }
+        #expect(int8.contains("already an int8 checkpoint"))
+        let same = try Self.message { _ = try CLIPWeights.quantizeCheckpoint(from: out, to: out) }
+        #expect(same.contains("another --out"))
+    }
+
+    static func message(_ body: () throws -> Void) throws -> String {
+        do {
+            try body()
+        } catch let error as CLIPLoadError {
+            #expect(!error.description.contains("\n"))
+            return error.description
+        }
+        Issue.record("no error")
+        return ""
+    }
+
+    /// Damaged int8 checkpoints: each gets one line naming the file and the tensor, never a crash.
+    @Test(
+        "hostile int8 checkpoints are refused with one line",
+        arguments: [
+            ("no metadata", "no vlm_stream.quantization metadata"),
+            ("unknown scheme", "cannot read"),
+            ("scale shape", "has shape"),
+            ("weight dtype", "has dtype F32"),
+            ("channel range", "distinct channels"),
+            ("channels unsorted", "distinct channels"),
+            ("outlier weight shape", "has shape"),
+            ("missing sum", "is missing"),
+            ("metadata not strings", "not an object of strings"),
+            ("truncated", "truncated"),
+        ])
+    func hostile(_ damage: String, _ expected: String) throws {
+        let good = try Self.temporaryDirectory().appendingPathComponent("q")
+        _ = try CLIPWeights.quantizeCheckpoint(from: try Self.outlierCheckpoint(), to: good)
+        let layer = "vision_model.encoder.layers.0."
+        let directory: URL
+        switch damage {
+        case "no metadata": directory = try Self.rewrite(good, metadata: [:])
+        case "unknown scheme":
+            directory = try Self.rewrite(good, metadata: [CLIPWeights.quantizationKey: "int4-v9"])
+        case "scale shape":
+            directory = try Self.rewrite(good) { key, dtype, shape, data in
+                key == layer + "mlp.fc2.weight_scale" ? (dtype, [shape[0] - 1], data.dropLast(4)) : (dtype, shape, data)
+            }
+        case "weight dtype":
+            directory = try Self.rewrite(good) { key, dtype, shape, data in
+                key == layer + "self_attn.k_proj.weight"
+                    ? (.f32, shape, Data(count: data.count * 4)) : (dtype, shape, data)
+            }
+        case "channel range", "channels unsorted":
+            let channels: [Int32] = damage == "channel range" ? [3, 1 << 20] : [10, 3]
+            directory = try Self.rewrite(good) { key, dtype, shape, data in
+                key == layer + "layer_norm2.outlier_channels"
+                    ? (dtype, shape, channels.withUnsafeBytes { Data($0) }) : (dtype, shape, data)
+            }
+        case "outlier weight shape":
+            directory = try Self.rewrite(good) { key, dtype, shape, data in
+                key == layer + "self_attn.v_proj.outlier_weight"
+                    ? (dtype, [shape[0] * 2, 1], data) : (dtype, shape, data)
+            }
+        case "missing sum":
+            directory = try Self.rewrite(good) { key, dtype, shape, data in
+                key == layer + "self_attn.out_proj.weight_sum" ? nil : (dtype, shape, data)
+            }
+        case "metadata not strings":
+            directory = try Self.rewrite(good)
+            let url = directory.appendingPathComponent("model.safetensors")
+            var bytes = try Data(contentsOf: url)
+            let range = try #require(bytes.range(of: Data("\"format\":\"pt\"".utf8)))
+            bytes.replaceSubrange(range, with: Data("\"format\":1234".utf8))
+            try bytes.write(to: url)
+        default:  // truncated
+            directory = try Self.rewrite(good)
+            let url = directory.appendingPathComponent("model.safetensors")
+            let bytes = try Data(contentsOf: url)
+            try bytes.prefix(bytes.count - 100).write(to: url)
+        }
+        let message = try Self.message { _ = try CLIPModel.load(directory: directory) }
+        #expect(message.contains("model.safetensors"), "\(message)")
+        #expect(message.contains(expected), "\(damage): \(message)")
+    }
+
+    /// SigLIP towers quantize too: the head, patch bias and logit bias survive the conversion, and the int8 model is
+    /// close to fp32 (centered relative error < 0.05 on 16 images, as the tiny CLIP test).
+    @Test("SigLIP at int8: converted and from an int8 checkpoint")
+    func siglip() throws {
+        let fp32 = try CLIPWeights.load(directory: Fixtures.url("tiny-siglip"))
+        let int8 = fp32.converted(to: .int8)
+        #expect(int8.precision == .int8)
+        #expect(int8.vision.head != nil && int8.logitBias == fp32.logitBias && int8.vision.patchBias != nil)
+        let accuracy = try PrecisionAccuracy.measure(reference: fp32, candidate: int8, imageCount: 16)
+        #expect(accuracy.centeredRelativeError < 0.05, "\(accuracy)")
+        let out = try Self.temporaryDirectory().appendingPathComponent("q")
+        _ = try CLIPWeights.quantizeCheckpoint(from: Fixtures.url("tiny-siglip"), to: out)
+        let model = try CLIPModel.load(directory: out)
+        #expect(model.weights.precision == .int8)
+        #expect(try Self.embeddings(model.weights) == Self.embeddings(int8))
+    }
+}
