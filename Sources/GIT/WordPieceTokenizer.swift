@@ -9,6 +9,8 @@ public struct WordPieceTokenizer: Sendable {
     /// Token (its UTF-8 bytes: matched exactly, as the tokenizers library does, not up to Unicode canonical
     /// equivalence as Swift's String equality would) → id, from vocab.txt (line n is id n).
     let vocabulary: [[UInt8]: Int]
+    /// Bytes of the longest token: no longer candidate can match, so the greedy search starts there.
+    let longestToken: Int
     /// Id → token.
     public let tokens: [String]
     /// Ids of [PAD], [UNK], [CLS], [SEP], [MASK] (those present).
@@ -43,6 +45,7 @@ public struct WordPieceTokenizer: Sendable {
             return id
         }
         self.vocabulary = vocabulary
+        self.longestToken = vocabulary.keys.map(\.count).max() ?? 0
         self.tokens = tokens
         unknownID = try id("[UNK]")
         clsID = try id("[CLS]")
@@ -109,7 +112,10 @@ public struct WordPieceTokenizer: Sendable {
         var pieces: [Int] = []
         var start = 0
         while start < word.count {
-            var end = word.count
+            // A candidate has at least one byte per scalar, so one of more than `longestToken` scalars is in no
+            // vocabulary: start from there (the same pieces as from the word's end, without the cubic cost of
+            // 100-character words).
+            var end = min(word.count, start + longestToken)
             var found: Int?
             while start < end {
                 var piece: [UInt8] = start > 0 ? [0x23, 0x23] : []  // "##"
