@@ -101,7 +101,7 @@ public enum GEMM {
         let work = rows * columns * inFeatures
         let workers = Parallel.available
         let blocksPerOutput = workers == 1 || work < 1 << 20 ? 1 : workers * 3
-        let tileRows = Int(vlm_pack_tile_rows())
+        let tileRows = Int(vlm_pack_tile_rows(rows))
         let tiles = (rows + tileRows - 1) / tileRows
         let (px, pp) = (SendablePointer(x), SendablePointer(packed))
         var sliceStart = 0

@@ -15,11 +15,12 @@ extern "C" {
 /// `w` is the weight as PyTorch stores it, (out_features, in_features) row-major with row stride `ldw`, read in
 /// place: a memory-mapped checkpoint needs no copy. It runs in two steps so that several threads can share one
 /// packed copy of x: `vlm_pack` copies rows [row0, row1) of x (m × k, row stride ldx; row0 a multiple of
-/// `vlm_pack_tile_rows()`) into `packed`, which holds `vlm_packed_count(m, k)` floats; then each thread calls
+/// `vlm_pack_tile_rows(m)`) into `packed`, which holds `vlm_packed_count(m, k)` floats; then each thread calls
 /// `vlm_linear_packed` for its own columns [n0, n1). Single-threaded each, on the thread's kernel choice
-/// (`vlm_kernels_set_choice`): the packed layout depends on it, so pack and multiply under the same choice.
+/// (`vlm_kernels_set_choice`) and m (fewer rows than an AVX-512 tile run the AVX2 one): the packed layout depends
+/// on both, so pack and multiply the same m under the same choice.
 size_t vlm_packed_count(ptrdiff_t m, ptrdiff_t k);
-int vlm_pack_tile_rows(void);
+int vlm_pack_tile_rows(ptrdiff_t m);
 void vlm_pack(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdiff_t row0, ptrdiff_t row1, float *packed);
 void vlm_linear_packed(const float *packed, ptrdiff_t m, ptrdiff_t k, const float *w, ptrdiff_t ldw,
                        const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t n0, ptrdiff_t n1, int accumulate);
