@@ -66,9 +66,9 @@ enum EncoderBlock {
             hidden, into: s.norm.data, rows: rows, dim: d,
             gamma: (layer.int8?.layerNorm1?.weight ?? layer.layerNorm1Weight).data,
             beta: (layer.int8?.layerNorm1?.bias ?? layer.layerNorm1Bias).data, eps: shape.eps)
-        var q = Linear(weight: layer.qProjWeight, int8: layer.int8?.qProj, bias: layer.qProjBias, y: s.q.data)
-        var k = Linear(weight: layer.kProjWeight, int8: layer.int8?.kProj, bias: layer.kProjBias, y: s.k.data)
-        var v = Linear(weight: layer.vProjWeight, int8: layer.int8?.vProj, bias: layer.vProjBias, y: s.v.data)
+        var q = PrecisionLinear(weight: layer.qProjWeight, int8: layer.int8?.qProj, bias: layer.qProjBias, y: s.q.data)
+        var k = PrecisionLinear(weight: layer.kProjWeight, int8: layer.int8?.kProj, bias: layer.kProjBias, y: s.k.data)
+        var v = PrecisionLinear(weight: layer.vProjWeight, int8: layer.int8?.vProj, bias: layer.vProjBias, y: s.v.data)
         if let o = layer.int8?.outliers1 {
             (q.outliers, k.outliers, v.outliers) = (
                 (o.channels, o.weights[0]), (o.channels, o.weights[1]), (o.channels, o.weights[2])
@@ -76,7 +76,7 @@ enum EncoderBlock {
         }
         let zeroPoints = layer.int8?.zeroPoints == .all
         (q.zeroPoints, k.zeroPoints, v.zeroPoints) = (zeroPoints, zeroPoints, zeroPoints)
-        linear(s.norm.data, rows: rows, inFeatures: d, queries ? [q, k, v] : [k, v])
+        PrecisionLinear.run(s.norm.data, rows: rows, inFeatures: d, queries ? [q, k, v] : [k, v])
     }
 
     /// The rest of a block once the attention output is in `s.attention` ((rows, D)), for `rows` rows of the
@@ -87,10 +87,10 @@ enum EncoderBlock {
     ) {
         let d = shape.width
         // h += a·W_outᵀ + b_out
-        linear(
+        PrecisionLinear.run(
             s.attention.data, rows: rows, inFeatures: d,
             [
-                Linear(
+                PrecisionLinear(
                     weight: layer.outProjWeight, int8: layer.int8?.outProj, bias: layer.outProjBias, y: hidden,
                     accumulate: true, zeroPoints: layer.int8?.zeroPoints == .all)
             ])
@@ -100,19 +100,19 @@ enum EncoderBlock {
             gamma: (layer.int8?.layerNorm2?.weight ?? layer.layerNorm2Weight).data,
             beta: (layer.int8?.layerNorm2?.bias ?? layer.layerNorm2Bias).data, eps: shape.eps)
         // m = act(x·W1ᵀ + b1)  (rows, I), the activation applied to each block while it is in cache
-        linear(
+        PrecisionLinear.run(
             s.norm.data, rows: rows, inFeatures: d,
             [
-                Linear(
+                PrecisionLinear(
                     weight: layer.fc1Weight, int8: layer.int8?.fc1, bias: layer.fc1Bias, y: s.mlp.data,
                     activation: shape.activation, outliers: layer.int8?.outliers2.map { ($0.channels, $0.weights[0]) },
                     zeroPoints: layer.int8?.zeroPoints == .all)
             ])
         // h += m·W2ᵀ + b2
-        linear(
+        PrecisionLinear.run(
             s.mlp.data, rows: rows, inFeatures: shape.mlpWidth,
             [
-                Linear(
+                PrecisionLinear(
                     weight: layer.fc2Weight, int8: layer.int8?.fc2, bias: layer.fc2Bias, y: hidden, accumulate: true,
                     zeroPoints: (layer.int8?.zeroPoints ?? .none) != .none)
             ])
@@ -136,10 +136,10 @@ enum EncoderBlock {
             (pooled + b * d).update(from: hidden + row * d, count: d)
             (s.attention.data + b * d).update(from: s.norm.data + row * d, count: d)
         }
-        linear(
+        PrecisionLinear.run(
             s.attention.data, rows: batch, inFeatures: d,
             [
-                Linear(
+                PrecisionLinear(
                     weight: layer.qProjWeight, int8: layer.int8?.qProj, bias: layer.qProjBias, y: s.q.data,
                     outliers: layer.int8?.outliers1.map { ($0.channels, $0.weights[0]) },
                     zeroPoints: layer.int8?.zeroPoints == .all)

@@ -37,39 +37,42 @@ enum DecoderBlock {
     ) {
         let (d, i) = (c.hiddenSize, c.intermediateSize)
         let q8 = layer.int8
-        DecoderLinear.run(
+        PrecisionLinear.run(
             hidden, rows: rows, inFeatures: d,
             [
-                DecoderLinear(weight: layer.queryWeight, int8: q8?.query, bias: layer.queryBias, y: s.q.data),
-                DecoderLinear(weight: layer.keyWeight, int8: q8?.key, bias: layer.keyBias, y: keys),
-                DecoderLinear(weight: layer.valueWeight, int8: q8?.value, bias: layer.valueBias, y: values),
+                PrecisionLinear(
+                    weight: layer.queryWeight, int8: q8?.query, bias: layer.queryBias, y: s.q.data, zeroPoints: true),
+                PrecisionLinear(weight: layer.keyWeight, int8: q8?.key, bias: layer.keyBias, y: keys, zeroPoints: true),
+                PrecisionLinear(
+                    weight: layer.valueWeight, int8: q8?.value, bias: layer.valueBias, y: values, zeroPoints: true),
             ])
         attend(s.q.data, s.attention.data)
         // x = LayerNorm(a·W_oᵀ + b_o + x)
-        DecoderLinear.run(
+        PrecisionLinear.run(
             s.attention.data, rows: rows, inFeatures: d,
             [
-                DecoderLinear(
+                PrecisionLinear(
                     weight: layer.attentionOutputWeight, int8: q8?.attentionOutput, bias: layer.attentionOutputBias,
-                    y: hidden, accumulate: true)
+                    y: hidden, accumulate: true, zeroPoints: true)
             ])
         LayerNorm.forward(
             hidden, into: hidden, rows: rows, dim: d, gamma: layer.attentionLayerNormWeight.data,
             beta: layer.attentionLayerNormBias.data, eps: c.layerNormEps)
         // m = act(x·W_1ᵀ + b_1)  (rows, I)
-        DecoderLinear.run(
+        PrecisionLinear.run(
             hidden, rows: rows, inFeatures: d,
             [
-                DecoderLinear(
+                PrecisionLinear(
                     weight: layer.intermediateWeight, int8: q8?.intermediate, bias: layer.intermediateBias,
-                    y: s.mlp.data, activation: c.hiddenAct)
+                    y: s.mlp.data, activation: c.hiddenAct, zeroPoints: true)
             ])
         // x = LayerNorm(m·W_2ᵀ + b_2 + x)
-        DecoderLinear.run(
+        PrecisionLinear.run(
             s.mlp.data, rows: rows, inFeatures: i,
             [
-                DecoderLinear(
-                    weight: layer.outputWeight, int8: q8?.output, bias: layer.outputBias, y: hidden, accumulate: true)
+                PrecisionLinear(
+                    weight: layer.outputWeight, int8: q8?.output, bias: layer.outputBias, y: hidden, accumulate: true,
+                    zeroPoints: true)
             ])
         LayerNorm.forward(
             hidden, into: hidden, rows: rows, dim: d, gamma: layer.outputLayerNormWeight.data,

@@ -68,15 +68,15 @@ public final class GITModel: Sendable {
             // The text reads only the last layer's image keys and values, never its image outputs: unless every
             // activation is observed, that layer stops after k, v = x·Wᵀ + b (~1/20 of the image-side work).
             if i == weights.layers.count - 1 && observer == nil {
-                DecoderLinear.run(
+                PrecisionLinear.run(
                     hidden.data, rows: rows, inFeatures: d,
                     [
-                        DecoderLinear(
+                        PrecisionLinear(
                             weight: layer.keyWeight, int8: layer.int8?.key, bias: layer.keyBias,
-                            y: context.keys[i].data),
-                        DecoderLinear(
+                            y: context.keys[i].data, zeroPoints: true),
+                        PrecisionLinear(
                             weight: layer.valueWeight, int8: layer.int8?.value, bias: layer.valueBias,
-                            y: context.values[i].data),
+                            y: context.values[i].data, zeroPoints: true),
                     ])
                 break
             }

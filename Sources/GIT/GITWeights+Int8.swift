@@ -49,38 +49,3 @@ extension GITWeights {
             outputBias: outputBias)
     }
 }
-
-/// One of a decoder layer's linears, `y = act(x·Wᵀ + b)` or `y += x·Wᵀ + b`: float32, or int8 when the layer has it.
-struct DecoderLinear {
-    var weight: Tensor
-    var int8: QuantizedWeight?
-    var bias: Tensor
-    var y: UnsafeMutablePointer<Float>
-    var accumulate = false
-    var activation: Activation? = nil
-
-    /// Runs `outputs` over the same input x ((rows, inFeatures)) in one parallel region: int8 when all have it
-    /// (x quantized once per row, with a zero point when `zeroPoints`, as the CLIP blocks' default), else float32.
-    static func run(
-        _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, zeroPoints: Bool = true, _ outputs: [DecoderLinear]
-    ) {
-        let int8 = outputs.compactMap(\.int8)
-        if int8.count == outputs.count {
-            GEMM.linearInt8(
-                x, rows: rows, inFeatures: inFeatures, zeroPoints: zeroPoints,
-                outputs: zip(outputs, int8).map { output, weight in
-                    GEMM.Int8Output(
-                        weight: weight, bias: output.bias.data, into: output.y, accumulate: output.accumulate,
-                        activation: output.activation)
-                })
-        } else {
-            GEMM.linear(
-                x, rows: rows, inFeatures: inFeatures,
-                outputs: outputs.map {
-                    GEMM.LinearOutput(
-                        weight: $0.weight.data, bias: $0.bias.data, outFeatures: $0.weight.shape[0], into: $0.y,
-                        accumulate: $0.accumulate, activation: $0.activation)
-                })
-        }
-    }
-}

@@ -1,26 +1,37 @@
-import VLMTensor
+/// One linear layer `y = act(x·Wᵀ + b)` or `y += x·Wᵀ + b` at its precision: its float32 weight and, when the
+/// weights run at int8, the quantized one (with the input's outlier channels kept in float32 where a layer norm
+/// makes them). CLIP's and SigLIP's blocks and GIT's decoder run their linears through it.
+public struct PrecisionLinear {
+    public var weight: Tensor
+    public var int8: QuantizedWeight?
+    public var bias: Tensor
+    public var y: UnsafeMutablePointer<Float>
+    public var accumulate: Bool
+    public var activation: Activation?
+    /// Outlier channels of the input computed in float32: the channels and W[:, channels] (out, channels).
+    public var outliers: (channels: [Int], weight: Tensor)?
+    /// Quantize the input per row asymmetrically (with a zero point) for the int8 product.
+    public var zeroPoints: Bool
 
-extension EncoderBlock {
-    /// One of a block's linear layers, `y = act(x·Wᵀ + b)` or `y += x·Wᵀ + b`, with its float32 weight and, when the
-    /// weights run at int8, the quantized one.
-    struct Linear {
-        var weight: Tensor
-        var int8: QuantizedWeight?
-        var bias: Tensor
-        var y: UnsafeMutablePointer<Float>
-        var accumulate = false
-        var activation: Activation? = nil
-        /// Outlier channels of the input computed in float32: the channels and W[:, channels] (out, channels).
-        var outliers: (channels: [Int], weight: Tensor)? = nil
-        /// Quantize the input per row asymmetrically (with a zero point) for the int8 product.
-        var zeroPoints = false
+    public init(
+        weight: Tensor, int8: QuantizedWeight?, bias: Tensor, y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
+        activation: Activation? = nil, outliers: (channels: [Int], weight: Tensor)? = nil, zeroPoints: Bool = false
+    ) {
+        self.weight = weight
+        self.int8 = int8
+        self.bias = bias
+        self.y = y
+        self.accumulate = accumulate
+        self.activation = activation
+        self.outliers = outliers
+        self.zeroPoints = zeroPoints
     }
 
     /// Runs `outputs` over the same input `x` ((rows, inFeatures)) in one parallel region: the int8 kernel when every
     /// output has int8 weights (x quantized once, per row), else the float32 one.
-    static func linear(_ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, _ outputs: [Linear]) {
+    public static func run(_ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, _ outputs: [PrecisionLinear]) {
         if let channels = outputs.first?.outliers?.channels, outputs.allSatisfy({ $0.int8 != nil }) {
-            linearWithOutliers(x, rows: rows, inFeatures: inFeatures, channels: channels, outputs)
+            runWithOutliers(x, rows: rows, inFeatures: inFeatures, channels: channels, outputs)
         } else if outputs.allSatisfy({ $0.int8 != nil }) {
             GEMM.linearInt8(
                 x, rows: rows, inFeatures: inFeatures, zeroPoints: outputs.contains { $0.zeroPoints },
@@ -42,8 +53,8 @@ extension EncoderBlock {
 
     /// The int8 product over every channel but `channels` (zeroed in a copy of x, so they do not set the per-token
     /// scale), then y += x[:, channels] · W[:, channels]ᵀ in float32, then the activation.
-    private static func linearWithOutliers(
-        _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, channels: [Int], _ outputs: [Linear]
+    private static func runWithOutliers(
+        _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, channels: [Int], _ outputs: [PrecisionLinear]
     ) {
         var rest = [Float](UnsafeBufferPointer(start: x, count: rows * inFeatures))
         var columns = [Float](repeating: 0, count: rows * channels.count)
