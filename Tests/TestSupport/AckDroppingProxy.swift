@@ -30,7 +30,7 @@ public final class AckDroppingProxy: Sendable {
             while true {
                 let client = accept(listener, nil, nil)
                 guard client >= 0 else { return }
-                guard let server = DelayingProxy.connect(port: targetPort) else {
+                guard let server = LoopbackSocket.connect(port: targetPort) else {
                     close(client)
                     continue
                 }

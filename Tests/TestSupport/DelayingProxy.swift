@@ -22,7 +22,7 @@ public final class DelayingProxy: Sendable {
             while true {
                 let client = accept(listener, nil, nil)
                 guard client >= 0 else { return }  // closed by deinit
-                guard let server = DelayingProxy.connect(port: targetPort) else {
+                guard let server = LoopbackSocket.connect(port: targetPort) else {
                     close(client)
                     continue
                 }
@@ -55,32 +55,5 @@ public final class DelayingProxy: Sendable {
         shutdown(source, Int32(SHUT_RDWR))
         shutdown(destination, Int32(SHUT_RDWR))
         close(source)
-    }
-
-    static func connect(port: Int) -> Int32? {
-        #if canImport(Glibc)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-            let fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard fd >= 0 else { return nil }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                #if canImport(Glibc)
-                    Glibc.connect(fd, address, socklen_t(MemoryLayout<sockaddr_in>.size))
-                #else
-                    Darwin.connect(fd, address, socklen_t(MemoryLayout<sockaddr_in>.size))
-                #endif
-            }
-        }
-        guard connected == 0 else {
-            close(fd)
-            return nil
-        }
-        return fd
     }
 }

@@ -35,24 +35,10 @@ public final class EventStreamClient: @unchecked Sendable {
 
     /// Connects to `127.0.0.1:port` and requests `target` with `headers`.
     public init(port: Int, target: String, headers extra: [String: String] = [:]) throws {
-        #if canImport(Glibc)
-            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-            fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else {
-            close(fd)
+        guard let socket = LoopbackSocket.connect(port: port) else {
             throw Failure(description: "cannot connect to port \(port)")
         }
+        fd = socket
         var head = "GET \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
         for (name, value) in extra { head += "\(name): \(value)\r\n" }
         head += "\r\n"
