@@ -9,11 +9,14 @@ private enum Loaded {
     static let wordPiece = try? WordPieceTokenizer(vocabularyFile: fixture("tiny-git/vocab.txt"))
     static let sigLIP = try? SentencePieceTokenizer(directory: fixture("tiny-siglip"))
     static let gemma = try? SentencePieceTokenizer(directory: fixture("tiny-siglip2"))
+    /// Gemma's piece types: control `<mask>`, `<start_of_turn>`…, user-defined newline runs and HTML tags.
+    static let gemmaPieces = try? SentencePieceTokenizer(directory: fixture("gemma-tokenizer"))
+    static let gemmaModel = try? Data(contentsOf: fixture("gemma-tokenizer/tokenizer.model"))
 }
 
 /// Loads the fixture tokenizers before libFuzzer starts its clock (their loading is not an input's work).
 func loadTokenizerFixtures() {
-    _ = (Loaded.bpe, Loaded.wordPiece, Loaded.sigLIP, Loaded.gemma)
+    _ = (Loaded.bpe, Loaded.wordPiece, Loaded.sigLIP, Loaded.gemma, Loaded.gemmaPieces, Loaded.gemmaModel)
 }
 
 /// CLIP's BPE: an even first byte encodes the rest as text with the fixture vocabulary; an odd one loads
@@ -52,16 +55,18 @@ func fuzzWordPiece(_ bytes: [UInt8]) {
     _ = tokenizer.encode(parts[1].text)
 }
 
-/// SentencePiece through our wrapper: mode 0/1 encode the rest with the SigLIP / SigLIP 2 fixture tokenizers;
-/// mode 2 loads the rest as a model (`SentencePieceProcessor(bytes:)`) and encodes, decodes and looks up pieces;
-/// mode 3 loads a checkpoint directory of `spiece.model` NUL `tokenizer_config.json` NUL text.
+/// SentencePiece through our wrapper: mode 0/1 encode the rest with the SigLIP / SigLIP 2 fixture tokenizers (mode 1
+/// with bit 2 set: the Gemma-pieces one); mode 2 loads the rest as a model (`SentencePieceProcessor(bytes:)`) and
+/// encodes, decodes and looks up pieces; mode 3 loads a checkpoint directory of `spiece.model` NUL
+/// `tokenizer_config.json` NUL text, or with bit 2 set one of the Gemma fixture's `tokenizer.model` beside
+/// `tokenizer_config.json` NUL `tokenizer.json` NUL text from the input (the flags transformers 5 reads there).
 func fuzzSentencePiece(_ bytes: [UInt8]) {
     guard let mode = bytes.first else { return }
     let rest = Array(bytes.dropFirst())
     switch mode & 3 {
     case 0, 1:
-        guard let tokenizer = mode & 3 == 0 ? Loaded.sigLIP : Loaded.gemma else {
-            fatalError("cannot load Tests/Fixtures/tiny-siglip / tiny-siglip2")
+        guard let tokenizer = mode & 3 == 0 ? Loaded.sigLIP : mode & 4 == 0 ? Loaded.gemma : Loaded.gemmaPieces else {
+            fatalError("cannot load Tests/Fixtures/tiny-siglip / tiny-siglip2 / gemma-tokenizer")
         }
         _ = try? tokenizer.encode(rest.text)
     case 2:
@@ -72,6 +77,16 @@ func fuzzSentencePiece(_ bytes: [UInt8]) {
         _ = try? processor.decode(ids)
         for id in ids { _ = processor.piece(of: id); _ = processor.isControl(id) }
         _ = processor.id(of: rest.prefix(8).map { $0 }.text)
+    case _ where mode & 4 != 0:
+        guard let model = Loaded.gemmaModel else { fatalError("cannot read Tests/Fixtures/gemma-tokenizer") }
+        let parts = rest.parts(3)
+        let directory = Scratch.emptyDirectory("gemma")
+        Scratch.file("tokenizer.model", [UInt8](model), in: directory)
+        Scratch.file("tokenizer_config.json", parts[0], in: directory)
+        Scratch.file("tokenizer.json", parts[1], in: directory)
+        guard let tokenizer = try? SentencePieceTokenizer(directory: directory, contextLength: 2 + Int(mode >> 3))
+        else { return }
+        _ = try? tokenizer.encode(parts[2].text)
     default:
         let parts = rest.parts(3)
         let directory = Scratch.emptyDirectory("spiece")

@@ -49,7 +49,10 @@ extension SentencePieceTokenizer {
 
 // MARK: - tokenizer_config.json
 
-/// The special tokens and flags of tokenizer_config.json that change ids, with each flavour's defaults.
+/// The special tokens and flags of tokenizer_config.json that change ids, with each flavour's defaults. For Gemma, a
+/// flag the config leaves out is what transformers 5 takes then: `<bos>`/`<eos>` as tokenizer.json's post-processor
+/// adds them and the side its padding names, and without tokenizer.json neither token and left padding
+/// (`GemmaTokenizer.padding_side`).
 struct TokenizerOptions {
     var unk = "<unk>"
     var eos: String
@@ -58,7 +61,7 @@ struct TokenizerOptions {
     var addBOS: Bool
     var addEOS: Bool
     var lowercase: Bool
-    /// `padding_side` (right when absent, as transformers 5 loads these files).
+    /// `padding_side`.
     var padLeft: Bool
 
     init(directory: URL, flavor: SentencePieceTokenizer.Flavor) throws {
@@ -66,12 +69,16 @@ struct TokenizerOptions {
         case .siglip:
             (eos, pad, addBOS, addEOS, lowercase, padLeft) = ("</s>", "</s>", false, true, true, false)
         case .gemma:
-            (eos, pad, addBOS, addEOS, lowercase, padLeft) = ("<eos>", "<pad>", true, false, false, false)
+            (eos, pad, addBOS, addEOS, lowercase, padLeft) = ("<eos>", "<pad>", false, false, false, true)
         }
         let url = directory.appendingPathComponent("tokenizer_config.json")
-        guard let data = try? Data(contentsOf: url) else { return }  // optional file: the defaults apply
-        guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw CLIPLoadError(file: url.path, "is not a JSON object")
+        // An optional file: without it, the defaults (and for Gemma tokenizer.json) apply.
+        var json: [String: Any] = [:]
+        if let data = try? Data(contentsOf: url) {
+            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw CLIPLoadError(file: url.path, "is not a JSON object")
+            }
+            json = object
         }
         /// A token written as a string or as an AddedToken object (`{"content": "</s>", …}`).
         func token(_ key: String) -> String? {
@@ -83,8 +90,18 @@ struct TokenizerOptions {
         bos = token("bos_token") ?? bos
         pad = token("pad_token") ?? pad
         if flavor == .gemma {
-            addBOS = json["add_bos_token"] as? Bool ?? addBOS
-            addEOS = json["add_eos_token"] as? Bool ?? addEOS
+            let (bosFlag, eosFlag, side) = (
+                json["add_bos_token"] as? Bool, json["add_eos_token"] as? Bool,
+                json["padding_side"] as? String
+            )
+            if bosFlag == nil || eosFlag == nil || side == nil,
+                let fast = try Self.fastTokenizerFlags(directory.appendingPathComponent("tokenizer.json"), bos, eos)
+            {
+                (addBOS, addEOS) = (fast.bos, fast.eos)
+                padLeft = fast.padLeft ?? padLeft
+            }
+            addBOS = bosFlag ?? addBOS
+            addEOS = eosFlag ?? addEOS
             lowercase = (json["tokenizer_class"] as? String)?.hasPrefix("Siglip2Tokenizer") ?? false
         } else {
             lowercase = json["do_lower_case"] as? Bool ?? lowercase
@@ -95,5 +112,26 @@ struct TokenizerOptions {
         case "left": padLeft = true
         case let side?: throw CLIPLoadError(file: url.path, "padding_side \"\(side)\" must be \"left\" or \"right\"")
         }
+    }
+
+    /// What tokenizer.json (when present) says transformers 5 adds and pads: whether its post-processor's template for
+    /// one sequence starts with `bos` and ends with `eos`, and the side its padding names (nil: no padding).
+    static func fastTokenizerFlags(_ url: URL, _ bos: String, _ eos: String) throws -> (
+        bos: Bool, eos: Bool, padLeft: Bool?
+    )? {
+        guard let data = try? Data(contentsOf: url) else { return nil }
+        guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw CLIPLoadError(file: url.path, "is not a JSON object")
+        }
+        // TemplateProcessing, alone or inside a Sequence post-processor.
+        let post = json["post_processor"] as? [String: Any]
+        let template = ([post] + ((post?["processors"] as? [Any]) ?? []).map { $0 as? [String: Any] })
+            .compactMap { $0 }.first { $0["type"] as? String == "TemplateProcessing" }
+        let single = (template?["single"] as? [Any]) ?? []
+        func special(_ item: Any?) -> String? {
+            ((item as? [String: Any])?["SpecialToken"] as? [String: Any])?["id"] as? String
+        }
+        let direction = (json["padding"] as? [String: Any])?["direction"] as? String
+        return (special(single.first) == bos, special(single.last) == eos, direction.map { $0 == "Left" })
     }
 }

@@ -10,10 +10,13 @@ import SentencePiece
 /// prefix that is then removed (the model has no dummy prefix). A leading lone `▁` before a special token is
 /// dropped. Then `</s>` is appended, the ids are truncated to 63 + `</s>` and padded with the pad id (`</s>`).
 ///
-/// **SigLIP 2** (`tokenizer.model`, transformers' `GemmaTokenizer`): split on the special tokens, each segment
-/// encoded as it is (lower-cased first only when tokenizer_config.json names `Siglip2Tokenizer`), `<bos>` and
-/// `<eos>` added as `add_bos_token`/`add_eos_token` say (Gemma's defaults: true, false), truncated to leave room
-/// for them, and padded with `<pad>` on the side `padding_side` names (right when absent).
+/// **SigLIP 2** (`tokenizer.model`, transformers' `GemmaTokenizer`): split on `<unk>` and the control pieces (Gemma's
+/// `<pad>`, `<eos>`, `<bos>`, `<mask>`, `<start_of_turn>`, `<unused…>`), which transformers 5 makes added tokens as
+/// it does the user-defined pieces (whitespace runs, HTML tags) that SentencePiece keeps whole by itself; each
+/// segment encoded as it is
+/// (lower-cased first only when tokenizer_config.json names `Siglip2Tokenizer`); `<bos>` and `<eos>` added as
+/// `add_bos_token`/`add_eos_token` say, truncated to leave room for them, and padded with `<pad>` on the side
+/// `padding_side` names (where the config leaves a flag out, see `TokenizerOptions`).
 ///
 /// Thread-safe: immutable after loading.
 public final class SentencePieceTokenizer: TextTokenizing {
@@ -34,7 +37,7 @@ public final class SentencePieceTokenizer: TextTokenizing {
     /// The model file's name (`spiece.model` or `tokenizer.model`).
     public var file: String { flavor == .siglip ? "spiece.model" : "tokenizer.model" }
     let processor: SentencePieceProcessor
-    let specials: [(text: String, id: Int32)]
+    let specials: SpecialTokens
     let lowercase: Bool
     let bos: Int32?
     let eos: Int32?
@@ -75,12 +78,17 @@ public final class SentencePieceTokenizer: TextTokenizing {
         eos = options.addEOS ? try id(options.eos, "end") : nil
         bos = options.addBOS ? try id(options.bos, "start") : nil
         pad = try id(options.pad, "padding")
-        var specials: [(String, Int32)] = [(options.unk, unk), (options.eos, try id(options.eos, "end"))]
-        if flavor == .gemma { specials += [(options.bos, try id(options.bos, "start")), (options.pad, pad)] }
-        // Longest first, so one special token that contains another wins.
-        self.specials = specials.reduce(into: [(text: String, id: Int32)]()) { list, s in
-            if !list.contains(where: { $0.text == s.0 }) { list.append((s.0, s.1)) }
-        }.sorted { $0.text.count > $1.text.count }
+        var specials: [(text: String, id: Int32)] = [(options.unk, unk), (options.eos, try id(options.eos, "end"))]
+        if flavor == .gemma {
+            specials += [(options.bos, try id(options.bos, "start")), (options.pad, pad)]
+            // transformers 5 makes every control and user-defined piece an added token and splits text on them
+            // first. SentencePiece keeps a user-defined piece whole wherever it occurs (so the ids are the same), but
+            // never matches a control piece in text.
+            for piece in 0..<Int32(processor.vocabularySize) where processor.isControl(piece) {
+                if let text = processor.piece(of: piece) { specials.append((text, piece)) }
+            }
+        }
+        self.specials = SpecialTokens(specials)
         lowercase = options.lowercase
         padLeft = options.padLeft
         unknownPrefix = (options.unk, try processor.encode(options.unk).count)
@@ -139,33 +147,62 @@ public final class SentencePieceTokenizer: TextTokenizing {
         case special(Int32)
     }
 
-    /// Splits `text` at every occurrence of a special token's text (transformers' added-token trie; the longest
-    /// match wins at each position). With `strip` (SigLIP's tokens are lstrip/rstrip AddedTokens) the whitespace
-    /// on both sides of a special token is dropped.
-    static func split(_ text: String, on specials: [(text: String, id: Int32)], strip: Bool) -> [Segment] {
+    /// Splits `text` at every occurrence of a special token's text (transformers' added-token trie: code points, not
+    /// grapheme clusters, and the longest match wins at each position). With `strip` (SigLIP's tokens are
+    /// lstrip/rstrip AddedTokens) the whitespace on both sides of a special token is dropped.
+    static func split(_ text: String, on specials: SpecialTokens, strip: Bool) -> [Segment] {
+        let scalars = Array(text.unicodeScalars)
         var segments: [Segment] = []
-        var current = ""
+        var current = String.UnicodeScalarView()
         var afterSpecial = false
         func flush() {
-            var part = current
+            var part = String(current)
             if strip && afterSpecial { part = Self.strip(part, leading: true) }
-            current = ""
+            current = String.UnicodeScalarView()
             if !part.isEmpty { segments.append(.text(part)) }
         }
-        var index = text.startIndex
-        outer: while index < text.endIndex {
-            for special in specials where text[index...].hasPrefix(special.text) {
-                if strip { current = Self.strip(current, leading: false) }
+        var i = 0
+        while i < scalars.count {
+            if let special = specials.longestMatch(in: scalars, at: i) {
+                if strip { current = Self.strip(String(current), leading: false).unicodeScalars }
                 flush()
                 segments.append(.special(special.id))
                 afterSpecial = true
-                index = text.index(index, offsetBy: special.text.count)
-                continue outer
+                i += special.length
+            } else {
+                current.append(scalars[i])
+                i += 1
             }
-            current.append(text[index])
-            index = text.index(after: index)
         }
         flush()
         return segments
+    }
+}
+
+/// The special tokens text is split on, indexed by their first code point (a Gemma model has hundreds).
+struct SpecialTokens {
+    private let byFirst: [Unicode.Scalar: [(scalars: [Unicode.Scalar], id: Int32)]]
+
+    /// `tokens` in order of precedence: of two with the same text, the first keeps it; empty texts are dropped.
+    init(_ tokens: [(text: String, id: Int32)]) {
+        var seen = Set<String>()
+        var byFirst: [Unicode.Scalar: [(scalars: [Unicode.Scalar], id: Int32)]] = [:]
+        for token in tokens where !token.text.isEmpty && seen.insert(token.text).inserted {
+            let scalars = Array(token.text.unicodeScalars)
+            byFirst[scalars[0], default: []].append((scalars, token.id))
+        }
+        // Longest first, so one special token that contains another wins.
+        self.byFirst = byFirst.mapValues { $0.sorted { $0.scalars.count > $1.scalars.count } }
+    }
+
+    /// The longest special token at `scalars[i...]`: its id and length in code points.
+    func longestMatch(in scalars: [Unicode.Scalar], at i: Int) -> (id: Int32, length: Int)? {
+        guard let candidates = byFirst[scalars[i]] else { return nil }
+        for candidate in candidates where candidate.scalars.count <= scalars.count - i {
+            if scalars[i..<(i + candidate.scalars.count)].elementsEqual(candidate.scalars) {
+                return (candidate.id, candidate.scalars.count)
+            }
+        }
+        return nil
     }
 }

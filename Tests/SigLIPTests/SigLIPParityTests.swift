@@ -170,3 +170,58 @@ struct SigLIPPaddingSideTests {
         #expect(throws: CLIPLoadError.self) { try Self.tokenizer { $0["padding_side"] = "middle" } }
     }
 }
+
+/// A Gemma tokenizer.model with the piece types of the real one (control `<mask>`, `<start_of_turn>`, `<unused…>`;
+/// user-defined newline runs and HTML tags) and no add_bos_token / add_eos_token / padding_side in its config:
+/// transformers' ids (scripts/golden/make_gemma_tokenizer.py) on the mixed corpus and on prompts crowded with those
+/// pieces, with what tokenizer.json says transformers 5 adds and pads, and with that file gone.
+@Suite("Gemma tokenizer pieces and defaults")
+struct GemmaTokenizerTests {
+    static let fixture = Fixtures.url("gemma-tokenizer")
+
+    static func cases() throws -> [(text: String, ids: [Int32])] {
+        let data = try Data(contentsOf: fixture.appendingPathComponent("goldens.json"))
+        let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(json["tokenizer_class"] as? String == "GemmaTokenizer")
+        return try #require(json["cases"] as? [[String: Any]]).map { entry in
+            (try #require(entry["text"] as? String), try #require(entry["ids"] as? [Int]).map(Int32.init))
+        }
+    }
+
+    @Test func idsEqualTransformers() throws {
+        let tokenizer = try SentencePieceTokenizer(directory: Self.fixture, contextLength: 64)
+        let cases = try Self.cases()
+        #expect(cases.count > 500)
+        // The goldens exercise what this test is about: control pieces in text, no <bos>/<eos>, left padding.
+        #expect(cases.contains { $0.ids.contains(4) && $0.ids.contains(8) })
+        let plain = try #require(cases.first { $0.text == "a photo of a dog" }).ids
+        #expect(plain.first == 0 && !plain.contains(2) && !plain.contains(1))
+        var mismatches = 0
+        for (text, expected) in cases {
+            let ours = try tokenizer.encode(text)
+            if ours != expected {
+                mismatches += 1
+                Issue.record("\(text.debugDescription.prefix(60)): \(ours) != \(expected)")
+            }
+        }
+        #expect(mismatches == 0)
+    }
+
+    /// Without tokenizer.json the flags fall back to GemmaTokenizer's own (no <bos>, no <eos>, left padding), as
+    /// transformers 5 builds it from tokenizer.model alone; the config's flags win over either.
+    @Test func flagsWithoutTokenizerJSONAndFromTheConfig() throws {
+        let directory = try SigLIPLoadingTests.copy("gemma-tokenizer")
+        try FileManager.default.removeItem(at: directory.appendingPathComponent("tokenizer.json"))
+        let (text, expected) = try #require(try Self.cases().first { $0.text == "a photo of a dog" })
+        #expect(try SentencePieceTokenizer(directory: directory).encode(text) == expected)
+        let config = directory.appendingPathComponent("tokenizer_config.json")
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: config)) as? [String: Any])
+        json["add_bos_token"] = true
+        json["add_eos_token"] = true
+        json["padding_side"] = "right"
+        try JSONSerialization.data(withJSONObject: json).write(to: config)
+        let words = expected.filter { $0 != 0 }
+        let padding = [Int32](repeating: 0, count: 64 - words.count - 2)
+        #expect(try SentencePieceTokenizer(directory: directory).encode(text) == [2] + words + [1] + padding)
+    }
+}
