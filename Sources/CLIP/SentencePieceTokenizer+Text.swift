@@ -8,11 +8,28 @@ extension SentencePieceTokenizer {
         s.properties.isWhitespace || (0x1C...0x1F).contains(s.value)
     }
 
-    /// Python's `str.lower()`, code point by code point (full case mappings).
+    /// Python's `str.lower()`, code point by code point (full case mappings), with its one context rule: Σ is ς at
+    /// the end of a word (`handle_capital_sigma`).
     static func lowercased(_ text: String) -> String {
+        let scalars = Array(text.unicodeScalars)
         var out = String.UnicodeScalarView()
-        for s in text.unicodeScalars { out.append(contentsOf: s.properties.lowercaseMapping.unicodeScalars) }
+        for (i, s) in scalars.enumerated() {
+            if s == "\u{03A3}" {
+                out.append(isFinalSigma(scalars, at: i) ? "\u{03C2}" : "\u{03C3}")
+            } else {
+                out.append(contentsOf: s.properties.lowercaseMapping.unicodeScalars)
+            }
+        }
         return String(out)
+    }
+
+    /// Unicode's Final_Sigma context, as Python tests it: a cased character before position `i` and none after it,
+    /// each looked for past case-ignorable characters (`\p{cased}\p{case-ignorable}*Σ!(\p{case-ignorable}*\p{cased})`).
+    static func isFinalSigma(_ scalars: [Unicode.Scalar], at i: Int) -> Bool {
+        guard let before = scalars[..<i].last(where: { !$0.properties.isCaseIgnorable }), before.properties.isCased
+        else { return false }
+        let after = scalars[(i + 1)...].first { !$0.properties.isCaseIgnorable }
+        return !(after?.properties.isCased ?? false)
     }
 
     /// `SiglipTokenizer.canonicalize_text` (big_vision's): lower-case, remove `string.punctuation` (ASCII),

@@ -225,3 +225,19 @@ struct GemmaTokenizerTests {
         #expect(try SentencePieceTokenizer(directory: directory).encode(text) == [2] + words + [1] + padding)
     }
 }
+
+/// `str.lower()` as SiglipTokenizer (and a `Siglip2Tokenizer` config) runs it: the expected strings are Python 3.11's
+/// own results, including its final-sigma rule (Σ → ς at the end of a word, past case-ignorable marks like `.` `'`
+/// and combining accents).
+@Suite("Python lower()")
+struct PythonLowercaseTests {
+    @Test(
+        arguments: [
+            ("ΟΔΟΣ", "οδος"), ("ΣΑΣ ΟΔΟΣ.", "σας οδος."), ("Σ", "σ"), ("AΣ", "aς"), ("AΣ\u{301}", "aς\u{301}"),
+            ("AΣ\u{301}B", "aσ\u{301}b"), ("A.Σ", "a.ς"), ("1Σ", "1σ"), ("A'Σ", "a'ς"), ("ΣΑ", "σα"),
+            ("İSTANBUL", "i\u{307}stanbul"), ("Straße ǅ", "straße ǆ"),
+        ])
+    func lowercase(_ text: String, _ python: String) {
+        #expect(SentencePieceTokenizer.lowercased(text).unicodeScalars.elementsEqual(python.unicodeScalars))
+    }
+}
