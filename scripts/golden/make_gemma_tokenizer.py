@@ -22,7 +22,7 @@ from pathlib import Path
 from transformers import AutoTokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_tiny_siglip import test_corpus, train_sentencepiece, training_corpus  # noqa: E402
+from make_tiny_siglip import GEMMA_STYLE, test_corpus, train_sentencepiece, training_corpus  # noqa: E402
 
 FIXTURE = Path(__file__).resolve().parents[2] / "Tests" / "Fixtures" / "gemma-tokenizer"
 CONTROL = ["<mask>", "[@BOS@]", "<unused0>", "<unused1>", "<start_of_turn>", "<end_of_turn>"]
@@ -52,11 +52,8 @@ def main():
     shutil.rmtree(FIXTURE, ignore_errors=True)
     FIXTURE.mkdir(parents=True)
     train_sentencepiece(
-        FIXTURE / "tokenizer.model", training_corpus(), model_type="bpe", vocab_size=700, pad_id=0, eos_id=1,
-        bos_id=2, unk_id=3, pad_piece="<pad>", eos_piece="<eos>", bos_piece="<bos>", unk_piece="<unk>",
-        byte_fallback=True, add_dummy_prefix=False, normalization_rule_name="identity",
-        remove_extra_whitespaces=False, split_digits=True, allow_whitespace_only_pieces=True,
-        character_coverage=1.0, control_symbols=CONTROL, user_defined_symbols=USER_DEFINED,
+        FIXTURE / "tokenizer.model", training_corpus(), **GEMMA_STYLE, control_symbols=CONTROL,
+        user_defined_symbols=USER_DEFINED,
     )
     config = json.dumps({
         "tokenizer_class": "GemmaTokenizer", "model_max_length": 64, "bos_token": "<bos>", "eos_token": "<eos>",

@@ -112,6 +112,15 @@ def train_sentencepiece(destination: Path, corpus: list, **options):
             os.chdir(cwd)
 
 
+# The stand-in for Gemma's tokenizer.model (SigLIP 2): BPE with byte fallback, no dummy prefix, no normalization.
+GEMMA_STYLE = dict(
+    model_type="bpe", vocab_size=700, pad_id=0, eos_id=1, bos_id=2, unk_id=3, pad_piece="<pad>", eos_piece="<eos>",
+    bos_piece="<bos>", unk_piece="<unk>", byte_fallback=True, add_dummy_prefix=False,
+    normalization_rule_name="identity", remove_extra_whitespaces=False, split_digits=True,
+    allow_whitespace_only_pieces=True, character_coverage=1.0,
+)
+
+
 def training_corpus() -> list:
     return sentences(1, 3000) + MIXED[:28] + OBJECTS + ADJECTIVES + VERBS
 
@@ -287,13 +296,7 @@ def main():
     siglip2_dir = FIXTURES / "tiny-siglip2"
     shutil.rmtree(siglip2_dir, ignore_errors=True)
     siglip2_dir.mkdir(parents=True)
-    train_sentencepiece(
-        siglip2_dir / "tokenizer.model", training_corpus(), model_type="bpe", vocab_size=700, pad_id=0, eos_id=1,
-        bos_id=2, unk_id=3, pad_piece="<pad>", eos_piece="<eos>", bos_piece="<bos>", unk_piece="<unk>",
-        byte_fallback=True, add_dummy_prefix=False, normalization_rule_name="identity",
-        remove_extra_whitespaces=False, split_digits=True, allow_whitespace_only_pieces=True,
-        character_coverage=1.0,
-    )
+    train_sentencepiece(siglip2_dir / "tokenizer.model", training_corpus(), **GEMMA_STYLE)
     tokenizer_config = json.dumps({
         "tokenizer_class": "GemmaTokenizer", "model_max_length": 64, "add_bos_token": False,
         "add_eos_token": True, "padding_side": "right", "bos_token": "<bos>", "eos_token": "<eos>",
