@@ -13,10 +13,9 @@ import SentencePiece
 /// **SigLIP 2** (`tokenizer.model`, transformers' `GemmaTokenizer`): split on `<unk>` and the control pieces (Gemma's
 /// `<pad>`, `<eos>`, `<bos>`, `<mask>`, `<start_of_turn>`, `<unused…>`), which transformers 5 makes added tokens as
 /// it does the user-defined pieces (whitespace runs, HTML tags) that SentencePiece keeps whole by itself; each
-/// segment encoded as it is
-/// (lower-cased first only when tokenizer_config.json names `Siglip2Tokenizer`); `<bos>` and `<eos>` added as
-/// `add_bos_token`/`add_eos_token` say, truncated to leave room for them, and padded with `<pad>` on the side
-/// `padding_side` names (where the config leaves a flag out, see `TokenizerOptions`).
+/// segment encoded as it is (lower-cased first only when tokenizer_config.json names `Siglip2Tokenizer`); `<bos>`
+/// and `<eos>` added as `add_bos_token`/`add_eos_token` say, truncated to leave room for them, and padded with
+/// `<pad>` on the side `padding_side` names (where the config leaves a flag out, see `TokenizerOptions`).
 ///
 /// Thread-safe: immutable after loading.
 public final class SentencePieceTokenizer: TextTokenizing {
@@ -183,13 +182,15 @@ public final class SentencePieceTokenizer: TextTokenizing {
 struct SpecialTokens {
     private let byFirst: [Unicode.Scalar: [(scalars: [Unicode.Scalar], id: Int32)]]
 
-    /// `tokens` in order of precedence: of two with the same text, the first keeps it; empty texts are dropped.
+    /// `tokens` in order of precedence: of two with the same code points, the first keeps them; empty texts are
+    /// dropped.
     init(_ tokens: [(text: String, id: Int32)]) {
-        var seen = Set<String>()
+        var seen = Set<[Unicode.Scalar]>()
         var byFirst: [Unicode.Scalar: [(scalars: [Unicode.Scalar], id: Int32)]] = [:]
-        for token in tokens where !token.text.isEmpty && seen.insert(token.text).inserted {
+        for token in tokens {
             let scalars = Array(token.text.unicodeScalars)
-            byFirst[scalars[0], default: []].append((scalars, token.id))
+            guard let first = scalars.first, seen.insert(scalars).inserted else { continue }
+            byFirst[first, default: []].append((scalars, token.id))
         }
         // Longest first, so one special token that contains another wins.
         self.byFirst = byFirst.mapValues { $0.sorted { $0.scalars.count > $1.scalars.count } }
