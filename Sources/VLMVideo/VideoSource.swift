@@ -177,9 +177,18 @@ public final class VideoSource: @unchecked Sendable {
         for i in 0..<Int32(demuxer.formatContext.pointee.nb_streams) where i != index {
             demuxer.stream(i).pointee.discard = AVDISCARD_ALL
         }
+        let parameters = stream.pointee.codecpar.pointee
+        let (width, height) = (Int(parameters.width), Int(parameters.height))
+        guard width * height <= options.maxFramePixels else {
+            throw .cannotOpen(
+                input: input.description,
+                reason: "its frames are \(width)×\(height), more than the \(options.maxFramePixels) pixels a frame may "
+                    + "have")
+        }
         let keyframesOnly = options.sampling == .keyframes
         let decoder = try Decoder(
-            stream: stream, threads: options.decoderThreads, keyframesOnly: keyframesOnly, input: input.description)
+            stream: stream, threads: options.decoderThreads, keyframesOnly: keyframesOnly,
+            maxPixels: options.maxFramePixels, input: input.description)
         self.demuxer = demuxer
         self.decoder = decoder
         videoIndex = index

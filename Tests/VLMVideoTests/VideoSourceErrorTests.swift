@@ -27,6 +27,31 @@ struct VideoSourceErrorTests {
         }
     }
 
+    @Test("frames of more pixels than maxFramePixels: refused at open with one line, or later not decoded")
+    func framesTooLarge() throws {
+        let url = Fixtures.url("truncated.mp4")  // 320 × 240
+        var options = VideoSourceOptions()
+        options.maxFramePixels = 320 * 239
+        #expect {
+            _ = try VideoSource(.file(url.path), options: options)
+        } throws: { error in
+            "\(error)" == "cannot open video '\(url.path)': its frames are 320×240, more than the 76480 pixels a frame "
+                + "may have"
+        }
+        options.maxFramePixels = 320 * 240
+        #expect(try VideoSource(.file(url.path), options: options).next() != nil)
+        // Found by the video-container fuzz target: a 10 KB mpeg4 stream of 32 × 24 whose second VOL header declares
+        // 5388 × 6569. Refused by the decoder before it allocates that picture; the other frames come through.
+        let hostile = Fixtures.root.appendingPathComponent("Fuzz/corpus/video-container/regression-mpeg4-vol-5388x6569")
+        options.maxFramePixels = 512 * 512
+        options.sampling = .every(1)
+        options.imageSize = 32
+        let source = try VideoSource(.file(hostile.path), options: options)
+        var frames = 0
+        while (try? source.next()) != nil { frames += 1 }
+        #expect(frames > 0)
+    }
+
     @Test("a truncated file delivers the frames before the damage, then throws")
     func truncatedFile() throws {
         let url = Fixtures.url("truncated.mp4")

@@ -6,9 +6,11 @@ final class Decoder {
 
     /// Finds and opens the decoder for `stream` (`avcodec_find_decoder`, `avcodec_parameters_to_context`,
     /// `avcodec_open2`). With `keyframesOnly`, the decoder skips everything else (`skip_frame = AVDISCARD_NONKEY`).
-    /// With `strict`, bitstream damage is an error (`err_detect = explode`) instead of being concealed.
+    /// With `strict`, bitstream damage is an error (`err_detect = explode`) instead of being concealed. A picture of
+    /// more than `maxPixels` pixels is refused by the decoder (`max_pixels`) before it is allocated.
     init(
-        stream: UnsafeMutablePointer<AVStream>, threads: Int, keyframesOnly: Bool, strict: Bool = false, input: String
+        stream: UnsafeMutablePointer<AVStream>, threads: Int, keyframesOnly: Bool, strict: Bool = false,
+        maxPixels: Int? = nil, input: String
     ) throws(VideoError) {
         let parameters = stream.pointee.codecpar!
         guard let codec = avcodec_find_decoder(parameters.pointee.codec_id) else {
@@ -22,6 +24,7 @@ final class Decoder {
         ctx.pointee.pkt_timebase = stream.pointee.time_base
         ctx.pointee.thread_count = Int32(max(1, threads))
         if keyframesOnly { ctx.pointee.skip_frame = AVDISCARD_NONKEY }
+        if let maxPixels { ctx.pointee.max_pixels = Int64(max(1, maxPixels)) }
         if strict { ctx.pointee.err_recognition |= AV_EF_EXPLODE | AV_EF_BUFFER | AV_EF_CRCCHECK }
         let opened = avcodec_open2(ctx, codec, nil)
         if opened < 0 {
