@@ -44,7 +44,7 @@ public enum ImageFile {
         }
         let demuxer: Demuxer
         do {
-            demuxer = try Demuxer(input: .file(path))
+            demuxer = try Demuxer(input: .file(path), maxPixels: maxPixels ?? VideoSourceOptions().maxFramePixels)
         } catch {
             throw .badImage(input: input, reason: "not an image FFmpeg recognises")
         }

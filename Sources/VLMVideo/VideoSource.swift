@@ -170,7 +170,8 @@ public final class VideoSource: @unchecked Sendable {
     func connect() throws(VideoError) {
         let demuxer = try Demuxer(
             input: input, options: options.formatOptions, rtspTransport: options.rtspTransport,
-            ioTimeout: options.ioTimeout, interrupt: interrupt, pipeSpoolLimit: options.pipeSpoolLimit)
+            ioTimeout: options.ioTimeout, interrupt: interrupt, pipeSpoolLimit: options.pipeSpoolLimit,
+            maxPixels: options.maxFramePixels)
         guard let index = demuxer.bestStream(AVMEDIA_TYPE_VIDEO) else { throw .noVideoStream(input: input.description) }
         let stream = demuxer.stream(index)
         // Tell the demuxer not to hand us packets of other streams' codecs to parse more than needed.

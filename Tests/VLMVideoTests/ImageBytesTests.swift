@@ -40,4 +40,17 @@ struct ImageBytesTests {
         let after = try FileManager.default.contentsOfDirectory(atPath: temporary).filter { $0.hasPrefix("vlm-image-") }
         #expect(after.count <= leftovers.count, "the temporary file is removed after a refusal")
     }
+
+    /// Found by the image-file fuzz target: 224 bytes of WebP declaring 13130 × 10603. Reading the stream's parameters
+    /// decoded that picture (0.6–0.8 s in the sanitised build) before the header check; now the decoders it probes
+    /// with refuse pictures above the limit, and the size still comes from the header.
+    @Test("a WebP declaring 139 megapixels is refused by its header size without decoding it")
+    func hugeDeclaredWebP() throws {
+        let url = Fixtures.root.appendingPathComponent("Fuzz/corpus/image-file/regression-webp-13130x10603")
+        #expect {
+            _ = try ImageFile.decode(url, maxPixels: 512 * 512)
+        } throws: { error in
+            "\(error)".contains("13130x10603 is more than 262144 pixels")
+        }
+    }
 }

@@ -19,10 +19,13 @@ final class Demuxer {
     /// Opens `input` (`avformat_open_input`) and reads stream parameters (`avformat_find_stream_info`).
     ///
     /// Live inputs get `rw_timeout`/RTSP `timeout` and a deadline of `ioTimeout` enforced by the interrupt
-    /// callback, so neither a dead camera nor a silent server can block the open forever.
+    /// callback, so neither a dead camera nor a silent server can block the open forever. The pictures
+    /// `avformat_find_stream_info` decodes to learn the parameters may have at most `maxPixels` pixels (their
+    /// decoders' `max_pixels`): a header declaring more is not allocated, and its size is still read from the header.
     init(
         input: VideoInput, options: [String: String] = [:], rtspTransport: String = "tcp", ioTimeout: Double? = nil,
-        interrupt: InterruptState = InterruptState(), pipeSpoolLimit: Int64 = VideoSourceOptions().pipeSpoolLimit
+        interrupt: InterruptState = InterruptState(), pipeSpoolLimit: Int64 = VideoSourceOptions().pipeSpoolLimit,
+        maxPixels: Int = VideoSourceOptions().maxFramePixels
     ) throws(VideoError) {
         self.input = input
         self.interrupt = interrupt
@@ -91,7 +94,12 @@ final class Demuxer {
         }
         ctx = openedContext
         context = ctx
-        let found = avformat_find_stream_info(ctx, nil)
+        var streamOptions = [OpaquePointer?](repeating: nil, count: Int(ctx.pointee.nb_streams))
+        for i in streamOptions.indices { av_dict_set(&streamOptions[i], "max_pixels", "\(max(1, maxPixels))", 0) }
+        defer { for i in streamOptions.indices { av_dict_free(&streamOptions[i]) } }
+        let found = streamOptions.withUnsafeMutableBufferPointer {
+            avformat_find_stream_info(ctx, $0.isEmpty ? nil : $0.baseAddress)
+        }
         if found < 0 {
             throw .cannotOpen(input: input.description, reason: Demuxer.explain(AVErrorCode(rawValue: found), input))
         }
