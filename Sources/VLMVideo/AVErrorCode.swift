@@ -26,6 +26,9 @@ struct AVErrorCode: RawRepresentable, Hashable, Sendable, Error, CustomStringCon
     /// `AVERROR(ENOMEM)` (ENOMEM is 12 on Linux and macOS): what the MP4 demuxer returns for a corrupt `moov` whose
     /// sizes ask for absurd allocations, so for a file it means damage far more often than a short machine.
     static let outOfMemory = AVErrorCode(rawValue: -12)
+    /// `AVERROR(EINVAL)` (EINVAL is 22 on Linux and macOS): among others, what a decoder returns for a picture larger
+    /// than its `max_pixels`.
+    static let invalidArgument = AVErrorCode(rawValue: -22)
     /// `AVERROR(ETIMEDOUT)`: a network operation timed out.
     static let timedOut = AVErrorCode(rawValue: cffmpeg_averror_etimedout())
 

@@ -58,7 +58,8 @@ public enum ImageFile {
         let decoder: Decoder
         do {
             decoder = try Decoder(
-                stream: demuxer.stream(index), threads: 1, keyframesOnly: false, strict: true, input: path)
+                stream: demuxer.stream(index), threads: 1, keyframesOnly: false, strict: true, maxPixels: maxPixels,
+                input: path)
         } catch {
             throw .badImage(input: input, reason: "\(error)")
         }
@@ -88,6 +89,10 @@ public enum ImageFile {
             sawPacket = true
             let sent = decoder.send(packet)
             if sent < 0 { failure = AVErrorCode(rawValue: sent).description }
+            if let maxPixels, AVErrorCode(rawValue: sent) == .invalidArgument {
+                // The header gave no size (it is read while decoding), and the decoder refused the picture's.
+                throw .badImage(input: input, reason: "more than \(maxPixels) pixels; send a smaller picture")
+            }
         }
         // The mjpeg decoder conceals a truncated file with grey; the flag tells us.
         if frame!.pointee.decode_error_flags != 0 || frame!.pointee.flags & AV_FRAME_FLAG_CORRUPT != 0 {

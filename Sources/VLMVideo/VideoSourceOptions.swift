@@ -28,9 +28,10 @@ public struct VideoSourceOptions: Sendable, Equatable {
     public var streamName: String?
     /// Decoder threads (`AVCodecContext.thread_count`); decoding is cheap next to CLIP, so 1–2 is enough.
     public var decoderThreads: Int = 2
-    /// Most pixels a decoded picture may have (`AVCodecContext.max_pixels`): the decoder refuses a larger one before
-    /// allocating it, and the packet counts as undecodable. Default 8192 × 8192, above any camera's 8K; a damaged or
-    /// hostile header can otherwise declare up to 16384 × 16384 (268 MP, 400 MB a frame).
+    /// Most pixels a picture may have. A stream whose parameters declare more is refused at open; a picture that
+    /// declares far more later (over twice, allowing for decoders' padding: `AVCodecContext.max_pixels`) is refused
+    /// by the decoder before it is allocated, and its packet counts as undecodable. Default 8192 × 8192, above any
+    /// camera's 8K; a damaged or hostile header can otherwise declare up to 16384 × 16384 (268 MP, 400 MB a frame).
     public var maxFramePixels: Int = 8192 * 8192
     /// Seconds a live open or read may block before it counts as a drop (enforced by the interrupt callback and
     /// passed to the protocols as `rw_timeout` / RTSP `timeout`).

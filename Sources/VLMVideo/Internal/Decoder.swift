@@ -7,7 +7,8 @@ final class Decoder {
     /// Finds and opens the decoder for `stream` (`avcodec_find_decoder`, `avcodec_parameters_to_context`,
     /// `avcodec_open2`). With `keyframesOnly`, the decoder skips everything else (`skip_frame = AVDISCARD_NONKEY`).
     /// With `strict`, bitstream damage is an error (`err_detect = explode`) instead of being concealed. A picture of
-    /// more than `maxPixels` pixels is refused by the decoder (`max_pixels`) before it is allocated.
+    /// far more than `maxPixels` pixels is refused by the decoder before it is allocated (`max_pixels`, at
+    /// `codedPixelLimit(maxPixels)`).
     init(
         stream: UnsafeMutablePointer<AVStream>, threads: Int, keyframesOnly: Bool, strict: Bool = false,
         maxPixels: Int? = nil, input: String
@@ -24,7 +25,7 @@ final class Decoder {
         ctx.pointee.pkt_timebase = stream.pointee.time_base
         ctx.pointee.thread_count = Int32(max(1, threads))
         if keyframesOnly { ctx.pointee.skip_frame = AVDISCARD_NONKEY }
-        if let maxPixels { ctx.pointee.max_pixels = Int64(max(1, maxPixels)) }
+        if let maxPixels { ctx.pointee.max_pixels = Int64(Decoder.codedPixelLimit(maxPixels)) }
         if strict { ctx.pointee.err_recognition |= AV_EF_EXPLODE | AV_EF_BUFFER | AV_EF_CRCCHECK }
         let opened = avcodec_open2(ctx, codec, nil)
         if opened < 0 {
@@ -34,6 +35,13 @@ final class Decoder {
 
     deinit {
         avcodec_free_context(&context)
+    }
+
+    /// The `max_pixels` for pictures of at most `pixels` pixels: decoders check their coded size, padded to 16–128
+    /// pixels a side (a 120 × 80 JPEG is 128 × 80 to the decoder), so twice the pixels and 64 K more. It stops the
+    /// absurd sizes a damaged header declares; the exact limit is the caller's to check.
+    static func codedPixelLimit(_ pixels: Int) -> Int {
+        pixels >= Int(Int32.max) / 2 ? Int(Int32.max) : 2 * max(1, pixels) + (1 << 16)
     }
 
     /// `avcodec_send_packet`; nil packet starts draining. Returns 0 or a negative AVERROR.

@@ -20,8 +20,8 @@ final class Demuxer {
     ///
     /// Live inputs get `rw_timeout`/RTSP `timeout` and a deadline of `ioTimeout` enforced by the interrupt
     /// callback, so neither a dead camera nor a silent server can block the open forever. The pictures
-    /// `avformat_find_stream_info` decodes to learn the parameters may have at most `maxPixels` pixels (their
-    /// decoders' `max_pixels`): a header declaring more is not allocated, and its size is still read from the header.
+    /// `avformat_find_stream_info` decodes to learn the parameters are held to `maxPixels` as a `Decoder`'s are (their
+    /// decoders' `max_pixels`): a picture declaring far more is not allocated.
     init(
         input: VideoInput, options: [String: String] = [:], rtspTransport: String = "tcp", ioTimeout: Double? = nil,
         interrupt: InterruptState = InterruptState(), pipeSpoolLimit: Int64 = VideoSourceOptions().pipeSpoolLimit,
@@ -95,7 +95,8 @@ final class Demuxer {
         ctx = openedContext
         context = ctx
         var streamOptions = [OpaquePointer?](repeating: nil, count: Int(ctx.pointee.nb_streams))
-        for i in streamOptions.indices { av_dict_set(&streamOptions[i], "max_pixels", "\(max(1, maxPixels))", 0) }
+        let limit = "\(Decoder.codedPixelLimit(maxPixels))"
+        for i in streamOptions.indices { av_dict_set(&streamOptions[i], "max_pixels", limit, 0) }
         defer { for i in streamOptions.indices { av_dict_free(&streamOptions[i]) } }
         let found = streamOptions.withUnsafeMutableBufferPointer {
             avformat_find_stream_info(ctx, $0.isEmpty ? nil : $0.baseAddress)
