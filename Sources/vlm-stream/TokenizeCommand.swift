@@ -8,7 +8,8 @@ struct TokenizeCommand: AsyncParsableCommand {
         commandName: "tokenize",
         abstract: "Print the model's token ids as JSON lines (CLIP: start and end tokens, no padding).",
         discussion: #"Output: {"text": TEXT, "ids": [49406, ..., 49407]} per text, truncated to 77 ids for CLIP; "#
-            + "SigLIP ids end with </s> (SigLIP 2: <eos>) and are padded to 64, as the model takes them."
+            + "SigLIP ids end with </s> and are padded to 64; SigLIP 2 adds <bos>/<eos> and pads to 64 on the side its "
+            + "tokenizer files say (the released ones: <eos>, on the right). As the model takes them."
     )
 
     @Argument(help: "Texts to tokenize.")
