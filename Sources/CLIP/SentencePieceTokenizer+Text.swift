@@ -90,13 +90,7 @@ struct TokenizerOptions {
         }
         let url = directory.appendingPathComponent("tokenizer_config.json")
         // An optional file: without it, the defaults (and for Gemma tokenizer.json) apply.
-        var json: [String: Any] = [:]
-        if let data = try? Data(contentsOf: url) {
-            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw CLIPLoadError(file: url.path, "is not a JSON object")
-            }
-            json = object
-        }
+        let json = try Self.jsonObject(at: url) ?? [:]
         /// A token written as a string or as an AddedToken object (`{"content": "</s>", …}`).
         func token(_ key: String) -> String? {
             if let s = json[key] as? String { return s }
@@ -131,15 +125,22 @@ struct TokenizerOptions {
         }
     }
 
+    /// The JSON object in the optional file at `url`: nil when it cannot be read, an error naming it when it is not
+    /// a JSON object.
+    static func jsonObject(at url: URL) throws -> [String: Any]? {
+        guard let data = try? Data(contentsOf: url) else { return nil }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw CLIPLoadError(file: url.path, "is not a JSON object")
+        }
+        return object
+    }
+
     /// What tokenizer.json (when present) says transformers 5 adds and pads: whether its post-processor's template for
     /// one sequence starts with `bos` and ends with `eos`, and the side its padding names (nil: no padding).
     static func fastTokenizerFlags(_ url: URL, _ bos: String, _ eos: String) throws -> (
         bos: Bool, eos: Bool, padLeft: Bool?
     )? {
-        guard let data = try? Data(contentsOf: url) else { return nil }
-        guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw CLIPLoadError(file: url.path, "is not a JSON object")
-        }
+        guard let json = try jsonObject(at: url) else { return nil }
         // TemplateProcessing, alone or inside a Sequence post-processor.
         let post = json["post_processor"] as? [String: Any]
         let template = ([post] + ((post?["processors"] as? [Any]) ?? []).map { $0 as? [String: Any] })
