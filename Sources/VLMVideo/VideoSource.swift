@@ -83,7 +83,7 @@ public final class VideoSource: @unchecked Sendable {
         onEvent: (@Sendable (VideoSourceEvent) -> Void)? = nil
     ) throws(VideoError) {
         self.interrupt = cancellation.state
-        FFmpegLog.install()
+        FFmpegRuntime.install()
         try Self.validate(options.preprocessing)
         if let caption = options.captionPreprocessing { try Self.validate(caption) }
         self.input = input

@@ -52,6 +52,21 @@ struct VideoSourceErrorTests {
         #expect(frames > 0)
     }
 
+    @Test("a container whose tables ask for more than FFmpeg may allocate in one block is refused at open")
+    func hostileIndexSize() throws {
+        // Found by the video-container fuzz target: a 2 KB fragmented MP4 whose `trun` declares 83,886,080 samples.
+        // The MOV demuxer sized its index from that count (2.1 GB) and reached 2.7 GB resident before the source
+        // failed at 0.25 s; under FFmpegRuntime.maxAllocation the allocation fails and the open is refused.
+        let hostile = Fixtures.root.appendingPathComponent(
+            "Fuzz/corpus/video-container/regression-mov-trun-84M-samples")
+        #expect {
+            _ = try VideoSource(.file(hostile.path), options: VideoSourceOptions())
+        } throws: { error in
+            "\(error)" == "cannot open video '\(hostile.path)': the container's index (the MP4 `moov` atom) is "
+                + "damaged: FFmpeg could not read it (Cannot allocate memory); re-download or re-mux the file"
+        }
+    }
+
     @Test("a truncated file delivers the frames before the damage, then throws")
     func truncatedFile() throws {
         let url = Fixtures.url("truncated.mp4")

@@ -1,0 +1,47 @@
+import CFFmpeg
+import Logging
+
+/// FFmpeg's process-wide settings, made once before anything is opened: its own `av_log` messages go to swift-log
+/// (label `ffmpeg`) instead of raw stderr, and its largest single allocation is capped at ``maxAllocation``.
+///
+/// FFmpeg's own errors become `debug` and warnings `trace`: what matters reaches the user as one ``VideoError``
+/// line or our own `info` logs (undecodable packets, reconnects); the raw lines help when debugging.
+enum FFmpegRuntime {
+    static let logger = Logger(label: "ffmpeg")
+
+    /// The most bytes FFmpeg may allocate in one block (`av_max_alloc`; FFmpeg's default is `INT_MAX`, 2 GiB).
+    ///
+    /// Demuxers size their tables from counts the file declares: a 2 KB fragmented MP4 whose `trun` declares 84 M
+    /// samples made the MOV demuxer allocate 2.1 GB for its index and reach 2.7 GB resident before it failed. With
+    /// the cap the allocation fails, the demuxer returns ENOMEM, and the file is refused as damaged. 256 MiB holds
+    /// every buffer a frame of ``VideoSourceOptions/maxFramePixels``' default (8192 × 8192) needs in planar formats
+    /// (a 64 MiB plane at 8 bits, 128 MiB at 16), a packed 4-byte picture (PNG or lossless WebP with alpha) of up to
+    /// about 67 MP and an 8-byte one (16-bit PNG with alpha) of up to about 33 MP, and a stream's index of up to
+    /// 10 M samples (24 bytes each, grown by 1/16: 90 hours at 30 frames per second). A hostile file can still make
+    /// the demuxer reserve up to the cap: the same MP4 declaring 10.5 M samples peaks at 400 MB resident.
+    static let maxAllocation = 256 << 20
+
+    private static let installed: Void = {
+        av_max_alloc(maxAllocation)
+        av_log_set_level(AV_LOG_WARNING)
+        av_log_set_callback { avcl, level, format, arguments in
+            guard level <= AV_LOG_WARNING, let format, let arguments else { return }
+            var line = [CChar](repeating: 0, count: 1024)
+            var printPrefix: Int32 = 1
+            av_log_format_line2(avcl, level, format, arguments, &line, Int32(line.count), &printPrefix)
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !text.isEmpty else { return }
+            if level <= AV_LOG_ERROR {
+                FFmpegRuntime.logger.debug("\(text)")
+            } else {
+                FFmpegRuntime.logger.trace("\(text)")
+            }
+        }
+    }()
+
+    /// Makes the settings once per process; every part of VLMVideo that opens, decodes or encodes calls it first.
+    static func install() {
+        _ = installed
+    }
+}
