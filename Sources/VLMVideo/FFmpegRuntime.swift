@@ -13,12 +13,15 @@ enum FFmpegRuntime {
     ///
     /// Demuxers size their tables from counts the file declares: a 2 KB fragmented MP4 whose `trun` declares 84 M
     /// samples made the MOV demuxer allocate 2.1 GB for its index and reach 2.7 GB resident before it failed. With
-    /// the cap the allocation fails, the demuxer returns ENOMEM, and the file is refused as damaged. 256 MiB holds
-    /// every buffer a frame of ``VideoSourceOptions/maxFramePixels``' default (8192 × 8192) needs in planar formats
-    /// (a 64 MiB plane at 8 bits, 128 MiB at 16), a packed 4-byte picture (PNG or lossless WebP with alpha) of up to
-    /// about 67 MP and an 8-byte one (16-bit PNG with alpha) of up to about 33 MP, and a stream's index of up to
-    /// 10 M samples (24 bytes each, grown by 1/16: 90 hours at 30 frames per second). A hostile file can still make
-    /// the demuxer reserve up to the cap: the same MP4 declaring 10.5 M samples peaks at 400 MB resident.
+    /// the cap the allocation fails, the demuxer returns ENOMEM, and the file is refused as damaged.
+    ///
+    /// 256 MiB is the fuzz targets' limit for one allocation. It holds every plane of a planar frame of
+    /// ``VideoSourceOptions``' default `maxFramePixels`, 8192 × 8192, up to 16 bits (128 MiB a plane); a packed
+    /// picture of up to about 67 MP at 3 bytes a pixel (RGB), 67 MP less two rows at 4 (RGBA: PNG, lossless WebP
+    /// with alpha), 44 MP at 6 and 33 MP at 8 (16-bit RGBA); and a stream's index of up to 10 M samples (24 bytes
+    /// each, grown by 1/16: 90 hours at 30 frames per second). A stream whose pictures need a larger plane is refused
+    /// when its decoder is opened (``Decoder/planeBytes(_:)``). A hostile file can still make a demuxer reserve up to
+    /// the cap: the MP4 above declaring 10.5 M samples peaks at 400 MB resident.
     static let maxAllocation = 256 << 20
 
     private static let installed: Void = {

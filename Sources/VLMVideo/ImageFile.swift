@@ -60,6 +60,8 @@ public enum ImageFile {
             decoder = try Decoder(
                 stream: demuxer.stream(index), threads: 1, keyframesOnly: false, strict: true, maxPixels: maxPixels,
                 input: path)
+        } catch .cannotOpen(_, let reason) {
+            throw .badImage(input: input, reason: reason)
         } catch {
             throw .badImage(input: input, reason: "\(error)")
         }

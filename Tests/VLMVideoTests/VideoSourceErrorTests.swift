@@ -67,6 +67,26 @@ struct VideoSourceErrorTests {
         }
     }
 
+    @Test("pictures that need a larger plane than FFmpeg may allocate are refused at open, not decoded to nothing")
+    func pictureLargerThanFFmpegMayAllocate() throws {
+        // A 16 × 16 16-bit RGBA PNG (ffmpeg -pix_fmt rgba64be) whose IHDR was rewritten to 8192 × 8192 (CRC fixed):
+        // 512 MiB a picture. Under the allocation cap its decoder failed and the source ended after 0 frames, silently.
+        let url = Fixtures.url("images/header-8192x8192-rgba64.png")
+        let refusal =
+            "its 8192×8192 rgba64be pictures need 512.1 MiB each, more than the 256 MiB FFmpeg may allocate in one "
+            + "block; convert it to a smaller size or fewer bytes per pixel"
+        #expect {
+            _ = try VideoSource(.file(url.path))
+        } throws: { error in
+            "\(error)" == "cannot open video '\(url.path)': \(refusal)"
+        }
+        #expect {
+            _ = try ImageFile.decode(url)
+        } throws: { error in
+            "\(error)".hasSuffix(": \(refusal)") && !"\(error)".contains("cannot open video")
+        }
+    }
+
     @Test("a truncated file delivers the frames before the damage, then throws")
     func truncatedFile() throws {
         let url = Fixtures.url("truncated.mp4")

@@ -1,4 +1,5 @@
 import CFFmpeg
+import Foundation
 
 /// An open `AVCodecContext` decoding one stream with the send/receive API; freed on deinit.
 final class Decoder {
@@ -8,7 +9,8 @@ final class Decoder {
     /// `avcodec_open2`). With `keyframesOnly`, the decoder skips everything else (`skip_frame = AVDISCARD_NONKEY`).
     /// With `strict`, bitstream damage is an error (`err_detect = explode`) instead of being concealed. A picture of
     /// far more than `maxPixels` pixels is refused by the decoder before it is allocated (`max_pixels`, at
-    /// `codedPixelLimit(maxPixels)`).
+    /// `codedPixelLimit(maxPixels)`). A stream whose pictures, as its parameters declare them, need a plane larger
+    /// than FFmpeg may allocate (``FFmpegRuntime/maxAllocation``) is refused here: it would decode to nothing.
     init(
         stream: UnsafeMutablePointer<AVStream>, threads: Int, keyframesOnly: Bool, strict: Bool = false,
         maxPixels: Int? = nil, input: String
@@ -16,6 +18,15 @@ final class Decoder {
         let parameters = stream.pointee.codecpar!
         guard let codec = avcodec_find_decoder(parameters.pointee.codec_id) else {
             throw .unsupportedCodec(input: input, codec: String(cString: avcodec_get_name(parameters.pointee.codec_id)))
+        }
+        if let bytes = Decoder.planeBytes(parameters.pointee), bytes > FFmpegRuntime.maxAllocation {
+            let format = av_get_pix_fmt_name(AVPixelFormat(parameters.pointee.format)).map(String.init(cString:))
+            let mib = String(format: "%.1f", Double(bytes) / Double(1 << 20))
+            throw .cannotOpen(
+                input: input,
+                reason: "its \(parameters.pointee.width)×\(parameters.pointee.height) \(format ?? "?") pictures need "
+                    + "\(mib) MiB each, more than the \(FFmpegRuntime.maxAllocation >> 20) MiB FFmpeg may allocate in "
+                    + "one block; convert it to a smaller size or fewer bytes per pixel")
         }
         guard let ctx = avcodec_alloc_context3(codec) else { throw .cannotOpen(input: input, reason: "out of memory") }
         context = ctx
@@ -42,6 +53,22 @@ final class Decoder {
     /// absurd sizes a damaged header declares; the exact limit is the caller's to check.
     static func codedPixelLimit(_ pixels: Int) -> Int {
         pixels >= Int(Int32.max) / 2 ? Int(Int32.max) : 2 * max(1, pixels) + (1 << 16)
+    }
+
+    /// The bytes of the largest buffer a decoder allocates for one picture in the stream's declared pixel format and
+    /// size (a packed format's only plane, a planar one's first), with room for two alignment rows and its padding;
+    /// nil when the parameters do not say.
+    static func planeBytes(_ parameters: AVCodecParameters) -> Int? {
+        guard parameters.format >= 0, parameters.width > 0, parameters.height > 0 else { return nil }
+        var linesizes: (Int32, Int32, Int32, Int32) = (0, 0, 0, 0)
+        let filled = withUnsafeMutableBytes(of: &linesizes) { raw in
+            av_image_fill_linesizes(
+                raw.baseAddress!.assumingMemoryBound(to: Int32.self), AVPixelFormat(parameters.format),
+                parameters.width)
+        }
+        guard filled >= 0 else { return nil }
+        let widest = max(linesizes.0, linesizes.1, linesizes.2, linesizes.3)
+        return Int(widest) * (Int(parameters.height) + 2) + 4096
     }
 
     /// `avcodec_send_packet`; nil packet starts draining. Returns 0 or a negative AVERROR.
