@@ -218,7 +218,8 @@ public final class VideoSource: @unchecked Sendable {
             ? Double(streamDuration) * av_q2d(stream.pointee.time_base) : nil
         if duration == nil { duration = demuxer.duration }
         let stated = Int(stream.pointee.nb_frames)
-        let frames: Int? = stated > 0 ? stated : zip(duration, fps).map { Int(($0 * $1).rounded()) }
+        // Int(exactly:): a damaged container's duration times its frame rate can pass Int.max (a trap with Int()).
+        let frames: Int? = stated > 0 ? stated : zip(duration, fps).flatMap { Int(exactly: ($0 * $1).rounded()) }
         let parameters = stream.pointee.codecpar.pointee
         let size = orientation.displayedSize(width: Int(parameters.width), height: Int(parameters.height))
         return StreamInfo(

@@ -147,6 +147,10 @@ import VLMCore
         #expect(VideoOrientation(rotateTag: "90") == VideoOrientation(rotation: 90))
         #expect(VideoOrientation(rotateTag: "-90") == VideoOrientation(rotation: 270))
         #expect(VideoOrientation(rotateTag: "0") == nil && VideoOrientation(rotateTag: "sideways") == nil)
+        #expect(VideoOrientation(rotateTag: "450") == VideoOrientation(rotation: 90))
+        // Finite, and beyond any Int: refused, not a trap.
+        #expect(VideoOrientation(rotateTag: "1e300") == nil && VideoOrientation(rotateTag: "-1e300") == nil)
+        #expect(VideoOrientation(rotateTag: "inf") == nil && VideoOrientation(rotateTag: "nan") == nil)
         #expect(VideoOrientation(rotation: 90).description == "rotated 90° clockwise")
     }
 

@@ -67,6 +67,17 @@ struct VideoSourceErrorTests {
         }
     }
 
+    @Test("a container whose duration times frame rate passes Int.max opens without a frame count, then is damaged")
+    func frameCountOverflow() throws {
+        // Found by the video-container fuzz target: a 2.8 KB MP4 stating 16.8 M fps and 305 M hours. Its estimated
+        // frame count was Int(duration × fps), a trap.
+        let hostile = Fixtures.root.appendingPathComponent(
+            "Fuzz/corpus/video-container/regression-frame-count-overflow")
+        let source = try VideoSource(.file(hostile.path))
+        #expect(source.info.estimatedFrameCount == nil)
+        #expect(throws: VideoError.self) { while try source.next() != nil {} }
+    }
+
     @Test("pictures that need a larger plane than FFmpeg may allocate are refused at open, not decoded to nothing")
     func pictureLargerThanFFmpegMayAllocate() throws {
         // A 16 × 16 16-bit RGBA PNG (ffmpeg -pix_fmt rgba64be) whose IHDR was rewritten to 8192 × 8192 (CRC fixed):

@@ -39,10 +39,12 @@ extension VideoOrientation {
 
     /// The legacy `rotate` tag: degrees clockwise (`90`, `180`, `270`); nil when absent, 0 or not a multiple of 90.
     init?(rotateTag value: String) {
-        guard let degrees = Double(value.trimmingCharacters(in: .whitespaces)), degrees.isFinite else { return nil }
-        let quarter = (degrees / 90).rounded()
-        guard abs(degrees - quarter * 90) < 1, Int(quarter) % 4 != 0 else { return nil }
-        self.init(rotation: Int(quarter) * 90)
+        // Int(exactly:): a tag is the file's text, and "1e300" is a finite number no Int holds.
+        guard let degrees = Double(value.trimmingCharacters(in: .whitespaces)),
+            let quarter = Int(exactly: (degrees / 90).rounded()), abs(degrees - Double(quarter) * 90) < 1,
+            quarter % 4 != 0
+        else { return nil }
+        self.init(rotation: quarter % 4 * 90)
     }
 
     /// The stream's orientation: its display matrix side data, else its `rotate` tag; identity when it has
