@@ -77,11 +77,14 @@ public final class HeadlessChromium: @unchecked Sendable {
         return (result["result"] as? [String: Any])?["value"]
     }
 
-    /// Evaluates `expression` every 0.2 s until it is `true`; returns false at the deadline.
+    /// Evaluates `expression` every 0.2 s until it is `true`; returns false at the deadline. A script that throws
+    /// counts as not yet: on a loaded machine the page may not have its body when the first check runs.
     public func wait(until expression: String, timeout: Double) throws -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if try evaluate(expression) as? Bool == true { return true }
+            do {
+                if try evaluate(expression) as? Bool == true { return true }
+            } catch let failure as Failure where failure.description.hasPrefix("script failed") {}
             Thread.sleep(forTimeInterval: 0.2)
         }
         return false
