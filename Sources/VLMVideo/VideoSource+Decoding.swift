@@ -60,9 +60,9 @@ extension VideoSource {
             }
             defer { av_packet_unref(packet) }
             guard packet.pointee.stream_index == videoIndex else { continue }
+            videoPackets += 1
             notePacketTime()
             if options.sampling == .keyframes && packet.pointee.flags & AV_PKT_FLAG_KEY == 0 { continue }
-            videoPackets += 1
             let sent = decoder.send(packet)
             if sent < 0 && AVErrorCode(rawValue: sent) != .tryAgain {
                 corruptPackets += 1
