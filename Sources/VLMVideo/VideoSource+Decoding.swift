@@ -19,12 +19,6 @@ extension VideoSource {
                 try feedDecoder(decoder)
             case .endOfFile:
                 // Every frame before the end (or the damage) has been handed out.
-                if pendingError == nil, !input.isLive, decodedCount == 0, videoPackets > 0, !interrupt.isCancelled {
-                    // Decoders conceal garbage (h264) or lose their errors in frame threads: no error came, no frame.
-                    pendingError = .damaged(
-                        input: input.description, seconds: 0,
-                        reason: "none of its \(videoPackets) video packets could be decoded")
-                }
                 if let pendingError {
                     finished = true
                     logger.info("\(pendingError)")
@@ -60,7 +54,6 @@ extension VideoSource {
             }
             defer { av_packet_unref(packet) }
             guard packet.pointee.stream_index == videoIndex else { continue }
-            videoPackets += 1
             notePacketTime()
             if options.sampling == .keyframes && packet.pointee.flags & AV_PKT_FLAG_KEY == 0 { continue }
             let sent = decoder.send(packet)

@@ -69,8 +69,6 @@ public final class VideoSource: @unchecked Sendable {
     var lastSeconds: Double = 0
     var lastPacketEnd: Double = 0
     var corruptPackets = 0
-    /// Packets of the video stream read so far: a file that has some and decodes none is damaged, not empty.
-    var videoPackets = 0
     /// Reconnect attempts since the last decoded frame: a link that connects but delivers nothing keeps backing
     /// off instead of restarting at the initial delay.
     var failedReconnects = 0
