@@ -4,7 +4,8 @@
 //
 // Each C library sits behind its own system-library target (module map + shim.h), and exactly one Swift module
 // imports each: COpenBLAS → VLMTensor, CFFmpeg → VLMVideo, CMosquitto → VLMPublish; libsentencepiece (C++) is
-// reached through CSentencePieceShim's extern "C" functions, imported only by SentencePiece.
+// reached through CSentencePieceShim's extern "C" functions, imported only by SentencePiece. FFmpeg is not linked:
+// CFFmpegLoader loads it when VLMVideo first needs it.
 import PackageDescription
 
 let package = Package(
@@ -36,9 +37,9 @@ let package = Package(
     targets: [
         // MARK: - C libraries (Debian: libavformat-dev libavcodec-dev libswscale-dev libavdevice-dev,
         // libopenblas-dev, libmosquitto-dev, libsentencepiece-dev)
+        // FFmpeg's headers only: its libraries are loaded on first use by CFFmpegLoader, not linked.
         .systemLibrary(
             name: "CFFmpeg",
-            pkgConfig: "libavformat",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavdevice-dev"])]
         ),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -47,6 +48,9 @@ let package = Package(
             name: "CSentencePiece", pkgConfig: "sentencepiece", providers: [.apt(["libsentencepiece-dev"])]),
         // extern "C" wrappers over libsentencepiece's C++ SentencePieceProcessor (a system library holds no sources).
         .target(name: "CSentencePieceShim", dependencies: ["CSentencePiece"]),
+        // FFmpeg's functions under their own names, each calling the library's, which is loaded with dlopen the first
+        // time VLMVideo needs it: processes that decode nothing do not map FFmpeg's ~110 dependencies.
+        .target(name: "CFFmpegLoader", dependencies: ["CFFmpeg"]),
 
         // MARK: - Libraries
         .target(name: "VLMCore"),
@@ -69,7 +73,7 @@ let package = Package(
         ),
         .target(
             name: "VLMVideo",
-            dependencies: ["CFFmpeg", "VLMCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CFFmpeg", "CFFmpegLoader", "VLMCore", .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "VLMMatch", dependencies: ["VLMCore", "VLMTensor", "Yams"]),
         .target(
@@ -187,7 +191,9 @@ let package = Package(
 if Context.environment["VLM_FUZZ"] == "1" {
     let sanitize = ["-sanitize=fuzzer,address"]
     let cTargets: Set = ["CVLMKernels", "CSentencePieceShim"]
-    for target in package.targets where target.type == .regular && target.name != "TestSupport" {
+    // CFFmpegLoader only forwards calls to FFmpeg, which is not instrumented either.
+    for target in package.targets
+    where target.type == .regular && target.name != "TestSupport" && target.name != "CFFmpegLoader" {
         if cTargets.contains(target.name) {
             let flags = ["-fsanitize=fuzzer-no-link,address"]
             target.cSettings = (target.cSettings ?? []) + [.unsafeFlags(flags)]

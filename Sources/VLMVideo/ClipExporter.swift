@@ -23,7 +23,7 @@ public enum ClipExporter {
     public static func export(
         input: URL, from: Double, to: Double, output: URL, logger: Logger = Logger(label: "vlm.video.export")
     ) throws(VideoError) -> Result {
-        FFmpegRuntime.install()
+        try FFmpegRuntime.install()
         guard to > from, from >= 0 else {
             throw .invalidRequest("clip range \(from)–\(to) s is empty; the end must come after the start")
         }

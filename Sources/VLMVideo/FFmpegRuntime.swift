@@ -1,8 +1,10 @@
 import CFFmpeg
+import CFFmpegLoader
 import Logging
 
-/// FFmpeg's process-wide settings, made once before anything is opened: its own `av_log` messages go to swift-log
-/// (label `ffmpeg`) instead of raw stderr, and its largest single allocation is capped at ``maxAllocation``.
+/// FFmpeg's libraries and process-wide settings, loaded and made once before anything is opened: the libraries are
+/// loaded (`cffmpeg_load`; vlm-stream does not link them), its own `av_log` messages go to swift-log (label
+/// `ffmpeg`) instead of raw stderr, and its largest single allocation is capped at ``maxAllocation``.
 ///
 /// FFmpeg's own errors become `debug` and warnings `trace`: what matters reaches the user as one ``VideoError``
 /// line or our own `info` logs (undecodable packets, reconnects); the raw lines help when debugging.
@@ -24,7 +26,9 @@ enum FFmpegRuntime {
     /// the cap: the MP4 above declaring 10.5 M samples peaks at 400 MB resident.
     static let maxAllocation = 256 << 20
 
-    private static let installed: Void = {
+    /// nil once FFmpeg is loaded and set up; otherwise why it could not be loaded.
+    private static let loadFailure: String? = {
+        guard cffmpeg_load() == 0 else { return String(cString: cffmpeg_load_error()) }
         av_max_alloc(maxAllocation)
         av_log_set_level(AV_LOG_WARNING)
         av_log_set_callback { avcl, level, format, arguments in
@@ -41,10 +45,12 @@ enum FFmpegRuntime {
                 FFmpegRuntime.logger.trace("\(text)")
             }
         }
+        return nil
     }()
 
-    /// Makes the settings once per process; every part of VLMVideo that opens, decodes or encodes calls it first.
-    static func install() {
-        _ = installed
+    /// Loads FFmpeg and makes the settings, once per process; every part of VLMVideo that opens, decodes or encodes
+    /// calls it first. Throws ``VideoError/ffmpegUnavailable(reason:)`` when the libraries cannot be loaded.
+    static func install() throws(VideoError) {
+        if let loadFailure { throw .ffmpegUnavailable(reason: loadFailure) }
     }
 }

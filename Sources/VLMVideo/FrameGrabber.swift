@@ -8,7 +8,7 @@ public enum FrameGrabber {
     /// to `width` pixels wide (aspect preserved, never upscaled); nil width keeps the full size. The picture is
     /// turned upright as the stream's display matrix or `rotate` tag says.
     public static func frame(input: URL, at seconds: Double, width: Int? = nil) throws(VideoError) -> RGBImageFrame {
-        FFmpegRuntime.install()
+        try FFmpegRuntime.install()
         let demuxer = try Demuxer(input: .file(input.path))
         guard let index = demuxer.bestStream(AVMEDIA_TYPE_VIDEO) else { throw .noVideoStream(input: input.path) }
         let stream = demuxer.stream(index)

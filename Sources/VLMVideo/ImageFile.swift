@@ -36,7 +36,7 @@ public enum ImageFile {
     }
 
     private static func decode(_ url: URL, name: String, maxPixels: Int?) throws(VideoError) -> RGBImage {
-        FFmpegRuntime.install()
+        try FFmpegRuntime.install()
         let path = url.path
         let input = name
         guard FileManager.default.fileExists(atPath: path) else {

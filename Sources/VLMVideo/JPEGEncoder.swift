@@ -12,7 +12,7 @@ public enum JPEGEncoder {
     /// Throws ``VideoError/cannotWrite(output:reason:)`` if even a 16-pixel-wide version is too large, and
     /// ``VideoError/invalidRequest(_:)`` for an empty image.
     public static func encode(_ image: RGBImage, maxBytes: Int? = nil) throws(VideoError) -> Data {
-        FFmpegRuntime.install()
+        try FFmpegRuntime.install()
         guard image.width > 0, image.height > 0 else { throw .invalidRequest("cannot JPEG-encode an empty image") }
         var current = image
         while true {

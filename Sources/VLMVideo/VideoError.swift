@@ -18,6 +18,8 @@ public enum VideoError: UserFacingError, Equatable {
     case cannotWrite(output: String, reason: String)
     /// The arguments make no sense (a time range that is empty, a size that is zero...).
     case invalidRequest(String)
+    /// FFmpeg's libraries, which are loaded when first needed, could not be loaded.
+    case ffmpegUnavailable(reason: String)
 
     public var description: String {
         switch self {
@@ -37,6 +39,9 @@ public enum VideoError: UserFacingError, Equatable {
             return "cannot write '\(output)': \(reason)"
         case .invalidRequest(let message):
             return message
+        case .ffmpegUnavailable(let reason):
+            return "cannot load FFmpeg's libraries (\(reason)); install them: "
+                + "apt-get install libavformat59 libavcodec59 libswscale6"
         }
     }
 }

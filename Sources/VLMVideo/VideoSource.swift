@@ -51,7 +51,7 @@ public final class VideoSource: @unchecked Sendable {
     var wallClockStart: Date?
     var currentInfo: StreamInfo
     var sampler: FrameSampler
-    let converter = FrameConverter()
+    let converter: FrameConverter
     /// How the current frame's stored pixels are turned for display.
     var orientation = VideoOrientation.identity
     /// The stream's stated orientation (display matrix or `rotate` tag); nil when it states none, and then each
@@ -83,7 +83,7 @@ public final class VideoSource: @unchecked Sendable {
         onEvent: (@Sendable (VideoSourceEvent) -> Void)? = nil
     ) throws(VideoError) {
         self.interrupt = cancellation.state
-        FFmpegRuntime.install()
+        try FFmpegRuntime.install()
         try Self.validate(options.preprocessing)
         if let caption = options.captionPreprocessing { try Self.validate(caption) }
         self.input = input
@@ -94,6 +94,7 @@ public final class VideoSource: @unchecked Sendable {
         self.logger = logger
         self.onEvent = onEvent
         self.sampler = FrameSampler(policy: options.sampling)
+        self.converter = FrameConverter()
         self.packet = av_packet_alloc()
         self.decoded = av_frame_alloc()
         self.currentInfo = StreamInfo(

@@ -149,3 +149,29 @@ import Testing
         #expect(tokens.stdout.contains("[49406,320,1125,539,320,2368,49407]"))
     }
 }
+
+#if canImport(Glibc)
+/// vlm-stream does not link FFmpeg: it loads it the first time a picture is decoded, so a command that decodes
+/// nothing does not map libavcodec's hundred-odd dependencies. glibc's loader lists every library it loads under
+/// `LD_DEBUG=files`.
+@Suite struct FFmpegLoadingCLITests {
+    static let loadedLibraries = ["LD_DEBUG": "files"]
+
+    static func loadsFFmpeg(_ result: CLIRunner.Result) -> Bool {
+        result.stderr.contains("file=libavcodec.so") && result.stderr.contains("file=libavformat.so")
+    }
+
+    @Test func onlyCommandsThatDecodeLoadFFmpeg() throws {
+        let text = try CLIRunner.run(["embed", "text", "a cat"] + EmbedCLITests.model, environment: Self.loadedLibraries)
+        #expect(text.status == 0, "\(text.stderr.suffix(2000))")
+        #expect(text.stderr.contains("file=libopenblas"), "LD_DEBUG=files listed no libraries")
+        #expect(!Self.loadsFFmpeg(text))
+
+        let image = try CLIRunner.run(
+            ["embed", "image", "Tests/Fixtures/still.jpg"] + EmbedCLITests.model, environment: Self.loadedLibraries)
+        #expect(image.status == 0, "\(image.stderr.suffix(2000))")
+        #expect(Self.loadsFFmpeg(image))
+        #expect(image.lines.count == 1)
+    }
+}
+#endif
