@@ -150,6 +150,10 @@ VLM_INLINE_AVX2 void tile_avx2(const int mr, const int nr, const float *x, const
     for (int i = 0; i < MR; i++)
         for (int j = 0; j < NR; j++) acc[i][j] = _mm256_setzero_ps();
     ptrdiff_t p = 0;
+    // Unrolled 4×: not unrolled, the loop's own pointer, counter and branch instructions held the tile to ~70 % of
+    // the FMA peak on Zen 3 with both operands in L1 (~78 % unrolled) and the whole encoder 13–17 % slower. Each
+    // accumulator still takes the same FMAs in the same order, so the sums are bit for bit the same.
+#pragma clang loop unroll_count(4)
     for (; p + 8 <= kc; p += 8, x += 8 * mr) {
         __m256 xv[MR];
         for (int i = 0; i < mr; i++) xv[i] = _mm256_load_ps(x + i * 8);
