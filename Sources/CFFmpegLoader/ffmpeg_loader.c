@@ -12,6 +12,7 @@
 #include "ffmpeg_loader.h"
 
 #include <libavcodec/avcodec.h>
+#include <libavdevice/version.h>
 #include <libavformat/avformat.h>
 #include <libavutil/avutil.h>
 #include <libavutil/dict.h>
@@ -222,3 +223,17 @@ static inline void require_loaded(const char *function) {
         resolved_##name arguments;                                                                                     \
     }
 CFFMPEG_FUNCTIONS(DEFINE_VALUE, DEFINE_VOID)
+
+const char *cffmpeg_register_devices(void) {
+    static char message[512];
+    const char *name = CFFMPEG_SONAME("avdevice", LIBAVDEVICE_VERSION_MAJOR);
+    void *library = dlopen(name, RTLD_NOW | RTLD_GLOBAL);
+    void (*register_all)(void) = library ? (void (*)(void))dlsym(library, "avdevice_register_all") : NULL;
+    if (!register_all) {
+        const char *reason = dlerror();
+        snprintf(message, sizeof message, "%s", reason ? reason : name);
+        return message;
+    }
+    register_all();
+    return NULL;
+}

@@ -1,3 +1,4 @@
+import CFFmpeg
 import VLMCore
 
 /// What went wrong with a video, image or export, as one line for the person at the terminal.
@@ -40,8 +41,10 @@ public enum VideoError: UserFacingError, Equatable {
         case .invalidRequest(let message):
             return message
         case .ffmpegUnavailable(let reason):
-            return "cannot load FFmpeg's libraries (\(reason)); install them: "
-                + "apt-get install libavformat59 libavcodec59 libswscale6"
+            // Debian names the packages by the sonames' major versions, those of the headers vlm-stream was built with.
+            return "cannot load FFmpeg's libraries (\(reason)); install them: apt-get install "
+                + "libavformat\(LIBAVFORMAT_VERSION_MAJOR) libavcodec\(LIBAVCODEC_VERSION_MAJOR) "
+                + "libswscale\(LIBSWSCALE_VERSION_MAJOR)"
         }
     }
 }

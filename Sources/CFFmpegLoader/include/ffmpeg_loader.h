@@ -13,4 +13,9 @@ int cffmpeg_load(void);
 /// Why `cffmpeg_load()` failed ("" when it did not).
 const char *cffmpeg_load_error(void);
 
+/// Loads libavdevice (V4L2 cameras) and registers its input devices, after `cffmpeg_load()`. libavdevice links about
+/// a hundred more shared libraries (SDL, PulseAudio, X11, OpenGL, JACK…), about 20 MB resident, so it is loaded only
+/// when a camera is opened. Returns NULL, or why it could not be loaded. Not thread-safe: call it once.
+const char *cffmpeg_register_devices(void);
+
 #endif

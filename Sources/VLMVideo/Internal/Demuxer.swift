@@ -1,4 +1,5 @@
 import CFFmpeg
+import CFFmpegLoader
 import Foundation
 
 /// An open `AVFormatContext` (libavformat's demuxer) for one input; closed on deinit. Never leaves the module.
@@ -13,8 +14,7 @@ final class Demuxer {
     private var customIO: UnsafeMutablePointer<AVIOContext>?
 
     /// Loads libavdevice and registers its inputs on first use: nil, or why it could not be loaded.
-    private static let registerDevices: String? =
-        cffmpeg_register_devices() == 0 ? nil : String(cString: cffmpeg_dlerror())
+    private static let registerDevices: String? = cffmpeg_register_devices().map { String(cString: $0) }
 
     /// Opens `input` (`avformat_open_input`) and reads stream parameters (`avformat_find_stream_info`).
     ///
