@@ -134,8 +134,10 @@ final class PostgresStore: IndexStore {
                 if conn.isClosed {
                     c = nil
                 } else if error is PostgresWait.NoAnswer || (try? tx.run("ROLLBACK")) == nil {
-                    // A connection that stopped answering is dropped without waiting on it again.
-                    conn.close().whenComplete { _ in }
+                    // A connection that stopped answering is dropped without waiting on it again. The close keeps
+                    // it alive until its channel is inactive: postgres-nio asserts that a connection is closed by
+                    // the time it is deinitialized, and a debug build stopped on that while the database was down.
+                    conn.close().whenComplete { _ in withExtendedLifetime(conn) {} }
                     c = nil
                 }
                 throw Self.translate(error, location: url.display)
