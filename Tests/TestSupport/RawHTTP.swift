@@ -80,15 +80,19 @@ public struct RawHTTP: Sendable {
         sender.start()
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
+        var failure: POSIXErrorCode?  // why the last recv failed, for the error when no reply came
         while true {
             let n = recv(fd, &chunk, chunk.count, 0)
+            if n < 0 && errno == EINTR { continue }  // a signal, not an answer: wait on
+            if n < 0 { failure = POSIXErrorCode(rawValue: errno) }
             if n <= 0 { break }
             received += chunk[0..<n]
             if let reply = Self.parse(received), reply.complete { break }
         }
         shutdown(fd, Int32(SHUT_RDWR))
         while !sender.isFinished { usleep(1000) }
-        guard let reply = Self.parse(received) else { throw POSIXError(.EBADMSG) }
+        // No reply: the socket's own error (reset, timed out), else EBADMSG for a close before a whole head.
+        guard let reply = Self.parse(received) else { throw POSIXError(failure ?? .EBADMSG) }
         return reply.reply
     }
 
@@ -96,6 +100,7 @@ public struct RawHTTP: Sendable {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 { return false }
             offset += n
         }
