@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import VLMCore
 import VLMVideo
 
@@ -18,7 +19,7 @@ enum ImageUpload {
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: options.uploadLimit)
-        } catch {
+        } catch is NIOTooManyBytesError {
             return APIError.response(.contentTooLarge, tooLarge)
         }
         let bytes = Array(body.readableBytesView)

@@ -26,7 +26,9 @@ struct BrowserTests {
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                 "--user-data-dir=\(profile.path)", "--window-size=1280,1000", "--virtual-time-budget=8000",
             ] + arguments, output: log)
-        if child.wait(timeout: 90) == nil { child.terminate() }
+        // Longer than the test server's 120 s request timeout: a page that is slow because the suite starves the
+        // server still renders, or shows the server's 503.
+        if child.wait(timeout: 150) == nil { child.terminate() }
         return (try? String(contentsOf: log, encoding: .utf8)) ?? ""
     }
 

@@ -46,6 +46,11 @@ struct TestServer: Sendable {
         // The tests share 2 cores with the rest of the suite: a search that takes seconds there is slow, not hung
         // (the timeout test sets its own limit).
         options.requestTimeout = .seconds(120)
+        // The idle timer counts from the last byte the server read, and the server reads a request body only as its
+        // handler takes it. Tests elsewhere in the suite block the cooperative pool that runs the handlers for half a
+        // minute at a time, so the default 30 s closed uploads that were waiting to be read, and the client got a
+        // reset instead of an answer.
+        options.idleTimeout = .seconds(120)
         configure(&options)
         let index = try VideoIndex(path: db.path, create: false)
         let encoder = try CLIPModel.load(directory: model)

@@ -32,7 +32,7 @@ enum QueryControl {
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: limits.maxPayloadBytes)
-        } catch {
+        } catch is NIOTooManyBytesError {
             return APIError.response(.contentTooLarge, tooLarge)
         }
         let parsed: ControlRequest
