@@ -4,6 +4,7 @@
 #include "dispatch.h"
 
 #include <math.h>
+#include <string.h>
 
 // MARK: - Portable
 
@@ -102,31 +103,26 @@ VLM_INLINE_AVX2 __m256 first_lanes(ptrdiff_t n) {
     return _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(kLaneMask + 8 - n)));
 }
 
-/// scores[r][j] = Σ_c q_r[c]·scale · kᵀ[c, j] for the R query rows q_r (R = 1 or 2, a constant after inlining) and
-/// the first key_vectors keys, 32 keys at a time: R × 4 accumulators, so two rows keep both FMA pipes busy and share
-/// each load of kᵀ.
-VLM_INLINE_AVX2 void attention_scores_avx2(const int R, const float *const *qr, float scale, const float *keys_t,
-                                           ptrdiff_t padded, ptrdiff_t key_vectors, ptrdiff_t head_dim,
-                                           float *const *scores) {
-    for (ptrdiff_t j0 = 0; j0 < key_vectors; j0 += 32) {
-        __m256 acc[2][4];
-        for (int r = 0; r < 2; r++)
-            for (int t = 0; t < 4; t++) acc[r][t] = _mm256_setzero_ps();
-        const ptrdiff_t width = key_vectors - j0 < 32 ? key_vectors - j0 : 32;
-        const int vectors = (int)(width / 8);
-        for (ptrdiff_t c = 0; c < head_dim; c++) {
-            const float *row = keys_t + c * padded + j0;
-            __m256 qc[2];
-            for (int r = 0; r < R; r++) qc[r] = _mm256_set1_ps(qr[r][c] * scale);
-            for (int t = 0; t < 4; t++) {
-                if (t >= vectors) break;
-                const __m256 kv = _mm256_loadu_ps(row + 8 * t);
-                for (int r = 0; r < R; r++) acc[r][t] = _mm256_fmadd_ps(qc[r], kv, acc[r][t]);
-            }
+/// scores_r[j] = Σ_c qs_r[c] · kᵀ[c, j] for the R query rows qs_r (R = 1 or 2, a constant after inlining; already
+/// scaled by 1/√d) and `vectors` ≤ 4 groups of 8 keys: R × 4 accumulators, so two rows keep both FMA pipes busy and
+/// share each load of kᵀ.
+VLM_INLINE_AVX2 void attention_scores_avx2(const int R, const int vectors, const float *qs, const float *keys_t,
+                                           ptrdiff_t padded, ptrdiff_t head_dim, float *scores) {
+    __m256 acc[2][4];
+    for (int r = 0; r < 2; r++)
+        for (int t = 0; t < 4; t++) acc[r][t] = _mm256_setzero_ps();
+    for (ptrdiff_t c = 0; c < head_dim; c++) {
+        const float *row = keys_t + c * padded;
+        __m256 qc[2];
+        for (int r = 0; r < R; r++) qc[r] = _mm256_broadcast_ss(qs + r * head_dim + c);
+        for (int t = 0; t < 4; t++) {
+            if (t >= vectors) break;
+            const __m256 kv = _mm256_loadu_ps(row + 8 * t);
+            for (int r = 0; r < R; r++) acc[r][t] = _mm256_fmadd_ps(qc[r], kv, acc[r][t]);
         }
-        for (int r = 0; r < R; r++)
-            for (int t = 0; t < vectors; t++) _mm256_storeu_ps(scores[r] + j0 + 8 * t, acc[r][t]);
     }
+    for (int r = 0; r < R; r++)
+        for (int t = 0; t < vectors; t++) _mm256_storeu_ps(scores + r * padded + 8 * t, acc[r][t]);
 }
 
 /// Softmax numerators of one row of scores in place (lanes past `keys` zeroed); returns 1 / their sum.
@@ -154,78 +150,106 @@ VLM_INLINE_AVX2 float attention_softmax_avx2(float *scores, ptrdiff_t keys) {
     return 1.0f / hsum8(sum_vector);
 }
 
-/// out_r = inverse_r · Σ_{j < keys_r} p_r[j] · v_j for R rows (R = 1 or 2), 32 output columns at a time: R × 4
-/// accumulators sharing each load of v. A causal pair's second row has one key more: it finishes alone, so each
-/// row's sum is the same sequence of FMAs as one row on its own.
-VLM_INLINE_AVX2 void attention_values_avx2(const int R, float *const *p, const ptrdiff_t *keys, const float *inverse,
-                                           const float *v, ptrdiff_t ldv, float *const *out, ptrdiff_t head_dim) {
+/// out_r[0 ..< 8·vectors] = inverse_r · Σ_{j < keys_r} p_r[j] · v_j for R rows (R = 1 or 2; p_r padded apart) and
+/// `vectors` ≤ 4 groups of 8 columns of v (row stride 32): R × 4 accumulators sharing each load of v. A causal
+/// pair's second row has one key more: it finishes alone, so each row's sum is the same sequence of FMAs as one row
+/// on its own.
+VLM_INLINE_AVX2 void attention_values_avx2(const int R, const float *p, ptrdiff_t padded, const ptrdiff_t *keys,
+                                           const float *inverse, const float *v, const int vectors, float *out,
+                                           ptrdiff_t ldo) {
     const ptrdiff_t shared = R == 2 && keys[1] < keys[0] ? keys[1] : keys[0];
-    const ptrdiff_t dim_vectors = head_dim & ~(ptrdiff_t)7;
-    ptrdiff_t c0 = 0;
-    for (; c0 + 32 <= dim_vectors; c0 += 32) {
-        __m256 o[2][4];
-        for (int r = 0; r < 2; r++)
-            for (int t = 0; t < 4; t++) o[r][t] = _mm256_setzero_ps();
-        for (ptrdiff_t j = 0; j < shared; j++) {
-            const float *vj = v + j * ldv + c0;
-            __m256 pj[2];
-            for (int r = 0; r < R; r++) pj[r] = _mm256_set1_ps(p[r][j]);
-            for (int t = 0; t < 4; t++) {
-                const __m256 vv = _mm256_loadu_ps(vj + 8 * t);
-                for (int r = 0; r < R; r++) o[r][t] = _mm256_fmadd_ps(pj[r], vv, o[r][t]);
-            }
-        }
-        for (int r = 0; r < R; r++)
-            for (ptrdiff_t j = shared; j < keys[r]; j++) {
-                const __m256 pj = _mm256_set1_ps(p[r][j]);
-                const float *vj = v + j * ldv + c0;
-                for (int t = 0; t < 4; t++) o[r][t] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 8 * t), o[r][t]);
-            }
-        for (int r = 0; r < R; r++) {
-            const __m256 scale = _mm256_set1_ps(inverse[r]);
-            for (int t = 0; t < 4; t++) _mm256_storeu_ps(out[r] + c0 + 8 * t, _mm256_mul_ps(o[r][t], scale));
+    __m256 o[2][4];
+    for (int r = 0; r < 2; r++)
+        for (int t = 0; t < 4; t++) o[r][t] = _mm256_setzero_ps();
+    for (ptrdiff_t j = 0; j < shared; j++) {
+        const float *vj = v + j * 32;
+        __m256 pj[2];
+        for (int r = 0; r < R; r++) pj[r] = _mm256_broadcast_ss(p + r * padded + j);
+        for (int t = 0; t < 4; t++) {
+            if (t >= vectors) break;
+            const __m256 vv = _mm256_loadu_ps(vj + 8 * t);
+            for (int r = 0; r < R; r++) o[r][t] = _mm256_fmadd_ps(pj[r], vv, o[r][t]);
         }
     }
     for (int r = 0; r < R; r++)
-        for (ptrdiff_t c = c0; c < head_dim; c++) {
-            float sum = 0;
-            for (ptrdiff_t j = 0; j < keys[r]; j++) sum += p[r][j] * v[j * ldv + c];
-            out[r][c] = sum * inverse[r];
+        for (ptrdiff_t j = shared; j < keys[r]; j++) {
+            const __m256 pj = _mm256_broadcast_ss(p + r * padded + j);
+            const float *vj = v + j * 32;
+            for (int t = 0; t < vectors; t++) o[r][t] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 8 * t), o[r][t]);
         }
+    for (int r = 0; r < R; r++) {
+        const __m256 scale = _mm256_set1_ps(inverse[r]);
+        for (int t = 0; t < vectors; t++) _mm256_storeu_ps(out + r * ldo + 8 * t, _mm256_mul_ps(o[r][t], scale));
+    }
 }
 
-/// One head: kᵀ is laid out (head_dim, seq rounded up to 8) so each query's scores are whole vectors of keys. Query
-/// rows go in pairs (scores, softmax, values), the last one alone when seq is odd.
+/// One head, in three passes over all its query rows so that what each pass reads again and again stays in L1:
+/// the scores by blocks of 32 keys (a block of kᵀ, laid out (head_dim, seq rounded up to 8), is head_dim × 128
+/// bytes), the softmax of each row, then the values by blocks of 32 columns of v. Query rows go in pairs, the last
+/// one alone when seq is odd. Each score and each output is the same sequence of FMAs as one row on its own.
 VLM_AVX2 static void attention_head_avx2(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v,
                                          ptrdiff_t ldv, float *out, ptrdiff_t ldo, ptrdiff_t seq, ptrdiff_t head_dim,
                                          int causal, float *scratch) {
     const float scale = 1.0f / sqrtf((float)head_dim);
     const ptrdiff_t padded = (seq + 7) & ~(ptrdiff_t)7;
-    float *keys_t = scratch;
-    float *scores[2] = {scratch + head_dim * padded, scratch + (head_dim + 1) * padded};
-    for (ptrdiff_t c = 0; c < head_dim; c++) {
-        float *row = keys_t + c * padded;
-        for (ptrdiff_t j = 0; j < seq; j++) row[j] = k[j * ldk + c];
-        for (ptrdiff_t j = seq; j < padded; j++) row[j] = 0;
-    }
-    for (ptrdiff_t i = 0; i < seq; i += 2) {
-        const int rows = i + 1 < seq ? 2 : 1;
-        const float *qr[2] = {q + i * ldq, q + (i + rows - 1) * ldq};
-        float *outs[2] = {out + i * ldo, out + (i + rows - 1) * ldo};
-        ptrdiff_t keys[2];
-        float inverse[2];
-        for (int r = 0; r < rows; r++) keys[r] = causal ? i + r + 1 : seq;
-        const ptrdiff_t key_vectors = (keys[rows - 1] + 7) & ~(ptrdiff_t)7;
-        if (rows == 2) {
-            attention_scores_avx2(2, qr, scale, keys_t, padded, key_vectors, head_dim, scores);
-        } else {
-            attention_scores_avx2(1, qr, scale, keys_t, padded, key_vectors, head_dim, scores);
+    float *keys_t = scratch;                     // (head_dim, padded)
+    float *qs = keys_t + head_dim * padded;      // (seq, head_dim): q / √d
+    float *scores = qs + seq * head_dim;         // (seq, padded)
+    float *inverse = scores + seq * padded;      // (seq): 1 / each row's softmax sum
+    float *vblock = inverse + seq;               // (seq, 32): 32 columns of v
+    // k's rows are far apart in the fused QKV buffer: read each once, whole.
+    for (ptrdiff_t j = 0; j < seq; j++)
+        for (ptrdiff_t c = 0; c < head_dim; c++) keys_t[c * padded + j] = k[j * ldk + c];
+    for (ptrdiff_t c = 0; c < head_dim; c++)
+        for (ptrdiff_t j = seq; j < padded; j++) keys_t[c * padded + j] = 0;
+    for (ptrdiff_t i = 0; i < seq; i++)
+        for (ptrdiff_t c = 0; c < head_dim; c++) qs[i * head_dim + c] = q[i * ldq + c] * scale;
+    // Scores of each pair for the keys its last row sees (rounded up to 8; the first row's extra lanes are
+    // masked by the softmax).
+    for (ptrdiff_t j0 = 0; j0 < padded; j0 += 32)
+        for (ptrdiff_t i = 0; i < seq; i += 2) {
+            const ptrdiff_t key_vectors = causal ? ((i + (i + 1 < seq ? 2 : 1)) + 7) & ~(ptrdiff_t)7 : padded;
+            if (j0 >= key_vectors) continue;
+            const int vectors = key_vectors - j0 < 32 ? (int)(key_vectors - j0) / 8 : 4;
+            const float *qi = qs + i * head_dim;
+            float *si = scores + i * padded + j0;
+            if (i + 1 < seq && vectors == 4) {  // the usual case, with constants the compiler can unroll by
+                attention_scores_avx2(2, 4, qi, keys_t + j0, padded, head_dim, si);
+            } else if (i + 1 < seq) {
+                attention_scores_avx2(2, vectors, qi, keys_t + j0, padded, head_dim, si);
+            } else {
+                attention_scores_avx2(1, vectors, qi, keys_t + j0, padded, head_dim, si);
+            }
         }
-        for (int r = 0; r < rows; r++) inverse[r] = attention_softmax_avx2(scores[r], keys[r]);
-        if (rows == 2) {
-            attention_values_avx2(2, scores, keys, inverse, v, ldv, outs, head_dim);
-        } else {
-            attention_values_avx2(1, scores, keys, inverse, v, ldv, outs, head_dim);
+    for (ptrdiff_t i = 0; i < seq; i++) inverse[i] = attention_softmax_avx2(scores + i * padded, causal ? i + 1 : seq);
+    // Values by blocks of up to 32 columns, each block of v copied once into vblock (seq, 32): v's rows are far
+    // apart in the fused QKV buffer and would crowd a few cache sets.
+    const ptrdiff_t dim_vectors = head_dim & ~(ptrdiff_t)7;
+    for (ptrdiff_t c0 = 0; c0 < dim_vectors; c0 += 32) {
+        const int vectors = (int)((dim_vectors - c0 < 32 ? dim_vectors - c0 : 32) / 8);
+        for (ptrdiff_t j = 0; j < seq; j++) memcpy(vblock + j * 32, v + j * ldv + c0, sizeof(float) * 8 * vectors);
+        for (ptrdiff_t i = 0; i < seq; i += 2) {
+            const ptrdiff_t keys[2] = {causal ? i + 1 : seq, causal ? i + 2 : seq};
+            if (i + 1 < seq && vectors == 4) {
+                attention_values_avx2(2, scores + i * padded, padded, keys, inverse + i, vblock, 4,
+                                      out + i * ldo + c0, ldo);
+            } else if (i + 1 < seq) {
+                attention_values_avx2(2, scores + i * padded, padded, keys, inverse + i, vblock, vectors,
+                                      out + i * ldo + c0, ldo);
+            } else {
+                attention_values_avx2(1, scores + i * padded, padded, keys, inverse + i, vblock, vectors,
+                                      out + i * ldo + c0, ldo);
+            }
+        }
+    }
+    const ptrdiff_t c0 = dim_vectors;  // the last head_dim mod 8 columns
+    for (ptrdiff_t i = 0; i < seq; i++) {
+        const float *p = scores + i * padded;
+        const ptrdiff_t keys = causal ? i + 1 : seq;
+        for (ptrdiff_t c = c0; c < head_dim; c++) {
+            float sum = 0;
+            for (ptrdiff_t j = 0; j < keys; j++) sum += p[j] * v[j * ldv + c];
+            out[i * ldo + c] = sum * inverse[i];
         }
     }
 }
@@ -254,7 +278,8 @@ VLM_AVX2 static void activation_avx2(float *x, ptrdiff_t count, int kind) {
 
 size_t vlm_attention_scratch_count(ptrdiff_t seq, ptrdiff_t head_dim) {
     const ptrdiff_t padded = (seq + 7) & ~(ptrdiff_t)7;
-    return (size_t)((head_dim + 2) * padded);  // kᵀ and two rows of scores
+    // kᵀ, scaled q, scores, 1/sums, a block of v
+    return (size_t)(head_dim * padded + seq * head_dim + seq * padded + seq + seq * 32);
 }
 
 void vlm_attention_head(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v, ptrdiff_t ldv,

@@ -16,7 +16,7 @@ public enum Attention {
     ) {
         let (pq, pk, pv, po) = (SendablePointer(q), SendablePointer(k), SendablePointer(v), SendablePointer(output))
         Parallel.forEachRange(batch * heads, grain: 1) { range in
-            // Per worker: kᵀ of one head and one row of scores (vlm_attention_head's scratch).
+            // Per worker: vlm_attention_head's scratch (kᵀ, the scaled queries and the scores of one head).
             withUnsafeTemporaryAllocation(of: Float.self, capacity: vlm_attention_scratch_count(seq, headDim)) {
                 let scratch = $0.baseAddress!
                 for job in range {

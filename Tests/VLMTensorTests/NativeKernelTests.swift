@@ -108,8 +108,12 @@ struct NativeKernelTests {
     }
 
     @Test(
-        "attention heads: CLIP's shapes (50 image tokens, 77 text tokens, head 64) and odd ones",
-        arguments: variants, [(13, 16, false), (13, 16, true), (50, 64, false), (77, 64, true), (9, 40, true)])
+        "attention heads: CLIP's and SigLIP's shapes (50/196 image tokens, 77 text tokens, head 64 or 72) and odd ones",
+        arguments: variants,
+        [
+            (13, 16, false), (13, 16, true), (50, 64, false), (77, 64, true), (9, 40, true), (196, 64, false),
+            (37, 72, false), (33, 72, true), (5, 8, true), (1, 64, false),
+        ])
     func attention(variant: String, shape: (seq: Int, headDim: Int, causal: Bool)) {
         let (batch, heads) = (2, 3)
         let width = heads * shape.headDim
