@@ -341,21 +341,14 @@ void vlm_linear_q8_packed(const uint8_t *packed, const float *row_scales, ptrdif
     for (ptrdiff_t i0 = 0; i0 < m; i0 += chunk) {
         const ptrdiff_t i1 = i0 + chunk < m ? i0 + chunk : m;
         const ptrdiff_t tile_count = (i1 - i0 + QMR - 1) / QMR;
-        const ptrdiff_t row_lines = (k + 63) / 64;  // 64-byte lines per weight row
         for (ptrdiff_t j = n0; j < n1; j += QNR) {
             const int nr = n1 - j < QNR ? (int)(n1 - j) : QNR;
             const int8_t *wj = w + j * ldw;
-            // As in the float32 kernel: the next group of weight rows is prefetched into L2, a few lines per tile,
-            // while this group computes (at batch 1 the weights stream from DRAM, each row used by ~50 tokens).
+            // As in the float32 kernel: the next group of weight rows is prefetched into L2 while this one computes.
             const ptrdiff_t next_rows = n1 - (j + nr) < QNR ? n1 - (j + nr) : QNR;
-            const ptrdiff_t per_tile = (next_rows * row_lines + tile_count - 1) / tile_count;
-            const int8_t *next = wj + (ptrdiff_t)nr * ldw;
-            ptrdiff_t row = 0, line = 0;
+            VLMPrefetch prefetch = vlm_prefetch_rows(wj + (ptrdiff_t)nr * ldw, ldw, next_rows, k, tile_count);
             for (ptrdiff_t i = i0; i < i1; i += QMR) {
-                for (ptrdiff_t q = 0; q < per_tile && row < next_rows; q++) {
-                    __builtin_prefetch(next + row * ldw + line * 64, 0, 2);
-                    if (++line == row_lines) line = 0, row++;
-                }
+                vlm_prefetch_step(&prefetch);
                 const int mr = m - i < QMR ? (int)(m - i) : QMR;
                 int32_t s[QMR][QNR];
                 if (tiles) tiles[(mr - 1) * QNR + (nr - 1)](packed + i * padded, wj, ldw, k, s);
