@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import NIOCore
 import VLMCore
 import VLMVideo
 
@@ -12,17 +11,9 @@ enum ImageUpload {
         _ request: Request, context: BasicRequestContext, archive: Archive, options: ServeOptions,
         page: (top: Int, offset: Int)
     ) async throws -> Response {
-        let tooLarge = "the upload is larger than \(options.uploadLimit >> 20) MiB"
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > options.uploadLimit {
-            return APIError.response(.contentTooLarge, tooLarge)
+        guard let bytes = try await request.collectBody(upTo: options.uploadLimit) else {
+            return APIError.response(.contentTooLarge, "the upload is larger than \(options.uploadLimit >> 20) MiB")
         }
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: options.uploadLimit)
-        } catch is NIOTooManyBytesError {
-            return APIError.response(.contentTooLarge, tooLarge)
-        }
-        let bytes = Array(body.readableBytesView)
         let contentType = request.headers[.contentType]
         let image: [UInt8]?
         if let boundary = Multipart.boundary(contentType: contentType) {

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import VLMCore
 
 /// Gives each request a deadline; blocking work started with `offload` after it has passed fails with
@@ -68,5 +69,18 @@ enum APIError {
         headers[.contentType] = "application/json"
         let body = ResultJSON.bytes(["error": message])
         return Response(status: status, headers: headers, body: .init(byteBuffer: .init(bytes: body)))
+    }
+}
+
+extension Request {
+    /// The whole body, or nil when it is larger than `limit` bytes: by its Content-Length, before anything is read,
+    /// or as it arrives (a chunked body, or a Content-Length that lied). The caller answers 413.
+    func collectBody(upTo limit: Int) async throws -> [UInt8]? {
+        if let length = headers[.contentLength].flatMap(Int.init), length > limit { return nil }
+        do {
+            return Array(try await body.collect(upTo: limit).readableBytesView)
+        } catch is NIOTooManyBytesError {
+            return nil
+        }
     }
 }

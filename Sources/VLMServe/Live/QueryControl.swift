@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import NIOCore
 import VLMCore
 import VLMPublish
 
@@ -25,19 +24,12 @@ enum QueryControl {
         guard type.hasPrefix("application/json") else {
             return APIError.response(.unsupportedMediaType, "send the queries as application/json")
         }
-        let tooLarge = "the body is larger than \(limits.maxPayloadBytes) bytes"
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limits.maxPayloadBytes {
-            return APIError.response(.contentTooLarge, tooLarge)
-        }
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: limits.maxPayloadBytes)
-        } catch is NIOTooManyBytesError {
-            return APIError.response(.contentTooLarge, tooLarge)
+        guard let body = try await request.collectBody(upTo: limits.maxPayloadBytes) else {
+            return APIError.response(.contentTooLarge, "the body is larger than \(limits.maxPayloadBytes) bytes")
         }
         let parsed: ControlRequest
         do {
-            parsed = try ControlRequest.parse(Array(body.readableBytesView), action: action, limits: limits)
+            parsed = try ControlRequest.parse(body, action: action, limits: limits)
         } catch {
             return APIError.response(.badRequest, "\(error)")
         }
