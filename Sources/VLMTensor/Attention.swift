@@ -16,18 +16,18 @@ public enum Attention {
     ) {
         let (pq, pk, pv, po) = (SendablePointer(q), SendablePointer(k), SendablePointer(v), SendablePointer(output))
         Parallel.forEachRange(batch * heads, grain: 1) { range in
-            // Per worker: vlm_attention_head's scratch (kᵀ, the scaled queries and the scores of one head).
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: vlm_attention_scratch_count(seq, headDim)) {
-                let scratch = $0.baseAddress!
-                for job in range {
-                    let (b, h) = job.quotientAndRemainder(dividingBy: heads)
-                    let rowOffset = b * seq
-                    let col = h * headDim
-                    vlm_attention_head(
-                        pq.base + rowOffset * ldq + col, ldq, pk.base + rowOffset * ldk + col, ldk,
-                        pv.base + rowOffset * ldv + col, ldv, po.base + rowOffset * ldo + col, ldo, seq, headDim,
-                        causal ? 1 : 0, scratch)
-                }
+            // Per worker: vlm_attention_head's scratch (kᵀ, the scaled queries and the scores of one head), on the
+            // heap: 0.3 MB at 196 tokens, 2.5 MB at SigLIP so400m's 729.
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: vlm_attention_scratch_count(seq, headDim))
+            defer { scratch.deallocate() }
+            for job in range {
+                let (b, h) = job.quotientAndRemainder(dividingBy: heads)
+                let rowOffset = b * seq
+                let col = h * headDim
+                vlm_attention_head(
+                    pq.base + rowOffset * ldq + col, ldq, pk.base + rowOffset * ldk + col, ldk,
+                    pv.base + rowOffset * ldv + col, ldv, po.base + rowOffset * ldo + col, ldo, seq, headDim,
+                    causal ? 1 : 0, scratch)
             }
         }
     }
