@@ -146,9 +146,13 @@ public final class GITModel: Sendable {
         let last = Tensor(zeros: [s, d])
         for seq in 0..<s { (last.data + seq * d).update(from: hidden.data + (seq * t + t - 1) * d, count: d) }
         let logits = Tensor(zeros: [s, c.vocabSize])
-        GEMM.linear(
-            last.data, rows: s, inFeatures: d, weight: weights.outputWeight.data, bias: weights.outputBias.data,
-            outFeatures: c.vocabSize, into: logits.data)
+        PrecisionLinear.run(
+            last.data, rows: s, inFeatures: d,
+            [
+                PrecisionLinear(
+                    weight: weights.outputWeight, int8: weights.outputInt8, bias: weights.outputBias, y: logits.data,
+                    zeroPoints: true)
+            ])
         observer?("logits", logits.buffer.readOnly)
         return logits
     }

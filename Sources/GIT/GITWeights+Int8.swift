@@ -27,9 +27,12 @@ extension GITWeights {
         !layers.isEmpty && layers.allSatisfy { $0.int8 != nil } && vision.precision == .int8 ? .int8 : .fp32
     }
 
-    /// These weights with the image tower's blocks (as `CLIPWeights.converted(to:)`) and every decoder layer's six
-    /// linears in int8; embeddings, layer norms, biases, the visual projection and the vocabulary head stay float32
-    /// (each linear's input quantized per row with a zero point, as the CLIP blocks'). `self` for `.fp32`.
+    /// These weights with the image tower's blocks (as `CLIPWeights.converted(to:)`), every decoder layer's six
+    /// linears and the vocabulary head in int8; embeddings, layer norms, biases and the visual projection stay
+    /// float32 (each linear's input quantized per row with a zero point, as the CLIP blocks'). `self` for `.fp32`.
+    ///
+    /// The head (`output.weight`, (V, D): 94 MB of float32 at git-base's 30522 × 768) is read whole for every
+    /// generated token, so at batch 1 it set the pace of a decoder step once the layers were int8.
     public func converted(to precision: Precision) -> GITWeights {
         guard precision == .int8, self.precision != .int8 else { return self }
         let quantized = layers.map { layer -> Layer in
@@ -43,9 +46,12 @@ extension GITWeights {
             }
             return copy
         }
+        let head = outputInt8 ?? QuantizedWeight(quantizing: outputWeight)
+        // Read again from the file only if the float32 head is asked for (it may be the word embeddings, tied).
+        outputWeight.releaseMappedPages()
         return GITWeights(
             config: config, vision: vision.converted(to: .int8), embeddings: embeddings, projection: projection,
             temporalEmbeddings: temporalEmbeddings, layers: quantized, outputWeight: outputWeight,
-            outputBias: outputBias)
+            outputBias: outputBias, outputInt8: head)
     }
 }

@@ -21,6 +21,8 @@ public final class GITWeights: Sendable {
     public let outputWeight: Tensor
     /// `output.bias` (V).
     public let outputBias: Tensor
+    /// The vocabulary head in int8 when the decoder runs at `Precision.int8` (GITWeights+Int8.swift).
+    public let outputInt8: QuantizedWeight?
 
     /// `GitEmbeddings`: word + position, then LayerNorm.
     public struct Embeddings: Sendable {
@@ -70,7 +72,8 @@ public final class GITWeights: Sendable {
 
     init(
         config: GITConfig, vision: CLIPWeights, embeddings: Embeddings, projection: Projection,
-        temporalEmbeddings: [Tensor], layers: [Layer], outputWeight: Tensor, outputBias: Tensor
+        temporalEmbeddings: [Tensor], layers: [Layer], outputWeight: Tensor, outputBias: Tensor,
+        outputInt8: QuantizedWeight? = nil
     ) {
         self.config = config
         self.vision = vision
@@ -80,6 +83,7 @@ public final class GITWeights: Sendable {
         self.layers = layers
         self.outputWeight = outputWeight
         self.outputBias = outputBias
+        self.outputInt8 = outputInt8
     }
 
     /// Bytes of float32 weight data (borrowed from the file or converted).

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLIP
 import Foundation
 import GIT
 import VLMCore
@@ -29,6 +30,9 @@ struct BenchCaptionCommand: AsyncParsableCommand {
     @Option(help: "Worker threads (default: the active cores).")
     var threads: Int?
 
+    @Option(help: "fp32, or int8: the image tower's blocks and the decoder's linears quantized at load.")
+    var precision: Precision = .fp32
+
     @Option(help: "Kernels: native (the best this CPU has), avx2 (even where AVX-512 is chosen) or portable.")
     var kernels: ComputeOptions.Kernels = .native
 
@@ -47,10 +51,11 @@ struct BenchCaptionCommand: AsyncParsableCommand {
                 let gitModel: GITModel
                 let source: String
                 if let model {
-                    gitModel = try GITCheckpoint.load(directory: URL(fileURLWithPath: model)).model
+                    gitModel = try GITCheckpoint.load(directory: URL(fileURLWithPath: model), precision: precision)
+                        .model
                     source = model
                 } else {
-                    gitModel = GITModel(weights: try GITWeights.random(config: GITConfig()))
+                    gitModel = GITModel(weights: try GITWeights.random(config: GITConfig()).converted(to: precision))
                     source = "random git-base (ViT-B/16 224, 6x768, vocab 30522)"
                 }
                 let loadSeconds = Self.seconds(since: loadStart)
@@ -96,8 +101,11 @@ struct BenchCaptionCommand: AsyncParsableCommand {
                 let caption = median(whole)
                 let memory = ProcessMemory.read()
                 let weightBytes = gitModel.weights.weightBytes
+                let ranAt = gitModel.weights.precision.rawValue
                 print("model        \(source), loaded in \(String(format: "%.2f s", loadSeconds))")
-                print("weights      \(weightBytes / 1_000_000) MB float32, \(compute.threads) threads, \(compute.isa)")
+                print(
+                    "weights      \(weightBytes / 1_000_000) MB float32, run at \(ranAt), "
+                        + "\(compute.threads) threads, \(compute.isa)")
                 print("image encode " + String(format: "%.1f ms (median of %d)", median(encode) * 1e3, reps))
                 print(
                     "decoder step "
@@ -120,7 +128,8 @@ struct BenchCaptionCommand: AsyncParsableCommand {
                         + "\"step_last_ms\":\(Self.r(last * 1e3)),\"caption_ms\":\(Self.r(caption * 1e3)),"
                         + "\"tokens\":\(tokens),\"tokens_per_s\":\(Self.r(Double(tokens) / caption)),"
                         + "\"weight_bytes\":\(weightBytes),\"peak_rss_bytes\":\(memory.peakBytes),"
-                        + "\"threads\":\(compute.threads),\"model\":\(JSONText.string(source))}")
+                        + "\"threads\":\(compute.threads),\"precision\":\"\(ranAt)\","
+                        + "\"model\":\(JSONText.string(source))}")
             }
         }
     }

@@ -4,7 +4,8 @@ import GIT
 import TestSupport
 import Testing
 
-/// GIT at int8 (image tower blocks and decoder linears quantized at load) against fp32 on the same checkpoint.
+/// GIT at int8 (image tower blocks, decoder linears and vocabulary head quantized at load) against fp32 on the same
+/// checkpoint.
 /// Tolerance: the prompt's logits' relative error ‖P − G‖ / ‖G − mean(G)‖ ≤ 0.05 (the CLIP embeddings' bar), and the
 /// most likely next token equal at every prompt position.
 @Suite("GIT int8")
@@ -15,6 +16,7 @@ struct GITInt8Tests {
         let int8 = try GITCheckpoint.load(directory: Fixtures.url(name), precision: .int8).model
         #expect(fp32.weights.precision == .fp32)
         #expect(int8.weights.precision == .int8 && int8.weights.vision.precision == .int8)
+        #expect(fp32.weights.outputInt8 == nil && int8.weights.outputInt8 != nil, "the vocabulary head runs int8 too")
         let (pixels, batch) = try GITGolden.pixels(name, size: fp32.config.vision.imageSize)
         let prompt = try #require((GITGolden.manifest["\(name).prompt"] as? [String: Any])?["ids"] as? [Int])
         func logits(_ model: GITModel) throws -> [Float] {
