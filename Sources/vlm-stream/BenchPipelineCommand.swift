@@ -52,11 +52,17 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     @Option(help: "Passes over the input for each measurement (median reported).")
     var repeats: Int = 3
 
+    @Option(help: "FFmpeg decoder threads (as in run).")
+    var decoderThreads: Int = VideoSourceOptions().decoderThreads
+
     func validate() throws {
         guard (1...1024).contains(batch) else { throw ValidationError("--batch must be between 1 and 1024.") }
         guard (1...16).contains(workers) else { throw ValidationError("--workers must be between 1 and 16.") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
         guard every >= 1, repeats >= 1 else { throw ValidationError("--every and --repeats must be at least 1.") }
+        guard (1...16).contains(decoderThreads) else {
+            throw ValidationError("--decoder-threads must be between 1 and 16.")
+        }
     }
 
     func run() async throws {
@@ -130,6 +136,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         options.sampling = .every(every)
         options.preprocessing = preprocessing
         options.lumaSize = 0
+        options.decoderThreads = decoderThreads
         return options
     }
 
