@@ -157,8 +157,10 @@ extension CLIPConfig {
                 "text hidden_size \(text.hiddenSize) is not a multiple of num_attention_heads \(text.numAttentionHeads)"
             )
         }
-        if vision.imageSize % vision.patchSize != 0 {
-            throw fail("image_size \(vision.imageSize) is not a multiple of patch_size \(vision.patchSize)")
+        // A side that is not a multiple of the patch (SigLIP so400m: 384 px, patch 14) is covered as PyTorch's
+        // stride-P convolution covers it: ⌊side / P⌋ patches from the top left, the last side mod P pixels unused.
+        if vision.imageSize < vision.patchSize {
+            throw fail("image_size \(vision.imageSize) is smaller than patch_size \(vision.patchSize)")
         }
         if vision.numChannels != 3 { throw fail("num_channels is \(vision.numChannels); only RGB (3) is supported") }
         if family == .siglip {

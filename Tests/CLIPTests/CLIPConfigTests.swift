@@ -62,6 +62,15 @@ struct CLIPConfigTests {
         #expect(config.text.eosTokenID == 49407)
     }
 
+    @Test("a side that is not a multiple of the patch is covered as PyTorch's convolution covers it (so400m: 384 / 14)")
+    func unevenPatchGrid() throws {
+        let directory = try Fixtures.temporaryDirectory("clip-config")
+        let url = directory.appendingPathComponent("config.json")
+        try Data(#"{"vision_config": {"image_size": 384, "patch_size": 14}}"#.utf8).write(to: url)
+        let config = try CLIPConfig.load(from: url)
+        #expect(config.vision.gridSize == 27 && config.vision.tokens == 27 * 27 + 1)
+    }
+
     @Test(
         "bad configs give one-line errors naming config.json",
         arguments: [
@@ -69,7 +78,7 @@ struct CLIPConfigTests {
                 #"{"vision_config": {"hidden_size": 100, "num_attention_heads": 12}}"#,
                 "not a multiple of num_attention_heads"
             ),
-            (#"{"vision_config": {"image_size": 225}}"#, "image_size 225 is not a multiple of patch_size 32"),
+            (#"{"vision_config": {"image_size": 16}}"#, "image_size 16 is smaller than patch_size 32"),
             (#"{"vision_config": {"hidden_act": "relu"}}"#, "vision_config.hidden_act"),
             (#"{"text_config": {"vocab_size": -3}}"#, "text_config.vocab_size is -3"),
             (#"{"projection_dim": 512,"#, "not valid JSON"),

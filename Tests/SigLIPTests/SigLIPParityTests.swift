@@ -5,23 +5,30 @@ import Testing
 @testable import CLIP
 
 /// SigLIP and SigLIP 2 against transformers' `SiglipModel` (scripts/golden/make_tiny_siglip.py): every activation
-/// within 1e-4 × max(1, max |reference|), probabilities within 1e-5, logit_scale and logit_bias.
+/// within 1e-4 × max(1, max |reference|), probabilities within 1e-5, logit_scale and logit_bias. tiny-siglip-p14
+/// (scripts/golden/make_tiny_siglip_p14.py) has so400m-patch14-384's shape in small: a side that is not a multiple of
+/// the patch, and a head_dim that is not a multiple of 8.
 @Suite("SigLIP parity with transformers")
 struct SigLIPParityTests {
     static let models = ["tiny-siglip", "tiny-siglip2"]
     static let golden = Fixtures.url("tiny-siglip-golden")
+
+    static func golden(for model: String) -> URL {
+        model == "tiny-siglip-p14" ? Fixtures.url("tiny-siglip-p14-golden") : golden
+    }
 
     static func tolerance(_ reference: [Float]) -> Float { 1e-4 * max(1, Golden.maxAbs(reference)) }
     static func report(_ line: String) {
         if ProcessInfo.processInfo.environment["GOLDEN_REPORT"] != nil { print(line) }
     }
 
-    @Test("image tower activations match", arguments: models)
+    @Test("image tower activations match", arguments: models + ["tiny-siglip-p14"])
     func vision(model: String) throws {
         let weights = try CLIPWeights.load(directory: Fixtures.url(model))
         #expect(weights.config.family == .siglip)
         let encoder = CLIPVisionModel(weights: weights)
-        let pixels = try Golden.tensor("\(model).vision.pixel_values", in: Self.golden)
+        let golden = Self.golden(for: model)
+        let pixels = try Golden.tensor("\(model).vision.pixel_values", in: golden)
         var seen: [String: [Float]] = [:]
         let embeddings = try pixels.values.withUnsafeBufferPointer {
             try encoder.encode(pixelValues: $0, batch: pixels.shape[0]) { name, values in seen[name] = Array(values) }
@@ -30,13 +37,13 @@ struct SigLIPParityTests {
             ["embeddings"] + (0..<weights.config.vision.numHiddenLayers).map { "layer\($0)" }
             + ["post_layernorm", "head_attention", "pooled", "image_embeds"]
         for name in names {
-            let reference = try Golden.tensor("\(model).vision.\(name)", in: Self.golden)
+            let reference = try Golden.tensor("\(model).vision.\(name)", in: golden)
             let ours = try #require(seen[name], "no activation \(name)")
             let error = Golden.maxAbsDifference(ours, reference.values)
             #expect(error <= Self.tolerance(reference.values), "\(model) vision \(name): max abs error \(error)")
             Self.report("parity \(model) vision \(name) max_abs_err=\(error) scale=\(Golden.maxAbs(reference.values))")
         }
-        let final = try Golden.tensor("\(model).vision.image_embeds", in: Self.golden).values
+        let final = try Golden.tensor("\(model).vision.image_embeds", in: golden).values
         #expect(Golden.maxAbsDifference(embeddings.flatMap(\.values), final) <= 1e-5)
         // Unobserved (several workers, one image each) gives the same embeddings.
         let plain = try encoder.encode(pixelValues: pixels.values, batch: pixels.shape[0])

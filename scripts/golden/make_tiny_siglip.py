@@ -192,7 +192,8 @@ def save_processor(directory: Path):
 
 def vision_goldens(model: SiglipModel, prefix: str, out: GoldenWriter, seed: int):
     g = torch.Generator().manual_seed(seed)
-    pixels = torch.randn(2, 3, 32, 32, generator=g)
+    side = model.config.vision_config.image_size
+    pixels = torch.randn(2, 3, side, side, generator=g)
     vm = model.vision_model
     head = vm.head
     hidden = vm.embeddings(pixels)  # (B,N,D) patches + positions, no class token
