@@ -213,7 +213,7 @@ VLM_AVX2 static void attention_head_avx2(const float *q, ptrdiff_t ldq, const fl
             const int vectors = key_vectors - j0 < 32 ? (int)(key_vectors - j0) / 8 : 4;
             const float *qi = qs + i * head_dim;
             float *si = scores + i * padded + j0;
-            if (i + 1 < seq && vectors == 4) {  // the usual case, with constants the compiler can unroll by
+            if (i + 1 < seq && vectors == 4) {  // the usual case: constant arguments, so the loops unroll
                 attention_scores_avx2(2, 4, qi, keys_t + j0, padded, head_dim, si);
             } else if (i + 1 < seq) {
                 attention_scores_avx2(2, vectors, qi, keys_t + j0, padded, head_dim, si);

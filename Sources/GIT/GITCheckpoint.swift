@@ -20,7 +20,8 @@ public struct GITCheckpoint: Sendable {
     /// Loads `directory`: config.json (must say `model_type: git`), model.safetensors (memory-mapped) or else
     /// pytorch_model.bin (restricted reader, never runs code), vocab.txt, preprocessor_config.json and
     /// generation_config.json (optional). Anything missing, malformed or mismatched throws one line naming the file.
-    /// At `precision` int8, the image tower's blocks and the decoder's linears are quantized at load.
+    /// At `precision` int8, the image tower's blocks, the decoder's linears and the vocabulary head are quantized at
+    /// load.
     public static func load(
         directory: URL, precision: Precision = .fp32, logger: Logger = Logger(label: "vlm.git")
     ) throws -> GITCheckpoint {

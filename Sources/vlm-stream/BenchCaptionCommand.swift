@@ -30,7 +30,10 @@ struct BenchCaptionCommand: AsyncParsableCommand {
     @Option(help: "Worker threads (default: the active cores).")
     var threads: Int?
 
-    @Option(help: "fp32, or int8: the image tower's blocks and the decoder's linears quantized at load.")
+    @Option(
+        help:
+            "fp32, or int8: the image tower's blocks, the decoder's linears and its vocabulary head quantized at load."
+    )
     var precision: Precision = .fp32
 
     @Option(help: "Kernels: native (the best this CPU has), avx2 (even where AVX-512 is chosen) or portable.")

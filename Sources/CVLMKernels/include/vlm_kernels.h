@@ -72,7 +72,7 @@ int vlm_q8_limit_kernel(int level);
 
 /// One attention head over `seq` tokens: out_i = Σ_j softmax_j(q_i·k_j/√head_dim) v_j, with j ≤ i when `causal`.
 /// q, k, v and out are (seq, head_dim) with row strides ldq, ldk, ldv, ldo; `scratch` holds
-/// `vlm_attention_scratch_count(seq, head_dim)` floats (about (2·seq + head_dim + 33) · seq: the whole head's scores).
+/// `vlm_attention_scratch_count(seq, head_dim)` floats (about (seq + 2·head_dim + 33) · seq: the whole head's scores).
 size_t vlm_attention_scratch_count(ptrdiff_t seq, ptrdiff_t head_dim);
 void vlm_attention_head(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v, ptrdiff_t ldv,
                         float *out, ptrdiff_t ldo, ptrdiff_t seq, ptrdiff_t head_dim, int causal, float *scratch);
