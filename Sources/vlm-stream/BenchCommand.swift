@@ -26,7 +26,8 @@ struct BenchEncoderCommand: AsyncParsableCommand {
             Without --model the weights are random, in memory, with the --shape's sizes: vit-b32 (CLIP ViT-B/32:
             image 224, patch 32, width 768, 12 layers, 12 heads, MLP 3072, projection 512), siglip-b16-224 or
             siglip-b32-256 (SigLIP base: width 768, 12 layers, 12 heads, MLP 3072, attention-pooling head, no class
-            token, gelu_pytorch_tanh), so it runs anywhere. The last line is a JSON object.
+            token, gelu_pytorch_tanh), or siglip-so400m-384 (SigLIP so400m: image 384, patch 14, width 1152,
+            27 layers, 16 heads, MLP 4304; 1.7 GB of weights), so it runs anywhere. The last line is a JSON object.
             GFLOP/s counts the whole forward pass as transformers runs it; vlm-stream skips ~7 % of it (the last
             block runs for the class token only), so the figure compares implementations by images/s.
             """
@@ -38,7 +39,8 @@ struct BenchEncoderCommand: AsyncParsableCommand {
             valueName: "dir|name"))
     var model: String?
 
-    @Option(help: "Random weights' shape without --model: vit-b32, siglip-b16-224 or siglip-b32-256.")
+    @Option(
+        help: "Random weights' shape without --model: vit-b32, siglip-b16-224, siglip-b32-256 or siglip-so400m-384.")
     var shape: String = "vit-b32"
 
     @Option(help: "Images per forward pass.")
@@ -106,7 +108,19 @@ struct BenchEncoderCommand: AsyncParsableCommand {
         var b32 = CLIPConfig.siglipBase
         b32.vision.imageSize = 256
         b32.vision.patchSize = 32
-        return ["vit-b32": .vitB32, "siglip-b16-224": b16, "siglip-b32-256": b32]
+        // google/siglip-so400m-patch14-384's image tower: 27 × 27 patches of 14 px (384 is not a multiple of 14),
+        // width 1152, head_dim 72.
+        var so400m = CLIPConfig.siglipBase
+        so400m.vision.imageSize = 384
+        so400m.vision.patchSize = 14
+        so400m.vision.hiddenSize = 1152
+        so400m.vision.intermediateSize = 4304
+        so400m.vision.numHiddenLayers = 27
+        so400m.vision.numAttentionHeads = 16
+        so400m.projectionDim = 1152
+        return [
+            "vit-b32": .vitB32, "siglip-b16-224": b16, "siglip-b32-256": b32, "siglip-so400m-384": so400m,
+        ]
     }()
 
     func run() async throws {
