@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "VLMCore"),
         // vlm-stream's own matrix kernel (C with AVX2+FMA intrinsics, chosen at run time; portable C elsewhere).
         .target(name: "CVLMKernels"),
-        .target(name: "VLMTensor", dependencies: ["COpenBLAS", "CVLMKernels"]),
+        .target(name: "VLMTensor", dependencies: ["COpenBLAS", "CVLMKernels", "VLMCore"]),
         // SentencePieceProcessor: the one Swift owner of a libsentencepiece processor.
         .target(name: "SentencePiece", dependencies: ["CSentencePieceShim", "VLMCore"]),
         .target(

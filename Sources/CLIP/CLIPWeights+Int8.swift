@@ -72,16 +72,13 @@ extension CLIPWeights {
             }
             func split(_ w: Tensor, _ channels: [Int]) -> (int8: QuantizedWeight, columns: Tensor) {
                 let (n, d) = (w.shape[0], w.shape[1])
-                let rest = Tensor(zeros: w.shape)
-                rest.data.update(from: w.data, count: w.count)
                 let columns = Tensor(zeros: [n, channels.count])
-                for r in 0..<n {
-                    for (i, c) in channels.enumerated() {
-                        columns.data[r * channels.count + i] = w.data[r * d + c]
-                        rest.data[r * d + c] = 0
-                    }
+                var kept = [Float](repeating: 1, count: d)  // the int8 product's columns: the outliers' are zero
+                for (i, c) in channels.enumerated() {
+                    kept[c] = 0
+                    for r in 0..<n { columns.data[r * channels.count + i] = w.data[r * d + c] }
                 }
-                return (QuantizedWeight(quantizing: rest), columns)
+                return (QuantizedWeight(quantizing: w, columnScales: kept), columns)
             }
             let (q, k, v) = (
                 split(layer.qProjWeight, channels1), split(layer.kProjWeight, channels1),
@@ -114,21 +111,24 @@ extension CLIPWeights {
                     fc2: QuantizedWeight(quantizing: layer.fc2Weight))
                 return
             }
-            let (norm1, qkv) = Self.smooth(
+            let (norm1, factors1) = Self.smooth(
                 gamma: layer.layerNorm1Weight, beta: layer.layerNorm1Bias,
                 weights: [layer.qProjWeight, layer.kProjWeight, layer.vProjWeight], alpha: alpha)
-            let (norm2, mlp) = Self.smooth(
+            let (norm2, factors2) = Self.smooth(
                 gamma: layer.layerNorm2Weight, beta: layer.layerNorm2Bias, weights: [layer.fc1Weight], alpha: alpha)
             self.init(
-                qProj: QuantizedWeight(quantizing: qkv[0]), kProj: QuantizedWeight(quantizing: qkv[1]),
-                vProj: QuantizedWeight(quantizing: qkv[2]),
-                outProj: QuantizedWeight(quantizing: layer.outProjWeight), fc1: QuantizedWeight(quantizing: mlp[0]),
+                qProj: QuantizedWeight(quantizing: layer.qProjWeight, columnScales: factors1),
+                kProj: QuantizedWeight(quantizing: layer.kProjWeight, columnScales: factors1),
+                vProj: QuantizedWeight(quantizing: layer.vProjWeight, columnScales: factors1),
+                outProj: QuantizedWeight(quantizing: layer.outProjWeight),
+                fc1: QuantizedWeight(quantizing: layer.fc1Weight, columnScales: factors2),
                 fc2: QuantizedWeight(quantizing: layer.fc2Weight), layerNorm1: norm1, layerNorm2: norm2)
         }
 
-        /// The smoothed layer norm and the weights it feeds (see `init(quantizing:smoothing:)`).
+        /// The smoothed layer norm and the factors s_c that multiply the columns of the weights it feeds (see
+        /// `init(quantizing:smoothing:)`), which `QuantizedWeight(quantizing:columnScales:)` applies as it quantizes.
         private static func smooth(gamma: Tensor, beta: Tensor, weights: [Tensor], alpha: Float) -> (
-            norm: (weight: Tensor, bias: Tensor), weights: [Tensor]
+            norm: (weight: Tensor, bias: Tensor), factors: [Float]
         ) {
             let d = gamma.count
             var wmax = [Float](repeating: 0, count: d)
@@ -144,12 +144,7 @@ extension CLIPWeights {
             }
             let g = Tensor((0..<d).map { gamma.data[$0] / factors[$0] }, shape: [d])
             let b = Tensor((0..<d).map { beta.data[$0] / factors[$0] }, shape: [d])
-            let scaled = weights.map { w -> Tensor in
-                let t = Tensor(zeros: w.shape)
-                for i in 0..<w.count { t.data[i] = w.data[i] * factors[i % d] }
-                return t
-            }
-            return ((g, b), scaled)
+            return ((g, b), factors)
         }
 
         var all: [QuantizedWeight] { [qProj, kProj, vProj, outProj, fc1, fc2] }

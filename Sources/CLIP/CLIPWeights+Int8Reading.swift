@@ -48,7 +48,8 @@ extension CLIPWeights.Int8Linears {
             let scales = try file.tensor(key + ".weight_scale", shape: [out])
             let sums = try file.int32(key + ".weight_sum", shape: [out])
             return QuantizedWeight(
-                borrowing: data, outFeatures: out, inFeatures: inputs, scales: scales, sums: sums, owner: file)
+                borrowing: data, outFeatures: out, inFeatures: inputs, scales: scales, sums: sums, owner: file,
+                mapped: true)
         }
         self.init(
             qProj: try linear("self_attn.q_proj", d, d), kProj: try linear("self_attn.k_proj", d, d),

@@ -92,9 +92,7 @@ public struct SafetensorsWriter {
             // Little-endian hosts only (x86-64, arm64), as the reader.
             try handle.write(contentsOf: Data(bytesNoCopy: t.data, count: t.byteCount, deallocator: .none))
         case .int8(let w):
-            let pointer = UnsafeMutableRawPointer(mutating: w.data)
-            try handle.write(
-                contentsOf: Data(bytesNoCopy: pointer, count: w.outFeatures * w.inFeatures, deallocator: .none))
+            try w.values.withUnsafeBytes { try handle.write(contentsOf: Data($0)) }
         case .int32(let values):
             try values.map(\.littleEndian).withUnsafeBytes { try handle.write(contentsOf: Data($0)) }
         case .raw(_, let data):

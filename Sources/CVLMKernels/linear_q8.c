@@ -15,10 +15,11 @@
 // `vpmaddwd`, whose pair sums (at most 2 · 32640) fit in 32 bits. Both, and the portable C, compute the same exact
 // int32 sums, so the results are identical on every CPU; the sums cannot overflow while k < 65793.
 //
-// Layout: the weights are read in place (a memory-mapped int8 checkpoint needs no copy), row stride ldw. x is
-// quantized into tiles of MR rows stored as [k/32][MR][32] bytes (k zero-padded: a zero byte adds nothing), the
-// same tile shape as the fp32 kernel, so each output is a dot product of two contiguous streams and the micro-kernel
-// keeps an MR×NR tile of 8-lane int32 sums in registers.
+// Layout: the row-major kernels read the weights in place (a memory-mapped int8 checkpoint needs no copy), row
+// stride ldw. x is quantized into tiles of MR rows stored as [k/32][MR][32] bytes (k zero-padded: a zero byte adds
+// nothing), the same tile shape as the fp32 kernel, so each output is a dot product of two contiguous streams and the
+// micro-kernel keeps an MR×NR tile of 8-lane int32 sums in registers. With AVX512-VNNI the weights are repacked once
+// into panels instead and x stays row-major (see "Weight panels" below).
 #include "vlm_kernels.h"
 #include "dispatch.h"
 
@@ -113,7 +114,7 @@ static void q8_row(const float *src, ptrdiff_t k, ptrdiff_t padded, float invers
 }
 
 void vlm_q8_pack(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdiff_t row0, ptrdiff_t row1,
-                 uint8_t *packed, float *row_scales) {
+                 ptrdiff_t tile_rows, uint8_t *packed, float *row_scales) {
     const ptrdiff_t padded = q8_padded_depth(k);
     row1 = row1 < m ? row1 : m;
     for (ptrdiff_t i = row0; i < row1; i++) {
@@ -122,15 +123,15 @@ void vlm_q8_pack(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdif
         for (ptrdiff_t p = 0; p < k; p++) maxabs = fmaxf(maxabs, fabsf(src[p]));
         const float inverse = maxabs > 0 ? 127.0f / maxabs : 0;
         row_scales[i] = maxabs / 127.0f;
-        const ptrdiff_t tile = i / QMR * QMR;
-        const ptrdiff_t rows = m - tile < QMR ? m - tile : QMR;
+        const ptrdiff_t tile = i / tile_rows * tile_rows;
+        const ptrdiff_t rows = m - tile < tile_rows ? m - tile : tile_rows;
         // u = clamp(round(x / s), −127, 127) + 128 = clamp(round(x / s) + 128, 1, 255)
         q8_row(src, k, padded, inverse, 128, 1, packed + tile * padded + (i - tile) * QLANES, rows * QLANES);
     }
 }
 
 void vlm_q8_pack_zp(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdiff_t row0, ptrdiff_t row1,
-                    uint8_t *packed, float *row_scales, int32_t *row_zero) {
+                    ptrdiff_t tile_rows, uint8_t *packed, float *row_scales, int32_t *row_zero) {
     const ptrdiff_t padded = q8_padded_depth(k);
     row1 = row1 < m ? row1 : m;
     for (ptrdiff_t i = row0; i < row1; i++) {
@@ -146,23 +147,40 @@ void vlm_q8_pack_zp(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptr
         zero = zero < 0 ? 0 : (zero > 255 ? 255 : zero);
         row_scales[i] = scale;
         row_zero[i] = (int32_t)zero;
-        const ptrdiff_t tile = i / QMR * QMR;
-        const ptrdiff_t rows = m - tile < QMR ? m - tile : QMR;
+        const ptrdiff_t tile = i / tile_rows * tile_rows;
+        const ptrdiff_t rows = m - tile < tile_rows ? m - tile : tile_rows;
         q8_row(src, k, padded, inverse, (int)zero, 0, packed + tile * padded + (i - tile) * QLANES, rows * QLANES);
     }
 }
 
-void vlm_q8_quantize_weights(const float *w, ptrdiff_t n, ptrdiff_t k, int8_t *q, float *scales) {
+/// A weight's value at column p of `row`, times column_scales[p] when given.
+static inline float q8_weight(const float *row, const float *column_scales, ptrdiff_t p) {
+    return column_scales ? row[p] * column_scales[p] : row[p];
+}
+
+/// The largest magnitude in a weight row (scaled per column when column_scales is given).
+static float q8_row_maxabs(const float *row, const float *column_scales, ptrdiff_t k) {
+    float maxabs = 0;
+    for (ptrdiff_t p = 0; p < k; p++) maxabs = fmaxf(maxabs, fabsf(q8_weight(row, column_scales, p)));
+    return maxabs;
+}
+
+/// Columns [p0, p0 + count) of a weight row whose largest magnitude is `maxabs`, to q ∈ [−127, 127].
+static void q8_quantize_row(const float *row, const float *column_scales, ptrdiff_t p0, ptrdiff_t count, float maxabs,
+                            int8_t *q) {
+    const float inverse = maxabs > 0 ? 127.0f / maxabs : 0;
+    for (ptrdiff_t p = 0; p < count; p++) {
+        long v = lrintf(q8_weight(row, column_scales, p0 + p) * inverse);
+        q[p] = (int8_t)(v > 127 ? 127 : (v < -127 ? -127 : v));
+    }
+}
+
+void vlm_q8_quantize_weights(const float *w, ptrdiff_t n, ptrdiff_t k, const float *column_scales, int8_t *q,
+                             float *scales) {
     for (ptrdiff_t j = 0; j < n; j++) {
-        const float *row = w + j * k;
-        float maxabs = 0;
-        for (ptrdiff_t p = 0; p < k; p++) maxabs = fmaxf(maxabs, fabsf(row[p]));
-        const float inverse = maxabs > 0 ? 127.0f / maxabs : 0;
+        const float maxabs = q8_row_maxabs(w + j * k, column_scales, k);
         scales[j] = maxabs / 127.0f;
-        for (ptrdiff_t p = 0; p < k; p++) {
-            long v = lrintf(row[p] * inverse);
-            q[j * k + p] = (int8_t)(v > 127 ? 127 : (v < -127 ? -127 : v));
-        }
+        q8_quantize_row(w + j * k, column_scales, 0, k, maxabs, q + j * k);
     }
 }
 
@@ -385,6 +403,229 @@ void vlm_linear_q8_packed(const uint8_t *packed, const float *row_scales, ptrdif
                         float v = row_scales[i + r] * w_scales[j + c] * (float)dot + (bias ? bias[j + c] : 0);
                         *out = accumulate ? *out + v : v;
                     }
+            }
+        }
+    }
+}
+
+// MARK: - Weight panels (AVX512-VNNI)
+//
+// The dot-product tiles above read each weight row in place and end every tile with horizontal sums; on a CPU with
+// AVX512-VNNI the weights are instead repacked once into panels of 64 output columns, each k-group of 4 inputs
+// stored as 64 columns × 4 bytes (256 bytes, four zmm registers):
+//
+//     panels[((p · kq + g) · 64 + c) · 4 + b] = w_q[64p + c, 4g + b]      (zero past n and k; kq = ⌈k/4⌉)
+//
+// A tile of up to 6 rows of x (row-major, each row's 4 bytes of a group broadcast to all 16 lanes) then meets the
+// panel's 4 registers with `vpdpbusd`: 24 accumulators hold the 6 × 64 outputs, with no horizontal sums, and the
+// epilogue works on 16 outputs per vector. The sums are the same exact integers as the row-major kernels', so the
+// results are identical.
+
+enum { QPW = 64, QPMR = 6 };
+
+static ptrdiff_t q8_groups(ptrdiff_t k) { return (k + 3) / 4; }
+
+size_t vlm_q8_panel_bytes(ptrdiff_t n, ptrdiff_t k) {
+    return (size_t)((n + QPW - 1) / QPW) * (size_t)q8_groups(k) * QPW * 4;
+}
+
+int vlm_q8_panel_width(void) { return QPW; }
+
+void vlm_q8_pack_panels(const int8_t *w, ptrdiff_t ldw, ptrdiff_t n, ptrdiff_t k, int8_t *panels) {
+    const ptrdiff_t groups = q8_groups(k);
+    for (ptrdiff_t p = 0; p < (n + QPW - 1) / QPW; p++) {
+        int8_t *panel = panels + p * groups * QPW * 4;
+        for (int c = 0; c < QPW; c++) {
+            const ptrdiff_t j = p * QPW + c;
+            for (ptrdiff_t q = 0; q < groups * 4; q++)
+                panel[(q / 4 * QPW + c) * 4 + q % 4] = j < n && q < k ? w[j * ldw + q] : 0;
+        }
+    }
+}
+
+void vlm_q8_quantize_panels(const float *w, ptrdiff_t n, ptrdiff_t k, const float *column_scales, int8_t *panels,
+                            float *scales, int32_t *sums) {
+    const ptrdiff_t groups = q8_groups(k);
+    memset(panels, 0, vlm_q8_panel_bytes(n, k));
+    int8_t row[256];
+    for (ptrdiff_t j = 0; j < n; j++) {
+        int8_t *panel = panels + j / QPW * groups * QPW * 4;
+        int32_t sum = 0;
+        const float maxabs = q8_row_maxabs(w + j * k, column_scales, k);
+        // Row by row as vlm_q8_quantize_weights, through a small buffer: no row-major copy of the whole weight.
+        for (ptrdiff_t p0 = 0; p0 < k; p0 += 256) {
+            const ptrdiff_t count = k - p0 < 256 ? k - p0 : 256;
+            q8_quantize_row(w + j * k, column_scales, p0, count, maxabs, row);
+            for (ptrdiff_t q = 0; q < count; q++) {
+                const ptrdiff_t p = p0 + q;
+                panel[(p / 4 * QPW + j % QPW) * 4 + p % 4] = row[q];
+                sum += row[q];
+            }
+        }
+        scales[j] = maxabs / 127.0f;
+        sums[j] = sum;
+    }
+}
+
+void vlm_q8_unpack_panels(const int8_t *panels, ptrdiff_t n, ptrdiff_t k, int8_t *w) {
+    const ptrdiff_t groups = q8_groups(k);
+    for (ptrdiff_t j = 0; j < n; j++) {
+        const int8_t *panel = panels + j / QPW * groups * QPW * 4;
+        for (ptrdiff_t q = 0; q < k; q++) w[j * k + q] = panel[(q / 4 * QPW + j % QPW) * 4 + q % 4];
+    }
+}
+
+/// The epilogue of one row of a tile, for `count` ≤ 16 columns from j: as the row-major kernels', the same operations
+/// in the same order ((s_x · s_w) · dot + bias, then + y), so the same floats.
+static void q8_panel_store(const int32_t *sums, int count, ptrdiff_t j, float row_scale, int32_t zero,
+                           const float *w_scales, const int32_t *w_sums, const float *bias, float *y, int32_t *exact,
+                           int accumulate) {
+    for (int c = 0; c < count; c++) {
+        const int32_t dot = sums[c] - zero * w_sums[j + c];
+        if (exact) {
+            exact[c] = dot;
+            continue;
+        }
+        const float v = row_scale * w_scales[j + c] * (float)dot + (bias ? bias[j + c] : 0);
+        y[c] = accumulate ? y[c] + v : v;
+    }
+}
+
+/// Rows [i, i + mr) × columns [j, j + cols) from panel `panel`, in portable C.
+static void q8_panel_tile_portable(int mr, int cols, const uint8_t *x, ptrdiff_t ldx, const int8_t *panel,
+                                   ptrdiff_t groups, const float *row_scales, const int32_t *row_zero, ptrdiff_t j,
+                                   const float *w_scales, const int32_t *w_sums, const float *bias, float *y,
+                                   int32_t *exact, ptrdiff_t ldy, int accumulate) {
+    for (int r = 0; r < mr; r++) {
+        int32_t sums[QPW] = {0};
+        for (ptrdiff_t g = 0; g < groups; g++)
+            for (int c = 0; c < cols; c++)
+                for (int b = 0; b < 4; b++) sums[c] += (int32_t)x[r * ldx + 4 * g + b] * panel[(g * QPW + c) * 4 + b];
+        q8_panel_store(sums, cols, j, row_scales[r], row_zero ? row_zero[r] : 128, w_scales, w_sums, bias,
+                       y ? y + r * ldy : NULL, exact ? exact + r * ldy : NULL, accumulate);
+    }
+}
+
+typedef void (*Q8PanelFn)(const uint8_t *, ptrdiff_t, const int8_t *, ptrdiff_t, const float *, const int32_t *,
+                          ptrdiff_t, const float *, const int32_t *, const float *, float *, int32_t *, ptrdiff_t, int,
+                          int);
+
+#if defined(__x86_64__)
+#define VLM_Q8_PANEL_TARGET "avx2,avx512f,avx512vnni"
+
+VLM_Q8_INLINE(VLM_Q8_PANEL_TARGET) void q8_panel_tile_vnni512(
+    const int mr, const uint8_t *x, ptrdiff_t ldx, const int8_t *panel, ptrdiff_t groups, const float *row_scales,
+    const int32_t *row_zero, ptrdiff_t j, const float *w_scales, const int32_t *w_sums, const float *bias, float *y,
+    int32_t *exact, ptrdiff_t ldy, int cols, int accumulate) {
+    __m512i acc[QPMR][4];
+    for (int r = 0; r < mr; r++)
+        for (int c = 0; c < 4; c++) acc[r][c] = _mm512_setzero_si512();
+    for (ptrdiff_t g = 0; g < groups; g++, panel += QPW * 4) {
+        const __m512i w0 = _mm512_load_si512(panel), w1 = _mm512_load_si512(panel + 64);
+        const __m512i w2 = _mm512_load_si512(panel + 128), w3 = _mm512_load_si512(panel + 192);
+        for (int r = 0; r < mr; r++) {
+            int32_t group;
+            memcpy(&group, x + r * ldx + 4 * g, 4);
+            const __m512i xb = _mm512_set1_epi32(group);
+            acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], xb, w0);
+            acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], xb, w1);
+            acc[r][2] = _mm512_dpbusd_epi32(acc[r][2], xb, w2);
+            acc[r][3] = _mm512_dpbusd_epi32(acc[r][3], xb, w3);
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        const __m512i zero = _mm512_set1_epi32(row_zero ? row_zero[r] : 128);
+        const __m512 row_scale = _mm512_set1_ps(row_scales[r]);
+        for (int c = 0; c < 4 && 16 * c < cols; c++) {
+            const int count = cols - 16 * c < 16 ? cols - 16 * c : 16;
+            const __mmask16 mask = (__mmask16)(count == 16 ? 0xFFFF : (1u << count) - 1);
+            const ptrdiff_t jc = j + 16 * c;
+            const __m512i correction = _mm512_mullo_epi32(zero, _mm512_maskz_loadu_epi32(mask, w_sums + jc));
+            const __m512i dot = _mm512_sub_epi32(acc[r][c], correction);
+            if (exact) {
+                _mm512_mask_storeu_epi32(exact + r * ldy + 16 * c, mask, dot);
+                continue;
+            }
+            const __m512 scale = _mm512_mul_ps(row_scale, _mm512_maskz_loadu_ps(mask, w_scales + jc));
+            const __m512 b = bias ? _mm512_maskz_loadu_ps(mask, bias + jc) : _mm512_setzero_ps();
+            __m512 v = _mm512_add_ps(_mm512_mul_ps(scale, _mm512_cvtepi32_ps(dot)), b);
+            float *out = y + r * ldy + 16 * c;
+            if (accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, out), v);
+            _mm512_mask_storeu_ps(out, mask, v);
+        }
+    }
+}
+
+#define VLM_Q8_PANEL_TILE(MRC)                                                                                       \
+    __attribute__((target(VLM_Q8_PANEL_TARGET))) static void q8_panel_vnni512_##MRC(                                \
+        const uint8_t *x, ptrdiff_t ldx, const int8_t *panel, ptrdiff_t groups, const float *row_scales,              \
+        const int32_t *row_zero, ptrdiff_t j, const float *w_scales, const int32_t *w_sums, const float *bias,        \
+        float *y, int32_t *exact, ptrdiff_t ldy, int cols, int accumulate) {                                         \
+        q8_panel_tile_vnni512(MRC, x, ldx, panel, groups, row_scales, row_zero, j, w_scales, w_sums, bias, y, exact,  \
+                              ldy, cols, accumulate);                                                                \
+    }
+VLM_Q8_PANEL_TILE(1) VLM_Q8_PANEL_TILE(2) VLM_Q8_PANEL_TILE(3)
+VLM_Q8_PANEL_TILE(4) VLM_Q8_PANEL_TILE(5) VLM_Q8_PANEL_TILE(6)
+static const Q8PanelFn kQ8Panels_vnni512[QPMR] = {
+    q8_panel_vnni512_1, q8_panel_vnni512_2, q8_panel_vnni512_3,
+    q8_panel_vnni512_4, q8_panel_vnni512_5, q8_panel_vnni512_6,
+};
+#endif
+
+int vlm_q8_cpu_has_panels(void) {
+#if defined(__x86_64__)
+    return (cpu_vnni() & 2) && __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
+int vlm_q8_runs_panels(void) {
+#if defined(__x86_64__)
+    const char *name;
+    return vlm_q8_cpu_has_panels() && q8_tiles(&name) == kQ8Tiles_vnni512;
+#else
+    return 0;
+#endif
+}
+
+void vlm_linear_q8_panels(const uint8_t *packed, const float *row_scales, const int32_t *row_zero, ptrdiff_t m,
+                          ptrdiff_t k, const int8_t *panels, const float *w_scales, const int32_t *w_sums,
+                          ptrdiff_t n, const float *bias, float *y, int32_t *exact, ptrdiff_t ldy, ptrdiff_t n0,
+                          ptrdiff_t n1, int accumulate) {
+    n1 = n1 < n ? n1 : n;
+    if (m <= 0 || n1 <= n0) return;
+    const Q8PanelFn *tiles = NULL;
+#if defined(__x86_64__)
+    if (vlm_q8_runs_panels()) tiles = kQ8Panels_vnni512;
+#endif
+    const ptrdiff_t groups = q8_groups(k), ldx = q8_padded_depth(k), panel_bytes = groups * QPW * 4;
+    // Rows of x in chunks that stay in L2, as in the row-major driver; each panel (48 KB at k = 768) is read once
+    // per chunk and meets every tile of it.
+    const ptrdiff_t budget_rows = kQ8L2Budget / (ldx > 0 ? ldx : 1);
+    const ptrdiff_t chunks = (m + budget_rows - 1) / (budget_rows > QPMR ? budget_rows : QPMR);
+    const ptrdiff_t chunk = ((m + chunks - 1) / chunks + QPMR - 1) / QPMR * QPMR;
+    for (ptrdiff_t i0 = 0; i0 < m; i0 += chunk) {
+        const ptrdiff_t i1 = i0 + chunk < m ? i0 + chunk : m;
+        const ptrdiff_t tile_count = (i1 - i0 + QPMR - 1) / QPMR;
+        for (ptrdiff_t j = n0 / QPW * QPW; j < n1; j += QPW) {
+            const int8_t *panel = panels + j / QPW * panel_bytes;
+            const int cols = n1 - j < QPW ? (int)(n1 - j) : QPW;
+            // The next panel into L2 while this one computes (at batch 1 the weights stream from DRAM).
+            VLMPrefetch prefetch = vlm_prefetch_rows(panel + panel_bytes, 0, j + QPW < n1, panel_bytes, tile_count);
+            for (ptrdiff_t i = i0; i < i1; i += QPMR) {
+                vlm_prefetch_step(&prefetch);
+                const int mr = i1 - i < QPMR ? (int)(i1 - i) : QPMR;
+                const uint8_t *xi = packed + i * ldx;
+                float *yi = y ? y + i * ldy + j : NULL;
+                int32_t *ei = exact ? exact + i * ldy + j : NULL;
+                if (tiles)
+                    tiles[mr - 1](xi, ldx, panel, groups, row_scales + i, row_zero ? row_zero + i : NULL, j, w_scales,
+                                  w_sums, bias, yi, ei, ldy, cols, accumulate);
+                else
+                    q8_panel_tile_portable(mr, cols, xi, ldx, panel, groups, row_scales + i,
+                                           row_zero ? row_zero + i : NULL, j, w_scales, w_sums, bias, yi, ei, ldy,
+                                           accumulate);
             }
         }
     }

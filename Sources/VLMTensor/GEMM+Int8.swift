@@ -40,6 +40,9 @@ extension GEMM {
         for output in outputs {
             precondition(output.weight.inFeatures == inFeatures, "GEMM: an int8 weight of the wrong width")
         }
+        // One layout for every output: all panels (this thread runs the panel kernel) or all row-major.
+        let panels = outputs.map { $0.weight.panelsForCallingThread() }
+        precondition(panels.allSatisfy { ($0 == nil) == (panels[0] == nil) }, "GEMM: int8 weights in two layouts")
         let bytes = Int(vlm_q8_packed_bytes(rows, inFeatures))
         let paddedRows = (rows + 15) & ~15
         let words = (bytes + 63) / 4 + 2 * paddedRows
@@ -50,7 +53,7 @@ extension GEMM {
         let rowScales = scratch
         let rowZero = UnsafeMutableRawPointer(scratch + paddedRows).assumingMemoryBound(to: Int32.self)
         let packed = UnsafeMutableRawPointer(scratch + 2 * paddedRows).assumingMemoryBound(to: UInt8.self)
-        let tileRows = Int(vlm_q8_tile_rows())
+        let tileRows = panels[0] == nil ? Int(vlm_q8_tile_rows()) : 1
         let tiles = (rows + tileRows - 1) / tileRows
         let (px, pp, ps, pz) = (
             SendablePointer(x), SendablePointer(packed), SendablePointer(rowScales), SendablePointer(rowZero)
@@ -58,9 +61,9 @@ extension GEMM {
         Parallel.forEachRange(tiles, grain: max(1, (1 << 16) / max(tileRows * inFeatures, 1))) { range in
             let (row0, row1) = (range.lowerBound * tileRows, range.upperBound * tileRows)
             if zeroPoints {
-                vlm_q8_pack_zp(px.base, ldx, rows, inFeatures, row0, row1, pp.base, ps.base, pz.base)
+                vlm_q8_pack_zp(px.base, ldx, rows, inFeatures, row0, row1, tileRows, pp.base, ps.base, pz.base)
             } else {
-                vlm_q8_pack(px.base, ldx, rows, inFeatures, row0, row1, pp.base, ps.base)
+                vlm_q8_pack(px.base, ldx, rows, inFeatures, row0, row1, tileRows, pp.base, ps.base)
             }
         }
         let zeros: UnsafePointer<Int32>? = zeroPoints ? UnsafePointer(rowZero) : nil
@@ -68,17 +71,27 @@ extension GEMM {
         let columns = outputs.reduce(0) { $0 + $1.weight.outFeatures }
         let workers = Parallel.available
         let blocksPerOutput = workers == 1 || rows * columns * inFeatures < 1 << 20 ? 1 : workers * 3
+        // Blocks of whole panels (64 columns) or of whole tiles (4 columns).
+        let align = panels[0] == nil ? 4 : Int(vlm_q8_panel_width())
+        let layouts = panels.map { $0.map { SendablePointer($0) } }
         Parallel.forEachIndex(outputs.count * blocksPerOutput) { index in
             let output = outputs[index / blocksPerOutput]
             let block = index % blocksPerOutput
             let n = output.weight.outFeatures
-            let lower = block == 0 ? 0 : (n * block / blocksPerOutput) & ~3
-            let upper = block == blocksPerOutput - 1 ? n : (n * (block + 1) / blocksPerOutput) & ~3
+            let lower = block == 0 ? 0 : (n * block / blocksPerOutput) / align * align
+            let upper = block == blocksPerOutput - 1 ? n : (n * (block + 1) / blocksPerOutput) / align * align
             guard lower < upper else { return }
-            vlm_linear_q8_packed(
-                pp.base, ps.base, rows, inFeatures, output.weight.data, inFeatures, output.weight.scales.data,
-                output.weight.sums, output.bias, output.y, pzero.map { UnsafePointer($0.base) }, nil, output.ldy,
-                lower, upper, output.accumulate ? 1 : 0)
+            let weight = output.weight
+            let zero = pzero.map { UnsafePointer($0.base) }
+            if let panels = layouts[index / blocksPerOutput] {
+                vlm_linear_q8_panels(
+                    pp.base, ps.base, zero, rows, inFeatures, panels.base, weight.scales.data, weight.sums, n,
+                    output.bias, output.y, nil, output.ldy, lower, upper, output.accumulate ? 1 : 0)
+            } else {
+                vlm_linear_q8_packed(
+                    pp.base, ps.base, rows, inFeatures, weight.rowMajor, inFeatures, weight.scales.data, weight.sums,
+                    output.bias, output.y, zero, nil, output.ldy, lower, upper, output.accumulate ? 1 : 0)
+            }
             if let activation = output.activation {
                 for r in 0..<rows { activation.apply(output.y + r * output.ldy + lower, count: upper - lower) }
             }
@@ -86,7 +99,8 @@ extension GEMM {
     }
 
     /// The exact integer products `Σ_p q_x[i, p] · q_w[j, p]` the int8 kernel computes (x quantized per row as in
-    /// `linearInt8`), with the row scales: for tests against an integer reference.
+    /// `linearInt8`, in the layout the calling thread's kernel reads), with the row scales: for tests against an integer
+    /// reference.
     /// With `zeroPoints`, x is quantized asymmetrically (`vlm_q8_pack_zp`) and the row zero points come back too.
     public static func int8Dots(
         _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, weight: QuantizedWeight, zeroPoints: Bool = false
@@ -100,14 +114,23 @@ extension GEMM {
             let base = raw.baseAddress!
             let offset = (32 - Int(bitPattern: base) % 32) % 32
             let p = (base + offset).assumingMemoryBound(to: UInt8.self)
+            let panels = weight.panelsForCallingThread()
+            let tileRows = panels == nil ? Int(vlm_q8_tile_rows()) : 1
             if zeroPoints {
-                vlm_q8_pack_zp(x, inFeatures, rows, inFeatures, 0, rows, p, &rowScales, &rowZero)
+                vlm_q8_pack_zp(x, inFeatures, rows, inFeatures, 0, rows, tileRows, p, &rowScales, &rowZero)
             } else {
-                vlm_q8_pack(x, inFeatures, rows, inFeatures, 0, rows, p, &rowScales)
+                vlm_q8_pack(x, inFeatures, rows, inFeatures, 0, rows, tileRows, p, &rowScales)
             }
-            vlm_linear_q8_packed(
-                p, rowScales, rows, inFeatures, weight.data, inFeatures, weight.scales.data, weight.sums, nil, nil,
-                zeroPoints ? rowZero : nil, &dots, weight.outFeatures, 0, weight.outFeatures, 0)
+            let n = weight.outFeatures
+            if let panels {
+                vlm_linear_q8_panels(
+                    p, rowScales, zeroPoints ? rowZero : nil, rows, inFeatures, panels, weight.scales.data,
+                    weight.sums, n, nil, nil, &dots, n, 0, n, 0)
+            } else {
+                vlm_linear_q8_packed(
+                    p, rowScales, rows, inFeatures, weight.rowMajor, inFeatures, weight.scales.data, weight.sums,
+                    nil, nil, zeroPoints ? rowZero : nil, &dots, n, 0, n, 0)
+            }
         }
         return (dots, rowScales, rowZero)
     }

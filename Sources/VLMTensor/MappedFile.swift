@@ -42,6 +42,18 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawPointer(mapped)
     }
 
+    /// Hands the whole pages inside `byteCount` bytes from `start`, part of a read-only private file mapping, back
+    /// to the kernel (`madvise(MADV_DONTNEED)`): they leave the resident set, and a later read maps them in again
+    /// from the file with the same contents. Only for memory that such a mapping holds (anonymous memory would read
+    /// back as zeros).
+    public static func releasePages(_ start: UnsafeRawPointer, byteCount: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (Int(bitPattern: start) + page - 1) / page * page
+        let end = (Int(bitPattern: start) + byteCount) / page * page
+        guard end > first, let pointer = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        madvise(pointer, end - first, MADV_DONTNEED)
+    }
+
     deinit {
         munmap(UnsafeMutableRawPointer(mutating: bytes), size)
     }

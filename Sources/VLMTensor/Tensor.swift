@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// A dense row-major float32 tensor: either its own 64-byte-aligned allocation or a borrowed view into memory kept
 /// alive by `owner` (a memory-mapped weights file).
 ///
@@ -64,11 +58,7 @@ public final class Tensor: @unchecked Sendable {
     /// converted copy replaces (int8 made at load).
     public func releaseMappedPages() {
         guard owner is MappedFile else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (Int(bitPattern: data) + page - 1) / page * page
-        let end = (Int(bitPattern: data) + byteCount) / page * page
-        guard end > start, let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return }
-        madvise(pointer, end - start, MADV_DONTNEED)
+        MappedFile.releasePages(data, byteCount: byteCount)
     }
 
     /// Size of the tensor's elements in bytes.

@@ -173,6 +173,69 @@ struct Int8KernelTests {
         #expect(error / spread < 0.02)
     }
 
+    /// The panel layout through the C API on every CPU: the panel kernel where the CPU has it (level 3) and the
+    /// portable C over panels (level 0), against the integer reference; tails in rows (the 6-row tile), columns
+    /// (the 64-column panel) and depth (the 4-byte group).
+    @Test(
+        "panels: exact integer sums, worst case included, on the panel kernel and the portable C",
+        arguments: [(1, 1, 1), (7, 5, 65), (13, 37, 130), (6, 768, 64), (50, 3072 + 17, 70)], [Int32(0), 3])
+    func panels(shape: (Int, Int, Int), level: Int32) {
+        let (rows, k, out) = shape
+        var x = KernelTests.random(rows * k, seed: 41, scale: 3)
+        var values = Self.randomInt8(out * k, seed: 42)
+        // The first row at +127 everywhere against a first weight row at −128: every product at the extreme.
+        for p in 0..<k { x[p] = 1 }
+        for p in 0..<k { values[p] = -128 }
+        let panels = UnsafeMutableRawPointer.allocate(byteCount: max(64, vlm_q8_panel_bytes(out, k)), alignment: 64)
+        defer { panels.deallocate() }
+        let panel = panels.assumingMemoryBound(to: Int8.self)
+        vlm_q8_pack_panels(values, k, out, k, panel)
+        var unpacked = [Int8](repeating: 0, count: out * k)
+        vlm_q8_unpack_panels(panel, out, k, &unpacked)
+        #expect(unpacked == values)
+        for zeroPoints in [false, true] {
+            var packed = [UInt8](repeating: 0, count: vlm_q8_packed_bytes(rows, k))
+            var scales = [Float](repeating: 0, count: rows)
+            var zeros = [Int32](repeating: 128, count: rows)
+            if zeroPoints {
+                vlm_q8_pack_zp(x, k, rows, k, 0, rows, 1, &packed, &scales, &zeros)
+            } else {
+                vlm_q8_pack(x, k, rows, k, 0, rows, 1, &packed, &scales)
+            }
+            let sums = (0..<out).map { j in Int32(values[(j * k)..<((j + 1) * k)].reduce(0) { $0 + Int($1) }) }
+            let ones = [Float](repeating: 1, count: out)
+            var dots = [Int32](repeating: 0, count: rows * out)
+            Self.capped(level) {
+                // In two calls, as the workers split the columns: whole panels, then the rest.
+                let split = min(out, Int(vlm_q8_panel_width()))
+                for (n0, n1) in [(0, split), (split, out)] {
+                    vlm_linear_q8_panels(
+                        packed, scales, zeroPoints ? zeros : nil, rows, k, panel, ones, sums, out, nil, nil, &dots,
+                        out, n0, n1, 0)
+                }
+            }
+            let expected = Reference.int8Dots(x, rows: rows, inFeatures: k, weight: values, zeroPoints: zeroPoints)
+            #expect(dots.map(Int64.init) == expected)
+            if !zeroPoints { #expect(expected[0] == Int64(127 * -128 * k)) }
+        }
+    }
+
+    @Test("a weight quantized at load holds the values the reference quantizes to, in either layout")
+    func quantizedValues() {
+        let (out, k) = (70, 37)
+        let weight = Tensor(KernelTests.random(out * k, seed: 51), shape: [out, k])
+        let q = QuantizedWeight(quantizing: weight)
+        #expect(q.rowMajor == nil || vlm_q8_cpu_has_panels() == 0)
+        for j in 0..<out {
+            let row = Array(UnsafeBufferPointer(start: weight.data + j * k, count: k))
+            let maxabs = row.map { abs($0) }.max()!
+            #expect(q.scales.data[j] == maxabs / 127)
+            let expected = row.map { Int8(max(-127, min(127, ($0 * (127 / maxabs)).rounded(.toNearestOrEven)))) }
+            #expect(Array(q.values[(j * k)..<((j + 1) * k)]) == expected)
+            #expect(q.sums[j] == Int32(expected.reduce(0) { $0 + Int($1) }))
+        }
+    }
+
     @Test("the int8 kernel names its instruction set")
     func isa() {
         let native = String(cString: ComputeOptions(kernels: .native).run { vlm_q8_isa() })

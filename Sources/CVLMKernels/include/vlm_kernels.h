@@ -35,9 +35,10 @@ float *vlm_thread_scratch(size_t count);
 
 /// The int8 `nn.Linear` (linear_q8.c): int8 weights w_q (out, in) row-major with row stride ldw, one fp32 scale per
 /// output row (w ≈ w_scales[j]·w_q[j, p]) and the row sums w_sums[j] = Σ_p w_q[j, p] (`vlm_q8_weight_sums`, once at
-/// load). `vlm_q8_pack` quantizes rows [row0, row1) of x (m × k; row0 a multiple of `vlm_q8_tile_rows()`) per row,
-/// symmetric: row_scales[i] = max_p |x[i, p]|/127, q = round-half-even(x/row_scale) ∈ [−127, 127], stored as the byte
-/// q + 128 into `packed` (`vlm_q8_packed_bytes(m, k)` bytes). `vlm_linear_q8_packed` then computes, for columns
+/// load). `vlm_q8_pack` quantizes rows [row0, row1) of x (m × k; row0 a multiple of tile_rows:
+/// `vlm_q8_tile_rows()` for this kernel, 1 for the panel kernel below) per row, symmetric: row_scales[i] =
+/// max_p |x[i, p]|/127, q = round-half-even(x/row_scale) ∈ [−127, 127], stored as the byte q + 128 into `packed`
+/// (`vlm_q8_packed_bytes(m, k)` bytes, tiles of tile_rows rows). `vlm_linear_q8_packed` then computes, for columns
 /// [n0, n1):
 ///
 ///     dot[i, j] = Σ_p (u[i, p] − 128) · w_q[j, p] = Σ_p u·w_q − 128 · w_sums[j]        (exact int32, k < 65793)
@@ -49,21 +50,45 @@ float *vlm_thread_scratch(size_t count);
 size_t vlm_q8_packed_bytes(ptrdiff_t m, ptrdiff_t k);
 int vlm_q8_tile_rows(void);
 void vlm_q8_pack(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdiff_t row0, ptrdiff_t row1,
-                 uint8_t *packed, float *row_scales);
+                 ptrdiff_t tile_rows, uint8_t *packed, float *row_scales);
 /// `vlm_q8_pack_zp` quantizes asymmetrically instead: the row's range [lo, hi] (lo = min(0, min x), hi = max(0,
 /// max x)) in 255 steps, row_scales[i] = (hi − lo)/255, zero point row_zero[i] = round(−lo/row_scale) ∈ [0, 255],
 /// u = clamp(round(x/row_scale) + row_zero[i], 0, 255); `vlm_linear_q8_packed` given `row_zero` (else NULL: 128 for
 /// every row) computes dot[i, j] = Σ_p u·w_q − row_zero[i] · w_sums[j] (exact likewise: |u·w_q| ≤ 255 · 128).
 void vlm_q8_pack_zp(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdiff_t row0, ptrdiff_t row1,
-                    uint8_t *packed, float *row_scales, int32_t *row_zero);
+                    ptrdiff_t tile_rows, uint8_t *packed, float *row_scales, int32_t *row_zero);
 void vlm_linear_q8_packed(const uint8_t *packed, const float *row_scales, ptrdiff_t m, ptrdiff_t k, const int8_t *w,
                           ptrdiff_t ldw, const float *w_scales, const int32_t *w_sums, const float *bias, float *y,
                           const int32_t *row_zero, int32_t *exact, ptrdiff_t ldy, ptrdiff_t n0, ptrdiff_t n1,
                           int accumulate);
-/// Per-row symmetric quantization of a contiguous (n, k) fp32 weight: q ∈ [−127, 127], scales[j] = max|w[j]|/127.
-void vlm_q8_quantize_weights(const float *w, ptrdiff_t n, ptrdiff_t k, int8_t *q, float *scales);
+/// Per-row symmetric quantization of a contiguous (n, k) fp32 weight: q ∈ [−127, 127], scales[j] = max|w[j]|/127;
+/// with `column_scales` (else NULL), of w[j, p] · column_scales[p] (SmoothQuant's migrated factors, or zeros for
+/// columns kept out of the int8 product) without a scaled copy.
+void vlm_q8_quantize_weights(const float *w, ptrdiff_t n, ptrdiff_t k, const float *column_scales, int8_t *q,
+                             float *scales);
 /// sums[j] = Σ_p w[j·ldw + p] for j < n, p < k.
 void vlm_q8_weight_sums(const int8_t *w, ptrdiff_t ldw, ptrdiff_t n, ptrdiff_t k, int32_t *sums);
+/// The weight panels (AVX512-VNNI): an int8 weight (n, k) repacked once into ⌈n/64⌉ panels of 64 output columns,
+/// each k-group of 4 inputs as 64 columns × 4 bytes (zero past n and k), `vlm_q8_panel_bytes(n, k)` bytes, 64-byte
+/// aligned. `vlm_linear_q8_panels` computes what `vlm_linear_q8_packed` does (the same exact sums, the same floats)
+/// from panels and x packed with tile_rows 1 (each row contiguous), for columns [n0, n1) with n0 a multiple of 64:
+/// with AVX512-VNNI on the calling thread (`vlm_q8_runs_panels`), else in portable C. `vlm_q8_unpack_panels` gives
+/// the (n, k) row-major values back.
+size_t vlm_q8_panel_bytes(ptrdiff_t n, ptrdiff_t k);
+int vlm_q8_panel_width(void);
+void vlm_q8_pack_panels(const int8_t *w, ptrdiff_t ldw, ptrdiff_t n, ptrdiff_t k, int8_t *panels);
+void vlm_q8_unpack_panels(const int8_t *panels, ptrdiff_t n, ptrdiff_t k, int8_t *w);
+/// `vlm_q8_quantize_weights` and `vlm_q8_weight_sums` of a contiguous (n, k) fp32 weight straight into panels.
+void vlm_q8_quantize_panels(const float *w, ptrdiff_t n, ptrdiff_t k, const float *column_scales, int8_t *panels,
+                            float *scales, int32_t *sums);
+void vlm_linear_q8_panels(const uint8_t *packed, const float *row_scales, const int32_t *row_zero, ptrdiff_t m,
+                          ptrdiff_t k, const int8_t *panels, const float *w_scales, const int32_t *w_sums,
+                          ptrdiff_t n, const float *bias, float *y, int32_t *exact, ptrdiff_t ldy, ptrdiff_t n0,
+                          ptrdiff_t n1, int accumulate);
+/// 1 when this CPU has the panel kernel (AVX512-VNNI), so int8 weights are best kept as panels.
+int vlm_q8_cpu_has_panels(void);
+/// 1 when the calling thread's int8 kernel is the panel kernel (the CPU has it and `vlm_q8_limit_kernel` allows it).
+int vlm_q8_runs_panels(void);
 /// The int8 kernel the calling thread runs: "avx512-vnni", "avx-vnni", "avx2" (vpmaddwd) or "portable".
 const char *vlm_q8_isa(void);
 /// Caps the int8 kernel on the calling thread (0 portable, 1 AVX2 vpmaddwd, 2 AVX-VNNI, 3 AVX512-VNNI: the best
