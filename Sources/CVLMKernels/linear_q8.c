@@ -192,6 +192,14 @@ void vlm_q8_weight_sums(const int8_t *w, ptrdiff_t ldw, ptrdiff_t n, ptrdiff_t k
     }
 }
 
+/// Rows of packed x per chunk (a multiple of tile_rows): about equal chunks of at most kQ8L2Budget bytes
+/// (row_bytes each), so that a chunk stays in L2 while every group of weight rows or panel meets it.
+static ptrdiff_t q8_row_chunk(ptrdiff_t m, ptrdiff_t row_bytes, ptrdiff_t tile_rows) {
+    const ptrdiff_t budget_rows = kQ8L2Budget / (row_bytes > 0 ? row_bytes : 1);
+    const ptrdiff_t chunks = (m + budget_rows - 1) / (budget_rows > tile_rows ? budget_rows : tile_rows);
+    return ((m + chunks - 1) / chunks + tile_rows - 1) / tile_rows * tile_rows;
+}
+
 /// A tile's exact sums s[i][j] = Σ_p u[i, p] · w[j, p] (before the offset correction).
 typedef void (*Q8TileFn)(const uint8_t *, const int8_t *, ptrdiff_t, ptrdiff_t, int32_t (*)[QNR]);
 
@@ -353,9 +361,7 @@ void vlm_linear_q8_packed(const uint8_t *packed, const float *row_scales, ptrdif
     const char *name;
     const Q8TileFn *tiles = q8_tiles(&name);
     const ptrdiff_t padded = q8_padded_depth(k);
-    const ptrdiff_t budget_rows = kQ8L2Budget / (padded > 0 ? padded : 1);
-    const ptrdiff_t chunks = (m + budget_rows - 1) / (budget_rows > QMR ? budget_rows : QMR);
-    const ptrdiff_t chunk = ((m + chunks - 1) / chunks + QMR - 1) / QMR * QMR;
+    const ptrdiff_t chunk = q8_row_chunk(m, padded, QMR);
     for (ptrdiff_t i0 = 0; i0 < m; i0 += chunk) {
         const ptrdiff_t i1 = i0 + chunk < m ? i0 + chunk : m;
         const ptrdiff_t tile_count = (i1 - i0 + QMR - 1) / QMR;
@@ -602,9 +608,7 @@ void vlm_linear_q8_panels(const uint8_t *packed, const float *row_scales, const 
     const ptrdiff_t groups = q8_groups(k), ldx = q8_padded_depth(k), panel_bytes = groups * QPW * 4;
     // Rows of x in chunks that stay in L2, as in the row-major driver; each panel (48 KB at k = 768) is read once
     // per chunk and meets every tile of it.
-    const ptrdiff_t budget_rows = kQ8L2Budget / (ldx > 0 ? ldx : 1);
-    const ptrdiff_t chunks = (m + budget_rows - 1) / (budget_rows > QPMR ? budget_rows : QPMR);
-    const ptrdiff_t chunk = ((m + chunks - 1) / chunks + QPMR - 1) / QPMR * QPMR;
+    const ptrdiff_t chunk = q8_row_chunk(m, ldx, QPMR);
     for (ptrdiff_t i0 = 0; i0 < m; i0 += chunk) {
         const ptrdiff_t i1 = i0 + chunk < m ? i0 + chunk : m;
         const ptrdiff_t tile_count = (i1 - i0 + QPMR - 1) / QPMR;
