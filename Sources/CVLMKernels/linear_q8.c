@@ -200,6 +200,23 @@ static ptrdiff_t q8_row_chunk(ptrdiff_t m, ptrdiff_t row_bytes, ptrdiff_t tile_r
     return ((m + chunks - 1) / chunks + tile_rows - 1) / tile_rows * tile_rows;
 }
 
+/// The scalar epilogue of one row of a tile, `count` columns from j: dot = sums − zero · w_sums (Σ (u − zero)·w,
+/// exact) into `exact` when given, else y = (s_x · s_w) · dot + bias (+ y when accumulating). The vector epilogues
+/// do the same operations in the same order, so the same floats.
+static void q8_store_row(const int32_t *sums, int count, ptrdiff_t j, float row_scale, int32_t zero,
+                         const float *w_scales, const int32_t *w_sums, const float *bias, float *y, int32_t *exact,
+                         int accumulate) {
+    for (int c = 0; c < count; c++) {
+        const int32_t dot = sums[c] - zero * w_sums[j + c];
+        if (exact) {
+            exact[c] = dot;
+            continue;
+        }
+        const float v = row_scale * w_scales[j + c] * (float)dot + (bias ? bias[j + c] : 0);
+        y[c] = accumulate ? y[c] + v : v;
+    }
+}
+
 /// A tile's exact sums s[i][j] = Σ_p u[i, p] · w[j, p] (before the offset correction).
 typedef void (*Q8TileFn)(const uint8_t *, const int8_t *, ptrdiff_t, ptrdiff_t, int32_t (*)[QNR]);
 
@@ -398,17 +415,9 @@ void vlm_linear_q8_packed(const uint8_t *packed, const float *row_scales, ptrdif
                 }
 #endif
                 for (int r = 0; r < mr; r++)
-                    for (int c = 0; c < nr; c++) {
-                        const int32_t zero = row_zero ? row_zero[i + r] : 128;
-                        const int32_t dot = s[r][c] - zero * w_sums[j + c];  // Σ (u − zero)·w, exact
-                        if (exact) {
-                            exact[(i + r) * ldy + j + c] = dot;
-                            continue;
-                        }
-                        float *out = y + (i + r) * ldy + j + c;
-                        float v = row_scales[i + r] * w_scales[j + c] * (float)dot + (bias ? bias[j + c] : 0);
-                        *out = accumulate ? *out + v : v;
-                    }
+                    q8_store_row(s[r], nr, j, row_scales[i + r], row_zero ? row_zero[i + r] : 128, w_scales, w_sums,
+                                 bias, exact ? NULL : y + (i + r) * ldy + j, exact ? exact + (i + r) * ldy + j : NULL,
+                                 accumulate);
             }
         }
     }
@@ -431,6 +440,11 @@ enum { QPW = 64, QPMR = 6 };
 
 static ptrdiff_t q8_groups(ptrdiff_t k) { return (k + 3) / 4; }
 
+/// Where w_q[j, q] lies in the panels of a weight with `groups` 4-byte groups per row.
+static inline ptrdiff_t q8_panel_index(ptrdiff_t groups, ptrdiff_t j, ptrdiff_t q) {
+    return (j / QPW * groups + q / 4) * QPW * 4 + j % QPW * 4 + q % 4;
+}
+
 size_t vlm_q8_panel_bytes(ptrdiff_t n, ptrdiff_t k) {
     return (size_t)((n + QPW - 1) / QPW) * (size_t)q8_groups(k) * QPW * 4;
 }
@@ -439,14 +453,9 @@ int vlm_q8_panel_width(void) { return QPW; }
 
 void vlm_q8_pack_panels(const int8_t *w, ptrdiff_t ldw, ptrdiff_t n, ptrdiff_t k, int8_t *panels) {
     const ptrdiff_t groups = q8_groups(k);
-    for (ptrdiff_t p = 0; p < (n + QPW - 1) / QPW; p++) {
-        int8_t *panel = panels + p * groups * QPW * 4;
-        for (int c = 0; c < QPW; c++) {
-            const ptrdiff_t j = p * QPW + c;
-            for (ptrdiff_t q = 0; q < groups * 4; q++)
-                panel[(q / 4 * QPW + c) * 4 + q % 4] = j < n && q < k ? w[j * ldw + q] : 0;
-        }
-    }
+    memset(panels, 0, vlm_q8_panel_bytes(n, k));  // zero past n and k
+    for (ptrdiff_t j = 0; j < n; j++)
+        for (ptrdiff_t q = 0; q < k; q++) panels[q8_panel_index(groups, j, q)] = w[j * ldw + q];
 }
 
 void vlm_q8_quantize_panels(const float *w, ptrdiff_t n, ptrdiff_t k, const float *column_scales, int8_t *panels,
@@ -455,7 +464,6 @@ void vlm_q8_quantize_panels(const float *w, ptrdiff_t n, ptrdiff_t k, const floa
     memset(panels, 0, vlm_q8_panel_bytes(n, k));
     int8_t row[256];
     for (ptrdiff_t j = 0; j < n; j++) {
-        int8_t *panel = panels + j / QPW * groups * QPW * 4;
         int32_t sum = 0;
         const float maxabs = q8_row_maxabs(w + j * k, column_scales, k);
         // Row by row as vlm_q8_quantize_weights, through a small buffer: no row-major copy of the whole weight.
@@ -464,7 +472,7 @@ void vlm_q8_quantize_panels(const float *w, ptrdiff_t n, ptrdiff_t k, const floa
             q8_quantize_row(w + j * k, column_scales, p0, count, maxabs, row);
             for (ptrdiff_t q = 0; q < count; q++) {
                 const ptrdiff_t p = p0 + q;
-                panel[(p / 4 * QPW + j % QPW) * 4 + p % 4] = row[q];
+                panels[q8_panel_index(groups, j, p)] = row[q];
                 sum += row[q];
             }
         }
@@ -475,26 +483,8 @@ void vlm_q8_quantize_panels(const float *w, ptrdiff_t n, ptrdiff_t k, const floa
 
 void vlm_q8_unpack_panels(const int8_t *panels, ptrdiff_t n, ptrdiff_t k, int8_t *w) {
     const ptrdiff_t groups = q8_groups(k);
-    for (ptrdiff_t j = 0; j < n; j++) {
-        const int8_t *panel = panels + j / QPW * groups * QPW * 4;
-        for (ptrdiff_t q = 0; q < k; q++) w[j * k + q] = panel[(q / 4 * QPW + j % QPW) * 4 + q % 4];
-    }
-}
-
-/// The epilogue of one row of a tile, for `count` ≤ 16 columns from j: as the row-major kernels', the same operations
-/// in the same order ((s_x · s_w) · dot + bias, then + y), so the same floats.
-static void q8_panel_store(const int32_t *sums, int count, ptrdiff_t j, float row_scale, int32_t zero,
-                           const float *w_scales, const int32_t *w_sums, const float *bias, float *y, int32_t *exact,
-                           int accumulate) {
-    for (int c = 0; c < count; c++) {
-        const int32_t dot = sums[c] - zero * w_sums[j + c];
-        if (exact) {
-            exact[c] = dot;
-            continue;
-        }
-        const float v = row_scale * w_scales[j + c] * (float)dot + (bias ? bias[j + c] : 0);
-        y[c] = accumulate ? y[c] + v : v;
-    }
+    for (ptrdiff_t j = 0; j < n; j++)
+        for (ptrdiff_t q = 0; q < k; q++) w[j * k + q] = panels[q8_panel_index(groups, j, q)];
 }
 
 /// Rows [i, i + mr) × columns [j, j + cols) from panel `panel`, in portable C.
@@ -507,7 +497,7 @@ static void q8_panel_tile_portable(int mr, int cols, const uint8_t *x, ptrdiff_t
         for (ptrdiff_t g = 0; g < groups; g++)
             for (int c = 0; c < cols; c++)
                 for (int b = 0; b < 4; b++) sums[c] += (int32_t)x[r * ldx + 4 * g + b] * panel[(g * QPW + c) * 4 + b];
-        q8_panel_store(sums, cols, j, row_scales[r], row_zero ? row_zero[r] : 128, w_scales, w_sums, bias,
+        q8_store_row(sums, cols, j, row_scales[r], row_zero ? row_zero[r] : 128, w_scales, w_sums, bias,
                        y ? y + r * ldy : NULL, exact ? exact + r * ldy : NULL, accumulate);
     }
 }

@@ -81,17 +81,11 @@ extension GEMM {
             let lower = block == 0 ? 0 : (n * block / blocksPerOutput) / align * align
             let upper = block == blocksPerOutput - 1 ? n : (n * (block + 1) / blocksPerOutput) / align * align
             guard lower < upper else { return }
-            let weight = output.weight
-            let zero = pzero.map { UnsafePointer($0.base) }
-            if let panels = layouts[index / blocksPerOutput] {
-                vlm_linear_q8_panels(
-                    pp.base, ps.base, zero, rows, inFeatures, panels.base, weight.scales.data, weight.sums, n,
-                    output.bias, output.y, nil, output.ldy, lower, upper, output.accumulate ? 1 : 0)
-            } else {
-                vlm_linear_q8_packed(
-                    pp.base, ps.base, rows, inFeatures, weight.rowMajor, inFeatures, weight.scales.data, weight.sums,
-                    output.bias, output.y, zero, nil, output.ldy, lower, upper, output.accumulate ? 1 : 0)
-            }
+            int8Product(
+                output.weight, panels: layouts[index / blocksPerOutput].map { UnsafePointer($0.base) },
+                packed: pp.base, rows: rows, rowScales: ps.base, rowZero: pzero.map { UnsafePointer($0.base) },
+                bias: output.bias, y: output.y, exact: nil, ldy: output.ldy, columns: lower..<upper,
+                accumulate: output.accumulate)
             if let activation = output.activation {
                 for r in 0..<rows { activation.apply(output.y + r * output.ldy + lower, count: upper - lower) }
             }
@@ -122,16 +116,32 @@ extension GEMM {
                 vlm_q8_pack(x, inFeatures, rows, inFeatures, 0, rows, tileRows, p, &rowScales)
             }
             let n = weight.outFeatures
-            if let panels {
-                vlm_linear_q8_panels(
-                    p, rowScales, zeroPoints ? rowZero : nil, rows, inFeatures, panels, weight.scales.data,
-                    weight.sums, n, nil, nil, &dots, n, 0, n, 0)
-            } else {
-                vlm_linear_q8_packed(
-                    p, rowScales, rows, inFeatures, weight.rowMajor, inFeatures, weight.scales.data, weight.sums,
-                    nil, nil, zeroPoints ? rowZero : nil, &dots, n, 0, n, 0)
-            }
+            int8Product(
+                weight, panels: panels, packed: p, rows: rows, rowScales: rowScales,
+                rowZero: zeroPoints ? rowZero : nil, bias: nil, y: nil, exact: &dots, ldy: n, columns: 0..<n,
+                accumulate: false)
         }
         return (dots, rowScales, rowZero)
+    }
+
+    /// Columns `columns` of x·Wᵀ from x packed for `panels` (tile rows 1) or, when nil, for the row-major kernel
+    /// (`vlm_q8_tile_rows()`): into `y` (`vlm_linear_q8_panels` / `vlm_linear_q8_packed`), or the exact sums into
+    /// `exact`.
+    private static func int8Product(
+        _ weight: QuantizedWeight, panels: UnsafePointer<Int8>?, packed: UnsafePointer<UInt8>, rows: Int,
+        rowScales: UnsafePointer<Float>, rowZero: UnsafePointer<Int32>?, bias: UnsafePointer<Float>?,
+        y: UnsafeMutablePointer<Float>?, exact: UnsafeMutablePointer<Int32>?, ldy: Int, columns: Range<Int>,
+        accumulate: Bool
+    ) {
+        let k = weight.inFeatures
+        if let panels {
+            vlm_linear_q8_panels(
+                packed, rowScales, rowZero, rows, k, panels, weight.scales.data, weight.sums, weight.outFeatures, bias,
+                y, exact, ldy, columns.lowerBound, columns.upperBound, accumulate ? 1 : 0)
+        } else {
+            vlm_linear_q8_packed(
+                packed, rowScales, rows, k, weight.rowMajor, k, weight.scales.data, weight.sums, bias, y, rowZero,
+                exact, ldy, columns.lowerBound, columns.upperBound, accumulate ? 1 : 0)
+        }
     }
 }
