@@ -93,8 +93,8 @@ extension GEMM {
     }
 
     /// The exact integer products `Σ_p q_x[i, p] · q_w[j, p]` the int8 kernel computes (x quantized per row as in
-    /// `linearInt8`, in the layout the calling thread's kernel reads), with the row scales: for tests against an integer
-    /// reference.
+    /// `linearInt8`, in the layout the calling thread's kernel reads), with the row scales: for tests against an
+    /// integer reference.
     /// With `zeroPoints`, x is quantized asymmetrically (`vlm_q8_pack_zp`) and the row zero points come back too.
     public static func int8Dots(
         _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, weight: QuantizedWeight, zeroPoints: Bool = false
