@@ -97,7 +97,6 @@ struct BenchCaptionCommand: AsyncParsableCommand {
                 encode.removeFirst()
                 steps.removeFirst()
                 whole.removeFirst()
-                let median = { (xs: [Double]) in xs.sorted()[xs.count / 2] }
                 let stepAt = { (i: Int) in median(steps.map { $0[i] }) }
                 let (first, middle, last) = (stepAt(1), stepAt(tokens / 2), stepAt(tokens - 1))
                 let allSteps = median(steps.flatMap { $0.dropFirst() })

@@ -73,9 +73,4 @@ struct BenchCaptionsCommand: AsyncParsableCommand {
             }
         }
     }
-
-    private func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted[sorted.count / 2]
-    }
 }

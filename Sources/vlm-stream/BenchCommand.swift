@@ -248,6 +248,12 @@ struct BenchEncoderCommand: AsyncParsableCommand {
     private func round3(_ x: Double) -> String { String(format: "%.3f", x) }
 }
 
+/// The middle value of `values` (the upper of the two middle ones for an even count); `values` is not empty.
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted[sorted.count / 2]
+}
+
 /// VmHWM / VmRSS from /proc/self/status (zero where unavailable).
 struct ProcessMemory {
     var peakBytes = 0
@@ -255,7 +261,8 @@ struct ProcessMemory {
     var peakMB: Int { peakBytes / 1_000_000 }
     var currentMB: Int { currentBytes / 1_000_000 }
 
-    /// User + system CPU time of the whole process so far (getrusage).
+    /// User + system CPU time of the whole process so far, all threads (getrusage): on a shared machine the wall
+    /// clock also counts waiting.
     static func cpuSeconds() -> Double {
         var usage = rusage()
         #if canImport(Glibc)

@@ -21,7 +21,10 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             gate off, flow limiter, batcher, encoder workers, query matching) on the same input. The graph overlaps
             decoding and matching with encoding, so it should reach at least 0.9× the encoder's rate.
             Without --model the weights are random with ViT-B/32's shape and queries are random unit vectors.
-            The last line is JSON: pipeline_fps, encoder_fps, ratio.
+            Each repetition times the encoder alone, then the graph; the ratio is the median of the repetitions' own
+            ratios, and the CPU time per frame (all threads) shows what decoding and scaling add.
+            The last line is JSON: pipeline_fps, encoder_fps, ratio, pipeline_cpu_ms_per_frame,
+            encoder_cpu_ms_per_frame.
             """
     )
 
@@ -49,8 +52,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     @Option(help: "Encode every Nth decoded frame (1 = all).")
     var every: Int = 1
 
-    @Option(help: "Passes over the input for each measurement (median reported).")
-    var repeats: Int = 3
+    @Option(help: "Repetitions, each the encoder alone then the graph (medians reported).")
+    var repeats: Int = 5
 
     @Option(help: "FFmpeg decoder threads (as in run).")
     var decoderThreads: Int = VideoSourceOptions().decoderThreads
@@ -77,31 +80,59 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             let frames = try decodeFrames(preprocessing)
             let images = frames.flatMap { $0.views.map(\.image) }
             _ = try encoder.encode(images: Array(images.prefix(batch)))  // warm-up: scratch, page-in
-            var encoderRates: [Double] = []
-            var pipelineRates: [Double] = []
+            // Each repetition times the encoder alone and then the graph, so each ratio compares neighbours in
+            // time on a machine whose load moves; the ratio reported is the median of theirs.
+            var alone = Measured()
+            var pipeline = Measured()
+            var ratios: [Double] = []
             var last: RunSummary?
             for _ in 0..<repeats {
-                encoderRates.append(try measureEncoder(encoder, images: images))
+                let start = ProcessMemory.cpuSeconds()
+                let encoderRate = try measureEncoder(encoder, images: images)
+                let middle = ProcessMemory.cpuSeconds()
                 let summary = try await runGraph(
                     encoder: encoder, text: text, queries: queries, preprocessing: preprocessing)
                 if let error = summary.error { throw PipelineRunError(description: "pipeline failed: \(error)") }
-                pipelineRates.append(Double(summary.counts.encoded) / summary.wallSeconds)
+                let pipelineRate = Double(summary.counts.encoded) / summary.wallSeconds
+                alone.add(rate: encoderRate, cpuSeconds: middle - start, frames: images.count)
+                pipeline.add(
+                    rate: pipelineRate, cpuSeconds: ProcessMemory.cpuSeconds() - middle, frames: summary.counts.encoded)
+                ratios.append(pipelineRate / encoderRate)
                 last = summary
             }
-            let encoderFPS = median(encoderRates)
-            let pipelineFPS = median(pipelineRates)
-            let ratio = pipelineFPS / encoderFPS
+            let ratio = median(ratios)
             print("model        \(modelName)")
             print("input        \(input): \(frames.count) frames (every \(every)), \(images.count) images")
             print("arrangement  \(workers) worker(s) × \(threadCount) BLAS thread(s), batch \(batch)")
-            print("encoder      " + String(format: "%.2f frames/s (median of %d)", encoderFPS, repeats))
-            print("pipeline     " + String(format: "%.2f frames/s (median of %d)", pipelineFPS, repeats))
-            print("ratio        " + String(format: "%.3f", ratio))
+            print("encoder      " + alone.line(repeats))
+            print("pipeline     " + pipeline.line(repeats))
+            print(
+                "ratio        " + String(format: "%.3f", ratio) + " (median of "
+                    + ratios.map { String(format: "%.3f", $0) }.joined(separator: ", ") + ")")
             if let last { print("last run     \(last.line)") }
             print(
-                "{\"pipeline_fps\":\(fmt(pipelineFPS)),\"encoder_fps\":\(fmt(encoderFPS)),\"ratio\":\(fmt(ratio)),"
+                "{\"pipeline_fps\":\(fmt(median(pipeline.rates))),\"encoder_fps\":\(fmt(median(alone.rates))),"
+                    + "\"ratio\":\(fmt(ratio)),\"pipeline_cpu_ms_per_frame\":\(fmt(median(pipeline.cpuMilliseconds))),"
+                    + "\"encoder_cpu_ms_per_frame\":\(fmt(median(alone.cpuMilliseconds))),"
                     + "\"batch\":\(batch),\"workers\":\(workers),\"threads\":\(threadCount),\"frames\":\(frames.count),"
                     + "\"model\":\(JSONText.string(modelName))}")
+        }
+    }
+
+    /// Frames/s and CPU milliseconds per frame (all threads) of one side, a value per repetition.
+    private struct Measured {
+        var rates: [Double] = []
+        var cpuMilliseconds: [Double] = []
+
+        mutating func add(rate: Double, cpuSeconds: Double, frames: Int) {
+            rates.append(rate)
+            cpuMilliseconds.append(cpuSeconds * 1000 / Double(max(frames, 1)))
+        }
+
+        func line(_ repeats: Int) -> String {
+            String(
+                format: "%.2f frames/s, %.1f ms of CPU a frame (medians of %d)", median(rates), median(cpuMilliseconds),
+                repeats)
         }
     }
 
@@ -195,11 +226,6 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         var logger = Logger(label: "vlm.bench")
         logger.logLevel = .warning
         return logger
-    }
-
-    private func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted[sorted.count / 2]
     }
 
     private func fmt(_ x: Double) -> String { String(format: "%.3f", x) }

@@ -58,9 +58,9 @@ struct BenchPreprocessCommand: AsyncParsableCommand {
                     _ = pre.pixelValues(image)
                     times.append(Double(DispatchTime.now().uptimeNanoseconds - t.uptimeNanoseconds) / 1e6)
                 }
-                let median = times.sorted()[times.count / 2]
-                results["preprocess_\(w)x\(h)_ms"] = median
-                print(String(format: "preprocess %5dx%-5d → 224x224   median %.2f ms", w, h, median))
+                let middle = median(times)
+                results["preprocess_\(w)x\(h)_ms"] = middle
+                print(String(format: "preprocess %5dx%-5d → 224x224   median %.2f ms", w, h, middle))
             }
             let words = [
                 "a", "photo", "of", "the", "red", "car", "person", "walking", "dog", "street", "night",

@@ -67,9 +67,9 @@ struct BenchTuneCommand: ParsableCommand {
             var last: TuneReport?
             for _ in 0..<runs {
                 let clock = ContinuousClock.now
-                let cpuStart = Self.processCPUSeconds()
+                let cpuStart = ProcessMemory.cpuSeconds()
                 last = tuner.evaluate(examples)
-                cpu.append(Self.processCPUSeconds() - cpuStart)
+                cpu.append(ProcessMemory.cpuSeconds() - cpuStart)
                 let elapsed = ContinuousClock.now - clock
                 times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
             }
@@ -85,12 +85,5 @@ struct BenchTuneCommand: ParsableCommand {
                     Double(n) / median,
                     report.before.averagePrecision, report.after.averagePrecision))
         }
-    }
-
-    /// CPU seconds this process has used (all threads): on a shared machine the wall clock also counts waiting.
-    static func processCPUSeconds() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
     }
 }

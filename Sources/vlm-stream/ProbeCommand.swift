@@ -54,7 +54,7 @@ struct ProbeCommand: AsyncParsableCommand {
             var sampled = 0
             let clock = ContinuousClock()
             let start = clock.now
-            let cpuStart = ProbeCommand.cpuSeconds()
+            let cpuStart = ProcessMemory.cpuSeconds()
             while let next = try source.next() {
                 let time = next.frame.time
                 if let duration, time.seconds > duration { break }
@@ -76,7 +76,7 @@ struct ProbeCommand: AsyncParsableCommand {
             }
             let elapsed = clock.now - start
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-            let cpu = ProbeCommand.cpuSeconds() - cpuStart
+            let cpu = ProcessMemory.cpuSeconds() - cpuStart
             let decoded = source.decodedFrameCount
             let info = source.info
             let reuse = gate.map { String(format: "%.3f", $0.reuseFraction) } ?? "null"
@@ -92,17 +92,5 @@ struct ProbeCommand: AsyncParsableCommand {
                     + #""cpu_ms_per_decoded_frame": \#(String(format: "%.2f", cpu * 1000 / Double(max(decoded, 1)))), "#
                     + #""gate_reuse_fraction": \#(reuse)}"#)
         }
-    }
-
-    /// User + system CPU time of this process so far (the machine may be shared, so wall time alone misleads).
-    static func cpuSeconds() -> Double {
-        var usage = rusage()
-        #if os(Linux)
-            getrusage(RUSAGE_SELF.rawValue, &usage)
-        #else
-            getrusage(RUSAGE_SELF, &usage)
-        #endif
-        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 }

@@ -3,6 +3,11 @@ import TestSupport
 
 /// Runs a command-line tool (found on PATH) and returns its standard output; stderr is discarded.
 func runTool(_ tool: String, _ arguments: [String]) throws -> String {
+    String(decoding: try runToolBytes(tool, arguments), as: UTF8.self)
+}
+
+/// Runs a command-line tool (found on PATH) and returns the bytes of its standard output; stderr is discarded.
+func runToolBytes(_ tool: String, _ arguments: [String]) throws -> [UInt8] {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [tool] + arguments
@@ -12,7 +17,7 @@ func runTool(_ tool: String, _ arguments: [String]) throws -> String {
     try process.run()
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
+    return [UInt8](data)
 }
 
 /// ffprobe's view of a file's video frames: presentation time and keyframe flag, in presentation order.
