@@ -11,6 +11,11 @@ public struct PrecisionAccuracy: Sendable {
     /// The fraction of images whose best label (argmax of image·label over the labels, each model with its own
     /// text tower) is the same for both models.
     public var zeroShotAgreement: Double
+    /// How near each image's float32 choice is to a tie: its best label's score minus the second best's, as a
+    /// fraction of the range of its label scores; the median over all images, and the values of the images whose
+    /// choice changed. A random-weight model's labels score almost alike, so a change may be a near-tie's.
+    public var medianMargin: Double
+    public var disagreementMargins: [Double]
     public var images: Int
     public var labels: Int
 
@@ -46,14 +51,26 @@ public struct PrecisionAccuracy: Sendable {
         let tokens = labelTokens(labelCount, config: reference.config)
         let gl = try CLIPTextModel(weights: reference).encode(tokenIDs: tokens).map(\.values)
         let pl = try CLIPTextModel(weights: candidate).encode(tokenIDs: tokens).map(\.values)
-        func best(_ image: [Float], _ labels: [[Float]]) -> Int {
-            let scores = labels.map { label in zip(image, label).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
-            return scores.indices.max { scores[$0] < scores[$1] } ?? 0
+        func scores(_ image: [Float], _ labels: [[Float]]) -> [Float] {
+            labels.map { label in zip(image, label).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
         }
-        let agree = zip(g, p).filter { best($0.0, gl) == best($0.1, pl) }.count
+        func best(_ scores: [Float]) -> Int { scores.indices.max { scores[$0] < scores[$1] } ?? 0 }
+        var agree = 0
+        var margins: [Double] = []
+        var disagreementMargins: [Double] = []
+        for (gi, pi) in zip(g, p) {
+            let reference = scores(gi, gl)
+            let sorted = reference.sorted(by: >)
+            let margin =
+                sorted.count > 1 ? Double(sorted[0] - sorted[1]) / Double(max(sorted[0] - sorted.last!, 1e-30)) : 1
+            margins.append(margin)
+            if best(reference) == best(scores(pi, pl)) { agree += 1 } else { disagreementMargins.append(margin) }
+        }
         return PrecisionAccuracy(
             centeredRelativeError: (error / max(spread, .leastNonzeroMagnitude)).squareRoot(),
-            zeroShotAgreement: Double(agree) / Double(max(1, imageCount)), images: imageCount, labels: labelCount)
+            zeroShotAgreement: Double(agree) / Double(max(1, imageCount)),
+            medianMargin: margins.sorted()[margins.count / 2], disagreementMargins: disagreementMargins.sorted(),
+            images: imageCount, labels: labelCount)
     }
 
     /// Image `index` of the varied set, as normalised pixel values (3, side, side) in about [−2, 2]: eight kinds

@@ -34,16 +34,24 @@ extension BenchEncoderCommand {
             let name =
                 (alpha > 0 ? String(format: "smoothing α %.2f", alpha) : "no smoothing")
                 + (keep ? ", outlier channels fp32" : ", no fp32 channels") + ", zero points \(zeroPoints.rawValue)"
+            let percent = { (x: Double) in String(format: "%.1f %%", x * 100) }
+            let changed = result.disagreementMargins
             lines.append(
                 "accuracy     int8 vs fp32 on \(source), \(name): centered relative error "
                     + String(format: "%.4f", result.centeredRelativeError) + " (bar ≤ 0.05) over \(result.images) "
-                    + "images, zero-shot agreement " + String(format: "%.1f %%", result.zeroShotAgreement * 100)
-                    + " (bar ≥ 95 %) over \(result.labels) labels")
+                    + "images, zero-shot agreement " + percent(result.zeroShotAgreement)
+                    + " (bar ≥ 95 %) over \(result.labels) labels; "
+                    + (changed.isEmpty
+                        ? ""
+                        : "the \(changed.count) changed at fp32 margins of \(changed.map(percent).joined(separator: ", ")) ")
+                    + "(median margin \(percent(result.medianMargin)) of the label scores' range)")
             json.append(
                 "{\"smoothing\":\(alpha),\"outlier_channels_fp32\":\(keep),"
                     + "\"zero_points\":\(JSONText.string(zeroPoints.rawValue)),"
                     + "\"centered_relative_error\":\(String(format: "%.5f", result.centeredRelativeError)),"
                     + "\"zero_shot_agreement\":\(String(format: "%.4f", result.zeroShotAgreement)),"
+                    + "\"median_margin\":\(String(format: "%.4f", result.medianMargin)),"
+                    + "\"disagreement_margins\":[\(changed.map { String(format: "%.4f", $0) }.joined(separator: ","))],"
                     + "\"images\":\(result.images),\"labels\":\(result.labels)}")
         }
         return (lines, "\"accuracy\":[" + json.joined(separator: ",") + "],")

@@ -57,6 +57,23 @@ struct Int8PrecisionTests {
         #expect(smoothed.zeroShotAgreement >= 0.9)
     }
 
+    @Test("the accuracy report counts each changed label choice once, with its float32 margin")
+    func margins() throws {
+        let reference = try CLIPWeights.randomWithOutliers(config: Self.tinyConfig())
+        let same = try PrecisionAccuracy.measure(reference: reference, candidate: reference, imageCount: 16)
+        #expect(same.centeredRelativeError == 0 && same.zeroShotAgreement == 1 && same.disagreementMargins.isEmpty)
+        #expect(same.medianMargin > 0 && same.medianMargin <= 1)
+        // Plain per-row int8 on the outlier fixture changes some choices (62 % agreement at 24 images, above).
+        let plain = try PrecisionAccuracy.measure(
+            reference: reference, candidate: reference.converted(to: .int8, smoothing: 0, keepOutliers: false),
+            imageCount: 16)
+        let changed = plain.disagreementMargins
+        #expect(!changed.isEmpty)
+        #expect(Double(16 - changed.count) / 16 == plain.zeroShotAgreement)
+        #expect(changed == changed.sorted() && changed.allSatisfy { $0 >= 0 && $0 <= 1 })
+        #expect(plain.medianMargin == same.medianMargin)  // margins are the float32 model's own
+    }
+
     @Test("the tiny checkpoint's int8 text and image embeddings are close to fp32")
     func tinyCheckpoint() throws {
         let fp32 = try CLIPWeights.load(directory: Fixtures.url("tiny-clip"))
