@@ -69,7 +69,8 @@ public struct PrecisionAccuracy: Sendable {
         return PrecisionAccuracy(
             centeredRelativeError: (error / max(spread, .leastNonzeroMagnitude)).squareRoot(),
             zeroShotAgreement: Double(agree) / Double(max(1, imageCount)),
-            medianMargin: margins.sorted()[margins.count / 2], disagreementMargins: disagreementMargins.sorted(),
+            medianMargin: margins.isEmpty ? 0 : margins.sorted()[margins.count / 2],
+            disagreementMargins: disagreementMargins.sorted(),
             images: imageCount, labels: labelCount)
     }
 
