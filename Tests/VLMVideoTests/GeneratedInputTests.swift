@@ -8,10 +8,6 @@ import VLMCore
 /// Inputs made on the fly with the ffmpeg CLI from the sample clips: variable frame rate, other containers.
 @Suite("Generated inputs")
 struct GeneratedInputTests {
-    private func ffmpeg(_ arguments: [String]) throws {
-        _ = try runTool("ffmpeg", ["-v", "error", "-y"] + arguments)
-    }
-
     private func times(_ url: URL, _ sampling: SamplingPolicy) throws -> [Double] {
         var options = VideoSourceOptions()
         options.sampling = sampling
