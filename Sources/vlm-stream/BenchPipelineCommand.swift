@@ -71,6 +71,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let threadCount = threads ?? max(1, System.activeProcessorCount / workers)
+            // Open the input once before the model is built, so a bad path is reported at once.
+            _ = try VideoSource(VideoInput(parsing: input), options: VideoSourceOptions(), logger: quiet)
             let (model, text, modelName, preprocessing) = try loadModel()
             // Each call runs with `threadCount` kernel threads, as `run`'s encoder workers do.
             let encoder = ComputedEncoder(model, compute: ComputeOptions(threads: threadCount))

@@ -128,6 +128,18 @@ struct HostileInputCLITests {
         #expect(!result.stderr.contains("NSCocoaErrorDomain"))
     }
 
+    @Test("bench pipeline on a video that is not there, or not a video, fails with one line naming it")
+    func benchPipelineInput() throws {
+        let missing = dir.appendingPathComponent("missing.mp4").path
+        let notVideo = Fixtures.url("not_a_video.mp4").path
+        for (input, says) in [(missing, "no such file"), (notVideo, notVideo)] {
+            let result = try CLIRunner.run(["bench", "pipeline", input, "--repeats", "1"])
+            #expect(result.status != 0)
+            let lines = errorLines(result.stderr)
+            #expect(lines.count == 1 && lines[0].contains(input) && lines[0].contains(says), "\(result.stderr)")
+        }
+    }
+
     @Test("a pipeline file that is not UTF-8 says so, with the offset")
     func notUTF8() throws {
         let file = dir.appendingPathComponent("latin1.yaml")
