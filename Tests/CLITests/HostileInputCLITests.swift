@@ -84,7 +84,8 @@ struct HostileInputCLITests {
         try bytes.prefix(mdat + 16).write(to: cut)
         let n = bytes.count
         for offset in stride(from: n / 10, to: n * 9 / 10, by: n / 12) {
-            bytes.replaceSubrange(offset..<offset + 20_000, with: (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) })
+            bytes.replaceSubrange(
+                offset..<offset + 20_000, with: (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) })
         }
         let corrupt = dir.appendingPathComponent("corrupt.mp4")
         try bytes.write(to: corrupt)
