@@ -41,6 +41,12 @@ extension CLIPWeights {
         /// them zeroed, so the per-token scale comes from the other channels.
         public internal(set) var outliers1: (channels: [Int], weights: [Tensor])? = nil
         public internal(set) var outliers2: (channels: [Int], weights: [Tensor])? = nil
+        /// The outlier channels' share of v carried through attention and out_proj in float32, when set (int8 made
+        /// with outliers1): M (D, H·c), column h·c + i = Σ_{t in head h} W_out[:, t] · Wv[t, channels1[i]]. v's
+        /// product then leaves those channels out, and the block adds Σ_h (P_h · x[:, channels1]) · M_hᵀ, P_h head
+        /// h's attention probabilities: exact algebra (attention is linear in v), so the int8 out_proj sees only the
+        /// rest, whose per-token scale those channels no longer set.
+        public internal(set) var valueOutliers: Tensor? = nil
         /// Which inputs are quantized per row with a zero point (asymmetric) rather than symmetric.
         public internal(set) var zeroPoints: ZeroPoints = CLIPWeights.defaultZeroPoints
 
@@ -90,6 +96,26 @@ extension CLIPWeights {
                 fc1: fc1.int8, fc2: QuantizedWeight(quantizing: layer.fc2Weight))
             if !channels1.isEmpty { outliers1 = (channels1, [q.columns, k.columns, v.columns]) }
             if !channels2.isEmpty { outliers2 = (channels2, [fc1.columns]) }
+        }
+
+        /// M of `valueOutliers` from out_proj's float32 weight W_out (D, D) and v_proj's outlier columns Wv[:, c]
+        /// (D, c), for `heads` heads.
+        static func valueOutlierWeight(outProj: Tensor, valueColumns: Tensor, heads: Int) -> Tensor {
+            let (d, c) = (valueColumns.shape[0], valueColumns.shape[1])
+            let headDim = d / heads
+            let m = Tensor(zeros: [d, heads * c])
+            for j in 0..<d {
+                for h in 0..<heads {
+                    for i in 0..<c {
+                        var sum: Float = 0
+                        for t in (h * headDim)..<((h + 1) * headDim) {
+                            sum += outProj.data[j * d + t] * valueColumns.data[t * c + i]
+                        }
+                        m.data[j * heads * c + h * c + i] = sum
+                    }
+                }
+            }
+            return m
         }
 
         /// The channels whose |gain| exceeds `outlierGainRatio` × the median |gain| (none if more than 1/8 do).
@@ -174,9 +200,18 @@ extension CLIPWeights {
         zeroPoints: ZeroPoints = defaultZeroPoints
     ) -> CLIPWeights {
         guard precision == .int8, self.precision != .int8 else { return self }
-        return replacingLayers { _, _, layer in
+        return replacingLayers { tower, _, layer in
             var copy = layer
-            copy.int8 = layer.int8 ?? Int8Linears(quantizing: layer, smoothing: smoothing, keepOutliers: keepOutliers)
+            if copy.int8 == nil {
+                var int8 = Int8Linears(quantizing: layer, smoothing: smoothing, keepOutliers: keepOutliers)
+                let heads = tower == "vision_model" ? config.vision.numAttentionHeads : config.text.numAttentionHeads
+                // Carried through attention when they fit in a head's columns (see CarriedValues in EncoderBlock.swift).
+                if let outliers = int8.outliers1, outliers.channels.count <= layer.qProjBias.count / heads {
+                    int8.valueOutliers = Int8Linears.valueOutlierWeight(
+                        outProj: layer.outProjWeight, valueColumns: outliers.weights[2], heads: heads)
+                }
+                copy.int8 = int8
+            }
             copy.int8?.zeroPoints = zeroPoints
             // The float32 linears are not read again: their mapped pages leave the resident set as we go, so peak RSS
             // holds one layer's float32 weights at a time.

@@ -13,6 +13,8 @@ import VLMTensor
 ///     {linear}.outlier_weight    F32  (out, k)    W[:, channels] in float32 (q, k, v with layer_norm1's channels;
 ///                                                 fc1 with layer_norm2's), only where the norm has outliers
 ///     layer_norm{1,2}.outlier_channels  I32 (k)   the norm's outlier channels, strictly increasing
+///     self_attn.out_proj.value_outlier_weight  F32 (out, H·k)   `Int8Linears.valueOutliers`, where layer_norm1 has
+///                                                 outliers (a checkpoint without it runs them through v's product)
 ///
 /// and, where the int8 weights were made with SmoothQuant, `layer_norm{1,2}.{weight,bias}` are the smoothed ones the
 /// int8 weights go with (F32). Everything else (embeddings, other norms, biases, projections) is the source
@@ -86,6 +88,9 @@ extension CLIPWeights {
             let outlier: Tensor? =
                 i < 3 ? q.outliers1?.weights[i] : i == 4 ? q.outliers2?.weights[0] : nil
             if let outlier { writer.add(name + ".outlier_weight", shape: outlier.shape, .float32(outlier)) }
+            if i == 3, let carried = q.valueOutliers {
+                writer.add(name + ".value_outlier_weight", shape: carried.shape, .float32(carried))
+            }
             return true
         }
         for (n, norm, outliers) in [(1, q.layerNorm1, q.outliers1), (2, q.layerNorm2, q.outliers2)] {

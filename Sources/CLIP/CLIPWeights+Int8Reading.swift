@@ -33,7 +33,8 @@ extension CLIPWeights {
             var copy = layer
             copy.int8 = try Int8Linears(
                 file: file, prefix: "\(tower).encoder.layers.\(index).", width: layer.layerNorm1Weight.count,
-                mlpWidth: layer.fc1Bias.count)
+                mlpWidth: layer.fc1Bias.count,
+                heads: tower == "vision_model" ? config.vision.numAttentionHeads : config.text.numAttentionHeads)
             return copy
         }
     }
@@ -41,7 +42,7 @@ extension CLIPWeights {
 
 extension CLIPWeights.Int8Linears {
     /// One block's int8 linears from an int8 checkpoint, every shape and index checked.
-    init(file: SafetensorsFile, prefix p: String, width d: Int, mlpWidth i: Int) throws {
+    init(file: SafetensorsFile, prefix p: String, width d: Int, mlpWidth i: Int, heads: Int) throws {
         func linear(_ name: String, _ out: Int, _ inputs: Int) throws -> QuantizedWeight {
             let key = p + name
             let data = try file.int8(key + ".weight", shape: [out, inputs])
@@ -62,6 +63,16 @@ extension CLIPWeights.Int8Linears {
                     try file.tensor(p + $0 + ".outlier_weight", shape: [d, channels.count])
                 }
             )
+            let carried = p + "self_attn.out_proj.value_outlier_weight"
+            if file.shape(of: carried) != nil {
+                guard channels.count <= d / heads else {
+                    throw CLIPLoadError(
+                        file: file.name,
+                        "\(carried): \(channels.count) outlier channels do not fit a head of \(d / heads) columns; "
+                            + "quantize the float32 checkpoint again with `vlm-stream models quantize`")
+                }
+                valueOutliers = try file.tensor(carried, shape: [d, heads * channels.count])
+            }
         }
         if let channels = try Self.outlierChannels(file: file, key: p + "layer_norm2.outlier_channels", width: d) {
             outliers2 = (channels, [try file.tensor(p + "mlp.fc1.outlier_weight", shape: [i, channels.count])])

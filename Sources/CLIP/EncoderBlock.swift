@@ -24,10 +24,15 @@ final class BlockScratch {
     let v: Tensor  // (rows, D)
     let attention: Tensor  // (rows, D) heads concatenated, before out_proj
     let mlp: Tensor  // (rows, I) fc1 output / activation
+    let width: Int
+    /// For int8 blocks that carry v's outlier channels (`CarriedValues`): x_o (rows, c) and the attention's
+    /// (rows, H·c) result, rows × D floats each at most; made on first use.
+    lazy var carry = Tensor(zeros: [2 * rows * width])
 
     init(rows: Int, shape: TowerShape) {
         self.rows = rows
         let d = shape.width
+        width = d
         norm = Tensor(zeros: [rows, d])
         shared = Tensor(zeros: [rows * max(4 * d, shape.mlpWidth)])
         q = Tensor(borrowing: shared.data, shape: [rows, d], owner: shared)
@@ -49,9 +54,11 @@ enum EncoderBlock {
         let d = shape.width
         project(layer, hidden: hidden, rows: rows, queries: true, shape: shape, scratch: s)
         // a = softmax(q·kᵀ/√d_h) · v per head
+        let carried = CarriedValues(layer, rows: rows, shape: shape, scratch: s)
         Attention.forward(
             q: s.q.data, ldq: d, k: s.k.data, ldk: d, v: s.v.data, ldv: d, into: s.attention.data, ldo: d,
-            batch: batch, seq: seq, heads: shape.heads, headDim: shape.headDim, causal: causal)
+            batch: batch, seq: seq, heads: shape.heads, headDim: shape.headDim, causal: causal, extra: carried?.extra)
+        carried?.add(rows: rows, into: hidden)
         finish(layer, rows: rows, hidden: hidden, shape: shape, scratch: s)
     }
 
@@ -70,8 +77,10 @@ enum EncoderBlock {
         var k = PrecisionLinear(weight: layer.kProjWeight, int8: layer.int8?.kProj, bias: layer.kProjBias, y: s.k.data)
         var v = PrecisionLinear(weight: layer.vProjWeight, int8: layer.int8?.vProj, bias: layer.vProjBias, y: s.v.data)
         if let o = layer.int8?.outliers1 {
+            // v's outlier columns stay out of its product when attention carries them instead (CarriedValues).
+            let carried = layer.int8?.valueOutliers != nil
             (q.outliers, k.outliers, v.outliers) = (
-                (o.channels, o.weights[0]), (o.channels, o.weights[1]), (o.channels, o.weights[2])
+                (o.channels, o.weights[0]), (o.channels, o.weights[1]), carried ? nil : (o.channels, o.weights[2])
             )
         }
         let zeroPoints = layer.int8?.zeroPoints == .all
@@ -144,10 +153,48 @@ enum EncoderBlock {
                     outliers: layer.int8?.outliers1.map { ($0.channels, $0.weights[0]) },
                     zeroPoints: layer.int8?.zeroPoints == .all)
             ])
+        let carried = CarriedValues(layer, rows: rows, shape: shape, scratch: s)
         Attention.pooled(
             q: s.q.data, ldq: d, positions: positions, k: s.k.data, ldk: d, v: s.v.data, ldv: d,
-            into: s.attention.data, ldo: d, seq: seq, heads: shape.heads, headDim: shape.headDim, causal: causal)
+            into: s.attention.data, ldo: d, seq: seq, heads: shape.heads, headDim: shape.headDim, causal: causal,
+            extra: carried?.extra)
+        carried?.add(rows: batch, into: pooled)
         // h_b += a_b·W_outᵀ + b_out; h_b += fc2(act(fc1(layer_norm2(h_b))))
         finish(layer, rows: batch, hidden: pooled, shape: shape, scratch: s)
+    }
+}
+
+/// An int8 block's outlier channels of v carried through attention in float32 (`Int8Linears.valueOutliers`, M
+/// (D, H·c)): x_o (rows, c), layer_norm1's output at those channels, goes to attention as value columns beside every
+/// head's own; head h's P_h·x_o lands in columns h·c ..< (h+1)·c of a (rows, H·c) matrix, which meets M in float32,
+/// y += (P·x_o)·Mᵀ. Attention is linear in v, so this is exact; the int8 out_proj then sees only the rest, whose
+/// per-token scale those channels no longer set. Nil when the block does not carry them.
+private struct CarriedValues {
+    let weight: Tensor  // M
+    let channels: Int  // c
+    let heads: Int
+    let values: UnsafeMutablePointer<Float>  // (rows, c)
+    let results: UnsafeMutablePointer<Float>  // (rows, H·c)
+
+    init?(_ layer: CLIPWeights.Layer, rows: Int, shape: TowerShape, scratch s: BlockScratch) {
+        guard let weight = layer.int8?.valueOutliers, let channels = layer.int8?.outliers1?.channels else { return nil }
+        let d = shape.width
+        (self.weight, self.channels, heads) = (weight, channels.count, shape.heads)
+        values = s.carry.data
+        results = s.carry.data + s.rows * d
+        for r in 0..<rows {
+            for (i, channel) in channels.enumerated() { values[r * channels.count + i] = s.norm.data[r * d + channel] }
+        }
+    }
+
+    var extra: Attention.ExtraValues {
+        Attention.ExtraValues(values: values, ldv: channels, columns: channels, output: results, ldo: heads * channels)
+    }
+
+    /// y += (P·x_o)·Mᵀ for `rows` query rows.
+    func add(rows: Int, into y: UnsafeMutablePointer<Float>) {
+        GEMM.linear(
+            results, rows: rows, inFeatures: heads * channels, weight: weight.data, bias: nil,
+            outFeatures: weight.shape[0], into: y, accumulate: true)
     }
 }

@@ -10,7 +10,7 @@
 
 static void attention_head_portable(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v,
                                     ptrdiff_t ldv, float *out, ptrdiff_t ldo, ptrdiff_t seq, ptrdiff_t head_dim,
-                                    int causal, float *scores) {
+                                    int causal, float *scores, const vlm_attention_extra *extra) {
     const float scale = 1.0f / sqrtf((float)head_dim);
     for (ptrdiff_t i = 0; i < seq; i++) {
         const ptrdiff_t keys = causal ? i + 1 : seq;
@@ -28,6 +28,14 @@ static void attention_head_portable(const float *q, ptrdiff_t ldq, const float *
         for (ptrdiff_t j = 0; j < keys; j++) {
             const float p = scores[j] / sum;
             for (ptrdiff_t c = 0; c < head_dim; c++) o[c] += p * v[j * ldv + c];
+        }
+        if (extra) {
+            float *ox = extra->out + i * extra->ldo;
+            for (ptrdiff_t c = 0; c < extra->columns; c++) ox[c] = 0;
+            for (ptrdiff_t j = 0; j < keys; j++) {
+                const float p = scores[j] / sum;
+                for (ptrdiff_t c = 0; c < extra->columns; c++) ox[c] += p * extra->v[j * extra->ldv + c];
+            }
         }
     }
 }
@@ -189,7 +197,7 @@ VLM_INLINE_AVX2 void attention_values_avx2(const int R, const float *p, ptrdiff_
 /// one alone when seq is odd. Each score and each output is the same sequence of FMAs as one row on its own.
 VLM_AVX2 static void attention_head_avx2(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v,
                                          ptrdiff_t ldv, float *out, ptrdiff_t ldo, ptrdiff_t seq, ptrdiff_t head_dim,
-                                         int causal, float *scratch) {
+                                         int causal, float *scratch, const vlm_attention_extra *extra) {
     const float scale = 1.0f / sqrtf((float)head_dim);
     const ptrdiff_t padded = (seq + 7) & ~(ptrdiff_t)7;
     float *keys_t = scratch;                     // (head_dim, padded)
@@ -251,6 +259,12 @@ VLM_AVX2 static void attention_head_avx2(const float *q, ptrdiff_t ldq, const fl
             for (ptrdiff_t j = 0; j < keys; j++) sum += p[j] * v[j * ldv + c];
             out[i * ldo + c] = sum * inverse[i];
         }
+        // The extra columns likewise (a few: scalar).
+        for (ptrdiff_t c = 0; extra && c < extra->columns; c++) {
+            float sum = 0;
+            for (ptrdiff_t j = 0; j < keys; j++) sum += p[j] * extra->v[j * extra->ldv + c];
+            extra->out[i * extra->ldo + c] = sum * inverse[i];
+        }
     }
 }
 
@@ -283,14 +297,15 @@ size_t vlm_attention_scratch_count(ptrdiff_t seq, ptrdiff_t head_dim) {
 }
 
 void vlm_attention_head(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v, ptrdiff_t ldv,
-                        float *out, ptrdiff_t ldo, ptrdiff_t seq, ptrdiff_t head_dim, int causal, float *scratch) {
+                        float *out, ptrdiff_t ldo, ptrdiff_t seq, ptrdiff_t head_dim, int causal, float *scratch,
+                        const vlm_attention_extra *extra) {
 #if defined(__x86_64__) || defined(__i386__)
     if (vlm_use_avx2()) {
-        attention_head_avx2(q, ldq, k, ldk, v, ldv, out, ldo, seq, head_dim, causal, scratch);
+        attention_head_avx2(q, ldq, k, ldk, v, ldv, out, ldo, seq, head_dim, causal, scratch, extra);
         return;
     }
 #endif
-    attention_head_portable(q, ldq, k, ldk, v, ldv, out, ldo, seq, head_dim, causal, scratch);
+    attention_head_portable(q, ldq, k, ldk, v, ldv, out, ldo, seq, head_dim, causal, scratch, extra);
 }
 
 void vlm_activation(float *x, ptrdiff_t count, int kind) {

@@ -2,6 +2,22 @@ import CVLMKernels
 
 /// Multi-head scaled dot-product attention, `softmax(q·kᵀ/√d (+ causal mask)) · v`, per image and head.
 public enum Attention {
+    /// More value columns that take every head's probabilities (an int8 block's outlier channels carried through
+    /// attention): `values` (batch·seq, columns) with row stride `ldv`, the same for every head; head h's result
+    /// goes to columns h·columns ..< (h+1)·columns of `output`, row stride `ldo`, one row per query.
+    public struct ExtraValues {
+        public var values: UnsafePointer<Float>
+        public var ldv: Int
+        public var columns: Int
+        public var output: UnsafeMutablePointer<Float>
+        public var ldo: Int
+
+        public init(values: UnsafePointer<Float>, ldv: Int, columns: Int, output: UnsafeMutablePointer<Float>, ldo: Int)
+        {
+            (self.values, self.ldv, self.columns, self.output, self.ldo) = (values, ldv, columns, output, ldo)
+        }
+    }
+
     /// Attention for `batch` sequences of `seq` tokens each.
     ///
     /// `q`, `k`, `v` are (batch·seq, heads·headDim) matrices with row strides `ldq`/`ldk`/`ldv` (so they may be
@@ -12,9 +28,11 @@ public enum Attention {
     public static func forward(
         q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int,
         into output: UnsafeMutablePointer<Float>, ldo: Int,
-        batch: Int, seq: Int, heads: Int, headDim: Int, causal: Bool
+        batch: Int, seq: Int, heads: Int, headDim: Int, causal: Bool, extra: ExtraValues? = nil
     ) {
         let (pq, pk, pv, po) = (SendablePointer(q), SendablePointer(k), SendablePointer(v), SendablePointer(output))
+        let (xv, xo) = (extra.map { SendablePointer($0.values) }, extra.map { SendablePointer($0.output) })
+        let (xldv, xcolumns, xldo) = (extra?.ldv ?? 0, extra?.columns ?? 0, extra?.ldo ?? 0)
         Parallel.forEachRange(batch * heads, grain: 1) { range in
             // Per worker: vlm_attention_head's scratch (kᵀ, the scaled queries and the scores of one head), on the
             // heap: 0.3 MB at 196 tokens, 2.7 MB at SigLIP so400m's 729.
@@ -24,10 +42,18 @@ public enum Attention {
                 let (b, h) = job.quotientAndRemainder(dividingBy: heads)
                 let rowOffset = b * seq
                 let col = h * headDim
-                vlm_attention_head(
-                    pq.base + rowOffset * ldq + col, ldq, pk.base + rowOffset * ldk + col, ldk,
-                    pv.base + rowOffset * ldv + col, ldv, po.base + rowOffset * ldo + col, ldo, seq, headDim,
-                    causal ? 1 : 0, scratch)
+                var columns = vlm_attention_extra()
+                if let xv, let xo {
+                    columns = vlm_attention_extra(
+                        v: xv.base + rowOffset * xldv, ldv: xldv, columns: xcolumns,
+                        out: xo.base + rowOffset * xldo + h * xcolumns, ldo: xldo)
+                }
+                withUnsafePointer(to: columns) { columns in
+                    vlm_attention_head(
+                        pq.base + rowOffset * ldq + col, ldq, pk.base + rowOffset * ldk + col, ldk,
+                        pv.base + rowOffset * ldv + col, ldv, po.base + rowOffset * ldo + col, ldo, seq, headDim,
+                        causal ? 1 : 0, scratch, xv == nil ? nil : columns)
+                }
             }
         }
     }
@@ -41,9 +67,11 @@ extension Attention {
     public static func pooled(
         q: UnsafePointer<Float>, ldq: Int, positions: [Int], k: UnsafePointer<Float>, ldk: Int,
         v: UnsafePointer<Float>, ldv: Int, into output: UnsafeMutablePointer<Float>, ldo: Int,
-        seq: Int, heads: Int, headDim: Int, causal: Bool
+        seq: Int, heads: Int, headDim: Int, causal: Bool, extra: ExtraValues? = nil
     ) {
         let (pq, pk, pv, po) = (SendablePointer(q), SendablePointer(k), SendablePointer(v), SendablePointer(output))
+        let (xv, xo) = (extra.map { SendablePointer($0.values) }, extra.map { SendablePointer($0.output) })
+        let (xldv, xcolumns, xldo) = (extra?.ldv ?? 0, extra?.columns ?? 0, extra?.ldo ?? 0)
         let scale = 1 / Float(headDim).squareRoot()
         Parallel.forEachRange(positions.count * heads, grain: 4) { range in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: seq) { scores in
@@ -67,6 +95,14 @@ extension Attention {
                     oi.update(repeating: 0, count: headDim)
                     for j in 0..<keys {
                         VectorMath.axpy(scores[j] / sum, vh + j * ldv, into: oi, count: headDim)
+                    }
+                    if let xv, let xo {
+                        let values = xv.base + b * seq * xldv
+                        let out = xo.base + b * xldo + h * xcolumns
+                        out.update(repeating: 0, count: xcolumns)
+                        for j in 0..<keys {
+                            VectorMath.axpy(scores[j] / sum, values + j * xldv, into: out, count: xcolumns)
+                        }
                     }
                 }
             }

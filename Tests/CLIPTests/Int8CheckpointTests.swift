@@ -92,8 +92,14 @@ struct Int8CheckpointTests {
             if source != Fixtures.url("tiny-clip") {
                 #expect(result.blocksWithOutliers == result.blocks)
                 #expect(layer.outliers1?.channels == [3, 10] && layer.outliers2?.channels == [3, 10])
+                // v's outlier channels are carried through attention: M (D, H·c) stored, the same as at load.
+                let heads = loaded.config.vision.numAttentionHeads
+                let carried = try #require(layer.valueOutliers)
+                #expect(carried.shape == [loaded.config.vision.hiddenSize, heads * 2])
+                #expect(carried.values == reference.valueOutliers?.values)
             } else {
                 #expect(result.blocksWithOutliers == 0)
+                #expect(layer.valueOutliers == nil)
             }
             // Its model identity is the float32 checkpoint's.
             #expect(
@@ -144,6 +150,7 @@ struct Int8CheckpointTests {
             ("channel range", "distinct channels"),
             ("channels unsorted", "distinct channels"),
             ("outlier weight shape", "has shape"),
+            ("carried weight shape", "has shape"),
             ("missing sum", "is missing"),
             ("metadata not strings", "not an object of strings"),
             ("truncated", "truncated"),
@@ -177,6 +184,11 @@ struct Int8CheckpointTests {
                 key == layer + "self_attn.v_proj.outlier_weight"
                     ? (dtype, [shape[0] * 2, 1], data) : (dtype, shape, data)
             }
+        case "carried weight shape":
+            directory = try Self.rewrite(good) { key, dtype, shape, data in
+                key == layer + "self_attn.out_proj.value_outlier_weight"
+                    ? (dtype, [shape[1], shape[0]], data) : (dtype, shape, data)
+            }
         case "missing sum":
             directory = try Self.rewrite(good) { key, dtype, shape, data in
                 key == layer + "self_attn.out_proj.weight_sum" ? nil : (dtype, shape, data)
@@ -197,6 +209,30 @@ struct Int8CheckpointTests {
         let message = try Self.message { _ = try CLIPModel.load(directory: directory) }
         #expect(message.contains("model.safetensors"), "\(message)")
         #expect(message.contains(expected), "\(damage): \(message)")
+    }
+
+    /// A checkpoint written before v's outlier channels were carried through attention has no
+    /// `value_outlier_weight`: it loads, and runs those channels through v's float32 columns as it did then.
+    @Test("an int8 checkpoint without the carried value weights runs v's outlier columns as before")
+    func withoutCarriedValues() throws {
+        let good = try Self.temporaryDirectory().appendingPathComponent("q")
+        let source = try Self.outlierCheckpoint()
+        _ = try CLIPWeights.quantizeCheckpoint(from: source, to: good)
+        let older = try Self.rewrite(good) { key, dtype, shape, data in
+            key.hasSuffix("value_outlier_weight") ? nil : (dtype, shape, data)
+        }
+        let loaded = try CLIPWeights.load(directory: older)
+        #expect(loaded.vision.layers.allSatisfy { $0.int8?.valueOutliers == nil && $0.int8?.outliers1 != nil })
+        let fp32 = try CLIPWeights.load(directory: source)
+        let carried = try CLIPWeights.load(directory: good)
+        let (old, new, reference) = (
+            try Self.embeddings(loaded), try Self.embeddings(carried), try Self.embeddings(fp32)
+        )
+        #expect(old != new)
+        // Both close to float32 (each embedding is unit length).
+        for (a, r) in zip(old + new, reference + reference) {
+            #expect(zip(a, r).map { abs($0 - $1) }.max()! < 0.05)
+        }
     }
 
     /// SigLIP towers quantize too: the head, patch bias and logit bias survive the conversion, and the int8 model is

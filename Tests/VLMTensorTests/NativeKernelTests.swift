@@ -162,6 +162,69 @@ struct NativeKernelTests {
         #expect(KernelTests.maxError(pooled, wanted) < 1e-5)
     }
 
+    /// Extra value columns (an int8 block's carried outlier channels) take each head's probabilities: the same as
+    /// attention over a v whose head slices hold them, in the full and the pooled attention, on every kernel.
+    @Test("extra value columns take each head's attention probabilities", arguments: variants, [false, true])
+    func extraValues(variant: String, causal: Bool) {
+        let (batch, seq, heads, headDim, columns) = (2, 13, 3, 16, 3)
+        let width = heads * headDim
+        let (q, k) = (
+            KernelTests.random(batch * seq * width, seed: 61, scale: 2),
+            KernelTests.random(batch * seq * width, seed: 62, scale: 2)
+        )
+        let extra = KernelTests.random(batch * seq * columns, seed: 63, scale: 3)
+        // Reference: v with the extra columns at the start of every head's slice, zeros after.
+        var v = [Float](repeating: 0, count: batch * seq * width)
+        for r in 0..<(batch * seq) {
+            for h in 0..<heads {
+                for c in 0..<columns { v[r * width + h * headDim + c] = extra[r * columns + c] }
+            }
+        }
+        var full = [Float](repeating: .nan, count: batch * seq * width)
+        run(variant) {
+            Attention.forward(
+                q: q, ldq: width, k: k, ldk: width, v: v, ldv: width, into: &full, ldo: width, batch: batch, seq: seq,
+                heads: heads, headDim: headDim, causal: causal)
+        }
+        func expected(_ row: Int) -> [Float] {
+            (0..<heads).flatMap { h in (0..<columns).map { full[row * width + h * headDim + $0] } }
+        }
+        var out = [Float](repeating: .nan, count: batch * seq * width)
+        var results = [Float](repeating: .nan, count: batch * seq * heads * columns)
+        extra.withUnsafeBufferPointer { values in
+            results.withUnsafeMutableBufferPointer { results in
+                let carried = Attention.ExtraValues(
+                    values: values.baseAddress!, ldv: columns, columns: columns, output: results.baseAddress!,
+                    ldo: heads * columns)
+                run(variant) {
+                    Attention.forward(
+                        q: q, ldq: width, k: k, ldk: width, v: v, ldv: width, into: &out, ldo: width, batch: batch,
+                        seq: seq, heads: heads, headDim: headDim, causal: causal, extra: carried)
+                }
+            }
+        }
+        #expect(KernelTests.maxError(out, full) == 0, "\(variant): the main output is unchanged")
+        #expect(KernelTests.maxError(results, (0..<(batch * seq)).flatMap(expected)) < 1e-5, "\(variant)")
+        // Pooled: one query row per sequence.
+        let positions = [4, 12]
+        let pickedQ = positions.enumerated().flatMap { b, p in q[((b * seq + p) * width)..<((b * seq + p + 1) * width)]
+        }
+        var pooled = [Float](repeating: .nan, count: batch * width)
+        var pooledResults = [Float](repeating: .nan, count: batch * heads * columns)
+        extra.withUnsafeBufferPointer { values in
+            pooledResults.withUnsafeMutableBufferPointer { results in
+                Attention.pooled(
+                    q: pickedQ, ldq: width, positions: positions, k: k, ldk: width, v: v, ldv: width, into: &pooled,
+                    ldo: width, seq: seq, heads: heads, headDim: headDim, causal: causal,
+                    extra: Attention.ExtraValues(
+                        values: values.baseAddress!, ldv: columns, columns: columns, output: results.baseAddress!,
+                        ldo: heads * columns))
+            }
+        }
+        let wanted = positions.enumerated().flatMap { b, p in expected(b * seq + p) }
+        #expect(KernelTests.maxError(pooledResults, wanted) < 1e-5)
+    }
+
     @Test("activations", arguments: variants, Activation.allCases)
     func activations(variant: String, activation: Activation) {
         var x = KernelTests.random(1003, seed: 51, scale: 12) + [0, -0.0, 1e-8, -100, 100, 87, -87, 90, -90]

@@ -98,9 +98,19 @@ int vlm_q8_limit_kernel(int level);
 /// One attention head over `seq` tokens: out_i = Σ_j softmax_j(q_i·k_j/√head_dim) v_j, with j ≤ i when `causal`.
 /// q, k, v and out are (seq, head_dim) with row strides ldq, ldk, ldv, ldo; `scratch` holds
 /// `vlm_attention_scratch_count(seq, head_dim)` floats (about (seq + 2·head_dim + 33) · seq: the whole head's scores).
+/// `extra` (NULL: none) gives more value columns that take the same probabilities: extra->out[i, c] =
+/// Σ_j p_ij · extra->v[j, c] for c < extra->columns (an int8 block's outlier channels, carried through attention).
+typedef struct {
+    const float *v;
+    ptrdiff_t ldv;
+    ptrdiff_t columns;
+    float *out;
+    ptrdiff_t ldo;
+} vlm_attention_extra;
 size_t vlm_attention_scratch_count(ptrdiff_t seq, ptrdiff_t head_dim);
 void vlm_attention_head(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v, ptrdiff_t ldv,
-                        float *out, ptrdiff_t ldo, ptrdiff_t seq, ptrdiff_t head_dim, int causal, float *scratch);
+                        float *out, ptrdiff_t ldo, ptrdiff_t seq, ptrdiff_t head_dim, int causal, float *scratch,
+                        const vlm_attention_extra *extra);
 
 /// The MLP activations, in place: VLM_QUICK_GELU x·σ(1.702x), VLM_GELU 0.5x(1 + erf(x/√2)),
 /// VLM_GELU_TANH 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))) (PyTorch's approximate="tanh", SigLIP's activation).
