@@ -204,7 +204,7 @@ extension CLIPWeights {
             var copy = layer
             if copy.int8 == nil {
                 var int8 = Int8Linears(quantizing: layer, smoothing: smoothing, keepOutliers: keepOutliers)
-                let heads = tower == "vision_model" ? config.vision.numAttentionHeads : config.text.numAttentionHeads
+                let heads = attentionHeads(ofTower: tower)
                 // Carried through attention when they fit in a head's columns (see CarriedValues in EncoderBlock.swift).
                 if let outliers = int8.outliers1, outliers.channels.count <= layer.qProjBias.count / heads {
                     int8.valueOutliers = Int8Linears.valueOutlierWeight(
@@ -247,5 +247,10 @@ extension CLIPWeights {
         var t = text
         t.layers = try t.layers.enumerated().map { try transform("text_model", $0.offset, $0.element) }
         return CLIPWeights(config: config, vision: v, text: t, logitScale: logitScale, logitBias: logitBias)
+    }
+
+    /// The attention heads of `tower` (as `replacingLayers` names it).
+    func attentionHeads(ofTower tower: String) -> Int {
+        tower == "vision_model" ? config.vision.numAttentionHeads : config.text.numAttentionHeads
     }
 }

@@ -34,7 +34,7 @@ extension CLIPWeights {
             copy.int8 = try Int8Linears(
                 file: file, prefix: "\(tower).encoder.layers.\(index).", width: layer.layerNorm1Weight.count,
                 mlpWidth: layer.fc1Bias.count,
-                heads: tower == "vision_model" ? config.vision.numAttentionHeads : config.text.numAttentionHeads)
+                heads: skeleton.attentionHeads(ofTower: tower))
             return copy
         }
     }
