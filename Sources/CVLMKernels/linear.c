@@ -87,8 +87,12 @@ static void pack_rows(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t kc, 
         for (ptrdiff_t r = 0; r < rows; r++) {
             const float *src = x + (i + r) * ldx;
             float *dst = packed + i * padded + r * lanes;
-            for (ptrdiff_t p = 0; p < whole; p += lanes, src += lanes, dst += rows * lanes)
-                memcpy(dst, src, (size_t)lanes * sizeof(float));
+            // One vector per copy, of a size the compiler knows (a move or two): a size known only at run time
+            // was a call into the C library per vector, 2.5 % of the encoder's time at batch 8.
+            if (lanes == 16)
+                for (ptrdiff_t p = 0; p < whole; p += 16, src += 16, dst += rows * 16) memcpy(dst, src, 64);
+            else
+                for (ptrdiff_t p = 0; p < whole; p += 8, src += 8, dst += rows * 8) memcpy(dst, src, 32);
             if (whole < kc)
                 for (int q = 0; q < lanes; q++) dst[q] = whole + q < kc ? src[q] : 0;
         }
