@@ -111,17 +111,17 @@ VLM_INLINE_AVX2 __m256 first_lanes(ptrdiff_t n) {
     return _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(kLaneMask + 8 - n)));
 }
 
-/// scores_r[j] = Σ_c qs_r[c] · kᵀ[c, j] for the R query rows qs_r (R = 1 or 2, a constant after inlining; already
-/// scaled by 1/√d) and `vectors` ≤ 4 groups of 8 keys: R × 4 accumulators, so two rows keep both FMA pipes busy and
-/// share each load of kᵀ.
+/// scores_r[j] = Σ_c qs_r[c] · kᵀ[c, j] for the R query rows qs_r (R ≤ 3, a constant after inlining; already scaled
+/// by 1/√d) and `vectors` ≤ 4 groups of 8 keys: R × 4 accumulators sharing each load of kᵀ. Three rows (12
+/// accumulators) keep both FMA pipes busy through the FMA's latency, where two rows (8) left the loop latency-bound.
 VLM_INLINE_AVX2 void attention_scores_avx2(const int R, const int vectors, const float *qs, const float *keys_t,
                                            ptrdiff_t padded, ptrdiff_t head_dim, float *scores) {
-    __m256 acc[2][4];
-    for (int r = 0; r < 2; r++)
+    __m256 acc[3][4];
+    for (int r = 0; r < 3; r++)
         for (int t = 0; t < 4; t++) acc[r][t] = _mm256_setzero_ps();
     for (ptrdiff_t c = 0; c < head_dim; c++) {
         const float *row = keys_t + c * padded;
-        __m256 qc[2];
+        __m256 qc[3];
         for (int r = 0; r < R; r++) qc[r] = _mm256_broadcast_ss(qs + r * head_dim + c);
         for (int t = 0; t < 4; t++) {
             if (t >= vectors) break;
@@ -158,20 +158,21 @@ VLM_INLINE_AVX2 float attention_softmax_avx2(float *scores, ptrdiff_t keys) {
     return 1.0f / hsum8(sum_vector);
 }
 
-/// out_r[0 ..< 8·vectors] = inverse_r · Σ_{j < keys_r} p_r[j] · v_j for R rows (R = 1 or 2; p_r padded apart) and
-/// `vectors` ≤ 4 groups of 8 columns of v (row stride 32): R × 4 accumulators sharing each load of v. A causal
-/// pair's second row has one key more: it finishes alone, so each row's sum is the same sequence of FMAs as one row
-/// on its own.
+/// out_r[0 ..< 8·vectors] = inverse_r · Σ_{j < keys_r} p_r[j] · v_j for R rows (R ≤ 3; p_r padded apart) and
+/// `vectors` ≤ 4 groups of 8 columns of v (row stride 32): R × 4 accumulators sharing each load of v. In a causal
+/// group each later row has one key more: the keys beyond the first row's it finishes alone, so each row's sum is the
+/// same sequence of FMAs as one row on its own.
 VLM_INLINE_AVX2 void attention_values_avx2(const int R, const float *p, ptrdiff_t padded, const ptrdiff_t *keys,
                                            const float *inverse, const float *v, const int vectors, float *out,
                                            ptrdiff_t ldo) {
-    const ptrdiff_t shared = R == 2 && keys[1] < keys[0] ? keys[1] : keys[0];
-    __m256 o[2][4];
-    for (int r = 0; r < 2; r++)
+    ptrdiff_t shared = keys[0];
+    for (int r = 1; r < R; r++) shared = keys[r] < shared ? keys[r] : shared;
+    __m256 o[3][4];
+    for (int r = 0; r < 3; r++)
         for (int t = 0; t < 4; t++) o[r][t] = _mm256_setzero_ps();
     for (ptrdiff_t j = 0; j < shared; j++) {
         const float *vj = v + j * 32;
-        __m256 pj[2];
+        __m256 pj[3];
         for (int r = 0; r < R; r++) pj[r] = _mm256_broadcast_ss(p + r * padded + j);
         for (int t = 0; t < 4; t++) {
             if (t >= vectors) break;
@@ -193,8 +194,8 @@ VLM_INLINE_AVX2 void attention_values_avx2(const int R, const float *p, ptrdiff_
 
 /// One head, in three passes over all its query rows so that what each pass reads again and again stays in L1:
 /// the scores by blocks of 32 keys (a block of kᵀ, laid out (head_dim, seq rounded up to 8), is head_dim × 128
-/// bytes), the softmax of each row, then the values by blocks of 32 columns of v. Query rows go in pairs, the last
-/// one alone when seq is odd. Each score and each output is the same sequence of FMAs as one row on its own.
+/// bytes), the softmax of each row, then the values by blocks of 32 columns of v. Query rows go in threes, the last
+/// one or two together. Each score and each output is the same sequence of FMAs as one row on its own.
 VLM_AVX2 static void attention_head_avx2(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v,
                                          ptrdiff_t ldv, float *out, ptrdiff_t ldo, ptrdiff_t seq, ptrdiff_t head_dim,
                                          int causal, float *scratch, const vlm_attention_extra *extra) {
@@ -212,18 +213,21 @@ VLM_AVX2 static void attention_head_avx2(const float *q, ptrdiff_t ldq, const fl
         for (ptrdiff_t j = seq; j < padded; j++) keys_t[c * padded + j] = 0;
     for (ptrdiff_t i = 0; i < seq; i++)
         for (ptrdiff_t c = 0; c < head_dim; c++) qs[i * head_dim + c] = q[i * ldq + c] * scale;
-    // Scores of each pair for the keys its last row sees (rounded up to 8; the first row's extra lanes are
-    // masked by the softmax).
+    // Scores of each group of rows for the keys its last row sees (rounded up to 8; the earlier rows' extra lanes
+    // are masked by the softmax).
     for (ptrdiff_t j0 = 0; j0 < padded; j0 += 32)
-        for (ptrdiff_t i = 0; i < seq; i += 2) {
-            const ptrdiff_t key_vectors = causal ? ((i + (i + 1 < seq ? 2 : 1)) + 7) & ~(ptrdiff_t)7 : padded;
+        for (ptrdiff_t i = 0; i < seq; i += 3) {
+            const int rows = seq - i < 3 ? (int)(seq - i) : 3;
+            const ptrdiff_t key_vectors = causal ? (i + rows + 7) & ~(ptrdiff_t)7 : padded;
             if (j0 >= key_vectors) continue;
             const int vectors = key_vectors - j0 < 32 ? (int)(key_vectors - j0) / 8 : 4;
             const float *qi = qs + i * head_dim;
             float *si = scores + i * padded + j0;
-            if (i + 1 < seq && vectors == 4) {  // the usual case: constant arguments, so the loops unroll
-                attention_scores_avx2(2, 4, qi, keys_t + j0, padded, head_dim, si);
-            } else if (i + 1 < seq) {
+            if (rows == 3 && vectors == 4) {  // the usual case: constant arguments, so the loops unroll
+                attention_scores_avx2(3, 4, qi, keys_t + j0, padded, head_dim, si);
+            } else if (rows == 3) {
+                attention_scores_avx2(3, vectors, qi, keys_t + j0, padded, head_dim, si);
+            } else if (rows == 2) {
                 attention_scores_avx2(2, vectors, qi, keys_t + j0, padded, head_dim, si);
             } else {
                 attention_scores_avx2(1, vectors, qi, keys_t + j0, padded, head_dim, si);
@@ -236,12 +240,16 @@ VLM_AVX2 static void attention_head_avx2(const float *q, ptrdiff_t ldq, const fl
     for (ptrdiff_t c0 = 0; c0 < dim_vectors; c0 += 32) {
         const int vectors = (int)((dim_vectors - c0 < 32 ? dim_vectors - c0 : 32) / 8);
         for (ptrdiff_t j = 0; j < seq; j++) memcpy(vblock + j * 32, v + j * ldv + c0, sizeof(float) * 8 * vectors);
-        for (ptrdiff_t i = 0; i < seq; i += 2) {
-            const ptrdiff_t keys[2] = {causal ? i + 1 : seq, causal ? i + 2 : seq};
-            if (i + 1 < seq && vectors == 4) {
-                attention_values_avx2(2, scores + i * padded, padded, keys, inverse + i, vblock, 4,
+        for (ptrdiff_t i = 0; i < seq; i += 3) {
+            const int rows = seq - i < 3 ? (int)(seq - i) : 3;
+            const ptrdiff_t keys[3] = {causal ? i + 1 : seq, causal ? i + 2 : seq, causal ? i + 3 : seq};
+            if (rows == 3 && vectors == 4) {
+                attention_values_avx2(3, scores + i * padded, padded, keys, inverse + i, vblock, 4,
                                       out + i * ldo + c0, ldo);
-            } else if (i + 1 < seq) {
+            } else if (rows == 3) {
+                attention_values_avx2(3, scores + i * padded, padded, keys, inverse + i, vblock, vectors,
+                                      out + i * ldo + c0, ldo);
+            } else if (rows == 2) {
                 attention_values_avx2(2, scores + i * padded, padded, keys, inverse + i, vblock, vectors,
                                       out + i * ldo + c0, ldo);
             } else {
