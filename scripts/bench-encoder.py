@@ -15,7 +15,8 @@ written once as a Hugging Face directory (config.json + model.safetensors) that 
 loads, and its vision tower + projection are exported to ONNX. With int8 (the default), vlm-stream also runs
 `--precision int8` and ONNX Runtime its own dynamic int8 (`quantize_dynamic`, per-channel int8 weights, on the same
 export). `--kernels` adds vlm-stream runs on other kernel code beside the native one (`avx2`: AVX2+FMA where the
-CPU prefers AVX-512; `portable`). Prints per-run images/s, then medians and ratios.
+CPU prefers AVX-512; `portable`). Prints per-run images/s, then medians, their ratios, and the median of each
+repetition's own ratio (steadier on a shared machine).
 """
 
 import argparse
@@ -194,21 +195,34 @@ def main():
     print()
     summary = {}
     for b in batches:
-        med = {k: statistics.median(v) for k, v in results[b].items() if v}
+        runs = results[b]
+        med = {k: statistics.median(v) for k, v in runs.items() if v}
+
+        def per_rep(num: str, den: str) -> float:
+            """The median of the repetitions' own ratios: each compares runs minutes apart at most, so the shared
+            machine's slow drifts cancel, where the ratio of the medians can pair a quiet run with a busy one."""
+            return statistics.median(x / y for x, y in zip(runs[num], runs[den]))
+
         ratio = med["ours"] / med["onnxruntime"]
-        summary[b] = {"median_images_per_s": med, "ours_over_onnxruntime": ratio}
+        summary[b] = {"median_images_per_s": med, "ours_over_onnxruntime": ratio,
+                      "ours_over_onnxruntime_per_rep": per_rep("ours", "onnxruntime")}
         if "ours_int8" in med:
             summary[b]["ours_int8_over_onnxruntime"] = med["ours_int8"] / med["onnxruntime"]
             summary[b]["ours_int8_over_onnxruntime_int8"] = med["ours_int8"] / med["onnxruntime_int8"]
+            summary[b]["ours_int8_over_onnxruntime_per_rep"] = per_rep("ours_int8", "onnxruntime")
+            summary[b]["ours_int8_over_onnxruntime_int8_per_rep"] = per_rep("ours_int8", "onnxruntime_int8")
         line = "  ".join(f"{k} {v:6.2f}" for k, v in med.items())
         torch_ratio = f", ours/torch {med['ours'] / med['torch']:.2f}" if "torch" in med else ""
-        print(f"batch {b}: median images/s  {line}   ours/onnxruntime {ratio:.2f}{torch_ratio}")
+        print(f"batch {b}: median images/s  {line}   ours/onnxruntime {ratio:.2f}{torch_ratio} "
+              f"(per repetition {summary[b]['ours_over_onnxruntime_per_rep']:.2f})")
         print(f"         ours: load {extra[b]['load_s']:.3f} s, peak RSS {extra[b]['peak_rss_bytes'] / 1e6:.0f} MB, "
               f"weights {extra[b]['weight_bytes'] / 1e6:.0f} MB, {extra[b]['gflops_per_s']:.1f} GFLOP/s")
         if "ours_int8" in med:
             e8 = extra[f"{b}-int8"]
-            print(f"         int8: ours_int8/onnxruntime {summary[b]['ours_int8_over_onnxruntime']:.2f}, "
-                  f"ours_int8/onnxruntime_int8 {summary[b]['ours_int8_over_onnxruntime_int8']:.2f}, "
+            print(f"         int8: ours_int8/onnxruntime {summary[b]['ours_int8_over_onnxruntime']:.2f} "
+                  f"(per repetition {summary[b]['ours_int8_over_onnxruntime_per_rep']:.2f}), "
+                  f"ours_int8/onnxruntime_int8 {summary[b]['ours_int8_over_onnxruntime_int8']:.2f} "
+                  f"(per repetition {summary[b]['ours_int8_over_onnxruntime_int8_per_rep']:.2f}), "
                   f"peak RSS {e8['peak_rss_bytes'] / 1e6:.0f} MB "
                   f"({e8['peak_rss_bytes'] / extra[b]['peak_rss_bytes']:.2f}× fp32's)")
     if "parity" in extra:
