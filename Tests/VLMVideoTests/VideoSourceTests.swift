@@ -129,16 +129,21 @@ struct VideoSourceTests {
     }
 
     /// The encoder views of YUV pictures are scaled in 16-bit 4:4:4 YUV and then converted to RGB; each layout, range
-    /// and matrix must give ffmpeg's one-pass picture. Measured mean |Δ| ≤ 0.008 levels and p99 0 for all five; reading
-    /// a range or matrix wrongly costs 1.9 (BT.601 for BT.709) to 7.6 (limited for full range) mean, p99 7–17.
+    /// and matrix must give ffmpeg's one-pass picture. Measured mean |Δ| ≤ 0.008 levels and p99 0 for the five YUV
+    /// ones; reading a range or matrix wrongly costs 1.9 (BT.601 for BT.709) to 7.6 (limited for full range) mean, p99
+    /// 7–17. Grey pictures take one pass; untagged they are full range, as swscale and ffmpeg take them (limited cost
+    /// 6.7 levels), and a limited tag is honoured.
     @Test(
-        "YUV pictures of other layouts, ranges and matrices give the 224 view ffmpeg computes",
+        "YUV and grey pictures of other layouts, ranges and matrices give the 224 view ffmpeg computes",
         arguments: [
             ("yuvj420p", "avi", ["-c:v", "mjpeg", "-q:v", "2"]),  // full range, BT.601
             ("yuv420p10le", "mkv", ["-c:v", "libx264", "-colorspace", "bt709"]),  // 10 bits, BT.709
             ("yuv444p", "mkv", ["-c:v", "libx264", "-color_range", "pc", "-x264-params", "fullrange=on"]),
             ("nv12", "nut", ["-c:v", "rawvideo"]),  // semi-planar
             ("yuyv422", "nut", ["-c:v", "rawvideo"]),  // packed
+            ("gray", "nut", ["-c:v", "rawvideo"]),  // grey: full range when untagged
+            ("gray", "mkv", ["-c:v", "ffv1", "-color_range", "tv"]),  // grey tagged limited
+            ("gray16le", "nut", ["-c:v", "rawvideo"]),  // 16-bit grey (thermal cameras), untagged
         ])
     func yuvLayoutsMatchFFmpeg(format: String, container: String, codec: [String]) throws {
         let dir = try Fixtures.temporaryDirectory()

@@ -16,7 +16,21 @@ final class FrameConverter {
             height = frame.pointee.height
             format = frame.pointee.format
             colorspace = frame.pointee.colorspace.rawValue
-            fullRange = frame.pointee.color_range == AVCOL_RANGE_JPEG
+            fullRange = Self.isFullRange(frame.pointee.color_range, format: frame.pointee.format)
+        }
+
+        /// The range of a frame's samples: its tag, else what swscale assumes for the format when none is given (full
+        /// for the JPEG-range YUVJ formats and for grey, such as a thermal camera's 16-bit frames; limited for other
+        /// YUV).
+        static func isFullRange(_ range: AVColorRange, format: Int32) -> Bool {
+            switch range {
+            case AVCOL_RANGE_JPEG: return true
+            case AVCOL_RANGE_MPEG: return false
+            default:
+                guard let descriptor = av_pix_fmt_desc_get(AVPixelFormat(rawValue: format)) else { return false }
+                let grey = descriptor.pointee.nb_components <= 2 && !isRGB(descriptor)
+                return grey || String(cString: descriptor.pointee.name).hasPrefix("yuvj")
+            }
         }
 
         /// A picture of `width`×`height` in `format` with `colours`' matrix and range.
@@ -28,7 +42,13 @@ final class FrameConverter {
             fullRange = colours.fullRange
         }
 
-        var isYUV: Bool { format != AV_PIX_FMT_RGB24.rawValue && format != AV_PIX_FMT_GRAY8.rawValue }
+        /// YUV or grey: samples whose conversion to RGB depends on the matrix and the range.
+        var isYUVOrGrey: Bool { av_pix_fmt_desc_get(AVPixelFormat(rawValue: format)).map { !isRGB($0) } ?? false }
+    }
+
+    /// RGB or palette samples (no matrix, no range).
+    private static func isRGB(_ descriptor: UnsafePointer<AVPixFmtDescriptor>) -> Bool {
+        descriptor.pointee.flags & UInt64(AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL) != 0
     }
 
     private struct Key: Hashable {
@@ -310,7 +330,7 @@ final class FrameConverter {
         case AVCOL_SPC_FCC: colorspace = SWS_CS_FCC
         default: colorspace = SWS_CS_DEFAULT
         }
-        if source.isYUV {
+        if source.isYUVOrGrey {
             let table = sws_getCoefficients(colorspace)
             // To RGB: full range out. To the YUV intermediate: the source's own matrix and range, left as they are.
             let range: Int32 = source.fullRange ? 1 : 0
