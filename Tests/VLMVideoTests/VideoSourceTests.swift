@@ -132,9 +132,9 @@ struct VideoSourceTests {
     /// and matrix must give ffmpeg's one-pass picture. Measured mean |Δ| ≤ 0.008 levels and p99 0 for the five YUV
     /// ones; reading a range or matrix wrongly costs 1.9 (BT.601 for BT.709) to 7.6 (limited for full range) mean, p99
     /// 7–17. Grey pictures take one pass; untagged they are full range, as swscale and ffmpeg take them (limited cost
-    /// 6.7 levels), and a limited tag is honoured.
+    /// 6.7 levels), and a limited tag is honoured. RGB and palette pictures have neither matrix nor range.
     @Test(
-        "YUV and grey pictures of other layouts, ranges and matrices give the 224 view ffmpeg computes",
+        "YUV, grey and RGB pictures of other layouts, ranges and matrices give the 224 view ffmpeg computes",
         arguments: [
             ("yuvj420p", "avi", ["-c:v", "mjpeg", "-q:v", "2"]),  // full range, BT.601
             ("yuv420p10le", "mkv", ["-c:v", "libx264", "-colorspace", "bt709"]),  // 10 bits, BT.709
@@ -144,6 +144,9 @@ struct VideoSourceTests {
             ("gray", "nut", ["-c:v", "rawvideo"]),  // grey: full range when untagged
             ("gray", "mkv", ["-c:v", "ffv1", "-color_range", "tv"]),  // grey tagged limited
             ("gray16le", "nut", ["-c:v", "rawvideo"]),  // 16-bit grey (thermal cameras), untagged
+            ("bgr0", "nut", ["-c:v", "rawvideo"]),  // RGB: no matrix, no range
+            ("rgb48le", "nut", ["-c:v", "rawvideo"]),
+            ("pal8", "nut", ["-c:v", "rawvideo"]),
         ])
     func yuvLayoutsMatchFFmpeg(format: String, container: String, codec: [String]) throws {
         let dir = try Fixtures.temporaryDirectory()
