@@ -21,15 +21,20 @@ final class FrameConverter {
 
         /// The range of a frame's samples: its tag, else what swscale assumes for the format when none is given (full
         /// for the JPEG-range YUVJ formats and for grey, such as a thermal camera's 16-bit frames; limited for other
-        /// YUV).
+        /// YUV). Runs for every view of every frame: a table lookup, no allocation.
         static func isFullRange(_ range: AVColorRange, format: Int32) -> Bool {
             switch range {
             case AVCOL_RANGE_JPEG: return true
             case AVCOL_RANGE_MPEG: return false
             default:
-                guard let descriptor = av_pix_fmt_desc_get(AVPixelFormat(rawValue: format)) else { return false }
-                let grey = descriptor.pointee.nb_components <= 2 && !isRGB(descriptor)
-                return grey || String(cString: descriptor.pointee.name).hasPrefix("yuvj")
+                switch AVPixelFormat(rawValue: format) {
+                case AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUVJ444P, AV_PIX_FMT_YUVJ440P,
+                    AV_PIX_FMT_YUVJ411P:
+                    return true
+                default:
+                    guard let descriptor = av_pix_fmt_desc_get(AVPixelFormat(rawValue: format)) else { return false }
+                    return descriptor.pointee.nb_components <= 2 && !isRGB(descriptor)  // grey, with or without alpha
+                }
             }
         }
 
