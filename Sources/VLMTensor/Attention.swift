@@ -5,7 +5,8 @@ public enum Attention {
     /// More value columns that take every head's probabilities (an int8 block's outlier channels carried through
     /// attention): `values` (batch·seq, columns) with row stride `ldv`, the same for every head; head h's result
     /// goes to columns h·columns ..< (h+1)·columns of `output`, row stride `ldo`, one row per query.
-    public struct ExtraValues {
+    public struct ExtraValues: @unchecked Sendable {
+        // @unchecked: as GEMM.LinearOutput, crosses into the workers only for one call; each writes its own columns.
         public var values: UnsafePointer<Float>
         public var ldv: Int
         public var columns: Int
@@ -31,8 +32,6 @@ public enum Attention {
         batch: Int, seq: Int, heads: Int, headDim: Int, causal: Bool, extra: ExtraValues? = nil
     ) {
         let (pq, pk, pv, po) = (SendablePointer(q), SendablePointer(k), SendablePointer(v), SendablePointer(output))
-        let (xv, xo) = (extra.map { SendablePointer($0.values) }, extra.map { SendablePointer($0.output) })
-        let (xldv, xcolumns, xldo) = (extra?.ldv ?? 0, extra?.columns ?? 0, extra?.ldo ?? 0)
         Parallel.forEachRange(batch * heads, grain: 1) { range in
             // Per worker: vlm_attention_head's scratch (kᵀ, the scaled queries and the scores of one head), on the
             // heap: 0.3 MB at 196 tokens, 2.7 MB at SigLIP so400m's 729.
@@ -43,16 +42,16 @@ public enum Attention {
                 let rowOffset = b * seq
                 let col = h * headDim
                 var columns = vlm_attention_extra()
-                if let xv, let xo {
+                if let extra {
                     columns = vlm_attention_extra(
-                        v: xv.base + rowOffset * xldv, ldv: xldv, columns: xcolumns,
-                        out: xo.base + rowOffset * xldo + h * xcolumns, ldo: xldo)
+                        v: extra.values + rowOffset * extra.ldv, ldv: extra.ldv, columns: extra.columns,
+                        out: extra.output + rowOffset * extra.ldo + h * extra.columns, ldo: extra.ldo)
                 }
                 withUnsafePointer(to: columns) { columns in
                     vlm_attention_head(
                         pq.base + rowOffset * ldq + col, ldq, pk.base + rowOffset * ldk + col, ldk,
                         pv.base + rowOffset * ldv + col, ldv, po.base + rowOffset * ldo + col, ldo, seq, headDim,
-                        causal ? 1 : 0, scratch, xv == nil ? nil : columns)
+                        causal ? 1 : 0, scratch, extra == nil ? nil : columns)
                 }
             }
         }
@@ -70,8 +69,6 @@ extension Attention {
         seq: Int, heads: Int, headDim: Int, causal: Bool, extra: ExtraValues? = nil
     ) {
         let (pq, pk, pv, po) = (SendablePointer(q), SendablePointer(k), SendablePointer(v), SendablePointer(output))
-        let (xv, xo) = (extra.map { SendablePointer($0.values) }, extra.map { SendablePointer($0.output) })
-        let (xldv, xcolumns, xldo) = (extra?.ldv ?? 0, extra?.columns ?? 0, extra?.ldo ?? 0)
         let scale = 1 / Float(headDim).squareRoot()
         Parallel.forEachRange(positions.count * heads, grain: 4) { range in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: seq) { scores in
@@ -96,12 +93,12 @@ extension Attention {
                     for j in 0..<keys {
                         VectorMath.axpy(scores[j] / sum, vh + j * ldv, into: oi, count: headDim)
                     }
-                    if let xv, let xo {
-                        let values = xv.base + b * seq * xldv
-                        let out = xo.base + b * xldo + h * xcolumns
-                        out.update(repeating: 0, count: xcolumns)
+                    if let extra {
+                        let values = extra.values + b * seq * extra.ldv
+                        let out = extra.output + b * extra.ldo + h * extra.columns
+                        out.update(repeating: 0, count: extra.columns)
                         for j in 0..<keys {
-                            VectorMath.axpy(scores[j] / sum, values + j * xldv, into: out, count: xcolumns)
+                            VectorMath.axpy(scores[j] / sum, values + j * extra.ldv, into: out, count: extra.columns)
                         }
                     }
                 }
