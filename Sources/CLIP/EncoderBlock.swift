@@ -24,15 +24,13 @@ final class BlockScratch {
     let v: Tensor  // (rows, D)
     let attention: Tensor  // (rows, D) heads concatenated, before out_proj
     let mlp: Tensor  // (rows, I) fc1 output / activation
-    let width: Int
     /// For int8 blocks that carry v's outlier channels (`CarriedValues`): x_o (rows, c) and the attention's
     /// (rows, H·c) result, rows × D floats each at most; made on first use.
-    lazy var carry = Tensor(zeros: [2 * rows * width])
+    lazy var carry = Tensor(zeros: [2 * norm.count])
 
     init(rows: Int, shape: TowerShape) {
         self.rows = rows
         let d = shape.width
-        width = d
         norm = Tensor(zeros: [rows, d])
         shared = Tensor(zeros: [rows * max(4 * d, shape.mlpWidth)])
         q = Tensor(borrowing: shared.data, shape: [rows, d], owner: shared)
