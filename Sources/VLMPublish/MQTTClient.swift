@@ -172,11 +172,7 @@ public final class MQTTClient: Sendable {
         if rc == MOSQ_ERR_SUCCESS.rawValue {
             try startLoop()
         } else if rc == MOSQ_ERR_ERRNO.rawValue {
-            // libmosquitto's loop thread does not retry a first connect that failed at once (ECONNREFUSED on
-            // loopback), so retry it here with the same backoff until it goes through, then hand over to the loop.
-            let thread = Thread { [weak self] in self?.retryFirstConnect() }
-            thread.name = "mqtt connect"
-            thread.start()
+            retryConnectInBackground()
         } else if rc == MOSQ_ERR_EAI.rawValue {
             throw MQTTError.unresolvableHost(configuration.broker.host)
         } else if rc == MOSQ_ERR_TLS.rawValue {
@@ -200,20 +196,25 @@ public final class MQTTClient: Sendable {
     /// Drops the connection and connects again at once, keeping the session: libmosquitto then resends every
     /// QoS≥1 message it holds (with DUP) after the CONNACK. For a message in flight on a live connection whose
     /// acknowledgement never comes (MQTT 3.1.1 has no retry on a live connection, so it would wait forever).
-    /// Call from any thread but libmosquitto's network thread (it joins that thread). False when stopped.
+    /// A connect refused at once is retried with backoff, as a first one is.
+    /// Call from any thread but libmosquitto's network thread (it joins that thread). False when stopped, or while a
+    /// connect is already being retried.
     @discardableResult
     public func reconnect() -> Bool {
-        let running = state.withLock { s in s.loopRunning && !s.stopped }
+        let running = state.withLock { s -> Bool in
+            guard s.loopRunning && !s.stopped else { return false }
+            s.loopRunning = false
+            return true
+        }
         guard running else { return false }
         mosquitto_disconnect(handle.pointer)
         mosquitto_loop_stop(handle.pointer, false)
-        let rc = mosquitto_reconnect_async(handle.pointer)
-        let started = state.withLock { s -> Bool in
-            guard !s.stopped else { return false }
-            return mosquitto_loop_start(handle.pointer) == MOSQ_ERR_SUCCESS.rawValue
+        if mosquitto_reconnect_async(handle.pointer) == MOSQ_ERR_SUCCESS.rawValue {
+            try? startLoop()
+        } else {
+            retryConnectInBackground()
         }
-        if !started { state.withLock { $0.loopRunning = false } }
-        return rc == MOSQ_ERR_SUCCESS.rawValue && started
+        return true
     }
 
     private func connectAsync() -> Int32 {
@@ -230,7 +231,16 @@ public final class MQTTClient: Sendable {
         }
     }
 
-    private func retryFirstConnect() {
+    /// Connects again on a thread of its own, with backoff, until a connect goes through, then starts the loop.
+    /// libmosquitto's loop thread never retries a connect that failed at once (ECONNREFUSED on loopback): it waits
+    /// for one that nobody attempts.
+    private func retryConnectInBackground() {
+        let thread = Thread { [weak self] in self?.retryConnect() }
+        thread.name = "mqtt connect"
+        thread.start()
+    }
+
+    private func retryConnect() {
         var delay = Double(configuration.reconnectDelayMin)
         while true {
             let wake = Date().addingTimeInterval(delay)

@@ -82,4 +82,30 @@ import VLMPublish
         publisher.finish()
         subscriber.stop()
     }
+
+    /// The watchdog's reconnect while nothing listens on the broker's port: the connect is refused at once, and
+    /// libmosquitto's loop thread would then wait for a connect that nobody attempts again. The client retries with
+    /// backoff, and is back once the broker is.
+    @Test(.timeLimit(.minutes(2)))
+    func aReconnectRefusedAtOnceIsRetriedUntilTheBrokerIsBack() throws {
+        let broker = try Mosquitto()
+        defer { withExtendedLifetime(broker) {} }
+        let connections = Locked(0)
+        var handlers = MQTTClient.Handlers()
+        handlers.connected = { rc in if rc == 0 { connections.withLock { $0 += 1 } } }
+        let client = try MQTTClient(
+            MQTTClient.Configuration(
+                clientID: "refused-\(UUID().uuidString.prefix(6))", cleanSession: true,
+                broker: try MQTTSettings.parseURL(broker.url), keepalive: 5, reconnectDelayMin: 1,
+                reconnectDelayMax: 1),
+            handlers: handlers)
+        defer { client.stop() }
+        try client.start()
+        #expect(poll(20) { connections.current == 1 })
+        broker.stop()
+        #expect(client.reconnect())
+        #expect(!client.reconnect(), "a second reconnect while the first is being retried")
+        try broker.start()
+        #expect(poll(20) { connections.current == 2 }, "\(connections.current) connections")
+    }
 }
