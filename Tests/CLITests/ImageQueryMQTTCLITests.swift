@@ -36,13 +36,16 @@ struct ImageQueryMQTTCLITests {
         ]
         let watcher = try MQTTRunCLITests.Watcher(port: broker.port, directory: directory)
         Thread.sleep(forTimeInterval: 0.3)
-        let child = try MQTTRunCLITests.run(["--no-gate"], port: broker.port, directory: directory)
+        let video = try VideoPipeFeed(video: Fixtures.sampleVideo("plaza.mp4"), directory: directory, name: "plaza")
+        let child = try MQTTRunCLITests.run(["--no-gate"], port: broker.port, directory: directory, feed: video)
+        try video.feed(through: 0.3)
         #expect(watcher.wait(timeout: 60) { $0.contains { $0.topic == "vlm/plaza/queries" } })
         for (name, object) in payloads {
             let file = directory.appendingPathComponent("\(name).json")
             try JSONSerialization.data(withJSONObject: object).write(to: file)
             try Self.publish(file, topic: "vlm/plaza/queries/add", port: broker.port)
         }
+        try MQTTRunCLITests.finish(video, onceEchoed: "plaza frame", by: watcher)
         let finished = child.wait(timeout: 120)
         let log = (try? String(contentsOf: directory.appendingPathComponent("run.log"), encoding: .utf8)) ?? ""
         #expect(finished.map { $0 & 0x7F == 0 && ($0 >> 8) & 0xFF == 0 } == true, "run log: \(log)")
@@ -78,8 +81,10 @@ struct TunedQueryMQTTCLITests {
         try #require(indexed.status == 0, "index: \(indexed.stderr)")
         let out = directory.appendingPathComponent("forklift.query.json")
         let tuned = try CLIRunner.run(
-            ["tune", "--db", db, "--query", "a forklift", "--positive", "\(plaza)@0-10", "--negative",
-             "\(megamind)@0-8", "--out", out.path] + model)
+            [
+                "tune", "--db", db, "--query", "a forklift", "--positive", "\(plaza)@0-10", "--negative",
+                "\(megamind)@0-8", "--out", out.path,
+            ] + model)
         try #require(tuned.status == 0, "tune: \(tuned.stderr)")
         let file = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as? [String: Any])
         let label = try #require(file["label"] as? String)
@@ -96,13 +101,16 @@ struct TunedQueryMQTTCLITests {
         let broker = try Mosquitto()
         let watcher = try MQTTRunCLITests.Watcher(port: broker.port, directory: directory)
         Thread.sleep(forTimeInterval: 0.3)
-        let child = try MQTTRunCLITests.run(["--no-gate"], port: broker.port, directory: directory)
+        let video = try VideoPipeFeed(video: Fixtures.sampleVideo("plaza.mp4"), directory: directory, name: "plaza")
+        let child = try MQTTRunCLITests.run(["--no-gate"], port: broker.port, directory: directory, feed: video)
+        try video.feed(through: 0.3)
         #expect(watcher.wait(timeout: 60) { $0.contains { $0.topic == "vlm/plaza/queries" } })
         for (name, object) in payloads {
             let payload = directory.appendingPathComponent("\(name).json")
             try JSONSerialization.data(withJSONObject: object).write(to: payload)
             try ImageQueryMQTTCLITests.publish(payload, topic: "vlm/plaza/queries/add", port: broker.port)
         }
+        try MQTTRunCLITests.finish(video, onceEchoed: label, by: watcher)
         let finished = child.wait(timeout: 120)
         let log = (try? String(contentsOf: directory.appendingPathComponent("run.log"), encoding: .utf8)) ?? ""
         #expect(finished.map { $0 & 0x7F == 0 && ($0 >> 8) & 0xFF == 0 } == true, "run log: \(log)")

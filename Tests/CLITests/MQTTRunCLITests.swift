@@ -38,18 +38,31 @@ struct MQTTRunCLITests {
         }
     }
 
-    static func run(_ arguments: [String], port: Int, directory: URL) throws -> ChildProcess {
+    /// Starts `vlm-stream run` on plaza.mp4 (or on `feed`, a pipe named plaza) publishing to the broker on `port`.
+    static func run(_ arguments: [String], port: Int, directory: URL, feed: VideoPipeFeed? = nil) throws
+        -> ChildProcess
+    {
         let binary = try #require(CLIRunner.executable, "vlm-stream is not built")
         let root = Fixtures.root.path
         return try ChildProcess(
             binary.path,
-            [
-                "run", root + "/SampleVideos/plaza.mp4", "--model", root + "/Tests/Fixtures/tiny-clip", "--fps", "25",
+            ["run"] + (feed?.runArguments ?? [Fixtures.sampleVideo("plaza.mp4").path]) + [
+                "--model", root + "/Tests/Fixtures/tiny-clip", "--fps", "25",
                 "--enter", "0.01", "--exit", "0.005", "--min-duration", "0", "--baseline", "0",
                 "--mqtt", "mqtt://127.0.0.1:\(port)", "--mqtt-outbox", directory.appendingPathComponent("outbox").path,
                 "--mqtt-client-id", "cli-\(UUID().uuidString.prefix(6))",
             ] + arguments,
             output: directory.appendingPathComponent("run.log"))
+    }
+
+    /// Writes the rest of the clip once the query set echoed on `queries` holds `label`: the queries sent before
+    /// arrive while the run is mid-clip, and the frames after them are matched against the new set.
+    static func finish(_ video: VideoPipeFeed, onceEchoed label: String, by watcher: Watcher) throws {
+        #expect(
+            watcher.wait(timeout: 60) {
+                $0.contains { $0.topic == "vlm/plaza/queries" && $0.payload.contains(label) }
+            })
+        try video.finish()
     }
 
     static func kind(_ topic: String) -> String? {
@@ -66,10 +79,12 @@ struct MQTTRunCLITests {
         let directory = try Fixtures.temporaryDirectory("mqtt-cli")
         let watcher = try Watcher(port: broker.port, directory: directory)
         Thread.sleep(forTimeInterval: 0.3)
+        let video = try VideoPipeFeed(video: Fixtures.sampleVideo("plaza.mp4"), directory: directory, name: "plaza")
         let child = try Self.run(
             ["--query", "person", "--query", "red car", "--labels", "a person,a car", "--mqtt-thumbnails"],
-            port: broker.port, directory: directory)
-        // Mid-clip: some labels are out, the run goes on.
+            port: broker.port, directory: directory, feed: video)
+        // Mid-clip (the rest of it is never written): some labels are out, the run goes on.
+        try video.feed(through: 0.5)
         #expect(watcher.wait(timeout: 60) { $0.filter { $0.topic == "vlm/plaza/labels" }.count >= 5 })
         #expect(child.isRunning)
         let killed = Date()
@@ -99,7 +114,9 @@ struct MQTTRunCLITests {
         let directory = try Fixtures.temporaryDirectory("mqtt-cli")
         let watcher = try Watcher(port: broker.port, directory: directory)
         Thread.sleep(forTimeInterval: 0.3)
-        let child = try Self.run(["--query", "person"], port: broker.port, directory: directory)
+        let video = try VideoPipeFeed(video: Fixtures.sampleVideo("plaza.mp4"), directory: directory, name: "plaza")
+        let child = try Self.run(["--query", "person"], port: broker.port, directory: directory, feed: video)
+        try video.feed(through: 0.3)
         #expect(watcher.wait(timeout: 60) { $0.contains { $0.topic == "vlm/plaza/queries" } })
         let publish = try ChildProcess(
             "/usr/bin/mosquitto_pub",
@@ -108,6 +125,7 @@ struct MQTTRunCLITests {
                 "-m", #"{"queries": ["forklift", "red car"]}"#,
             ])
         publish.wait(timeout: 10)
+        try MQTTRunCLITests.finish(video, onceEchoed: "forklift", by: watcher)
         let finished = child.wait(timeout: 120)
         #expect(finished.map { WIFEXITED($0) && WEXITSTATUS($0) == 0 } == true)
         let messages = watcher.messages

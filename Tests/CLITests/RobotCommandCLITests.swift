@@ -10,7 +10,9 @@ struct RobotCommandCLITests {
         let directory = try Fixtures.temporaryDirectory("robot-cli")
         let watcher = try MQTTRunCLITests.Watcher(port: broker.port, directory: directory)
         Thread.sleep(forTimeInterval: 0.3)
-        let child = try MQTTRunCLITests.run([], port: broker.port, directory: directory)
+        let video = try VideoPipeFeed(video: Fixtures.sampleVideo("plaza.mp4"), directory: directory, name: "plaza")
+        let child = try MQTTRunCLITests.run([], port: broker.port, directory: directory, feed: video)
+        try video.feed(through: 0.3)
         #expect(watcher.wait(timeout: 60) { $0.contains { $0.topic == "vlm/plaza/queries" } })
         let publish = try ChildProcess(
             "/usr/bin/mosquitto_pub",
@@ -19,6 +21,7 @@ struct RobotCommandCLITests {
                 "-m", #"{"queries": ["the blue mug"]}"#,
             ])
         publish.wait(timeout: 10)
+        try MQTTRunCLITests.finish(video, onceEchoed: "the blue mug", by: watcher)
         let finished = child.wait(timeout: 120)
         let log = (try? String(contentsOf: directory.appendingPathComponent("run.log"), encoding: .utf8)) ?? ""
         #expect(finished.map { $0 & 0x7F == 0 && ($0 >> 8) & 0xFF == 0 } == true, "run log: \(log)")
