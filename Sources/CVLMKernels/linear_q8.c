@@ -100,7 +100,98 @@ __attribute__((target("avx2"))) static void q8_row_avx2(const float *src, ptrdif
     }
     if (p < padded) q8_row_portable(src + p, k - p, padded - p, inverse, add, lo, dst, step);
 }
+
+/// `q8_range_portable` with AVX2, the same result: `vminps(x, m)` is `x < m ? x : m` lane by lane (m when x is
+/// NaN), and min and max are exact, so the lanes' order does not matter (a −0 never replaces the starting +0, as in
+/// the scalar loop).
+__attribute__((target("avx2"))) static void q8_range_avx2(const float *src, ptrdiff_t k, float *lo, float *hi) {
+    __m256 low[4], high[4];
+    for (int g = 0; g < 4; g++) low[g] = high[g] = _mm256_setzero_ps();
+    ptrdiff_t p = 0;
+    for (; p + 32 <= k; p += 32) {
+        for (int g = 0; g < 4; g++) {
+            const __m256 x = _mm256_loadu_ps(src + p + 8 * g);
+            low[g] = _mm256_min_ps(x, low[g]);
+            high[g] = _mm256_max_ps(x, high[g]);
+        }
+    }
+    for (; p + 8 <= k; p += 8) {
+        const __m256 x = _mm256_loadu_ps(src + p);
+        low[0] = _mm256_min_ps(x, low[0]);
+        high[0] = _mm256_max_ps(x, high[0]);
+    }
+    float lanes[2][8];
+    _mm256_storeu_ps(lanes[0], _mm256_min_ps(_mm256_min_ps(low[0], low[1]), _mm256_min_ps(low[2], low[3])));
+    _mm256_storeu_ps(lanes[1], _mm256_max_ps(_mm256_max_ps(high[0], high[1]), _mm256_max_ps(high[2], high[3])));
+    float l = 0, h = 0;
+    for (int q = 0; q < 8; q++) {
+        l = lanes[0][q] < l ? lanes[0][q] : l;
+        h = lanes[1][q] > h ? lanes[1][q] : h;
+    }
+    for (; p < k; p++) {
+        l = src[p] < l ? src[p] : l;
+        h = src[p] > h ? src[p] : h;
+    }
+    *lo = l;
+    *hi = h;
+}
+
+/// `q8_maxabs_portable` with AVX2, the same result: |x| by clearing the sign bit, and `vmaxps(|x|, m)` keeps m for
+/// a NaN as fmaxf does.
+__attribute__((target("avx2"))) static float q8_maxabs_avx2(const float *src, ptrdiff_t k) {
+    const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 m[4];
+    for (int g = 0; g < 4; g++) m[g] = _mm256_setzero_ps();
+    ptrdiff_t p = 0;
+    for (; p + 32 <= k; p += 32) {
+        for (int g = 0; g < 4; g++) {
+            m[g] = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(src + p + 8 * g), magnitude), m[g]);
+        }
+    }
+    for (; p + 8 <= k; p += 8) m[0] = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(src + p), magnitude), m[0]);
+    float lanes[8];
+    _mm256_storeu_ps(lanes, _mm256_max_ps(_mm256_max_ps(m[0], m[1]), _mm256_max_ps(m[2], m[3])));
+    float maxabs = 0;
+    for (int q = 0; q < 8; q++) maxabs = fmaxf(maxabs, lanes[q]);
+    for (; p < k; p++) maxabs = fmaxf(maxabs, fabsf(src[p]));
+    return maxabs;
+}
 #endif
+
+/// The row's range with 0 in it: lo = min(0, min x), hi = max(0, max x); NaNs are passed over.
+static void q8_range_portable(const float *src, ptrdiff_t k, float *lo, float *hi) {
+    float l = 0, h = 0;
+    for (ptrdiff_t p = 0; p < k; p++) {
+        l = src[p] < l ? src[p] : l;
+        h = src[p] > h ? src[p] : h;
+    }
+    *lo = l;
+    *hi = h;
+}
+
+/// max |x| over the row; NaNs are passed over.
+static float q8_maxabs_portable(const float *src, ptrdiff_t k) {
+    float maxabs = 0;
+    for (ptrdiff_t p = 0; p < k; p++) maxabs = fmaxf(maxabs, fabsf(src[p]));
+    return maxabs;
+}
+
+static void q8_range(const float *src, ptrdiff_t k, float *lo, float *hi) {
+#if defined(__x86_64__)
+    if (vlm_use_avx2() && q8_limit >= 1) {
+        q8_range_avx2(src, k, lo, hi);
+        return;
+    }
+#endif
+    q8_range_portable(src, k, lo, hi);
+}
+
+static float q8_maxabs(const float *src, ptrdiff_t k) {
+#if defined(__x86_64__)
+    if (vlm_use_avx2() && q8_limit >= 1) return q8_maxabs_avx2(src, k);
+#endif
+    return q8_maxabs_portable(src, k);
+}
 
 static void q8_row(const float *src, ptrdiff_t k, ptrdiff_t padded, float inverse, int add, int lo, uint8_t *dst,
                    ptrdiff_t step) {
@@ -119,8 +210,7 @@ void vlm_q8_pack(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdif
     row1 = row1 < m ? row1 : m;
     for (ptrdiff_t i = row0; i < row1; i++) {
         const float *src = x + i * ldx;
-        float maxabs = 0;
-        for (ptrdiff_t p = 0; p < k; p++) maxabs = fmaxf(maxabs, fabsf(src[p]));
+        const float maxabs = q8_maxabs(src, k);
         const float inverse = maxabs > 0 ? 127.0f / maxabs : 0;
         row_scales[i] = maxabs / 127.0f;
         const ptrdiff_t tile = i / tile_rows * tile_rows;
@@ -136,11 +226,8 @@ void vlm_q8_pack_zp(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptr
     row1 = row1 < m ? row1 : m;
     for (ptrdiff_t i = row0; i < row1; i++) {
         const float *src = x + i * ldx;
-        float lo = 0, hi = 0;  // the range always holds 0, so the zero point is in [0, 255]
-        for (ptrdiff_t p = 0; p < k; p++) {  // plain compares (not fminf/fmaxf), which vectorize
-            lo = src[p] < lo ? src[p] : lo;
-            hi = src[p] > hi ? src[p] : hi;
-        }
+        float lo, hi;  // the range always holds 0, so the zero point is in [0, 255]
+        q8_range(src, k, &lo, &hi);
         const float scale = (hi - lo) / 255.0f;
         const float inverse = scale > 0 ? 1.0f / scale : 0;
         long zero = scale > 0 ? q8_round(-lo * inverse) : 128;

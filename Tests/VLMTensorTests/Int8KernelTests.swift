@@ -105,6 +105,36 @@ struct Int8KernelTests {
         #expect(zeros[0] < 20)  // a one-sided row spends almost all 255 steps on its positive side
     }
 
+    /// The row scans (max |x|, and the range for zero points) run 32 floats at a time with AVX2: a NaN anywhere in
+    /// a row, a −0, and the largest value in the vector part or in the tail give the scales, zero points and bytes
+    /// of the portable scan.
+    @Test("row scales and zero points: native scans equal the portable ones, NaN and −0 included")
+    func rowScansMatchPortable() {
+        let k = 3072 + 13
+        var x = KernelTests.random(6 * k, seed: 41, scale: 2)
+        x[3] = .nan  // row 0: a NaN among the vectors
+        x[k + k - 2] = .nan  // row 1: a NaN in the tail
+        x[k + k - 1] = 9  // row 1: its largest value in the tail
+        for p in 0..<k { x[2 * k + p] = p % 3 == 0 ? -0.0 : abs(x[2 * k + p]) }  // row 2: ≥ 0 with −0s
+        x[3 * k + 40] = -7  // row 3: its extreme in the vectors
+        for p in 0..<k { x[4 * k + p] = -0.0 }  // row 4: all −0
+        let values = Self.randomInt8(3 * k, seed: 42)
+        let (w, storage) = Self.weight(values, out: 3, in: k)
+        defer { withExtendedLifetime(storage) {} }
+        for zeroPoints in [false, true] {
+            let portable = Self.capped(0) {
+                GEMM.int8Dots(x, rows: 6, inFeatures: k, weight: w, zeroPoints: zeroPoints)
+            }
+            let native = Self.capped(3) { GEMM.int8Dots(x, rows: 6, inFeatures: k, weight: w, zeroPoints: zeroPoints) }
+            #expect(native.1.map(\.bitPattern) == portable.1.map(\.bitPattern), "scales, zero points \(zeroPoints)")
+            #expect(native.2 == portable.2, "zero points")
+            #expect(native.0 == portable.0, "integer sums, zero points \(zeroPoints)")
+            if !zeroPoints {
+                #expect(portable.1[1] == Float(9) / 127, "the tail's 9 sets row 1's scale; NaN passed over")
+            }
+        }
+    }
+
     /// Bytes 0 and 255 against weights −128 and 127: the extreme products of the asymmetric scheme.
     @Test("zero points, worst case: bytes 0 / 255 against weights −128 / 127", arguments: kernels)
     func worstCaseZeroPoints(kernels: Int32) {
