@@ -79,7 +79,10 @@ public struct PrecisionLinear {
                 columns, rows: rows, inFeatures: channels.count, weight: outlier.weight.data, bias: nil,
                 outFeatures: n, into: output.y, accumulate: true)
             if let activation = output.activation {
-                for r in 0..<rows { activation.apply(output.y + r * n, count: n) }
+                let y = SendablePointer(output.y)
+                Parallel.forEachRange(rows, grain: max(1, 32_768 / max(n, 1))) { range in
+                    activation.apply(y.base + range.lowerBound * n, count: range.count * n)
+                }
             }
         }
     }
