@@ -145,7 +145,10 @@ let package = Package(
         // MARK: - Tests (fixtures live in Tests/Fixtures; TestSupport finds them and runs helpers)
         .target(
             name: "TestSupport",
-            dependencies: ["VLMCore", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                "VLMCore", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "VLMTensorTests", dependencies: ["VLMTensor", "VLMCore", "TestSupport"]),

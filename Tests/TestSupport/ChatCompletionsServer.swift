@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import VLMCore
 
 /// A real OpenAI-compatible chat-completions server on 127.0.0.1 (an ephemeral port, Hummingbird's HTTP/1.1
@@ -35,7 +36,7 @@ public final class ChatCompletionsServer: Sendable {
     private let log: Locked<[Recorded]>
     private let inFlight: Locked<(now: Int, peak: Int)>
     private let released: Locked<Bool>
-    private let task: Task<Void, any Error>
+    private let group: ServiceGroup
 
     /// The base URL (`http://127.0.0.1:PORT/v1`), as `--caption-endpoint` takes it.
     public var baseURL: String { "http://127.0.0.1:\(port)/v1" }
@@ -102,23 +103,25 @@ public final class ChatCompletionsServer: Sendable {
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        let group = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else { throw POSIXError(.EADDRNOTAVAIL) }
         return ChatCompletionsServer(
-            port: port, behaviour: state, log: log, inFlight: inFlight, released: released, task: task)
+            port: port, behaviour: state, log: log, inFlight: inFlight, released: released, group: group)
     }
 
     private init(
         port: Int, behaviour: Locked<Behaviour>, log: Locked<[Recorded]>, inFlight: Locked<(now: Int, peak: Int)>,
-        released: Locked<Bool>, task: Task<Void, any Error>
+        released: Locked<Bool>, group: ServiceGroup
     ) {
         self.released = released
         self.port = port
         self.behaviour = behaviour
         self.log = log
         self.inFlight = inFlight
-        self.task = task
+        self.group = group
     }
 
     /// Changes how later requests are answered.
@@ -130,10 +133,14 @@ public final class ChatCompletionsServer: Sendable {
     /// Requests in progress now.
     public var requestsInProgress: Int { inFlight.current.now }
 
-    /// Stops the server (held requests are released first).
+    /// Stops the server gracefully, in the background (held requests are released first): it stops accepting, lets
+    /// the requests in progress answer, then closes. Not by cancelling its task: a connection accepted just then is
+    /// never handed to Hummingbird, and NIO traps when it is dropped ("Deinited NIOAsyncWriter without calling
+    /// finish()", swift-nio issue 3481); that took the whole test process down while a CLI child still connected.
     public func stop() {
         release()
-        task.cancel()
+        let group = self.group
+        Task { await group.triggerGracefulShutdown() }
     }
 
     private static func response(_ status: HTTPResponse.Status, _ body: Data, type: String) -> Response {
