@@ -70,6 +70,24 @@ static void q8_row_portable(const float *src, ptrdiff_t k, ptrdiff_t padded, flo
     }
 }
 
+/// The row's range with 0 in it: lo = min(0, min x), hi = max(0, max x); NaNs are passed over.
+static void q8_range_portable(const float *src, ptrdiff_t k, float *lo, float *hi) {
+    float l = 0, h = 0;
+    for (ptrdiff_t p = 0; p < k; p++) {
+        l = src[p] < l ? src[p] : l;
+        h = src[p] > h ? src[p] : h;
+    }
+    *lo = l;
+    *hi = h;
+}
+
+/// max |x| over the row; NaNs are passed over.
+static float q8_maxabs_portable(const float *src, ptrdiff_t k) {
+    float maxabs = 0;
+    for (ptrdiff_t p = 0; p < k; p++) maxabs = fmaxf(maxabs, fabsf(src[p]));
+    return maxabs;
+}
+
 /// The most capable int8 code the calling thread may use (3: any; see vlm_q8_limit_kernel); the packing uses AVX2
 /// at 1 and above.
 static _Thread_local int q8_limit = 3;
@@ -123,14 +141,11 @@ __attribute__((target("avx2"))) static void q8_range_avx2(const float *src, ptrd
     float lanes[2][8];
     _mm256_storeu_ps(lanes[0], _mm256_min_ps(_mm256_min_ps(low[0], low[1]), _mm256_min_ps(low[2], low[3])));
     _mm256_storeu_ps(lanes[1], _mm256_max_ps(_mm256_max_ps(high[0], high[1]), _mm256_max_ps(high[2], high[3])));
-    float l = 0, h = 0;
+    float l, h;  // the tail's range, then the lanes'
+    q8_range_portable(src + p, k - p, &l, &h);
     for (int q = 0; q < 8; q++) {
         l = lanes[0][q] < l ? lanes[0][q] : l;
         h = lanes[1][q] > h ? lanes[1][q] : h;
-    }
-    for (; p < k; p++) {
-        l = src[p] < l ? src[p] : l;
-        h = src[p] > h ? src[p] : h;
     }
     *lo = l;
     *hi = h;
@@ -151,30 +166,11 @@ __attribute__((target("avx2"))) static float q8_maxabs_avx2(const float *src, pt
     for (; p + 8 <= k; p += 8) m[0] = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(src + p), magnitude), m[0]);
     float lanes[8];
     _mm256_storeu_ps(lanes, _mm256_max_ps(_mm256_max_ps(m[0], m[1]), _mm256_max_ps(m[2], m[3])));
-    float maxabs = 0;
+    float maxabs = q8_maxabs_portable(src + p, k - p);  // the tail's, then the lanes'
     for (int q = 0; q < 8; q++) maxabs = fmaxf(maxabs, lanes[q]);
-    for (; p < k; p++) maxabs = fmaxf(maxabs, fabsf(src[p]));
     return maxabs;
 }
 #endif
-
-/// The row's range with 0 in it: lo = min(0, min x), hi = max(0, max x); NaNs are passed over.
-static void q8_range_portable(const float *src, ptrdiff_t k, float *lo, float *hi) {
-    float l = 0, h = 0;
-    for (ptrdiff_t p = 0; p < k; p++) {
-        l = src[p] < l ? src[p] : l;
-        h = src[p] > h ? src[p] : h;
-    }
-    *lo = l;
-    *hi = h;
-}
-
-/// max |x| over the row; NaNs are passed over.
-static float q8_maxabs_portable(const float *src, ptrdiff_t k) {
-    float maxabs = 0;
-    for (ptrdiff_t p = 0; p < k; p++) maxabs = fmaxf(maxabs, fabsf(src[p]));
-    return maxabs;
-}
 
 static void q8_range(const float *src, ptrdiff_t k, float *lo, float *hi) {
 #if defined(__x86_64__)
