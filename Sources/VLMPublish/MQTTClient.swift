@@ -223,12 +223,18 @@ public final class MQTTClient: Sendable {
             handle.pointer, broker.host, Int32(broker.port), Int32(configuration.keepalive))
     }
 
+    /// Starts libmosquitto's network thread once a connect went through. When `stop()` came first (during a
+    /// reconnect or a retry, while no loop ran, so it sent nothing), sends the DISCONNECT it could not: without it the
+    /// socket would close under a live session and the broker would publish the Last Will.
     private func startLoop() throws {
-        try state.withLock { s in
-            guard !s.stopped else { return }
+        let stopped = try state.withLock { s -> Bool in
+            guard !s.stopped else { return true }
             try check(mosquitto_loop_start(handle.pointer), "mosquitto_loop_start")
             s.loopRunning = true
+            return false
         }
+        // No loop thread runs, so libmosquitto writes the packet at once (after the queued CONNECT).
+        if stopped { mosquitto_disconnect(handle.pointer) }
     }
 
     /// Connects again on a thread of its own, with backoff, until a connect goes through, then starts the loop.

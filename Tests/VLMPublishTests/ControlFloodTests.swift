@@ -108,4 +108,41 @@ import VLMPublish
         try broker.start()
         #expect(poll(20) { connections.current == 2 }, "\(connections.current) connections")
     }
+
+    /// `stop()` while a reconnect is under way: a connect that goes through after it must still end with DISCONNECT,
+    /// or the broker publishes the Last Will of a client that stopped cleanly (a robot's "offline" alarm). The stop
+    /// comes 0–3 ms after the reconnect starts, to land in every part of it.
+    @Test(.timeLimit(.minutes(2)))
+    func aStopDuringAReconnectLeavesNoLastWill() throws {
+        let broker = try Mosquitto()
+        defer { withExtendedLifetime(broker) {} }
+        let subscriber = try Subscriber(broker.url, filters: ["vlm/test/will"])
+        #expect(subscriber.waitReady())
+        for round in 0..<30 {
+            let connections = Locked(0)
+            var handlers = MQTTClient.Handlers()
+            handlers.connected = { rc in if rc == 0 { connections.withLock { $0 += 1 } } }
+            let client = try MQTTClient(
+                MQTTClient.Configuration(
+                    clientID: "stop-\(round)-\(UUID().uuidString.prefix(6))", cleanSession: true,
+                    broker: try MQTTSettings.parseURL(broker.url), keepalive: 5,
+                    will: MQTTMessage(topic: "vlm/test/will", payload: Array("round \(round)".utf8), qos: 1),
+                    reconnectDelayMin: 1, reconnectDelayMax: 1),
+                handlers: handlers)
+            try client.start()
+            #expect(poll(10) { connections.current == 1 })
+            let reconnected = DispatchSemaphore(value: 0)
+            Thread.detachNewThread {
+                client.reconnect()
+                reconnected.signal()
+            }
+            Thread.sleep(forTimeInterval: Double(round % 10) * 0.0003)
+            client.stop()
+            reconnected.wait()
+        }
+        // Every client is gone (its socket closed); a Will would arrive within a moment.
+        Thread.sleep(forTimeInterval: 1)
+        #expect(subscriber.messages.map(\.text) == [])
+        subscriber.stop()
+    }
 }
