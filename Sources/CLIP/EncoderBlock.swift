@@ -56,8 +56,7 @@ enum EncoderBlock {
         Attention.forward(
             q: s.q.data, ldq: d, k: s.k.data, ldk: d, v: s.v.data, ldv: d, into: s.attention.data, ldo: d,
             batch: batch, seq: seq, heads: shape.heads, headDim: shape.headDim, causal: causal, extra: carried?.extra)
-        carried?.add(rows: rows, into: hidden)
-        finish(layer, rows: rows, hidden: hidden, shape: shape, scratch: s)
+        finish(layer, rows: rows, hidden: hidden, shape: shape, scratch: s, carried: carried)
     }
 
     /// The start of a block for `rows` rows of `hidden`: x = layer_norm1(h) into `s.norm`, then k, v (and q when
@@ -87,19 +86,21 @@ enum EncoderBlock {
     }
 
     /// The rest of a block once the attention output is in `s.attention` ((rows, D)), for `rows` rows of the
-    /// residual stream `hidden`: the output projection and the MLP, each added to it.
+    /// residual stream `hidden`: the output projection (with the `carried` values' product) and the MLP, each added
+    /// to it.
     private static func finish(
         _ layer: CLIPWeights.Layer, rows: Int, hidden: UnsafeMutablePointer<Float>, shape: TowerShape,
-        scratch s: BlockScratch
+        scratch s: BlockScratch, carried: CarriedValues?
     ) {
         let d = shape.width
-        // h += a·W_outᵀ + b_out
+        // h += a·W_outᵀ + b_out (+ (P·x_o)·Mᵀ)
         PrecisionLinear.run(
             s.attention.data, rows: rows, inFeatures: d,
             [
                 PrecisionLinear(
                     weight: layer.outProjWeight, int8: layer.int8?.outProj, bias: layer.outProjBias, y: hidden,
-                    accumulate: true, zeroPoints: layer.int8?.zeroPoints == .all)
+                    accumulate: true, zeroPoints: layer.int8?.zeroPoints == .all,
+                    adding: carried.map { [$0.product] } ?? [])
             ])
         // x = layer_norm2(h)
         LayerNorm.forward(
@@ -156,9 +157,8 @@ enum EncoderBlock {
             q: s.q.data, ldq: d, positions: positions, k: s.k.data, ldk: d, v: s.v.data, ldv: d,
             into: s.attention.data, ldo: d, seq: seq, heads: shape.heads, headDim: shape.headDim, causal: causal,
             extra: carried?.extra)
-        carried?.add(rows: batch, into: pooled)
-        // h_b += a_b·W_outᵀ + b_out; h_b += fc2(act(fc1(layer_norm2(h_b))))
-        finish(layer, rows: batch, hidden: pooled, shape: shape, scratch: s)
+        // h_b += a_b·W_outᵀ + b_out (+ the carried values); h_b += fc2(act(fc1(layer_norm2(h_b))))
+        finish(layer, rows: batch, hidden: pooled, shape: shape, scratch: s, carried: carried)
     }
 }
 
@@ -189,10 +189,8 @@ private struct CarriedValues {
         Attention.ExtraValues(values: values, ldv: channels, columns: channels, output: results, ldo: heads * channels)
     }
 
-    /// y += (P·x_o)·Mᵀ for `rows` query rows.
-    func add(rows: Int, into y: UnsafeMutablePointer<Float>) {
-        GEMM.linear(
-            results, rows: rows, inFeatures: heads * channels, weight: weight.data, bias: nil,
-            outFeatures: weight.shape[0], into: y, accumulate: true)
+    /// y += (P·x_o)·Mᵀ, added to out_proj's output block by block.
+    var product: GEMM.NarrowProduct {
+        GEMM.NarrowProduct(x: results, ldx: heads * channels, columns: heads * channels, weight: weight.data)
     }
 }

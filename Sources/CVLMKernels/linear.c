@@ -434,3 +434,87 @@ void vlm_linear_packed(const float *packed, ptrdiff_t m, ptrdiff_t k, const floa
         packed += block_floats(m, kc, shape);
     }
 }
+
+// MARK: - Narrow products (a few input columns)
+//
+// y += x·wᵀ over a few input columns (64 at a time): an int8 layer's outlier channels (x_o · W[:, channels]ᵀ),
+// attention's carried values ((P·x_o) · Mᵀ). The dot-product tile would end every 12 outputs with a horizontal sum
+// after c/8 steps; here the outputs are the vector lanes instead: each block of 64 weight rows is transposed once
+// into wᵀ (c × 64, on the stack), then every row of y takes c broadcast-FMAs per 8 outputs, its block loaded and
+// stored once.
+
+enum { NARROW_BLOCK = 64, NARROW_MAX = 64 };
+
+/// wt[q·64 + j] = w[(j0 + j)·ldw + q] for j < cols (zero beyond), q < c.
+static void narrow_transpose(const float *w, ptrdiff_t ldw, ptrdiff_t j0, int cols, ptrdiff_t c, float *wt) {
+    for (ptrdiff_t q = 0; q < c; q++)
+        for (int j = 0; j < NARROW_BLOCK; j++) wt[q * NARROW_BLOCK + j] = j < cols ? w[(j0 + j) * ldw + q] : 0;
+}
+
+static void narrow_rows_portable(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t c, const float *wt, float *y,
+                                 ptrdiff_t ldy, int cols) {
+    for (ptrdiff_t i = 0; i < m; i++)
+        for (int j = 0; j < cols; j++) {
+            float v = y[i * ldy + j];
+            for (ptrdiff_t q = 0; q < c; q++) v += x[i * ldx + q] * wt[q * NARROW_BLOCK + j];
+            y[i * ldy + j] = v;
+        }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+/// Rows of y × a whole block of 64 columns: two rows at a time, 32 columns per pass (8 accumulators), the same
+/// FMAs in the same order for every output.
+__attribute__((target("avx2,fma"))) static void narrow_rows_avx2(const float *x, ptrdiff_t ldx, ptrdiff_t m,
+                                                                  ptrdiff_t c, const float *wt, float *y,
+                                                                  ptrdiff_t ldy) {
+    ptrdiff_t i = 0;
+    for (; i + 2 <= m; i += 2)
+        for (int h = 0; h < NARROW_BLOCK; h += 32) {
+            float *y0 = y + i * ldy + h, *y1 = y0 + ldy;
+            __m256 a[2][4];
+            for (int v = 0; v < 4; v++) a[0][v] = _mm256_loadu_ps(y0 + 8 * v), a[1][v] = _mm256_loadu_ps(y1 + 8 * v);
+            for (ptrdiff_t q = 0; q < c; q++) {
+                const __m256 b0 = _mm256_broadcast_ss(x + i * ldx + q), b1 = _mm256_broadcast_ss(x + (i + 1) * ldx + q);
+                for (int v = 0; v < 4; v++) {
+                    const __m256 wv = _mm256_load_ps(wt + q * NARROW_BLOCK + h + 8 * v);
+                    a[0][v] = _mm256_fmadd_ps(b0, wv, a[0][v]);
+                    a[1][v] = _mm256_fmadd_ps(b1, wv, a[1][v]);
+                }
+            }
+            for (int v = 0; v < 4; v++) _mm256_storeu_ps(y0 + 8 * v, a[0][v]), _mm256_storeu_ps(y1 + 8 * v, a[1][v]);
+        }
+    for (; i < m; i++)
+        for (int h = 0; h < NARROW_BLOCK; h += 32) {
+            float *y0 = y + i * ldy + h;
+            __m256 a[4];
+            for (int v = 0; v < 4; v++) a[v] = _mm256_loadu_ps(y0 + 8 * v);
+            for (ptrdiff_t q = 0; q < c; q++) {
+                const __m256 b0 = _mm256_broadcast_ss(x + i * ldx + q);
+                for (int v = 0; v < 4; v++)
+                    a[v] = _mm256_fmadd_ps(b0, _mm256_load_ps(wt + q * NARROW_BLOCK + h + 8 * v), a[v]);
+            }
+            for (int v = 0; v < 4; v++) _mm256_storeu_ps(y0 + 8 * v, a[v]);
+        }
+}
+#endif
+
+void vlm_linear_narrow(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t c, const float *w, ptrdiff_t ldw,
+                       float *y, ptrdiff_t ldy, ptrdiff_t n0, ptrdiff_t n1) {
+    if (m <= 0 || n1 <= n0 || c <= 0) return;
+    _Alignas(64) float wt[NARROW_MAX * NARROW_BLOCK];
+    for (ptrdiff_t j0 = n0; j0 < n1; j0 += NARROW_BLOCK) {
+        const int cols = n1 - j0 < NARROW_BLOCK ? (int)(n1 - j0) : NARROW_BLOCK;
+        // More than 64 columns: 64 at a time, each slice's products added in turn (the sum is the same).
+        for (ptrdiff_t q0 = 0; q0 < c; q0 += NARROW_MAX) {
+            const ptrdiff_t cq = c - q0 < NARROW_MAX ? c - q0 : NARROW_MAX;
+            narrow_transpose(w + q0, ldw, j0, cols, cq, wt);
+#if defined(__x86_64__) || defined(__i386__)
+            if (cols == NARROW_BLOCK && vlm_use_avx2()) {
+                narrow_rows_avx2(x + q0, ldx, m, cq, wt, y + j0, ldy);
+                continue;
+            }
+#endif
+            narrow_rows_portable(x + q0, ldx, m, cq, wt, y + j0, ldy, cols);
+        }
+    }
+}

@@ -11,10 +11,12 @@ extension GEMM {
         public var ldy: Int
         public var accumulate: Bool
         public var activation: Activation?
+        /// Float32 products over a few more input columns, added before the activation.
+        public var added: [NarrowProduct]
 
         public init(
             weight: QuantizedWeight, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
-            ldy: Int? = nil, accumulate: Bool = false, activation: Activation? = nil
+            ldy: Int? = nil, accumulate: Bool = false, activation: Activation? = nil, adding added: [NarrowProduct] = []
         ) {
             precondition(!(accumulate && activation != nil), "GEMM: an activation cannot follow a residual add")
             self.weight = weight
@@ -23,6 +25,28 @@ extension GEMM {
             self.ldy = ldy ?? weight.outFeatures
             self.accumulate = accumulate
             self.activation = activation
+            self.added = added
+        }
+    }
+
+    /// `y += x·Wᵀ` over a few input columns, in float32: x (rows, columns) with row stride `ldx`, W (out, columns)
+    /// row-major. An int8 layer's outlier channels (x's columns at those channels and W's), or attention's carried
+    /// values ((P·x_o) and M); `vlm_linear_narrow` runs it on the same block of outputs as the int8 product, while
+    /// that block is in cache, instead of in a float32 product of its own.
+    public struct NarrowProduct: @unchecked Sendable {
+        // @unchecked: read by the workers of one `linearInt8` call only.
+        public var x: UnsafePointer<Float>
+        public var ldx: Int
+        public var columns: Int
+        public var weight: UnsafePointer<Float>
+
+        public init(x: UnsafePointer<Float>, ldx: Int, columns: Int, weight: UnsafePointer<Float>) {
+            (self.x, self.ldx, self.columns, self.weight) = (x, ldx, columns, weight)
+        }
+
+        /// Columns `columns` of every row of `y` (row stride `ldy`).
+        func add(rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int, outputs: Range<Int>) {
+            vlm_linear_narrow(x, ldx, rows, columns, weight, columns, y, ldy, outputs.lowerBound, outputs.upperBound)
         }
     }
 
@@ -86,6 +110,9 @@ extension GEMM {
                 packed: pp.base, rows: rows, rowScales: ps.base, rowZero: pzero.map { UnsafePointer($0.base) },
                 bias: output.bias, y: output.y, exact: nil, ldy: output.ldy, columns: lower..<upper,
                 accumulate: output.accumulate)
+            for product in output.added {
+                product.add(rows: rows, into: output.y, ldy: output.ldy, outputs: lower..<upper)
+            }
             if let activation = output.activation {
                 for r in 0..<rows { activation.apply(output.y + r * output.ldy + lower, count: upper - lower) }
             }

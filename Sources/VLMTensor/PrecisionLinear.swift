@@ -12,10 +12,13 @@ public struct PrecisionLinear {
     public var outliers: (channels: [Int], weight: Tensor)?
     /// Quantize the input per row asymmetrically (with a zero point) for the int8 product.
     public var zeroPoints: Bool
+    /// Float32 products over other, narrow inputs added to y before the activation (attention's carried values).
+    public var added: [GEMM.NarrowProduct]
 
     public init(
         weight: Tensor, int8: QuantizedWeight?, bias: Tensor, y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
-        activation: Activation? = nil, outliers: (channels: [Int], weight: Tensor)? = nil, zeroPoints: Bool = false
+        activation: Activation? = nil, outliers: (channels: [Int], weight: Tensor)? = nil, zeroPoints: Bool = false,
+        adding added: [GEMM.NarrowProduct] = []
     ) {
         self.weight = weight
         self.int8 = int8
@@ -25,6 +28,7 @@ public struct PrecisionLinear {
         self.activation = activation
         self.outliers = outliers
         self.zeroPoints = zeroPoints
+        self.added = added
     }
 
     /// Runs `outputs` over the same input `x` ((rows, inFeatures)) in one parallel region: the int8 kernel when every
@@ -38,51 +42,66 @@ public struct PrecisionLinear {
                 outputs: outputs.map {
                     GEMM.Int8Output(
                         weight: $0.int8!, bias: $0.bias.data, into: $0.y, accumulate: $0.accumulate,
-                        activation: $0.activation)
+                        activation: $0.activation, adding: $0.added)
                 })
         } else {
             GEMM.linear(
                 x, rows: rows, inFeatures: inFeatures,
                 outputs: outputs.map {
-                    GEMM.LinearOutput(
+                    precondition($0.added.isEmpty || $0.activation == nil, "PrecisionLinear: added after activation")
+                    return GEMM.LinearOutput(
                         weight: $0.weight.data, bias: $0.bias.data, outFeatures: $0.weight.shape[0], into: $0.y,
                         accumulate: $0.accumulate, activation: $0.activation)
                 })
+            for output in outputs where !output.added.isEmpty {
+                let (n, y, added) = (output.weight.shape[0], SendablePointer(output.y), output.added)
+                Parallel.forEachRange(n, grain: 64) { range in
+                    for product in added { product.add(rows: rows, into: y.base, ldy: n, outputs: range) }
+                }
+            }
         }
     }
 
     /// The int8 product over every channel but `channels` (zeroed in a copy of x, so they do not set the per-token
-    /// scale), then y += x[:, channels] · W[:, channels]ᵀ in float32, then the activation.
+    /// scale), plus x[:, channels] · W[:, channels]ᵀ in float32 on each block of outputs (`GEMM.NarrowProduct`),
+    /// then the activation, all in the int8 product's parallel region.
     private static func runWithOutliers(
         _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, channels: [Int], _ outputs: [PrecisionLinear]
     ) {
-        var rest = [Float](UnsafeBufferPointer(start: x, count: rows * inFeatures))
-        var columns = [Float](repeating: 0, count: rows * channels.count)
-        for r in 0..<rows {
-            for (i, c) in channels.enumerated() {
-                columns[r * channels.count + i] = rest[r * inFeatures + c]
-                rest[r * inFeatures + c] = 0
-            }
-        }
-        rest.withUnsafeBufferPointer { restPointer in
-            GEMM.linearInt8(
-                restPointer.baseAddress!, rows: rows, inFeatures: inFeatures,
-                zeroPoints: outputs.contains { $0.zeroPoints },
-                outputs: outputs.map {
-                    GEMM.Int8Output(weight: $0.int8!, bias: $0.bias.data, into: $0.y, accumulate: $0.accumulate)
-                })
-        }
-        for output in outputs {
-            guard let outlier = output.outliers else { continue }
-            let n = outlier.weight.shape[0]
-            GEMM.linear(
-                columns, rows: rows, inFeatures: channels.count, weight: outlier.weight.data, bias: nil,
-                outFeatures: n, into: output.y, accumulate: true)
-            if let activation = output.activation {
-                let y = SendablePointer(output.y)
-                Parallel.forEachRange(rows, grain: max(1, 32_768 / max(n, 1))) { range in
-                    activation.apply(y.base + range.lowerBound * n, count: range.count * n)
+        let c = channels.count
+        var rest = [Float](repeating: 0, count: rows * inFeatures)
+        var columns = [Float](repeating: 0, count: rows * c)
+        rest.withUnsafeMutableBufferPointer { restBuffer in
+            columns.withUnsafeMutableBufferPointer { columnBuffer in
+                let (source, restPointer, columnPointer) = (
+                    SendablePointer(x), SendablePointer(restBuffer.baseAddress!),
+                    SendablePointer(columnBuffer.baseAddress!)
+                )
+                Parallel.forEachRange(rows, grain: max(1, 65_536 / max(inFeatures, 1))) { range in
+                    for r in range {
+                        let (from, to) = (source.base + r * inFeatures, restPointer.base + r * inFeatures)
+                        to.update(from: from, count: inFeatures)
+                        for (i, channel) in channels.enumerated() {
+                            columnPointer.base[r * c + i] = from[channel]
+                            to[channel] = 0
+                        }
+                    }
                 }
+                GEMM.linearInt8(
+                    restBuffer.baseAddress!, rows: rows, inFeatures: inFeatures,
+                    zeroPoints: outputs.contains { $0.zeroPoints },
+                    outputs: outputs.map { output in
+                        let outlierProducts = output.outliers.map {
+                            [
+                                GEMM.NarrowProduct(
+                                    x: columnBuffer.baseAddress!, ldx: c, columns: c, weight: $0.weight.data)
+                            ]
+                        }
+                        return GEMM.Int8Output(
+                            weight: output.int8!, bias: output.bias.data, into: output.y,
+                            accumulate: output.accumulate, activation: output.activation,
+                            adding: (outlierProducts ?? []) + output.added)
+                    })
             }
         }
     }

@@ -48,6 +48,46 @@ struct NativeKernelTests {
         }
     }
 
+    /// `GEMM.NarrowProduct` (`vlm_linear_narrow`): y += x·Wᵀ over a few input columns, on columns [n0, n1) only,
+    /// with strided x and y; more than 64 input columns go 64 at a time.
+    @Test(
+        "narrow products: y += x·Wᵀ over a few input columns, on a range of outputs",
+        arguments: variants,
+        [
+            (1, 4, 64, 0, 64), (2, 4, 200, 64, 195), (7, 48, 130, 0, 130), (3, 64, 65, 1, 65),
+            (5, 130, 128, 0, 128), (50, 1, 768, 128, 640),
+        ])
+    func narrow(variant: String, shape: (rows: Int, c: Int, n: Int, n0: Int, n1: Int)) {
+        let (rows, c, n, n0, n1) = shape
+        let (ldx, ldy) = (c + 2, n + 3)
+        let x = KernelTests.random(rows * ldx, seed: 71)
+        let w = KernelTests.random(n * c, seed: 72)
+        let start = KernelTests.random(rows * ldy, seed: 73)
+        var y = start
+        run(variant) {
+            x.withUnsafeBufferPointer { px in
+                w.withUnsafeBufferPointer { pw in
+                    y.withUnsafeMutableBufferPointer { py in
+                        GEMM.NarrowProduct(x: px.baseAddress!, ldx: ldx, columns: c, weight: pw.baseAddress!)
+                            .add(rows: rows, into: py.baseAddress!, ldy: ldy, outputs: n0..<n1)
+                    }
+                }
+            }
+        }
+        var error: Float = 0
+        for i in 0..<rows {
+            for j in 0..<ldy {
+                guard (n0..<n1).contains(j) else {
+                    #expect(y[i * ldy + j] == start[i * ldy + j], "row \(i) column \(j) outside the range changed")
+                    continue
+                }
+                let sum = (0..<c).reduce(Double(start[i * ldy + j])) { $0 + Double(x[i * ldx + $1] * w[j * c + $1]) }
+                error = max(error, abs(y[i * ldy + j] - Float(sum)))
+            }
+        }
+        #expect(error < 1e-5 * Float(c).squareRoot() * 4, "\(variant) \(shape)")
+    }
+
     /// A checkpoint's last tensor ends where the mapping ends, so the kernel must not read past W even when k is not
     /// a multiple of the vector width: W is placed so that it ends right at a PROT_NONE page.
     @Test("linear never reads past the end of the weights", arguments: variants)

@@ -24,6 +24,12 @@ int vlm_pack_tile_rows(ptrdiff_t m);
 void vlm_pack(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, ptrdiff_t row0, ptrdiff_t row1, float *packed);
 void vlm_linear_packed(const float *packed, ptrdiff_t m, ptrdiff_t k, const float *w, ptrdiff_t ldw,
                        const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t n0, ptrdiff_t n1, int accumulate);
+/// y[i, j] += Σ_q x[i, q] · w[j, q] for rows i < m, columns j in [n0, n1) and q < c, with w (out, c) row-major (row
+/// stride ldw): a product over a few input columns (an int8 layer's outlier channels, attention's carried values),
+/// vectorized over the outputs. Each block of 64 weight rows is transposed once; every output takes its c
+/// multiply-adds in order q = 0, 1, …, onto the value y held (any c; 64 columns of x at a time).
+void vlm_linear_narrow(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t c, const float *w, ptrdiff_t ldw,
+                       float *y, ptrdiff_t ldy, ptrdiff_t n0, ptrdiff_t n1);
 /// The longest slice of k the kernel computes in one pass; callers that pack a slice at a time
 /// (`vlm_pack(x + kb, …, kc, …)`, then `vlm_linear_packed(…, w + kb, …)`) use slices this long.
 ptrdiff_t vlm_linear_block_depth(ptrdiff_t k);
