@@ -192,6 +192,27 @@ VLM_INLINE_AVX2 void attention_values_avx2(const int R, const float *p, ptrdiff_
     }
 }
 
+/// `attention_values_avx2` for every query row, in threes (the last one or two together): out[i, 0 ..< 8·vectors]
+/// from the probabilities `scores` (row stride padded) and a block of v (seq, 32).
+VLM_INLINE_AVX2 void attention_values_rows_avx2(const float *scores, ptrdiff_t padded, const float *inverse,
+                                                const float *vblock, const int vectors, float *out, ptrdiff_t ldo,
+                                                ptrdiff_t seq, int causal) {
+    for (ptrdiff_t i = 0; i < seq; i += 3) {
+        const int rows = seq - i < 3 ? (int)(seq - i) : 3;
+        const ptrdiff_t keys[3] = {causal ? i + 1 : seq, causal ? i + 2 : seq, causal ? i + 3 : seq};
+        const float *p = scores + i * padded;
+        if (rows == 3 && vectors == 4) {  // the usual case: constant arguments, so the loops unroll
+            attention_values_avx2(3, p, padded, keys, inverse + i, vblock, 4, out + i * ldo, ldo);
+        } else if (rows == 3) {
+            attention_values_avx2(3, p, padded, keys, inverse + i, vblock, vectors, out + i * ldo, ldo);
+        } else if (rows == 2) {
+            attention_values_avx2(2, p, padded, keys, inverse + i, vblock, vectors, out + i * ldo, ldo);
+        } else {
+            attention_values_avx2(1, p, padded, keys, inverse + i, vblock, vectors, out + i * ldo, ldo);
+        }
+    }
+}
+
 /// One head, in three passes over all its query rows so that what each pass reads again and again stays in L1:
 /// the scores by blocks of 32 keys (a block of kᵀ, laid out (head_dim, seq rounded up to 8), is head_dim × 128
 /// bytes), the softmax of each row, then the values by blocks of 32 columns of v. Query rows go in threes, the last
@@ -206,6 +227,7 @@ VLM_AVX2 static void attention_head_avx2(const float *q, ptrdiff_t ldq, const fl
     float *scores = qs + seq * head_dim;         // (seq, padded)
     float *inverse = scores + seq * padded;      // (seq): 1 / each row's softmax sum
     float *vblock = inverse + seq;               // (seq, 32): 32 columns of v
+    float *tail = vblock + seq * 32;             // (seq, 32): outputs of the columns beyond head_dim's vectors
     // k's rows are far apart in the fused QKV buffer: read each once, whole.
     for (ptrdiff_t j = 0; j < seq; j++)
         for (ptrdiff_t c = 0; c < head_dim; c++) keys_t[c * padded + j] = k[j * ldk + c];
@@ -240,39 +262,29 @@ VLM_AVX2 static void attention_head_avx2(const float *q, ptrdiff_t ldq, const fl
     for (ptrdiff_t c0 = 0; c0 < dim_vectors; c0 += 32) {
         const int vectors = (int)((dim_vectors - c0 < 32 ? dim_vectors - c0 : 32) / 8);
         for (ptrdiff_t j = 0; j < seq; j++) memcpy(vblock + j * 32, v + j * ldv + c0, sizeof(float) * 8 * vectors);
-        for (ptrdiff_t i = 0; i < seq; i += 3) {
-            const int rows = seq - i < 3 ? (int)(seq - i) : 3;
-            const ptrdiff_t keys[3] = {causal ? i + 1 : seq, causal ? i + 2 : seq, causal ? i + 3 : seq};
-            if (rows == 3 && vectors == 4) {
-                attention_values_avx2(3, scores + i * padded, padded, keys, inverse + i, vblock, 4,
-                                      out + i * ldo + c0, ldo);
-            } else if (rows == 3) {
-                attention_values_avx2(3, scores + i * padded, padded, keys, inverse + i, vblock, vectors,
-                                      out + i * ldo + c0, ldo);
-            } else if (rows == 2) {
-                attention_values_avx2(2, scores + i * padded, padded, keys, inverse + i, vblock, vectors,
-                                      out + i * ldo + c0, ldo);
-            } else {
-                attention_values_avx2(1, scores + i * padded, padded, keys, inverse + i, vblock, vectors,
-                                      out + i * ldo + c0, ldo);
-            }
-        }
+        attention_values_rows_avx2(scores, padded, inverse, vblock, vectors, out + c0, ldo, seq, causal);
     }
-    const ptrdiff_t c0 = dim_vectors;  // the last head_dim mod 8 columns
-    for (ptrdiff_t i = 0; i < seq; i++) {
-        const float *p = scores + i * padded;
-        const ptrdiff_t keys = causal ? i + 1 : seq;
-        for (ptrdiff_t c = c0; c < head_dim; c++) {
-            float sum = 0;
-            for (ptrdiff_t j = 0; j < keys; j++) sum += p[j] * v[j * ldv + c];
-            out[i * ldo + c] = sum * inverse[i];
-        }
-        // The extra columns likewise (a few: scalar).
-        for (ptrdiff_t c = 0; extra && c < extra->columns; c++) {
-            float sum = 0;
-            for (ptrdiff_t j = 0; j < keys; j++) sum += p[j] * extra->v[j * extra->ldv + c];
-            extra->out[i * extra->ldo + c] = sum * inverse[i];
-        }
+    // The last head_dim mod 8 columns of v, then the extra value columns, likewise by blocks of up to 32, each
+    // zero-padded to whole vectors: their outputs go through `tail` (seq, 32) to where they belong.
+    const ptrdiff_t rest = head_dim - dim_vectors, columns = rest + (extra ? extra->columns : 0);
+    for (ptrdiff_t t0 = 0; t0 < columns; t0 += 32) {
+        const ptrdiff_t count = columns - t0 < 32 ? columns - t0 : 32;
+        const int vectors = (int)((count + 7) / 8);
+        for (ptrdiff_t j = 0; j < seq; j++)
+            for (ptrdiff_t t = 0; t < 8 * vectors; t++) {
+                const ptrdiff_t c = t0 + t;
+                vblock[j * 32 + t] = t >= count ? 0 : c < rest ? v[j * ldv + dim_vectors + c]
+                                                               : extra->v[j * extra->ldv + c - rest];
+            }
+        attention_values_rows_avx2(scores, padded, inverse, vblock, vectors, tail, 32, seq, causal);
+        for (ptrdiff_t i = 0; i < seq; i++)
+            for (ptrdiff_t t = 0; t < count; t++) {
+                const ptrdiff_t c = t0 + t;
+                if (c < rest)
+                    out[i * ldo + dim_vectors + c] = tail[i * 32 + t];
+                else
+                    extra->out[i * extra->ldo + c - rest] = tail[i * 32 + t];
+            }
     }
 }
 
@@ -300,8 +312,8 @@ VLM_AVX2 static void activation_avx2(float *x, ptrdiff_t count, int kind) {
 
 size_t vlm_attention_scratch_count(ptrdiff_t seq, ptrdiff_t head_dim) {
     const ptrdiff_t padded = (seq + 7) & ~(ptrdiff_t)7;
-    // kᵀ, scaled q, scores, 1/sums, a block of v
-    return (size_t)(head_dim * padded + seq * head_dim + seq * padded + seq + seq * 32);
+    // kᵀ, scaled q, scores, 1/sums, a block of v, the outputs of the last columns
+    return (size_t)(head_dim * padded + seq * head_dim + seq * padded + seq + 2 * seq * 32);
 }
 
 void vlm_attention_head(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk, const float *v, ptrdiff_t ldv,

@@ -152,7 +152,7 @@ struct NativeKernelTests {
         arguments: variants,
         [
             (13, 16, false), (13, 16, true), (50, 64, false), (77, 64, true), (9, 40, true), (196, 64, false),
-            (37, 72, false), (33, 72, true), (5, 8, true), (1, 64, false),
+            (37, 72, false), (33, 72, true), (5, 8, true), (1, 64, false), (11, 12, true), (7, 36, false),
         ])
     func attention(variant: String, shape: (seq: Int, headDim: Int, causal: Bool)) {
         let (batch, heads) = (2, 3)
@@ -204,9 +204,13 @@ struct NativeKernelTests {
 
     /// Extra value columns (an int8 block's carried outlier channels) take each head's probabilities: the same as
     /// attention over a v whose head slices hold them, in the full and the pooled attention, on every kernel.
-    @Test("extra value columns take each head's attention probabilities", arguments: variants, [false, true])
-    func extraValues(variant: String, causal: Bool) {
-        let (batch, seq, heads, headDim, columns) = (2, 13, 3, 16, 3)
+    /// Head sizes with and without a last partial vector, and more columns than one block of 32 with them.
+    @Test(
+        "extra value columns take each head's attention probabilities",
+        arguments: variants, [(false, 16, 3), (true, 16, 3), (true, 44, 37), (false, 12, 5)])
+    func extraValues(variant: String, shape: (causal: Bool, headDim: Int, columns: Int)) {
+        let (batch, seq, heads) = (2, 13, 3)
+        let (causal, headDim, columns) = shape
         let width = heads * headDim
         let (q, k) = (
             KernelTests.random(batch * seq * width, seed: 61, scale: 2),

@@ -103,7 +103,7 @@ int vlm_q8_limit_kernel(int level);
 
 /// One attention head over `seq` tokens: out_i = Σ_j softmax_j(q_i·k_j/√head_dim) v_j, with j ≤ i when `causal`.
 /// q, k, v and out are (seq, head_dim) with row strides ldq, ldk, ldv, ldo; `scratch` holds
-/// `vlm_attention_scratch_count(seq, head_dim)` floats (about (seq + 2·head_dim + 33) · seq: the whole head's scores).
+/// `vlm_attention_scratch_count(seq, head_dim)` floats (about (seq + 2·head_dim + 65) · seq: the whole head's scores).
 /// `extra` (NULL: none) gives more value columns that take the same probabilities: extra->out[i, c] =
 /// Σ_j p_ij · extra->v[j, c] for c < extra->columns (an int8 block's outlier channels, carried through attention).
 typedef struct {
