@@ -69,40 +69,33 @@ public struct PrecisionLinear {
         _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, channels: [Int], _ outputs: [PrecisionLinear]
     ) {
         let c = channels.count
-        var rest = [Float](repeating: 0, count: rows * inFeatures)
-        var columns = [Float](repeating: 0, count: rows * c)
-        rest.withUnsafeMutableBufferPointer { restBuffer in
-            columns.withUnsafeMutableBufferPointer { columnBuffer in
-                let (source, restPointer, columnPointer) = (
-                    SendablePointer(x), SendablePointer(restBuffer.baseAddress!),
-                    SendablePointer(columnBuffer.baseAddress!)
-                )
-                Parallel.forEachRange(rows, grain: max(1, 65_536 / max(inFeatures, 1))) { range in
-                    for r in range {
-                        let (from, to) = (source.base + r * inFeatures, restPointer.base + r * inFeatures)
-                        to.update(from: from, count: inFeatures)
-                        for (i, channel) in channels.enumerated() {
-                            columnPointer.base[r * c + i] = from[channel]
-                            to[channel] = 0
-                        }
-                    }
+        // Every element is written below (in parallel), so neither buffer is zeroed first.
+        let rest = UnsafeMutablePointer<Float>.allocate(capacity: rows * inFeatures)
+        let columns = UnsafeMutablePointer<Float>.allocate(capacity: rows * c)
+        defer {
+            rest.deallocate()
+            columns.deallocate()
+        }
+        let (source, restPointer, columnPointer) = (SendablePointer(x), SendablePointer(rest), SendablePointer(columns))
+        Parallel.forEachRange(rows, grain: max(1, 65_536 / max(inFeatures, 1))) { range in
+            for r in range {
+                let (from, to) = (source.base + r * inFeatures, restPointer.base + r * inFeatures)
+                to.update(from: from, count: inFeatures)
+                for (i, channel) in channels.enumerated() {
+                    columnPointer.base[r * c + i] = from[channel]
+                    to[channel] = 0
                 }
-                GEMM.linearInt8(
-                    restBuffer.baseAddress!, rows: rows, inFeatures: inFeatures,
-                    zeroPoints: outputs.contains { $0.zeroPoints },
-                    outputs: outputs.map { output in
-                        let outlierProducts = output.outliers.map {
-                            [
-                                GEMM.NarrowProduct(
-                                    x: columnBuffer.baseAddress!, ldx: c, columns: c, weight: $0.weight.data)
-                            ]
-                        }
-                        return GEMM.Int8Output(
-                            weight: output.int8!, bias: output.bias.data, into: output.y,
-                            accumulate: output.accumulate, activation: output.activation,
-                            adding: (outlierProducts ?? []) + output.added)
-                    })
             }
         }
+        GEMM.linearInt8(
+            rest, rows: rows, inFeatures: inFeatures, zeroPoints: outputs.contains { $0.zeroPoints },
+            outputs: outputs.map { output in
+                let outlierProducts = output.outliers.map {
+                    [GEMM.NarrowProduct(x: columns, ldx: c, columns: c, weight: $0.weight.data)]
+                }
+                return GEMM.Int8Output(
+                    weight: output.int8!, bias: output.bias.data, into: output.y, accumulate: output.accumulate,
+                    activation: output.activation, adding: (outlierProducts ?? []) + output.added)
+            })
     }
 }
