@@ -12,7 +12,8 @@ public struct PrecisionLinear {
     public var outliers: (channels: [Int], weight: Tensor)?
     /// Quantize the input per row asymmetrically (with a zero point) for the int8 product.
     public var zeroPoints: Bool
-    /// Float32 products over other, narrow inputs added to y before the activation (attention's carried values).
+    /// Float32 products over other, narrow inputs added to y before the activation: attention's carried values,
+    /// which only int8 blocks have, so only with `int8` weights.
     public var added: [GEMM.NarrowProduct]
 
     public init(
@@ -45,20 +46,14 @@ public struct PrecisionLinear {
                         activation: $0.activation, adding: $0.added)
                 })
         } else {
+            precondition(outputs.allSatisfy { $0.added.isEmpty }, "PrecisionLinear: narrow products need int8 weights")
             GEMM.linear(
                 x, rows: rows, inFeatures: inFeatures,
                 outputs: outputs.map {
-                    precondition($0.added.isEmpty || $0.activation == nil, "PrecisionLinear: added after activation")
-                    return GEMM.LinearOutput(
+                    GEMM.LinearOutput(
                         weight: $0.weight.data, bias: $0.bias.data, outFeatures: $0.weight.shape[0], into: $0.y,
                         accumulate: $0.accumulate, activation: $0.activation)
                 })
-            for output in outputs where !output.added.isEmpty {
-                let (n, y, added) = (output.weight.shape[0], SendablePointer(output.y), output.added)
-                Parallel.forEachRange(n, grain: 64) { range in
-                    for product in added { product.add(rows: rows, into: y.base, ldy: n, outputs: range) }
-                }
-            }
         }
     }
 
