@@ -90,15 +90,7 @@ import VLMPublish
     func aReconnectRefusedAtOnceIsRetriedUntilTheBrokerIsBack() throws {
         let broker = try Mosquitto()
         defer { withExtendedLifetime(broker) {} }
-        let connections = Locked(0)
-        var handlers = MQTTClient.Handlers()
-        handlers.connected = { rc in if rc == 0 { connections.withLock { $0 += 1 } } }
-        let client = try MQTTClient(
-            MQTTClient.Configuration(
-                clientID: "refused-\(UUID().uuidString.prefix(6))", cleanSession: true,
-                broker: try MQTTSettings.parseURL(broker.url), keepalive: 5, reconnectDelayMin: 1,
-                reconnectDelayMax: 1),
-            handlers: handlers)
+        let (client, connections) = try countingClient("refused", broker: broker)
         defer { client.stop() }
         try client.start()
         #expect(poll(20) { connections.current == 1 })
@@ -119,16 +111,9 @@ import VLMPublish
         let subscriber = try Subscriber(broker.url, filters: ["vlm/test/will"])
         #expect(subscriber.waitReady())
         for round in 0..<30 {
-            let connections = Locked(0)
-            var handlers = MQTTClient.Handlers()
-            handlers.connected = { rc in if rc == 0 { connections.withLock { $0 += 1 } } }
-            let client = try MQTTClient(
-                MQTTClient.Configuration(
-                    clientID: "stop-\(round)-\(UUID().uuidString.prefix(6))", cleanSession: true,
-                    broker: try MQTTSettings.parseURL(broker.url), keepalive: 5,
-                    will: MQTTMessage(topic: "vlm/test/will", payload: Array("round \(round)".utf8), qos: 1),
-                    reconnectDelayMin: 1, reconnectDelayMax: 1),
-                handlers: handlers)
+            let (client, connections) = try countingClient(
+                "stop-\(round)", broker: broker,
+                will: MQTTMessage(topic: "vlm/test/will", payload: Array("round \(round)".utf8), qos: 1))
             try client.start()
             #expect(poll(10) { connections.current == 1 })
             let reconnected = DispatchSemaphore(value: 0)
@@ -144,5 +129,22 @@ import VLMPublish
         Thread.sleep(forTimeInterval: 1)
         #expect(subscriber.messages.map(\.text) == [])
         subscriber.stop()
+    }
+
+    /// A clean-session client of `broker` (not started) with a 1 s reconnect delay, and the count of its successful
+    /// connects.
+    private func countingClient(
+        _ name: String, broker: Mosquitto, will: MQTTMessage? = nil
+    ) throws -> (MQTTClient, Locked<Int>) {
+        let connections = Locked(0)
+        var handlers = MQTTClient.Handlers()
+        handlers.connected = { rc in if rc == 0 { connections.withLock { $0 += 1 } } }
+        let client = try MQTTClient(
+            MQTTClient.Configuration(
+                clientID: "\(name)-\(UUID().uuidString.prefix(6))", cleanSession: true,
+                broker: try MQTTSettings.parseURL(broker.url), keepalive: 5, will: will, reconnectDelayMin: 1,
+                reconnectDelayMax: 1),
+            handlers: handlers)
+        return (client, connections)
     }
 }
