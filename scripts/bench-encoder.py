@@ -117,6 +117,17 @@ def make_int8_onnx(directory: Path, reduce_range: bool = False) -> Path:
     return target
 
 
+def onnxruntime_session(path: Path, threads: int):
+    """An ONNX Runtime CPU session on `threads` threads with every graph optimization, as both modes use it."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 def time_batches(run, batch: int, images: int) -> float:
     """images/s over ceil(images/batch) calls of `run`, after one warm-up call."""
     run()
@@ -211,11 +222,8 @@ def accuracy(args) -> int:
 
     pixels = CLIPImageProcessor()(images=[Image.open(f).convert("RGB") for f in files],
                                   return_tensors="np")["pixel_values"]
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = args.threads
-
     def onnxruntime(path: Path) -> np.ndarray:
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        session = onnxruntime_session(path, args.threads)
         return np.concatenate([session.run(None, {"pixel_values": pixels[i:i + 8]})[0]
                                for i in range(0, len(pixels), 8)]).astype(np.float64)
 
@@ -270,17 +278,10 @@ def main():
     workdir.mkdir(parents=True, exist_ok=True)
     make_checkpoint(workdir, args.arch, outliers=args.outliers)
 
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = args.threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = ort.InferenceSession(str(workdir / "vision.onnx"), options, providers=["CPUExecutionProvider"])
+    session = onnxruntime_session(workdir / "vision.onnx", args.threads)
     session_int8 = None
     if not args.no_int8:
-        session_int8 = ort.InferenceSession(
-            str(make_int8_onnx(workdir)), options, providers=["CPUExecutionProvider"])
+        session_int8 = onnxruntime_session(make_int8_onnx(workdir), args.threads)
 
     torch_model = None
     if not args.no_torch:
