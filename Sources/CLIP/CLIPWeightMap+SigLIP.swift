@@ -57,7 +57,8 @@ extension CLIPWeights {
                 "vision_model.embeddings.position_embedding.weight", shape: [v.tokens, d]),
             preLayerNormWeight: nil, preLayerNormBias: nil,
             layers: try (0..<v.numHiddenLayers).map {
-                try Layer(source: source, prefix: "vision_model.encoder.layers.\($0).", width: d, mlpWidth: i)
+                try Layer(
+                    source: source, prefix: "vision_model.encoder.layers.\($0).", width: d, mlpWidth: i, panels: true)
             },
             postLayerNormWeight: try source.tensor("vision_model.post_layernorm.weight", shape: [d]),
             postLayerNormBias: try source.tensor("vision_model.post_layernorm.bias", shape: [d]),

@@ -50,7 +50,7 @@ extension CLIPWeights {
             layers: try (0..<v.numHiddenLayers).map {
                 try Layer(
                     source: source, prefix: "vision_model.encoder.layers.\($0).", width: v.hiddenSize,
-                    mlpWidth: v.intermediateSize)
+                    mlpWidth: v.intermediateSize, panels: true)
             },
             postLayerNormWeight: try source.tensor("vision_model.post_layernorm.weight", shape: [v.hiddenSize]),
             postLayerNormBias: try source.tensor("vision_model.post_layernorm.bias", shape: [v.hiddenSize]),
@@ -74,7 +74,8 @@ extension CLIPWeights {
 }
 
 extension CLIPWeights.Layer {
-    init(source: some TensorSource, prefix p: String, width d: Int, mlpWidth i: Int) throws {
+    /// With `panels`, the six weights get `FloatPanels` (an image tower's: see `Layer.panels`).
+    init(source: some TensorSource, prefix p: String, width d: Int, mlpWidth i: Int, panels: Bool = false) throws {
         layerNorm1Weight = try source.tensor(p + "layer_norm1.weight", shape: [d])
         layerNorm1Bias = try source.tensor(p + "layer_norm1.bias", shape: [d])
         qProjWeight = try source.tensor(p + "self_attn.q_proj.weight", shape: [d, d])
@@ -91,6 +92,13 @@ extension CLIPWeights.Layer {
         fc1Bias = try source.tensor(p + "mlp.fc1.bias", shape: [i])
         fc2Weight = try source.tensor(p + "mlp.fc2.weight", shape: [d, i])
         fc2Bias = try source.tensor(p + "mlp.fc2.bias", shape: [d])
+        guard panels else {
+            self.panels = nil
+            return
+        }
+        self.panels = CLIPWeights.LayerPanels(
+            qProj: FloatPanels(qProjWeight), kProj: FloatPanels(kProjWeight), vProj: FloatPanels(vProjWeight),
+            outProj: FloatPanels(outProjWeight), fc1: FloatPanels(fc1Weight), fc2: FloatPanels(fc2Weight))
     }
 }
 

@@ -36,6 +36,15 @@ public final class CLIPWeights: Sendable {
         public let fc2Bias: Tensor  // mlp.fc2.bias (D)
         /// The six linear layers in int8 when the weights run at `Precision.int8` (see CLIPWeights+Int8.swift).
         public internal(set) var int8: CLIPWeights.Int8Linears? = nil
+        /// The six float32 weights in the AVX-512 kernel's panels, each packed the first time it runs there: an image
+        /// tower's. A text tower has none: it mostly runs one-shot (a query, `embed text`), where packing its weights
+        /// (~0.1 s for ViT-B/32's) would cost more than its products.
+        public let panels: LayerPanels?
+    }
+
+    /// `Layer`'s float32 linear weights as `FloatPanels`, in the same order.
+    public struct LayerPanels: Sendable {
+        public let qProj, kProj, vProj, outProj, fc1, fc2: FloatPanels
     }
 
     /// `CLIPVisionTransformer` plus `visual_projection`, or `SiglipVisionTransformer` with its pooling head.

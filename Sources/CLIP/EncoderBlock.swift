@@ -70,9 +70,15 @@ enum EncoderBlock {
             hidden, into: s.norm.data, rows: rows, dim: d,
             gamma: (layer.int8?.layerNorm1?.weight ?? layer.layerNorm1Weight).data,
             beta: (layer.int8?.layerNorm1?.bias ?? layer.layerNorm1Bias).data, eps: shape.eps)
-        var q = PrecisionLinear(weight: layer.qProjWeight, int8: layer.int8?.qProj, bias: layer.qProjBias, y: s.q.data)
-        var k = PrecisionLinear(weight: layer.kProjWeight, int8: layer.int8?.kProj, bias: layer.kProjBias, y: s.k.data)
-        var v = PrecisionLinear(weight: layer.vProjWeight, int8: layer.int8?.vProj, bias: layer.vProjBias, y: s.v.data)
+        var q = PrecisionLinear(
+            weight: layer.qProjWeight, panels: layer.panels?.qProj, int8: layer.int8?.qProj, bias: layer.qProjBias,
+            y: s.q.data)
+        var k = PrecisionLinear(
+            weight: layer.kProjWeight, panels: layer.panels?.kProj, int8: layer.int8?.kProj, bias: layer.kProjBias,
+            y: s.k.data)
+        var v = PrecisionLinear(
+            weight: layer.vProjWeight, panels: layer.panels?.vProj, int8: layer.int8?.vProj, bias: layer.vProjBias,
+            y: s.v.data)
         if let o = layer.int8?.outliers1 {
             // v's outlier columns stay out of its product when attention carries them instead (CarriedValues).
             let carried = layer.int8?.valueOutliers != nil
@@ -98,7 +104,8 @@ enum EncoderBlock {
             s.attention.data, rows: rows, inFeatures: d,
             [
                 PrecisionLinear(
-                    weight: layer.outProjWeight, int8: layer.int8?.outProj, bias: layer.outProjBias, y: hidden,
+                    weight: layer.outProjWeight, panels: layer.panels?.outProj, int8: layer.int8?.outProj,
+                    bias: layer.outProjBias, y: hidden,
                     accumulate: true, zeroPoints: layer.int8?.zeroPoints == .all,
                     adding: carried.map { [$0.product] } ?? [])
             ])
@@ -112,7 +119,8 @@ enum EncoderBlock {
             s.norm.data, rows: rows, inFeatures: d,
             [
                 PrecisionLinear(
-                    weight: layer.fc1Weight, int8: layer.int8?.fc1, bias: layer.fc1Bias, y: s.mlp.data,
+                    weight: layer.fc1Weight, panels: layer.panels?.fc1, int8: layer.int8?.fc1, bias: layer.fc1Bias,
+                    y: s.mlp.data,
                     activation: shape.activation, outliers: layer.int8?.outliers2.map { ($0.channels, $0.weights[0]) },
                     zeroPoints: layer.int8?.zeroPoints == .all)
             ])
@@ -121,7 +129,8 @@ enum EncoderBlock {
             s.mlp.data, rows: rows, inFeatures: shape.mlpWidth,
             [
                 PrecisionLinear(
-                    weight: layer.fc2Weight, int8: layer.int8?.fc2, bias: layer.fc2Bias, y: hidden, accumulate: true,
+                    weight: layer.fc2Weight, panels: layer.panels?.fc2, int8: layer.int8?.fc2, bias: layer.fc2Bias,
+                    y: hidden, accumulate: true,
                     zeroPoints: (layer.int8?.zeroPoints ?? .none) != .none)
             ])
     }
@@ -148,7 +157,9 @@ enum EncoderBlock {
             s.attention.data, rows: batch, inFeatures: d,
             [
                 PrecisionLinear(
-                    weight: layer.qProjWeight, int8: layer.int8?.qProj, bias: layer.qProjBias, y: s.q.data,
+                    weight: layer.qProjWeight, panels: layer.panels?.qProj, int8: layer.int8?.qProj,
+                    bias: layer.qProjBias,
+                    y: s.q.data,
                     outliers: layer.int8?.outliers1.map { ($0.channels, $0.weights[0]) },
                     zeroPoints: layer.int8?.zeroPoints == .all)
             ])

@@ -1,7 +1,8 @@
 // y = x·wᵀ (+ bias) (+ y) with w in PyTorch's (out, in) layout, read in place.
 //
 // Every output is a dot product of a row of x with a row of w, both contiguous along k, so a memory-mapped
-// checkpoint is used as it is: no repacked copy of the weights, ever. A micro-kernel keeps a tile of MR × NR vector
+// checkpoint is used as it is, with no repacked copy of the weights (on a CPU with AVX-512 the encoder blocks' weights
+// are repacked once into panels instead: linear_panels.c). A micro-kernel keeps a tile of MR × NR vector
 // partial sums in registers and folds each tile's lanes with one horizontal-add tree at the end:
 // - AVX2+FMA: a 3×4 tile of 8 lanes (12 ymm), 3 + 4 loads per 12 FMAs, FMA-bound. A 4×3 tile spills registers.
 // - AVX-512: a 4×6 tile of 16 lanes (24 zmm), 4 + 6 loads per 24 FMAs. It runs where 512-bit FMAs have twice the
@@ -318,6 +319,25 @@ static Isa detect_isa(void) {
 }
 
 int vlm_use_avx2(void) { return detect_isa() >= ISA_AVX2; }
+
+/// Whether the CPU has AVX-512F (detected once), for the panel kernel: on Zen 4 too, whose 512-bit FMAs run in two
+/// halves but whose panel tile still outruns the AVX2 dot-product tile (linear_panels.c).
+static int cpu_avx512f(void) {
+#if defined(__x86_64__)
+    static atomic_int cached = -1;
+    int value = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (value < 0) {
+        __builtin_cpu_init();
+        value = __builtin_cpu_supports("avx512f") ? 1 : 0;
+        atomic_store_explicit(&cached, value, memory_order_relaxed);
+    }
+    return value;
+#else
+    return 0;
+#endif
+}
+
+int vlm_panels_run(void) { return thread_choice == VLM_KERNELS_NATIVE && cpu_avx512f(); }
 
 const char *vlm_kernels_isa(void) {
     switch (detect_isa()) {

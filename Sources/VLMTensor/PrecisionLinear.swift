@@ -1,8 +1,12 @@
+import CVLMKernels
+
 /// One linear layer `y = act(x·Wᵀ + b)` or `y += x·Wᵀ + b` at its precision: its float32 weight and, when the
 /// weights run at int8, the quantized one (with the input's outlier channels kept in float32 where a layer norm
 /// makes them). CLIP's and SigLIP's blocks and GIT's decoder run their linears through it.
 public struct PrecisionLinear {
     public var weight: Tensor
+    /// The float32 weight in the AVX-512 kernel's panels, used where the calling thread runs them.
+    public var panels: FloatPanels?
     public var int8: QuantizedWeight?
     public var bias: Tensor
     public var y: UnsafeMutablePointer<Float>
@@ -17,11 +21,13 @@ public struct PrecisionLinear {
     public var added: [GEMM.NarrowProduct]
 
     public init(
-        weight: Tensor, int8: QuantizedWeight?, bias: Tensor, y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
+        weight: Tensor, panels: FloatPanels? = nil, int8: QuantizedWeight?, bias: Tensor,
+        y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
         activation: Activation? = nil, outliers: (channels: [Int], weight: Tensor)? = nil, zeroPoints: Bool = false,
         adding added: [GEMM.NarrowProduct] = []
     ) {
         self.weight = weight
+        self.panels = panels
         self.int8 = int8
         self.bias = bias
         self.y = y
@@ -47,12 +53,17 @@ public struct PrecisionLinear {
                 })
         } else {
             precondition(outputs.allSatisfy { $0.added.isEmpty }, "PrecisionLinear: narrow products need int8 weights")
+            // The panel kernel where this thread runs it and every weight has panels (GEMM.linear runs them only when
+            // all outputs have them), else the in-place one.
+            let usePanels = vlm_panels_run() != 0 && outputs.allSatisfy { $0.panels != nil }
+            let panels = outputs.map { usePanels ? $0.panels?.panels() : nil }
             GEMM.linear(
                 x, rows: rows, inFeatures: inFeatures,
-                outputs: outputs.map {
+                outputs: zip(outputs, panels).map { output, panels in
                     GEMM.LinearOutput(
-                        weight: $0.weight.data, bias: $0.bias.data, outFeatures: $0.weight.shape[0], into: $0.y,
-                        accumulate: $0.accumulate, activation: $0.activation)
+                        weight: output.weight.data, panels: panels, bias: output.bias.data,
+                        outFeatures: output.weight.shape[0], into: output.y, accumulate: output.accumulate,
+                        activation: output.activation)
                 })
         }
     }

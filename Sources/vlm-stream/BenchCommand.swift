@@ -206,8 +206,8 @@ struct BenchEncoderCommand: AsyncParsableCommand {
                     + String(format: "%.3f s", loadSeconds))
             print(
                 "batch        \(batch) × \(side)px, \(encoded) images, \(threadCount) threads, \(compute.isa) kernels "
-                    + "(\(Kernels.l2Budget / 1024) KB of x per L2), \(weights.precision.rawValue) "
-                    + "(int8 kernel \(compute.int8ISA))")
+                    + "(\(Kernels.l2Budget / 1024) KB of x per L2; blocks: \(compute.blockISA)), "
+                    + "\(weights.precision.rawValue) (int8 kernel \(compute.int8ISA))")
             print("throughput   " + String(format: "%.2f images/s, %.1f GFLOP/s", imagesPerSecond, gflops))
             print(
                 "latency      "
@@ -230,7 +230,9 @@ struct BenchEncoderCommand: AsyncParsableCommand {
                     + "\"weight_bytes\":\(weights.vision.byteCount),"
                     + "\"peak_rss_bytes\":\(memory.peakBytes),\"baseline_rss_bytes\":\(baseline.currentBytes),"
                     + "\"model\":\(JSONText.string(source)),"
-                    + "\"kernels\":\(JSONText.string(compute.isa)),\"l2_budget_bytes\":\(Kernels.l2Budget),"
+                    + "\"kernels\":\(JSONText.string(compute.isa)),"
+                    + "\"block_kernels\":\(JSONText.string(compute.blockISA)),"
+                    + "\"l2_budget_bytes\":\(Kernels.l2Budget),"
                     + "\"precision\":\(JSONText.string(weights.precision.rawValue)),"
                     + "\"int8_kernel\":\(JSONText.string(compute.int8ISA)),\(accuracyReport.json)"
                     + "\"probe_embedding\":\(JSONLine.array(probeEmbedding))}")

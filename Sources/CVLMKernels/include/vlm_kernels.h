@@ -30,6 +30,25 @@ void vlm_linear_packed(const float *packed, ptrdiff_t m, ptrdiff_t k, const floa
 /// multiply-adds in order q = 0, 1, …, onto the value y held (any c; 64 columns of x at a time).
 void vlm_linear_narrow(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t c, const float *w, ptrdiff_t ldw,
                        float *y, ptrdiff_t ldy, ptrdiff_t n0, ptrdiff_t n1);
+/// The same product over weights repacked once into panels of `vlm_panel_width()` (32) output columns
+/// (linear_panels.c), for AVX-512 CPUs: `vlm_panels_pack` writes columns [j0, j1) (j0 a multiple of 32) of w (n, k),
+/// row stride ldw, into `panels` (`vlm_panels_count(n, k)` floats, 64-byte aligned; columns past n are zeros) as
+/// [n/32][k][32]. `vlm_linear_panels` computes columns [n0, n1) (n0 a multiple of 32, n1 one too or n) of every row
+/// of x (m × k, row stride ldx, read in place: no packing of x):
+///
+///     y[i, j] = ((Σ_p x[i, p] · w[j, p]) (+ y[i, j] when accumulate)) (+ bias[j])
+///
+/// each sum one chain of FMAs in p order per block of 256 steps, the block's sum then added to y. It runs the
+/// AVX-512 assembly tile when `vlm_panels_run()` (the CPU has AVX-512F and the calling thread chose the native
+/// kernels), else the same FMAs in portable C (for reference, slow).
+size_t vlm_panels_count(ptrdiff_t n, ptrdiff_t k);
+int vlm_panel_width(void);
+void vlm_panels_pack(const float *w, ptrdiff_t ldw, ptrdiff_t n, ptrdiff_t k, ptrdiff_t j0, ptrdiff_t j1,
+                     float *panels);
+void vlm_linear_panels(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, const float *panels, ptrdiff_t n,
+                       const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t n0, ptrdiff_t n1, int accumulate);
+/// 1 when the calling thread's float32 products over panels run the AVX-512 tile (see `vlm_linear_panels`).
+int vlm_panels_run(void);
 /// The longest slice of k the kernel computes in one pass; callers that pack a slice at a time
 /// (`vlm_pack(x + kb, …, kc, …)`, then `vlm_linear_packed(…, w + kb, …)`) use slices this long.
 ptrdiff_t vlm_linear_block_depth(ptrdiff_t k);
