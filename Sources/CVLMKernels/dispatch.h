@@ -36,4 +36,15 @@ static inline void vlm_prefetch_step(VLMPrefetch *p) {
     }
 }
 
+/// The product with k = 0: y[i, j] = (accumulate ? y[i, j] : 0) + (bias ? bias[j] : 0) over rows < m, columns
+/// [n0, n1). Shared by the float32 kernels.
+static inline void vlm_linear_empty(ptrdiff_t m, const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t n0,
+                                    ptrdiff_t n1, int accumulate) {
+    for (ptrdiff_t i = 0; i < m; i++)
+        for (ptrdiff_t j = n0; j < n1; j++) {
+            const float v = bias ? bias[j] : 0;
+            y[i * ldy + j] = accumulate ? y[i * ldy + j] + v : v;
+        }
+}
+
 #endif

@@ -430,11 +430,7 @@ void vlm_linear_packed(const float *packed, ptrdiff_t m, ptrdiff_t k, const floa
                        const float *bias, float *y, ptrdiff_t ldy, ptrdiff_t n0, ptrdiff_t n1, int accumulate) {
     if (m <= 0 || n1 <= n0) return;
     if (k <= 0) {
-        for (ptrdiff_t i = 0; i < m; i++)
-            for (ptrdiff_t j = n0; j < n1; j++) {
-                const float v = bias ? bias[j] : 0;
-                y[i * ldy + j] = accumulate ? y[i * ldy + j] + v : v;
-            }
+        vlm_linear_empty(m, bias, y, ldy, n0, n1, accumulate);
         return;
     }
     Shape shape;

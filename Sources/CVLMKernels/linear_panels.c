@@ -180,11 +180,7 @@ void vlm_linear_panels(const float *x, ptrdiff_t ldx, ptrdiff_t m, ptrdiff_t k, 
     n1 = n1 < n ? n1 : n;
     if (m <= 0 || n1 <= n0) return;
     if (k <= 0) {
-        for (ptrdiff_t i = 0; i < m; i++)
-            for (ptrdiff_t j = n0; j < n1; j++) {
-                const float v = bias ? bias[j] : 0;
-                y[i * ldy + j] = accumulate ? y[i * ldy + j] + v : v;
-            }
+        vlm_linear_empty(m, bias, y, ldy, n0, n1, accumulate);
         return;
     }
     const int assembly = vlm_panels_run();
