@@ -1,8 +1,8 @@
 // y = x·wᵀ (+ bias) (+ y) with w in PyTorch's (out, in) layout, read in place.
 //
 // Every output is a dot product of a row of x with a row of w, both contiguous along k, so a memory-mapped
-// checkpoint is used as it is, with no repacked copy of the weights (on a CPU with AVX-512 the encoder blocks' weights
-// are repacked once into panels instead: linear_panels.c). A micro-kernel keeps a tile of MR × NR vector
+// checkpoint is used as it is, with no repacked copy of the weights (on a CPU with AVX-512 an image tower's block
+// weights are repacked once into panels instead: linear_panels.c). A micro-kernel keeps a tile of MR × NR vector
 // partial sums in registers and folds each tile's lanes with one horizontal-add tree at the end:
 // - AVX2+FMA: a 3×4 tile of 8 lanes (12 ymm), 3 + 4 loads per 12 FMAs, FMA-bound. A 4×3 tile spills registers.
 // - AVX-512: a 4×6 tile of 16 lanes (24 zmm), 4 + 6 loads per 24 FMAs. It runs where 512-bit FMAs have twice the

@@ -51,7 +51,7 @@ public struct ComputeOptions: Sendable, Equatable {
     /// The instruction set these options' fp32 `linear` runs on this CPU: "avx512f", "avx2+fma" or "portable".
     public var isa: String { run { String(cString: vlm_kernels_isa()) } }
 
-    /// The kernel of the transformer blocks' fp32 linear layers: "avx512f panels" where their weights run repacked
+    /// The kernel of an image tower's blocks' fp32 linear layers: "avx512f panels" where their weights run repacked
     /// into panels (`FloatPanels`, any CPU with AVX-512F), else the in-place tile's `isa`.
     public var blockISA: String {
         run { vlm_panels_run() != 0 ? "avx512f panels" : String(cString: vlm_kernels_isa()) }
