@@ -105,8 +105,7 @@ enum EncoderBlock {
             [
                 PrecisionLinear(
                     weight: layer.outProjWeight, panels: layer.panels?.outProj, int8: layer.int8?.outProj,
-                    bias: layer.outProjBias, y: hidden,
-                    accumulate: true, zeroPoints: layer.int8?.zeroPoints == .all,
+                    bias: layer.outProjBias, y: hidden, accumulate: true, zeroPoints: layer.int8?.zeroPoints == .all,
                     adding: carried.map { [$0.product] } ?? [])
             ])
         // x = layer_norm2(h)
@@ -130,8 +129,7 @@ enum EncoderBlock {
             [
                 PrecisionLinear(
                     weight: layer.fc2Weight, panels: layer.panels?.fc2, int8: layer.int8?.fc2, bias: layer.fc2Bias,
-                    y: hidden, accumulate: true,
-                    zeroPoints: (layer.int8?.zeroPoints ?? .none) != .none)
+                    y: hidden, accumulate: true, zeroPoints: (layer.int8?.zeroPoints ?? .none) != .none)
             ])
     }
 
@@ -158,8 +156,7 @@ enum EncoderBlock {
             [
                 PrecisionLinear(
                     weight: layer.qProjWeight, panels: layer.panels?.qProj, int8: layer.int8?.qProj,
-                    bias: layer.qProjBias,
-                    y: s.q.data,
+                    bias: layer.qProjBias, y: s.q.data,
                     outliers: layer.int8?.outliers1.map { ($0.channels, $0.weights[0]) },
                     zeroPoints: layer.int8?.zeroPoints == .all)
             ])
