@@ -67,25 +67,86 @@ extension CLIPVisionModel {
     /// `nn.MultiheadAttention(probe, h, h)` with `in_proj_weight` = [W_q; W_k; W_v] (3D, D): one query row (the
     /// probe, the same for every image) attends over each image's N tokens of `h` ((B·N, D)); the result
     /// a = softmax(q·kᵀ/√d_h)·v per head, then a·W_outᵀ + b_out, goes to `s.pooled` (B, D).
+    ///
+    /// With one fixed query the keys and values need not be computed (2·N·D² multiply-adds per image). Per head h,
+    /// with W_k,h, W_v,h its d_h rows of W_k, W_v:
+    ///
+    ///     q_h·k_j,h / √d_h = u_h·h_j + q_h·b_k,h / √d_h       u_h = W_k,hᵀ·q_h / √d_h (`PoolingQueries`)
+    ///     Σ_j p_j·v_j,h = W_v,h·(Σ_j p_j·h_j) + b_v,h         the probabilities p sum to 1
+    ///
+    /// The constant term drops out of the softmax, so the scores are h·Uᵀ (H·D multiply-adds per token against D·D for
+    /// its key) and the values one (d_h, D) product per head of the probability-weighted mean of h: exact algebra,
+    /// 2·N·H·D + D² multiply-adds per image.
     private func attentionPool(
         _ h: UnsafePointer<Float>, batch b: Int, head: CLIPWeights.PoolingHead, scratch s: VisionScratch
     ) {
-        let (d, n) = (shape.width, weights.config.vision.tokens)
-        let weight = head.inProjWeight.data
-        let bias = head.inProjBias.data
-        // k = h·W_kᵀ + b_k, v = h·W_vᵀ + b_v  (B·N, D) each, one packed pass over h
-        let k = GEMM.LinearOutput(weight: weight + d * d, bias: bias + d, outFeatures: d, into: s.block.k.data)
-        let v = GEMM.LinearOutput(weight: weight + 2 * d * d, bias: bias + 2 * d, outFeatures: d, into: s.block.v.data)
-        GEMM.linear(h, rows: b * n, inFeatures: d, outputs: [k, v])
-        // q = probe·W_qᵀ + b_q  (1, D): shared by every image (row stride 0 below)
+        guard let queries = poolingQueries else { preconditionFailure("a SigLIP tower without its pooling queries") }
+        let (d, n, heads, headDim) = (shape.width, weights.config.vision.tokens, shape.heads, shape.headDim)
+        // scores = h·Uᵀ  (B·N, H), in block.k
+        let scores = SendablePointer(s.block.k.data)
         GEMM.linear(
-            head.probe.data, rows: 1, inFeatures: d, weight: weight, bias: bias, outFeatures: d, into: s.block.q.data)
-        Attention.pooled(
-            q: s.block.q.data, ldq: 0, positions: Array(repeating: 0, count: b), k: s.block.k.data, ldk: d,
-            v: s.block.v.data, ldv: d, into: s.block.attention.data, ldo: d, seq: n, heads: shape.heads,
-            headDim: shape.headDim, causal: false)
+            h, rows: b * n, inFeatures: d, weight: queries.keys.data, bias: nil, outFeatures: heads,
+            into: scores.base)
+        // m[image, head] = Σ_j softmax_j(scores[image, j, head]) · h[image, j]  (B·H, D)
+        let means = SendablePointer(s.poolingMeans.data)
+        let hidden = SendablePointer(h)
+        Parallel.forEachRange(b * heads, grain: 1) { range in
+            for job in range {
+                let (image, headIndex) = job.quotientAndRemainder(dividingBy: heads)
+                let column = scores.base + image * n * heads + headIndex
+                var maxScore = -Float.infinity
+                for j in 0..<n { maxScore = max(maxScore, column[j * heads]) }
+                var sum: Float = 0
+                for j in 0..<n {
+                    column[j * heads] = exp(column[j * heads] - maxScore)
+                    sum += column[j * heads]
+                }
+                let mean = means.base + job * d
+                mean.update(repeating: 0, count: d)
+                for j in 0..<n {
+                    VectorMath.axpy(column[j * heads] / sum, hidden.base + (image * n + j) * d, into: mean, count: d)
+                }
+            }
+        }
+        // a[:, head] = m[:, head]·W_v,headᵀ + b_v,head  (B, d_h) per head, into block.attention (B, D)
+        let valueWeight = head.inProjWeight.data + 2 * d * d
+        let valueBias = head.inProjBias.data + 2 * d
+        for headIndex in 0..<heads {
+            let first = headIndex * headDim
+            GEMM.linear(
+                means.base + headIndex * d, rows: b, inFeatures: d, ldx: heads * d, weight: valueWeight + first * d,
+                bias: valueBias + first, outFeatures: headDim, into: s.block.attention.data + first, ldy: d)
+        }
         GEMM.linear(
             s.block.attention.data, rows: b, inFeatures: d, weight: head.outProjWeight.data,
             bias: head.outProjBias.data, outFeatures: d, into: s.pooled.data)
     }
 }
+
+/// SigLIP's pooling probe folded into its keys (see `CLIPVisionModel.attentionPool`): made once per encoder.
+struct PoolingQueries: Sendable {
+    /// U (H, D): row h is u_h = W_k,hᵀ·q_h / √d_h, q = W_q·probe + b_q (`head.attention.in_proj_*`'s first two
+    /// thirds).
+    let keys: Tensor
+
+    init(head: CLIPWeights.PoolingHead, shape: TowerShape) {
+        let (d, headDim) = (shape.width, shape.headDim)
+        let q = Tensor(zeros: [d])
+        GEMM.linear(
+            head.probe.data, rows: 1, inFeatures: d, weight: head.inProjWeight.data, bias: head.inProjBias.data,
+            outFeatures: d, into: q.data)
+        let keys = Tensor(zeros: [shape.heads, d])
+        let scale = 1 / Float(headDim).squareRoot()
+        for t in 0..<d {  // u_h += q[t]/√d_h · W_k[t, :] over head h's rows t
+            VectorMath.axpy(
+                q.data[t] * scale, head.inProjWeight.data + (d + t) * d, into: keys.data + (t / headDim) * d, count: d)
+        }
+        self.keys = keys
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif

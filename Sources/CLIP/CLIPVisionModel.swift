@@ -11,6 +11,8 @@ public final class CLIPVisionModel: Sendable {
     public let weights: CLIPWeights
     let shape: TowerShape
     let pool: ScratchPool<VisionScratch>
+    /// SigLIP's pooling probe folded into its keys; nil for CLIP.
+    let poolingQueries: PoolingQueries?
 
     /// An encoder over `weights` (no copy).
     public init(weights: CLIPWeights) {
@@ -20,6 +22,7 @@ public final class CLIPVisionModel: Sendable {
             width: v.hiddenSize, heads: v.numAttentionHeads, mlpWidth: v.intermediateSize, activation: v.hiddenAct,
             eps: v.layerNormEps)
         self.shape = shape
+        poolingQueries = weights.vision.head.map { PoolingQueries(head: $0, shape: shape) }
         let config = weights.config
         pool = ScratchPool(capacity: { $0.images }, make: { VisionScratch(images: $0, config: config, shape: shape) })
     }
@@ -100,8 +103,12 @@ final class VisionScratch {
     let pooled: Tensor  // (B, D) post_layernorm(hidden[:, 0])
     let projected: Tensor  // (B, E)
     let block: BlockScratch
+    /// SigLIP's pooling head: each head's probability-weighted mean of the tokens (B·H, D); made on first use.
+    lazy var poolingMeans = Tensor(zeros: [images * shape.heads, shape.width])
+    let shape: TowerShape
 
     init(images: Int, config: CLIPConfig, shape: TowerShape) {
+        self.shape = shape
         let v = config.vision
         self.images = images
         hidden = Tensor(zeros: [images * v.tokens, v.hiddenSize])

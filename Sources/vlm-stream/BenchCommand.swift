@@ -28,8 +28,9 @@ struct BenchEncoderCommand: AsyncParsableCommand {
             siglip-b32-256 (SigLIP base: width 768, 12 layers, 12 heads, MLP 3072, attention-pooling head, no class
             token, gelu_pytorch_tanh), or siglip-so400m-384 (SigLIP so400m: image 384, patch 14, width 1152,
             27 layers, 16 heads, MLP 4304; 1.7 GB of weights), so it runs anywhere. The last line is a JSON object.
-            GFLOP/s counts the whole forward pass as transformers runs it; vlm-stream skips ~7 % of it (the last
-            block runs for the class token only), so the figure compares implementations by images/s.
+            GFLOP/s counts the whole forward pass as transformers runs it; vlm-stream skips part of it (CLIP's last
+            block runs for the class token only, ~7 %; SigLIP's pooling head needs no keys or values, ~1–2 %), so the
+            figure compares implementations by images/s.
             """
     )
 
