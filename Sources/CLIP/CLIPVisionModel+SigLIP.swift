@@ -12,6 +12,7 @@ extension CLIPVisionModel {
     ///     pooled = a + mlp(layernorm(a))                               (B, D)
     ///     image_embeds = pooled / ‖pooled‖                             no projection: E = D
     ///
+    /// At int8 the head's MLP runs in int8 too when it has int8 weights (`CLIPWeights.PoolingHeadInt8`).
     /// Observed activations: embeddings, layer{i}, post_layernorm, head_attention, pooled, image_embeds.
     func forwardSigLIP(
         patchEmbeds: UnsafeMutablePointer<Float>, batch b: Int, head: CLIPWeights.PoolingHead,
@@ -50,12 +51,21 @@ extension CLIPVisionModel {
         LayerNorm.forward(
             s.pooled.data, into: s.projected.data, rows: b, dim: d, gamma: head.layerNormWeight.data,
             beta: head.layerNormBias.data, eps: v.layerNormEps)
-        GEMM.linear(
-            s.projected.data, rows: b, inFeatures: d, weight: head.fc1Weight.data, bias: head.fc1Bias.data,
-            outFeatures: v.intermediateSize, into: s.block.mlp.data, activation: shape.activation)
-        GEMM.linear(
-            s.block.mlp.data, rows: b, inFeatures: v.intermediateSize, weight: head.fc2Weight.data,
-            bias: head.fc2Bias.data, outFeatures: d, into: s.pooled.data, accumulate: true)
+        let zeroPoints = head.int8?.zeroPoints
+        PrecisionLinear.run(
+            s.projected.data, rows: b, inFeatures: d,
+            [
+                PrecisionLinear(
+                    weight: head.fc1Weight, int8: head.int8?.fc1, bias: head.fc1Bias, y: s.block.mlp.data,
+                    activation: shape.activation, zeroPoints: zeroPoints == .all)
+            ])
+        PrecisionLinear.run(
+            s.block.mlp.data, rows: b, inFeatures: v.intermediateSize,
+            [
+                PrecisionLinear(
+                    weight: head.fc2Weight, int8: head.int8?.fc2, bias: head.fc2Bias, y: s.pooled.data,
+                    accumulate: true, zeroPoints: zeroPoints == .all || zeroPoints == .fc2)
+            ])
         observe("pooled", s.pooled.data, rows: b, cols: d)
         // image_embeds = pooled / ‖pooled‖  (B, D)
         s.projected.data.update(from: s.pooled.data, count: b * d)
@@ -142,6 +152,8 @@ struct PoolingQueries: Sendable {
                 q.data[t] * scale, head.inProjWeight.data + (d + t) * d, into: keys.data + (t / headDim) * d, count: d)
         }
         self.keys = keys
+        // W_q and W_k are not read again: their mapped pages leave the resident set (W_v's come back on first use).
+        head.inProjWeight.releaseMappedPages()
     }
 }
 

@@ -176,6 +176,35 @@ extension CLIPWeights {
         var all: [QuantizedWeight] { [qProj, kProj, vProj, outProj, fc1, fc2] }
     }
 
+    /// The int8 MLP of SigLIP's pooling head (PyTorch keys relative to `vision_model.head.`), 79 % of the head's
+    /// weights. The rest stays float32: the probe's query and keys fold into `PoolingQueries` at load, v's projection
+    /// runs once per head on a mean of the tokens, and out_proj in int8 raised the error of a random SigLIP B/16
+    /// against fp32 from 0.019 to 0.023 (its input, one row per image, is the output's main part; docs/encoder.md).
+    public struct PoolingHeadInt8: Sendable {
+        public let fc1: QuantizedWeight  // mlp.fc1.weight (I, D)
+        public let fc2: QuantizedWeight  // mlp.fc2.weight (D, I)
+        /// Which inputs are quantized per row with a zero point, as in the blocks.
+        public internal(set) var zeroPoints: ZeroPoints = CLIPWeights.defaultZeroPoints
+
+        public init(fc1: QuantizedWeight, fc2: QuantizedWeight) {
+            (self.fc1, self.fc2) = (fc1, fc2)
+        }
+
+        init(quantizing head: PoolingHead) {
+            self.init(
+                fc1: QuantizedWeight(quantizing: head.fc1Weight), fc2: QuantizedWeight(quantizing: head.fc2Weight))
+        }
+
+        /// Whether `vision`'s head is quantized: not when its layer norm (the MLP's input) has outlier channels,
+        /// which the head, unlike the blocks, has no float32 path for: it then stays float32.
+        static func applies(to vision: Vision) -> Bool {
+            guard let head = vision.head else { return false }
+            return Int8Linears.outlierChannels(head.layerNormWeight).isEmpty
+        }
+
+        var all: [QuantizedWeight] { [fc1, fc2] }
+    }
+
     /// The precision the transformer blocks run at: int8 when every block has int8 weights.
     public var precision: Precision {
         let layers = vision.layers + text.layers
@@ -189,8 +218,8 @@ extension CLIPWeights {
     /// A layer-norm channel whose |gain| exceeds this multiple of the median |gain| is an outlier channel.
     public static let outlierGainRatio: Float = 6
 
-    /// These weights with every transformer block's linear layers quantized to int8 (per output row); the
-    /// embeddings, layer norms, biases and projections stay float32. `smoothing` is the SmoothQuant α applied to the
+    /// These weights with every transformer block's linear layers quantized to int8 (per output row), and SigLIP's
+    /// pooling head's MLP (`PoolingHeadInt8`); the embeddings, layer norms, biases and projections stay float32. `smoothing` is the SmoothQuant α applied to the
     /// layers fed by a layer norm (0: plain per-row quantization). Returns `self` for `.fp32` or when already int8.
     /// With `keepOutliers`, the outlier channels of each layer norm's output (|γ_c| > `outlierGainRatio` × median)
     /// go through float32 columns beside the int8 product instead. `zeroPoints` picks the inputs quantized
@@ -200,7 +229,7 @@ extension CLIPWeights {
         zeroPoints: ZeroPoints = defaultZeroPoints
     ) -> CLIPWeights {
         guard precision == .int8, self.precision != .int8 else { return self }
-        return replacingLayers { tower, _, layer in
+        let blocks = replacingLayers { tower, _, layer in
             var copy = layer
             if copy.int8 == nil {
                 var int8 = Int8Linears(quantizing: layer, smoothing: smoothing, keepOutliers: keepOutliers)
@@ -223,6 +252,13 @@ extension CLIPWeights {
             }
             return copy
         }
+        guard var head = blocks.vision.head, head.int8 == nil, PoolingHeadInt8.applies(to: blocks.vision) else {
+            return blocks
+        }
+        head.int8 = PoolingHeadInt8(quantizing: head)
+        head.int8?.zeroPoints = zeroPoints
+        for weight in [head.fc1Weight, head.fc2Weight] { weight.releaseMappedPages() }
+        return blocks.replacingHead(head)
     }
 
     /// These weights at `precision`, or at the precision they hold when nil: float32 weights are quantized for
@@ -247,6 +283,13 @@ extension CLIPWeights {
         var t = text
         t.layers = try t.layers.enumerated().map { try transform("text_model", $0.offset, $0.element) }
         return CLIPWeights(config: config, vision: v, text: t, logitScale: logitScale, logitBias: logitBias)
+    }
+
+    /// A copy with SigLIP's pooling head replaced; every other tensor and field is shared.
+    func replacingHead(_ head: PoolingHead) -> CLIPWeights {
+        var v = vision
+        v.head = head
+        return CLIPWeights(config: config, vision: v, text: text, logitScale: logitScale, logitBias: logitBias)
     }
 
     /// The attention heads of `tower` (as `replacingLayers` names it).

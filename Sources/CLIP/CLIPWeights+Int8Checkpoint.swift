@@ -17,14 +17,18 @@ import VLMTensor
 ///                                                 outliers (a checkpoint without it runs them through v's product)
 ///
 /// and, where the int8 weights were made with SmoothQuant, `layer_norm{1,2}.{weight,bias}` are the smoothed ones the
-/// int8 weights go with (F32). Everything else (embeddings, other norms, biases, projections) is the source
+/// int8 weights go with (F32). SigLIP's pooling head, when quantized (`PoolingHeadInt8`), stores
+/// `vision_model.head.mlp.fc{1,2}` the same way (weight, weight_scale, weight_sum; scheme v2). A v1 file (written
+/// before) holds the head in float32, and runs it so. Everything else (embeddings, other norms, biases, projections) is the source
 /// checkpoint's, in its dtype (F32, F16 or BF16). Loading maps the file and reads nothing of a tower until it runs: the row sums are stored so
 /// the int8 values need not be summed at load.
 extension CLIPWeights {
     /// The header metadata key naming the quantization scheme.
     public static let quantizationKey = "vlm_stream.quantization"
-    /// The scheme this version writes and reads.
-    public static let int8Scheme = "int8-per-row-v1"
+    /// The scheme this version writes.
+    public static let int8Scheme = "int8-per-row-v2"
+    /// The schemes this version reads: v1 is v2 without SigLIP's int8 pooling head.
+    static let readableInt8Schemes = ["int8-per-row-v1", int8Scheme]
     /// The metadata key holding the float32 checkpoint's model identity (see `CLIPModel.identity(of:config:)`).
     public static let sourceIdentityKey = "vlm_stream.source_identity"
 
@@ -32,6 +36,10 @@ extension CLIPWeights {
     static let linearNames = [
         "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.out_proj", "mlp.fc1", "mlp.fc2",
     ]
+
+    /// SigLIP's pooling-head linears stored in int8, relative to `vision_model.head.`, in `PoolingHeadInt8.all` order.
+    static let headLinearNames = ["mlp.fc1", "mlp.fc2"]
+    static let headPrefix = "vision_model.head."
 
     /// `key` split into the tower's layers (`vision_model` or `text_model`), block index and the rest, when it is a
     /// transformer block's tensor.
@@ -65,12 +73,25 @@ extension CLIPWeights {
                     continue
                 }
             }
+            if let q = vision.head?.int8,
+                let i = Self.headLinearNames.firstIndex(where: { key == Self.headPrefix + $0 + ".weight" })
+            {
+                Self.addInt8Linear(Self.headPrefix + Self.headLinearNames[i], q.all[i], to: &writer)
+                continue
+            }
             // Float tensors as stored (F16/BF16 stay so, and are converted at load as from the source); not the
             // integer position_ids buffers.
             guard [.f32, .f16, .bf16].contains(entry.dtype), let bytes = source.storedBytes(key) else { continue }
             writer.add(key, shape: entry.shape, .raw(entry.dtype, bytes))
         }
         try writer.write(to: url)
+    }
+
+    /// Adds `{name}.weight` (I8), `.weight_scale` (F32) and `.weight_sum` (I32) for `w`.
+    private static func addInt8Linear(_ name: String, _ w: QuantizedWeight, to writer: inout SafetensorsWriter) {
+        writer.add(name + ".weight", shape: [w.outFeatures, w.inFeatures], .int8(w))
+        writer.add(name + ".weight_scale", shape: [w.outFeatures], .float32(w.scales))
+        writer.add(name + ".weight_sum", shape: [w.outFeatures], .int32(w.rowSums))
     }
 
     /// Adds the int8 form of a block tensor (`rest` relative to the block's `prefix`); false when it is stored as
@@ -80,11 +101,8 @@ extension CLIPWeights {
     ) throws -> Bool {
         let p = String(prefix)
         if let i = linearNames.firstIndex(where: { rest == $0 + ".weight" }) {
-            let w = q.all[i]
             let name = p + linearNames[i]
-            writer.add(name + ".weight", shape: [w.outFeatures, w.inFeatures], .int8(w))
-            writer.add(name + ".weight_scale", shape: [w.outFeatures], .float32(w.scales))
-            writer.add(name + ".weight_sum", shape: [w.outFeatures], .int32(w.rowSums))
+            addInt8Linear(name, q.all[i], to: &writer)
             let outlier: Tensor? =
                 i < 3 ? q.outliers1?.weights[i] : i == 4 ? q.outliers2?.weights[0] : nil
             if let outlier { writer.add(name + ".outlier_weight", shape: outlier.shape, .float32(outlier)) }

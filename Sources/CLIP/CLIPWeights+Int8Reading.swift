@@ -16,10 +16,11 @@ extension CLIPWeights {
             }
             return .fp32
         }
-        guard scheme == int8Scheme else {
+        guard readableInt8Schemes.contains(scheme) else {
             throw CLIPLoadError(
                 file: file.name,
-                "quantized with scheme '\(scheme)', which this vlm-stream cannot read (it reads \(int8Scheme)); "
+                "quantized with scheme '\(scheme)', which this vlm-stream cannot read (it reads "
+                    + "\(readableInt8Schemes.joined(separator: ", "))); "
                     + "quantize the float32 checkpoint again with this version's `vlm-stream models quantize`")
         }
         return .int8
@@ -29,7 +30,7 @@ extension CLIPWeights {
     /// linears as `QuantizedWeight`s borrowing the file's int8 values (the float32 linear fields are empty).
     static func loadInt8(config: CLIPConfig, file: SafetensorsFile) throws -> CLIPWeights {
         let skeleton = try CLIPWeights(config: config, source: Int8CheckpointSource(file: file))
-        return try skeleton.replacingLayers { tower, index, layer in
+        let blocks = try skeleton.replacingLayers { tower, index, layer in
             var copy = layer
             copy.int8 = try Int8Linears(
                 file: file, prefix: "\(tower).encoder.layers.\(index).", width: layer.layerNorm1Weight.count,
@@ -37,6 +38,25 @@ extension CLIPWeights {
                 heads: skeleton.attentionHeads(ofTower: tower))
             return copy
         }
+        guard var head = blocks.vision.head, Int8CheckpointSource.holdsInt8Head(file) else { return blocks }
+        let (d, i) = (config.vision.hiddenSize, config.vision.intermediateSize)
+        head.int8 = PoolingHeadInt8(
+            fc1: try file.quantizedWeight(headPrefix + "mlp.fc1", out: i, inputs: d),
+            fc2: try file.quantizedWeight(headPrefix + "mlp.fc2", out: d, inputs: i))
+        return blocks.replacingHead(head)
+    }
+}
+
+extension SafetensorsFile {
+    /// The int8 linear `name` (`.weight` I8 (out, inputs), `.weight_scale` F32 and `.weight_sum` I32 (out)),
+    /// borrowing the file's int8 values; every shape and dtype checked.
+    func quantizedWeight(_ name: String, out: Int, inputs: Int) throws -> QuantizedWeight {
+        let data = try int8(name + ".weight", shape: [out, inputs])
+        let scales = try tensor(name + ".weight_scale", shape: [out])
+        let sums = try int32(name + ".weight_sum", shape: [out])
+        return QuantizedWeight(
+            borrowing: data, outFeatures: out, inFeatures: inputs, scales: scales, sums: sums, owner: self, mapped: true
+        )
     }
 }
 
@@ -44,13 +64,7 @@ extension CLIPWeights.Int8Linears {
     /// One block's int8 linears from an int8 checkpoint, every shape and index checked.
     init(file: SafetensorsFile, prefix p: String, width d: Int, mlpWidth i: Int, heads: Int) throws {
         func linear(_ name: String, _ out: Int, _ inputs: Int) throws -> QuantizedWeight {
-            let key = p + name
-            let data = try file.int8(key + ".weight", shape: [out, inputs])
-            let scales = try file.tensor(key + ".weight_scale", shape: [out])
-            let sums = try file.int32(key + ".weight_sum", shape: [out])
-            return QuantizedWeight(
-                borrowing: data, outFeatures: out, inFeatures: inputs, scales: scales, sums: sums, owner: file,
-                mapped: true)
+            try file.quantizedWeight(p + name, out: out, inputs: inputs)
         }
         self.init(
             qProj: try linear("self_attn.q_proj", d, d), kProj: try linear("self_attn.k_proj", d, d),
@@ -96,8 +110,8 @@ extension CLIPWeights.Int8Linears {
     }
 }
 
-/// The float32 tensors of an int8 checkpoint; the blocks' float32 linear weights, which it does not hold, are empty
-/// (0, in) tensors (the int8 ones replace them).
+/// The float32 tensors of an int8 checkpoint; the float32 linear weights it does not hold (the blocks', and SigLIP's
+/// pooling head's where it stores them in int8) are empty (0, in) tensors (the int8 ones replace them).
 struct Int8CheckpointSource: TensorSource {
     let file: SafetensorsFile
 
@@ -107,6 +121,17 @@ struct Int8CheckpointSource: TensorSource {
         {
             return Tensor(zeros: [0, shape[1]])
         }
+        if shape.count == 2, Self.holdsInt8Head(file),
+            CLIPWeights.headLinearNames.contains(where: { key == CLIPWeights.headPrefix + $0 + ".weight" })
+        {
+            return Tensor(zeros: [0, shape[1]])
+        }
         return try file.tensor(key, shape: shape)
+    }
+
+    /// Whether `file` stores SigLIP's pooling head's MLP in int8: its first weight is I8 (scheme v2; both or
+    /// neither).
+    static func holdsInt8Head(_ file: SafetensorsFile) -> Bool {
+        file.entries[CLIPWeights.headPrefix + "mlp.fc1.weight"]?.dtype == .i8
     }
 }

@@ -76,6 +76,8 @@ public final class CLIPWeights: Sendable {
         public var fc1Bias: Tensor  // mlp.fc1.bias (I)
         public var fc2Weight: Tensor  // mlp.fc2.weight (D, I)
         public var fc2Bias: Tensor  // mlp.fc2.bias (D)
+        /// The MLP in int8 when the weights run at int8 (see CLIPWeights+Int8.swift); nil: float32.
+        public internal(set) var int8: PoolingHeadInt8? = nil
 
         var tensors: [Tensor] {
             [

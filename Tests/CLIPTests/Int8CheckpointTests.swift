@@ -152,6 +152,7 @@ struct Int8CheckpointTests {
             ("outlier weight shape", "has shape"),
             ("carried weight shape", "has shape"),
             ("missing sum", "is missing"),
+            ("head scale shape", "has shape"),
             ("metadata not strings", "not an object of strings"),
             ("truncated", "truncated"),
         ])
@@ -188,6 +189,13 @@ struct Int8CheckpointTests {
             directory = try Self.rewrite(good) { key, dtype, shape, data in
                 key == layer + "self_attn.out_proj.value_outlier_weight"
                     ? (dtype, [shape[1], shape[0]], data) : (dtype, shape, data)
+            }
+        case "head scale shape":
+            let siglip = try Self.temporaryDirectory().appendingPathComponent("q")
+            _ = try CLIPWeights.quantizeCheckpoint(from: Fixtures.url("tiny-siglip"), to: siglip)
+            directory = try Self.rewrite(siglip) { key, dtype, shape, data in
+                key == "vision_model.head.mlp.fc2.weight_scale"
+                    ? (dtype, [shape[0] + 1], data + Data(count: 4)) : (dtype, shape, data)
             }
         case "missing sum":
             directory = try Self.rewrite(good) { key, dtype, shape, data in
@@ -235,20 +243,87 @@ struct Int8CheckpointTests {
         }
     }
 
-    /// SigLIP towers quantize too: the head, patch bias and logit bias survive the conversion, and the int8 model is
-    /// close to fp32 (centered relative error < 0.05 on 16 images, as the tiny CLIP test).
-    @Test("SigLIP at int8: converted and from an int8 checkpoint")
+    /// `weights` with SigLIP's pooling head back in float32 (its int8 linears dropped).
+    static func floatHead(_ weights: CLIPWeights) throws -> CLIPWeights {
+        var head = try #require(weights.vision.head)
+        head.int8 = nil
+        return weights.replacingHead(head)
+    }
+
+    /// SigLIP towers quantize too: the head, patch bias and logit bias survive the conversion, the pooling head's
+    /// MLP runs in int8 and is stored so, and the int8 model is close to fp32 (centered relative
+    /// error < 0.05 on 16 images, as the tiny CLIP test).
+    @Test("SigLIP at int8: converted and from an int8 checkpoint, the pooling head's MLP included")
     func siglip() throws {
         let fp32 = try CLIPWeights.load(directory: Fixtures.url("tiny-siglip"))
         let int8 = fp32.converted(to: .int8)
         #expect(int8.precision == .int8)
         #expect(int8.vision.head != nil && int8.logitBias == fp32.logitBias && int8.vision.patchBias != nil)
+        let head = try #require(int8.vision.head?.int8)
+        #expect(
+            head.fc1.outFeatures == fp32.config.vision.intermediateSize && head.fc2.inFeatures == head.fc1.outFeatures)
         let accuracy = try PrecisionAccuracy.measure(reference: fp32, candidate: int8, imageCount: 16)
         #expect(accuracy.centeredRelativeError < 0.05, "\(accuracy)")
+        // The int8 head runs: its embeddings differ from those of the same blocks with the head in float32.
+        #expect(try Self.embeddings(int8) != Self.embeddings(Self.floatHead(int8)))
         let out = try Self.temporaryDirectory().appendingPathComponent("q")
         _ = try CLIPWeights.quantizeCheckpoint(from: Fixtures.url("tiny-siglip"), to: out)
+        let file = try SafetensorsFile(url: out.appendingPathComponent("model.safetensors"))
+        #expect(file.metadata[CLIPWeights.quantizationKey] == "int8-per-row-v2")
+        for name in ["mlp.fc1", "mlp.fc2"] {
+            let key = "vision_model.head." + name
+            #expect(file.entries[key + ".weight"]?.dtype == .i8, "\(key)")
+            #expect(file.entries[key + ".weight_scale"]?.dtype == .f32 && file.entries[key + ".weight_sum"] != nil)
+        }
+        for key in ["attention.in_proj_weight", "attention.out_proj.weight"] {
+            #expect(file.entries["vision_model.head." + key]?.dtype == .f32, "\(key)")
+        }
         let model = try CLIPModel.load(directory: out)
-        #expect(model.weights.precision == .int8)
+        #expect(model.weights.precision == .int8 && model.weights.vision.head?.int8 != nil)
         #expect(try Self.embeddings(model.weights) == Self.embeddings(int8))
+    }
+
+    /// A v1 int8 checkpoint (written before the pooling head was quantized) holds the head in float32: it loads
+    /// and runs that head in float32, bit for bit the int8 blocks with a float32 head.
+    @Test("a v1 SigLIP int8 checkpoint runs its pooling head in float32")
+    func siglipVersion1() throws {
+        let source = Fixtures.url("tiny-siglip")
+        let good = try Self.temporaryDirectory().appendingPathComponent("q")
+        _ = try CLIPWeights.quantizeCheckpoint(from: source, to: good)
+        let original = try SafetensorsFile(url: source.appendingPathComponent("model.safetensors"))
+        let older = try Self.rewrite(good, metadata: ["format": "pt", CLIPWeights.quantizationKey: "int8-per-row-v1"]) {
+            key, dtype, shape, data in
+            guard key.hasPrefix("vision_model.head.mlp.") else { return (dtype, shape, data) }
+            if key.hasSuffix(".weight_scale") || key.hasSuffix(".weight_sum") { return nil }
+            guard dtype == .i8, let entry = original.entries[key], let bytes = original.storedBytes(key) else {
+                return (dtype, shape, data)
+            }
+            return (entry.dtype, entry.shape, bytes)
+        }
+        let loaded = try CLIPWeights.load(directory: older)
+        #expect(loaded.precision == .int8 && loaded.vision.head != nil && loaded.vision.head?.int8 == nil)
+        let expected = try Self.floatHead(CLIPWeights.load(directory: source).converted(to: .int8))
+        #expect(try Self.embeddings(loaded) == Self.embeddings(expected))
+    }
+
+    /// A head whose layer norm has an outlier channel stays float32 (it has no float32 path for one); the blocks
+    /// still quantize, and the int8 checkpoint stores that head in float32.
+    @Test("a SigLIP pooling head with outlier channels stays float32")
+    func siglipHeadOutliers() throws {
+        let source = try Self.rewrite(Fixtures.url("tiny-siglip")) { key, dtype, shape, data in
+            guard key == "vision_model.head.layernorm.weight" else { return (dtype, shape, data) }
+            var values = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            values[3] *= 30
+            return (dtype, shape, values.withUnsafeBytes { Data($0) })
+        }
+        let int8 = try CLIPWeights.load(directory: source).converted(to: .int8)
+        #expect(int8.precision == .int8 && int8.vision.head?.int8 == nil)
+        let out = try Self.temporaryDirectory().appendingPathComponent("q")
+        _ = try CLIPWeights.quantizeCheckpoint(from: source, to: out)
+        let file = try SafetensorsFile(url: out.appendingPathComponent("model.safetensors"))
+        #expect(file.entries["vision_model.head.mlp.fc1.weight"]?.dtype == .f32)
+        let loaded = try CLIPWeights.load(directory: out)
+        #expect(loaded.vision.head?.int8 == nil)
+        #expect(try Self.embeddings(loaded) == Self.embeddings(int8))
     }
 }

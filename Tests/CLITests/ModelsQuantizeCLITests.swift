@@ -11,7 +11,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: out) }
         let quantize = try CLIRunner.run(["models", "quantize", "Tests/Fixtures/tiny-clip", "--out", out.path])
         #expect(quantize.status == 0, "\(quantize.stderr)")
-        #expect(quantize.stdout.contains("int8-per-row-v1"), "\(quantize.stdout)")
+        #expect(quantize.stdout.contains("int8-per-row-v2"), "\(quantize.stdout)")
         for name in ["config.json", "preprocessor_config.json", "vocab.json", "merges.txt", "model.safetensors"] {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), "\(name)")
         }
