@@ -4,7 +4,7 @@ import VLMTensor
 
 /// An int8 checkpoint (`vlm-stream models quantize`): a `model.safetensors` beside the float32 checkpoint's config,
 /// preprocessor and tokenizer files, whose header metadata names the scheme (`vlm_stream.quantization`:
-/// `int8-per-row-v1`). Every tensor keeps its PyTorch key; the six linear layers of each transformer block
+/// `int8-per-row-v2`). Every tensor keeps its PyTorch key; the six linear layers of each transformer block
 /// (`{tower}.encoder.layers.{i}.` + `self_attn.{q,k,v,out}_proj` and `mlp.fc{1,2}`) are stored as
 ///
 ///     {linear}.weight            I8   (out, in)   q[j, p], W[j, p] ≈ scale[j] · q[j, p]; outlier columns are 0
@@ -19,9 +19,9 @@ import VLMTensor
 /// and, where the int8 weights were made with SmoothQuant, `layer_norm{1,2}.{weight,bias}` are the smoothed ones the
 /// int8 weights go with (F32). SigLIP's pooling head, when quantized (`PoolingHeadInt8`), stores
 /// `vision_model.head.mlp.fc{1,2}` the same way (weight, weight_scale, weight_sum; scheme v2). A v1 file (written
-/// before) holds the head in float32, and runs it so. Everything else (embeddings, other norms, biases, projections) is the source
-/// checkpoint's, in its dtype (F32, F16 or BF16). Loading maps the file and reads nothing of a tower until it runs: the row sums are stored so
-/// the int8 values need not be summed at load.
+/// before) holds the head in float32, and runs it so. Everything else (embeddings, other norms, biases,
+/// projections) is the source checkpoint's, in its dtype (F32, F16 or BF16). Loading maps the file and reads nothing
+/// of a tower until it runs: the row sums are stored so the int8 values need not be summed at load.
 extension CLIPWeights {
     /// The header metadata key naming the quantization scheme.
     public static let quantizationKey = "vlm_stream.quantization"
