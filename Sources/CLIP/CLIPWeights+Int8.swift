@@ -219,8 +219,9 @@ extension CLIPWeights {
     public static let outlierGainRatio: Float = 6
 
     /// These weights with every transformer block's linear layers quantized to int8 (per output row), and SigLIP's
-    /// pooling head's MLP (`PoolingHeadInt8`); the embeddings, layer norms, biases and projections stay float32. `smoothing` is the SmoothQuant α applied to the
-    /// layers fed by a layer norm (0: plain per-row quantization). Returns `self` for `.fp32` or when already int8.
+    /// pooling head's MLP (`PoolingHeadInt8`); the embeddings, layer norms, biases and projections stay float32.
+    /// `smoothing` is the SmoothQuant α applied to the layers fed by a layer norm (0: plain per-row quantization).
+    /// Returns `self` for `.fp32` or when already int8.
     /// With `keepOutliers`, the outlier channels of each layer norm's output (|γ_c| > `outlierGainRatio` × median)
     /// go through float32 columns beside the int8 product instead. `zeroPoints` picks the inputs quantized
     /// asymmetrically.
