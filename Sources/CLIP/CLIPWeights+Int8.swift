@@ -176,10 +176,11 @@ extension CLIPWeights {
         var all: [QuantizedWeight] { [qProj, kProj, vProj, outProj, fc1, fc2] }
     }
 
-    /// The int8 MLP of SigLIP's pooling head (PyTorch keys relative to `vision_model.head.`), 79 % of the head's
-    /// weights. The rest stays float32: the probe's query and keys fold into `PoolingQueries` at load, v's projection
-    /// runs once per head on a mean of the tokens, and out_proj in int8 raised the error of a random SigLIP B/16
-    /// against fp32 from 0.019 to 0.023 (its input, one row per image, is the output's main part; docs/encoder.md).
+    /// The int8 MLP of SigLIP's pooling head (PyTorch keys relative to `vision_model.head.`), two thirds of the
+    /// head's weights. The rest stays float32: the probe's query and keys fold into `PoolingQueries` at load, v's
+    /// projection runs once per head on a mean of the tokens, and out_proj in int8 raised the error of a random
+    /// SigLIP B/16 against fp32 from 0.019 to 0.023 (its input, one row per image, is the output's main part;
+    /// docs/encoder.md).
     public struct PoolingHeadInt8: Sendable {
         public let fc1: QuantizedWeight  // mlp.fc1.weight (I, D)
         public let fc2: QuantizedWeight  // mlp.fc2.weight (D, I)
