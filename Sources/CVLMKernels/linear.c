@@ -320,18 +320,11 @@ static Isa detect_isa(void) {
 
 int vlm_use_avx2(void) { return detect_isa() >= ISA_AVX2; }
 
-/// Whether the CPU has AVX-512F (detected once), for the panel kernel: on Zen 4 too, whose 512-bit FMAs run in two
-/// halves but whose panel tile still outruns the AVX2 dot-product tile (linear_panels.c).
+/// Whether the CPU has AVX-512F, for the panel kernel: on Zen 4 too, whose 512-bit FMAs run in two halves but whose
+/// panel tile still outruns the AVX2 dot-product tile (linear_panels.c). `cpu_isa` ran `__builtin_cpu_init`.
 static int cpu_avx512f(void) {
 #if defined(__x86_64__)
-    static atomic_int cached = -1;
-    int value = atomic_load_explicit(&cached, memory_order_relaxed);
-    if (value < 0) {
-        __builtin_cpu_init();
-        value = __builtin_cpu_supports("avx512f") ? 1 : 0;
-        atomic_store_explicit(&cached, value, memory_order_relaxed);
-    }
-    return value;
+    return cpu_isa() >= ISA_AVX2 && __builtin_cpu_supports("avx512f");
 #else
     return 0;
 #endif
