@@ -51,20 +51,19 @@ extension CLIPVisionModel {
         LayerNorm.forward(
             s.pooled.data, into: s.projected.data, rows: b, dim: d, gamma: head.layerNormWeight.data,
             beta: head.layerNormBias.data, eps: v.layerNormEps)
-        let zeroPoints = head.int8?.zeroPoints
         PrecisionLinear.run(
             s.projected.data, rows: b, inFeatures: d,
             [
                 PrecisionLinear(
                     weight: head.fc1Weight, int8: head.int8?.fc1, bias: head.fc1Bias, y: s.block.mlp.data,
-                    activation: shape.activation, zeroPoints: zeroPoints == .all)
+                    activation: shape.activation, zeroPoints: head.int8?.zeroPoints == .all)
             ])
         PrecisionLinear.run(
             s.block.mlp.data, rows: b, inFeatures: v.intermediateSize,
             [
                 PrecisionLinear(
                     weight: head.fc2Weight, int8: head.int8?.fc2, bias: head.fc2Bias, y: s.pooled.data,
-                    accumulate: true, zeroPoints: zeroPoints == .all || zeroPoints == .fc2)
+                    accumulate: true, zeroPoints: (head.int8?.zeroPoints ?? .none) != .none)
             ])
         observe("pooled", s.pooled.data, rows: b, cols: d)
         // image_embeds = pooled / ‖pooled‖  (B, D)
