@@ -210,7 +210,7 @@ public final class MQTTClient: Sendable {
         mosquitto_disconnect(handle.pointer)
         mosquitto_loop_stop(handle.pointer, false)
         if mosquitto_reconnect_async(handle.pointer) == MOSQ_ERR_SUCCESS.rawValue {
-            try? startLoop()
+            startLoopOrReport()
         } else {
             retryConnectInBackground()
         }
@@ -237,6 +237,16 @@ public final class MQTTClient: Sendable {
         if stopped { mosquitto_disconnect(handle.pointer) }
     }
 
+    /// `startLoop()` after a reconnect, where no caller can take the error: it goes to `Handlers.problem`, which the
+    /// publisher logs, rather than leaving a client that is silently never heard from again.
+    private func startLoopOrReport() {
+        do {
+            try startLoop()
+        } catch {
+            handlers.problem("\(error); the MQTT client stays disconnected")
+        }
+    }
+
     /// Connects again on a thread of its own, with backoff, until a connect goes through, then starts the loop.
     /// libmosquitto's loop thread never retries a connect that failed at once (ECONNREFUSED on loopback): it waits
     /// for one that nobody attempts.
@@ -256,7 +266,7 @@ public final class MQTTClient: Sendable {
             }
             if state.withLock({ $0.stopped }) { return }
             if connectAsync() == MOSQ_ERR_SUCCESS.rawValue {
-                try? startLoop()
+                startLoopOrReport()
                 return
             }
             delay = min(delay * 2, Double(configuration.reconnectDelayMax))
