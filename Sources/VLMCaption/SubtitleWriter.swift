@@ -26,6 +26,11 @@ public final class SubtitleWriter: ResultSink {
     public let format: SubtitleFormat
     private let logger: Logger
     private let timeline = Locked(CaptionTimeline())
+    private let lastFailure = Locked<String?>(nil)
+
+    /// Why the last write of the file failed (a full disk, `/dev/full`), or nil when it holds every caption so far.
+    /// Each write rewrites the whole file, so a later write that succeeds makes up for one that failed.
+    public var failure: String? { lastFailure.withLock { $0 } }
 
     /// Creates the writer and writes an empty file right away, so an unwritable path fails at startup.
     public init(url: URL, format: SubtitleFormat, logger: Logger) throws {
@@ -57,8 +62,11 @@ public final class SubtitleWriter: ResultSink {
     private func flush(_ text: String) {
         do {
             try Self.write(text, to: url)
+            lastFailure.withLock { $0 = nil }
         } catch {
-            logger.warning("cannot write subtitles \(url.path): \(error)")
+            let reason = (error as NSError).localizedDescription
+            logger.warning("cannot write subtitles \(url.path): \(reason)")
+            lastFailure.withLock { $0 = reason }
         }
     }
 

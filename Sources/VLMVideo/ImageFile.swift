@@ -2,7 +2,10 @@ import CFFmpeg
 import Foundation
 import VLMCore
 
-/// Still images (JPEG, PNG, BMP, TIFF, WebP, ... whatever FFmpeg's image demuxers decode) as full-resolution RGB.
+/// Still images (JPEG, PNG, WebP, BMP, GIF, TIFF, PPM/PGM) as full-resolution RGB.
+///
+/// The format is told by the file's first bytes, and FFmpeg gets that image demuxer only: never a probe, which would
+/// read a text playlist sent as a picture as HLS and open the local files it lists, or take any video's first frame.
 ///
 /// Like PIL's `Image.open(...).convert("RGB")` in the CLIP reference, EXIF orientation is not applied and alpha
 /// is dropped; CLIP preprocessing (resize, crop, normalise) is the caller's job.
@@ -42,9 +45,13 @@ public enum ImageFile {
         guard FileManager.default.fileExists(atPath: path) else {
             throw .badImage(input: input, reason: "no such file; check the path")
         }
+        guard let format = imageDemuxer(path) else {
+            throw .badImage(input: input, reason: "not a JPEG, PNG, WebP, BMP, GIF, TIFF or PPM picture")
+        }
         let demuxer: Demuxer
         do {
-            demuxer = try Demuxer(input: .file(path), maxPixels: maxPixels ?? VideoSourceOptions().maxFramePixels)
+            demuxer = try Demuxer(
+                input: .file(path), formatName: format, maxPixels: maxPixels ?? VideoSourceOptions().maxFramePixels)
         } catch {
             throw .badImage(input: input, reason: "not an image FFmpeg recognises")
         }
@@ -106,6 +113,25 @@ public enum ImageFile {
         if let maxPixels { try checkSize(width, height, maxPixels: maxPixels, input: input) }
         let pixels = try FrameConverter().convert(frame!, to: width, height, format: AV_PIX_FMT_RGB24)
         return RGBImage(width: width, height: height, pixels: pixels)
+    }
+
+    /// FFmpeg's demuxer for the picture format that the file's signature names, or nil for anything else.
+    static func imageDemuxer(_ path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        let head = [UInt8]((try? handle.read(upToCount: 12)) ?? Data())
+        func starts(_ signature: String) -> Bool { head.starts(with: Array(signature.utf8)) }
+        if head.starts(with: [0xFF, 0xD8, 0xFF]) { return "jpeg_pipe" }
+        if head.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return "png_pipe" }
+        if starts("RIFF"), head.count == 12, Array(head[8..<12]) == Array("WEBP".utf8) { return "webp_pipe" }
+        if starts("GIF87a") || starts("GIF89a") { return "gif" }
+        if starts("BM") { return "bmp_pipe" }
+        if head.starts(with: [0x49, 0x49, 0x2A, 0x00]) || head.starts(with: [0x4D, 0x4D, 0x00, 0x2A]) {
+            return "tiff_pipe"
+        }
+        if starts("P6") { return "ppm_pipe" }
+        if starts("P5") { return "pgm_pipe" }
+        return nil
     }
 
     private static func checkSize(_ width: Int, _ height: Int, maxPixels: Int, input: String) throws(VideoError) {

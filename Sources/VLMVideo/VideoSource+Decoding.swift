@@ -82,7 +82,8 @@ extension VideoSource {
         case .endOfFile where ioError >= 0:
             if input.isLive && currentInfo.duration == nil {
                 dropReason = "the stream ended"
-            } else if case .file = input, let missing = truncation() {
+            } else if !input.isLive, let missing = truncation() {
+                // A file, or one piped to standard input: `head -c N clip.mp4 | vlm-stream -` is as truncated.
                 pendingError = .damaged(input: input.description, seconds: lastPacketEnd, reason: missing)
             }
         case .exit:

@@ -223,6 +223,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         try apply(to: &spec)
         try spec.validate()
+        try spec.checkOutputs(alsoRead: pipeline.map { [("the pipeline file", $0)] } ?? [])
         return spec
     }
 

@@ -55,6 +55,44 @@ struct HostileInputCLITests {
         #expect(try CLIRunner.run(["index", plaza, "--db", db, "--fps", "1"] + Self.model).status == 0)
         let search = try shell(["search", "--db", db, "--text", "a tree", "--json"] + Self.model, stdout: "/dev/full")
         #expect(search.status != 0 && errorLines(search.stderr).count == 1, "\(search.stderr)")
+    
+
+        // Subtitles are rewritten whole at each caption; a write that failed last is a failed run too.
+        let srt = try CLIRunner.run(["run", plaza, "--captions", "--srt", "/dev/full"] + Self.model)
+        #expect(srt.status != 0, "\(srt.stderr)")
+        #expect(srt.stderr.contains("error: cannot write results to the subtitles '/dev/full'"), "\(srt.stderr)")
+    }
+
+    /// Found by a review: opening an output truncates it, so `--srt clip.mp4` erased the video and exited 0.
+    @Test("an output that is an input, a model file, the pipeline file or another output is refused; nothing erased")
+    func outputsOverwriteNothing() throws {
+        let fm = FileManager.default
+        let video = dir.appendingPathComponent("clip.mp4")
+        try fm.copyItem(at: Fixtures.sampleVideo("plaza.mp4"), to: video)
+        let link = dir.appendingPathComponent("link.mp4")
+        try fm.createSymbolicLink(at: link, withDestinationURL: video)
+        let model = dir.appendingPathComponent("model")
+        try fm.copyItem(at: Fixtures.url("tiny-clip"), to: model)
+        let weights = model.appendingPathComponent("model.safetensors")
+        let pipeline = dir.appendingPathComponent("p.yaml")
+        try "sources:\n  - url: \(video.path)\nqueries: [a person]\noutputs: {json: \(pipeline.path)}\n".write(
+            to: pipeline, atomically: true, encoding: .utf8)
+        let before = try [video, weights, pipeline].map { try Data(contentsOf: $0) }
+        let subtitles = dir.appendingPathComponent("out.srt").path
+        let cases: [([String], String)] = [
+            (["run", video.path, "--srt", video.path], "the SubRip output '\(video.path)' is an input video"),
+            (["run", video.path, "--vtt", link.path], "the WebVTT output '\(link.path)' is an input video"),
+            (["run", video.path, "--srt", weights.path], "is a file of the model"),
+            (["run", "--pipeline", pipeline.path], "the JSON Lines output '\(pipeline.path)' is the pipeline file"),
+            (["run", video.path, "--srt", subtitles, "--vtt", subtitles], "is the SubRip output too"),
+        ]
+        for (arguments, message) in cases {
+            let result = try CLIRunner.run(arguments + ["--model", model.path])
+            #expect(result.status != 0, "\(arguments)")
+            #expect(errorLines(result.stderr).count == 1 && result.stderr.contains(message), "\(result.stderr)")
+        }
+        #expect(try [video, weights, pipeline].map { try Data(contentsOf: $0) } == before)
+        #expect(!fm.fileExists(atPath: subtitles))
     }
 
     @Test("a directory and a fifo among the inputs get one error line each; the other videos are indexed")

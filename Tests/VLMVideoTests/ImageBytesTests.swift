@@ -23,6 +23,21 @@ struct ImageBytesTests {
         #expect(throws: VideoError.self) { _ = try ImageFile.decode(bytes: Array("not a picture".utf8), name: "x") }
     }
 
+    /// Found by a review of the web page's upload: FFmpeg probed an upload itself, read a playlist sent as
+    /// `image/jpeg` as HLS, and opened the local video it listed.
+    @Test("a playlist or a video sent as a picture is refused by its signature; no file it names is opened")
+    func onlyPictureFormats() throws {
+        let video = Fixtures.sampleVideo("plaza.mp4")
+        let playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n\(video.path)\n#EXT-X-ENDLIST\n"
+        for (name, bytes) in [("playlist", Array(playlist.utf8)), ("video", [UInt8](try Data(contentsOf: video)))] {
+            #expect {
+                _ = try ImageFile.decode(bytes: bytes, name: name, maxPixels: ImageFile.untrustedMaxPixels)
+            } throws: { error in
+                "\(error)" == "cannot read image '\(name)': not a JPEG, PNG, WebP, BMP, GIF, TIFF or PPM picture"
+            }
+        }
+    }
+
     @Test("a picture larger than maxPixels is refused by its header size, one pixel under is decoded")
     func maxPixels() throws {
         let url = Fixtures.url("still.jpg")  // 120 × 80 = 9600 pixels

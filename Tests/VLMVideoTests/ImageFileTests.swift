@@ -44,7 +44,7 @@ struct ImageFileTests {
     func badFiles() {
         for (name, fragment) in [
             ("missing.jpg", "no such file"), ("truncated.jpg", "truncated or corrupt"),
-            ("not_a_video.mp4", "not an image"),
+            ("not_a_video.mp4", "not a JPEG, PNG"),
         ] {
             let url = Fixtures.url(name)
             #expect {

@@ -114,6 +114,28 @@ struct PipeInputTests {
         withExtendedLifetime(fastPipe) {}
     }
 
+    /// Found by a review: the end of a pipe was always a clean end, so `head -c N clip.mp4 | vlm-stream -` exited 0.
+    @Test("a faststart MP4 cut short on a pipe delivers its frames, then throws as the cut file does")
+    func truncatedOnPipe() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fast = try Self.remux(["-movflags", "+faststart"], in: dir)
+        let whole = try Data(contentsOf: fast)
+        let cut = dir.appendingPathComponent("cut.mp4")
+        try whole.prefix(whole.count / 2).write(to: cut)
+        let pipe = try Self.pipe(cut)
+        let fd = pipe.fileHandleForReading.fileDescriptor
+        let source = try VideoSource(.pipe(fd), options: VideoSourceOptions())
+        var count = 0
+        let error = try #require(throws: VideoError.self) { while try source.next() != nil { count += 1 } }
+        guard case .damaged(let input, let seconds, _) = error else {
+            Issue.record("expected .damaged, got \(error)")
+            return
+        }
+        #expect(input == "pipe:\(fd)" && count > 0 && seconds > 1 && seconds < 9)
+        withExtendedLifetime(pipe) {}
+    }
+
     @Test("stdin redirected from a file (`< clip.mp4`) is read as the seekable file it is")
     func redirectedFile() throws {
         let dir = try Fixtures.temporaryDirectory()

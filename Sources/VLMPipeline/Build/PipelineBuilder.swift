@@ -25,9 +25,15 @@ public struct BuiltPipeline: Sendable {
     public var answerer: (any LatestFrameAnswering)?
     /// The caption stage's standing questions (`--ask`; MQTT `questions/…`), when a caption model is configured.
     public var questions: (any QuestionControlling)?
-    /// The first output whose writes failed (JSON Lines files and standard output), or nil.
+    /// The first output whose writes failed (JSON Lines files, standard output, subtitle files), or nil.
     public var writeFailure: PipelineError? {
-        sinks.lazy.compactMap { ($0 as? JSONLinesSink)?.failure }.first
+        for sink in sinks {
+            if let failure = (sink as? JSONLinesSink)?.failure { return failure }
+            if let subtitles = sink as? SubtitleWriter, let reason = subtitles.failure {
+                return .writeFailed("the subtitles '\(subtitles.url.path)'", reason)
+            }
+        }
+        return nil
     }
     /// Sum of the file sources' durations (nil when any is live or unknown).
     public var totalDuration: Double? {
@@ -84,6 +90,8 @@ public struct PipelineBuilder: Sendable {
     ) throws -> BuiltPipeline {
         try spec.validate()
         let model = try model ?? loadModel()
+        let captionModel = spec.captions?.model.flatMap { try? ModelLocator.resolve($0) }
+        try spec.checkOutputs(modelDirectories: [model.directory] + (captionModel.map { [$0] } ?? []))
 
         let relay = StatusRelay()
         let queueNames = spec.sources.map { "source:\($0.streamName)" } + ["encode", "results"]

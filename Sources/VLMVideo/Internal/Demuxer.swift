@@ -21,9 +21,12 @@ final class Demuxer {
     /// Live inputs get `rw_timeout`/RTSP `timeout` and a deadline of `ioTimeout` enforced by the interrupt
     /// callback, so neither a dead camera nor a silent server can block the open forever. The pictures
     /// `avformat_find_stream_info` decodes to learn the parameters are held to `maxPixels` as a `Decoder`'s are (their
-    /// decoders' `max_pixels`): a picture declaring far more is not allocated.
+    /// decoders' `max_pixels`): a picture declaring far more is not allocated. `formatName` forces one of FFmpeg's
+    /// demuxers for a file instead of letting it probe (`ImageFile` names an image demuxer, so that no upload is read
+    /// as a playlist of other files).
     init(
-        input: VideoInput, options: [String: String] = [:], rtspTransport: String = "tcp", ioTimeout: Double? = nil,
+        input: VideoInput, formatName: String? = nil, options: [String: String] = [:], rtspTransport: String = "tcp",
+        ioTimeout: Double? = nil,
         interrupt: InterruptState = InterruptState(), pipeSpoolLimit: Int64 = VideoSourceOptions().pipeSpoolLimit,
         maxPixels: Int = VideoSourceOptions().maxFramePixels
     ) throws(VideoError) {
@@ -72,7 +75,12 @@ final class Demuxer {
                 customIO = io
             }
         case .file:
-            break
+            if let formatName {
+                guard let forced = av_find_input_format(formatName) else {
+                    throw .cannotOpen(input: input.description, reason: "FFmpeg has no '\(formatName)' demuxer")
+                }
+                format = forced
+            }
         }
         for (key, value) in options { av_dict_set(&dict, key, value, 0) }
 
