@@ -55,7 +55,6 @@ struct HostileInputCLITests {
         #expect(try CLIRunner.run(["index", plaza, "--db", db, "--fps", "1"] + Self.model).status == 0)
         let search = try shell(["search", "--db", db, "--text", "a tree", "--json"] + Self.model, stdout: "/dev/full")
         #expect(search.status != 0 && errorLines(search.stderr).count == 1, "\(search.stderr)")
-    
 
         // Subtitles are rewritten whole at each caption; a write that failed last is a failed run too.
         let srt = try CLIRunner.run(["run", plaza, "--captions", "--srt", "/dev/full"] + Self.model)

@@ -39,7 +39,8 @@ extension PipelineSpec {
         for (name, path) in outputs {
             let identity = FileIdentity(path)
             if let read = reads.first(where: { FileIdentity($0.path) == identity }) {
-                throw PipelineError.outputOverwrites(output: name, path: path, what: "\(read.what), which this run reads")
+                throw PipelineError.outputOverwrites(
+                    output: name, path: path, what: "\(read.what), which this run reads")
             }
             if let other = written.first(where: { $0.identity == identity }) {
                 throw PipelineError.outputOverwrites(output: name, path: path, what: "\(other.name) too")
