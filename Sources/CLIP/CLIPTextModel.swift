@@ -81,13 +81,13 @@ public final class CLIPTextModel: Sendable {
             return try tokenIDs.flatMap { try encode(tokenIDs: [$0], observer: nil) }
         }
         // As for images: several texts and several workers, each worker encodes its share single-threaded.
-        return Parallel.mapParts(tokenIDs.count) { range in
+        return try Parallel.mapParts(tokenIDs.count) { range in
             let texts = Array(tokenIDs[range])
             let seq = texts.map(\.count).max()!
             return pool.with(count: texts.count * seq) {
                 forward(tokenIDs: texts, seq: seq, scratch: $0, observer: nil)
             }
-        }
+        }.checkedFinite("a text")
     }
 }
 

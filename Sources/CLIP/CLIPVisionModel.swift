@@ -75,14 +75,14 @@ public final class CLIPVisionModel: Sendable {
         // goes through in passes of `imagesPerPass` images, whose activations are all a worker holds.
         let base = SendablePointer(pixels)
         let imageFloats = v.numChannels * v.imageSize * v.imageSize
-        return Parallel.mapParts(batch) { images in
+        return try Parallel.mapParts(batch) { images in
             stride(from: images.lowerBound, to: images.upperBound, by: imagesPerPass).flatMap { first in
                 let count = min(imagesPerPass, images.upperBound - first)
                 return pool.with(count: count) { scratch in
                     forward(pixels: base.base + first * imageFloats, batch: count, scratch: scratch, observer: nil)
                 }
             }
-        }
+        }.checkedFinite("an image")
     }
 
     /// Images a worker encodes together: as many as make up `rowsPerPass` tokens (at least one). Each weight block
@@ -91,6 +91,18 @@ public final class CLIPVisionModel: Sendable {
     /// activations at batch 8.
     var imagesPerPass: Int { max(1, Self.rowsPerPass / weights.config.vision.tokens) }
     static let rowsPerPass = 256
+}
+
+extension [Embedding] {
+    /// The embeddings, when every value is finite. Only damaged weights (a NaN or an infinity in the checkpoint)
+    /// make one that is not, and every score, index row and event made from it would be meaningless.
+    func checkedFinite(_ what: String) throws -> [Embedding] {
+        for embedding in self where !embedding.values.allSatisfy(\.isFinite) {
+            throw CLIPInputError(
+                "\(what) embedding holds NaN or infinity: the checkpoint's weights are damaged; re-download it")
+        }
+        return self
+    }
 }
 
 /// Input that does not fit the model (wrong pixel count, token ids out of range, too many tokens).

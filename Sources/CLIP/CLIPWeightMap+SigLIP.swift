@@ -79,9 +79,14 @@ extension CLIPWeights {
             projectionBias: try source.tensor("text_model.head.bias", shape: [e]))
         let logitScale = try source.tensor("logit_scale", shape: [1])
         let logitBias = try source.tensor("logit_bias", shape: [1])
+        guard logitBias.data[0].isFinite else {
+            throw CLIPLoadError(
+                file: source.name, "logit_bias is \(logitBias.data[0]), not a finite number; re-download the checkpoint"
+            )
+        }
         self.init(
-            config: config, vision: vision, text: text, logitScale: expf(logitScale.data[0]),
-            logitBias: logitBias.data[0])
+            config: config, vision: vision, text: text,
+            logitScale: try Self.logitScale(logitScale.data[0], source: source), logitBias: logitBias.data[0])
     }
 }
 

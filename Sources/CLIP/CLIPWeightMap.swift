@@ -21,8 +21,15 @@ import VLMTensor
 ///
 /// Other keys (`position_ids` buffers) are ignored.
 public protocol TensorSource {
+    /// The file the tensors come from, as an error names it.
+    var name: String { get }
     /// The tensor `key` as float32, which must have `shape`.
     func tensor(_ key: String, shape: [Int]) throws -> Tensor
+}
+
+extension TensorSource {
+    /// Weights made in memory (random ones for benchmarks and tests) have no file.
+    public var name: String { "the checkpoint" }
 }
 
 extension SafetensorsFile: TensorSource {}
@@ -69,7 +76,23 @@ extension CLIPWeights {
             finalLayerNormBias: try source.tensor("text_model.final_layer_norm.bias", shape: [t.hiddenSize]),
             projection: try source.tensor("text_projection.weight", shape: [e, t.hiddenSize]), projectionBias: nil)
         let logitScale = try source.tensor("logit_scale", shape: [])
-        self.init(config: config, vision: vision, text: text, logitScale: expf(logitScale.data[0]))
+        self.init(
+            config: config, vision: vision, text: text,
+            logitScale: try Self.logitScale(logitScale.data[0], source: source))
+    }
+}
+
+extension CLIPWeights {
+    /// `exp(logit_scale)`, the temperature scores are computed with; a stored value that is not finite, or whose
+    /// exponential is not (trained models hold log 100 or about 4.8), is a damaged checkpoint: every score would
+    /// come out NaN.
+    static func logitScale(_ stored: Float, source: some TensorSource) throws -> Float {
+        let scale = expf(stored)
+        guard stored.isFinite, scale.isFinite else {
+            throw CLIPLoadError(
+                file: source.name, "logit_scale is \(stored), not a finite log-temperature; re-download the checkpoint")
+        }
+        return scale
     }
 }
 

@@ -114,6 +114,7 @@ extension CLIPWeights.Int8Linears {
 /// pooling head's where it stores them in int8) are empty (0, in) tensors (the int8 ones replace them).
 struct Int8CheckpointSource: TensorSource {
     let file: SafetensorsFile
+    var name: String { file.name }
 
     func tensor(_ key: String, shape: [Int]) throws -> Tensor {
         if let block = CLIPWeights.blockKey(key), shape.count == 2,

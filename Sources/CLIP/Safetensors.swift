@@ -165,6 +165,17 @@ public final class SafetensorsFile: Sendable {
             }
             entries[key] = Entry(dtype: dtype, shape: shape, range: begin..<end)
         }
+        // As the safetensors library does, no two tensors may share bytes: a hostile header could otherwise make one
+        // weight read another's data.
+        let byStart = entries.filter { !$0.value.range.isEmpty }.sorted {
+            $0.value.range.lowerBound < $1.value.range.lowerBound
+        }
+        for (a, b) in zip(byStart, byStart.dropFirst()) where b.value.range.lowerBound < a.value.range.upperBound {
+            throw CLIPLoadError(
+                file: name,
+                "tensors \(a.key) and \(b.key) overlap (bytes \(a.value.range) and \(b.value.range)); corrupt header, "
+                    + "re-download the checkpoint")
+        }
         return (entries, metadata, dataStart)
     }
 

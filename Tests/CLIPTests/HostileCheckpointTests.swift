@@ -138,3 +138,68 @@ struct HostilePreprocessorConfigTests {
         #expect(config.rescaleFactor == 0.5)
     }
 }
+
+/// Values a well-formed file may still hold: found by a review, where one NaN weight gave `null` embeddings, an index
+/// of NaN frames and scores of -1, all with exit 0.
+@Suite("Hostile checkpoint values")
+struct HostileCheckpointValueTests {
+    /// A copy of tiny-clip with `value` written over the first element of the float32 tensor `key`.
+    static func tinyCLIP(setting key: String, to value: Float) throws -> URL {
+        let fm = FileManager.default
+        let dir = try Fixtures.temporaryDirectory("hostile-values")
+        for file in try fm.contentsOfDirectory(atPath: Fixtures.url("tiny-clip").path) {
+            try fm.copyItem(at: Fixtures.url("tiny-clip/\(file)"), to: dir.appendingPathComponent(file))
+        }
+        let url = dir.appendingPathComponent("model.safetensors")
+        var data = try Data(contentsOf: url)
+        let headerLength = Int(
+            UInt64(littleEndian: data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }))
+        let header = try #require(try JSONSerialization.jsonObject(with: data[8..<8 + headerLength]) as? [String: Any])
+        let entry = try #require(header[key] as? [String: Any])
+        #expect(entry["dtype"] as? String == "F32")
+        let start = 8 + headerLength + (try #require((entry["data_offsets"] as? [Int])?.first))
+        withUnsafeBytes(of: value.bitPattern.littleEndian) { data.replaceSubrange(start..<start + 4, with: $0) }
+        try data.write(to: url)
+        return dir
+    }
+
+    @Test("a NaN weight makes encoding throw one line, for images and for texts, instead of NaN embeddings")
+    func nanWeights() throws {
+        let image = RGBImage(width: 32, height: 32, pixels: [UInt8](repeating: 128, count: 32 * 32 * 3))
+        let vision = try CLIPModel.load(
+            directory: try Self.tinyCLIP(setting: "vision_model.embeddings.class_embedding", to: .nan))
+        #expect(try CLIPModel.load(directory: Fixtures.url("tiny-clip")).encode(images: [image]).count == 1)
+        let imageError = try #require(throws: CLIPInputError.self) { try vision.encode(images: [image]) }
+        #expect(imageError.description.hasPrefix("an image embedding holds NaN or infinity"))
+        _ = try vision.encode(texts: ["a dog"])  // the text tower is intact
+        let text = try CLIPModel.load(
+            directory: try Self.tinyCLIP(setting: "text_model.embeddings.position_embedding.weight", to: .infinity))
+        let textError = try #require(throws: CLIPInputError.self) { try text.encode(texts: ["a dog"]) }
+        #expect(textError.description.hasPrefix("a text embedding holds NaN or infinity"))
+    }
+
+    @Test(
+        "a logit_scale that is not finite, or whose exponential is not, is refused at load",
+        arguments: [
+            Float.nan, .infinity, 1e30,
+        ])
+    func badLogitScale(_ value: Float) throws {
+        let dir = try Self.tinyCLIP(setting: "logit_scale", to: value)
+        let error = try #require(throws: CLIPLoadError.self) { try CLIPModel.load(directory: dir) }
+        #expect(error.description.hasPrefix("model.safetensors: logit_scale is \(value)"), "\(error)")
+    }
+
+    @Test("two tensors that share bytes are refused")
+    func overlappingTensors() throws {
+        let header =
+            #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
+        var data = Data()
+        withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(contentsOf: Array(header.utf8))
+        data.append(Data(count: 12))
+        let url = try Fixtures.temporaryDirectory("hostile-st").appendingPathComponent("model.safetensors")
+        try data.write(to: url)
+        let error = try #require(throws: CLIPLoadError.self) { try SafetensorsFile(url: url) }
+        #expect(error.description.hasPrefix("model.safetensors: tensors a and b overlap"), "\(error)")
+    }
+}
