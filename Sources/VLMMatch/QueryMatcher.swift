@@ -22,6 +22,9 @@ public final class QueryMatcher: FrameAnalyzer, QueryControlling {
         var adapter: TunedAdapter? = nil
         /// A tuned query's own logit scale; nil: the model's.
         var logitScale: Double? = nil
+        /// The negative prompt that is this query's own phrase (`an empty street` is a default negative), left out
+        /// of its softmax: against itself a query could score 0.5 at most and never open an event.
+        var ownNegative: Int? = nil
     }
 
     /// The settings this matcher was made with (validated).
@@ -96,7 +99,10 @@ public final class QueryMatcher: FrameAnalyzer, QueryControlling {
             return query
         }.filter { seen.insert($0).inserted }
         let embeddings = try prompts.embed(cleaned)
-        return zip(cleaned, embeddings).map { Query(text: $0, embedding: $1) }
+        let phrases = negatives.isEmpty ? [] : settings.prompts.negatives.map { $0.trimmingWhitespace().lowercased() }
+        return zip(cleaned, embeddings).map { text, embedding in
+            Query(text: text, embedding: embedding, ownNegative: phrases.firstIndex(of: text.lowercased()))
+        }
     }
 
     // MARK: - FrameAnalyzer

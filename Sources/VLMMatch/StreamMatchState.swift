@@ -43,6 +43,7 @@ struct StreamMatchState: Sendable {
                     c = adapted.cosine
                     negativeCosines[v] = negatives.map { n in adapted.cosine(with: n) }
                 }
+                if let own = query.ownNegative { negativeCosines[v][own] = .nan }  // the calibrator skips it
                 guard c.isFinite else {  // a broken view scores 0 and stays out of the baseline
                     if best.score < 0 { best = (0, 0, v) }
                     continue

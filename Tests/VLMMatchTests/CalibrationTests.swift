@@ -150,3 +150,29 @@ import VLMMatch
         #expect(events.isEmpty)
     }
 }
+
+/// Found by a review: `an empty street` is a default negative, and the example pipeline's query of that phrase scored
+/// 0.5 at most against itself, so its `enter: 0.6` could never fire.
+@Suite struct OwnNegativeTests {
+    @Test("a query that is one of the negatives is scored without that negative; other queries keep all of them")
+    func ownNegativeLeftOut() throws {
+        let encoder = AxisTextEncoder(keywords: CalibrationTests.keywords, logitScale: 50)
+        var settings = MatchSettings()
+        settings.baselineWindow = 0
+        settings.emitScores = true
+        let m = try QueryMatcher(encoder: encoder, settings: settings, queries: ["An empty street ", "a dog"])
+        let image = encoder.image(["street": 1])
+        let scores = m.analyze(.test(pts: 0, views: [image])).scores
+        let negatives = try m.prompts.embed(settings.prompts.negatives)
+        let own = try #require(settings.prompts.negatives.firstIndex(of: "an empty street"))
+        for (query, kept) in [
+            ("An empty street", negatives.indices.filter { $0 != own }), ("a dog", Array(negatives.indices)),
+        ] {
+            let score = try #require(scores.first { $0.query == query })
+            let q = try m.prompts.embed(query)
+            let logits = ([q] + kept.map { negatives[$0] }).map { 50 * Double(image.dot($0)) }
+            #expect(abs(score.score - softmax(logits)[0]) < 1e-9, "\(query)")
+        }
+        #expect(try #require(scores.first { $0.query == "An empty street" }).score > 0.6)
+    }
+}
