@@ -88,7 +88,7 @@ struct VideoOptions: ParsableArguments {
         if let problem = source.problem {
             throw ValidationError("\(Self.flags[problem.key] ?? problem.key) \(problem.requirement).")
         }
-        for option in inputOptions where !option.contains("=") {
+        for option in inputOptions where !option.contains("=") || option.hasPrefix("=") {
             throw ValidationError("--input-option '\(option)' must be KEY=VALUE, e.g. video_size=1280x720.")
         }
     }

@@ -98,6 +98,22 @@ struct VideoSourceErrorTests {
         }
     }
 
+    /// Found by a review: FFmpeg leaves an option it does not know in the dictionary, and nobody looked.
+    @Test("an input option the demuxer does not know is refused by name; a known one is taken")
+    func unknownInputOption() throws {
+        let url = Fixtures.sampleVideo("plaza.mp4")
+        var options = VideoSourceOptions()
+        options.formatOptions = ["probesize": "5000000", "bogus_key": "1"]
+        #expect {
+            _ = try VideoSource(.file(url.path), options: options)
+        } throws: { error in
+            "\(error)" == "cannot open video '\(url.path)': FFmpeg's mov,mp4,m4a,3gp,3g2,mj2 input has no option "
+                + "'bogus_key'; check --input-option (input_options)"
+        }
+        options.formatOptions = ["probesize": "5000000", "use_absolute_path": "1"]
+        _ = try VideoSource(.file(url.path), options: options)
+    }
+
     @Test("a truncated file delivers the frames before the damage, then throws")
     func truncatedFile() throws {
         let url = Fixtures.url("truncated.mp4")

@@ -100,6 +100,14 @@ final class Demuxer {
             let reason = interrupt.isCancelled ? "cancelled" : Demuxer.explain(AVErrorCode(rawValue: opened), input)
             throw .cannotOpen(input: input.description, reason: reason)
         }
+        // FFmpeg takes out of the dictionary every option its demuxer or protocol knows; one left is a typo.
+        if let unknown = options.keys.sorted().first(where: { av_dict_get(dict, $0, nil, 0) != nil }) {
+            let name = openedContext.pointee.iformat.map { String(cString: $0.pointee.name) } ?? "this"
+            avformat_close_input(&optional)
+            throw .cannotOpen(
+                input: input.description,
+                reason: "FFmpeg's \(name) input has no option '\(unknown)'; check --input-option (input_options)")
+        }
         ctx = openedContext
         context = ctx
         var streamOptions = [OpaquePointer?](repeating: nil, count: Int(ctx.pointee.nb_streams))
