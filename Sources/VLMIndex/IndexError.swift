@@ -4,6 +4,8 @@ import VLMCore
 public enum IndexError: UserFacingError, Equatable {
     /// No index file at `path` (search needs one).
     case missing(path: String)
+    /// `--db` names a directory.
+    case directory(path: String)
     /// The file exists but is not an SQLite database, or is damaged.
     case notAnIndex(path: String, reason: String)
     /// A valid SQLite database that some other program made.
@@ -31,6 +33,8 @@ public enum IndexError: UserFacingError, Equatable {
         switch self {
         case .missing(let path):
             "no index at \(path): create one with `vlm-stream index VIDEO... --db \(path)`"
+        case .directory(let path):
+            "--db \(path) is a directory: give an index file in it (\(path)/videos.sqlite) or a postgres:// URL"
         case .notAnIndex(let path, let reason):
             "\(path) is not a readable vlm-stream index (\(reason)): pass another --db, or delete it and index again"
         case .foreignDatabase(let path):

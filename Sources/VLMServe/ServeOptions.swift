@@ -38,12 +38,19 @@ struct BadRequest: Error, CustomStringConvertible {
 
 /// Query parameter validation shared by the API and the pages.
 enum QueryValidation {
-    /// A text query: trimmed, non-empty, at most `limit` code points (as on the MQTT control topic).
+    /// A text query: trimmed, non-empty, at most `limit` code points, without control characters (as on the MQTT
+    /// control topic) or U+FFFD (what a percent-encoding of bytes that are not UTF-8 decodes to).
     static func text(_ raw: String?, limit: Int) throws(BadRequest) -> String {
         let text = (raw ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty else { throw BadRequest("text is empty; give a query, e.g. ?text=a+red+car") }
         guard text.unicodeScalars.count <= limit else {
             throw BadRequest("text is longer than \(limit) characters")
+        }
+        guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw BadRequest("text contains control characters; send plain words")
+        }
+        guard !text.unicodeScalars.contains("\u{FFFD}") else {
+            throw BadRequest("text is not valid UTF-8; percent-encode the query's UTF-8 bytes")
         }
         return text
     }

@@ -11,7 +11,8 @@ import VLMVideo
 struct IndexCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
-        abstract: "Index video files (frame embeddings, optional captions) into an SQLite or PostgreSQL index for search.",
+        abstract:
+            "Index video files (frame embeddings, optional captions) into an SQLite or PostgreSQL index for search.",
         discussion: """
             Each video is identified by its path and a checksum (SHA-256 of its size and first and last MiB; \
             --full-checksum hashes every byte). An unchanged video is skipped, a changed one replaced. Frames are \

@@ -59,6 +59,9 @@ struct SearchCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard !text.isEmpty || !image.isEmpty else { throw ValidationError("Give a query: --text or --image.") }
+        if text.contains(where: { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
+            throw ValidationError("--text is empty; give some words, e.g. --text \"a red car\".")
+        }
         guard top >= 1 else { throw ValidationError("--top must be at least 1.") }
         guard mergeMargin >= 0 else { throw ValidationError("--merge-margin must be 0 or more.") }
         guard (-1...1).contains(captionMinSimilarity) else {

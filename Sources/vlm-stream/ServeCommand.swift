@@ -69,7 +69,7 @@ struct ServeCommand: AsyncParsableCommand {
             } catch let error as UserFacingError {
                 throw error
             } catch {
-                throw OptionError("cannot serve on \(listen): \(error); is another server using the port?")
+                throw LiveServerError(address: listen, error: error)
             }
         }
     }

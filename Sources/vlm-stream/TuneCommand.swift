@@ -63,6 +63,9 @@ struct TuneCommand: AsyncParsableCommand {
         guard query != nil || !queryImage.isEmpty else {
             throw ValidationError("Give --query TEXT or --query-image FILE.")
         }
+        if let query, query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw ValidationError("--query is empty; give some words, e.g. --query \"a forklift\".")
+        }
         guard folds >= 2 else { throw ValidationError("--folds must be at least 2.") }
         guard steps >= 1, rank >= 1, decay >= 0, decay.isFinite else {
             throw ValidationError("--steps and --rank must be at least 1, --decay 0 or more.")
@@ -110,7 +113,13 @@ struct TuneCommand: AsyncParsableCommand {
             let file = TunedQuery(
                 label: label, model: encoder.modelIdentity, parameters: report.parameters, after: report.after,
                 before: report.before)
-            try file.write(to: URL(fileURLWithPath: out))
+            do {
+                try file.write(to: URL(fileURLWithPath: out))
+            } catch {
+                throw OptionError(
+                    "--out '\(out)': cannot write the query file (\((error as NSError).localizedDescription)); "
+                        + "check that its directory exists and is writable")
+            }
             let elapsed = ContinuousClock.now - clock
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
             let positives = examples.positive.filter { $0 }.count

@@ -252,6 +252,16 @@ struct IndexCLITests {
             ["search", "--db", dir.appendingPathComponent("none.sqlite").path, "--text", "x"]
                 + Self.model, expectSuccess: false)
         #expect(missing.status != 0 && missing.stderr.contains("no index at"))
+        // A directory: SQLite said "disk I/O error", and the advice was to delete it.
+        for command in [["search", "--db", dir.path, "--text", "x"], ["index", plaza.path, "--db", dir.path]] {
+            let result = try vlm(command + Self.model, expectSuccess: false)
+            #expect(result.status != 0)
+            #expect(
+                result.stderr == "error: --db \(dir.path) is a directory: give an index file in it "
+                    + "(\(dir.path)/videos.sqlite) or a postgres:// URL\n", "\(result.stderr)")
+        }
+        let empty = try vlm(["search", "--db", db, "--text", "  "] + Self.model, expectSuccess: false)
+        #expect(empty.status != 0 && empty.stderr.contains("--text is empty"), "\(empty.stderr)")
     }
 
     @Test("a file that is not a video is reported and skipped; a truncated one is indexed up to the damage")

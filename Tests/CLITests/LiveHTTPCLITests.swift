@@ -212,7 +212,11 @@ struct LiveHTTPCLITests {
                 "Tests/Fixtures/tiny-clip",
             ])
         #expect(
-            busy.status == 1 && busy.stderr.contains("error: cannot serve HTTP on 127.0.0.1:\(port)"), "\(busy.stderr)")
+            busy.status == 1
+                && busy.stderr.contains(
+                    "error: cannot serve HTTP on 127.0.0.1:\(port): the port is in use; stop the other server or choose "
+                        + "another port\n"),
+            "\(busy.stderr)")
         #expect(!busy.stdout.contains("\"type\":\"score\""), "the input was processed: \(busy.stdout.prefix(300))")
         let token = try CLIRunner.run(["Tests/Fixtures/not_a_video.mp4", "--query", "x", "--token", "t"])
         #expect(token.status != 0 && token.stderr.contains("add --http"), "\(token.stderr)")

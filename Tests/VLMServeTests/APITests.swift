@@ -81,6 +81,7 @@ struct APITests {
             "/api/search?text=" + String(repeating: "a", count: 201),
             "/api/search?text=x&top=0", "/api/search?text=x&top=abc", "/api/search?text=x&top=101",
             "/api/search?text=x&offset=-1", "/api/search?text=x&offset=990&top=20",
+            "/api/search?text=%00", "/api/search?text=a%0d%0aX", "/api/search?text=%01%02", "/api/search?text=%C3%28",
         ])
     func invalidQueries(target: String) async throws {
         let server = try await TestServer.shared.value
@@ -134,6 +135,15 @@ struct APITests {
         #expect(refused.status == 422)
         let reason = try refused.json()["error"] as? String
         #expect(reason?.hasSuffix("more than 16777216 pixels; send a smaller picture") == true, "\(reason ?? "")")
+        // A playlist sent as a picture: FFmpeg, left to probe, read it as HLS and opened the local video it listed.
+        let video = Fixtures.sampleVideo("megamind.mp4").path
+        let playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n\(video)\n#EXT-X-ENDLIST\n"
+        let hls = try await server.http.request(
+            "POST", "/api/search/image", headers: ["Content-Type": "image/jpeg"], body: Array(playlist.utf8))
+        #expect(hls.status == 422)
+        #expect(
+            try hls.json()["error"] as? String
+                == "cannot read image 'upload': not a JPEG, PNG, WebP, BMP, GIF, TIFF or PPM picture")
         let form = try await server.http.request(
             "POST", "/api/search/image", headers: ["Content-Type": "text/plain"], body: Array("hello".utf8))
         #expect(form.status == 415)

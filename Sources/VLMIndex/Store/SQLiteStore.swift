@@ -12,7 +12,10 @@ final class SQLiteStore: IndexStore {
     /// Opens the file at `path` (creating it unless `create` is false), refuses foreign files and migrates.
     init(path: String, create: Bool) throws {
         self.path = path
-        if !create && !FileManager.default.fileExists(atPath: path) { throw IndexError.missing(path: path) }
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        if !create && !exists { throw IndexError.missing(path: path) }
+        if isDirectory.boolValue { throw IndexError.directory(path: path) }
         var config = Configuration()
         config.busyMode = .timeout(30)
         config.foreignKeysEnabled = true

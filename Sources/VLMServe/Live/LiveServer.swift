@@ -80,7 +80,7 @@ public struct LiveServer: Service {
                 defer { state = false }
                 return state == true
             }
-            guard listened else { throw LiveServerError(address: address, reason: "\(error)") }
+            guard listened else { throw LiveServerError(address: address, error: error) }
             throw error
         }
         listening.withLock { $0 = false }
@@ -119,11 +119,27 @@ public struct AfterListening<Wrapped: Service>: Service {
     }
 }
 
-/// The live server could not listen.
+/// An HTTP server (the live view, `serve`) could not listen on `address`.
 public struct LiveServerError: Error, CustomStringConvertible, UserFacingError {
+    /// `host:port` as given.
     public var address: String
+    /// Why, and what to do, for the user.
     public var reason: String
-    public var description: String {
-        "cannot serve HTTP on \(address): \(reason); is another server using the port? Choose another one"
+
+    /// The error for `error`, SwiftNIO's failure to bind: the usual errnos get their own advice.
+    public init(address: String, error: any Error) {
+        self.address = address
+        guard let io = error as? IOError else {
+            reason = "\(error); choose another address or port"
+            return
+        }
+        switch io.errnoCode {
+        case EADDRINUSE: reason = "the port is in use; stop the other server or choose another port"
+        case EADDRNOTAVAIL: reason = "no interface of this machine has that address; use 127.0.0.1 or one of its own"
+        case EACCES: reason = "a port below 1024 needs more privileges; choose a port above 1023"
+        default: reason = "\(String(cString: strerror(io.errnoCode))); choose another address or port"
+        }
     }
+
+    public var description: String { "cannot serve HTTP on \(address): \(reason)" }
 }
