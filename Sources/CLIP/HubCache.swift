@@ -62,8 +62,9 @@ public struct HubCache: Sendable {
         let repo = repositoryDirectory(name)
         let ref = repo.appendingPathComponent("refs").appendingPathComponent(revision)
         if let text = try? String(contentsOf: ref, encoding: .utf8) {
+            // A commit is one path component: a ref holding `../..` must not lead out of the repository.
             let commit = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            if !commit.isEmpty { return commit }
+            if !commit.isEmpty, !commit.contains("/"), commit != "..", commit != "." { return commit }
         }
         if revision.count == 40, revision.allSatisfy(\.isHexDigit),
             FileManager.default.fileExists(atPath: repo.appendingPathComponent("snapshots/\(revision)").path)

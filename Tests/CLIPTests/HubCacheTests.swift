@@ -28,6 +28,19 @@ import Testing
         return (cache, snapshot)
     }
 
+    /// Found by a review: the content of `refs/main` was a path, so a tampered ref loaded another repository's files.
+    @Test func aRefThatIsAPathIsNotFollowed() throws {
+        let (cache, snapshot) = try Self.makeCache(files: HubCache.requiredFiles)
+        defer { try? FileManager.default.removeItem(at: cache.root) }
+        let name = "openai/clip-vit-base-patch32"
+        let ref = cache.repositoryDirectory(name).appendingPathComponent("refs/main")
+        try Data("../../models--openai--clip-vit-base-patch32/snapshots/\(snapshot.lastPathComponent)".utf8).write(
+            to: ref)
+        #expect(throws: ModelLocator.NotFound.self) { try ModelLocator.resolve(name, cache: cache) }
+        try Data("..".utf8).write(to: ref)
+        #expect(throws: ModelLocator.NotFound.self) { try ModelLocator.resolve(name, cache: cache) }
+    }
+
     @Test func environmentPicksTheCacheRoot() {
         #expect(HubCache(environment: ["HF_HUB_CACHE": "/x/hub", "HF_HOME": "/y"]).root.path == "/x/hub")
         #expect(HubCache(environment: ["HF_HOME": "/y"]).root.path == "/y/hub")

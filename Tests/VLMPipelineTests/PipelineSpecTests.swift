@@ -50,6 +50,7 @@ struct PipelineSpecTests {
             ("sources:\n  - url: a.mp4\n    tiles: 9\nqueries: [x]", "must look like 2x2"),
             ("- just\n- a list", "expected a mapping"),
             ("sources:\n  - name: x\nqueries: [x]", "missing required key 'url' in sources[0]"),
+            ("sources:\n  - url: a.mp4\ncaptions: {}\noutputs: {srt: '-'}", "outputs.srt '-': subtitles are"),
         ])
     func malformed(_ yaml: String, _ expected: String) throws {
         #expect {

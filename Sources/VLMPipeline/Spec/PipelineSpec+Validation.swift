@@ -47,6 +47,11 @@ extension PipelineSpec {
             }
         }
         if let mqtt = outputs.mqtt { try validate(mqtt, fail: fail) }
+        for (key, path) in [("srt", outputs.srt), ("vtt", outputs.vtt)] where path == "-" {
+            throw fail(
+                "outputs.\(key) '-': subtitles are rewritten whole as captions come, so they go to a file, not standard "
+                    + "output; give a path (captions also stream as JSON Lines with --json)")
+        }
         if (outputs.srt != nil || outputs.vtt != nil) && captions == nil {
             throw fail("outputs.srt/vtt write captions: add a `captions:` section (or remove the subtitle output)")
         }
