@@ -51,6 +51,8 @@ struct PipelineSpecTests {
             ("- just\n- a list", "expected a mapping"),
             ("sources:\n  - name: x\nqueries: [x]", "missing required key 'url' in sources[0]"),
             ("sources:\n  - url: a.mp4\ncaptions: {}\noutputs: {srt: '-'}", "outputs.srt '-': subtitles are"),
+            ("sources:\n  - url: a.mp4\nqueries: x", "queries: expected a list"),
+            ("sources: [~]\nqueries: [x]", "sources[0]: expected a mapping"),
         ])
     func malformed(_ yaml: String, _ expected: String) throws {
         #expect {

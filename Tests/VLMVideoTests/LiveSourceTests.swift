@@ -177,6 +177,21 @@ struct StalledInputTests {
         #expect(elapsed >= 0.9 && elapsed < 5)
     }
 
+    /// Found by a review: RTSP against a silent server said "not a video FFmpeg recognises, or the file is corrupt".
+    @Test("an RTSP server that accepts but never answers says to check the stream", .timeLimit(.minutes(1)))
+    func silentRTSP() throws {
+        let server = try SilentServer()
+        var options = VideoSourceOptions()
+        options.ioTimeout = 1
+        #expect {
+            _ = try VideoSource(.network("rtsp://127.0.0.1:\(server.port)/cam"), options: options)
+        } throws: { error in
+            let text = "\(error)"
+            return (text.contains("check the URL and that the stream is up") || text.contains("timed out"))
+                && !text.contains("file is corrupt")
+        }
+    }
+
     @Test(
         "a live stream that stalls (server frozen, connection open) counts as a drop after --io-timeout",
         .timeLimit(.minutes(1)))

@@ -123,8 +123,9 @@ extension PipelineSpec {
         case is String.Type: return "a string"
         default:
             let name = "\(type)"
-            if name.hasPrefix("Array") { return "a list" }
-            if name.hasPrefix("Dictionary") { return "a mapping" }
+            // Yams names the YAML node it wanted: `Sequence`, `Mapping`.
+            if name.hasPrefix("Array") || name.hasSuffix("Sequence") { return "a list" }
+            if name.hasPrefix("Dictionary") || name.hasSuffix("Mapping") { return "a mapping" }
             return "a \(name) mapping"
         }
     }

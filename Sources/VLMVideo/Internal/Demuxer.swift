@@ -179,6 +179,9 @@ final class Demuxer {
         switch (code, input) {
         case (.noSuchFile, .file): return "no such file; check the path"
         case (.noSuchFile, .camera): return "no such device; list cameras with `v4l2-ctl --list-devices`"
+        case (.invalidData, .network):
+            // Also what RTSP gives when the server accepts the connection and never answers within the I/O timeout.
+            return "no stream FFmpeg recognises came from the server (\(code)); check the URL and that the stream is up"
         case (.invalidData, _): return "not a video FFmpeg recognises, or the file is corrupt (\(code))"
         case (.outOfMemory, _) where !input.isLive:
             return "the container's index (the MP4 `moov` atom) is damaged: FFmpeg could not read it (\(code)); "
