@@ -62,7 +62,9 @@ struct PipelineRunner {
         if jsonOnStdout {
             stdout.write(
                 ResultJSON.line(
-                    SummaryLine(summary: summary, interrupted: app.graph.wasInterrupted, mqtt: published)))
+                    SummaryLine(
+                        summary: summary, interrupted: app.graph.wasInterrupted, mqtt: published,
+                        error: summary.error.map { ($0 as? UserFacingError)?.description ?? "\($0)" })))
         }
         FileHandle.standardError.write(Data((summary.line + "\n").utf8))
         // What every output was handed, so a run that matched nothing still shows what it did.
@@ -86,9 +88,11 @@ struct SummaryLine: Encodable {
     var summary: RunSummary
     var interrupted: Bool
     var mqtt: Published?
+    /// Why the run failed (a damaged input), the line stderr ends with; absent when it did not.
+    var error: String?
 
     enum CodingKeys: String, CodingKey {
-        case type, fps, interrupted, results, mqtt
+        case type, fps, interrupted, results, mqtt, error
         case decoded = "frames_decoded"
         case sampled = "frames_sampled"
         case encoded = "frames_encoded"
@@ -117,6 +121,7 @@ struct SummaryLine: Encodable {
         try c.encode(c0.captionsCoalesced, forKey: .captionsCoalesced)
         try c.encode(c0.captionsFailed, forKey: .captionsFailed)
         try c.encodeIfPresent(mqtt, forKey: .mqtt)
+        try c.encodeIfPresent(error, forKey: .error)
     }
 }
 

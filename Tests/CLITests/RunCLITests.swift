@@ -65,6 +65,19 @@ import Testing
         #expect(badModel.stderr.split(separator: "\n").count == 1, "\(badModel.stderr)")
     }
 
+    @Test("a damaged file under --json: the frames before the damage, then a summary carrying the error line")
+    func damagedUnderJSON() throws {
+        let truncated = Fixtures.url("truncated.mp4").path
+        let result = try CLIRunner.run(["run", truncated, "--query", "x", "--json"] + Self.model)
+        #expect(result.status == 1)
+        let objects = try Self.objects(result)
+        #expect(objects.contains { $0["type"] as? String == "score" })
+        let summary = try #require(objects.last)
+        #expect(summary["type"] as? String == "summary")
+        let error = try #require(summary["error"] as? String)
+        #expect(error.contains("is damaged or truncated") && result.stderr.contains("error: \(error)"), "\(error)")
+    }
+
     @Test("--pipeline: the file example runs end to end")
     func pipelineFile() throws {
         let result = try CLIRunner.run(["run", "--pipeline", "Pipelines/plaza-queries.yaml"] + Self.model)
