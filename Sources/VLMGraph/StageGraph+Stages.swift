@@ -14,7 +14,10 @@ extension StageGraph {
                 metrics.decoded(decoded - lastDecoded)
                 lastDecoded = decoded
                 metrics.framesIn(.decode)
-                guard queue.push(frame) else { return false }
+                guard queue.push(frame) else {
+                    metrics.dropped(.decode)  // sampled as the graph stopped: counted, so the summary adds up
+                    return false
+                }
                 metrics.framesOut(.decode)
                 return !isStopping
             }
@@ -58,6 +61,7 @@ extension StageGraph {
             metrics.latency(.gate, nanoseconds: nowNanos() - start)
             guard encodeQueue.push(item) else {
                 if !reuse { limiter.release() }
+                metrics.dropped(.gate)  // admitted as the graph stopped
                 break
             }
             tickets += 1
