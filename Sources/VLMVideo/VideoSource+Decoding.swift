@@ -11,6 +11,13 @@ extension VideoSource {
             let received = decoder.receive(decoded)
             if received >= 0 {
                 defer { av_frame_unref(decoded) }
+                // A video conceals a damaged packet and goes on; a picture that needed it is a damaged file (the
+                // mjpeg decoder fills a truncated JPEG with grey), as `ImageFile` refuses it.
+                if stillImage,
+                    decoded.pointee.decode_error_flags != 0 || decoded.pointee.flags & AV_FRAME_FLAG_CORRUPT != 0
+                {
+                    throw damagedPicture()
+                }
                 if let sampled = try takeDecodedFrame() { return sampled }
                 continue
             }
@@ -32,6 +39,7 @@ extension VideoSource {
                 return try finish(reason: interrupt.isCancelled ? "cancelled" : (dropReason ?? "end of input"))
             case let code:
                 // A decoder failure on receive is rare (the codec gave up on the stream); treat it like damage.
+                if stillImage { throw damagedPicture() }
                 corruptPackets += 1
                 pendingError = pendingError ?? damage(code)
                 startDraining(decoder)
@@ -58,6 +66,7 @@ extension VideoSource {
             if options.sampling == .keyframes && packet.pointee.flags & AV_PKT_FLAG_KEY == 0 { continue }
             let sent = decoder.send(packet)
             if sent < 0 && AVErrorCode(rawValue: sent) != .tryAgain {
+                if stillImage { throw damagedPicture() }
                 corruptPackets += 1
                 if corruptPackets == 1 || corruptPackets % 100 == 0 {
                     logger.info(
@@ -67,6 +76,14 @@ extension VideoSource {
             }
             return
         }
+    }
+
+    /// Ends a still-picture input whose data is damaged (decoded strictly, as `ImageFile` does).
+    private func damagedPicture() -> VideoError {
+        let error = VideoError.badImage(input: input.description, reason: "truncated or corrupt image data")
+        finished = true
+        onEvent?(.ended(reason: error.description))
+        return error
     }
 
     private func startDraining(_ decoder: Decoder) {

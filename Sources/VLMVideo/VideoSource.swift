@@ -69,6 +69,8 @@ public final class VideoSource: @unchecked Sendable {
     var lastSeconds: Double = 0
     var lastPacketEnd: Double = 0
     var corruptPackets = 0
+    /// The input is one still picture (an image demuxer: `image2`, `jpeg_pipe`…), whose concealed damage is an error.
+    var stillImage = false
     /// Reconnect attempts since the last decoded frame: a link that connects but delivers nothing keeps backing
     /// off instead of restarting at the initial delay.
     var failedReconnects = 0
@@ -188,8 +190,9 @@ public final class VideoSource: @unchecked Sendable {
                     + "have")
         }
         let keyframesOnly = options.sampling == .keyframes
+        stillImage = demuxer.formatName == "image2" || demuxer.formatName.hasSuffix("_pipe")
         let decoder = try Decoder(
-            stream: stream, threads: options.decoderThreads, keyframesOnly: keyframesOnly,
+            stream: stream, threads: options.decoderThreads, keyframesOnly: keyframesOnly, strict: stillImage,
             maxPixels: options.maxFramePixels, input: input.description)
         self.demuxer = demuxer
         self.decoder = decoder

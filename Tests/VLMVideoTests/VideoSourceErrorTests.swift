@@ -98,6 +98,19 @@ struct VideoSourceErrorTests {
         }
     }
 
+    /// Found by a review: `run truncated.jpg` encoded the grey the mjpeg decoder filled the missing half with.
+    @Test("a truncated JPEG as a video input is refused as ImageFile refuses it; an intact one decodes")
+    func truncatedPicture() throws {
+        let url = Fixtures.url("truncated.jpg")
+        let source = try VideoSource(.file(url.path))
+        #expect {
+            _ = try source.next()
+        } throws: { error in
+            "\(error)" == "cannot read image '\(url.path)': truncated or corrupt image data"
+        }
+        #expect(try VideoSource(.file(Fixtures.url("still.jpg").path)).next() != nil)
+    }
+
     /// Found by a review: FFmpeg leaves an option it does not know in the dictionary, and nobody looked.
     @Test("an input option the demuxer does not know is refused by name; a known one is taken")
     func unknownInputOption() throws {
