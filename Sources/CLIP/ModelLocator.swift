@@ -15,6 +15,14 @@ public enum ModelLocator {
     /// they belong. `requiredFiles` is what a checkpoint of the expected kind holds (nil: its family's, CLIP's or
     /// SigLIP's; a list whose entries are alternatives separated by `|`, such as
     /// `model.safetensors|pytorch_model.bin`, needs any one).
+    /// `model_type` of the directory's config.json, when it has one that says.
+    static func modelType(in directory: URL) -> String? {
+        guard let data = try? Data(contentsOf: directory.appendingPathComponent("config.json")),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
+        return (object["model_type"] as? String).map { String($0.prefix(40)) }
+    }
+
     public static func resolve(
         _ model: String, revision: String = "main", cache: HubCache = HubCache(),
         requiredFiles: [String]? = nil
@@ -29,6 +37,13 @@ public enum ModelLocator {
             let directory = URL(fileURLWithPath: expanded)
             let missing = HubCache.missingFiles(in: directory, requiredFiles: requiredFiles)
             guard missing.isEmpty else {
+                if let type = modelType(in: directory) {
+                    // Most often the other kind of checkpoint: a GIT caption model given as --model, or the reverse.
+                    throw NotFound(
+                        description: "\(directory.path) is missing \(missing.joined(separator: ", ")), and its "
+                            + "config.json says model_type \"\(type)\": CLIP and SigLIP checkpoints go to --model, GIT "
+                            + "ones to --caption-model (and `caption`/`ask --model`)")
+                }
                 throw NotFound(
                     description: "\(directory.path) is missing \(missing.joined(separator: ", ")); "
                         + "copy them from the model's Hugging Face repository into that directory")

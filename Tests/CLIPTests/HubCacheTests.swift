@@ -102,6 +102,16 @@ import Testing
         #expect(throws: ModelLocator.NotFound.self) { try ModelLocator.resolve("no/such/thing", cache: cache) }
     }
 
+    /// Found by a review: a GIT checkpoint as --model said only "missing vocab.json, merges.txt".
+    @Test func theOtherKindOfCheckpointIsNamed() throws {
+        let git = Fixtures.url("tiny-git")
+        #expect {
+            try ModelLocator.resolve(git.path)
+        } throws: { error in
+            "\(error)".contains("its config.json says model_type \"git\": CLIP and SigLIP checkpoints go to --model")
+        }
+    }
+
     @Test func directoryIsUsedAsItIs() throws {
         let dir = Fixtures.url("tiny-clip")
         #expect(try ModelLocator.resolve(dir.path).path == dir.path)
