@@ -7,72 +7,80 @@ extension RestrictedUnpickler {
             case 0x80: _ = try byte()  // PROTO n
             case 0x95: _ = try integer(8)  // FRAME length (framing is only a hint)
             case 0x2E: return try pop()  // STOP
-            case 0x4E: stack.append(.none)  // NONE
-            case 0x88: stack.append(.bool(true))  // NEWTRUE
-            case 0x89: stack.append(.bool(false))  // NEWFALSE
-            case 0x4B: stack.append(.int(try integer(1)))  // BININT1
-            case 0x4D: stack.append(.int(try integer(2)))  // BININT2
-            case 0x4A: stack.append(.int(try integer(4, signed: true)))  // BININT
+            case 0x4E: try push(.none)  // NONE
+            case 0x88: try push(.bool(true))  // NEWTRUE
+            case 0x89: try push(.bool(false))  // NEWFALSE
+            case 0x4B: try push(.int(try integer(1)))  // BININT1
+            case 0x4D: try push(.int(try integer(2)))  // BININT2
+            case 0x4A: try push(.int(try integer(4, signed: true)))  // BININT
             case 0x8A:  // LONG1
                 let n = try integer(1)
                 guard n <= 8 else { throw Refused(problem: "data.pkl has an integer wider than 64 bits") }
-                stack.append(.int(n == 0 ? 0 : try integer(n, signed: true)))
+                try push(.int(n == 0 ? 0 : try integer(n, signed: true)))
             case 0x47:  // BINFLOAT (big-endian double)
                 var bits: UInt64 = 0
                 for _ in 0..<8 { bits = bits << 8 | UInt64(try byte()) }
-                stack.append(.float(Double(bitPattern: bits)))
-            case 0x58: stack.append(.string(try text(try integer(4))))  // BINUNICODE
-            case 0x8C: stack.append(.string(try text(try integer(1))))  // SHORT_BINUNICODE
-            case 0x43: stack.append(.bytes(try text(try integer(1)).utf8.count))  // SHORT_BINBYTES
-            case 0x28: stack.append(.mark)  // MARK
-            case 0x29: stack.append(.tuple([]))  // EMPTY_TUPLE
-            case 0x5D: stack.append(.list([]))  // EMPTY_LIST
-            case 0x7D: stack.append(.dict([]))  // EMPTY_DICT
-            case 0x74: stack.append(.tuple(try popMark()))  // TUPLE
-            case 0x85: stack.append(.tuple([try pop()]))  // TUPLE1
+                try push(.float(Double(bitPattern: bits)))
+            case 0x58: try push(.string(try text(try integer(4))))  // BINUNICODE
+            case 0x8C: try push(.string(try text(try integer(1))))  // SHORT_BINUNICODE
+            case 0x43: try push(.bytes(try text(try integer(1)).utf8.count))  // SHORT_BINBYTES
+            case 0x28: try push(.mark)  // MARK
+            case 0x29: try push(.tuple([]), depth: 1)  // EMPTY_TUPLE
+            case 0x5D: try push(.list([]), depth: 1)  // EMPTY_LIST
+            case 0x7D: try push(.dict([]), depth: 1)  // EMPTY_DICT
+            case 0x74:  // TUPLE
+                let (items, depth) = try popMarkWithDepth()
+                try push(.tuple(items), depth: depth + 1)
+            case 0x85:  // TUPLE1
+                let a = try popEntry()
+                try push(.tuple([a.value]), depth: a.depth + 1)
             case 0x86:  // TUPLE2
-                let b = try pop()
-                stack.append(.tuple([try pop(), b]))
+                let b = try popEntry()
+                let a = try popEntry()
+                try push(.tuple([a.value, b.value]), depth: max(a.depth, b.depth) + 1)
             case 0x87:  // TUPLE3
-                let c = try pop()
-                let b = try pop()
-                stack.append(.tuple([try pop(), b, c]))
-            case 0x71: memo[try integer(1)] = try top()  // BINPUT
-            case 0x72: memo[try integer(4)] = try top()  // LONG_BINPUT
-            case 0x94: memo[memo.count] = try top()  // MEMOIZE
+                let c = try popEntry()
+                let b = try popEntry()
+                let a = try popEntry()
+                try push(.tuple([a.value, b.value, c.value]), depth: max(a.depth, b.depth, c.depth) + 1)
+            case 0x71: memo[try integer(1)] = try topEntry()  // BINPUT
+            case 0x72: memo[try integer(4)] = try topEntry()  // LONG_BINPUT
+            case 0x94: memo[memo.count] = try topEntry()  // MEMOIZE
             case 0x68, 0x6A:  // BINGET, LONG_BINGET
                 let index = try integer(op == 0x68 ? 1 : 4)
-                guard let value = memo[index] else {
+                guard let entry = memo[index] else {
                     throw Refused(problem: "data.pkl reads memo \(index) before setting it")
                 }
-                stack.append(value)
+                try push(entry.value, depth: entry.depth)
             case 0x73:  // SETITEM
-                let value = try pop()
-                let key = try pop()
-                try setItems([(key, value)])
+                let value = try popEntry()
+                let key = try popEntry()
+                try setItems([(key.value, value.value)], depth: max(key.depth, value.depth))
             case 0x75:  // SETITEMS
-                let items = try popMark()
+                let (items, depth) = try popMarkWithDepth()
                 guard items.count % 2 == 0 else { throw Refused(problem: "data.pkl SETITEMS has an odd count") }
-                try setItems(stride(from: 0, to: items.count, by: 2).map { (items[$0], items[$0 + 1]) })
+                try setItems(stride(from: 0, to: items.count, by: 2).map { (items[$0], items[$0 + 1]) }, depth: depth)
             case 0x61:  // APPEND
-                let value = try pop()
-                try append([value])
-            case 0x65: try append(try popMark())  // APPENDS
+                let value = try popEntry()
+                try append([value.value], depth: value.depth)
+            case 0x65:  // APPENDS
+                let (items, depth) = try popMarkWithDepth()
+                try append(items, depth: depth)
             case 0x63:  // GLOBAL "module\nname\n"
                 let module = try line()
-                stack.append(try global(module, try line()))
+                try push(try global(module, try line()))
             case 0x93:  // STACK_GLOBAL
                 let name = try pop()
                 let module = try pop()
                 guard case .string(let m) = module, case .string(let n) = name else {
                     throw Refused(problem: "data.pkl STACK_GLOBAL without strings")
                 }
-                stack.append(try global(m, n))
+                try push(try global(m, n))
             case 0x51:  // BINPERSID
-                stack.append(try persistent(try pop()))
+                try push(try persistent(try pop()))
             case 0x52:  // REDUCE
                 let arguments = try pop()
-                stack.append(try reduce(try pop(), arguments))
+                try push(try reduce(try pop(), arguments), depth: 1)
             case 0x62:  // BUILD: only a dict's attribute state (OrderedDict._metadata), which is dropped
                 let state = try pop()
                 guard case .dict = try top(), case .dict = state else {
@@ -86,9 +94,21 @@ extension RestrictedUnpickler {
         }
     }
 
-    func top() throws(Refused) -> Value {
-        guard let value = stack.last else { throw Refused(problem: "data.pkl reads an empty stack (corrupt)") }
-        return value
+    func top() throws(Refused) -> Value { try topEntry().value }
+
+    func topEntry() throws(Refused) -> Entry {
+        guard let entry = stack.last else { throw Refused(problem: "data.pkl reads an empty stack (corrupt)") }
+        return entry
+    }
+
+    /// Pushes `value`, which nests `depth` containers deep. A state dict nests a few; a hostile pickle of a million
+    /// nested tuples would overflow the thread's stack when the values are freed, one recursive release each.
+    mutating func push(_ value: Value, depth: Int = 0) throws(Refused) {
+        guard depth <= Self.maxDepth else {
+            throw Refused(
+                problem: "data.pkl nests containers deeper than \(Self.maxDepth) levels (a state dict needs a few)")
+        }
+        stack.append(Entry(value: value, depth: depth))
     }
 
     /// A global by name: refused unless it is one a state dict uses.
@@ -102,16 +122,20 @@ extension RestrictedUnpickler {
                 + "torch._utils._rebuild_tensor_v2 and torch.*Storage are allowed; nothing was run)")
     }
 
-    mutating func setItems(_ items: [(Value, Value)]) throws(Refused) {
-        guard case .dict(var existing) = try pop() else { throw Refused(problem: "data.pkl SETITEMS on a non-dict") }
+    /// Adds `items`, nesting `depth` deep, to the dict on top.
+    mutating func setItems(_ items: [(Value, Value)], depth: Int) throws(Refused) {
+        let dict = try popEntry()
+        guard case .dict(var existing) = dict.value else { throw Refused(problem: "data.pkl SETITEMS on a non-dict") }
         existing += items
-        stack.append(.dict(existing))
+        try push(.dict(existing), depth: max(dict.depth, depth + 1))
     }
 
-    mutating func append(_ items: [Value]) throws(Refused) {
-        guard case .list(var existing) = try pop() else { throw Refused(problem: "data.pkl APPENDS on a non-list") }
+    /// Adds `items`, nesting `depth` deep, to the list on top.
+    mutating func append(_ items: [Value], depth: Int) throws(Refused) {
+        let list = try popEntry()
+        guard case .list(var existing) = list.value else { throw Refused(problem: "data.pkl APPENDS on a non-list") }
         existing += items
-        stack.append(.list(existing))
+        try push(.list(existing), depth: max(list.depth, depth + 1))
     }
 
     /// `('storage', torch.XStorage, key, location, numel)`.

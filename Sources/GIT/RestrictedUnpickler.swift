@@ -55,10 +55,19 @@ struct RestrictedUnpickler {
         return tensors
     }
 
+    /// A value on the stack or in the memo, with how many containers deep it nests.
+    struct Entry {
+        var value: Value
+        var depth: Int
+    }
+
+    /// The deepest nesting accepted: a state dict holds tuples in a dict (in an `OrderedDict`'s reduce arguments).
+    static let maxDepth = 100
+
     let data: UnsafeRawBufferPointer
     var position = 0
-    var stack: [Value] = []
-    var memo: [Int: Value] = [:]
+    var stack: [Entry] = []
+    var memo: [Int: Entry] = [:]
 
     init(data: UnsafeRawBufferPointer) { self.data = data }
 
@@ -100,18 +109,21 @@ struct RestrictedUnpickler {
         return s
     }
 
-    mutating func pop() throws(Refused) -> Value {
-        guard let value = stack.popLast() else { throw Refused(problem: "data.pkl pops an empty stack (corrupt)") }
-        return value
+    mutating func pop() throws(Refused) -> Value { try popEntry().value }
+
+    mutating func popEntry() throws(Refused) -> Entry {
+        guard let entry = stack.popLast() else { throw Refused(problem: "data.pkl pops an empty stack (corrupt)") }
+        return entry
     }
 
-    /// The values above the topmost mark, removing the mark.
-    mutating func popMark() throws(Refused) -> [Value] {
-        guard let index = stack.lastIndex(where: { if case .mark = $0 { true } else { false } }) else {
+    /// The values above the topmost mark and the deepest nesting among them, removing the mark.
+    mutating func popMarkWithDepth() throws(Refused) -> (items: [Value], depth: Int) {
+        guard let index = stack.lastIndex(where: { if case .mark = $0.value { true } else { false } }) else {
             throw Refused(problem: "data.pkl has no MARK where one is needed (corrupt)")
         }
-        let items = Array(stack[(index + 1)...])
+        let entries = stack[(index + 1)...]
+        let result = (entries.map(\.value), entries.map(\.depth).max() ?? 0)
         stack.removeSubrange(index...)
-        return items
+        return result
     }
 }

@@ -62,6 +62,27 @@ struct CheckpointTests {
         #expect { _ = try TorchCheckpoint(url: file) } throws: { "\($0)".contains("builtins.eval") }
     }
 
+    /// Found by a review: 30 KB of nested tuples overflowed the stack when the values were freed (SIGSEGV).
+    @Test("a pickle nesting a million tuples, lists or marks is refused at the depth limit, not a crash")
+    func deepPickle() throws {
+        let file = try Fixtures.temporaryDirectory().appendingPathComponent("pytorch_model.bin")
+        let deep: [[UInt8]] = [
+            [0x80, 0x02, 0x4E] + [UInt8](repeating: 0x85, count: 1_000_000) + [0x2E],  // NONE, TUPLE1 × 10⁶
+            [0x80, 0x02] + [UInt8](repeating: 0x28, count: 1_000_000) + [UInt8](repeating: 0x74, count: 1_000_000)
+                + [0x2E],  // MARK × 10⁶, TUPLE × 10⁶
+            [0x80, 0x02] + [UInt8](repeating: 0x5D, count: 500_000) + [UInt8](repeating: 0x61, count: 499_999)
+                + [0x2E],  // EMPTY_LIST × 5·10⁵, APPEND each into the one below
+        ]
+        for pickle in deep {
+            try StoredZip.write([("archive/data.pkl", pickle)], to: file)
+            #expect {
+                _ = try TorchCheckpoint(url: file)
+            } throws: { error in
+                "\(error)".contains("nests containers deeper than 100 levels")
+            }
+        }
+    }
+
     @Test("truncated or corrupt .bin files get one line naming the file")
     func truncated() throws {
         let source = try Data(contentsOf: Fixtures.url("tiny-git/pytorch_model.bin"))
