@@ -64,6 +64,12 @@ public struct HubDownloader: Sendable {
         guard !offline else {
             throw Failure(description: "HF_HUB_OFFLINE is set, so \(name) cannot be downloaded; unset it to pull")
         }
+        // The revision names `refs/<revision>` in the cache: a branch, a tag, `refs/pr/N` or a commit, never a way out.
+        let parts = revision.split(separator: "/", omittingEmptySubsequences: false)
+        guard !revision.isEmpty, !revision.contains("\0"), parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." })
+        else {
+            throw Failure(description: "revision '\(revision)' is not a branch, tag, refs/pr/N or commit name")
+        }
         let repo = cache.repositoryDirectory(name)
         var snapshot: URL?
         for (file, optional) in files.map({ ($0, false) }) + optionalFiles.map({ ($0, true) }) {
@@ -99,10 +105,18 @@ public struct HubDownloader: Sendable {
 
     // MARK: - Steps
 
+    /// `<endpoint>/<name>/resolve/<revision>/<file>`, the revision quoted whole as huggingface_hub does
+    /// (`refs/pr/1` → `refs%2Fpr%2F1`). Built as text: `appendingPathComponent` would quote the `%` again.
     func resolveURL(_ name: String, _ revision: String, _ file: String) -> URL {
-        let rev = revision.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? revision
-        return endpoint.appendingPathComponent(name).appendingPathComponent("resolve/\(rev)/\(file)")
+        let rev = revision.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? revision
+        let path = file.addingPercentEncoding(withAllowedCharacters: Self.unreserved.union(["/"])) ?? file
+        return URL(string: "\(endpoint.absoluteString)/\(name)/resolve/\(rev)/\(path)")
+            ?? endpoint.appendingPathComponent(name).appendingPathComponent("resolve/\(rev)/\(file)")
     }
+
+    /// RFC 3986's unreserved characters, ASCII only: what Python's `quote(s, safe="")` leaves as it is.
+    static let unreserved = CharacterSet(
+        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     var headers: [String: String] {
         var h = ["Accept-Encoding": "identity", "User-Agent": "vlm-stream"]
@@ -150,6 +164,11 @@ public struct HubDownloader: Sendable {
         guard let commit = response.headers["x-repo-commit"], !commit.isEmpty else {
             throw Failure(
                 description: "\(name)/\(file): the server sent no X-Repo-Commit header; is HF_ENDPOINT a hub?")
+        }
+        // It names the snapshot directory: a git commit hash, or the server is not to be trusted with paths.
+        guard commit.count == 40, commit.allSatisfy({ $0.isHexDigit && $0.isASCII }) else {
+            throw Failure(
+                description: "\(name)/\(file): the server's X-Repo-Commit is not a commit hash; is HF_ENDPOINT a hub?")
         }
         guard let rawTag = response.headers["x-linked-etag"] ?? response.headers["etag"] else {
             throw Failure(description: "\(name)/\(file): the server sent no ETag; is HF_ENDPOINT a hub?")

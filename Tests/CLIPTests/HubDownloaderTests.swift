@@ -106,6 +106,52 @@ import VLMCore
         #expect(throws: ModelLocator.NotFound.self) { try ModelLocator.resolve(Self.name, cache: cache) }
     }
 
+    /// Found by a review: `refs/pr/1` went out as `refs%252Fpr%252F1`, quoted twice.
+    @Test func aRevisionIsQuotedOnceAsTheHubExpects() async throws {
+        let server = try LoopbackHTTPServer(routes: [:])
+        defer { server.stop() }
+        let cache = HubCache(root: try Fixtures.temporaryDirectory("hub"))
+        defer { try? FileManager.default.removeItem(at: cache.root) }
+        for revision in ["refs/pr/1", "v1.0"] {
+            await #expect(throws: HubDownloader.Failure.self) {
+                _ = try await Self.downloader(server, cache: cache).pull(Self.name, revision: revision)
+            }
+        }
+        #expect(
+            server.requests.map(\.path) == [
+                "/\(Self.name)/resolve/refs%2Fpr%2F1/config.json", "/\(Self.name)/resolve/v1.0/config.json",
+            ])
+    }
+
+    /// Found by a review: the server's X-Repo-Commit became a path, so `../../../victim` replaced files outside the
+    /// cache with links; a revision could do the same from the command line.
+    @Test func aCommitOrRevisionThatIsAPathIsRefused() async throws {
+        var routes = try Self.routes(weights: Data("x".utf8))
+        for (path, var route) in routes where route.headers["X-Repo-Commit"] != nil {
+            route.headers["X-Repo-Commit"] = "../../../victim"
+            routes[path] = route
+        }
+        let server = try Self.start(routes)
+        defer { server.stop() }
+        let root = try Fixtures.temporaryDirectory("hub")
+        let cache = HubCache(root: root.appendingPathComponent("a/b/c"))
+        defer { try? FileManager.default.removeItem(at: root) }
+        await #expect {
+            _ = try await Self.downloader(server, cache: cache).pull(Self.name)
+        } throws: { error in
+            "\(error)".contains("X-Repo-Commit is not a commit hash")
+        }
+        let made = FileManager.default.enumerator(atPath: root.path)?.allObjects as? [String] ?? []
+        #expect(!made.contains { $0.hasSuffix("victim") }, "\(made)")
+        for revision in ["../../x", "a/../../b", ""] {
+            await #expect {
+                _ = try await Self.downloader(server, cache: cache).pull(Self.name, revision: revision)
+            } throws: { error in
+                "\(error)".contains("is not a branch, tag, refs/pr/N or commit name")
+            }
+        }
+    }
+
     @Test func missingFileAndUnreachableServerGiveOneLine() async throws {
         var routes = try Self.routes(weights: Data("x".utf8))
         routes["/\(Self.name)/resolve/main/merges.txt"] = nil
