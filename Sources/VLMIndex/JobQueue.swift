@@ -37,7 +37,8 @@ public final class JobQueue: Sendable {
     /// Opens the queue of the PostgreSQL index at `url` (migrating the schema); an SQLite path is refused.
     public init(url: String) throws {
         guard case .postgres(let pg) = try IndexLocation(url) else {
-            throw IndexError.badURL(url: url, reason: "jobs and workers need a PostgreSQL index (postgres://…)")
+            throw IndexError.badURL(
+                url: PostgresURL.mask(url), reason: "jobs and workers need a PostgreSQL index (postgres://…)")
         }
         store = try PostgresStore(url: pg)
         path = pg.display

@@ -72,7 +72,7 @@ struct SearchCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let index = try VideoIndex(path: db, create: false)
-            guard let stored = try index.model() else { throw IndexError.empty(path: db) }
+            guard let stored = try index.model() else { throw IndexError.empty(path: index.path) }
             let encoder = try model.load()
             try index.requireModel(encoder.modelIdentity)
             var queries = try encoder.encode(texts: text)
@@ -80,7 +80,7 @@ struct SearchCommand: AsyncParsableCommand {
             queries += pictures.isEmpty ? [] : try encoder.encode(stills: pictures)
             let labels = text + image
             for query in queries where query.count != stored.dimension {
-                throw IndexError.dimensionMismatch(path: db, indexed: stored.dimension, given: query.count)
+                throw IndexError.dimensionMismatch(path: index.path, indexed: stored.dimension, given: query.count)
             }
             let matrix = try index.matrix()
             let options = SearchOptions(

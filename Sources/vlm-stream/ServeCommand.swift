@@ -61,7 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
             var logger = Logger(label: "vlm.serve")
             logger.logLevel = .warning
             let host = options.host
-            let db = db
+            let db = index.path  // without a PostgreSQL password
             do {
                 try await ArchiveServer.run(archive: archive, options: options, logger: logger) { port in
                     FileHandle.standardOutput.write(Data("serving \(db) on http://\(host):\(port)/\n".utf8))

@@ -80,7 +80,7 @@ struct TuneCommand: AsyncParsableCommand {
                     "no positives: mark at least one moment the query should match with --positive VIDEO@START-END")
             }
             let index = try VideoIndex(path: db, create: false)
-            guard try index.model() != nil else { throw IndexError.empty(path: db) }
+            guard try index.model() != nil else { throw IndexError.empty(path: index.path) }
             let encoder = try model.load()
             try index.requireModel(encoder.modelIdentity)
             let matrix = try index.matrix()
@@ -98,7 +98,7 @@ struct TuneCommand: AsyncParsableCommand {
             let prompts = PromptEncoder(encoder: encoder, templates: settings.prompts.templates)
             let start = try startEmbedding(encoder: encoder, prompts: prompts)
             guard start.count == matrix.dimension else {
-                throw IndexError.dimensionMismatch(path: db, indexed: matrix.dimension, given: start.count)
+                throw IndexError.dimensionMismatch(path: index.path, indexed: matrix.dimension, given: start.count)
             }
             var tuning = TuneSettings()
             tuning.folds = folds

@@ -107,3 +107,29 @@ struct PostgresIndexTests {
         #expect(throws: IndexError.self) { try VideoIndex(path: "postgres://127.0.0.1/x", create: true) }
     }
 }
+
+/// Found by a review: a URL that did not parse was shown whole, password included, and a port out of range went to
+/// another port (5432, or 70000 wrapped to 4464) with the credentials.
+@Suite("PostgreSQL URLs")
+struct PostgresURLTests {
+    @Test("a malformed URL never shows its password; a port outside 1…65535 is refused; IPv6 is unbracketed")
+    func parsing() throws {
+        for bad in [
+            "postgres://vlm:secret@127.0.0.1:5x432/videos", "postgres://vlm:se#cret@127.0.0.1/videos",
+            "postgres://vlm:secret@127.0.0.1:-1/videos", "postgres://vlm:secret@127.0.0.1:70000/videos",
+            "postgres://vlm:secret@127.0.0.1:99999999999999999999/videos", "postgres://vlm:secret@127.0.0.1:0/videos",
+        ] {
+            let error = try #require(throws: IndexError.self) { try PostgresURL(bad) }
+            #expect(!"\(error)".contains("secret") && !"\(error)".contains("cret"), "\(error)")
+            #expect("\(error)".contains("is not a usable PostgreSQL URL"), "\(error)")
+        }
+        #expect(try PostgresURL("postgres://vlm:secret@[::1]:55432/videos").host == "::1")
+        #expect(try PostgresURL("postgres://vlm@db:5433/videos").port == 5433)
+        #expect(try PostgresURL("postgres://vlm@db/videos").port == 5432)
+        #expect {
+            try JobQueue(url: "http://vlm:secret@host/x")
+        } throws: { error in
+            !"\(error)".contains("secret")
+        }
+    }
+}

@@ -19,6 +19,13 @@ public struct PostgresURL: Sendable, Equatable {
         guard let parts = URLComponents(string: value), let host = parts.host, !host.isEmpty else {
             throw IndexError.badURL(url: Self.mask(value), reason: "expected postgres://user:password@host:port/db")
         }
+        // A port that does not parse (`99999999999999999999`) is nil, as an absent one is: tell them apart by the
+        // text, or the connection would go to 5432 (or 70000 wrap to 4464) with the credentials.
+        let hostAndPort = value.split(separator: "@").last?.split(separator: "/").first ?? ""
+        let givesPort = hostAndPort.hasPrefix("[") ? hostAndPort.contains("]:") : hostAndPort.contains(":")
+        if givesPort, !(parts.port.map { (1...65535).contains($0) } ?? false) {
+            throw IndexError.badURL(url: Self.mask(value), reason: "the port must be a number from 1 to 65535")
+        }
         guard let user = parts.user, !user.isEmpty else {
             throw IndexError.badURL(url: Self.mask(value), reason: "no user name")
         }
@@ -26,7 +33,8 @@ public struct PostgresURL: Sendable, Equatable {
         guard !database.isEmpty else {
             throw IndexError.badURL(url: Self.mask(value), reason: "no database name after the port")
         }
-        self.host = host
+        // An IPv6 address comes bracketed (`[::1]`); the connection wants it bare.
+        self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         self.port = parts.port ?? 5432
         self.user = user.removingPercentEncoding ?? user
         self.password = parts.password.map { $0.removingPercentEncoding ?? $0 }
@@ -47,10 +55,18 @@ public struct PostgresURL: Sendable, Equatable {
         "postgres://\(user)@\(host):\(port)/\(database)?sslmode=\(sslMode.rawValue)"
     }
 
-    /// `value` with any password replaced by `***`.
-    static func mask(_ value: String) -> String {
-        guard var parts = URLComponents(string: value), parts.password != nil else { return value }
-        parts.password = "***"
-        return parts.string ?? value
+    /// `value` with any password replaced by `***`, whether or not the URL parses (a typo in the port, a `#` in the
+    /// password): then whatever stands between `user:` and the last `@` is the password.
+    public static func mask(_ value: String) -> String {
+        if var parts = URLComponents(string: value), parts.host != nil {
+            guard parts.password != nil else { return value }
+            parts.password = "***"
+            return parts.string ?? value
+        }
+        guard let scheme = value.range(of: "://"), let at = value.range(of: "@", options: .backwards),
+            scheme.upperBound < at.lowerBound,
+            let colon = value[scheme.upperBound..<at.lowerBound].firstIndex(of: ":")
+        else { return value }
+        return String(value[...colon]) + "***" + String(value[at.lowerBound...])
     }
 }
