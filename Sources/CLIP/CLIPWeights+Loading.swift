@@ -144,7 +144,7 @@ extension CLIPConfig {
             ("text_config.vocab_size", text.vocabSize), ("projection_dim", projectionDim),
         ]
         for (name, value) in sizes where value <= 0 || value > 1 << 20 {
-            throw fail("\(name) is \(value), expected a positive size")
+            throw fail("\(name) is \(value), expected a size from 1 to \(1 << 20)")
         }
         if vision.hiddenSize % vision.numAttentionHeads != 0 {
             throw fail(

@@ -138,7 +138,12 @@ extension GITConfig {
             ("vision_config.image_size", vision.imageSize), ("vision_config.patch_size", vision.patchSize),
         ]
         for (name, value) in sizes where value <= 0 || value > 1 << 20 {
-            throw fail("\(name) is \(value), expected a positive size")
+            throw fail("\(name) is \(value), expected a size from 1 to \(1 << 20)")
+        }
+        // A negative or zero eps made every layer norm NaN and every caption empty, with exit 0.
+        for (name, eps) in [("layer_norm_eps", layerNormEps), ("vision_config.layer_norm_eps", vision.layerNormEps)]
+        where !(eps > 0 && eps.isFinite) {
+            throw fail("\(name) is \(eps), expected a small positive number such as 1e-12")
         }
         if hiddenSize % numAttentionHeads != 0 {
             throw fail("hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(numAttentionHeads)")

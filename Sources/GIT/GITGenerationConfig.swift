@@ -65,6 +65,13 @@ public struct GITGenerationConfig: Sendable, Equatable {
         guard result.numBeams >= 1, result.numBeams <= 64 else {
             throw GITLoadError(file: url.path, "num_beams \(result.numBeams) is outside 1…64")
         }
+        // Negative lengths gave empty captions (and Int.min an overflow trap in `newTokens`).
+        guard (1...100_000).contains(result.maxLength) else {
+            throw GITLoadError(file: url.path, "max_length \(result.maxLength) is outside 1…100000")
+        }
+        if let tokens = result.maxNewTokens, !(1...100_000).contains(tokens) {
+            throw GITLoadError(file: url.path, "max_new_tokens \(tokens) is outside 1…100000")
+        }
         return result
     }
 }

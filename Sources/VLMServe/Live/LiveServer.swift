@@ -66,14 +66,31 @@ public struct LiveServer: Service {
             logger: logger)
     }
 
+    /// How long open requests get to end once a graceful shutdown begins. An event stream whose client stopped
+    /// reading waits in a write that never completes; past this the server is cancelled, closing every connection,
+    /// so a run always exits.
+    public static let shutdownGrace: Duration = .seconds(5)
+
     public func run() async throws {
         let feed = feed
+        let app = app
         do {
             try await withGracefulShutdownHandler {
-                try await app.run()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await app.run() }
+                    group.addTask {
+                        try await gracefulShutdown()
+                        try await Task.sleep(for: Self.shutdownGrace)
+                    }
+                    // The server's end, or the grace period's: either way the other is cancelled.
+                    _ = try await group.next()
+                    group.cancelAll()
+                }
             } onGracefulShutdown: {
                 feed?.close()
             }
+        } catch is CancellationError where listening.current == true {
+            // The grace period ran out: the server was cancelled with requests still open.
         } catch {
             // Before it listened, the failure is the address (in use, not an address of this machine).
             let listened = listening.withLock { state -> Bool in

@@ -57,6 +57,10 @@ public func buildLiveRouter(
         // A reconnecting EventSource sends Last-Event-ID; the page's first connection says ?after= (the state's
         // last_event_id), so nothing it already drew is sent twice.
         let after = request.headers[.lastEventID] ?? request.uri.queryParameters["after"].map(String.init)
+        guard live.feed.subscriberCount < EventStream.maxStreams else {
+            return APIError.response(
+                .serviceUnavailable, "\(EventStream.maxStreams) event streams are open; close one and try again")
+        }
         return EventStream.response(feed: live.feed, lastEventID: after)
     }
     router.get("/api/live/thumbnail") { request, _ in
@@ -89,6 +93,8 @@ extension HTTPField.Name {
 enum EventStream {
     /// Seconds between keep-alive comments (under the server's 30 s idle limit and most proxies' 60 s).
     static let keepAlive: Duration = .seconds(15)
+    /// Event streams open at once: each holds up to `LiveFeed.subscriberBuffer` messages for a slow reader.
+    static let maxStreams = 64
 
     static func response(feed: LiveFeed, lastEventID: String?) -> Response {
         let after = lastEventID.flatMap { Int($0.prefix(18)) }
