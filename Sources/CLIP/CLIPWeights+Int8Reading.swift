@@ -53,6 +53,13 @@ extension SafetensorsFile {
     func quantizedWeight(_ name: String, out: Int, inputs: Int) throws -> QuantizedWeight {
         let data = try int8(name + ".weight", shape: [out, inputs])
         let scales = try tensor(name + ".weight_scale", shape: [out])
+        // max|W[j]| / 127: never negative, zero only for a row of zeros.
+        if let bad = scales.buffer.firstIndex(where: { !($0 >= 0 && $0.isFinite) }) {
+            throw CLIPLoadError(
+                file: self.name,
+                "\(name).weight_scale[\(bad)] is \(scales.data[bad]), not a row scale (finite, 0 or more); quantize the "
+                    + "model again")
+        }
         let sums = try int32(name + ".weight_sum", shape: [out])
         return QuantizedWeight(
             borrowing: data, outFeatures: out, inFeatures: inputs, scales: scales, sums: sums, owner: self, mapped: true

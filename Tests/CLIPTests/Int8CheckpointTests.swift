@@ -146,6 +146,8 @@ struct Int8CheckpointTests {
             ("no metadata", "no vlm_stream.quantization metadata"),
             ("unknown scheme", "cannot read"),
             ("scale shape", "has shape"),
+            ("negative scale", "mlp.fc1.weight_scale[2] is -1.0, not a row scale"),
+            ("NaN scale", "self_attn.q_proj.weight_scale[0] is nan, not a row scale"),
             ("weight dtype", "has dtype F32"),
             ("channel range", "distinct channels"),
             ("channels unsorted", "distinct channels"),
@@ -168,6 +170,18 @@ struct Int8CheckpointTests {
         case "scale shape":
             directory = try Self.rewrite(good) { key, dtype, shape, data in
                 key == layer + "mlp.fc2.weight_scale" ? (dtype, [shape[0] - 1], data.dropLast(4)) : (dtype, shape, data)
+            }
+        case "negative scale", "NaN scale":
+            let (key, index, value): (String, Int, Float) =
+                damage == "NaN scale" ? ("self_attn.q_proj.weight_scale", 0, .nan) : ("mlp.fc1.weight_scale", 2, -1)
+            directory = try Self.rewrite(good) { name, dtype, shape, data in
+                guard name == layer + key else { return (dtype, shape, data) }
+                var changed = data
+                withUnsafeBytes(of: value.bitPattern.littleEndian) {
+                    changed.replaceSubrange(
+                        changed.startIndex + 4 * index..<changed.startIndex + 4 * index + 4, with: $0)
+                }
+                return (dtype, shape, changed)
             }
         case "weight dtype":
             directory = try Self.rewrite(good) { key, dtype, shape, data in
