@@ -129,6 +129,47 @@ struct LiveFeedTests {
         try await running.value
     }
 
+    /// Found by a review: a client that stopped reading left a write waiting forever, and the run never exited.
+    @Test("event streams whose clients stopped reading do not keep the server from stopping", .timeLimit(.minutes(2)))
+    func stalledReaders() async throws {
+        let feed = LiveFeed(streams: ["cam"])
+        var options = ServeOptions()
+        options.port = 0
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "vlm.live.test")
+        logger.logLevel = .critical
+        let server = LiveServer(
+            live: LiveSources(feed: feed, queries: nil), metrics: { [] }, options: options, logger: logger
+        ) { continuation.yield($0) }
+        let group = ServiceGroup(services: [server], logger: logger)
+        let running = Task { try await group.run() }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+        // Three clients with a 2 KB receive buffer ask for the stream and never read it.
+        var sockets: [Int32] = []
+        for _ in 0..<3 {
+            let fd = try #require(LoopbackSocket.connect(port: port))
+            var size: Int32 = 2048
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            let request = Array("GET /api/live/events HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+            #expect(write(fd, request, request.count) == request.count)
+            sockets.append(fd)
+        }
+        defer { for fd in sockets { close(fd) } }
+        // ~20 MB of score messages, more than the kernel's and the server's send buffers hold.
+        let queries = (0..<32).map { "query \($0) " + String(repeating: "x", count: 200) }
+        for i in 0..<2500 {
+            feed.record(
+                scores: queries.map { QueryScore(stream: "cam", pts: Double(i), query: $0, score: 0.5, cosine: 0) })
+            if i % 100 == 99 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let start = ContinuousClock.now
+        await group.triggerGracefulShutdown()
+        try await running.value
+        let took = ContinuousClock.now - start
+        #expect(took < LiveServer.shutdownGrace + .seconds(10), "the server took \(took) to stop")
+    }
+
     @Test("--metrics-port alone: /metrics and / serve the metrics, nothing else is there")
     func metricsOnly() async throws {
         var options = ServeOptions()
