@@ -24,6 +24,8 @@ public enum IndexError: UserFacingError, Equatable {
     case badURL(url: String, reason: String)
     /// The PostgreSQL server could not be reached or refused the login.
     case unreachable(path: String, reason: String)
+    /// The PostgreSQL server answered and refused the login: a wrong user, password or database, or no TLS.
+    case refused(path: String, reason: String)
     /// SQLite failed in a way the cases above do not cover.
     case database(path: String, reason: String)
     /// A moment (`INDEX:VIDEO@SECONDS`) that is malformed or names no stored frame.
@@ -56,6 +58,9 @@ public enum IndexError: UserFacingError, Equatable {
         case .unreachable(let path, let reason):
             "cannot reach the index database \(path) (\(reason)): check that PostgreSQL runs there and the URL's "
                 + "user, password and database"
+        case .refused(let path, let reason):
+            "the index database \(path) refused the connection (\(reason)): check the URL's user, password, database "
+                + "and sslmode"
         case .database(let path, let reason):
             "index \(path) failed: \(reason)"
         case .badMoment(let moment, let reason):

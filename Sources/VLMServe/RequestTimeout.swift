@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import VLMCore
+import VLMIndex
 
 /// Gives each request a deadline; blocking work started with `offload` after it has passed fails with
 /// `RequestTimedOut`, which this middleware answers with 503.
@@ -23,6 +24,12 @@ struct RequestTimeoutMiddleware<Context: RequestContext>: RouterMiddleware {
             }
         } catch is RequestTimedOut {
             return APIError.response(.serviceUnavailable, "the request took longer than \(limit); try again")
+        } catch let error as IndexError {
+            // A PostgreSQL index that is away comes back: say so, as 503, rather than an empty 500.
+            if case .unreachable = error { return APIError.response(.serviceUnavailable, error.description) }
+            return APIError.response(.internalServerError, error.description)
+        } catch let error as UserFacingError {
+            return APIError.response(.internalServerError, error.description)
         }
     }
 }

@@ -81,6 +81,19 @@ final class PostgresCLITests {
         #expect(files.filter { $0.hasSuffix(".jpg") }.count == 2 && files.count == 4, "\(files)")
     }
 
+    /// Found by a review: a worker retried a refused login (or a database that does not exist) forever, as an outage.
+    @Test("a worker whose database does not exist exits at once with one line; jobs says the same")
+    func refusedDatabase() throws {
+        let url = server.url(database: "no_such_database")
+        for command in [["worker", "--db", url, "--exit-when-done"] + Self.model, ["jobs", "--db", url]] {
+            let result = try CLIRunner.run(command, timeout: 60)
+            let errors = result.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+            #expect(result.status == 1, "\(command): \(result.stderr)")
+            #expect(
+                errors.count == 1 && errors[0].contains("refused the connection (SQLSTATE 3D000"), "\(result.stderr)")
+        }
+    }
+
     @Test("an unreachable PostgreSQL server is one line naming the URL without its password")
     func unreachable() throws {
         let port = try Mosquitto.freePort()

@@ -78,6 +78,14 @@ final class PostgresStore: IndexStore {
                     on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 1, logger: logger
                 ))
         } catch {
+            // A server that answered and refused (a wrong password, no such database, no TLS where it is required)
+            // will refuse again: that is a wrong URL, not an outage to wait out.
+            if let psql = error as? PSQLError,
+                psql.code == .sslUnsupported
+                    || psql.serverInfo?[.sqlState].map({ $0.hasPrefix("28") || $0 == "3D000" }) == true
+            {
+                throw IndexError.refused(path: url.display, reason: Self.reason(error))
+            }
             throw IndexError.unreachable(path: url.display, reason: Self.reason(error))
         }
     }

@@ -130,8 +130,11 @@ public struct IndexWorkerService: Service {
             return pipeline.isStopping ? .stop : .next
         case .failure(let error):
             if let indexError = error as? IndexError, case .unreachable = indexError {
-                // The database went away mid-video: the committed chunks stay; the lease expires and the job resumes.
+                // The database went away mid-video: the committed chunks stay. Once it answers again the job is given
+                // back uncounted, as an outage is no failed attempt of the video (another worker may have taken it
+                // over after the lease ran out: then this changes nothing).
                 log("database unavailable during \(job.input): \(Self.describe(error))")
+                await retrying { try queue.release(job: job.id, worker: options.name) }
                 return .next
             }
             let reason = Self.describe(error)
