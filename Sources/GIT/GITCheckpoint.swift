@@ -67,6 +67,26 @@ public struct GITCheckpoint: Sendable {
     }
 }
 
+extension GITCheckpoint {
+    /// A VQA prompt: [CLS] and the question's ids, without [SEP]. Refused when the question is empty, when nothing of it
+    /// is left after tokenizing (control characters, lone combining marks: the model would caption instead of
+    /// answer), or when it leaves the answer no room in the model's positions.
+    public func questionPrompt(_ question: String) throws(GITInputError) -> [Int32] {
+        let ids = tokenizer.encode(question, addSpecialTokens: false)
+        guard !ids.isEmpty else {
+            throw GITInputError(
+                "the question has no words the tokenizer keeps; ask something, e.g. \"is the door open?\"")
+        }
+        let prompt = [Int32(model.config.bosTokenID)] + ids.map(Int32.init)
+        guard prompt.count < model.config.maxPositionEmbeddings else {
+            throw GITInputError(
+                "the question \"\(question.prefix(40))…\" is \(prompt.count) tokens, too long for the model's "
+                    + "\(model.config.maxPositionEmbeddings) positions")
+        }
+        return prompt
+    }
+}
+
 /// model.safetensors with GIT's wording for a missing tensor (the CLIP reader suggests a CLIP checkpoint).
 struct CheckedSafetensors: TensorSource {
     let file: SafetensorsFile

@@ -40,7 +40,7 @@ public enum IndexError: UserFacingError, Equatable {
         case .notAnIndex(let path, let reason):
             "\(path) is not a readable vlm-stream index (\(reason)): pass another --db, or delete it and index again"
         case .foreignDatabase(let path):
-            "\(path) is an SQLite database of another program, not a vlm-stream index: pass another --db"
+            "\(path) is a database of another program, not a vlm-stream index: pass another --db"
         case .newerSchema(let path, let version):
             "index \(path) has schema version \(version), newer than this vlm-stream understands: upgrade vlm-stream"
         case .modelMismatch(let path, let indexed, let requested):

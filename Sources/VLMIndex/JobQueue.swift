@@ -54,7 +54,8 @@ public final class JobQueue: Sendable {
     public func enqueue(_ inputs: [String]) throws -> Int {
         try store.postgres { tx in
             var queued = 0
-            for input in inputs {
+            var seen = Set<String>()
+            for input in inputs where seen.insert(input).inserted {  // the same path twice is one job
                 let rows = try tx.run(
                     """
                     INSERT INTO job (input) VALUES (\(input))

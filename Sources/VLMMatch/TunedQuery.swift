@@ -158,9 +158,20 @@ public struct TunedQuery: Sendable, Codable, Equatable {
         let d = query.embedding.count
         guard d > 0, query.rank >= 1, query.adapterU.count == d * query.rank, query.adapterV.count == d * query.rank
         else { throw .notAQueryFile(path: path, reason: "its embedding and adapter shapes disagree") }
-        let values = query.embedding + query.adapterU + query.adapterV + [query.logitScale]
-        guard values.allSatisfy(\.isFinite), query.logitScale > 0 else {
+        let values = query.embedding + query.adapterU + query.adapterV
+        guard values.allSatisfy(\.isFinite), query.logitScale.isFinite else {
             throw .notAQueryFile(path: path, reason: "it holds non-finite numbers")
+        }
+        // What tune writes: exp of a learned log-scale near CLIP's (100), an embedding of norm 1, small adapters.
+        // Beyond these bounds the scores would overflow to infinity or divide by a zero norm.
+        guard query.logitScale > 0, query.logitScale <= 1000 else {
+            throw .notAQueryFile(path: path, reason: "logit_scale \(query.logitScale) is outside (0, 1000]")
+        }
+        guard query.embedding.contains(where: { $0 != 0 }) else {
+            throw .notAQueryFile(path: path, reason: "its embedding is all zeros")
+        }
+        guard values.allSatisfy({ abs($0) <= 10_000 }) else {
+            throw .notAQueryFile(path: path, reason: "it holds values beyond ±10000")
         }
         if let model, query.model != model { throw .modelMismatch(path: path, file: query.model, running: model) }
         return query

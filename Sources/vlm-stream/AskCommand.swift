@@ -32,15 +32,7 @@ struct AskCommand: AsyncParsableCommand {
             }
             let checkpoint = try model.load()
             let config = checkpoint.model.config
-            // [CLS] + question ids, without the final [SEP]
-            let prompt =
-                [Int32(config.bosTokenID)]
-                + checkpoint.tokenizer.encode(question, addSpecialTokens: false).map(Int32.init)
-            guard prompt.count < config.maxPositionEmbeddings else {
-                throw GITCommandError(
-                    "the question is \(prompt.count) tokens with [CLS], too long for the model's "
-                        + "\(config.maxPositionEmbeddings) positions (and the answer needs room)")
-            }
+            let prompt = try checkpoint.questionPrompt(question)
             var settings = checkpoint.generation
             if let beams { settings.numBeams = max(1, min(16, beams)) }
             if let maxTokens { settings.maxNewTokens = max(1, maxTokens) }

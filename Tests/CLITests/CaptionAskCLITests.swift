@@ -59,6 +59,10 @@ import Testing
                     "Tests/Fixtures/tiny-git-vqa",
                 ], "too long"
             ),
+            (
+                ["ask", "Tests/Fixtures/still.jpg", "\u{01}\u{02}\u{0301}", "--model", "Tests/Fixtures/tiny-git-vqa"],
+                "the question has no words the tokenizer keeps"
+            ),
             (["caption", "Tests/Fixtures/still.jpg", "--model", "Tests/Fixtures/tiny-clip"], "missing vocab.txt"),
             (["caption", "Tests/Fixtures/truncated.jpg", "--model", "Tests/Fixtures/tiny-git"], "truncated.jpg"),
         ]

@@ -128,12 +128,29 @@ struct TuneCLITests {
         object["model"] = "some-other-model"
         let foreign = dir.appendingPathComponent("foreign.query.json")
         try JSONSerialization.data(withJSONObject: object).write(to: foreign)
-        let cases: [([String], String)] = [
-            (["--query-file", foreign.path], "tuned for model some-other-model"),
-            (["--query-file", Fixtures.url("tiny-clip/config.json").path], "is not a vlm-stream query file"),
-            (["--query-file", Fixtures.url("still.png").path], "is not a vlm-stream query file"),
-            (["--query-image", Fixtures.url("truncated.jpg").path], "truncated.jpg"),
-        ]
+        // Found by a review: a logit_scale of 0 was called non-finite, one of 1e300 made every frame score 1, and an
+        // all-zero embedding passed.
+        var damaged: [([String], String)] = []
+        let original = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let zero = (original["embedding"] as? [Double] ?? []).map { _ in 0.0 }
+        for (name, key, value, expected): (String, String, Any, String) in [
+            ("scale0", "logit_scale", 0.0, "logit_scale 0.0 is outside (0, 1000]"),
+            ("scale-huge", "logit_scale", 1e300, "logit_scale 1e+300 is outside (0, 1000]"),
+            ("zeros", "embedding", zero, "its embedding is all zeros"),
+        ] {
+            var changed = original
+            changed[key] = value
+            let file = dir.appendingPathComponent("\(name).query.json")
+            try JSONSerialization.data(withJSONObject: changed).write(to: file)
+            damaged.append((["--query-file", file.path], expected))
+        }
+        let cases: [([String], String)] =
+            damaged + [
+                (["--query-file", foreign.path], "tuned for model some-other-model"),
+                (["--query-file", Fixtures.url("tiny-clip/config.json").path], "is not a vlm-stream query file"),
+                (["--query-file", Fixtures.url("still.png").path], "is not a vlm-stream query file"),
+                (["--query-image", Fixtures.url("truncated.jpg").path], "truncated.jpg"),
+            ]
         for (arguments, expected) in cases {
             let result = try CLIRunner.run(["run", plaza, "--json"] + arguments + Self.model)
             #expect(result.status != 0, "\(arguments)")

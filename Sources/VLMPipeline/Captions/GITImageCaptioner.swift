@@ -52,18 +52,7 @@ public struct GITImageCaptioner: ImageCaptioner {
         _ = try prompt(question)
     }
 
-    /// [CLS] + the question's ids without [SEP], when it fits the model's positions.
-    private func prompt(_ question: String) throws -> [Int32] {
-        let config = checkpoint.model.config
-        let prompt =
-            [Int32(config.bosTokenID)] + checkpoint.tokenizer.encode(question, addSpecialTokens: false).map(Int32.init)
-        guard prompt.count < config.maxPositionEmbeddings else {
-            throw GITInputError(
-                "the question \"\(question.prefix(40))…\" is \(prompt.count) tokens, too long for the model's "
-                    + "\(config.maxPositionEmbeddings) positions")
-        }
-        return prompt
-    }
+    private func prompt(_ question: String) throws -> [Int32] { try checkpoint.questionPrompt(question) }
 
     /// The ids generated after `prompt` for `images` (one input: N frames of a video checkpoint, else one image),
     /// decoded without special tokens.
