@@ -42,6 +42,9 @@ struct BenchCaptionCommand: AsyncParsableCommand {
     func validate() throws {
         guard (2...500).contains(tokens) else { throw ValidationError("--tokens must be between 2 and 500.") }
         guard (1...1000).contains(reps) else { throw ValidationError("--reps must be between 1 and 1000.") }
+        if let threads, !(1...1024).contains(threads) {
+            throw ValidationError("--threads must be between 1 and 1024.")
+        }
     }
 
     func run() async throws {

@@ -42,6 +42,11 @@ struct BenchServeCommand: AsyncParsableCommand {
         guard frames > 0, requests > 0, concurrency > 0, texts > 0, top > 0 else {
             throw ValidationError("--frames, --requests, --concurrency, --texts and --top must be positive")
         }
+        // A million frames of ViT-B/32 is a 1 GB index written to the temporary directory.
+        guard frames <= 10_000_000, requests <= 10_000_000, concurrency <= 1024, texts <= 100_000, top <= 1000 else {
+            throw ValidationError(
+                "--frames and --requests must be at most 10000000, --concurrency 1024, --texts 100000, --top 1000")
+        }
     }
 
     func run() async throws {

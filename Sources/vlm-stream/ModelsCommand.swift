@@ -27,6 +27,14 @@ struct ModelsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let cache = HubCache()
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: cache.root.path, isDirectory: &isDirectory),
+                !isDirectory.boolValue
+            {
+                throw OptionError(
+                    "the Hugging Face cache \(cache.root.path) is a file, not a directory: check HF_HUB_CACHE and HF_HOME"
+                )
+            }
             let models = cache.cachedModels()
             guard !models.isEmpty else {
                 print("no CLIP models in \(cache.root.path); run `vlm-stream models pull \(HubCache.defaultModel)`")

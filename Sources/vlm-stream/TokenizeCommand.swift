@@ -23,10 +23,18 @@ struct TokenizeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let tokenizer = try TokenizerLoader.load(directory: try model.directory())
+            let directory = try model.directory()
+            let tokenizer = try TokenizerLoader.load(directory: directory)
+            // Ids the text tower has no row for (a tokenizer of another model) are refused, as `embed` refuses them.
+            let vocabulary = try CLIPConfig.load(from: directory.appendingPathComponent("config.json")).text.vocabSize
             for text in texts {
-                try JSONLine.emit(
-                    #"{"text": \#(JSONText.string(text)), "ids": \#(JSONLine.array(try tokenizer.encode(text)))}"#)
+                let ids = try tokenizer.encode(text)
+                if let bad = ids.first(where: { $0 < 0 || Int($0) >= vocabulary }) {
+                    throw CLIPInputError(
+                        "token id \(bad) of \"\(text.prefix(40))\" is outside the model's vocabulary of \(vocabulary): "
+                            + "its tokenizer files belong to another model")
+                }
+                try JSONLine.emit(#"{"text": \#(JSONText.string(text)), "ids": \#(JSONLine.array(ids))}"#)
             }
         }
     }

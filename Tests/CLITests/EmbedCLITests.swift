@@ -37,6 +37,22 @@ import Testing
         }
     }
 
+    /// Found by a review: `tokenize` printed ids the model has no row for; `embed` refused them.
+    @Test func tokenizeRefusesIdsOutsideTheModelsVocabulary() throws {
+        let directory = try Fixtures.temporaryDirectory("vocab")
+        for file in try FileManager.default.contentsOfDirectory(atPath: Fixtures.url("tiny-clip").path) {
+            try FileManager.default.copyItem(
+                at: Fixtures.url("tiny-clip/\(file)"), to: directory.appendingPathComponent(file))
+        }
+        let config = directory.appendingPathComponent("config.json")
+        try String(contentsOf: config, encoding: .utf8).replacingOccurrences(
+            of: "\"vocab_size\": 49408", with: "\"vocab_size\": 400"
+        ).write(to: config, atomically: true, encoding: .utf8)
+        let result = try CLIRunner.run(["tokenize", "a photo of a dog", "--model", directory.path])
+        #expect(result.status != 0 && result.stdout.isEmpty)
+        #expect(result.stderr.contains("is outside the model's vocabulary of 400"), "\(result.stderr)")
+    }
+
     @Test func embedTextMatchesTransformers() throws {
         let golden = try #require(try Self.embeddingGoldens()["text"] as? [String: Any])
         let texts = try #require(golden["texts"] as? [String])

@@ -132,6 +132,10 @@ struct LiveHTTPCLITests {
                 "/api/queries/add", auth.merging(["Content-Type": "text/plain"]) { a, _ in a },
                 Array(#"{"queries": ["x"]}"#.utf8), 415, "application/json"
             ),
+            (
+                "/api/queries/add", auth.merging(["Content-Type": "application/jsonp"]) { a, _ in a },
+                Array(#"{"queries": ["x"]}"#.utf8), 415, "application/json"
+            ),
             ("/api/queries/add", json, Array(#"{"queries": [1]}"#.utf8), 400, "queries[0] is not a string"),
             ("/api/queries/add", json, Array(#"{"queries": ["x"], "more": 1}"#.utf8), 400, "unknown field 'more'"),
             ("/api/queries/add", json, Array(#"{"queries": ["a\u0007b"]}"#.utf8), 400, "control characters"),

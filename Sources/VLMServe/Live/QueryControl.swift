@@ -20,8 +20,10 @@ enum QueryControl {
         }
         guard let controller = live.queries else { return noMatcher }
         // JSON only: a cross-site form (text/plain, urlencoded) cannot post here without a CORS preflight.
+        // The media type itself, before any `; charset=…`: `application/jsonp` is not JSON.
         let type = request.headers[.contentType]?.lowercased() ?? ""
-        guard type.hasPrefix("application/json") else {
+        let mediaType = type.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        guard mediaType == "application/json" else {
             return APIError.response(.unsupportedMediaType, "send the queries as application/json")
         }
         guard let body = try await request.collectBody(upTo: limits.maxPayloadBytes) else {
