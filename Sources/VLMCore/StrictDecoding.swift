@@ -31,3 +31,17 @@ extension Decoder {
         }
     }
 }
+
+extension KeyedDecodingContainer {
+    /// A list of strings in which YAML's null (`~`, `null`, an empty item) is refused, naming its index: decoded as a
+    /// plain `[String]`, Yams reads it as the text `~`, and a query of that would run.
+    public func decodeStrings(forKey key: Key) throws -> [String]? {
+        guard let items = try decodeIfPresent([String?].self, forKey: key) else { return nil }
+        if let index = items.firstIndex(where: { $0 == nil }) {
+            throw DecodingError.valueNotFound(
+                String.self,
+                .init(codingPath: codingPath + [key, AnyCodingKey(intValue: index)!], debugDescription: "null"))
+        }
+        return items.compactMap { $0 }
+    }
+}

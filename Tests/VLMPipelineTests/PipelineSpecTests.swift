@@ -53,6 +53,8 @@ struct PipelineSpecTests {
             ("sources:\n  - url: a.mp4\ncaptions: {}\noutputs: {srt: '-'}", "outputs.srt '-': subtitles are"),
             ("sources:\n  - url: a.mp4\nqueries: x", "queries: expected a list"),
             ("sources: [~]\nqueries: [x]", "sources[0]: expected a mapping"),
+            ("sources:\n  - url: a.mp4\nqueries: [x, ~]", "queries[1]: expected a string, found nothing"),
+            ("sources:\n  - url: a.mp4\nlabels: {labels: [car, null]}", "labels.labels[1]: expected a string"),
         ])
     func malformed(_ yaml: String, _ expected: String) throws {
         #expect {

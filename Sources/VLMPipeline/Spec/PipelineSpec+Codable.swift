@@ -28,7 +28,7 @@ extension PipelineSpec: Codable {
         self.init(
             model: try c.decodeIfPresent(String.self, forKey: .model),
             sources: try c.decode([SourceSpec].self, forKey: .sources),
-            queries: try c.decodeIfPresent([String].self, forKey: .queries) ?? [],
+            queries: try c.decodeStrings(forKey: .queries) ?? [],
             match: try c.decodeIfPresent(MatchSettings.self, forKey: .match) ?? MatchSettings(),
             labels: try c.decodeIfPresent(LabelsSpec.self, forKey: .labels),
             captions: try c.decodeIfPresent(CaptionOptions.self, forKey: .captions),
@@ -37,10 +37,10 @@ extension PipelineSpec: Codable {
             metricsPort: try c.decodeIfPresent(Int.self, forKey: .metricsPort))
         metricsHost = try c.decodeIfPresent(String.self, forKey: .metricsHost) ?? metricsHost
         drainTimeout = try c.decodeIfPresent(Double.self, forKey: .drainTimeout) ?? drainTimeout
-        queryFiles = try c.decodeIfPresent([String].self, forKey: .queryFiles) ?? []
-        queryImages = try c.decodeIfPresent([String].self, forKey: .queryImages) ?? []
+        queryFiles = try c.decodeStrings(forKey: .queryFiles) ?? []
+        queryImages = try c.decodeStrings(forKey: .queryImages) ?? []
         queryImageCrops = try c.decodeIfPresent(Bool.self, forKey: .queryImageCrops) ?? false
-        queryMoments = try c.decodeIfPresent([String].self, forKey: .queryMoments) ?? []
+        queryMoments = try c.decodeStrings(forKey: .queryMoments) ?? []
     }
 
     /// Writes the whole spec as a pipeline file's mapping.
@@ -148,7 +148,7 @@ extension LabelsSpec: Codable {
         try decoder.rejectUnknownKeys(Keys.self)
         let c = try decoder.container(keyedBy: Keys.self)
         self.init(
-            labels: try c.decode([String].self, forKey: .labels), top: try c.decodeIfPresent(Int.self, forKey: .top))
+            labels: try c.decodeStrings(forKey: .labels) ?? [], top: try c.decodeIfPresent(Int.self, forKey: .top))
     }
 
     public func encode(to encoder: any Encoder) throws {
