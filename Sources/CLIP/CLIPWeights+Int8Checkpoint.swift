@@ -162,8 +162,18 @@ extension CLIPWeights {
         {
             throw CLIPLoadError(file: output.path, "is the checkpoint being quantized; choose another --out directory")
         }
-        if fm.fileExists(atPath: target.path) {
-            throw CLIPLoadError(file: target.path, "already exists; choose an empty --out directory or remove it")
+        // Nothing in --out is overwritten: the weights, nor a config or tokenizer file of some other model there.
+        let names = ((try? fm.contentsOfDirectory(atPath: directory.path)) ?? []).sorted().filter { name in
+            var isDirectory: ObjCBool = false
+            return !name.hasPrefix(".") && !weightSuffixes.contains(where: { name.hasSuffix($0) })
+                && fm.fileExists(atPath: directory.appendingPathComponent(name).path, isDirectory: &isDirectory)
+                && !isDirectory.boolValue
+        }
+        for name in ["model.safetensors"] + names where fm.fileExists(atPath: output.appendingPathComponent(name).path)
+        {
+            throw CLIPLoadError(
+                file: output.appendingPathComponent(name).path,
+                "already exists; choose an empty --out directory or remove it")
         }
         let fp32 = try load(directory: directory, logger: logger)
         guard fp32.precision == .fp32 else {
@@ -181,12 +191,8 @@ extension CLIPWeights {
             throw CLIPLoadError(file: output.path, "cannot be created (\(error.localizedDescription))")
         }
         var copied: [String] = []
-        let names = (try? fm.contentsOfDirectory(atPath: directory.path)) ?? []
-        for name in names.sorted()
-        where !name.hasPrefix(".") && !weightSuffixes.contains(where: { name.hasSuffix($0) }) {
+        for name in names {
             let url = directory.appendingPathComponent(name)
-            var isDirectory: ObjCBool = false
-            guard fm.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
             do {
                 try Data(contentsOf: url).write(to: output.appendingPathComponent(name))  // follows hub-cache links
             } catch {

@@ -120,6 +120,16 @@ struct Int8CheckpointTests {
             _ = try CLIPWeights.quantizeCheckpoint(from: Fixtures.url("tiny-clip"), to: out)
         }
         #expect(again.contains("already exists"))
+        // Found by a review: an --out holding another model's config.json had it overwritten.
+        let other = try Self.temporaryDirectory().appendingPathComponent("other")
+        try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
+        let config = other.appendingPathComponent("config.json")
+        try Data("{\"keep\": true}".utf8).write(to: config)
+        let kept = try Self.message {
+            _ = try CLIPWeights.quantizeCheckpoint(from: Fixtures.url("tiny-clip"), to: other)
+        }
+        #expect(kept == "\(config.path): already exists; choose an empty --out directory or remove it")
+        #expect(try Data(contentsOf: config) == Data("{\"keep\": true}".utf8))
         let int8 = try Self.message {
             _ = try CLIPWeights.quantizeCheckpoint(from: out, to: out.appendingPathComponent("x"))
         }

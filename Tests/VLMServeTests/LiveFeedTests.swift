@@ -130,7 +130,10 @@ struct LiveFeedTests {
     }
 
     /// Found by a review: a client that stopped reading left a write waiting forever, and the run never exited.
-    @Test("event streams whose clients stopped reading do not keep the server from stopping", .timeLimit(.minutes(2)))
+    // The clients' sockets are closed only after the server stopped (the `defer`), so without the grace period it
+    // never would: any finite time passes. The bounds are loose because in the whole suite, async tests share the
+    // cooperative pool's two threads with many blocking ones (alone it stops in about 5 s, the grace period).
+    @Test("event streams whose clients stopped reading do not keep the server from stopping", .timeLimit(.minutes(10)))
     func stalledReaders() async throws {
         let feed = LiveFeed(streams: ["cam"])
         var options = ServeOptions()
@@ -167,7 +170,7 @@ struct LiveFeedTests {
         await group.triggerGracefulShutdown()
         try await running.value
         let took = ContinuousClock.now - start
-        #expect(took < LiveServer.shutdownGrace + .seconds(10), "the server took \(took) to stop")
+        #expect(took < LiveServer.shutdownGrace + .seconds(240), "the server took \(took) to stop")
     }
 
     @Test("--metrics-port alone: /metrics and / serve the metrics, nothing else is there")
