@@ -15,14 +15,6 @@ public enum ModelLocator {
     /// they belong. `requiredFiles` is what a checkpoint of the expected kind holds (nil: its family's, CLIP's or
     /// SigLIP's; a list whose entries are alternatives separated by `|`, such as
     /// `model.safetensors|pytorch_model.bin`, needs any one).
-    /// `model_type` of the directory's config.json, when it has one that says.
-    static func modelType(in directory: URL) -> String? {
-        guard let data = try? Data(contentsOf: directory.appendingPathComponent("config.json")),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { return nil }
-        return (object["model_type"] as? String).map { String($0.prefix(40)) }
-    }
-
     public static func resolve(
         _ model: String, revision: String = "main", cache: HubCache = HubCache(),
         requiredFiles: [String]? = nil
@@ -76,5 +68,13 @@ public enum ModelLocator {
                     + "or put those files there")
         }
         return snapshot
+    }
+
+    /// `model_type` of the directory's config.json, when it has one that says.
+    static func modelType(in directory: URL) -> String? {
+        guard let data = try? Data(contentsOf: directory.appendingPathComponent("config.json")),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
+        return (object["model_type"] as? String).map { String($0.prefix(40)) }
     }
 }

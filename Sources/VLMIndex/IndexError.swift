@@ -22,7 +22,7 @@ public enum IndexError: UserFacingError, Equatable {
     case unreadableVideo(path: String, reason: String)
     /// A `--db` URL that cannot be used.
     case badURL(url: String, reason: String)
-    /// The PostgreSQL server could not be reached or refused the login.
+    /// The PostgreSQL server could not be reached (down, restarting, no route).
     case unreachable(path: String, reason: String)
     /// The PostgreSQL server answered and refused the login: a wrong user, password or database, or no TLS.
     case refused(path: String, reason: String)

@@ -73,15 +73,19 @@ struct HostileInputCLITests {
         let model = dir.appendingPathComponent("model")
         try fm.copyItem(at: Fixtures.url("tiny-clip"), to: model)
         let weights = model.appendingPathComponent("model.safetensors")
+        let git = dir.appendingPathComponent("git")
+        try fm.copyItem(at: Fixtures.url("tiny-git"), to: git)
+        let vocabulary = git.appendingPathComponent("vocab.txt")
         let pipeline = dir.appendingPathComponent("p.yaml")
         try "sources:\n  - url: \(video.path)\nqueries: [a person]\noutputs: {json: \(pipeline.path)}\n".write(
             to: pipeline, atomically: true, encoding: .utf8)
-        let before = try [video, weights, pipeline].map { try Data(contentsOf: $0) }
+        let before = try [video, weights, pipeline, vocabulary].map { try Data(contentsOf: $0) }
         let subtitles = dir.appendingPathComponent("out.srt").path
         let cases: [([String], String)] = [
             (["run", video.path, "--srt", video.path], "the SubRip output '\(video.path)' is an input video"),
             (["run", video.path, "--vtt", link.path], "the WebVTT output '\(link.path)' is an input video"),
             (["run", video.path, "--srt", weights.path], "is a file of the model"),
+            (["run", video.path, "--caption-model", git.path, "--srt", vocabulary.path], "is a file of the model"),
             (["run", "--pipeline", pipeline.path], "the JSON Lines output '\(pipeline.path)' is the pipeline file"),
             (["run", video.path, "--srt", subtitles, "--vtt", subtitles], "is the SubRip output too"),
         ]
@@ -90,7 +94,7 @@ struct HostileInputCLITests {
             #expect(result.status != 0, "\(arguments)")
             #expect(errorLines(result.stderr).count == 1 && result.stderr.contains(message), "\(result.stderr)")
         }
-        #expect(try [video, weights, pipeline].map { try Data(contentsOf: $0) } == before)
+        #expect(try [video, weights, pipeline, vocabulary].map { try Data(contentsOf: $0) } == before)
         #expect(!fm.fileExists(atPath: subtitles))
     }
 

@@ -126,6 +126,8 @@ struct PostgresURLTests {
         #expect(try PostgresURL("postgres://vlm:secret@[::1]:55432/videos").host == "::1")
         #expect(try PostgresURL("postgres://vlm@db:5433/videos").port == 5433)
         #expect(try PostgresURL("postgres://vlm@db/videos").port == 5432)
+        let noUser = try #require(throws: IndexError.self) { try PostgresURL("postgres://127.0.0.1/videos") }
+        #expect("\(noUser)".contains("no user name"), "\(noUser)")
         #expect {
             try JobQueue(url: "http://vlm:secret@host/x")
         } throws: { error in

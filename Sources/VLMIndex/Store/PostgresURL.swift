@@ -21,7 +21,10 @@ public struct PostgresURL: Sendable, Equatable {
         }
         // A port that does not parse (`99999999999999999999`) is nil, as an absent one is: tell them apart by the
         // text, or the connection would go to 5432 (or 70000 wrap to 4464) with the credentials.
-        let hostAndPort = value.split(separator: "@").last?.split(separator: "/").first ?? ""
+        let authority =
+            value.components(separatedBy: "://").dropFirst().joined(separator: "://")
+            .split(separator: "/", maxSplits: 1).first?.split(separator: "?").first ?? ""
+        let hostAndPort = authority.split(separator: "@").last ?? ""
         let givesPort = hostAndPort.hasPrefix("[") ? hostAndPort.contains("]:") : hostAndPort.contains(":")
         if givesPort, !(parts.port.map { (1...65535).contains($0) } ?? false) {
             throw IndexError.badURL(url: Self.mask(value), reason: "the port must be a number from 1 to 65535")

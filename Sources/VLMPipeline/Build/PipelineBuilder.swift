@@ -90,7 +90,10 @@ public struct PipelineBuilder: Sendable {
     ) throws -> BuiltPipeline {
         try spec.validate()
         let model = try model ?? loadModel()
-        let captionModel = spec.captions?.model.flatMap { try? ModelLocator.resolve($0) }
+        // A GIT caption model's directory (resolved as a directory of any checkpoint: it has no CLIP tokenizer).
+        let captionModel = spec.captions?.model.flatMap {
+            try? ModelLocator.resolve($0, requiredFiles: ["config.json"])
+        }
         try spec.checkOutputs(modelDirectories: [model.directory] + (captionModel.map { [$0] } ?? []))
 
         let relay = StatusRelay()
