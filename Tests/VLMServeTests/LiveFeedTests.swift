@@ -129,6 +129,33 @@ struct LiveFeedTests {
         try await running.value
     }
 
+    /// Found by a review: 300 pages connecting and leaving froze a run for good. The feed handed a message to the
+    /// pages under its lock, and a leaving page's stream, ended while the runtime held its task's lock, took the
+    /// feed's lock in its termination handler.
+    @Test("pages that leave while messages are sent never deadlock the feed", .timeLimit(.minutes(10)))
+    func leavingWhilePublishing() async throws {
+        let feed = LiveFeed(streams: ["cam"])
+        let stop = Locked(false)
+        let publisher = Thread {
+            var i = 0
+            while !stop.current {
+                feed.record(scores: [QueryScore(stream: "cam", pts: Double(i), query: "q", score: 0.5, cosine: 0)])
+                i += 1
+            }
+        }
+        publisher.start()
+        defer { stop.withLock { $0 = true } }
+        for _ in 0..<3000 {
+            let (_, live) = feed.subscribe()
+            let received = Locked(false)
+            let reader = Task { for await _ in live { received.withLock { $0 = true } } }
+            while !received.current { await Task.yield() }  // cancelled while it waits for the next message
+            reader.cancel()
+            await reader.value
+        }
+        #expect(feed.subscriberCount == 0)
+    }
+
     /// Found by a review: a client that stopped reading left a write waiting forever, and the run never exited.
     // The clients' sockets are closed only after the server stopped (the `defer`), so without the grace period it
     // never would: any finite time passes. The bounds are loose because in the whole suite, async tests share the

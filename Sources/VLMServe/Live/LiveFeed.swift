@@ -86,6 +86,9 @@ public final class LiveFeed: ResultSink {
     /// Messages a subscriber may fall behind before it loses the oldest.
     public let subscriberBuffer: Int
     let state = Locked(State())
+    /// Held while a message is made and handed to the pages, so they get messages in id order; `state` is released
+    /// before the handing over (see `Delivery`).
+    private let sending = Locked(())
 
     /// A feed for `streams`.
     public init(
@@ -105,23 +108,23 @@ public final class LiveFeed: ResultSink {
     public func consume(_ result: StreamResult) {
         switch result {
         case .event(let event):
-            state.withLock { s in
+            publishing { s in
                 if event.type == .end {
                     s.open[event.stream]?[event.query] = nil
                 } else {
                     s.open[event.stream, default: [:]][event.query] = event
                 }
-                publish(.event(event), &s)
+                return .event(event)
             }
         case .caption(let caption):
-            state.withLock { publish(.caption(caption), &$0) }
+            publishing { _ in .caption(caption) }
         case .answer(let answer):
-            state.withLock { publish(.answer(answer), &$0) }
+            publishing { _ in .answer(answer) }
         case .status(let stream, let status, let detail):
             let value = StreamStatus(stream: stream, state: status, detail: detail)
-            state.withLock { s in
+            publishing { s in
                 s.statuses[stream] = value
-                publish(.status(value), &s)
+                return .status(value)
             }
         case .score(let score):
             record(scores: [score])
@@ -140,7 +143,7 @@ public final class LiveFeed: ResultSink {
         let frame = FrameScores(
             stream: first.stream, pts: first.pts,
             scores: Dictionary(scores.map { ($0.query, $0.score) }, uniquingKeysWith: { a, _ in a }))
-        state.withLock { s in
+        publishing(replay: false) { s in
             var series = s.scores[first.stream] ?? [:]
             for score in scores {
                 var points = series[score.query] ?? Deque()
@@ -152,7 +155,7 @@ public final class LiveFeed: ResultSink {
             // A removed query's series is dropped once it has left the window (a long run sees many queries).
             series = series.filter { ($0.value.last?.pts ?? -Double.infinity) >= first.pts - scoreWindow }
             s.scores[first.stream] = series
-            publish(.scores(frame), &s, replay: false)
+            return .scores(frame)
         }
     }
 
@@ -164,15 +167,26 @@ public final class LiveFeed: ResultSink {
         return kept
     }
 
-    private func publish(_ payload: Payload, _ s: inout State, replay: Bool = true) {
-        guard !s.closed else { return }
-        let message = Message(id: s.nextID, payload: payload, json: ResultJSON.line(payload))
-        s.nextID += 1
-        if replay {
-            s.recent.append(message)
-            if s.recent.count > recentLimit { s.recent.removeFirst() }
+    /// Updates the state and makes the message `update` returns (kept for replay unless `replay` is false), then hands
+    /// it to every page once `state` is released. Handing it over under `state` deadlocked: a page that disconnects
+    /// ends its stream while the runtime holds the task's lock, and the stream's termination handler takes `state`,
+    /// while `yield` waits for that same task lock.
+    private func publishing(replay: Bool = true, _ update: (inout State) -> Payload) {
+        sending.withLock { _ in
+            let delivery = state.withLock { s -> (Message, [AsyncStream<Message>.Continuation])? in
+                let payload = update(&s)
+                guard !s.closed else { return nil }
+                let message = Message(id: s.nextID, payload: payload, json: ResultJSON.line(payload))
+                s.nextID += 1
+                if replay {
+                    s.recent.append(message)
+                    if s.recent.count > recentLimit { s.recent.removeFirst() }
+                }
+                return (message, Array(s.subscribers.values))
+            }
+            guard let (message, subscribers) = delivery else { return }
+            for continuation in subscribers { continuation.yield(message) }
         }
-        for continuation in s.subscribers.values { continuation.yield(message) }
     }
 
     // MARK: - Out
