@@ -20,7 +20,7 @@ import VLMVideo
 ///     GET  /api/videos/{id}/file  the video file itself (Range requests)
 ///     GET  /api/thumbnail         JPEG of ?video=ID at ?t=SECONDS
 public func buildArchiveRouter(archive: Archive, options: ServeOptions) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self)
+    let router = Router<BasicRequestContext>.answeringHead()
     if let token = options.token { router.add(middleware: TokenAuthMiddleware(token: token)) }
     router.add(middleware: RequestTimeoutMiddleware(limit: options.requestTimeout))
     let pages = Pages(archive: archive, options: options)
@@ -97,7 +97,7 @@ public func buildArchiveRouter(archive: Archive, options: ServeOptions) -> Route
             return APIError.response(.unprocessableContent, "\(error)")
         }
     }
-    return router
+    return router.answeringOtherMethods()
 }
 
 // MARK: - Helpers

@@ -201,6 +201,34 @@ struct APITests {
         #expect(try await server.http.request("GET", "/api/thumbnail?video=424242&t=1").status == 404)
     }
 
+    @Test("HEAD answers as GET without the body; a served path asked with another method is 405 with Allow")
+    func methods() async throws {
+        let server = try await TestServer.shared.value
+        let id = try #require(try server.videoIDs()["plaza.mp4"])
+        let size = try #require(
+            try FileManager.default.attributesOfItem(atPath: TestServer.videos[0].path)[.size] as? Int)
+        let file = try await server.http.request("HEAD", "/api/videos/\(id)/file")
+        #expect(file.status == 200 && file.body.isEmpty)
+        #expect(file.headers["content-length"] == String(size) && file.headers["accept-ranges"] == "bytes")
+        let part = try await server.http.request("HEAD", "/api/videos/\(id)/file", headers: ["Range": "bytes=0-99"])
+        #expect(part.status == 206 && part.headers["content-range"] == "bytes 0-99/\(size)" && part.body.isEmpty)
+        let videos = try await server.http.request("HEAD", "/api/videos")
+        #expect(videos.status == 200 && videos.headers["content-type"] == "application/json" && videos.body.isEmpty)
+        #expect(try await server.http.request("HEAD", "/api/videos/999999").status == 404)
+
+        for (method, target, allow) in [
+            ("POST", "/api/videos", "GET, HEAD"), ("DELETE", "/api/videos/\(id)", "GET, HEAD"),
+            ("PUT", "/api/videos/\(id)/file", "GET, HEAD"), ("GET", "/api/search/image", "POST"),
+            ("POST", "/search", "GET, HEAD"),
+        ] {
+            let reply = try await server.http.request(method, target, body: method == "GET" ? [] : Array("x".utf8))
+            #expect(reply.status == 405 && reply.headers["allow"] == allow, "\(method) \(target)")
+            #expect(try reply.json()["error"] as? String == "\(method) is not served at this path; it answers \(allow)")
+        }
+        #expect(try await server.http.request("POST", "/api/nothing").status == 404)
+        #expect(try await server.http.request("GET", "/api/videos/1/file/more").status == 404)
+    }
+
     @Test("a request that takes longer than the limit is answered 503")
     func timeout() async throws {
         let db = try await TestServer.sharedIndex.value

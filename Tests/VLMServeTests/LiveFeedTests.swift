@@ -119,6 +119,20 @@ struct LiveFeedTests {
         #expect(page.status == 200 && page.text.contains("data-stream=\"cam\"") && !page.text.contains("query-form"))
         let script = try await http.request("GET", "/static/live.js")
         #expect(script.status == 200 && script.headers["content-type"]?.hasPrefix("text/javascript") == true)
+        // HEAD is GET without the body, and asks for the event stream's head without subscribing to it.
+        let head = try await http.request("HEAD", "/api/live/events")
+        #expect(head.status == 200 && head.headers["content-type"]?.hasPrefix("text/event-stream") == true)
+        #expect(head.body.isEmpty && feed.subscriberCount == 0)
+        let stateHead = try await http.request("HEAD", "/api/live/state")
+        #expect(stateHead.status == 200 && stateHead.headers["content-type"] == "application/json")
+        #expect(stateHead.body.isEmpty)
+        // A served path asked with another method is 405 naming the methods it answers; an unknown path is 404.
+        let wrong = try await http.request("GET", "/api/queries/add")
+        #expect(wrong.status == 405 && wrong.headers["allow"] == "POST")
+        let post = try await http.request("POST", "/api/live/state", body: Array("{}".utf8))
+        #expect(post.status == 405 && post.headers["allow"] == "GET, HEAD")
+        #expect(try post.json()["error"] as? String == "POST is not served at this path; it answers GET, HEAD")
+        #expect(try await http.request("DELETE", "/api/nothing").status == 404)
 
         // Graceful shutdown ends an open event stream, so the server can stop.
         // Blocking socket reads stay off the cooperative pool the in-process server's handlers run on.
@@ -220,7 +234,8 @@ struct LiveFeedTests {
             #expect(reply.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
         }
         #expect(try await http.request("GET", "/live").status == 404)
-        #expect(try await http.request("POST", "/api/queries/add").status != 200)
+        #expect(try await http.request("POST", "/api/queries/add").status == 404)
+        #expect(try await http.request("POST", "/metrics").status == 405)
         await group.triggerGracefulShutdown()
         try await running.value
     }

@@ -22,7 +22,7 @@ import VLMPublish
 public func buildLiveRouter(
     live: LiveSources?, metrics: @escaping @Sendable () -> [UInt8], options: ServeOptions
 ) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self)
+    let router = Router<BasicRequestContext>.answeringHead()
     if let token = options.token { router.add(middleware: TokenAuthMiddleware(token: token)) }
     router.add(middleware: RequestTimeoutMiddleware(limit: options.requestTimeout))
     let scrape: @Sendable (Request, BasicRequestContext) -> Response = { _, _ in
@@ -31,7 +31,7 @@ public func buildLiveRouter(
     router.get("/metrics", use: scrape)
     guard let live else {
         router.get("/", use: scrape)
-        return router
+        return router.answeringOtherMethods()
     }
     let page = LivePage(live: live, options: options)
 
@@ -57,6 +57,8 @@ public func buildLiveRouter(
         // A reconnecting EventSource sends Last-Event-ID; the page's first connection says ?after= (the state's
         // last_event_id), so nothing it already drew is sent twice.
         let after = request.headers[.lastEventID] ?? request.uri.queryParameters["after"].map(String.init)
+        // HEAD (answered by this GET route) gets the stream's head without subscribing.
+        if request.method == .head { return EventStream.head }
         guard live.feed.subscriberCount < EventStream.maxStreams else {
             return APIError.response(
                 .serviceUnavailable, "\(EventStream.maxStreams) event streams are open; close one and try again")
@@ -81,7 +83,7 @@ public func buildLiveRouter(
     router.post("/api/queries/:action") { request, context in
         try await QueryControl.handle(request, action: context.parameters.get("action"), live: live)
     }
-    return router
+    return router.answeringOtherMethods()
 }
 
 extension HTTPField.Name {
@@ -99,9 +101,6 @@ enum EventStream {
     static func response(feed: LiveFeed, lastEventID: String?) -> Response {
         let after = lastEventID.flatMap { Int($0.prefix(18)) }
         let (replay, live) = feed.subscribe(after: after)
-        var headers = HTTPFields()
-        headers[.contentType] = "text/event-stream; charset=utf-8"
-        headers[.cacheControl] = "no-store"
         let body = ResponseBody { writer in
             // The reconnect delay a browser uses after the server closes the stream (at shutdown).
             try await writer.write(ByteBuffer(string: "retry: 2000\n: vlm-stream live\n\n"))
@@ -125,4 +124,9 @@ enum EventStream {
         }
         return Response(status: .ok, headers: headers, body: body)
     }
+
+    static let headers: HTTPFields = [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store"]
+
+    /// The answer to HEAD: the stream's headers, no body.
+    static var head: Response { Response(status: .ok, headers: headers) }
 }
