@@ -66,11 +66,21 @@ struct IndexCommand: AsyncParsableCommand {
             checksum: fullChecksum ? .full : .ends, chunkFrames: chunk, decodeAhead: prefetch)
     }
 
+    /// The path a video is indexed under: absolute, with symlinks resolved, so a file named through a link or
+    /// twice is one video in the index, not two.
+    static func indexedPath(_ input: String) -> URL { URL(fileURLWithPath: input).resolvingSymlinksInPath() }
+
+    /// `urls` without repeats, in their first order.
+    static func unique(_ urls: [URL]) -> [URL] {
+        var seen: Set<String> = []
+        return urls.filter { seen.insert($0.path).inserted }
+    }
+
     func run() async throws {
         try await reportingErrors {
             if enqueue {
                 // Paths become absolute (every worker must read them at the same path); URLs stay as given.
-                let jobs = inputs.map { $0.contains("://") ? $0 : URL(fileURLWithPath: $0).standardizedFileURL.path }
+                let jobs = inputs.map { $0.contains("://") ? $0 : Self.indexedPath($0).path }
                 let queued = try JobQueue(url: db).enqueue(jobs)
                 print("\(queued) of \(jobs.count) inputs queued (running ones are left as they are)")
                 return
@@ -82,7 +92,7 @@ struct IndexCommand: AsyncParsableCommand {
                 captionedFrom: spec.captions?.usesImageCaptioner == true
                     ? "by the caption model from the decoded frames" : "from stored embeddings")
             let service = IndexService(
-                pipeline: pipeline, inputs: inputs.map { URL(fileURLWithPath: $0).standardizedFileURL },
+                pipeline: pipeline, inputs: Self.unique(inputs.map(Self.indexedPath)),
                 report: { terminal.report($0) },
                 onDamage: { error in
                     bar.clear()

@@ -86,6 +86,12 @@ struct IndexCLITests {
             try vlm(["index", video.path, "--db", db, "--fps", "1"] + Self.model).stdout.contains("10 frames indexed"))
         #expect(
             try vlm(["index", video.path, "--db", db, "--fps", "1"] + Self.model).stdout.contains("unchanged, skipped"))
+        // The same file through a symlink, or named twice, is the same video.
+        let link = dir.appendingPathComponent("link.mp4")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: video)
+        let again = try vlm(["index", link.path, video.path, "--db", db, "--fps", "1"] + Self.model)
+        #expect(again.lines.count == 1 && again.stdout.contains("unchanged, skipped"), "\(again.stdout)")
+        #expect(try VideoIndex(path: db, create: false).videos().map(\.path) == [video.path])
         try FileManager.default.removeItem(at: video)
         try FileManager.default.copyItem(at: Fixtures.sampleVideo("megamind.mp4"), to: video)
         let replaced = try vlm(["index", video.path, "--db", db, "--fps", "1"] + Self.model).stdout
