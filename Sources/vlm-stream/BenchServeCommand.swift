@@ -57,11 +57,27 @@ struct BenchServeCommand: AsyncParsableCommand {
                 appropriateFor: FileManager.default.temporaryDirectory,
                 create: true)
             defer { try? FileManager.default.removeItem(at: directory) }
+            // Interrupted, the run takes its server and its index (1 GB a million frames) with it.
+            let serverPID = Locked<pid_t?>(nil)
+            let interrupts = [SIGINT, SIGTERM].map { (signo: Int32) -> any DispatchSourceSignal in
+                signal(signo, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signo, queue: .global())
+                source.setEventHandler {
+                    if let pid = serverPID.current { kill(pid, SIGTERM) }
+                    try? FileManager.default.removeItem(at: directory)
+                    FileHandle.standardError.write(Data("interrupted: the temporary index is removed\n".utf8))
+                    Foundation.exit(130)
+                }
+                source.resume()
+                return source
+            }
+            defer { for source in interrupts { source.cancel() } }
             let db = directory.appendingPathComponent("bench-serve.sqlite").path
             let index = try VideoIndex(path: db, create: true)
             try SyntheticIndex.populate(
                 index, frames: frames, dimension: encoder.embeddingSize, model: encoder.modelIdentity)
             let server = try ServerProcess(db: db, model: model.model)
+            serverPID.withLock { $0 = server.process.processIdentifier }
             defer { server.stop() }
             let queries = (0..<texts).map { "/api/search?text=a+photo+of+thing+\($0)&top=\(top)" }
             // Warm-up: every text once (text embeddings cached), matrix loaded, connections opened.

@@ -16,11 +16,13 @@ public final class ChildProcess: Sendable {
     /// The raw wait status once reaped.
     private let status = Locked<Int32?>(nil)
 
-    /// Starts `executable` with `arguments`; stdout and stderr go to `output` (or /dev/null). `descriptors` maps a
-    /// descriptor number in the child to one of ours (e.g. Chromium's `--remote-debugging-pipe` reads 3, writes 4).
-    public init(_ executable: String, _ arguments: [String], output: URL? = nil, descriptors: [Int32: Int32] = [:])
-        throws
-    {
+    /// Starts `executable` with `arguments` and our environment with `environment` added; stdout and stderr go to
+    /// `output` (or /dev/null). `descriptors` maps a descriptor number in the child to one of ours (e.g. Chromium's
+    /// `--remote-debugging-pipe` reads 3, writes 4).
+    public init(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], output: URL? = nil,
+        descriptors: [Int32: Int32] = [:]
+    ) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -43,8 +45,11 @@ public final class ChildProcess: Sendable {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard rc == 0 else {
             throw Mosquitto.LaunchError(description: "cannot start \(executable): \(String(cString: strerror(rc)))")
         }
