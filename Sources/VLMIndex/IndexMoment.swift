@@ -62,11 +62,13 @@ public struct ResolvedMoment: Sendable, Equatable {
 }
 
 extension IndexedVideo {
-    /// The video `name` means among `videos`: the one indexed by that path (as given, or made absolute), else the
-    /// only one with that file name; nil when none or several match.
+    /// The video `name` means among `videos`: the one indexed by that path (as given, made absolute, or with its
+    /// symlinks resolved, as `vlm-stream index` stores it), else the only one with that file name; nil when none or
+    /// several match.
     public static func named(_ name: String, in videos: [IndexedVideo]) -> IndexedVideo? {
-        let absolute = URL(fileURLWithPath: name).standardizedFileURL.path
-        if let v = videos.first(where: { $0.path == absolute || $0.path == name }) { return v }
+        let url = URL(fileURLWithPath: name)
+        let paths = [name, url.standardizedFileURL.path, url.resolvingSymlinksInPath().path]
+        if let v = videos.first(where: { paths.contains($0.path) }) { return v }
         let named = videos.filter { URL(fileURLWithPath: $0.path).lastPathComponent == name }
         return named.count == 1 ? named[0] : nil
     }

@@ -92,6 +92,8 @@ struct IndexCLITests {
         let again = try vlm(["index", link.path, video.path, "--db", db, "--fps", "1"] + Self.model)
         #expect(again.lines.count == 1 && again.stdout.contains("unchanged, skipped"), "\(again.stdout)")
         #expect(try VideoIndex(path: db, create: false).videos().map(\.path) == [video.path])
+        // A moment named through the link is found (`vlm` expects exit 0).
+        try vlm([video.path, "--query-moment", "\(db):\(link.path)@3", "--baseline", "0"] + Self.model)
         try FileManager.default.removeItem(at: video)
         try FileManager.default.copyItem(at: Fixtures.sampleVideo("megamind.mp4"), to: video)
         let replaced = try vlm(["index", video.path, "--db", db, "--fps", "1"] + Self.model).stdout
