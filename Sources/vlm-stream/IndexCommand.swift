@@ -79,8 +79,9 @@ struct IndexCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             if enqueue {
-                // Paths become absolute (every worker must read them at the same path); URLs stay as given.
-                let jobs = inputs.map { $0.contains("://") ? $0 : Self.indexedPath($0).path }
+                // Paths become absolute (every worker must read them at the same path); URLs stay as given. Symlinks
+                // stay too: a link here (/data → /mnt/disk1) may be a mount point on the workers.
+                let jobs = inputs.map { $0.contains("://") ? $0 : URL(fileURLWithPath: $0).standardizedFileURL.path }
                 let queued = try JobQueue(url: db).enqueue(jobs)
                 print("\(queued) of \(jobs.count) inputs queued (running ones are left as they are)")
                 return
