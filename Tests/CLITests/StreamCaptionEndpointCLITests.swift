@@ -8,8 +8,12 @@ import VLMIndex
 @Suite struct StreamCaptionEndpointCLITests {
     static let clip = ["--model", "Tests/Fixtures/tiny-clip"]
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> CLIRunner.Result {
-        try await offPool { try CLIRunner.run(arguments, environment: environment) }
+    /// `timeout`: CLIRunner's hang guard. A loaded CI machine has taken over 120 s to caption a clip through the
+    /// loopback endpoint; the run is then terminated and reads as interrupted.
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 120
+    ) async throws -> CLIRunner.Result {
+        try await offPool { try CLIRunner.run(arguments, environment: environment, timeout: timeout) }
     }
 
     static func objects(_ lines: [String]) throws -> [[String: Any]] {
@@ -31,7 +35,8 @@ import VLMIndex
             "--caption-endpoint", server.baseURL, "--caption-endpoint-model", "test-vlm",
             "--caption-endpoint-timeout", "300",
         ]
-        let indexed = try await Self.run(["index", "SampleVideos/plaza.mp4", "--db", db] + endpoint + Self.clip)
+        let indexed = try await Self.run(
+            ["index", "SampleVideos/plaza.mp4", "--db", db] + endpoint + Self.clip, timeout: 600)
         #expect(indexed.status == 0 && indexed.stdout.contains("20 frames indexed"), "\(indexed.stderr)")
         #expect(!server.requests.isEmpty && server.requests.allSatisfy { $0.model == "test-vlm" })
         let search = try await Self.run(
@@ -53,7 +58,7 @@ import VLMIndex
             Self.base(server) + [
                 "--ask", "is anyone there?", "--caption-max-tokens", "24", "--caption-endpoint-timeout", "300",
             ],
-            environment: ["VLM_STREAM_API_KEY": "sk-cli-test"])
+            environment: ["VLM_STREAM_API_KEY": "sk-cli-test"], timeout: 600)
         #expect(run.status == 0, "\(run.stderr)")
         let objects = try Self.objects(run.lines)
         let captions = objects.filter { $0["type"] as? String == "caption" }
@@ -96,7 +101,7 @@ import VLMIndex
         let run = try await Self.run(
             Self.base(server) + [
                 "--caption-endpoint-timeout", timeout, "--caption-endpoint-attempts", "2", "--ask", "is it day?",
-            ])
+            ], timeout: 600)
         #expect(run.status == 0, "\(run.stderr)")
         let line = "caption endpoint \(server.baseURL)/chat/completions: \(reason)"
         #expect(run.stderr.contains(line), "\(run.stderr)")
