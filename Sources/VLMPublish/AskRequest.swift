@@ -66,9 +66,7 @@ public struct AskRequest: Sendable, Equatable {
         let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty else { throw reject("is empty") }
         guard text.unicodeScalars.count <= limit else { throw reject("is longer than \(limit) characters") }
-        guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw reject("contains control characters")
-        }
+        guard !ControlRequest.hasControlCharacters(text) else { throw reject("contains control characters") }
         return text
     }
 }

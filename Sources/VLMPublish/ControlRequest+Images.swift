@@ -84,8 +84,9 @@ extension ControlRequest {
         return nil
     }
 
-    /// True when `text` holds a Unicode control character.
-    static func hasControlCharacters(_ text: String) -> Bool {
+    /// True when `text` holds a Unicode control character (refused in queries, labels and questions here and on the
+    /// web API).
+    public static func hasControlCharacters(_ text: String) -> Bool {
         text.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 

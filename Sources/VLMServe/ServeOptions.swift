@@ -46,7 +46,7 @@ enum QueryValidation {
         guard text.unicodeScalars.count <= limit else {
             throw BadRequest("text is longer than \(limit) characters")
         }
-        guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        guard !ControlRequest.hasControlCharacters(text) else {
             throw BadRequest("text contains control characters; send plain words")
         }
         guard !text.unicodeScalars.contains("\u{FFFD}") else {
