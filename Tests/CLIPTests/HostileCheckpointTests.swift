@@ -145,11 +145,7 @@ struct HostilePreprocessorConfigTests {
 struct HostileCheckpointValueTests {
     /// A copy of tiny-clip with `value` written over the first element of the float32 tensor `key`.
     static func tinyCLIP(setting key: String, to value: Float) throws -> URL {
-        let fm = FileManager.default
-        let dir = try Fixtures.temporaryDirectory("hostile-values")
-        for file in try fm.contentsOfDirectory(atPath: Fixtures.url("tiny-clip").path) {
-            try fm.copyItem(at: Fixtures.url("tiny-clip/\(file)"), to: dir.appendingPathComponent(file))
-        }
+        let dir = try Fixtures.copy("tiny-clip")
         let url = dir.appendingPathComponent("model.safetensors")
         var data = try Data(contentsOf: url)
         let headerLength = Int(

@@ -39,11 +39,7 @@ import Testing
 
     /// Found by a review: `tokenize` printed ids the model has no row for; `embed` refused them.
     @Test func tokenizeRefusesIdsOutsideTheModelsVocabulary() throws {
-        let directory = try Fixtures.temporaryDirectory("vocab")
-        for file in try FileManager.default.contentsOfDirectory(atPath: Fixtures.url("tiny-clip").path) {
-            try FileManager.default.copyItem(
-                at: Fixtures.url("tiny-clip/\(file)"), to: directory.appendingPathComponent(file))
-        }
+        let directory = try Fixtures.copy("tiny-clip")
         let config = directory.appendingPathComponent("config.json")
         try String(contentsOf: config, encoding: .utf8).replacingOccurrences(
             of: "\"vocab_size\": 49408", with: "\"vocab_size\": 400"

@@ -135,21 +135,13 @@ struct CheckpointTests {
     /// trapped on an overflow.
     @Test("a non-positive layer_norm_eps or a generation length out of range is refused naming the field")
     func badNumbers() throws {
-        func copy() throws -> URL {
-            let directory = try Fixtures.temporaryDirectory()
-            for file in try FileManager.default.contentsOfDirectory(atPath: Fixtures.url("tiny-git").path) {
-                try FileManager.default.copyItem(
-                    at: Fixtures.url("tiny-git/\(file)"), to: directory.appendingPathComponent(file))
-            }
-            return directory
-        }
-        let eps = try copy()
+        let eps = try Fixtures.copy("tiny-git")
         let config = try String(contentsOf: Fixtures.url("tiny-git/config.json"), encoding: .utf8)
         try config.replacingOccurrences(of: "\"layer_norm_eps\": 1e-12", with: "\"layer_norm_eps\": -1")
             .write(to: eps.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
         #expect { _ = try GITCheckpoint.load(directory: eps) } throws: { "\($0)".contains("layer_norm_eps is -1.0") }
         for (key, value) in [("max_length", "-9223372036854775808"), ("max_length", "0"), ("max_new_tokens", "-5")] {
-            let directory = try copy()
+            let directory = try Fixtures.copy("tiny-git")
             try #"{"\#(key)": \#(value)}"#.write(
                 to: directory.appendingPathComponent("generation_config.json"), atomically: true, encoding: .utf8)
             #expect { _ = try GITCheckpoint.load(directory: directory) } throws: {

@@ -10,16 +10,6 @@ import VLMCore
 struct SigLIPLoadingTests {
     static let golden = Fixtures.url("tiny-siglip-golden")
 
-    /// A copy of a fixture checkpoint in a fresh directory, for tests that break one file.
-    static func copy(_ model: String) throws -> URL {
-        let directory = try Fixtures.temporaryDirectory("siglip")
-        for name in try FileManager.default.contentsOfDirectory(atPath: Fixtures.url(model).path) {
-            try FileManager.default.copyItem(
-                at: Fixtures.url(model).appendingPathComponent(name), to: directory.appendingPathComponent(name))
-        }
-        return directory
-    }
-
     /// The message of the error `body` throws, which must be a one-line user-facing error.
     static func message(_ body: () throws -> Void) throws -> String {
         do {
@@ -81,7 +71,7 @@ struct SigLIPLoadingTests {
 
     @Test("unknown model_type: one line naming config.json")
     func unknownModelType() throws {
-        let directory = try Self.copy("tiny-siglip")
+        let directory = try Fixtures.copy("tiny-siglip")
         let url = directory.appendingPathComponent("config.json")
         for type in ["blip", "siglip2"] {
             let text = try String(contentsOf: url, encoding: .utf8)
@@ -98,7 +88,7 @@ struct SigLIPLoadingTests {
     @Test("a tokenizer file that is not a SentencePiece model: one line naming it")
     func corruptTokenizer() throws {
         for (model, file) in [("tiny-siglip", "spiece.model"), ("tiny-siglip2", "tokenizer.model")] {
-            let directory = try Self.copy(model)
+            let directory = try Fixtures.copy(model)
             let url = directory.appendingPathComponent(file)
             try Data("this is not a model\n".utf8).write(to: url)
             let message = try Self.message { _ = try CLIPModel.load(directory: directory) }
@@ -112,7 +102,7 @@ struct SigLIPLoadingTests {
 
     @Test("a pooling head missing from the weights: one line naming model.safetensors")
     func missingPoolingHead() throws {
-        let directory = try Self.copy("tiny-siglip")
+        let directory = try Fixtures.copy("tiny-siglip")
         let url = directory.appendingPathComponent("model.safetensors")
         try SafetensorsSurgery.remove(prefix: "vision_model.head.", in: url)
         let message = try Self.message { _ = try CLIPModel.load(directory: directory) }
@@ -158,7 +148,7 @@ struct SigLIPLocatorTests {
         #expect(try ModelLocator.resolve(Fixtures.url("tiny-siglip").path) == Fixtures.url("tiny-siglip"))
         #expect(try ModelLocator.resolve(Fixtures.url("tiny-siglip2").path) == Fixtures.url("tiny-siglip2"))
         #expect(HubCache.missingFiles(in: Fixtures.url("tiny-siglip")).isEmpty)
-        let directory = try SigLIPLoadingTests.copy("tiny-siglip")
+        let directory = try Fixtures.copy("tiny-siglip")
         try FileManager.default.removeItem(at: directory.appendingPathComponent("spiece.model"))
         #expect(HubCache.missingFiles(in: directory) == ["spiece.model or tokenizer.model"])
         // CLIP still needs its BPE files.

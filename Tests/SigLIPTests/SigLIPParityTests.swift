@@ -154,7 +154,7 @@ struct SigLIPParityTests {
 @Suite("SigLIP 2 tokenizer padding side")
 struct SigLIPPaddingSideTests {
     static func tokenizer(config edit: (inout [String: Any]) -> Void) throws -> SentencePieceTokenizer {
-        let directory = try SigLIPLoadingTests.copy("tiny-siglip2")
+        let directory = try Fixtures.copy("tiny-siglip2")
         let url = directory.appendingPathComponent("tokenizer_config.json")
         var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
         edit(&json)
@@ -217,7 +217,7 @@ struct GemmaTokenizerTests {
     /// Without tokenizer.json the flags fall back to GemmaTokenizer's own (no <bos>, no <eos>, left padding), as
     /// transformers 5 builds it from tokenizer.model alone; the config's flags win over either.
     @Test func flagsWithoutTokenizerJSONAndFromTheConfig() throws {
-        let directory = try SigLIPLoadingTests.copy("gemma-tokenizer")
+        let directory = try Fixtures.copy("gemma-tokenizer")
         try FileManager.default.removeItem(at: directory.appendingPathComponent("tokenizer.json"))
         let (text, expected) = try #require(try Self.cases().first { $0.text == "a photo of a dog" })
         #expect(try SentencePieceTokenizer(directory: directory).encode(text) == expected)

@@ -26,4 +26,14 @@ public enum Fixtures {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
+
+    /// A copy of the fixture directory `name` (a checkpoint) in a fresh directory, for tests that break one file.
+    public static func copy(_ name: String) throws -> URL {
+        let directory = try temporaryDirectory(name)
+        for file in try FileManager.default.contentsOfDirectory(atPath: url(name).path) {
+            try FileManager.default.copyItem(
+                at: url(name).appendingPathComponent(file), to: directory.appendingPathComponent(file))
+        }
+        return directory
+    }
 }
